@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every build, test and benchmark dependency of tiffin from Debian.
+# Idempotent: when everything is already present it prints nothing and exits 0.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev
+  # libraries (DESIGN §4)
+  libsqlite3-dev libsodium-dev libssl-dev libsnappy-dev libzstd-dev libfuse3-dev fuse3
+  libcurl4-openssl-dev libboost-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
+  libspdlog-dev libfmt-dev libseccomp-dev libcap-dev libnftables-dev libarchive-dev
+  libhiredis-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # test peers and tools
+  redis-server python3 python3-pytest attr squashfs-tools squashfuse zstd busybox-static
+  debootstrap time tar xz-utils
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# redis-server's package starts a system instance; tests start their own on loopback ports.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q redis-server 2>/dev/null; then
+  $SUDO systemctl stop redis-server || true
+fi

@@ -1,0 +1,40 @@
+// The `tiffin` command line. Each verb lives in a file of its own and only translates flags
+// into calls of the library; errors become messages on stderr and docker-like exit codes:
+// 0 success, 1 the operation failed, 2 bad input from the user (flags, files, URLs).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "flist/tree.hpp"
+#include "store/router.hpp"
+
+namespace tiffin::cli {
+
+int run(int argc, char** argv);
+
+// Registration of the `tiffin flist` verbs (one per file).
+void add_flist_pack(CLI::App& flist);
+void add_flist_unpack(CLI::App& flist);
+void add_flist_inspect(CLI::App& flist);  // ls, tree, stat, cat, config
+void add_flist_diff(CLI::App& flist);
+void add_flist_merge(CLI::App& flist);
+void add_flist_tag(CLI::App& flist);
+void add_flist_route(CLI::App& flist);
+void add_flist_sign(CLI::App& flist);     // keygen, sign, verify
+void add_flist_check(CLI::App& flist);
+
+// Runs a verb body; prints its error and sets the process exit code.
+void run_verb(const std::function<Result<int>()>& body);
+int exit_code_for(const Error& e);
+
+// The stores to read an flist's blocks from: the -s specs when given, else the flist's routes.
+Result<std::shared_ptr<Router>> stores_for(const Tree& tree, const std::vector<std::string>& specs);
+
+bool want_json(const std::string& format);
+
+}  // namespace tiffin::cli

@@ -1,0 +1,74 @@
+// tiffin flist route list|add|rm — where an flist's blocks are; the blocks are not touched.
+#include <fmt/core.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.hpp"
+#include "flist/flist_file.hpp"
+
+namespace tiffin::cli {
+
+void add_flist_route(CLI::App& flist) {
+  struct Opts {
+    std::string flist, format;
+    std::vector<std::string> args;
+    bool replace = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* route = flist.add_subcommand("route", "List and rewrite the stores an flist's blocks are read from");
+  route->require_subcommand(1);
+
+  CLI::App* list = route->add_subcommand("list", "List routes");
+  list->add_option("flist", o->flist)->required();
+  list->add_option("--format", o->format, "json for machine-readable output");
+  list->callback([o] {
+    run_verb([&]() -> Result<int> {
+      Tree tree = TRY(load_flist(o->flist));
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& r : tree.routes) {
+        if (want_json(o->format)) arr.push_back({{"start", r.start}, {"end", r.end}, {"url", r.url}});
+        else fmt::print("{:02x}-{:02x}={}\n", r.start, r.end, r.url);
+      }
+      if (want_json(o->format)) fmt::print("{}\n", arr.dump(2));
+      return 0;
+    });
+  });
+
+  CLI::App* add = route->add_subcommand("add", "Add routes ([xx-xx=]url); passwords are not written");
+  add->add_option("flist", o->flist)->required();
+  add->add_option("routes", o->args)->required();
+  add->add_flag("--replace", o->replace, "Drop the existing routes first");
+  add->callback([o] {
+    run_verb([&]() -> Result<int> {
+      TRY(edit_flist(o->flist, [&](Tree& t) -> Result<void> {
+        if (o->replace) t.routes.clear();
+        for (const auto& spec : o->args) {
+          StoreSpec s = TRY(parse_store_spec(spec));
+          StoreUrl u = TRY(parse_store_url(s.url));
+          t.routes.push_back({s.start, s.end, u.public_url()});
+        }
+        return {};
+      }));
+      return 0;
+    });
+  });
+
+  CLI::App* rm = route->add_subcommand("rm", "Remove the routes with these URLs");
+  rm->add_option("flist", o->flist)->required();
+  rm->add_option("urls", o->args)->required();
+  rm->callback([o] {
+    run_verb([&]() -> Result<int> {
+      TRY(edit_flist(o->flist, [&](Tree& t) -> Result<void> {
+        for (const auto& url : o->args) {
+          size_t before = t.routes.size();
+          std::erase_if(t.routes, [&](const Route& r) { return r.url == url; });
+          if (t.routes.size() == before) return fail(Errc::not_found, "no route to " + url);
+        }
+        return {};
+      }));
+      return 0;
+    });
+  });
+}
+
+}  // namespace tiffin::cli

@@ -1,0 +1,64 @@
+// tiffin flist tag list|set|rm
+#include <fmt/core.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.hpp"
+#include "flist/flist_file.hpp"
+
+namespace tiffin::cli {
+
+void add_flist_tag(CLI::App& flist) {
+  struct Opts {
+    std::string flist, format;
+    std::vector<std::string> args;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* tag = flist.add_subcommand("tag", "List, set and remove an flist's tags");
+  tag->require_subcommand(1);
+
+  CLI::App* list = tag->add_subcommand("list", "List tags");
+  list->add_option("flist", o->flist)->required();
+  list->add_option("--format", o->format, "json for machine-readable output");
+  list->callback([o] {
+    run_verb([&]() -> Result<int> {
+      Tree tree = TRY(load_flist(o->flist));
+      if (want_json(o->format)) fmt::print("{}\n", nlohmann::json(tree.tags).dump(2));
+      else for (const auto& [k, v] : tree.tags) fmt::print("{}={}\n", k, v);
+      return 0;
+    });
+  });
+
+  CLI::App* set = tag->add_subcommand("set", "Set tags");
+  set->add_option("flist", o->flist)->required();
+  set->add_option("tags", o->args, "key=value …")->required();
+  set->callback([o] {
+    run_verb([&]() -> Result<int> {
+      TRY(edit_flist(o->flist, [&](Tree& t) -> Result<void> {
+        for (const auto& kv : o->args) {
+          auto eq = kv.find('=');
+          if (eq == std::string::npos || eq == 0) return fail(Errc::invalid_input, "tag '" + kv + "' is not key=value");
+          t.tags[kv.substr(0, eq)] = kv.substr(eq + 1);
+        }
+        return {};
+      }));
+      return 0;
+    });
+  });
+
+  CLI::App* rm = tag->add_subcommand("rm", "Remove tags");
+  rm->add_option("flist", o->flist)->required();
+  rm->add_option("keys", o->args, "key …")->required();
+  rm->callback([o] {
+    run_verb([&]() -> Result<int> {
+      TRY(edit_flist(o->flist, [&](Tree& t) -> Result<void> {
+        for (const auto& k : o->args)
+          if (!t.tags.erase(k)) return fail(Errc::not_found, "no tag '" + k + "'");
+        return {};
+      }));
+      return 0;
+    });
+  });
+}
+
+}  // namespace tiffin::cli

@@ -1,0 +1,89 @@
+#include "common/fd.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+namespace tiffin {
+
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+Result<void> write_all(int fd, std::span<const uint8_t> data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("write");
+    }
+    data = data.subspan(static_cast<size_t>(n));
+  }
+  return {};
+}
+
+Result<void> pwrite_all(int fd, std::span<const uint8_t> data, off_t offset) {
+  while (!data.empty()) {
+    ssize_t n = ::pwrite(fd, data.data(), data.size(), offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("pwrite");
+    }
+    data = data.subspan(static_cast<size_t>(n));
+    offset += n;
+  }
+  return {};
+}
+
+Result<size_t> read_full(int fd, std::span<uint8_t> buf) {
+  size_t total = 0;
+  while (total < buf.size()) {
+    ssize_t n = ::read(fd, buf.data() + total, buf.size() - total);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("read");
+    }
+    if (n == 0) break;
+    total += static_cast<size_t>(n);
+  }
+  return total;
+}
+
+Result<Bytes> read_file(const std::string& path, size_t max_size) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return fail_errno("open " + path);
+  struct stat st;
+  if (::fstat(fd.get(), &st) < 0) return fail_errno("stat " + path);
+  if (static_cast<uint64_t>(st.st_size) > max_size) return fail(Errc::invalid_input, path + ": file too large");
+  Bytes out;
+  uint8_t buf[65536];
+  for (;;) {
+    size_t n = TRY_CTX(read_full(fd.get(), buf), path);
+    out.insert(out.end(), buf, buf + n);
+    if (out.size() > max_size) return fail(Errc::invalid_input, path + ": file too large");
+    if (n < sizeof buf) break;
+  }
+  return out;
+}
+
+Result<void> write_file_atomic(const std::string& path, std::span<const uint8_t> data, int mode) {
+  std::filesystem::path target(path);
+  std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
+  std::string tmp = (dir / ("." + target.filename().string() + ".tmp" + std::to_string(std::random_device{}()))).string();
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!fd) return fail_errno("create " + tmp);
+  auto cleanup = [&] { ::unlink(tmp.c_str()); };
+  if (auto r = write_all(fd.get(), data); !r) { cleanup(); return std::unexpected(r.error().context(tmp)); }
+  if (::fsync(fd.get()) < 0) { cleanup(); return fail_errno("fsync " + tmp); }
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) < 0) { int e = errno; cleanup(); return fail_errno("rename to " + path, e); }
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd) ::fsync(dfd.get());
+  return {};
+}
+
+}  // namespace tiffin

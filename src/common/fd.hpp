@@ -1,0 +1,46 @@
+// Owning file descriptor and small helpers for whole-file I/O that retry on EINTR
+// and short transfers.
+#pragma once
+
+#include <span>
+#include <string>
+#include <utility>
+
+#include "common/error.hpp"
+#include "common/hash.hpp"
+
+namespace tiffin {
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) reset(std::exchange(o.fd_, -1));
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  int get() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  int release() { return std::exchange(fd_, -1); }
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+Result<void> write_all(int fd, std::span<const uint8_t> data);
+Result<void> pwrite_all(int fd, std::span<const uint8_t> data, off_t offset);
+// Reads up to buf.size() bytes, stopping early only at end of file. Returns bytes read.
+Result<size_t> read_full(int fd, std::span<uint8_t> buf);
+Result<Bytes> read_file(const std::string& path, size_t max_size = size_t(1) << 30);
+
+// Writes `data` to `path` atomically: a temp file in the same directory, fsync, rename,
+// fsync of the directory. Readers see the old file or the new one, never a partial one.
+Result<void> write_file_atomic(const std::string& path, std::span<const uint8_t> data, int mode = 0644);
+
+}  // namespace tiffin

@@ -1,0 +1,26 @@
+// Reading and writing .fl files. The tables are exactly rfs's schema (DESIGN §3.1), so rfs reads
+// what tiffin writes and the other way round; tiffin's additions live in tables of their own
+// (tiffin_xattr, tiffin_hardlink, tiffin_config, tiffin_signature) that rfs ignores.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/error.hpp"
+#include "flist/tree.hpp"
+
+namespace tiffin {
+
+// Loads and validates a whole flist. Anything inconsistent — missing tables, wrong column types,
+// orphans or cycles in the inode graph, invalid names, blocks that do not cover a file's size,
+// absurd sizes — is an Errc::invalid_input / Errc::corrupt error naming what is wrong.
+Result<Tree> load_flist(const std::string& path);
+
+// Writes `tree` to `path` atomically (temp file, fsync, rename). Inodes are numbered in
+// pre-order from 1 (the root), children sorted by name.
+Result<void> save_flist(const std::string& path, const Tree& tree);
+
+// Load, change, save atomically.
+Result<void> edit_flist(const std::string& path, const std::function<Result<void>(Tree&)>& change);
+
+}  // namespace tiffin

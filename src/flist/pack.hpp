@@ -1,0 +1,26 @@
+// Packing a directory tree or a tar stream into an flist whose blocks go to a store.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "flist/block_writer.hpp"
+#include "flist/tree.hpp"
+
+namespace tiffin {
+
+struct PackOptions {
+  unsigned threads = 0;    // 0: one per core
+  bool progress = true;    // drawn only when stderr is a terminal
+  std::vector<std::string>* notes = nullptr;  // things skipped (sockets), one line each
+};
+
+// `source` is a directory, or a tar / tar.gz / tar.xz / tar.zst file, or "-" for a tar on stdin.
+// Fills `tree` (nodes and their blocks); the caller sets routes, tags and config and saves it.
+Result<PackStats> pack(const std::string& source, BlockStore& store, Tree& tree, const PackOptions& opts);
+
+Result<PackStats> pack_directory(const std::string& dir, BlockStore& store, Tree& tree, const PackOptions& opts);
+// Reads a tar archive (any compression libarchive knows) from an open fd.
+Result<PackStats> pack_tar(int fd, const std::string& name, BlockStore& store, Tree& tree, const PackOptions& opts);
+
+}  // namespace tiffin

@@ -1,0 +1,77 @@
+#include "store/block_codec.hpp"
+
+#include <openssl/evp.h>
+#include <snappy.h>
+
+#include <memory>
+
+namespace tiffin {
+namespace {
+
+constexpr size_t kNonceSize = 12;
+constexpr size_t kTagSize = 16;
+// Bound on a block's plain size; rfs writes 512 KiB chunks. Guards decompression of hostile input.
+constexpr size_t kMaxPlainSize = 16 * 1024 * 1024;
+
+struct CtxFree {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
+
+// One cipher context per thread: creating one per block costs more than the cipher itself.
+EVP_CIPHER_CTX* thread_ctx() {
+  thread_local CipherCtx ctx(EVP_CIPHER_CTX_new());
+  return ctx.get();
+}
+
+}  // namespace
+
+EncodedBlock encode_block(std::span<const uint8_t> plain) {
+  EncodedBlock out;
+  out.key = blake2b256(plain);
+
+  std::string compressed;
+  snappy::Compress(reinterpret_cast<const char*>(plain.data()), plain.size(), &compressed);
+
+  EVP_CIPHER_CTX* ctx = thread_ctx();
+  EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr);
+  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr);
+  EVP_EncryptInit_ex(ctx, nullptr, nullptr, out.key.data(), out.key.data());
+  out.sealed.resize(compressed.size() + kTagSize);
+  int len = 0, fin = 0;
+  EVP_EncryptUpdate(ctx, out.sealed.data(), &len, reinterpret_cast<const uint8_t*>(compressed.data()),
+                    static_cast<int>(compressed.size()));
+  EVP_EncryptFinal_ex(ctx, out.sealed.data() + len, &fin);
+  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagSize, out.sealed.data() + compressed.size());
+
+  out.id = blake2b256(out.sealed);
+  return out;
+}
+
+Result<Bytes> decode_block(const Hash& id, const Hash& key, std::span<const uint8_t> sealed) {
+  if (sealed.size() < kTagSize) return fail(Errc::corrupt, "block " + to_hex(id) + ": shorter than its tag");
+  if (blake2b256(sealed) != id) return fail(Errc::corrupt, "block " + to_hex(id) + ": content does not match its id");
+
+  const size_t clen = sealed.size() - kTagSize;
+  std::string compressed(clen, '\0');
+  EVP_CIPHER_CTX* ctx = thread_ctx();
+  EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr);
+  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr);
+  EVP_DecryptInit_ex(ctx, nullptr, nullptr, key.data(), key.data());
+  int len = 0, fin = 0;
+  EVP_DecryptUpdate(ctx, reinterpret_cast<uint8_t*>(compressed.data()), &len, sealed.data(), static_cast<int>(clen));
+  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagSize, const_cast<uint8_t*>(sealed.data() + clen));
+  if (EVP_DecryptFinal_ex(ctx, reinterpret_cast<uint8_t*>(compressed.data()) + len, &fin) != 1)
+    return fail(Errc::corrupt, "block " + to_hex(id) + ": authentication failed (wrong key or tampered block)");
+
+  size_t plain_len = 0;
+  if (!snappy::GetUncompressedLength(compressed.data(), compressed.size(), &plain_len) || plain_len > kMaxPlainSize)
+    return fail(Errc::corrupt, "block " + to_hex(id) + ": bad compressed length");
+  Bytes plain(plain_len);
+  if (!snappy::RawUncompress(compressed.data(), compressed.size(), reinterpret_cast<char*>(plain.data())))
+    return fail(Errc::corrupt, "block " + to_hex(id) + ": bad compressed data");
+  if (blake2b256(plain) != key) return fail(Errc::corrupt, "block " + to_hex(id) + ": content does not match its key");
+  return plain;
+}
+
+}  // namespace tiffin

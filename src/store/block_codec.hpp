@@ -1,0 +1,29 @@
+// The rfs block format (DESIGN §3.1), byte-compatible with ThreeFold rfs:
+//   key    = BLAKE2b-256(plain)
+//   sealed = AES-256-GCM(key, nonce = key[0..12], snappy_raw(plain)) || 16-byte tag
+//   id     = BLAKE2b-256(sealed)
+// Convergent encryption: equal plain text gives an equal block, so stores de-duplicate.
+#pragma once
+
+#include <span>
+
+#include "common/error.hpp"
+#include "common/hash.hpp"
+
+namespace tiffin {
+
+inline constexpr size_t kBlockSize = 512 * 1024;  // files are cut into chunks of this size
+
+struct EncodedBlock {
+  Hash id;
+  Hash key;
+  Bytes sealed;
+};
+
+EncodedBlock encode_block(std::span<const uint8_t> plain);
+
+// Verifies that `sealed` hashes to `id` and that its GCM tag is valid under `key`, then
+// decompresses. Wrong bytes from a store are an Errc::corrupt error, never data.
+Result<Bytes> decode_block(const Hash& id, const Hash& key, std::span<const uint8_t> sealed);
+
+}  // namespace tiffin

@@ -1,0 +1,96 @@
+#include "store/router.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include "store/dir_store.hpp"
+#include "store/http_store.hpp"
+#include "store/zdb_store.hpp"
+
+namespace tiffin {
+
+std::vector<BlockStore*> Router::matching(const Hash& id) const {
+  std::vector<BlockStore*> out;
+  for (const auto& e : entries_)
+    if (id[0] >= e.start && id[0] <= e.end) out.push_back(e.store.get());
+  return out;
+}
+
+Result<Bytes> Router::get(const Hash& id) {
+  auto stores = matching(id);
+  if (stores.empty()) return fail(Errc::not_found, "no route for block " + to_hex(id));
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  std::shuffle(stores.begin(), stores.end(), rng);
+  Error last;
+  for (BlockStore* s : stores) {
+    auto r = s->get(id);
+    if (r) return r;
+    last = std::move(r.error());
+  }
+  return std::unexpected(std::move(last));
+}
+
+Result<void> Router::put(const Hash& id, std::span<const uint8_t> sealed) {
+  auto stores = matching(id);
+  if (stores.empty()) return fail(Errc::invalid_input, "no route for block " + to_hex(id));
+  for (BlockStore* s : stores) TRY(s->put(id, sealed));
+  return {};
+}
+
+// A block counts as present only when every replica it would be written to has it, so
+// that a pack fills in a replica that is missing blocks.
+Result<bool> Router::has(const Hash& id) {
+  auto stores = matching(id);
+  if (stores.empty()) return false;
+  for (BlockStore* s : stores)
+    if (!TRY(s->has(id))) return false;
+  return true;
+}
+
+Result<void> Router::flush() {
+  for (auto& e : entries_) TRY(e.store->flush());
+  return {};
+}
+
+std::string Router::url() const {
+  std::string out;
+  for (const auto& r : routes()) {
+    if (!out.empty()) out += " ";
+    out += r.url;
+  }
+  return out;
+}
+
+std::vector<Route> Router::routes() const {
+  std::vector<Route> out;
+  for (const auto& e : entries_) out.push_back({e.start, e.end, e.store->url()});
+  return out;
+}
+
+Result<StorePtr> open_store(const std::string& url, bool create) {
+  StoreUrl u = TRY(parse_store_url(url));
+  if (u.scheme == "dir") return StorePtr(TRY(DirStore::open(u.path, create)));
+  if (u.scheme == "http" || u.scheme == "https") {
+    // Credentials in an http URL go to the server (basic auth) but not into flists.
+    return StorePtr(std::make_shared<HttpStore>(u.original, u.public_url()));
+  }
+  if (u.scheme == "zdb") return StorePtr(std::make_shared<ZdbStore>(u));
+  return fail(Errc::unsupported, "store scheme " + u.scheme + ":// is not supported yet");
+}
+
+Result<std::shared_ptr<Router>> open_router(const std::vector<std::string>& specs, bool create) {
+  std::vector<Router::Entry> entries;
+  for (const auto& spec : specs) {
+    StoreSpec s = TRY(parse_store_spec(spec));
+    entries.push_back({s.start, s.end, TRY_CTX(open_store(s.url, create), "store " + s.url)});
+  }
+  return std::make_shared<Router>(std::move(entries));
+}
+
+Result<std::shared_ptr<Router>> open_routes(const std::vector<Route>& routes) {
+  std::vector<Router::Entry> entries;
+  for (const auto& r : routes) entries.push_back({r.start, r.end, TRY_CTX(open_store(r.url), "route " + r.url)});
+  return std::make_shared<Router>(std::move(entries));
+}
+
+}  // namespace tiffin
