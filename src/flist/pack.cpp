@@ -257,7 +257,10 @@ Result<PackStats> pack_tar(int fd, const std::string& name, BlockStore& store, T
       auto* v = static_cast<const uint8_t*>(xvalue);
       n.xattrs.push_back({xname, Bytes(v, v + xsize)});
     }
-    std::sort(n.xattrs.begin(), n.xattrs.end(), [](const Xattr& x, const Xattr& y) { return x.name < y.name; });
+    // pax archives may carry an attribute twice (LIBARCHIVE.xattr and SCHILY.xattr): keep one.
+    std::stable_sort(n.xattrs.begin(), n.xattrs.end(), [](const Xattr& x, const Xattr& y) { return x.name < y.name; });
+    n.xattrs.erase(std::unique(n.xattrs.begin(), n.xattrs.end(), [](const Xattr& x, const Xattr& y) { return x.name == y.name; }),
+                   n.xattrs.end());
 
     if (parts->empty()) {  // "./": the root's own metadata
       if (!S_ISDIR(n.mode)) return abort(Error{Errc::invalid_input, 0, "tar entry '" + entry + "' names the root but is not a directory"});

@@ -16,6 +16,7 @@
 #include "common/fd.hpp"
 #include "common/progress.hpp"
 #include "flist/content.hpp"
+#include "flist/path.hpp"
 
 namespace tiffin {
 namespace {
@@ -173,6 +174,10 @@ Result<UnpackStats> unpack(const Tree& tree, BlockStore& store, const std::strin
   if (!dest) return fail_errno("open " + dest_path);
 
   std::vector<size_t> order = tree.preorder();
+  // Trees loaded from a file are validated already; one built in memory may not be.
+  for (size_t i : order)
+    if (i != Tree::kRoot && !valid_name(tree.nodes[i].name))
+      return fail(Errc::invalid_input, "refusing to unpack an entry named '" + tree.nodes[i].name + "'");
   uint64_t total = 0;
   for (size_t i : order)
     if (tree.nodes[i].is_reg() && !tree.nodes[i].hardlink) total += tree.nodes[i].size;
