@@ -102,8 +102,10 @@ struct Unpacker {
     if (::mkdirat(pfd.get(), n.name.c_str(), 0700) < 0) {
       if (errno != EEXIST) return fail_errno("mkdir " + tree.path_of(idx));
       struct stat st;
-      if (::fstatat(pfd.get(), n.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
-        return fail(Errc::conflict, tree.path_of(idx) + " exists in the destination and is not a directory");
+      if (::fstatat(pfd.get(), n.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return fail_errno("stat " + tree.path_of(idx));
+      if (S_ISLNK(st.st_mode))
+        return fail(Errc::invalid_input, tree.path_of(idx) + " is a symlink in the destination; refusing to follow it");
+      if (!S_ISDIR(st.st_mode)) return fail(Errc::conflict, tree.path_of(idx) + " exists in the destination and is not a directory");
     }
     return {};
   }

@@ -13,8 +13,10 @@ namespace tiffin {
 Result<std::shared_ptr<DirStore>> DirStore::open(const std::string& root, bool create) {
   struct stat st;
   if (::stat(root.c_str(), &st) < 0) {
-    if (errno != ENOENT || !create) return fail_errno("dir store " + root);
-    if (::mkdir(root.c_str(), 0755) < 0 && errno != EEXIST) return fail_errno("creating dir store " + root);
+    if (errno != ENOENT) return fail_errno("dir store " + root);
+    // A store that is not there (yet) for reading is one that has no blocks: a replica of it
+    // may still have them, so this is not an error until a block is asked for.
+    if (create && ::mkdir(root.c_str(), 0755) < 0 && errno != EEXIST) return fail_errno("creating dir store " + root);
   } else if (!S_ISDIR(st.st_mode)) {
     return fail(Errc::invalid_input, "dir store " + root + " is not a directory");
   }

@@ -38,9 +38,13 @@ TEST(DirStore, MissingBlockIsNotFound) {
   EXPECT_EQ(r.error().kind, Errc::not_found);
 }
 
-TEST(DirStore, OpenRefusesFilesAndMissingDirs) {
+TEST(DirStore, OpenRefusesFilesAndReadsMissingDirsAsEmpty) {
   test::TempDir dir;
   test::write_text(dir / "f", "x");
   EXPECT_FALSE(DirStore::open(dir / "f", true));
-  EXPECT_FALSE(DirStore::open(dir / "missing", false));
+  auto missing = DirStore::open(dir / "missing", false);
+  ASSERT_TRUE(missing);
+  auto r = (*missing)->get(Hash{});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, Errc::not_found);
 }
