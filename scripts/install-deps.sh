@@ -11,6 +11,8 @@ PACKAGES=(
   libcurl4-openssl-dev libboost-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev libseccomp-dev libcap-dev libnftables-dev libarchive-dev
   libhiredis-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
+  # fuzzing: libFuzzer comes with clang 16 (see fuzz/CMakeLists.txt)
+  clang-16 libclang-rt-16-dev llvm-16
   # test peers and tools
   redis-server python3 python3-pytest attr squashfs-tools squashfuse zstd busybox-static
   debootstrap time tar xz-utils

@@ -160,6 +160,7 @@ Result<Tree> load_flist(const std::string& path) {
   auto extra = TRY(sql::Stmt::prepare(db, "SELECT ino, data FROM extra"));
   while (TRY(extra.step())) {
     Node* n = TRY(node_of(extra.i64(0), "extra"));
+    if (!n->is_symlink()) continue;  // rfs keeps only symlink targets here; anything else means nothing
     n->link = extra.text(1);
     if (n->link.size() > 4096) return std::unexpected(bad(path, "symlink target longer than 4096 bytes"));
   }
@@ -200,7 +201,7 @@ Result<Tree> load_flist(const std::string& path) {
     while (TRY(h.step())) {
       Node* n = TRY(node_of(h.i64(0), "tiffin_hardlink"));
       Node* t = TRY(node_of(h.i64(1), "tiffin_hardlink"));
-      if (!n->is_reg() && !t->is_reg()) return std::unexpected(bad(path, "hard link between non-regular files"));
+      if (!n->is_reg() || !t->is_reg()) return std::unexpected(bad(path, "hard link between non-regular files"));
       if (n == t || n->mode != t->mode || n->blocks != t->blocks) return std::unexpected(bad(path, "hard link " + n->name + " differs from its target"));
       n->hardlink = by_ino[h.i64(1)];
     }

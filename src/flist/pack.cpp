@@ -187,6 +187,12 @@ Result<PackStats> pack_directory(const std::string& dir, BlockStore& store, Tree
 
 namespace {
 
+// libarchive may have no message for an error; never build a string from NULL.
+std::string archive_message(archive* a) {
+  const char* m = archive_error_string(a);
+  return m ? m : "malformed archive";
+}
+
 struct ArchiveFree {
   void operator()(archive* a) const { archive_read_free(a); }
 };
@@ -221,7 +227,7 @@ Result<PackStats> pack_tar(int fd, const std::string& name, BlockStore& store, T
   archive_read_support_format_tar(a.get());
   archive_read_support_format_gnutar(a.get());
   if (archive_read_open_fd(a.get(), fd, 1 << 16) != ARCHIVE_OK)
-    return fail(Errc::invalid_input, name + ": " + archive_error_string(a.get()));
+    return fail(Errc::invalid_input, name + ": " + archive_message(a.get()));
 
   Progress progress("packing", 0, opts.progress);
   BlockWriter writer(store, thread_count(opts), &progress);
@@ -236,7 +242,7 @@ Result<PackStats> pack_tar(int fd, const std::string& name, BlockStore& store, T
   for (;;) {
     int rc = archive_read_next_header(a.get(), &e);
     if (rc == ARCHIVE_EOF) break;
-    if (rc < ARCHIVE_WARN) return abort(Error{Errc::invalid_input, 0, std::string("reading tar: ") + archive_error_string(a.get())});
+    if (rc < ARCHIVE_WARN) return abort(Error{Errc::invalid_input, 0, std::string("reading tar: ") + archive_message(a.get())});
     const char* raw = archive_entry_pathname(e);
     if (!raw) return abort(Error{Errc::invalid_input, 0, "tar entry without a name"});
     std::string entry = raw;
@@ -295,7 +301,7 @@ Result<PackStats> pack_tar(int fd, const std::string& name, BlockStore& store, T
           size_t filled = 0;
           while (filled < chunk.size()) {
             la_ssize_t r = archive_read_data(a.get(), chunk.data() + filled, chunk.size() - filled);
-            if (r < 0) return abort(Error{Errc::invalid_input, 0, "tar entry '" + entry + "': " + archive_error_string(a.get())});
+            if (r < 0) return abort(Error{Errc::invalid_input, 0, "tar entry '" + entry + "': " + archive_message(a.get())});
             if (r == 0) break;
             filled += static_cast<size_t>(r);
           }

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang 16 and runs each for a bounded time
+# (default 60 s) from seeds made here. Exits non-zero if any target crashes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_EACH="${1:-60}"
+
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DTIFFIN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz >/dev/null
+
+work="$(mktemp -d /tmp/tiffin-fuzz.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+export TMPDIR="$work"
+mkdir -p "$work/fl" "$work/tar" "$work/tree/d" "$work/artifacts"
+
+# Seeds: the rfs-made flists, and small tars of every entry type in every compression.
+cp ../shared/fixtures/rfs/*.fl "$work/fl/"
+echo hello > "$work/tree/d/file"
+ln -s file "$work/tree/d/link"
+ln "$work/tree/d/file" "$work/tree/hard"
+mkfifo "$work/tree/fifo"
+tar -C "$work/tree" -cf "$work/tar/plain.tar" .
+tar -C "$work/tree" -czf "$work/tar/gz.tar.gz" .
+tar -C "$work/tree" --zstd -cf "$work/tar/zst.tar.zst" .
+tar -C "$work/tree" --format=pax -cf "$work/tar/pax.tar" .
+
+status=0
+for target in flist_reader_fuzz:fl tar_import_fuzz:tar; do
+  name="${target%%:*}"; seeds="$work/${target##*:}"
+  echo "fuzz: $name for ${SECONDS_EACH}s"
+  if ! "build-fuzz/fuzz/$name" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+       -artifact_prefix="$work/artifacts/$name-" "$seeds" >"$work/$name.log" 2>&1; then
+    echo "fuzz: $name FAILED"; tail -40 "$work/$name.log"; status=1
+    mkdir -p fuzz-artifacts && cp "$work"/artifacts/* fuzz-artifacts/ 2>/dev/null || true
+  else
+    grep -E "stat::number_of_executed_units|cov:" "$work/$name.log" | tail -2
+  fi
+done
+exit $status
