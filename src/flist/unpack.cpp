@@ -110,10 +110,9 @@ struct Unpacker {
     return {};
   }
 
-  Result<void> make_entry(size_t idx) {
+  Result<void> make_entry(size_t idx, const UniqueFd& pfd) {
     const Node& n = tree.nodes[idx];
     std::string shown = tree.path_of(idx);
-    UniqueFd pfd = TRY(open_beneath(dest, rel_path(tree, n.parent)));
     auto exists = [&]() { return fail(Errc::conflict, shown + " already exists in the destination"); };
     switch (n.type()) {
       case S_IFREG: {
@@ -190,9 +189,19 @@ Result<UnpackStats> unpack(const Tree& tree, BlockStore& store, const std::strin
   for (size_t i : order)
     if (i != Tree::kRoot && tree.nodes[i].is_dir()) TRY(u.make_dir(i));
 
-  // 2. Everything else in parallel; the first member of each hard link group carries the content.
-  std::vector<size_t> entries;
-  std::vector<std::pair<size_t, size_t>> links;  // (node, node it links to)
+  // 2. Everything else in parallel. Work is handed out per directory, in batches of up to
+  //    kBatchBytes of content: creating entries side by side in one directory from several
+  //    threads only makes them queue on that directory's lock, while large files still spread
+  //    over all threads. The first member of each hard link group carries the content.
+  constexpr uint64_t kBatchBytes = 4 << 20;
+  struct Batch {
+    size_t parent;
+    std::vector<size_t> entries;
+    uint64_t bytes = 0;
+  };
+  std::vector<Batch> batches;
+  std::unordered_map<size_t, size_t> open_batch;  // parent → its batch being filled
+  std::vector<std::pair<size_t, size_t>> links;   // (node, node it links to)
   std::unordered_map<size_t, size_t> group_first;
   for (size_t i : order) {
     const Node& n = tree.nodes[i];
@@ -204,21 +213,32 @@ Result<UnpackStats> unpack(const Tree& tree, BlockStore& store, const std::strin
         continue;
       }
     }
-    entries.push_back(i);
+    auto ob = open_batch.find(n.parent);
+    if (ob == open_batch.end() || batches[ob->second].bytes >= kBatchBytes) {
+      batches.push_back({n.parent, {}, 0});
+      ob = open_batch.insert_or_assign(n.parent, batches.size() - 1).first;
+    }
+    batches[ob->second].entries.push_back(i);
+    batches[ob->second].bytes += n.is_reg() ? n.size : 0;
   }
   std::atomic<size_t> next{0};
   std::mutex err_mu;
   std::optional<Error> error;
+  auto run_batch = [&](const Batch& b) -> Result<void> {
+    UniqueFd pfd = TRY(open_beneath(dest.get(), rel_path(tree, b.parent)));
+    for (size_t e : b.entries) TRY(u.make_entry(e, pfd));
+    return {};
+  };
   unsigned threads = opts.threads ? opts.threads : std::max(2u, 2 * std::thread::hardware_concurrency());
   std::vector<std::thread> pool;
   for (unsigned t = 0; t < threads; ++t)
     pool.emplace_back([&] {
-      for (size_t k; (k = next++) < entries.size();) {
+      for (size_t k; (k = next++) < batches.size();) {
         {
           std::lock_guard lock(err_mu);
           if (error) return;
         }
-        if (auto r = u.make_entry(entries[k]); !r) {
+        if (auto r = run_batch(batches[k]); !r) {
           std::lock_guard lock(err_mu);
           if (!error) error = std::move(r.error());
           return;

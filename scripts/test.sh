@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs every test: unit and end-to-end tests under
+# AddressSanitizer + UndefinedBehaviorSanitizer, the fuzz targets for a bounded time, then the
+# unit and end-to-end tests of the release build. End-to-end tests need root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+
+scripts/install-deps.sh
+
+echo "== sanitizer build (ASan + UBSan)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTIFFIN_SANITIZE=ON -DTIFFIN_WERROR=ON >/dev/null
+ninja -C build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j2
+
+echo "== fuzzing (${FUZZ_SECONDS}s per target)"
+scripts/fuzz.sh "$FUZZ_SECONDS"
+
+echo "== release build"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTIFFIN_WERROR=ON >/dev/null
+ninja -C build
+ctest --test-dir build --output-on-failure -j2
