@@ -30,19 +30,20 @@ EncodedBlock encode_block(std::span<const uint8_t> plain) {
   EncodedBlock out;
   out.key = blake2b256(plain);
 
-  std::string compressed;
-  snappy::Compress(reinterpret_cast<const char*>(plain.data()), plain.size(), &compressed);
+  // Compress straight into the output buffer and encrypt it in place: no temporary copies.
+  out.sealed.resize(snappy::MaxCompressedLength(plain.size()) + kTagSize);
+  size_t clen = 0;
+  snappy::RawCompress(reinterpret_cast<const char*>(plain.data()), plain.size(), reinterpret_cast<char*>(out.sealed.data()), &clen);
 
   EVP_CIPHER_CTX* ctx = thread_ctx();
   EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr);
   EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr);
   EVP_EncryptInit_ex(ctx, nullptr, nullptr, out.key.data(), out.key.data());
-  out.sealed.resize(compressed.size() + kTagSize);
   int len = 0, fin = 0;
-  EVP_EncryptUpdate(ctx, out.sealed.data(), &len, reinterpret_cast<const uint8_t*>(compressed.data()),
-                    static_cast<int>(compressed.size()));
+  EVP_EncryptUpdate(ctx, out.sealed.data(), &len, out.sealed.data(), static_cast<int>(clen));
   EVP_EncryptFinal_ex(ctx, out.sealed.data() + len, &fin);
-  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagSize, out.sealed.data() + compressed.size());
+  EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagSize, out.sealed.data() + clen);
+  out.sealed.resize(clen + kTagSize);
 
   out.id = blake2b256(out.sealed);
   return out;
