@@ -37,6 +37,13 @@ Result<std::shared_ptr<Router>> stores_for(const Tree& tree, const std::vector<s
 
 bool want_json(const std::string& format) { return format == "json"; }
 
+Result<void> set_tag(std::map<std::string, std::string>& tags, const std::string& kv) {
+  auto eq = kv.find('=');
+  if (eq == std::string::npos || eq == 0) return fail(Errc::invalid_input, "tag '" + kv + "' is not key=value");
+  tags[kv.substr(0, eq)] = kv.substr(eq + 1);
+  return {};
+}
+
 int run(int argc, char** argv) {
   auto logger = spdlog::stderr_color_mt("tiffin");
   logger->set_pattern("tiffin: %^%l%$: %v");

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,5 +37,8 @@ int exit_code_for(const Error& e);
 Result<std::shared_ptr<Router>> stores_for(const Tree& tree, const std::vector<std::string>& specs);
 
 bool want_json(const std::string& format);
+
+// "key=value" → tags[key] = value; Errc::invalid_input otherwise.
+Result<void> set_tag(std::map<std::string, std::string>& tags, const std::string& key_value);
 
 }  // namespace tiffin::cli

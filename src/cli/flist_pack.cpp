@@ -35,24 +35,18 @@ void add_flist_pack(CLI::App& flist) {
   cmd->add_flag("--no-progress", o->no_progress, "Never draw a progress bar");
   cmd->callback([o] {
     run_verb([&]() -> Result<int> {
-      auto router = TRY(open_router(o->stores, true));
+      // Everything the user typed is checked before any work is done.
       Tree tree;
+      for (const auto& t : o->tags) TRY(set_tag(tree.tags, t));
+      ImageConfig cfg{o->entrypoint, o->cmd, o->env, o->workdir, o->user, o->ports};
+      if (!cfg.empty()) tree.config = TRY(image_config_from_json(image_config_to_json(cfg)));  // validates env entries
+      auto router = TRY(open_router(o->stores, true));
       std::vector<std::string> notes;
       auto start = std::chrono::steady_clock::now();
       PackStats stats = TRY_CTX(pack(o->source, *router, tree, {o->threads, !o->no_progress, &notes}), "packing " + o->source);
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       for (const auto& n : notes) spdlog::info("{}", n);
       tree.routes = router->routes();
-      for (const auto& t : o->tags) {
-        auto eq = t.find('=');
-        if (eq == std::string::npos || eq == 0) return fail(Errc::invalid_input, "tag '" + t + "' is not key=value");
-        tree.tags[t.substr(0, eq)] = t.substr(eq + 1);
-      }
-      ImageConfig cfg{o->entrypoint, o->cmd, o->env, o->workdir, o->user, o->ports};
-      if (!cfg.empty()) {
-        cfg = TRY(image_config_from_json(image_config_to_json(cfg)));  // validates env entries
-        tree.config = cfg;
-      }
       TRY(save_flist(o->output, tree));
       fmt::print(stderr, "packed {} files, {} in {} blocks ({} new, {} sent) in {:.2f}s → {}\n", stats.files,
                  human_bytes(stats.bytes), stats.blocks, stats.blocks_sent, human_bytes(stats.bytes_sent), secs, o->output);

@@ -35,11 +35,7 @@ void add_flist_tag(CLI::App& flist) {
   set->callback([o] {
     run_verb([&]() -> Result<int> {
       TRY(edit_flist(o->flist, [&](Tree& t) -> Result<void> {
-        for (const auto& kv : o->args) {
-          auto eq = kv.find('=');
-          if (eq == std::string::npos || eq == 0) return fail(Errc::invalid_input, "tag '" + kv + "' is not key=value");
-          t.tags[kv.substr(0, eq)] = kv.substr(eq + 1);
-        }
+        for (const auto& kv : o->args) TRY(set_tag(t.tags, kv));
         return {};
       }));
       return 0;
