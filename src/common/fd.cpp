@@ -4,8 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
-#include <random>
 
 namespace tiffin {
 
@@ -70,19 +70,22 @@ Result<Bytes> read_file(const std::string& path, size_t max_size) {
   return out;
 }
 
-Result<void> write_file_atomic(const std::string& path, std::span<const uint8_t> data, int mode) {
+Result<void> write_file_atomic(const std::string& path, std::span<const uint8_t> data, int mode, bool durable) {
+  static std::atomic<uint64_t> counter{0};
   std::filesystem::path target(path);
   std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
-  std::string tmp = (dir / ("." + target.filename().string() + ".tmp" + std::to_string(std::random_device{}()))).string();
+  std::string tmp = (dir / (".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++) + "." + target.filename().string())).string();
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd) return fail_errno("create " + tmp);
   auto cleanup = [&] { ::unlink(tmp.c_str()); };
   if (auto r = write_all(fd.get(), data); !r) { cleanup(); return std::unexpected(r.error().context(tmp)); }
-  if (::fsync(fd.get()) < 0) { cleanup(); return fail_errno("fsync " + tmp); }
+  if (durable && ::fsync(fd.get()) < 0) { cleanup(); return fail_errno("fsync " + tmp); }
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) < 0) { int e = errno; cleanup(); return fail_errno("rename to " + path, e); }
-  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd) ::fsync(dfd.get());
+  if (durable) {
+    UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dfd) ::fsync(dfd.get());
+  }
   return {};
 }
 

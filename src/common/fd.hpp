@@ -39,8 +39,10 @@ Result<void> pwrite_all(int fd, std::span<const uint8_t> data, off_t offset);
 Result<size_t> read_full(int fd, std::span<uint8_t> buf);
 Result<Bytes> read_file(const std::string& path, size_t max_size = size_t(1) << 30);
 
-// Writes `data` to `path` atomically: a temp file in the same directory, fsync, rename,
-// fsync of the directory. Readers see the old file or the new one, never a partial one.
-Result<void> write_file_atomic(const std::string& path, std::span<const uint8_t> data, int mode = 0644);
+// Writes `data` to `path` atomically: a temp file in the same directory, then rename. Readers see
+// the old file or the new one, never a partial one. With `durable` the file and the directory are
+// fsync'd too; without it (block stores and caches, which verify what they read and sync in bulk)
+// a crash may lose the file but never leaves a partial one under its name.
+Result<void> write_file_atomic(const std::string& path, std::span<const uint8_t> data, int mode = 0644, bool durable = true);
 
 }  // namespace tiffin

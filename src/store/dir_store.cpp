@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 
 #include "common/fd.hpp"
 
@@ -54,20 +53,7 @@ Result<void> DirStore::put(const Hash& id, std::span<const uint8_t> sealed) {
   if (::access(path.c_str(), F_OK) == 0) return {};  // content-addressed: same id, same bytes
   std::string dir = path.substr(0, path.rfind('/'));
   if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) return fail_errno("mkdir " + dir);
-  static std::atomic<uint64_t> counter{0};
-  std::string tmp = dir + "/.tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!fd) return fail_errno("create " + tmp);
-  if (auto r = write_all(fd.get(), sealed); !r) {
-    ::unlink(tmp.c_str());
-    return std::unexpected(r.error().context("writing block " + path));
-  }
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) < 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return fail_errno("rename " + tmp, e);
-  }
+  TRY_CTX(write_file_atomic(path, sealed, 0644, /*durable=*/false), "writing block " + to_hex(id));
   return {};
 }
 
