@@ -70,6 +70,7 @@ int run(int argc, char** argv) {
   add_flist_route(*flist);
   add_flist_sign(*flist);
   add_flist_check(*flist);
+  add_flist_mount(*flist);
 
   try {
     app.parse(argc, argv);

@@ -28,6 +28,7 @@ void add_flist_tag(CLI::App& flist);
 void add_flist_route(CLI::App& flist);
 void add_flist_sign(CLI::App& flist);     // keygen, sign, verify
 void add_flist_check(CLI::App& flist);
+void add_flist_mount(CLI::App& flist);   // mount, umount
 
 // Runs a verb body; prints its error and sets the process exit code.
 void run_verb(const std::function<Result<int>()>& body);

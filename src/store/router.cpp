@@ -67,29 +67,33 @@ std::vector<Route> Router::routes() const {
   return out;
 }
 
-Result<StorePtr> open_store(const std::string& url, bool create) {
+Result<StorePtr> open_store(const std::string& url, bool create, const StoreOptions& opts) {
   StoreUrl u = TRY(parse_store_url(url));
   if (u.scheme == "dir") return StorePtr(TRY(DirStore::open(u.path, create)));
   if (u.scheme == "http" || u.scheme == "https") {
     // Credentials in an http URL go to the server (basic auth) but not into flists.
-    return StorePtr(std::make_shared<HttpStore>(u.original, u.public_url()));
+    HttpOptions h;
+    h.request_timeout = opts.timeout / 2;  // two attempts fit in the caller's budget
+    h.connect_timeout = std::min(h.connect_timeout, h.request_timeout);
+    h.attempts = 2;
+    return StorePtr(std::make_shared<HttpStore>(u.original, u.public_url(), h));
   }
-  if (u.scheme == "zdb") return StorePtr(std::make_shared<ZdbStore>(u));
+  if (u.scheme == "zdb") return StorePtr(std::make_shared<ZdbStore>(u, ZdbOptions{opts.timeout / 2}));
   return fail(Errc::unsupported, "store scheme " + u.scheme + ":// is not supported yet");
 }
 
-Result<std::shared_ptr<Router>> open_router(const std::vector<std::string>& specs, bool create) {
+Result<std::shared_ptr<Router>> open_router(const std::vector<std::string>& specs, bool create, const StoreOptions& opts) {
   std::vector<Router::Entry> entries;
   for (const auto& spec : specs) {
     StoreSpec s = TRY(parse_store_spec(spec));
-    entries.push_back({s.start, s.end, TRY_CTX(open_store(s.url, create), "store " + s.url)});
+    entries.push_back({s.start, s.end, TRY_CTX(open_store(s.url, create, opts), "store " + s.url)});
   }
   return std::make_shared<Router>(std::move(entries));
 }
 
-Result<std::shared_ptr<Router>> open_routes(const std::vector<Route>& routes) {
+Result<std::shared_ptr<Router>> open_routes(const std::vector<Route>& routes, const StoreOptions& opts) {
   std::vector<Router::Entry> entries;
-  for (const auto& r : routes) entries.push_back({r.start, r.end, TRY_CTX(open_store(r.url), "route " + r.url)});
+  for (const auto& r : routes) entries.push_back({r.start, r.end, TRY_CTX(open_store(r.url, false, opts), "route " + r.url)});
   return std::make_shared<Router>(std::move(entries));
 }
 

@@ -3,6 +3,7 @@
 // block; a write goes to every matching store. Also the factory that opens a store from a URL.
 #pragma once
 
+#include <chrono>
 #include <vector>
 
 #include "store/block_store.hpp"
@@ -37,11 +38,17 @@ class Router final : public BlockStore {
   std::vector<Entry> entries_;
 };
 
+// How long a remote store may take to answer one request before it counts as unavailable
+// (http: per request, after retries; zdb: per command).
+struct StoreOptions {
+  std::chrono::milliseconds timeout{20000};
+};
+
 // Opens one store by URL. `create` lets dir:// make its directory.
-Result<StorePtr> open_store(const std::string& url, bool create = false);
+Result<StorePtr> open_store(const std::string& url, bool create = false, const StoreOptions& opts = {});
 // Opens a router from rfs-style specs ("[xx-xx=]url").
-Result<std::shared_ptr<Router>> open_router(const std::vector<std::string>& specs, bool create = false);
+Result<std::shared_ptr<Router>> open_router(const std::vector<std::string>& specs, bool create = false, const StoreOptions& opts = {});
 // Opens a router over an flist's routes.
-Result<std::shared_ptr<Router>> open_routes(const std::vector<Route>& routes);
+Result<std::shared_ptr<Router>> open_routes(const std::vector<Route>& routes, const StoreOptions& opts = {});
 
 }  // namespace tiffin

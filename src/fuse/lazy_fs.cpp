@@ -1,0 +1,380 @@
+#define FUSE_USE_VERSION 312
+#include "fuse/lazy_fs.hpp"
+
+#include <fuse_lowlevel.h>
+#include <spdlog/spdlog.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "common/thread_pool.hpp"
+#include "flist/flist_file.hpp"
+#include "flist/flist_index.hpp"
+#include "store/block_codec.hpp"
+#include "store/block_fetcher.hpp"
+#include "store/router.hpp"
+
+namespace tiffin {
+namespace {
+
+constexpr double kTimeout = 3600.0;  // read-only: the kernel may cache names and attributes
+
+struct OpenFile {
+  uint64_t size;
+  std::vector<BlockRef> blocks;
+  std::atomic<uint64_t> next_offset{0};  // where a sequential reader reads next
+};
+
+struct OpenDir {
+  std::vector<InodeRow> entries;  // a snapshot, so offsets stay valid under concurrent readdir
+};
+
+// Recently used plain blocks: the kernel asks for one 512 KiB block in several smaller reads.
+class MemoryBlocks {
+ public:
+  explicit MemoryBlocks(size_t capacity) : capacity_(capacity) {}
+  std::shared_ptr<const Bytes> get(const Hash& id) {
+    std::lock_guard lock(mu_);
+    auto it = map_.find(id);
+    if (it == map_.end()) return nullptr;
+    order_.splice(order_.begin(), order_, it->second.second);
+    return it->second.first;
+  }
+  void put(const Hash& id, std::shared_ptr<const Bytes> b) {
+    std::lock_guard lock(mu_);
+    if (map_.contains(id)) return;
+    order_.push_front(id);
+    map_[id] = {std::move(b), order_.begin()};
+    while (map_.size() > capacity_) {
+      map_.erase(order_.back());
+      order_.pop_back();
+    }
+  }
+
+ private:
+  size_t capacity_;
+  std::mutex mu_;
+  std::list<Hash> order_;
+  std::map<Hash, std::pair<std::shared_ptr<const Bytes>, std::list<Hash>::iterator>> map_;
+};
+
+class LazyFs {
+ public:
+  LazyFs(const MountOptions& opts, std::unique_ptr<FlistIndex> index, std::shared_ptr<BlockFetcher> fetcher)
+      : opts_(opts), index_(std::move(index)), fetcher_(std::move(fetcher)), memory_(64) {}
+
+  // Threads are started here, in the serving process (after a daemon fork).
+  void start() { pool_ = std::make_unique<ThreadPool>(opts_.fetch_threads); }
+
+  FlistIndex& index() { return *index_; }
+
+  struct stat to_stat(const InodeRow& r) const {
+    struct stat st{};
+    st.st_ino = r.ino;
+    st.st_mode = r.mode;
+    st.st_nlink = S_ISDIR(r.mode) ? 2 : 1;
+    st.st_uid = r.uid;
+    st.st_gid = r.gid;
+    st.st_size = static_cast<off_t>(r.size);
+    st.st_rdev = r.rdev;
+    st.st_blksize = 4096;
+    st.st_blocks = static_cast<blkcnt_t>((r.size + 511) / 512);
+    st.st_mtim.tv_sec = r.mtime;
+    st.st_atim.tv_sec = r.mtime;
+    st.st_ctim.tv_sec = r.ctime;
+    return st;
+  }
+
+  // A block's plain content, from memory, the node cache or the stores.
+  Result<std::shared_ptr<const Bytes>> block(const BlockRef& b) {
+    if (auto hit = memory_.get(b.id)) return hit;
+    auto plain = fetcher_->fetch(b.id, b.key);
+    if (!plain) {
+      spdlog::error("block {}: {}", to_hex(b.id), plain.error().message);
+      return std::unexpected(plain.error());
+    }
+    auto shared = std::make_shared<const Bytes>(std::move(*plain));
+    memory_.put(b.id, shared);
+    return shared;
+  }
+
+  // Reads [off, off+size) of a file: the blocks it covers are fetched in parallel.
+  Result<Bytes> read(OpenFile& f, uint64_t off, size_t size) {
+    if (off >= f.size) return Bytes{};
+    uint64_t end = std::min<uint64_t>(f.size, off + size);
+    size_t first = off / kBlockSize, last = (end - 1) / kBlockSize;
+    if (last >= f.blocks.size()) return fail(Errc::corrupt, "file has fewer blocks than its size needs");
+    std::vector<std::future<Result<std::shared_ptr<const Bytes>>>> pending;
+    for (size_t i = first + 1; i <= last; ++i) pending.push_back(pool_->submit([this, b = f.blocks[i]] { return block(b); }));
+    std::vector<std::shared_ptr<const Bytes>> got{TRY(block(f.blocks[first]))};
+    for (auto& p : pending) got.push_back(TRY(p.get()));
+
+    Bytes out;
+    out.reserve(end - off);
+    for (size_t i = first; i <= last; ++i) {
+      const Bytes& b = *got[i - first];
+      uint64_t bstart = uint64_t(i) * kBlockSize;
+      uint64_t from = std::max(off, bstart) - bstart, to = std::min(end, bstart + b.size()) - bstart;
+      if (from < to) out.insert(out.end(), b.begin() + static_cast<ptrdiff_t>(from), b.begin() + static_cast<ptrdiff_t>(to));
+    }
+    // A read that continues the previous one: fetch the next blocks in the background.
+    uint64_t expected = f.next_offset.exchange(end);
+    if (expected == off && opts_.readahead_blocks > 0)
+      for (size_t i = last + 1; i <= last + opts_.readahead_blocks && i < f.blocks.size(); ++i)
+        pool_->submit([this, b = f.blocks[i]] { (void)block(b); });
+    return out;
+  }
+
+ private:
+  MountOptions opts_;
+  std::unique_ptr<FlistIndex> index_;
+  std::shared_ptr<BlockFetcher> fetcher_;
+  MemoryBlocks memory_;
+  std::unique_ptr<ThreadPool> pool_;
+};
+
+LazyFs& fs_of(fuse_req_t req) { return *static_cast<LazyFs*>(fuse_req_userdata(req)); }
+
+int errno_of(const Error& e) {
+  switch (e.kind) {
+    case Errc::not_found: return ENOENT;
+    default: return EIO;
+  }
+}
+
+void op_init(void* userdata, fuse_conn_info* conn) {
+  static_cast<LazyFs*>(userdata)->start();
+  conn->max_readahead = 1 << 20;
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
+}
+
+void reply_entry(fuse_req_t req, LazyFs& fs, const InodeRow& r) {
+  fuse_entry_param e{};
+  e.ino = r.ino;
+  e.attr = fs.to_stat(r);
+  e.attr_timeout = kTimeout;
+  e.entry_timeout = kTimeout;
+  fuse_reply_entry(req, &e);
+}
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  auto& fs = fs_of(req);
+  auto r = fs.index().lookup(parent, name);
+  if (!r) return (void)fuse_reply_err(req, EIO);
+  if (!*r) {
+    // Cache the miss too: the tree never changes.
+    fuse_entry_param e{};
+    e.entry_timeout = kTimeout;
+    return (void)fuse_reply_entry(req, &e);
+  }
+  reply_entry(req, fs, **r);
+}
+
+void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  auto& fs = fs_of(req);
+  auto r = fs.index().inode(ino);
+  if (!r) return (void)fuse_reply_err(req, errno_of(r.error()));
+  struct stat st = fs.to_stat(*r);
+  fuse_reply_attr(req, &st, kTimeout);
+}
+
+void op_readlink(fuse_req_t req, fuse_ino_t ino) {
+  auto r = fs_of(req).index().link(ino);
+  if (!r || r->empty()) return (void)fuse_reply_err(req, r ? EINVAL : EIO);
+  fuse_reply_readlink(req, r->c_str());
+}
+
+void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto& fs = fs_of(req);
+  auto self = fs.index().inode(ino);
+  if (!self) return (void)fuse_reply_err(req, errno_of(self.error()));
+  if (!S_ISDIR(self->mode)) return (void)fuse_reply_err(req, ENOTDIR);
+  auto children = fs.index().children(ino);
+  if (!children) return (void)fuse_reply_err(req, EIO);
+  auto* d = new OpenDir;
+  InodeRow dot = *self, dotdot = *self;
+  dot.name = ".";
+  dotdot.name = "..";
+  d->entries.push_back(dot);
+  d->entries.push_back(dotdot);
+  for (auto& c : *children) d->entries.push_back(std::move(c));
+  fi->fh = reinterpret_cast<uint64_t>(d);
+  fi->cache_readdir = 1;
+  fi->keep_cache = 1;
+  fuse_reply_open(req, fi);
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  auto* d = reinterpret_cast<OpenDir*>(fi->fh);
+  std::vector<char> buf(size);
+  size_t used = 0;
+  for (size_t i = static_cast<size_t>(off); i < d->entries.size(); ++i) {
+    const InodeRow& r = d->entries[i];
+    struct stat st{};
+    st.st_ino = r.ino;
+    st.st_mode = r.mode;
+    size_t n = fuse_add_direntry(req, buf.data() + used, size - used, r.name.c_str(), &st, static_cast<off_t>(i + 1));
+    if (n > size - used) break;
+    used += n;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<OpenDir*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if ((fi->flags & O_ACCMODE) != O_RDONLY) return (void)fuse_reply_err(req, EROFS);
+  auto& fs = fs_of(req);
+  auto r = fs.index().inode(ino);
+  if (!r) return (void)fuse_reply_err(req, errno_of(r.error()));
+  if (!S_ISREG(r->mode)) return (void)fuse_reply_err(req, EISDIR);
+  auto blocks = fs.index().blocks(ino);
+  if (!blocks) return (void)fuse_reply_err(req, EIO);
+  auto* f = new OpenFile{r->size, std::move(*blocks)};
+  fi->fh = reinterpret_cast<uint64_t>(f);
+  fi->keep_cache = 1;  // content never changes: keep the page cache across opens
+  fuse_reply_open(req, fi);
+}
+
+void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  auto* f = reinterpret_cast<OpenFile*>(fi->fh);
+  auto data = fs_of(req).read(*f, static_cast<uint64_t>(off), size);
+  if (!data) return (void)fuse_reply_err(req, EIO);
+  fuse_reply_buf(req, reinterpret_cast<const char*>(data->data()), data->size());
+}
+
+void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<OpenFile*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void op_statfs(fuse_req_t req, fuse_ino_t) {
+  auto& idx = fs_of(req).index();
+  struct statvfs st{};
+  st.f_bsize = st.f_frsize = 4096;
+  st.f_blocks = (idx.total_size() + 4095) / 4096;
+  st.f_files = idx.inode_count();
+  st.f_namemax = 255;
+  st.f_flag = ST_RDONLY;
+  fuse_reply_statfs(req, &st);
+}
+
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  auto xs = fs_of(req).index().xattrs(ino);
+  if (!xs) return (void)fuse_reply_err(req, EIO);
+  for (const auto& x : *xs) {
+    if (x.name != name) continue;
+    if (size == 0) return (void)fuse_reply_xattr(req, x.value.size());
+    if (x.value.size() > size) return (void)fuse_reply_err(req, ERANGE);
+    return (void)fuse_reply_buf(req, reinterpret_cast<const char*>(x.value.data()), x.value.size());
+  }
+  fuse_reply_err(req, ENODATA);
+}
+
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  auto xs = fs_of(req).index().xattrs(ino);
+  if (!xs) return (void)fuse_reply_err(req, EIO);
+  std::string names;
+  for (const auto& x : *xs) names.append(x.name).push_back('\0');
+  if (size == 0) return (void)fuse_reply_xattr(req, names.size());
+  if (names.size() > size) return (void)fuse_reply_err(req, ERANGE);
+  fuse_reply_buf(req, names.data(), names.size());
+}
+
+fuse_lowlevel_ops make_ops() {
+  fuse_lowlevel_ops ops{};
+  ops.init = op_init;
+  ops.lookup = op_lookup;
+  ops.getattr = op_getattr;
+  ops.readlink = op_readlink;
+  ops.opendir = op_opendir;
+  ops.readdir = op_readdir;
+  ops.releasedir = op_releasedir;
+  ops.open = op_open;
+  ops.read = op_read;
+  ops.release = op_release;
+  ops.statfs = op_statfs;
+  ops.getxattr = op_getxattr;
+  ops.listxattr = op_listxattr;
+  return ops;
+}
+
+// statfs always reaches the filesystem's daemon (stat may be answered from cached attributes),
+// so a mount whose process died answers ENOTCONN here.
+bool is_dead_mount(const std::string& path) {
+  struct statvfs st;
+  return ::statvfs(path.c_str(), &st) < 0 && errno == ENOTCONN;
+}
+
+}  // namespace
+
+Result<void> unmount_flist(const std::string& mountpoint) {
+  if (::umount2(mountpoint.c_str(), 0) == 0) return {};
+  if (errno == EINVAL) return fail(Errc::invalid_input, mountpoint + " is not mounted");
+  // A mount whose process died answers ENOTCONN to everything; detach it.
+  if (::umount2(mountpoint.c_str(), MNT_DETACH) == 0) return {};
+  return fail_errno("umount " + mountpoint);
+}
+
+Result<void> mount_flist(const MountOptions& opts) {
+  // Validate the whole file once; afterwards only indexed queries touch it.
+  Tree tree = TRY(load_flist(opts.flist));
+  StoreOptions so{opts.timeout};
+  std::shared_ptr<Router> router;
+  if (!opts.stores.empty()) router = TRY(open_router(opts.stores, false, so));
+  else if (!tree.routes.empty()) router = TRY(open_routes(tree.routes, so));
+  else return fail(Errc::invalid_input, opts.flist + " has no routes; name a store with -s");
+  tree = Tree();  // free it: the mount lives on the index
+
+  auto cache = std::shared_ptr<BlockCache>(TRY(BlockCache::open({opts.cache_dir, opts.cache_bytes})));
+  auto index = TRY(FlistIndex::open(opts.flist));
+  LazyFs fs(opts, std::move(index), std::make_shared<BlockFetcher>(router, cache));
+
+  if (is_dead_mount(opts.mountpoint)) TRY(unmount_flist(opts.mountpoint));
+
+  std::vector<std::string> argv{"tiffin-mount", "-o",
+                                std::string("ro,default_permissions,fsname=tiffin:") + opts.flist + ",subtype=tiffin" +
+                                    (opts.allow_other ? ",allow_other" : "")};
+  if (opts.debug) argv.push_back("-d");
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(cargv.size()), cargv.data());
+  fuse_lowlevel_ops ops = make_ops();
+  fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, &fs);
+  if (!se) return fail(Errc::io, "fuse_session_new failed");
+  struct SessionGuard {
+    fuse_session* se;
+    bool mounted = false, handlers = false;
+    ~SessionGuard() {
+      if (handlers) fuse_remove_signal_handlers(se);
+      if (mounted) fuse_session_unmount(se);
+      fuse_session_destroy(se);
+    }
+  } guard{se};
+  if (fuse_set_signal_handlers(se) != 0) return fail(Errc::io, "installing signal handlers failed");
+  guard.handlers = true;
+  if (fuse_session_mount(se, opts.mountpoint.c_str()) != 0)
+    return fail(Errc::io, "mounting " + opts.flist + " on " + opts.mountpoint + " failed");
+  guard.mounted = true;
+  if (opts.daemon && fuse_daemonize(0) != 0) return fail(Errc::io, "daemonizing failed");
+
+  fuse_loop_config* cfg = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(cfg, 16);
+  int rc = fuse_session_loop_mt(se, cfg);
+  fuse_loop_cfg_destroy(cfg);
+  if (rc < 0) return fail(Errc::io, "serving " + opts.mountpoint + ": " + std::strerror(-rc));
+  return {};
+}
+
+}  // namespace tiffin

@@ -1,0 +1,38 @@
+// The lazy, read-only filesystem over an flist (libfuse3 low-level API, multi-threaded).
+// Metadata comes from the .fl through indexed queries (validated once at mount); file content
+// is fetched block by block, only for the ranges that are read, through the node's verified
+// block cache. The blocks of one read are fetched in parallel; sequential reads trigger
+// read-ahead; the kernel page cache is kept across opens. A block that cannot be fetched in
+// time, or fails verification, makes that read fail with EIO (and is logged); cached data keeps
+// reading, and reads work again as soon as a store answers, without remounting.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace tiffin {
+
+struct MountOptions {
+  std::string flist;
+  std::string mountpoint;
+  std::vector<std::string> stores;     // override the flist's routes
+  std::string cache_dir = "/var/cache/tiffin/blocks";
+  uint64_t cache_bytes = uint64_t(2) << 30;
+  std::chrono::milliseconds timeout{5000};  // per block fetch, before a read fails with EIO
+  unsigned readahead_blocks = 4;
+  unsigned fetch_threads = 8;
+  bool allow_other = true;             // containers run as other users
+  bool daemon = false;                 // return once mounted, serve in the background
+  bool debug = false;
+};
+
+// Mounts and serves until unmounted or signalled (SIGTERM/SIGINT unmount cleanly).
+Result<void> mount_flist(const MountOptions& opts);
+
+// Unmounts a tiffin mount, also one whose process died (lazy detach).
+Result<void> unmount_flist(const std::string& mountpoint);
+
+}  // namespace tiffin

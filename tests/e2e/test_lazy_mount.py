@@ -1,0 +1,168 @@
+"""The lazy mount: content is fetched only when read, through the verified cache, from an
+http store (Python's http.server on loopback stands in for a hub until tiffin has its own)."""
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import TIFFIN, Server, free_port, needs_root, snapshot, tiffin
+from rootfs import build_rootfs
+
+pytestmark = needs_root
+
+
+def mounted(path):
+    return any(line.split()[1] == str(path) for line in open("/proc/mounts"))
+
+
+def serving(path):
+    """Mounted and answering (a dead mount is listed but answers ENOTCONN)."""
+    try:
+        # statvfs reaches the daemon; stat may be answered from cached attributes of a dead mount.
+        return mounted(path) and os.statvfs(path).f_flag & os.ST_RDONLY and \
+            os.stat(path).st_dev != os.stat(Path(path).parent).st_dev
+    except OSError:
+        return False
+
+
+def cache_blocks(cache):
+    return [p for p in Path(cache).rglob("*") if p.is_file() and len(p.name) == 64]
+
+
+@pytest.fixture
+def mounts():
+    """Starts mounts in the foreground (so tests can signal them) and always cleans them up."""
+    started = []
+
+    def mount(fl, mnt, *args):
+        try:
+            mnt.mkdir()
+        except OSError:  # exists, or is a dead mount (ENOTCONN) the new mount is to clean up
+            pass
+        p = subprocess.Popen([TIFFIN, "flist", "mount", str(fl), str(mnt), *map(str, args)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        started.append((p, mnt))
+        deadline = time.time() + 10
+        while not serving(mnt):
+            assert p.poll() is None, f"mount exited: {p.stderr.read().decode()}"
+            assert time.time() < deadline, "mount did not come up"
+            time.sleep(0.05)
+        return p
+
+    yield mount
+    for p, mnt in started:
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for _ in range(5):
+            if not mounted(mnt):
+                break
+            subprocess.run(["umount", "-l", str(mnt)])
+
+
+@pytest.fixture
+def served_rootfs(tmp_path, http_server):
+    src = build_rootfs(tmp_path / "rootfs")
+    tiffin("flist", "pack", src, "-o", tmp_path / "r.fl", "-s", f"dir://{tmp_path}/store")
+    server = http_server(tmp_path / "store")
+    tiffin("flist", "route", "add", "--replace", tmp_path / "r.fl", f"http://127.0.0.1:{server.port}")
+    return src, tmp_path / "r.fl", server
+
+
+def test_reads_lazily_and_runs_a_program(tmp_path, served_rootfs, mounts):
+    src, fl, _ = served_rootfs
+    mnt, cache = tmp_path / "mnt", tmp_path / "cache"
+    mounts(fl, mnt, "--cache", cache)
+    assert sorted(os.listdir(mnt)) == sorted(os.listdir(src))
+    assert cache_blocks(cache) == [], "listing and stat fetch no content"
+    r = subprocess.run(["chroot", str(mnt), "/bin/sh", "-c", "cat /etc/hostname"], capture_output=True)
+    assert r.returncode == 0 and r.stdout == b"tiffin\n", r.stderr
+    fetched = len(cache_blocks(cache))
+    busybox_blocks = -(-os.path.getsize(src / "bin/busybox") // (512 * 1024))
+    assert 1 < fetched <= busybox_blocks + 1, "only busybox and /etc/hostname were read"
+    # Everything reads back exactly (inode numbers of hard links aside).
+    assert snapshot(mnt)[0] == snapshot(src)[0]
+    with pytest.raises(OSError):
+        open(mnt / "etc/new", "w")
+
+
+def test_dead_store_fails_fast_and_recovers(tmp_path, served_rootfs, mounts):
+    src, fl, server = served_rootfs
+    mnt = tmp_path / "mnt"
+    mounts(fl, mnt, "--cache", tmp_path / "cache", "--timeout", 1000)
+    assert (mnt / "etc/hostname").read_bytes() == b"tiffin\n"  # now cached
+    server.stop()
+    start = time.time()
+    with pytest.raises(OSError) as e:
+        (mnt / "usr/share/doc/big").read_bytes()
+    assert e.value.errno == 5  # EIO
+    assert time.time() - start < 4, "an unreachable store fails the read within the timeout"
+    assert (mnt / "etc/hostname").read_bytes() == b"tiffin\n", "cached data still reads"
+    server.start()
+    assert (mnt / "usr/share/doc/big").read_bytes() == (src / "usr/share/doc/big").read_bytes()
+
+
+def test_corrupt_block_is_refused_and_not_cached(tmp_path, served_rootfs, mounts):
+    src, fl, _ = served_rootfs
+    # Corrupt every block on the server: whatever is read, the mount must refuse it.
+    for b in (p for p in (tmp_path / "store").rglob("*") if p.is_file()):
+        data = bytearray(b.read_bytes())
+        data[len(data) // 2] ^= 0x55
+        b.write_bytes(bytes(data))
+    mnt, cache = tmp_path / "mnt", tmp_path / "cache"
+    mounts(fl, mnt, "--cache", cache)
+    with pytest.raises(OSError) as e:
+        (mnt / "etc/passwd").read_bytes()
+    assert e.value.errno == 5
+    assert cache_blocks(cache) == []
+
+
+def test_sigterm_unmounts_and_umount_cleans_after_kill9(tmp_path, served_rootfs, mounts):
+    _, fl, _ = served_rootfs
+    mnt = tmp_path / "mnt"
+    p = mounts(fl, mnt, "--cache", tmp_path / "cache")
+    p.send_signal(signal.SIGTERM)
+    p.wait(5)
+    assert not mounted(mnt)
+    p = mounts(fl, mnt, "--cache", tmp_path / "cache")
+    p.kill()
+    p.wait()
+    assert mounted(mnt)
+    with pytest.raises(OSError):
+        os.listdir(mnt)  # ENOTCONN: the dead mount
+    tiffin("flist", "umount", mnt)
+    assert not mounted(mnt)
+    # A new mount over a dead one cleans it up by itself.
+    p = mounts(fl, mnt, "--cache", tmp_path / "cache")
+    p.kill()
+    p.wait()
+    mounts(fl, mnt, "--cache", tmp_path / "cache")
+    assert (mnt / "etc/hostname").read_bytes() == b"tiffin\n"
+
+
+def test_cache_respects_its_bound(tmp_path, served_rootfs, mounts):
+    src, fl, _ = served_rootfs
+    mnt, cache = tmp_path / "mnt", tmp_path / "cache"
+    mounts(fl, mnt, "--cache", cache, "--cache-size", 1)
+    assert (mnt / "usr/share/doc/big").read_bytes() == (src / "usr/share/doc/big").read_bytes()  # ~1.5 MiB
+    assert sum(p.stat().st_size for p in cache_blocks(cache)) <= 1 << 20
+
+
+def test_daemon_mode_returns_once_mounted(tmp_path, served_rootfs):
+    _, fl, _ = served_rootfs
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    try:
+        tiffin("flist", "mount", fl, mnt, "--cache", tmp_path / "cache", "--daemon")
+        assert mounted(mnt)
+        assert (mnt / "etc/hostname").read_bytes() == b"tiffin\n"
+    finally:
+        tiffin("flist", "umount", mnt, rc=None)
+    assert not mounted(mnt)
