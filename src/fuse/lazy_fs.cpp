@@ -153,6 +153,8 @@ int errno_of(const Error& e) {
 void op_init(void* userdata, fuse_conn_info* conn) {
   static_cast<LazyFs*>(userdata)->start();
   conn->max_readahead = 1 << 20;
+  // The tree never changes: cached pages need no revalidation against attributes.
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
 }
 
