@@ -1,5 +1,7 @@
 #include "flist/flist_index.hpp"
 
+#include <sys/stat.h>
+
 #include <cstring>
 
 
@@ -21,6 +23,7 @@ Result<std::unique_ptr<FlistIndex>> FlistIndex::open(const std::string& path) {
   std::unique_ptr<FlistIndex> idx(new FlistIndex(path));
   auto c = TRY(idx->acquire());
   idx->has_xattrs_ = c->db.has_table("tiffin_xattr");
+  idx->has_hardlinks_ = c->db.has_table("tiffin_hardlink");
   auto stats = TRY(sql::Stmt::prepare(c->db, "SELECT count(*), coalesce(sum(CASE WHEN mode & 61440 = 32768 THEN size END), 0) FROM inode"));
   if (TRY(stats.step())) {
     idx->inode_count_ = static_cast<uint64_t>(stats.i64(0));
@@ -49,6 +52,10 @@ Result<std::unique_ptr<FlistIndex::Conn>> FlistIndex::acquire() {
   c->link = TRY(sql::Stmt::prepare(c->db, "SELECT data FROM extra WHERE ino = ?"));
   if (c->db.has_table("tiffin_xattr"))
     c->xattrs = TRY(sql::Stmt::prepare(c->db, "SELECT name, value FROM tiffin_xattr WHERE ino = ? ORDER BY name"));
+  if (c->db.has_table("tiffin_hardlink")) {
+    c->link_target = TRY(sql::Stmt::prepare(c->db, "SELECT target FROM tiffin_hardlink WHERE ino = ?"));
+    c->link_count = TRY(sql::Stmt::prepare(c->db, "SELECT count(*) FROM tiffin_hardlink WHERE target = ?"));
+  }
   return c;
 }
 
@@ -76,7 +83,7 @@ Result<InodeRow> FlistIndex::inode(uint64_t ino) {
     InodeRow r = found ? row_of(c.by_ino) : InodeRow{};
     c.by_ino.reset();
     if (!found) return fail(Errc::not_found, "no inode " + std::to_string(ino));
-    return r;
+    return resolve_hardlink(c, std::move(r));
   }));
   std::lock_guard lock(cache_mu_);
   if (cache_.size() >= kInodeCacheLimit) cache_.clear();
@@ -91,6 +98,7 @@ Result<std::optional<InodeRow>> FlistIndex::lookup(uint64_t parent, const std::s
     std::optional<InodeRow> r;
     if (found) r = row_of(c.by_name);
     c.by_name.reset();
+    if (r) r = TRY(resolve_hardlink(c, std::move(*r)));
     return r;
   }));
   if (row) {
@@ -101,12 +109,37 @@ Result<std::optional<InodeRow>> FlistIndex::lookup(uint64_t parent, const std::s
   return row;
 }
 
+Result<InodeRow> FlistIndex::resolve_hardlink(Conn& c, InodeRow row) {
+  if (!has_hardlinks_ || !S_ISREG(row.mode)) return row;
+  c.link_target.bind(1, static_cast<int64_t>(row.ino));
+  bool linked = TRY(c.link_target.step());
+  int64_t target = linked ? c.link_target.i64(0) : 0;
+  c.link_target.reset();
+  if (linked) {
+    c.by_ino.bind(1, target);
+    bool found = TRY(c.by_ino.step());
+    if (found) row = row_of(c.by_ino);
+    c.by_ino.reset();
+    if (!found) return fail(Errc::corrupt, "hard link to missing inode " + std::to_string(target));
+  }
+  c.link_count.bind(1, static_cast<int64_t>(row.ino));
+  if (TRY(c.link_count.step())) row.nlink = 1 + static_cast<uint32_t>(c.link_count.i64(0));
+  c.link_count.reset();
+  return row;
+}
+
 Result<std::vector<InodeRow>> FlistIndex::children(uint64_t parent) {
   return with([&](Conn& c) -> Result<std::vector<InodeRow>> {
     std::vector<InodeRow> out;
     c.children.bind(1, static_cast<int64_t>(parent));
     while (TRY(c.children.step())) out.push_back(row_of(c.children));
     c.children.reset();
+    // readdir must report the inode number stat reports: the one the hard link resolves to.
+    for (auto& r : out) {
+      std::string name = std::move(r.name);
+      r = TRY(resolve_hardlink(c, std::move(r)));
+      r.name = std::move(name);
+    }
     return out;
   });
 }

@@ -21,6 +21,7 @@ struct InodeRow {
   uint64_t size = 0, rdev = 0;
   uint32_t uid = 0, gid = 0, mode = 0;
   int64_t ctime = 0, mtime = 0;
+  uint32_t nlink = 1;
 };
 
 class FlistIndex {
@@ -28,6 +29,8 @@ class FlistIndex {
   static Result<std::unique_ptr<FlistIndex>> open(const std::string& path);
   ~FlistIndex();
 
+  // Rows are returned as the inode their content belongs to: a hard link resolves to the inode it
+  // links to, so every name of one file has one inode number; `nlink` counts its names.
   Result<InodeRow> inode(uint64_t ino);  // cached
   Result<std::optional<InodeRow>> lookup(uint64_t parent, const std::string& name);
   Result<std::vector<InodeRow>> children(uint64_t parent);  // sorted by name
@@ -41,7 +44,7 @@ class FlistIndex {
   // One connection with its prepared statements; pooled, one per concurrent caller.
   struct Conn {
     sql::Db db;
-    sql::Stmt by_ino, by_name, children, blocks, link, xattrs;
+    sql::Stmt by_ino, by_name, children, blocks, link, xattrs, link_target, link_count;
   };
   explicit FlistIndex(std::string path) : path_(std::move(path)) {}
   Result<std::unique_ptr<Conn>> acquire();
@@ -50,7 +53,8 @@ class FlistIndex {
   auto with(F&& f) -> decltype(f(std::declval<Conn&>()));
 
   std::string path_;
-  bool has_xattrs_ = false;
+  Result<InodeRow> resolve_hardlink(Conn& c, InodeRow row);
+  bool has_xattrs_ = false, has_hardlinks_ = false;
   uint64_t inode_count_ = 0, total_size_ = 0;
   std::mutex pool_mu_, cache_mu_;
   std::vector<std::unique_ptr<Conn>> pool_;

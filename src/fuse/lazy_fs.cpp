@@ -80,7 +80,7 @@ class LazyFs {
     struct stat st{};
     st.st_ino = r.ino;
     st.st_mode = r.mode;
-    st.st_nlink = S_ISDIR(r.mode) ? 2 : 1;
+    st.st_nlink = S_ISDIR(r.mode) ? 2 : r.nlink;
     st.st_uid = r.uid;
     st.st_gid = r.gid;
     st.st_size = static_cast<off_t>(r.size);
