@@ -9,7 +9,7 @@
 
 #include "common/fd.hpp"
 #include "flist/path.hpp"
-#include "flist/sqlite.hpp"
+#include "common/sqlite.hpp"
 #include "store/block_codec.hpp"
 
 namespace tiffin {

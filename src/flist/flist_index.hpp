@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "flist/sqlite.hpp"
+#include "common/sqlite.hpp"
 #include "flist/tree.hpp"
 
 namespace tiffin {

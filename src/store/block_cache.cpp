@@ -1,11 +1,9 @@
 #include "store/block_cache.hpp"
 
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstring>
 #include <chrono>
 #include <vector>
@@ -13,37 +11,9 @@
 namespace tiffin {
 namespace {
 
-sqlite3* sq(void* p) { return static_cast<sqlite3*>(p); }
-
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
-
-Result<void> exec(void* db, const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(sq(db), sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown error";
-    sqlite3_free(err);
-    return fail(Errc::io, std::string("block cache index: ") + msg);
-  }
-  return {};
-}
-
-// A prepared statement for one call; the cache index is small and these run rarely per block.
-struct Query {
-  sqlite3_stmt* st = nullptr;
-  Query(void* db, const char* sql) { sqlite3_prepare_v2(sq(db), sql, -1, &st, nullptr); }
-  ~Query() { sqlite3_finalize(st); }
-  Query& blob(int i, std::span<const uint8_t> b) {
-    sqlite3_bind_blob(st, i, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Query& i64(int i, int64_t v) {
-    sqlite3_bind_int64(st, i, v);
-    return *this;
-  }
-  int step() { return sqlite3_step(st); }
-};
 
 }  // namespace
 
@@ -51,25 +21,19 @@ Result<std::unique_ptr<BlockCache>> BlockCache::open(const BlockCacheOptions& op
   if (opts.dir.empty()) return fail(Errc::invalid_input, "block cache needs a directory");
   if (::mkdir(opts.dir.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("creating block cache " + opts.dir);
   std::unique_ptr<BlockCache> c(new BlockCache(opts));
-  sqlite3* db = nullptr;
-  std::string index = opts.dir + "/index.db";
-  if (sqlite3_open_v2(index.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    return fail(Errc::io, "opening block cache index " + index + ": " + msg);
-  }
-  c->db_ = db;
-  sqlite3_busy_timeout(db, 10000);  // other processes share the index
-  TRY(exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-               "CREATE TABLE IF NOT EXISTS block (id BLOB PRIMARY KEY, size INTEGER NOT NULL, used INTEGER NOT NULL);"
-               "CREATE INDEX IF NOT EXISTS block_used ON block (used);"
-               "CREATE TABLE IF NOT EXISTS total (one INTEGER PRIMARY KEY CHECK (one = 1), bytes INTEGER NOT NULL);"
-               "INSERT OR IGNORE INTO total VALUES (1, 0);"));
+  c->db_ = TRY_CTX(sql::Db::open_readwrite(opts.dir + "/index.db", true), "block cache index");
+  TRY(c->db_.exec("PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                  "CREATE TABLE IF NOT EXISTS block (id BLOB PRIMARY KEY, size INTEGER NOT NULL, used INTEGER NOT NULL);"
+                  "CREATE INDEX IF NOT EXISTS block_used ON block (used);"
+                  "CREATE TABLE IF NOT EXISTS total (one INTEGER PRIMARY KEY CHECK (one = 1), bytes INTEGER NOT NULL);"
+                  "INSERT OR IGNORE INTO total VALUES (1, 0);"));
+  c->used_ = TRY(sql::Stmt::prepare(c->db_, "UPDATE block SET used = ? WHERE id = ?"));
+  c->insert_ = TRY(sql::Stmt::prepare(c->db_, "INSERT INTO block (id, size, used) VALUES (?, ?, ?)"));
+  c->add_total_ = TRY(sql::Stmt::prepare(c->db_, "UPDATE total SET bytes = bytes + ?"));
+  c->total_ = TRY(sql::Stmt::prepare(c->db_, "SELECT bytes FROM total"));
+  c->oldest_ = TRY(sql::Stmt::prepare(c->db_, "SELECT id, size FROM block ORDER BY used, rowid"));
+  c->delete_ = TRY(sql::Stmt::prepare(c->db_, "DELETE FROM block WHERE id = ?"));
   return c;
-}
-
-BlockCache::~BlockCache() {
-  if (db_) sqlite3_close_v2(sq(db_));
 }
 
 std::string BlockCache::block_path(const Hash& id) const {
@@ -77,59 +41,64 @@ std::string BlockCache::block_path(const Hash& id) const {
   return opts_.dir + "/" + hex.substr(0, 2) + "/" + hex;
 }
 
-uint64_t BlockCache::size_bytes() {
-  std::lock_guard lock(mu_);
-  Query q(db_, "SELECT bytes FROM total");
-  return q.step() == SQLITE_ROW ? static_cast<uint64_t>(sqlite3_column_int64(q.st, 0)) : 0;
+Result<int64_t> BlockCache::total_locked() {
+  int64_t bytes = TRY(total_.step()) ? total_.i64(0) : 0;
+  total_.reset();
+  return bytes;
 }
 
-// Records a use (and, for a block the index does not know yet, its size).
+uint64_t BlockCache::size_bytes() {
+  std::lock_guard lock(mu_);
+  auto t = total_locked();
+  return t ? static_cast<uint64_t>(*t) : 0;
+}
+
+// Records a use (and, for a block the index does not know yet, its size) in one transaction.
 Result<void> BlockCache::touch(const Hash& id, uint64_t size) {
   int64_t now = now_ms();
   std::lock_guard lock(mu_);
-  std::string key = to_hex(id);
-  auto it = recorded_.find(key);
+  auto it = recorded_.find(id);
   if (it != recorded_.end() && now - it->second < opts_.use_record_interval.count()) return {};
-  recorded_[key] = now;
-  TRY(exec(db_, "BEGIN IMMEDIATE"));
-  Query upd(db_, "UPDATE block SET used = ? WHERE id = ?");
-  upd.i64(1, now).blob(2, id);
-  if (upd.step() != SQLITE_DONE) {
-    (void)exec(db_, "ROLLBACK");
-    return fail(Errc::io, std::string("block cache index: ") + sqlite3_errmsg(sq(db_)));
-  }
-  if (sqlite3_changes(sq(db_)) == 0) {
-    Query ins(db_, "INSERT INTO block (id, size, used) VALUES (?, ?, ?)");
-    ins.blob(1, id).i64(2, static_cast<int64_t>(size)).i64(3, now);
-    Query tot(db_, "UPDATE total SET bytes = bytes + ?");
-    tot.i64(1, static_cast<int64_t>(size));
-    if (ins.step() != SQLITE_DONE || tot.step() != SQLITE_DONE) {
-      (void)exec(db_, "ROLLBACK");
-      return fail(Errc::io, std::string("block cache index: ") + sqlite3_errmsg(sq(db_)));
+  recorded_[id] = now;
+  TRY(db_.exec("BEGIN IMMEDIATE"));
+  auto write = [&]() -> Result<void> {
+    TRY(used_.bind(1, now).bind_blob(2, id).run());
+    if (sqlite3_changes(db_.get()) == 0) {
+      TRY(insert_.bind_blob(1, id).bind(2, static_cast<int64_t>(size)).bind(3, now).run());
+      TRY(add_total_.bind(1, static_cast<int64_t>(size)).run());
     }
+    return {};
+  };
+  if (auto r = write(); !r) {
+    (void)db_.exec("ROLLBACK");
+    return std::unexpected(r.error().context("block cache index"));
   }
-  return exec(db_, "COMMIT");
+  return db_.exec("COMMIT");
 }
 
-Result<std::optional<UniqueFd>> BlockCache::open_block(const Hash& id) {
+Result<std::optional<std::pair<UniqueFd, uint64_t>>> BlockCache::open_sized(const Hash& id) {
   UniqueFd fd(::open(block_path(id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd) {
-    if (errno == ENOENT) return std::optional<UniqueFd>{};
+    if (errno == ENOENT) return std::nullopt;
     return fail_errno("open " + block_path(id));
   }
   struct stat st;
   if (::fstat(fd.get(), &st) < 0) return fail_errno("stat " + block_path(id));
   TRY(touch(id, static_cast<uint64_t>(st.st_size)));
-  return std::optional<UniqueFd>(std::move(fd));
+  return std::make_pair(std::move(fd), static_cast<uint64_t>(st.st_size));
+}
+
+Result<std::optional<UniqueFd>> BlockCache::open_block(const Hash& id) {
+  auto found = TRY(open_sized(id));
+  if (!found) return std::optional<UniqueFd>{};
+  return std::optional<UniqueFd>(std::move(found->first));
 }
 
 Result<std::optional<Bytes>> BlockCache::get(const Hash& id) {
-  auto fd = TRY(open_block(id));
-  if (!fd) return std::optional<Bytes>{};
-  struct stat st;
-  if (::fstat(fd->get(), &st) < 0) return fail_errno("stat " + block_path(id));
-  Bytes data(static_cast<size_t>(st.st_size));
-  size_t n = TRY(read_full(fd->get(), data));
+  auto found = TRY(open_sized(id));
+  if (!found) return std::optional<Bytes>{};
+  Bytes data(static_cast<size_t>(found->second));
+  size_t n = TRY(read_full(found->first.get(), data));
   data.resize(n);
   return std::optional<Bytes>(std::move(data));
 }
@@ -145,39 +114,36 @@ Result<void> BlockCache::insert(const Hash& id, std::span<const uint8_t> plain) 
 
 Result<void> BlockCache::evict() {
   std::lock_guard lock(mu_);
-  Query total(db_, "SELECT bytes FROM total");
-  if (total.step() != SQLITE_ROW || static_cast<uint64_t>(sqlite3_column_int64(total.st, 0)) <= opts_.max_bytes) return {};
+  if (static_cast<uint64_t>(TRY(total_locked())) <= opts_.max_bytes) return {};
   // Evict down to 90% of the bound, so that eviction runs now and then rather than on every insert.
   const int64_t target = static_cast<int64_t>(opts_.max_bytes / 10 * 9);
-  TRY(exec(db_, "BEGIN IMMEDIATE"));
-  Query again(db_, "SELECT bytes FROM total");
-  int64_t bytes = again.step() == SQLITE_ROW ? sqlite3_column_int64(again.st, 0) : 0;
-  std::vector<std::pair<Hash, int64_t>> victims;
-  {
-    Query oldest(db_, "SELECT id, size FROM block ORDER BY used, rowid");
-    while (bytes > target && oldest.step() == SQLITE_ROW) {
-      const void* p = sqlite3_column_blob(oldest.st, 0);
-      if (sqlite3_column_bytes(oldest.st, 0) != 32) continue;
+  TRY(db_.exec("BEGIN IMMEDIATE"));
+  auto run = [&]() -> Result<void> {
+    int64_t bytes = TRY(total_locked());  // again, inside the transaction: another process may have evicted
+    std::vector<std::pair<Hash, int64_t>> victims;
+    while (bytes > target && TRY(oldest_.step())) {
+      auto id = oldest_.blob(0);
+      if (id.size() != 32) continue;
       Hash h;
-      std::memcpy(h.data(), p, 32);
-      int64_t size = sqlite3_column_int64(oldest.st, 1);
-      victims.emplace_back(h, size);
-      bytes -= size;
+      std::memcpy(h.data(), id.data(), 32);
+      victims.emplace_back(h, oldest_.i64(1));
+      bytes -= victims.back().second;
     }
+    oldest_.reset();
+    int64_t freed = 0;
+    for (const auto& [h, size] : victims) {
+      TRY(delete_.bind_blob(1, h).run());
+      ::unlink(block_path(h).c_str());
+      recorded_.erase(h);
+      freed += size;
+    }
+    return add_total_.bind(1, -freed).run();
+  };
+  if (auto r = run(); !r) {
+    (void)db_.exec("ROLLBACK");
+    return std::unexpected(r.error().context("evicting from the block cache"));
   }
-  int64_t freed = 0;
-  for (const auto& [h, size] : victims) {
-    Query del(db_, "DELETE FROM block WHERE id = ?");
-    del.blob(1, h);
-    del.step();
-    ::unlink(block_path(h).c_str());
-    recorded_.erase(to_hex(h));
-    freed += size;
-  }
-  Query tot(db_, "UPDATE total SET bytes = bytes - ?");
-  tot.i64(1, freed);
-  tot.step();
-  return exec(db_, "COMMIT");
+  return db_.exec("COMMIT");
 }
 
 }  // namespace tiffin

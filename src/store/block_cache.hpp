@@ -14,9 +14,12 @@
 #include <string>
 #include <unordered_map>
 
+#include <map>
+
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/hash.hpp"
+#include "common/sqlite.hpp"
 
 namespace tiffin {
 
@@ -31,7 +34,6 @@ struct BlockCacheOptions {
 class BlockCache {
  public:
   static Result<std::unique_ptr<BlockCache>> open(const BlockCacheOptions& opts);
-  ~BlockCache();
 
   // The cached plain block, opened read-only; nullopt on a miss.
   Result<std::optional<UniqueFd>> open_block(const Hash& id);
@@ -45,14 +47,17 @@ class BlockCache {
 
  private:
   explicit BlockCache(BlockCacheOptions opts) : opts_(std::move(opts)) {}
+  Result<std::optional<std::pair<UniqueFd, uint64_t>>> open_sized(const Hash& id);  // fd and size
   Result<void> touch(const Hash& id, uint64_t size);
   Result<void> evict();
+  Result<int64_t> total_locked();
 
   BlockCacheOptions opts_;
-  std::mutex mu_;   // one SQLite connection per cache object
-  void* db_ = nullptr;  // sqlite3*
+  std::mutex mu_;  // guards the connection, its statements and recorded_
+  sql::Db db_;
+  sql::Stmt used_, insert_, add_total_, total_, oldest_, delete_;
   // Last time (ms) this process recorded a use of each block.
-  std::unordered_map<std::string, int64_t> recorded_;
+  std::map<Hash, int64_t> recorded_;
 };
 
 }  // namespace tiffin

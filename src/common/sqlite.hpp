@@ -55,7 +55,7 @@ class Stmt {
   Stmt& bind(int i, const std::string& v);
   Stmt& bind_blob(int i, std::span<const uint8_t> v);
   Stmt& bind_null(int i);
-  // true: a row is ready; false: done.
+  // true: a row is ready; false: done. On an error the statement is reset, ready for reuse.
   Result<bool> step();
   Result<void> run();  // step to completion, then reset
   void reset();

@@ -1,4 +1,4 @@
-#include "flist/sqlite.hpp"
+#include "common/sqlite.hpp"
 
 namespace tiffin::sql {
 
@@ -91,6 +91,9 @@ Result<bool> Stmt::step() {
   if (rc == SQLITE_DONE) return false;
   Error e = db_->error("query");
   if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) e.kind = Errc::corrupt;
+  // A statement that failed must be reset before it can be bound and run again; statements
+  // prepared once and reused (the block cache, the flist index) depend on it.
+  reset();
   return std::unexpected(std::move(e));
 }
 
