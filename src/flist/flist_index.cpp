@@ -8,7 +8,7 @@
 namespace tiffin {
 namespace {
 constexpr size_t kInodeCacheLimit = 200000;
-constexpr const char* kColumns = "ino, parent, name, size, uid, gid, mode, rdev, ctime, mtime";
+constexpr const char* kColumns = "i.ino, i.parent, i.name, i.size, i.uid, i.gid, i.mode, i.rdev, i.ctime, i.mtime";
 
 InodeRow row_of(const sql::Stmt& s) {
   return InodeRow{static_cast<uint64_t>(s.i64(0)), static_cast<uint64_t>(s.i64(1)), s.text(2), static_cast<uint64_t>(s.i64(3)),
@@ -24,11 +24,6 @@ Result<std::unique_ptr<FlistIndex>> FlistIndex::open(const std::string& path) {
   auto c = TRY(idx->acquire());
   idx->has_xattrs_ = c->db.has_table("tiffin_xattr");
   idx->has_hardlinks_ = c->db.has_table("tiffin_hardlink");
-  auto stats = TRY(sql::Stmt::prepare(c->db, "SELECT count(*), coalesce(sum(CASE WHEN mode & 61440 = 32768 THEN size END), 0) FROM inode"));
-  if (TRY(stats.step())) {
-    idx->inode_count_ = static_cast<uint64_t>(stats.i64(0));
-    idx->total_size_ = static_cast<uint64_t>(stats.i64(1));
-  }
   idx->release(std::move(c));
   return idx;
 }
@@ -45,14 +40,18 @@ Result<std::unique_ptr<FlistIndex::Conn>> FlistIndex::acquire() {
   auto c = std::make_unique<Conn>();
   c->db = TRY(sql::Db::open_readonly(path_));
   std::string cols = kColumns;
-  c->by_ino = TRY(sql::Stmt::prepare(c->db, "SELECT " + cols + " FROM inode WHERE ino = ?"));
-  c->by_name = TRY(sql::Stmt::prepare(c->db, "SELECT " + cols + " FROM inode WHERE parent = ? AND name = ?"));
-  c->children = TRY(sql::Stmt::prepare(c->db, "SELECT " + cols + " FROM inode WHERE parent = ? AND ino != 1 ORDER BY name"));
+  bool links = c->db.has_table("tiffin_hardlink");
+  c->by_ino = TRY(sql::Stmt::prepare(c->db, "SELECT " + cols + " FROM inode i WHERE i.ino = ?"));
+  c->by_name = TRY(sql::Stmt::prepare(c->db, "SELECT " + cols + " FROM inode i WHERE i.parent = ? AND i.name = ?"));
+  // Children come with the inode a hard link resolves to, in the same query.
+  c->children = TRY(sql::Stmt::prepare(c->db, "SELECT " + cols + (links ? ", h.target FROM inode i LEFT JOIN tiffin_hardlink h ON h.ino = i.ino"
+                                                                          : ", NULL FROM inode i") +
+                                                 " WHERE i.parent = ? AND i.ino != 1 ORDER BY i.name"));
   c->blocks = TRY(sql::Stmt::prepare(c->db, "SELECT id, key FROM block WHERE ino = ? ORDER BY rowid"));
   c->link = TRY(sql::Stmt::prepare(c->db, "SELECT data FROM extra WHERE ino = ?"));
   if (c->db.has_table("tiffin_xattr"))
     c->xattrs = TRY(sql::Stmt::prepare(c->db, "SELECT name, value FROM tiffin_xattr WHERE ino = ? ORDER BY name"));
-  if (c->db.has_table("tiffin_hardlink")) {
+  if (links) {
     c->link_target = TRY(sql::Stmt::prepare(c->db, "SELECT target FROM tiffin_hardlink WHERE ino = ?"));
     c->link_count = TRY(sql::Stmt::prepare(c->db, "SELECT count(*) FROM tiffin_hardlink WHERE target = ?"));
   }
@@ -132,14 +131,11 @@ Result<std::vector<InodeRow>> FlistIndex::children(uint64_t parent) {
   return with([&](Conn& c) -> Result<std::vector<InodeRow>> {
     std::vector<InodeRow> out;
     c.children.bind(1, static_cast<int64_t>(parent));
-    while (TRY(c.children.step())) out.push_back(row_of(c.children));
-    c.children.reset();
-    // readdir must report the inode number stat reports: the one the hard link resolves to.
-    for (auto& r : out) {
-      std::string name = std::move(r.name);
-      r = TRY(resolve_hardlink(c, std::move(r)));
-      r.name = std::move(name);
+    while (TRY(c.children.step())) {
+      out.push_back(row_of(c.children));
+      if (c.children.type(10) == SQLITE_INTEGER) out.back().ino = static_cast<uint64_t>(c.children.i64(10));
     }
+    c.children.reset();
     return out;
   });
 }

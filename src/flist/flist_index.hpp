@@ -33,12 +33,12 @@ class FlistIndex {
   // links to, so every name of one file has one inode number; `nlink` counts its names.
   Result<InodeRow> inode(uint64_t ino);  // cached
   Result<std::optional<InodeRow>> lookup(uint64_t parent, const std::string& name);
-  Result<std::vector<InodeRow>> children(uint64_t parent);  // sorted by name
+  // Sorted by name. A hard link is listed under the inode number it resolves to (as readdir must
+  // report what stat reports); its other fields, and nlink, are left to inode()/lookup().
+  Result<std::vector<InodeRow>> children(uint64_t parent);
   Result<std::vector<BlockRef>> blocks(uint64_t ino);
   Result<std::string> link(uint64_t ino);
   Result<std::vector<Xattr>> xattrs(uint64_t ino);
-  uint64_t inode_count() const { return inode_count_; }
-  uint64_t total_size() const { return total_size_; }
 
  private:
   // One connection with its prepared statements; pooled, one per concurrent caller.
@@ -55,7 +55,6 @@ class FlistIndex {
   std::string path_;
   Result<InodeRow> resolve_hardlink(Conn& c, InodeRow row);
   bool has_xattrs_ = false, has_hardlinks_ = false;
-  uint64_t inode_count_ = 0, total_size_ = 0;
   std::mutex pool_mu_, cache_mu_;
   std::vector<std::unique_ptr<Conn>> pool_;
   std::unordered_map<uint64_t, InodeRow> cache_;

@@ -66,15 +66,21 @@ class MemoryBlocks {
   std::map<Hash, std::pair<std::shared_ptr<const Bytes>, std::list<Hash>::iterator>> map_;
 };
 
+// What statfs reports, counted while the flist is validated at mount.
+struct FsTotals {
+  uint64_t inodes = 0, bytes = 0;
+};
+
 class LazyFs {
  public:
-  LazyFs(const MountOptions& opts, std::unique_ptr<FlistIndex> index, std::shared_ptr<BlockFetcher> fetcher)
-      : opts_(opts), index_(std::move(index)), fetcher_(std::move(fetcher)), memory_(64) {}
+  LazyFs(const MountOptions& opts, std::unique_ptr<FlistIndex> index, std::shared_ptr<BlockFetcher> fetcher, FsTotals totals)
+      : opts_(opts), index_(std::move(index)), fetcher_(std::move(fetcher)), totals_(totals), memory_(64) {}
 
   // Threads are started here, in the serving process (after a daemon fork).
   void start() { pool_ = std::make_unique<ThreadPool>(opts_.fetch_threads); }
 
   FlistIndex& index() { return *index_; }
+  const FsTotals& totals() const { return totals_; }
 
   struct stat to_stat(const InodeRow& r) const {
     struct stat st{};
@@ -137,6 +143,7 @@ class LazyFs {
   MountOptions opts_;
   std::unique_ptr<FlistIndex> index_;
   std::shared_ptr<BlockFetcher> fetcher_;
+  FsTotals totals_;
   MemoryBlocks memory_;
   std::unique_ptr<ThreadPool> pool_;
 };
@@ -262,11 +269,11 @@ void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 }
 
 void op_statfs(fuse_req_t req, fuse_ino_t) {
-  auto& idx = fs_of(req).index();
+  const FsTotals& t = fs_of(req).totals();
   struct statvfs st{};
   st.f_bsize = st.f_frsize = 4096;
-  st.f_blocks = (idx.total_size() + 4095) / 4096;
-  st.f_files = idx.inode_count();
+  st.f_blocks = (t.bytes + 4095) / 4096;
+  st.f_files = t.inodes;
   st.f_namemax = 255;
   st.f_flag = ST_RDONLY;
   fuse_reply_statfs(req, &st);
@@ -337,11 +344,14 @@ Result<void> mount_flist(const MountOptions& opts) {
   if (!opts.stores.empty()) router = TRY(open_router(opts.stores, false, so));
   else if (!tree.routes.empty()) router = TRY(open_routes(tree.routes, so));
   else return fail(Errc::invalid_input, opts.flist + " has no routes; name a store with -s");
+  FsTotals totals{tree.nodes.size(), 0};
+  for (const Node& n : tree.nodes)
+    if (n.is_reg()) totals.bytes += n.size;
   tree = Tree();  // free it: the mount lives on the index
 
   auto cache = std::shared_ptr<BlockCache>(TRY(BlockCache::open({opts.cache_dir, opts.cache_bytes})));
   auto index = TRY(FlistIndex::open(opts.flist));
-  LazyFs fs(opts, std::move(index), std::make_shared<BlockFetcher>(router, cache));
+  LazyFs fs(opts, std::move(index), std::make_shared<BlockFetcher>(router, cache), totals);
 
   if (is_dead_mount(opts.mountpoint)) TRY(unmount_flist(opts.mountpoint));
 

@@ -1,5 +1,6 @@
 """The lazy mount: content is fetched only when read, through the verified cache, from an
 http store (Python's http.server on loopback stands in for a hub until tiffin has its own)."""
+import json
 import os
 import signal
 import subprocess
@@ -91,6 +92,10 @@ def test_reads_lazily_and_runs_a_program(tmp_path, served_rootfs, mounts):
     assert snapshot(mnt) == snapshot(src)
     with pytest.raises(OSError):
         open(mnt / "etc/new", "w")
+    # statfs: one inode per flist entry, read-only.
+    entries = json.loads(tiffin("flist", "ls", "-R", "--format", "json", fl).stdout)
+    st = os.statvfs(mnt)
+    assert st.f_files == len(entries) + 1 and st.f_flag & os.ST_RDONLY
     # readdir and stat agree on inode numbers, also for hard links.
     for entry in os.scandir(mnt / "etc"):
         assert entry.inode() == os.lstat(entry.path).st_ino, entry.path
