@@ -6,6 +6,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -112,31 +113,37 @@ class LazyFs {
     return shared;
   }
 
+  // The pieces of the blocks a read covers, handed to the kernel as they are (no copy); the
+  // shared pointers keep the blocks alive until the reply is sent.
+  struct ReadReply {
+    std::vector<std::shared_ptr<const Bytes>> blocks;
+    std::vector<iovec> iov;
+  };
+
   // Reads [off, off+size) of a file: the blocks it covers are fetched in parallel.
-  Result<Bytes> read(OpenFile& f, uint64_t off, size_t size) {
-    if (off >= f.size) return Bytes{};
+  Result<ReadReply> read(OpenFile& f, uint64_t off, size_t size) {
+    ReadReply reply;
+    if (off >= f.size) return reply;
     uint64_t end = std::min<uint64_t>(f.size, off + size);
     size_t first = off / kBlockSize, last = (end - 1) / kBlockSize;
     if (last >= f.blocks.size()) return fail(Errc::corrupt, "file has fewer blocks than its size needs");
     std::vector<std::future<Result<std::shared_ptr<const Bytes>>>> pending;
     for (size_t i = first + 1; i <= last; ++i) pending.push_back(pool_->submit([this, b = f.blocks[i]] { return block(b); }));
-    std::vector<std::shared_ptr<const Bytes>> got{TRY(block(f.blocks[first]))};
-    for (auto& p : pending) got.push_back(TRY(p.get()));
+    reply.blocks.push_back(TRY(block(f.blocks[first])));
+    for (auto& p : pending) reply.blocks.push_back(TRY(p.get()));
 
-    Bytes out;
-    out.reserve(end - off);
     for (size_t i = first; i <= last; ++i) {
-      const Bytes& b = *got[i - first];
+      const Bytes& b = *reply.blocks[i - first];
       uint64_t bstart = uint64_t(i) * kBlockSize;
       uint64_t from = std::max(off, bstart) - bstart, to = std::min(end, bstart + b.size()) - bstart;
-      if (from < to) out.insert(out.end(), b.begin() + static_cast<ptrdiff_t>(from), b.begin() + static_cast<ptrdiff_t>(to));
+      if (from < to) reply.iov.push_back({const_cast<uint8_t*>(b.data()) + from, static_cast<size_t>(to - from)});
     }
     // A read that continues the previous one: fetch the next blocks in the background.
     uint64_t expected = f.next_offset.exchange(end);
     if (expected == off && opts_.readahead_blocks > 0)
       for (size_t i = last + 1; i <= last + opts_.readahead_blocks && i < f.blocks.size(); ++i)
         pool_->submit([this, b = f.blocks[i]] { (void)block(b); });
-    return out;
+    return reply;
   }
 
  private:
@@ -258,9 +265,10 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
   auto* f = reinterpret_cast<OpenFile*>(fi->fh);
-  auto data = fs_of(req).read(*f, static_cast<uint64_t>(off), size);
-  if (!data) return (void)fuse_reply_err(req, EIO);
-  fuse_reply_buf(req, reinterpret_cast<const char*>(data->data()), data->size());
+  auto reply = fs_of(req).read(*f, static_cast<uint64_t>(off), size);
+  if (!reply) return (void)fuse_reply_err(req, EIO);
+  if (reply->iov.empty()) return (void)fuse_reply_buf(req, nullptr, 0);
+  fuse_reply_iov(req, reply->iov.data(), static_cast<int>(reply->iov.size()));
 }
 
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {

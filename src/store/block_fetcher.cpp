@@ -15,7 +15,6 @@ Result<Bytes> BlockFetcher::fetch_uncached(const Hash& id, const Hash& key) {
   {
     std::lock_guard lock(mu_);
     ++stats_.misses;
-    stats_.bytes_fetched += sealed.size();
   }
   // A cache that cannot be written only costs speed; the data is good.
   if (cache_) (void)cache_->insert(id, plain);

@@ -14,7 +14,7 @@
 namespace tiffin {
 
 struct FetchStats {
-  uint64_t hits = 0, misses = 0, bytes_fetched = 0;
+  uint64_t hits = 0, misses = 0;
 };
 
 class BlockFetcher {
