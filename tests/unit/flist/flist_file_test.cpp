@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -105,19 +109,27 @@ TEST(FlistFile, ResavingAnRfsFlistKeepsItsDigest) {
   EXPECT_EQ(flist_digest(*a), flist_digest(*b));
 }
 
-TEST(FlistFile, SaveIsAtomic) {
+TEST(FlistFile, AFailedSaveLeavesTheOldFileAndNoTempFile) {
   test::TempDir dir;
-  ASSERT_TRUE(save_flist(dir / "x.fl", sample_tree()));
-  Tree bad = sample_tree();
-  bad.routes.push_back({0, 0, std::string("x")});
-  // A failing save (unwritable directory) leaves the old file intact and no temp files.
-  ASSERT_EQ(::chmod(dir.path().c_str(), 0500), 0);
-  if (::geteuid() != 0) {
-    EXPECT_FALSE(save_flist(dir / "x.fl", bad));
+  Tree original = sample_tree();
+  ASSERT_TRUE(save_flist(dir / "x.fl", original));
+  Tree bigger = sample_tree();
+  for (int i = 0; i < 5000; ++i) bigger.tags["tag" + std::to_string(i)] = std::string(100, 'v');
+  // A child whose files may not grow past 16 KiB: the save fails while writing, even as root.
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim{16384, 16384};
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+    _exit(save_flist(dir / "x.fl", bigger) ? 1 : 0);
   }
-  ::chmod(dir.path().c_str(), 0700);
-  EXPECT_TRUE(load_flist(dir / "x.fl"));
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the save should have failed";
+  auto back = load_flist(dir / "x.fl");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(flist_digest(*back), flist_digest(original));
   size_t entries = 0;
   for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir.path())) ++entries;
-  EXPECT_EQ(entries, 1u);
+  EXPECT_EQ(entries, 1u) << "no temp file left behind";
 }
