@@ -11,9 +11,9 @@
 #include <cstring>
 #include <unordered_map>
 #include <mutex>
-#include <thread>
 
 #include "common/fd.hpp"
+#include "common/parallel.hpp"
 #include "common/progress.hpp"
 #include "flist/content.hpp"
 #include "flist/path.hpp"
@@ -221,32 +221,12 @@ Result<UnpackStats> unpack(const Tree& tree, BlockStore& store, const std::strin
     batches[ob->second].entries.push_back(i);
     batches[ob->second].bytes += n.is_reg() ? n.size : 0;
   }
-  std::atomic<size_t> next{0};
-  std::mutex err_mu;
-  std::optional<Error> error;
-  auto run_batch = [&](const Batch& b) -> Result<void> {
+  TRY(parallel_for(batches.size(), opts.threads, [&](size_t k) -> Result<void> {
+    const Batch& b = batches[k];
     UniqueFd pfd = TRY(open_beneath(dest.get(), rel_path(tree, b.parent)));
     for (size_t e : b.entries) TRY(u.make_entry(e, pfd));
     return {};
-  };
-  unsigned threads = opts.threads ? opts.threads : std::max(2u, 2 * std::thread::hardware_concurrency());
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t)
-    pool.emplace_back([&] {
-      for (size_t k; (k = next++) < batches.size();) {
-        {
-          std::lock_guard lock(err_mu);
-          if (error) return;
-        }
-        if (auto r = run_batch(batches[k]); !r) {
-          std::lock_guard lock(err_mu);
-          if (!error) error = std::move(r.error());
-          return;
-        }
-      }
-    });
-  for (auto& t : pool) t.join();
-  if (error) return std::unexpected(*error);
+  }));
   for (auto [node, target] : links) TRY(u.make_hardlink(node, target));
 
   // 3. Directory metadata last and deepest first: creating entries changes a directory's mtime,
