@@ -13,6 +13,7 @@ int exit_code_for(const Error& e) {
     case Errc::invalid_input:
     case Errc::not_found:
     case Errc::conflict:
+    case Errc::denied:
       return 2;
     default:
       return 1;
@@ -71,6 +72,8 @@ int run(int argc, char** argv) {
   add_flist_sign(*flist);
   add_flist_check(*flist);
   add_flist_mount(*flist);
+  add_hub(app);
+  add_push_pull(app);
 
   try {
     app.parse(argc, argv);

@@ -29,6 +29,8 @@ void add_flist_route(CLI::App& flist);
 void add_flist_sign(CLI::App& flist);     // keygen, sign, verify
 void add_flist_check(CLI::App& flist);
 void add_flist_mount(CLI::App& flist);   // mount, umount
+void add_hub(CLI::App& app);              // hub serve, token, ls, link, rm
+void add_push_pull(CLI::App& app);        // push, pull
 
 // Runs a verb body; prints its error and sets the process exit code.
 void run_verb(const std::function<Result<int>()>& body);

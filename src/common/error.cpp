@@ -18,6 +18,7 @@ const char* errc_name(Errc kind) {
     case Errc::not_found: return "not found";
     case Errc::corrupt: return "corrupt";
     case Errc::conflict: return "conflict";
+    case Errc::denied: return "denied";
     case Errc::unavailable: return "unavailable";
     case Errc::unsupported: return "unsupported";
     case Errc::internal: return "internal";

@@ -17,6 +17,7 @@ enum class Errc {
   not_found,      // a named thing does not exist (a block, a path, an image)
   corrupt,        // data failed verification (hash, GCM tag, inconsistent flist)
   conflict,       // the thing exists already / is in use
+  denied,         // not allowed: no or bad credentials (EACCES) or not this caller's (EPERM)
   unavailable,    // a remote peer did not answer in time
   unsupported,    // valid but not something tiffin can do
   internal,       // a bug

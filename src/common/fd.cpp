@@ -53,6 +53,20 @@ Result<size_t> read_full(int fd, std::span<uint8_t> buf) {
   return total;
 }
 
+Result<size_t> read_full_at(int fd, std::span<uint8_t> buf, off_t offset) {
+  size_t total = 0;
+  while (total < buf.size()) {
+    ssize_t n = ::pread(fd, buf.data() + total, buf.size() - total, offset + static_cast<off_t>(total));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail_errno("pread");
+    }
+    if (n == 0) break;
+    total += static_cast<size_t>(n);
+  }
+  return total;
+}
+
 Result<Bytes> read_file(const std::string& path, size_t max_size) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return fail_errno("open " + path);

@@ -37,6 +37,8 @@ Result<void> write_all(int fd, std::span<const uint8_t> data);
 Result<void> pwrite_all(int fd, std::span<const uint8_t> data, off_t offset);
 // Reads up to buf.size() bytes, stopping early only at end of file. Returns bytes read.
 Result<size_t> read_full(int fd, std::span<uint8_t> buf);
+// The same at an offset (pread), leaving the file position alone.
+Result<size_t> read_full_at(int fd, std::span<uint8_t> buf, off_t offset);
 Result<Bytes> read_file(const std::string& path, size_t max_size = size_t(1) << 30);
 
 // Writes `data` to `path` atomically: a temp file in the same directory, then rename. Readers see

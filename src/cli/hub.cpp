@@ -1,0 +1,136 @@
+// tiffin hub serve | token | ls | link | rm — running a hub and managing what it holds.
+#include <fmt/core.h>
+
+#include "cli/cli.hpp"
+#include "hub/hub_client.hpp"
+#include "hub/hub_server.hpp"
+#include "hub/hub_token.hpp"
+
+namespace tiffin::cli {
+namespace {
+
+// "90", "90s", "15m", "24h", "7d" → seconds.
+Result<std::chrono::seconds> parse_duration(const std::string& s) {
+  size_t digits = s.find_first_not_of("0123456789");
+  if (digits == 0 || s.empty() || digits + 1 < s.size() || s.size() > 12)
+    return fail(Errc::invalid_input, "'" + s + "' is not a duration (e.g. 3600, 90m, 24h, 7d)");
+  int64_t n = std::stoll(s.substr(0, digits));
+  char unit = digits == std::string::npos ? 's' : s[digits];
+  int64_t scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
+  if (!scale || n <= 0) return fail(Errc::invalid_input, "'" + s + "' is not a duration (e.g. 3600, 90m, 24h, 7d)");
+  return std::chrono::seconds(n * scale);
+}
+
+void print_json_or(const nlohmann::json& j, bool json, const std::function<void()>& text) {
+  if (json)
+    fmt::print("{}\n", j.dump(2));
+  else
+    text();
+}
+
+}  // namespace
+
+void add_hub(CLI::App& app) {
+  CLI::App* hub = app.add_subcommand("hub", "Run a hub (flists and blocks over HTTP) and manage what it holds");
+  hub->require_subcommand(1);
+
+  auto so = std::make_shared<hub::HubServeOptions>();
+  auto idle = std::make_shared<unsigned>(60);
+  auto max_block_mib = std::make_shared<size_t>(8);
+  CLI::App* serve = hub->add_subcommand("serve", "Serve a hub until SIGTERM/SIGINT");
+  serve->add_option("--root", so->root, "Where blocks and flists live")->capture_default_str();
+  serve->add_option("-l,--listen", so->listen, "host:port to listen on (port 0: any free one)")->capture_default_str();
+  serve->add_option("--public-url", so->public_url, "How nodes reach this hub (routes of flists packed here)");
+  serve->add_option("--key-file", so->key_file, "Token signing key (default <root>/hub.key, made on first start)");
+  serve->add_option("--tls-cert", so->tls_cert, "PEM certificate chain: serve HTTPS");
+  serve->add_option("--tls-key", so->tls_key, "PEM private key for --tls-cert");
+  serve->add_option("--max-connections", so->max_connections, "Open connections at most")->capture_default_str();
+  serve->add_option("--idle-timeout", *idle, "Seconds a connection may stay silent")->capture_default_str();
+  serve->add_option("--max-block-size", *max_block_mib, "Largest block accepted, MiB")->capture_default_str();
+  serve->callback([so, idle, max_block_mib] {
+    run_verb([&]() -> Result<int> {
+      if (so->tls_cert.empty() != so->tls_key.empty()) return fail(Errc::invalid_input, "--tls-cert and --tls-key go together");
+      so->idle_timeout = std::chrono::seconds(*idle);
+      so->limits.max_block = *max_block_mib << 20;
+      TRY(hub::serve_hub(*so));
+      return 0;
+    });
+  });
+
+  struct TokenOpts {
+    std::string root = "/var/lib/tiffin/hub", key_file, user, ttl = "24h";
+  };
+  auto to = std::make_shared<TokenOpts>();
+  CLI::App* token = hub->add_subcommand("token", "Print a write token for a user of a hub on this machine");
+  token->add_option("--root", to->root, "The hub's root")->capture_default_str();
+  token->add_option("--key-file", to->key_file, "Signing key (default <root>/hub.key)");
+  token->add_option("-u,--user", to->user, "The user the token writes as")->required();
+  token->add_option("--ttl", to->ttl, "Validity, e.g. 3600, 90m, 24h, 7d")->capture_default_str();
+  token->callback([to] {
+    run_verb([&]() -> Result<int> {
+      if (!hub::valid_name(to->user)) return fail(Errc::invalid_input, "invalid user name '" + to->user + "'");
+      auto ttl = TRY(parse_duration(to->ttl));
+      auto key = TRY(hub::load_hub_key(to->key_file.empty() ? to->root + "/hub.key" : to->key_file, false));
+      fmt::print("{}\n", hub::issue_token(key, to->user, ttl));
+      return 0;
+    });
+  });
+
+  struct ClientOpts {
+    std::string where, target, token, format;
+  };
+  auto co = std::make_shared<ClientOpts>();
+  CLI::App* ls = hub->add_subcommand("ls", "List a hub's users, or a user's flists: <hub-url>[/<user>]");
+  ls->add_option("url", co->where, "http(s)://hub[/user]")->required();
+  ls->add_option("--format", co->format, "text or json");
+  ls->callback([co] {
+    run_verb([&]() -> Result<int> {
+      std::string url = co->where;
+      while (url.ends_with("/")) url.pop_back();
+      size_t slash = url.rfind('/');
+      std::string user;
+      if (slash != std::string::npos && url.find("://") != std::string::npos && slash > url.find("://") + 2) {
+        user = url.substr(slash + 1);
+        url.resize(slash);
+      }
+      hub::HubClient client(url, "");
+      nlohmann::json j = TRY(client.list(user));
+      print_json_or(j, want_json(co->format), [&] {
+        for (const auto& e : j) {
+          if (e.is_string()) fmt::print("{}\n", e.get<std::string>());
+          else if (e.value("type", "") == "symlink") fmt::print("{}\t→ {}\n", e.value("flist", ""), e.value("target", ""));
+          else fmt::print("{}\t{}\n", e.value("flist", ""), e.value("size", 0));
+        }
+      });
+      return 0;
+    });
+  });
+
+  CLI::App* link = hub->add_subcommand("link", "Make <hub>/<user>/<name>[:tag] point at another flist");
+  link->add_option("link", co->where, "http(s)://hub/user/name[:tag]")->required();
+  link->add_option("target", co->target, "user/name[:tag]")->required();
+  link->add_option("--token", co->token, "Write token of the link's user")->envname("TIFFIN_HUB_TOKEN");
+  link->callback([co] {
+    run_verb([&]() -> Result<int> {
+      auto loc = TRY(hub::parse_hub_location(co->where));
+      auto target = TRY(hub::parse_flist_ref(co->target));
+      hub::HubClient client(loc.base, co->token);
+      TRY(client.link(loc.ref, target));
+      return 0;
+    });
+  });
+
+  CLI::App* rm = hub->add_subcommand("rm", "Delete an flist or link from a hub (its blocks stay)");
+  rm->add_option("flist", co->where, "http(s)://hub/user/name[:tag]")->required();
+  rm->add_option("--token", co->token, "Write token of the flist's user")->envname("TIFFIN_HUB_TOKEN");
+  rm->callback([co] {
+    run_verb([&]() -> Result<int> {
+      auto loc = TRY(hub::parse_hub_location(co->where));
+      hub::HubClient client(loc.base, co->token);
+      TRY(client.remove(loc.ref));
+      return 0;
+    });
+  });
+}
+
+}  // namespace tiffin::cli

@@ -1,0 +1,55 @@
+// tiffin push x.fl <hub>/<user>/<name>[:tag] | tiffin pull <hub>/<user>/<name>[:tag]
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli.hpp"
+#include "common/progress.hpp"
+#include "hub/push.hpp"
+
+namespace tiffin::cli {
+
+void add_push_pull(CLI::App& app) {
+  struct Opts {
+    std::string flist, where, output, format;
+    hub::PushOptions push;
+    bool no_progress = false;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* push = app.add_subcommand("push", "Upload an flist and the blocks the hub lacks");
+  push->add_option("flist", o->flist, "The .fl to push")->required();
+  push->add_option("destination", o->where, "http(s)://hub/<user>/<name>[:tag]")->required();
+  push->add_option("--token", o->push.token, "Write token (tiffin hub token)")->envname("TIFFIN_HUB_TOKEN");
+  push->add_option("-s,--store", o->push.stores, "Read blocks from these stores instead of the flist's routes");
+  push->add_option("-j,--jobs", o->push.threads, "Parallel block uploads")->capture_default_str();
+  push->add_option("--format", o->format, "text or json");
+  push->add_flag("--no-progress", o->no_progress, "Never draw a progress bar");
+  push->callback([o] {
+    run_verb([&]() -> Result<int> {
+      auto to = TRY(hub::parse_hub_location(o->where));
+      o->push.progress = !o->no_progress;
+      auto s = TRY(hub::push_flist(o->flist, to, o->push));
+      if (want_json(o->format))
+        fmt::print("{}\n", nlohmann::json{{"url", s.url}, {"blocks", s.blocks}, {"blocks_sent", s.blocks_sent},
+                                          {"bytes_sent", s.bytes_sent}, {"flist_bytes", s.flist_bytes}}.dump());
+      else
+        fmt::print(stderr, "pushed {}: {} of {} blocks sent ({}), flist {}\n", s.url, s.blocks_sent, s.blocks,
+                   human_bytes(s.bytes_sent), human_bytes(s.flist_bytes));
+      return 0;
+    });
+  });
+
+  CLI::App* pull = app.add_subcommand("pull", "Download an flist from a hub (its blocks are fetched lazily when mounted)");
+  pull->add_option("source", o->where, "http(s)://hub/<user>/<name>[:tag]")->required();
+  pull->add_option("-o,--output", o->output, "Where to write it (default ./<name>.fl)");
+  pull->callback([o] {
+    run_verb([&]() -> Result<int> {
+      auto from = TRY(hub::parse_hub_location(o->where));
+      std::string out = o->output.empty() ? from.ref.name + ".fl" : o->output;
+      uint64_t size = TRY(hub::pull_flist(from, out));
+      fmt::print(stderr, "pulled {} ({}) → {}\n", from.ref.str(), human_bytes(size), out);
+      return 0;
+    });
+  });
+}
+
+}  // namespace tiffin::cli

@@ -1,0 +1,271 @@
+#include "hub/hub_api.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/fd.hpp"
+
+namespace tiffin::hub {
+namespace {
+
+using json = nlohmann::json;
+
+unsigned status_for(Errc kind) {
+  switch (kind) {
+    case Errc::invalid_input: return 400;
+    case Errc::not_found: return 404;
+    case Errc::conflict: return 409;
+    case Errc::unsupported: return 400;
+    case Errc::denied: return 403;
+    case Errc::unavailable: return 503;
+    default: return 500;
+  }
+}
+
+HubResponse json_response(unsigned status, const json& j) {
+  HubResponse r;
+  r.status = status;
+  r.body = j.dump() + "\n";
+  return r;
+}
+
+HubResponse error_response(unsigned status, const std::string& message) {
+  return json_response(status, json{{"error", message}});
+}
+
+// Path components, percent-decoded; the query string is ignored. nullopt for malformed escapes.
+std::optional<std::vector<std::string>> split_target(const std::string& target) {
+  std::string path = target.substr(0, target.find('?'));
+  std::vector<std::string> parts;
+  std::string cur;
+  for (size_t i = 0; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      if (!cur.empty()) parts.push_back(std::move(cur));
+      cur.clear();
+    } else if (path[i] == '%') {
+      if (i + 2 >= path.size() || !std::isxdigit(static_cast<unsigned char>(path[i + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(path[i + 2])))
+        return std::nullopt;
+      cur += static_cast<char>(std::stoi(path.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      cur += path[i];
+    }
+  }
+  return parts;
+}
+
+json info_json(const FlistInfo& i) {
+  json j{{"name", i.ref.name + ":" + i.ref.tag},
+         {"flist", i.ref.str()},
+         {"type", i.type},
+         {"size", i.size},
+         {"updated", i.updated}};
+  if (!i.target.empty()) j["target"] = i.target;
+  if (!i.md5.empty()) {
+    j["md5"] = i.md5;
+    j["sha256"] = i.sha256;
+  }
+  return j;
+}
+
+struct ByteRange {
+  uint64_t first, last;  // inclusive
+};
+
+// One "bytes=" range over a file of `size` bytes. nullopt: serve the whole file (no or multiple
+// ranges); an error: unsatisfiable (416).
+Result<std::optional<ByteRange>> parse_range(const std::string& header, uint64_t size) {
+  if (header.empty() || header.find(',') != std::string::npos) return std::nullopt;
+  if (!header.starts_with("bytes=")) return std::nullopt;
+  std::string spec = header.substr(6);
+  size_t dash = spec.find('-');
+  auto number = [](const std::string& s) -> std::optional<uint64_t> {
+    if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    return std::stoull(s);
+  };
+  auto bad = fail(Errc::invalid_input, "range not satisfiable");
+  if (dash == std::string::npos) return bad;
+  auto a = number(spec.substr(0, dash)), b = number(spec.substr(dash + 1));
+  if (!a) {  // suffix: the last b bytes
+    if (!b || *b == 0 || size == 0) return bad;
+    return ByteRange{size - std::min(*b, size), size - 1};
+  }
+  if (*a >= size) return bad;
+  if (spec.size() > dash + 1 && !b) return bad;
+  uint64_t last = b ? std::min(*b, size - 1) : size - 1;
+  if (last < *a) return bad;
+  return ByteRange{*a, last};
+}
+
+}  // namespace
+
+bool HubApi::streams_body(const std::string& method, const std::string& target) {
+  return method == "PUT" && target.starts_with("/api/flist/") && !target.ends_with("/link");
+}
+
+HubResponse HubApi::handle(const HubRequest& req) {
+  auto r = route(req);
+  if (!req.body_file.empty()) ::unlink(req.body_file.c_str());  // consumed or not, it goes
+  if (r) return std::move(*r);
+  const Error& e = r.error();
+  // EACCES marks "who are you?" (no or a bad token) apart from "not yours" (EPERM).
+  if (e.kind == Errc::denied && e.sys_errno == EACCES) {
+    HubResponse out = error_response(401, e.what());
+    out.headers.push_back({"WWW-Authenticate", "Bearer"});
+    return out;
+  }
+  return error_response(status_for(e.kind), e.what());
+}
+
+Result<std::string> HubApi::authenticate(const HubRequest& req) {
+  auto unauthenticated = [](std::string why) { return std::unexpected(Error{Errc::denied, EACCES, std::move(why)}); };
+  if (!req.authorization.starts_with("Bearer ")) return unauthenticated("this request needs a token (Authorization: Bearer …)");
+  auto who = verify_token(key_, req.authorization.substr(7));
+  if (!who) return unauthenticated(who.error().what());
+  return *who;
+}
+
+Result<std::string> HubApi::authorize(const HubRequest& req, const std::string& user) {
+  std::string who = TRY(authenticate(req));
+  if (who != user) return std::unexpected(Error{Errc::denied, EPERM, "the token of " + who + " cannot write to " + user});
+  return who;
+}
+
+Result<HubResponse> HubApi::serve_file(const HubRequest& req, const std::string& path, const std::string& type) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return fail(Errc::not_found, "not found");
+    return fail_errno("open " + path);
+  }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return fail_errno("fstat " + path);
+  uint64_t size = st.st_size;
+  HubResponse r;
+  r.content_type = type;
+  r.headers.push_back({"Accept-Ranges", "bytes"});
+  auto range = parse_range(req.range, size);
+  if (!range) {
+    r.status = 416;
+    r.headers.push_back({"Content-Range", "bytes */" + std::to_string(size)});
+    return r;
+  }
+  ByteRange span{0, size ? size - 1 : 0};
+  if (*range) {
+    span = **range;
+    r.status = 206;
+    r.headers.push_back({"Content-Range", "bytes " + std::to_string(span.first) + "-" + std::to_string(span.last) + "/" +
+                                              std::to_string(size)});
+  }
+  r.content_length = size ? span.last - span.first + 1 : 0;
+  if (req.method == "HEAD") return r;
+  r.body.resize(r.content_length);
+  size_t got = TRY(read_full_at(fd.get(), {reinterpret_cast<uint8_t*>(r.body.data()), r.body.size()}, span.first));
+  if (got != r.body.size()) return fail(Errc::io, path + " changed while it was read");
+  return r;
+}
+
+Result<HubResponse> HubApi::route(const HubRequest& req) {
+  auto parsed = split_target(req.target);
+  if (!parsed) return fail(Errc::invalid_input, "malformed escape in " + req.target);
+  const auto& p = *parsed;
+  const std::string& m = req.method;
+  bool read = m == "GET" || m == "HEAD";
+
+  if (p.empty() && read) return json_response(200, json{{"hub", "tiffin"}, {"blocks", public_url_}});
+  if (p.size() >= 1 && p[0] == "api") {
+    if (p.size() == 3 && p[1] == "blocks" && p[2] == "missing" && m == "POST") {
+      json ids = json::parse(req.body, nullptr, false);
+      if (ids.is_object() && ids.contains("ids")) ids = ids["ids"];
+      if (!ids.is_array()) return fail(Errc::invalid_input, "expected a JSON array of block ids");
+      if (ids.size() > 100000) return fail(Errc::invalid_input, "at most 100000 ids per request");
+      std::vector<Hash> want;
+      for (const auto& v : ids) {
+        auto h = v.is_string() ? hash_from_hex(v.get<std::string>()) : std::nullopt;
+        if (!h) return fail(Errc::invalid_input, "not a block id: " + v.dump());
+        want.push_back(*h);
+      }
+      json out = json::array();
+      for (const Hash& h : TRY(repo_.missing(want))) out.push_back(to_hex(h));
+      return json_response(200, out);
+    }
+    if (p.size() >= 2 && p[1] == "flist") return flist_api(req, p);
+    return fail(Errc::not_found, "no such API: " + m + " " + req.target);
+  }
+  // Blocks: /<aa>/<hex>, /blocks/<hex>.
+  if (p.size() == 2 && p[1].size() == 64 && (p[0] == "blocks" || (p[0].size() == 2 && p[1].starts_with(p[0])))) {
+    auto id = hash_from_hex(p[1]);
+    if (!id) return fail(Errc::invalid_input, "not a block id: " + p[1]);
+    if (read) return serve_file(req, repo_.block_path(*id), "application/octet-stream");
+    if (m == "PUT" && p[0] == "blocks") {
+      // Blocks are shared by everyone, so any valid token may add them; content addressing
+      // means nobody can replace one with other bytes.
+      TRY(authenticate(req));
+      TRY(repo_.put_block(*id, {reinterpret_cast<const uint8_t*>(req.body.data()), req.body.size()}));
+      return json_response(201, json{{"id", p[1]}});
+    }
+  }
+  // 0-hub download paths: /<user>/<name>.fl and .fl.md5.
+  if (p.size() == 2 && read) {
+    bool md5 = p[1].ends_with(".fl.md5");
+    if (md5 || p[1].ends_with(".fl")) {
+      FlistRef ref = TRY(parse_flist_name(p[0], md5 ? p[1].substr(0, p[1].size() - 4) : p[1]));
+      if (md5) {
+        FlistInfo info = TRY(repo_.info(ref));
+        HubResponse r;
+        r.content_type = "text/plain";
+        r.body = info.md5 + "\n";
+        return r;
+      }
+      return serve_file(req, TRY(repo_.resolve(ref)), "application/octet-stream");
+    }
+  }
+  return fail(Errc::not_found, "nothing at " + m + " " + req.target);
+}
+
+Result<HubResponse> HubApi::flist_api(const HubRequest& req, const std::vector<std::string>& p) {
+  const std::string& m = req.method;
+  if (p.size() == 2 && m == "GET") return json_response(200, json(TRY(repo_.users())));
+  if (p.size() == 3 && m == "GET") {
+    json out = json::array();
+    for (const auto& i : TRY(repo_.list(p[2]))) out.push_back(info_json(i));
+    return json_response(200, out);
+  }
+  if (p.size() < 4 || p.size() > 5) return fail(Errc::not_found, "no such API: " + m + " " + req.target);
+  FlistRef ref = TRY(parse_flist_name(p[2], p[3]));
+  if (p.size() == 5) {
+    if (p[4] != "link" || m != "PUT") return fail(Errc::not_found, "no such API: " + m + " " + req.target);
+    TRY(authorize(req, ref.user));
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("target") || !body["target"].is_string())
+      return fail(Errc::invalid_input, R"(expected {"target": "<user>/<name>[:<tag>]"})");
+    FlistRef target = TRY(parse_flist_ref(body["target"].get<std::string>()));
+    return json_response(201, info_json(TRY(repo_.link(ref, target))));
+  }
+  if (m == "GET") return json_response(200, info_json(TRY(repo_.info(ref))));
+  if (m == "DELETE") {
+    TRY(authorize(req, ref.user));
+    TRY(repo_.remove(ref));
+    HubResponse r;
+    r.status = 204;
+    r.content_type.clear();
+    return r;
+  }
+  if (m == "PUT") {
+    TRY(authorize(req, ref.user));
+    if (req.body_file.empty()) return fail(Errc::internal, "upload body was not streamed to a file");
+    char magic[16] = {};
+    UniqueFd fd(::open(req.body_file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail_errno("open " + req.body_file);
+    ssize_t n = ::read(fd.get(), magic, sizeof magic);
+    bool sqlite = n == 16 && std::string_view(magic, 16) == std::string_view("SQLite format 3\0", 16);
+    FlistInfo info = sqlite ? TRY(repo_.put_flist(ref, req.body_file)) : TRY(repo_.put_tar(ref, req.body_file, public_url_));
+    return json_response(201, info_json(info));
+  }
+  return fail(Errc::not_found, "no such API: " + m + " " + req.target);
+}
+
+}  // namespace tiffin::hub

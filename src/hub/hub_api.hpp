@@ -1,0 +1,66 @@
+// The hub's HTTP API, independent of the transport (hub_server.hpp feeds it parsed requests),
+// so every route is testable without sockets.
+//
+// Reads (public):
+//   GET|HEAD /<hex[0:2]>/<hex>, /blocks/<hex>    a block (the rfs http layout); Range supported
+//   POST     /api/blocks/missing                 JSON array of hex ids → the ones the hub lacks
+//   GET      /api/flist                          users
+//   GET      /api/flist/<user>                   that user's flists and links
+//   GET      /api/flist/<user>/<name>[:tag]      info: size, md5, sha256, updated, type, target
+//   GET|HEAD /<user>/<name>[:tag].fl             the flist; Range supported
+//   GET      /<user>/<name>[:tag].fl.md5         its md5 (0-hub)
+// Writes (Authorization: Bearer <token of that user>):
+//   PUT      /blocks/<hex>                       a block; 400 unless hex = BLAKE2b-256(body)
+//   PUT      /api/flist/<user>/<name>[:tag]      an flist (SQLite) — 409 unless all blocks are
+//                                                here — or a tar/tar.gz/… that the hub packs
+//   PUT      /api/flist/<user>/<name>[:tag]/link {"target": "<user>/<name>[:tag]"}
+//   DELETE   /api/flist/<user>/<name>[:tag]
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hub/hub_repository.hpp"
+#include "hub/hub_token.hpp"
+
+namespace tiffin::hub {
+
+struct HubRequest {
+  std::string method, target;
+  std::string authorization, range;
+  std::string body;       // small bodies
+  std::string body_file;  // large bodies, streamed to a file under HubRepository::temp_path()
+};
+
+struct HubResponse {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  uint64_t content_length = 0;  // for HEAD, where body stays empty
+};
+
+class HubApi {
+ public:
+  HubApi(HubRepository& repo, HubKey key, std::string public_url)
+      : repo_(repo), key_(key), public_url_(std::move(public_url)) {}
+
+  HubResponse handle(const HubRequest& req);
+  void set_public_url(std::string url) { public_url_ = std::move(url); }
+  // Whether a request's body should be streamed to a file rather than held in memory.
+  static bool streams_body(const std::string& method, const std::string& target);
+
+ private:
+  Result<HubResponse> route(const HubRequest& req);
+  Result<std::string> authenticate(const HubRequest& req);  // the token's user
+  Result<std::string> authorize(const HubRequest& req, const std::string& user);
+  Result<HubResponse> serve_file(const HubRequest& req, const std::string& path, const std::string& type);
+  Result<HubResponse> flist_api(const HubRequest& req, const std::vector<std::string>& parts);
+
+  HubRepository& repo_;
+  HubKey key_;
+  std::string public_url_;
+};
+
+}  // namespace tiffin::hub

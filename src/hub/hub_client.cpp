@@ -1,0 +1,99 @@
+#include "hub/hub_client.hpp"
+
+namespace tiffin::hub {
+namespace {
+
+using json = nlohmann::json;
+
+Errc errc_for(long status) {
+  switch (status) {
+    case 400: case 413: case 416: return Errc::invalid_input;
+    case 401: case 403: return Errc::denied;
+    case 404: return Errc::not_found;
+    case 409: return Errc::conflict;
+    default: return Errc::io;
+  }
+}
+
+Result<json> parse_json(const HttpResponse& r, const std::string& what) {
+  json j = json::parse(r.body.begin(), r.body.end(), nullptr, false);
+  if (j.is_discarded()) return fail(Errc::corrupt, what + ": the hub answered with invalid JSON");
+  return j;
+}
+
+std::span<const uint8_t> as_bytes(const std::string& s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+
+}  // namespace
+
+HubClient::HubClient(std::string base_url, std::string token, HttpOptions opts)
+    : base_(std::move(base_url)), token_(std::move(token)), http_(opts) {
+  while (!base_.empty() && base_.back() == '/') base_.pop_back();
+}
+
+Result<HttpResponse> HubClient::call(const std::string& method, const std::string& path, std::span<const uint8_t> body,
+                                     unsigned ok) {
+  HttpRequest req{.method = method, .url = base_ + path, .body = body};
+  if (!token_.empty()) req.headers.push_back("Authorization: Bearer " + token_);
+  if (!body.empty()) req.headers.push_back("Content-Type: application/octet-stream");
+  HttpResponse r = TRY(http_.send(req));
+  if (r.status != static_cast<long>(ok) && !(ok == 201 && r.status == 200))
+    return fail(errc_for(r.status), describe_status(r, req.url));
+  return r;
+}
+
+Result<std::vector<Hash>> HubClient::missing(const std::vector<Hash>& ids) {
+  std::vector<Hash> out;
+  constexpr size_t kBatch = 20000;
+  for (size_t i = 0; i < ids.size(); i += kBatch) {
+    json batch = json::array();
+    for (size_t k = i; k < std::min(ids.size(), i + kBatch); ++k) batch.push_back(to_hex(ids[k]));
+    std::string body = batch.dump();
+    HttpResponse r = TRY(call("POST", "/api/blocks/missing", as_bytes(body)));
+    json j = TRY(parse_json(r, "missing blocks"));
+    if (!j.is_array()) return fail(Errc::corrupt, "missing blocks: expected a JSON array");
+    for (const auto& v : j) {
+      auto h = v.is_string() ? hash_from_hex(v.get<std::string>()) : std::nullopt;
+      if (!h) return fail(Errc::corrupt, "missing blocks: not a block id: " + v.dump());
+      out.push_back(*h);
+    }
+  }
+  return out;
+}
+
+Result<void> HubClient::put_block(const Hash& id, std::span<const uint8_t> sealed) {
+  TRY(call("PUT", "/blocks/" + to_hex(id), sealed, 201));
+  return {};
+}
+
+Result<json> HubClient::put_flist(const FlistRef& ref, std::span<const uint8_t> content) {
+  HttpResponse r = TRY(call("PUT", "/api/flist/" + ref.user + "/" + ref.name + ":" + ref.tag, content, 201));
+  return parse_json(r, "uploading " + ref.str());
+}
+
+Result<json> HubClient::link(const FlistRef& ref, const FlistRef& target) {
+  std::string body = json{{"target", target.str()}}.dump();
+  HttpResponse r = TRY(call("PUT", "/api/flist/" + ref.user + "/" + ref.name + ":" + ref.tag + "/link", as_bytes(body), 201));
+  return parse_json(r, "linking " + ref.str());
+}
+
+Result<void> HubClient::remove(const FlistRef& ref) {
+  TRY(call("DELETE", "/api/flist/" + ref.user + "/" + ref.name + ":" + ref.tag, {}, 204));
+  return {};
+}
+
+Result<Bytes> HubClient::get_flist(const FlistRef& ref) {
+  HttpResponse r = TRY(call("GET", "/" + ref.user + "/" + ref.file_name()));
+  return std::move(r.body);
+}
+
+Result<json> HubClient::info(const FlistRef& ref) {
+  HttpResponse r = TRY(call("GET", "/api/flist/" + ref.user + "/" + ref.name + ":" + ref.tag));
+  return parse_json(r, "info of " + ref.str());
+}
+
+Result<json> HubClient::list(const std::string& user) {
+  HttpResponse r = TRY(call("GET", user.empty() ? "/api/flist" : "/api/flist/" + user));
+  return parse_json(r, "listing " + user);
+}
+
+}  // namespace tiffin::hub

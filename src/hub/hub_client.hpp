@@ -1,0 +1,38 @@
+// The client side of the hub API (hub_api.hpp), over the pooled, retrying HttpClient.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "hub/flist_ref.hpp"
+#include "store/http_client.hpp"
+
+namespace tiffin::hub {
+
+class HubClient {
+ public:
+  // `token` may be empty for reads.
+  HubClient(std::string base_url, std::string token, HttpOptions opts = {});
+
+  const std::string& base() const { return base_; }
+  // The ids the hub lacks (asked in batches).
+  Result<std::vector<Hash>> missing(const std::vector<Hash>& ids);
+  Result<void> put_block(const Hash& id, std::span<const uint8_t> sealed);
+  // Uploads an flist (or a tar archive for the hub to pack); returns the hub's info on it.
+  Result<nlohmann::json> put_flist(const FlistRef& ref, std::span<const uint8_t> content);
+  Result<nlohmann::json> link(const FlistRef& ref, const FlistRef& target);
+  Result<void> remove(const FlistRef& ref);
+  Result<Bytes> get_flist(const FlistRef& ref);
+  Result<nlohmann::json> info(const FlistRef& ref);
+  Result<nlohmann::json> list(const std::string& user);
+
+ private:
+  Result<HttpResponse> call(const std::string& method, const std::string& path, std::span<const uint8_t> body = {},
+                            unsigned ok = 200);
+  std::string base_, token_;
+  HttpClient http_;
+};
+
+}  // namespace tiffin::hub

@@ -1,0 +1,75 @@
+// What a hub holds on disk, and every rule about changing it. The HTTP layer only translates.
+//
+//   <root>/blocks/<hex[0:2]>/<hex>        sealed blocks, the rfs layout (a DirStore)
+//   <root>/flists/<user>/<name>:<tag>.fl  flists; a link is a symlink to ../<user>/<name>:<tag>.fl
+//   <root>/tmp/                           uploads in progress (emptied at start)
+//
+// A block is accepted only when its id is BLAKE2b-256 of its bytes; an flist only when it loads
+// cleanly and every block it names is in the store. Files appear by rename, so a reader sees
+// the old version or the new one, never a partial upload.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "hub/flist_ref.hpp"
+#include "store/dir_store.hpp"
+
+namespace tiffin::hub {
+
+struct FlistInfo {
+  FlistRef ref;
+  std::string type = "regular";  // or "symlink"
+  std::string target;            // a link's "user/name:tag"
+  uint64_t size = 0;
+  int64_t updated = 0;           // mtime, unix seconds
+  std::string md5, sha256;       // of the (resolved) file; filled by info() only
+};
+
+struct HubLimits {
+  size_t max_block = 8u << 20;
+  size_t max_flist = 256u << 20;
+};
+
+class HubRepository {
+ public:
+  static Result<HubRepository> open(const std::string& root, HubLimits limits = {});
+
+  Result<void> put_block(const Hash& id, std::span<const uint8_t> sealed);
+  std::string block_path(const Hash& id) const { return blocks_->block_path(id); }
+  // The ids of `ids` the hub does not have, in the order given.
+  Result<std::vector<Hash>> missing(const std::vector<Hash>& ids);
+
+  // Stores the flist written at `upload` (a file under tmp_dir(), consumed).
+  Result<FlistInfo> put_flist(const FlistRef& ref, const std::string& upload);
+  // Packs the tar archive at `upload` (consumed) into blocks here and an flist whose route is
+  // `blocks_url` (this hub's public address).
+  Result<FlistInfo> put_tar(const FlistRef& ref, const std::string& upload, const std::string& blocks_url);
+  Result<FlistInfo> link(const FlistRef& ref, const FlistRef& target);
+  Result<void> remove(const FlistRef& ref);
+
+  // The regular file behind `ref`, links followed.
+  Result<std::string> resolve(const FlistRef& ref) const;
+  Result<FlistInfo> info(const FlistRef& ref) const;
+  Result<std::vector<std::string>> users() const;
+  Result<std::vector<FlistInfo>> list(const std::string& user) const;
+
+  // A fresh path for an upload in progress.
+  std::string temp_path();
+  const HubLimits& limits() const { return limits_; }
+
+ private:
+  HubRepository(std::string root, std::shared_ptr<DirStore> blocks, HubLimits limits)
+      : root_(std::move(root)), blocks_(std::move(blocks)), limits_(limits) {}
+  std::string flist_path(const FlistRef& ref) const;
+  Result<FlistInfo> stat_entry(const FlistRef& ref) const;
+  Result<FlistInfo> install(const FlistRef& ref, const std::string& file);
+
+  std::string root_;
+  std::shared_ptr<DirStore> blocks_;
+  HubLimits limits_;
+};
+
+}  // namespace tiffin::hub

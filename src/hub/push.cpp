@@ -1,0 +1,91 @@
+#include "hub/push.hpp"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "common/fd.hpp"
+#include "common/parallel.hpp"
+#include "common/progress.hpp"
+#include "flist/flist_file.hpp"
+#include "hub/hub_client.hpp"
+#include "store/router.hpp"
+
+namespace tiffin::hub {
+namespace {
+
+HttpOptions hub_http_options() {
+  HttpOptions o;
+  o.max_body = size_t(256) << 20;  // flists
+  o.request_timeout = std::chrono::milliseconds(300000);
+  return o;
+}
+
+struct TempFile {
+  std::string path;
+  ~TempFile() {
+    if (!path.empty()) ::unlink(path.c_str());
+  }
+};
+
+}  // namespace
+
+Result<PushStats> push_flist(const std::string& flist, const HubLocation& to, const PushOptions& opts) {
+  if (opts.token.empty()) return fail(Errc::invalid_input, "pushing needs a token (--token or TIFFIN_HUB_TOKEN)");
+  Tree tree = TRY_CTX(load_flist(flist), "loading " + flist);
+  std::shared_ptr<Router> source;
+  if (!opts.stores.empty()) {
+    source = TRY(open_router(opts.stores));
+  } else {
+    if (tree.routes.empty()) return fail(Errc::invalid_input, flist + " has no routes; name its store with -s");
+    source = TRY(open_routes(tree.routes));
+  }
+  std::set<Hash> unique;
+  for (const Node& n : tree.nodes)
+    for (const BlockRef& b : n.blocks) unique.insert(b.id);
+  std::vector<Hash> ids(unique.begin(), unique.end());
+
+  HubClient hub(to.base, opts.token, hub_http_options());
+  PushStats stats;
+  stats.blocks = ids.size();
+  std::vector<Hash> missing = TRY_CTX(hub.missing(ids), "asking " + to.base + " which blocks it lacks");
+  stats.blocks_sent = missing.size();
+  {
+    Progress progress("pushing " + to.ref.str(), 0, opts.progress);
+    std::atomic<uint64_t> sent{0};
+    TRY(parallel_for(missing.size(), opts.threads, [&](size_t i) -> Result<void> {
+      Bytes sealed = TRY_CTX(source->get(missing[i]), "reading block " + to_hex(missing[i]));
+      TRY_CTX(hub.put_block(missing[i], sealed), "uploading block " + to_hex(missing[i]));
+      sent += sealed.size();
+      progress.add(sealed.size(), 1);
+      return {};
+    }));
+    progress.finish();
+    stats.bytes_sent = sent;
+  }
+
+  // The flist as the hub serves it: its blocks are read from the hub from now on.
+  tree.routes = {Route{0, 0xff, to.base}};
+  TempFile copy{(std::filesystem::temp_directory_path() / ("tiffin-push-" + std::to_string(::getpid()) + ".fl")).string()};
+  TRY(save_flist(copy.path, tree));
+  Bytes content = TRY(read_file(copy.path, size_t(256) << 20));
+  stats.flist_bytes = content.size();
+  TRY_CTX(hub.put_flist(to.ref, content), "uploading the flist");
+  stats.url = to.base + "/" + to.ref.user + "/" + to.ref.file_name();
+  return stats;
+}
+
+Result<uint64_t> pull_flist(const HubLocation& from, const std::string& output) {
+  HubClient hub(from.base, "", hub_http_options());
+  Bytes content = TRY_CTX(hub.get_flist(from.ref), "pulling " + from.ref.str() + " from " + from.base);
+  std::string tmp = output + ".pull." + std::to_string(::getpid());
+  TempFile guard{tmp};
+  TRY(write_file_atomic(tmp, content, 0644, false));
+  TRY_CTX(load_flist(tmp), "the hub sent an invalid flist for " + from.ref.str());
+  if (::rename(tmp.c_str(), output.c_str()) != 0) return fail_errno("rename " + tmp + " to " + output);
+  guard.path.clear();
+  return content.size();
+}
+
+}  // namespace tiffin::hub

@@ -1,0 +1,33 @@
+// `tiffin push` and `tiffin pull`: moving flists between a node and a hub. A push sends only the
+// blocks the hub lacks, then the flist with its routes pointing at the hub; a pull fetches the
+// flist alone (its blocks come later, lazily, when the mount reads them).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "hub/flist_ref.hpp"
+
+namespace tiffin::hub {
+
+struct PushOptions {
+  std::string token;
+  std::vector<std::string> stores;  // where the blocks are; default: the flist's routes
+  unsigned threads = 8;             // parallel uploads
+  bool progress = true;
+};
+
+struct PushStats {
+  uint64_t blocks = 0;       // distinct blocks the flist names
+  uint64_t blocks_sent = 0;  // the ones the hub lacked
+  uint64_t bytes_sent = 0;   // their sealed size
+  uint64_t flist_bytes = 0;
+  std::string url;           // where the flist can be pulled from
+};
+
+Result<PushStats> push_flist(const std::string& flist, const HubLocation& to, const PushOptions& opts);
+
+// Downloads the flist at `from` to `output` (validated before it replaces anything there).
+Result<uint64_t> pull_flist(const HubLocation& from, const std::string& output);
+
+}  // namespace tiffin::hub

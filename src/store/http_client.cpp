@@ -1,0 +1,130 @@
+#include "store/http_client.hpp"
+
+#include <curl/curl.h>
+
+#include <thread>
+
+namespace tiffin {
+namespace {
+
+struct CurlGlobal {
+  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+};
+
+struct Sink {
+  HttpResponse* resp;
+  size_t limit;
+  bool overflow = false;
+};
+
+size_t on_data(char* ptr, size_t size, size_t n, void* userdata) {
+  auto* sink = static_cast<Sink*>(userdata);
+  size_t len = size * n;
+  if (sink->resp->body.size() + len > sink->limit) {
+    sink->overflow = true;
+    return 0;  // aborts the transfer
+  }
+  sink->resp->body.insert(sink->resp->body.end(), ptr, ptr + len);
+  return len;
+}
+
+bool transient(long status) { return status == 429 || status >= 500; }
+
+struct HeaderList {
+  curl_slist* list = nullptr;
+  ~HeaderList() { curl_slist_free_all(list); }
+};
+
+}  // namespace
+
+HttpClient::HttpClient(HttpOptions opts) : opts_(opts) { static CurlGlobal init; }
+
+HttpClient::~HttpClient() {
+  for (void* h : idle_) curl_easy_cleanup(static_cast<CURL*>(h));
+}
+
+void* HttpClient::acquire() {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      void* h = idle_.back();
+      idle_.pop_back();
+      return h;
+    }
+  }
+  return curl_easy_init();
+}
+
+void HttpClient::release(void* curl) {
+  std::lock_guard lock(mu_);
+  idle_.push_back(curl);
+}
+
+Result<HttpResponse> HttpClient::send_once(void* handle, const HttpRequest& req) {
+  CURL* curl = static_cast<CURL*>(handle);
+  HttpResponse resp;
+  Sink sink{&resp, opts_.max_body};
+  HeaderList headers;
+  // An empty Expect stops curl from waiting for "100 Continue" before every upload.
+  headers.list = curl_slist_append(headers.list, "Expect:");
+  for (const auto& h : req.headers) headers.list = curl_slist_append(headers.list, h.c_str());
+  curl_easy_reset(curl);
+  curl_easy_setopt(curl, CURLOPT_URL, req.url.c_str());
+  if (req.method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else if (req.method != "GET") {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    if (req.method != "DELETE" || !req.body.empty()) {
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, reinterpret_cast<const char*>(req.body.data()));
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    }
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts_.connect_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(opts_.request_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, req.method == "GET" || req.method == "HEAD" ? 1L : 0L);
+  curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 3L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  CURLcode rc = curl_easy_perform(curl);
+  if (sink.overflow)
+    return fail(Errc::corrupt, req.url + ": response larger than " + std::to_string(opts_.max_body) + " bytes");
+  if (rc != CURLE_OK) return fail(Errc::unavailable, req.url + ": " + curl_easy_strerror(rc));
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp.status);
+  char* ct = nullptr;
+  if (curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct) resp.content_type = ct;
+  return resp;
+}
+
+Result<HttpResponse> HttpClient::send(const HttpRequest& req) {
+  void* curl = acquire();
+  if (!curl) return fail(Errc::internal, "curl_easy_init failed");
+  auto delay = opts_.backoff;
+  Result<HttpResponse> last = fail(Errc::unavailable, req.url + ": no attempt made");
+  for (int attempt = 0; attempt < std::max(1, opts_.attempts); ++attempt) {
+    if (attempt > 0) {
+      std::this_thread::sleep_for(delay);
+      delay *= 2;
+    }
+    last = send_once(curl, req);
+    if (last && !transient(last->status)) break;
+    if (!last && last.error().kind != Errc::unavailable) break;
+  }
+  release(curl);
+  if (last && transient(last->status)) return fail(Errc::unavailable, describe_status(*last, req.url));
+  return last;
+}
+
+std::string describe_status(const HttpResponse& r, const std::string& url) {
+  std::string msg = url + ": HTTP " + std::to_string(r.status);
+  std::string body(r.body.begin(), r.body.begin() + std::min<size_t>(r.body.size(), 300));
+  if (auto nl = body.find('\n'); nl != std::string::npos) body.resize(nl);
+  if (!body.empty() && r.content_type.rfind("text/", 0) == 0) msg += ": " + body;
+  if (!body.empty() && r.content_type.find("json") != std::string::npos) msg += ": " + body;
+  return msg;
+}
+
+}  // namespace tiffin
