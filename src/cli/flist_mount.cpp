@@ -1,28 +1,62 @@
-// tiffin flist mount x.fl <dir> | umount <dir> — the lazy read-only filesystem.
+// tiffin flist mount x.fl <dir> | umount <dir> | profile x.fl -o p -- cmd — the lazy filesystem.
+#include <fmt/core.h>
+
 #include "cli/cli.hpp"
 #include "fuse/lazy_fs.hpp"
 
 namespace tiffin::cli {
+namespace {
+
+// What `mount` and `profile` share: where blocks come from and how they are cached.
+struct MountFlags {
+  MountOptions o;
+  uint64_t cache_mib = 2048;
+  unsigned timeout_ms = 5000;
+
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("-s,--store", o.stores, "Read blocks from these stores instead of the flist's routes");
+    cmd->add_option("--cache", o.cache_dir, "The node's block cache directory")->capture_default_str();
+    cmd->add_option("--cache-size", cache_mib, "Bound of the block cache in MiB (least recently used blocks go first)")
+        ->capture_default_str();
+    cmd->add_option("--timeout", timeout_ms, "Milliseconds a block fetch may take before the read fails with EIO")
+        ->capture_default_str();
+    cmd->add_option("--readahead", o.readahead_blocks, "Blocks fetched ahead of a sequential reader")->capture_default_str();
+    cmd->add_option("--prefetch", o.prefetch_profile, "Fetch the blocks of this profile (tiffin flist profile) in the background");
+  }
+  MountOptions finish() {
+    o.cache_bytes = cache_mib << 20;
+    o.timeout = std::chrono::milliseconds(timeout_ms);
+    return o;
+  }
+};
+
+}  // namespace
 
 void add_flist_mount(CLI::App& flist) {
-  auto o = std::make_shared<MountOptions>();
-  auto cache_mib = std::make_shared<uint64_t>(2048);
-  auto timeout_ms = std::make_shared<unsigned>(5000);
+  auto m = std::make_shared<MountFlags>();
+  auto rw = std::make_shared<RwLayerOptions>();
   CLI::App* mount = flist.add_subcommand("mount", "Mount an flist read-only; content is fetched block by block when read");
-  mount->add_option("flist", o->flist)->required();
-  mount->add_option("mountpoint", o->mountpoint)->required();
-  mount->add_option("-s,--store", o->stores, "Read blocks from these stores instead of the flist's routes");
-  mount->add_option("--cache", o->cache_dir, "The node's block cache directory")->capture_default_str();
-  mount->add_option("--cache-size", *cache_mib, "Bound of the block cache in MiB (least recently used blocks go first)")->capture_default_str();
-  mount->add_option("--timeout", *timeout_ms, "Milliseconds a block fetch may take before the read fails with EIO")->capture_default_str();
-  mount->add_option("--readahead", o->readahead_blocks, "Blocks fetched ahead of a sequential reader")->capture_default_str();
-  mount->add_flag("-d,--daemon", o->daemon, "Return once mounted and serve in the background");
-  mount->add_flag("--fuse-debug", o->debug, "Log every FUSE request");
-  mount->callback([o, cache_mib, timeout_ms] {
+  mount->add_option("flist", m->o.flist)->required();
+  mount->add_option("mountpoint", m->o.mountpoint)->required();
+  m->add_to(mount);
+  mount->add_option("--rw", rw->dir, "Writable root: overlayfs over the flist, the writes kept in this directory");
+  mount->add_option("--size", rw->size_mib, "With --rw: the writable layer is an image of this many MiB (ENOSPC beyond)");
+  mount->add_option("--disk-type", rw->disk_type, "With --size: the storage pool of the image, ssd or hdd")->capture_default_str();
+  mount->add_option("--pools", rw->pools_dir, "Directory of the storage pools (<pools>/<disk type>/)")->capture_default_str();
+  mount->add_option("--record-profile", m->o.record_profile, "At unmount, write the blocks that were read to this profile");
+  mount->add_option("--log-file", m->o.log_file, "With --daemon: append the mount's log here");
+  mount->add_flag("-d,--daemon", m->o.daemon, "Return once mounted and serve in the background");
+  mount->add_flag("--fuse-debug", m->o.debug, "Log every FUSE request");
+  mount->callback([m, rw] {
     run_verb([&]() -> Result<int> {
-      o->cache_bytes = *cache_mib << 20;
-      o->timeout = std::chrono::milliseconds(*timeout_ms);
-      TRY(mount_flist(*o));
+      MountOptions o = m->finish();
+      if (!rw->dir.empty()) {
+        TRY(validate_rw_options(*rw));
+        o.rw = *rw;
+      } else if (rw->size_mib) {
+        return fail(Errc::invalid_input, "--size needs --rw <dir>");
+      }
+      TRY(mount_flist(o));
       return 0;
     });
   });
@@ -34,6 +68,24 @@ void add_flist_mount(CLI::App& flist) {
     run_verb([&]() -> Result<int> {
       TRY(unmount_flist(*target));
       return 0;
+    });
+  });
+
+  auto p = std::make_shared<MountFlags>();
+  auto command = std::make_shared<std::vector<std::string>>();
+  auto chroot = std::make_shared<bool>(false);
+  CLI::App* profile = flist.add_subcommand(
+      "profile", "Record which blocks a command reads: tiffin flist profile x.fl -o x.profile [--chroot] -- cmd args…");
+  profile->add_option("flist", p->o.flist)->required();
+  profile->add_option("-o,--output", p->o.record_profile, "The profile to write")->required();
+  p->add_to(profile);
+  profile->add_flag("--chroot", *chroot, "Run the command chrooted into the mount (else it gets TIFFIN_MOUNT=<dir>)");
+  profile->add_option("command", *command, "The command and its arguments (after --)")->required();
+  profile->callback([p, command, chroot] {
+    run_verb([&]() -> Result<int> {
+      int status = TRY(profile_command(p->finish(), *command, *chroot));
+      fmt::print(stderr, "profile written to {} (command exited with {})\n", p->o.record_profile, status);
+      return status;
     });
   });
 }

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,12 +17,18 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <thread>
 
 #include "common/thread_pool.hpp"
 #include "flist/flist_file.hpp"
 #include "flist/flist_index.hpp"
 #include "store/block_codec.hpp"
 #include "store/block_fetcher.hpp"
+#include "fuse/block_profile.hpp"
+#include "fuse/rw_layer.hpp"
+#include "common/fd.hpp"
+#include "common/parallel.hpp"
 #include "store/router.hpp"
 
 namespace tiffin {
@@ -74,11 +82,24 @@ struct FsTotals {
 
 class LazyFs {
  public:
-  LazyFs(const MountOptions& opts, std::unique_ptr<FlistIndex> index, std::shared_ptr<BlockFetcher> fetcher, FsTotals totals)
-      : opts_(opts), index_(std::move(index)), fetcher_(std::move(fetcher)), totals_(totals), memory_(64) {}
+  LazyFs(const MountOptions& opts, std::unique_ptr<FlistIndex> index, std::shared_ptr<BlockFetcher> fetcher, FsTotals totals,
+         std::vector<BlockRef> prefetch)
+      : opts_(opts), index_(std::move(index)), fetcher_(std::move(fetcher)), totals_(totals), memory_(64),
+        prefetch_(std::move(prefetch)) {
+    if (!opts_.record_profile.empty()) recorder_ = std::make_unique<BlockRecorder>();
+  }
+  ~LazyFs() {
+    stopping_ = true;
+    if (prefetcher_.joinable()) prefetcher_.join();
+  }
+  BlockRecorder* recorder() { return recorder_.get(); }
 
   // Threads are started here, in the serving process (after a daemon fork).
-  void start() { pool_ = std::make_unique<ThreadPool>(opts_.fetch_threads); }
+  // Runs in the serving process (after a daemon's fork), when the kernel first talks to us.
+  void start() {
+    pool_ = std::make_unique<ThreadPool>(opts_.fetch_threads);
+    if (!prefetch_.empty()) prefetcher_ = std::thread([this] { prefetch(); });
+  }
 
   FlistIndex& index() { return *index_; }
   const FsTotals& totals() const { return totals_; }
@@ -127,6 +148,8 @@ class LazyFs {
     uint64_t end = std::min<uint64_t>(f.size, off + size);
     size_t first = off / kBlockSize, last = (end - 1) / kBlockSize;
     if (last >= f.blocks.size()) return fail(Errc::corrupt, "file has fewer blocks than its size needs");
+    if (recorder_)
+      for (size_t i = first; i <= last; ++i) recorder_->note(f.blocks[i].id);
     std::vector<std::future<Result<std::shared_ptr<const Bytes>>>> pending;
     for (size_t i = first + 1; i <= last; ++i) pending.push_back(pool_->submit([this, b = f.blocks[i]] { return block(b); }));
     reply.blocks.push_back(TRY(block(f.blocks[first])));
@@ -147,12 +170,30 @@ class LazyFs {
   }
 
  private:
+  // Fetches the profile's blocks into the node cache, several at once, in profile order, so
+  // the ones needed first land first. Failures are only logged: a read will retry the block.
+  void prefetch() {
+    auto start = std::chrono::steady_clock::now();
+    std::atomic<size_t> failed{0};
+    (void)parallel_for(prefetch_.size(), opts_.prefetch_threads, [&](size_t i) -> Result<void> {
+      if (stopping_) return fail(Errc::internal, "unmounting");
+      if (!fetcher_->fetch(prefetch_[i].id, prefetch_[i].key)) ++failed;
+      return {};
+    });
+    spdlog::info("prefetched {} blocks ({} failed) in {:.2f}s", prefetch_.size() - failed, failed.load(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+
   MountOptions opts_;
   std::unique_ptr<FlistIndex> index_;
   std::shared_ptr<BlockFetcher> fetcher_;
   FsTotals totals_;
   MemoryBlocks memory_;
   std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<BlockRecorder> recorder_;
+  std::vector<BlockRef> prefetch_;
+  std::thread prefetcher_;
+  std::atomic<bool> stopping_{false};
 };
 
 LazyFs& fs_of(fuse_req_t req) { return *static_cast<LazyFs*>(fuse_req_userdata(req)); }
@@ -329,6 +370,19 @@ fuse_lowlevel_ops make_ops() {
 
 // statfs always reaches the filesystem's daemon (stat may be answered from cached attributes),
 // so a mount whose process died answers ENOTCONN here.
+// The profile's blocks that this flist has, with their keys, in profile order.
+Result<std::vector<BlockRef>> blocks_of_profile(const Tree& tree, const std::string& path) {
+  std::vector<Hash> ids = TRY(load_profile(path));
+  std::map<Hash, Hash> keys;
+  for (const Node& n : tree.nodes)
+    for (const BlockRef& b : n.blocks) keys.emplace(b.id, b.key);
+  std::vector<BlockRef> out;
+  for (const Hash& id : ids)
+    if (auto k = keys.find(id); k != keys.end()) out.push_back({id, k->second});
+  if (out.size() < ids.size()) spdlog::warn("{}: {} of its {} blocks are not in this flist", path, ids.size() - out.size(), ids.size());
+  return out;
+}
+
 bool is_dead_mount(const std::string& path) {
   struct statvfs st;
   return ::statvfs(path.c_str(), &st) < 0 && errno == ENOTCONN;
@@ -337,6 +391,16 @@ bool is_dead_mount(const std::string& path) {
 }  // namespace
 
 Result<void> unmount_flist(const std::string& mountpoint) {
+  // A writable root: the overlay, then the flist mount under it, then the sized upper layer.
+  if (auto layer = overlay_layer_dir(mountpoint)) {
+    RwLayerOptions rw{.dir = *layer};
+    if (::umount2(mountpoint.c_str(), 0) != 0 && ::umount2(mountpoint.c_str(), MNT_DETACH) != 0)
+      return fail_errno("umount " + mountpoint);
+    std::string lower = rw_lower_dir(rw);
+    if (::umount2(lower.c_str(), 0) != 0 && errno != EINVAL) ::umount2(lower.c_str(), MNT_DETACH);
+    release_rw_layer(rw, "");
+    return {};
+  }
   if (::umount2(mountpoint.c_str(), 0) == 0) return {};
   if (errno == EINVAL) return fail(Errc::invalid_input, mountpoint + " is not mounted");
   // A mount whose process died answers ENOTCONN to everything; detach it.
@@ -344,7 +408,26 @@ Result<void> unmount_flist(const std::string& mountpoint) {
   return fail_errno("umount " + mountpoint);
 }
 
-Result<void> mount_flist(const MountOptions& opts) {
+namespace {
+
+// Tells the process that started a daemon whether the mount came up, once.
+class ReadySignal {
+ public:
+  explicit ReadySignal(int fd = -1) : fd_(fd) {}
+  void ok() { send("ok"); }
+  void failed(const Error& e) { send("error: " + e.what()); }
+
+ private:
+  void send(const std::string& msg) {
+    if (fd_ < 0) return;
+    (void)write_all(fd_, {reinterpret_cast<const uint8_t*>(msg.data()), msg.size()});
+    ::close(fd_);
+    fd_ = -1;
+  }
+  int fd_;
+};
+
+Result<void> serve_mount(const MountOptions& opts, ReadySignal& ready) {
   // Validate the whole file once; afterwards only indexed queries touch it.
   Tree tree = TRY(load_flist(opts.flist));
   StoreOptions so{opts.timeout};
@@ -355,13 +438,18 @@ Result<void> mount_flist(const MountOptions& opts) {
   FsTotals totals{tree.nodes.size(), 0};
   for (const Node& n : tree.nodes)
     if (n.is_reg()) totals.bytes += n.size;
+  std::vector<BlockRef> prefetch;
+  if (!opts.prefetch_profile.empty()) prefetch = TRY(blocks_of_profile(tree, opts.prefetch_profile));
   tree = Tree();  // free it: the mount lives on the index
 
   auto cache = std::shared_ptr<BlockCache>(TRY(BlockCache::open({opts.cache_dir, opts.cache_bytes})));
   auto index = TRY(FlistIndex::open(opts.flist));
-  LazyFs fs(opts, std::move(index), std::make_shared<BlockFetcher>(router, cache), totals);
+  LazyFs fs(opts, std::move(index), std::make_shared<BlockFetcher>(router, cache), totals, std::move(prefetch));
 
-  if (is_dead_mount(opts.mountpoint)) TRY(unmount_flist(opts.mountpoint));
+  // With a writable root the flist goes under the layer directory and overlayfs on top.
+  std::string fuse_point = opts.rw ? rw_lower_dir(*opts.rw) : opts.mountpoint;
+  if (opts.rw && overlay_layer_dir(opts.mountpoint)) TRY(unmount_flist(opts.mountpoint));
+  if (is_dead_mount(fuse_point)) TRY(unmount_flist(fuse_point));
 
   std::vector<std::string> argv{"tiffin-mount", "-o",
                                 std::string("ro,default_permissions,fsname=tiffin:") + opts.flist + ",subtype=tiffin" +
@@ -382,19 +470,93 @@ Result<void> mount_flist(const MountOptions& opts) {
       fuse_session_destroy(se);
     }
   } guard{se};
+  if (opts.rw) TRY_CTX(prepare_rw_layer(*opts.rw), "preparing the writable layer");
+  // Destroyed before the session: the overlay goes before the flist mount under it.
+  struct RwGuard {
+    const MountOptions& opts;
+    ~RwGuard() {
+      if (opts.rw) release_rw_layer(*opts.rw, opts.mountpoint);
+    }
+  } rw_guard{opts};
   if (fuse_set_signal_handlers(se) != 0) return fail(Errc::io, "installing signal handlers failed");
   guard.handlers = true;
-  if (fuse_session_mount(se, opts.mountpoint.c_str()) != 0)
-    return fail(Errc::io, "mounting " + opts.flist + " on " + opts.mountpoint + " failed");
+  if (fuse_session_mount(se, fuse_point.c_str()) != 0)
+    return fail(Errc::io, "mounting " + opts.flist + " on " + fuse_point + " failed");
   guard.mounted = true;
-  if (opts.daemon && fuse_daemonize(0) != 0) return fail(Errc::io, "daemonizing failed");
+
+  // overlayfs asks the lower layer questions while mounting, so it can only be mounted while the
+  // session loop answers them: from a thread of its own.
+  std::optional<Error> overlay_error;
+  std::thread overlay;
+  if (opts.rw) {
+    overlay = std::thread([&] {
+      if (auto r = mount_overlay(*opts.rw, opts.mountpoint); !r) {
+        overlay_error = r.error();
+        ready.failed(r.error());
+        fuse_session_exit(se);
+        ::umount2(fuse_point.c_str(), MNT_DETACH);  // wakes the loop
+        return;
+      }
+      ready.ok();
+    });
+  } else {
+    ready.ok();
+  }
 
   fuse_loop_config* cfg = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(cfg, 16);
   int rc = fuse_session_loop_mt(se, cfg);
   fuse_loop_cfg_destroy(cfg);
+  if (overlay.joinable()) overlay.join();
+  if (overlay_error) return std::unexpected(*overlay_error);
   if (rc < 0) return fail(Errc::io, "serving " + opts.mountpoint + ": " + std::strerror(-rc));
+  if (fs.recorder()) TRY_CTX(fs.recorder()->save(opts.record_profile), "saving the profile");
   return {};
+}
+
+}  // namespace
+
+Result<void> mount_flist(const MountOptions& opts) {
+  if (!opts.daemon) {
+    ReadySignal none;
+    return serve_mount(opts, none);
+  }
+  // Our own daemonizing, before anything is opened: the caller returns only once the mount
+  // (and its overlay) is up, or with the reason it is not.
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return fail_errno("pipe");
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return fail_errno("fork");
+  if (pid == 0) {
+    ::close(pipefd[0]);
+    ::setsid();
+    int null = ::open("/dev/null", O_RDWR);
+    int log = opts.log_file.empty() ? null : ::open(opts.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(log >= 0 ? log : null, 2);
+    ReadySignal ready(pipefd[1]);
+    auto r = serve_mount(opts, ready);
+    if (!r) {
+      ready.failed(r.error());
+      spdlog::error("{}", r.error().what());
+    }
+    ::_exit(r ? 0 : 1);
+  }
+  ::close(pipefd[1]);
+  UniqueFd rd(pipefd[0]);
+  std::string msg;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    msg.append(buf, n);
+  }
+  if (msg == "ok") return {};
+  ::waitpid(pid, nullptr, 0);
+  if (msg.starts_with("error: ")) return fail(Errc::io, msg.substr(7));
+  return fail(Errc::io, "the mount process died before the mount was up");
 }
 
 }  // namespace tiffin

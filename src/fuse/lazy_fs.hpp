@@ -8,10 +8,12 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/error.hpp"
+#include "fuse/rw_layer.hpp"
 
 namespace tiffin {
 
@@ -25,12 +27,22 @@ struct MountOptions {
   unsigned readahead_blocks = 4;
   unsigned fetch_threads = 8;
   bool allow_other = true;             // containers run as other users
+  std::string record_profile;          // write the blocks read, in first-read order, here at unmount
+  std::string prefetch_profile;        // fetch these blocks into the cache in the background
+  unsigned prefetch_threads = 16;
+  std::optional<RwLayerOptions> rw;    // writable root: overlayfs over the flist on `mountpoint`
+  std::string log_file;                // a daemon's log (default: none)
   bool daemon = false;                 // return once mounted, serve in the background
   bool debug = false;
 };
 
 // Mounts and serves until unmounted or signalled (SIGTERM/SIGINT unmount cleanly).
 Result<void> mount_flist(const MountOptions& opts);
+
+// `tiffin flist profile`: mounts the flist on a temporary directory while recording, runs `argv`
+// (chrooted into the mount when `chroot`, else with TIFFIN_MOUNT=<dir> in its environment),
+// unmounts and saves the profile to opts.record_profile. Returns the command's exit status.
+Result<int> profile_command(MountOptions opts, const std::vector<std::string>& argv, bool chroot);
 
 // Unmounts a tiffin mount, also one whose process died (lazy detach).
 Result<void> unmount_flist(const std::string& mountpoint);

@@ -1,0 +1,216 @@
+#include "fuse/rw_layer.hpp"
+
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include "common/fd.hpp"
+#include "common/hash.hpp"
+
+namespace tiffin {
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<void> make_dirs(const std::string& path) {
+  std::error_code ec;
+  fs::create_directories(path, ec);
+  if (ec) return fail(Errc::io, "mkdir -p " + path + ": " + ec.message());
+  return {};
+}
+
+bool is_mountpoint(const std::string& path) {
+  struct stat st, parent;
+  if (::lstat(path.c_str(), &st) != 0 || ::lstat((path + "/..").c_str(), &parent) != 0) return false;
+  return st.st_dev != parent.st_dev || st.st_ino == parent.st_ino;
+}
+
+Result<void> run(const std::vector<std::string>& argv) {
+  pid_t pid = ::fork();
+  if (pid < 0) return fail_errno("fork");
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_WRONLY);
+    if (null >= 0) ::dup2(null, 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return fail(Errc::io, argv[0] + " failed (status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
+  return {};
+}
+
+struct LoopDevice {
+  std::string path;
+  UniqueFd fd;  // autoclear acts on the last close too: keep it open until mounted
+};
+
+// Attaches `image` to a free loop device with autoclear (it detaches itself once unmounted and
+// closed).
+Result<LoopDevice> attach_loop(const std::string& image) {
+  UniqueFd file(::open(image.c_str(), O_RDWR | O_CLOEXEC));
+  if (!file) return fail_errno("open " + image);
+  UniqueFd ctl(::open("/dev/loop-control", O_RDWR | O_CLOEXEC));
+  if (!ctl) return fail_errno("open /dev/loop-control");
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    int n = ::ioctl(ctl.get(), LOOP_CTL_GET_FREE);
+    if (n < 0) return fail_errno("LOOP_CTL_GET_FREE");
+    std::string dev = "/dev/loop" + std::to_string(n);
+    UniqueFd loop(::open(dev.c_str(), O_RDWR | O_CLOEXEC));
+    if (!loop) return fail_errno("open " + dev);
+    loop_config cfg{};
+    cfg.fd = static_cast<uint32_t>(file.get());
+    cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+    std::snprintf(reinterpret_cast<char*>(cfg.info.lo_file_name), LO_NAME_SIZE, "%s", image.c_str());
+    if (::ioctl(loop.get(), LOOP_CONFIGURE, &cfg) == 0) return LoopDevice{dev, std::move(loop)};
+    if (errno != EBUSY) return fail_errno("LOOP_CONFIGURE " + dev);
+    // Another process took this device between GET_FREE and CONFIGURE: try the next one.
+  }
+  return fail(Errc::unavailable, "no free loop device");
+}
+
+// Makes the sized image (sparse, ext4) unless it exists; an existing one must have the size.
+Result<void> ensure_image(const std::string& image, uint64_t size_mib) {
+  uint64_t bytes = size_mib << 20;
+  struct stat st;
+  if (::stat(image.c_str(), &st) == 0) {
+    if (static_cast<uint64_t>(st.st_size) != bytes)
+      return fail(Errc::conflict, image + " exists with " + std::to_string(st.st_size >> 20) + " MiB, not " +
+                                      std::to_string(size_mib) + " MiB");
+    return {};
+  }
+  std::string tmp = image + ".new";
+  {
+    UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!fd) return fail_errno("create " + tmp);
+    if (::ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0) return fail_errno("ftruncate " + tmp);
+  }
+  auto made = run({"mkfs.ext4", "-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1", tmp});
+  if (!made) {
+    ::unlink(tmp.c_str());
+    return std::unexpected(made.error().context("formatting " + image));
+  }
+  if (::rename(tmp.c_str(), image.c_str()) != 0) return fail_errno("rename " + tmp);
+  return {};
+}
+
+}  // namespace
+
+std::string rw_lower_dir(const RwLayerOptions& o) { return o.dir + "/lower"; }
+
+std::string rw_image_path(const RwLayerOptions& o) {
+  std::string abs = fs::absolute(o.dir).lexically_normal().string();
+  while (abs.size() > 1 && abs.back() == '/') abs.pop_back();
+  Hash h = blake2b256({reinterpret_cast<const uint8_t*>(abs.data()), abs.size()});
+  return o.pools_dir + "/" + o.disk_type + "/" + fs::path(abs).filename().string() + "-" + to_hex(h).substr(0, 16) + ".img";
+}
+
+Result<void> validate_rw_options(const RwLayerOptions& o) {
+  if (o.dir.empty()) return fail(Errc::invalid_input, "no directory for the writable layer");
+  if (o.disk_type != "ssd" && o.disk_type != "hdd")
+    return fail(Errc::invalid_input, "disk type '" + o.disk_type + "' is neither ssd nor hdd");
+  if (o.size_mib != 0 && o.size_mib < 8) return fail(Errc::invalid_input, "a sized writable layer needs at least 8 MiB");
+  if (o.size_mib > (uint64_t(1) << 24)) return fail(Errc::invalid_input, "writable layer size is absurd");
+  return {};
+}
+
+Result<void> prepare_rw_layer(const RwLayerOptions& o) {
+  TRY(validate_rw_options(o));
+  std::string rw = o.dir + "/rw";
+  TRY(make_dirs(rw_lower_dir(o)));
+  TRY(make_dirs(rw));
+  if (o.size_mib && !is_mountpoint(rw)) {
+    std::string image = rw_image_path(o);
+    TRY(make_dirs(o.pools_dir + "/" + o.disk_type));
+    TRY(ensure_image(image, o.size_mib));
+    LoopDevice dev = TRY(attach_loop(image));
+    // On failure the device detaches itself as `dev` closes (autoclear).
+    if (::mount(dev.path.c_str(), rw.c_str(), "ext4", MS_NOSUID | MS_NODEV, "") != 0)
+      return fail_errno("mount " + dev.path + " on " + rw);
+  }
+  auto dirs = make_dirs(rw + "/upper");
+  if (dirs) dirs = make_dirs(rw + "/work");
+  if (!dirs) {
+    if (o.size_mib) ::umount2(rw.c_str(), MNT_DETACH);
+    return dirs;
+  }
+  return {};
+}
+
+Result<void> mount_overlay(const RwLayerOptions& o, const std::string& target) {
+  std::string rw = o.dir + "/rw";
+  if (o.dir.find_first_of(",:\\") != std::string::npos)
+    return fail(Errc::invalid_input, "the writable layer's path must not contain ',', ':' or '\\' (overlayfs separators)");
+  std::string opts = "lowerdir=" + rw_lower_dir(o) + ",upperdir=" + rw + "/upper,workdir=" + rw + "/work";
+  if (::mount("overlay", target.c_str(), "overlay", 0, opts.c_str()) != 0)
+    return fail_errno("mounting overlay on " + target);
+  return {};
+}
+
+void release_rw_layer(const RwLayerOptions& o, const std::string& target) {
+  if (!target.empty() && ::umount2(target.c_str(), 0) != 0 && errno == EBUSY) ::umount2(target.c_str(), MNT_DETACH);
+  std::string rw = o.dir + "/rw";  // a mount point only when sized
+  if (is_mountpoint(rw) && ::umount2(rw.c_str(), 0) != 0 && errno == EBUSY) ::umount2(rw.c_str(), MNT_DETACH);
+}
+
+std::optional<std::string> overlay_layer_dir(const std::string& target) {
+  std::string want = fs::absolute(target).lexically_normal().string();
+  while (want.size() > 1 && want.back() == '/') want.pop_back();
+  auto unescape = [](const std::string& s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '\\' && i + 3 < s.size()) {
+        out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
+        i += 3;
+      } else {
+        out += s[i];
+      }
+    }
+    return out;
+  };
+  Bytes raw = read_file("/proc/self/mountinfo", size_t(16) << 20).value_or(Bytes{});
+  std::string text(raw.begin(), raw.end());
+  std::optional<std::string> found;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    std::vector<std::string> f;
+    for (size_t a = 0, b; a < line.size(); a = b + 1) {
+      b = line.find(' ', a);
+      if (b == std::string::npos) b = line.size();
+      f.push_back(line.substr(a, b - a));
+    }
+    auto dash = std::find(f.begin(), f.end(), "-");
+    if (f.size() < 5 || dash == f.end() || f.end() - dash < 4 || unescape(f[4]) != want) continue;
+    if (*(dash + 1) != "overlay") {
+      found.reset();  // a later mount on the same point hides the overlay
+      continue;
+    }
+    std::string opts = *(dash + 3);
+    size_t at = opts.find("lowerdir=");
+    if (at == std::string::npos) continue;
+    std::string lower = unescape(opts.substr(at + 9, opts.find(',', at) - at - 9));
+    if (lower.ends_with("/lower")) found = lower.substr(0, lower.size() - 6);
+  }
+  return found;
+}
+
+}  // namespace tiffin
