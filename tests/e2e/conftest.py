@@ -117,3 +117,56 @@ def snapshot(root):
             out[rel] = entry
     groups = sorted(sorted(g) for g in inodes.values() if len(g) > 1)
     return out, groups
+
+
+def mounted(path):
+    return any(line.split()[1] == str(path) for line in open("/proc/mounts"))
+
+
+def serving(path):
+    """Mounted and answering (a dead mount is listed but answers ENOTCONN)."""
+    try:
+        # statvfs reaches the daemon; stat may be answered from cached attributes of a dead mount.
+        return mounted(path) and os.statvfs(path).f_flag & os.ST_RDONLY and \
+            os.stat(path).st_dev != os.stat(Path(path).parent).st_dev
+    except OSError:
+        return False
+
+
+def cache_blocks(cache):
+    return [p for p in Path(cache).rglob("*") if p.is_file() and len(p.name) == 64]
+
+
+@pytest.fixture
+def mounts():
+    """Starts mounts in the foreground (so tests can signal them) and always cleans them up."""
+    started = []
+
+    def mount(fl, mnt, *args):
+        try:
+            mnt.mkdir()
+        except OSError:  # exists, or is a dead mount (ENOTCONN) the new mount is to clean up
+            pass
+        p = subprocess.Popen([TIFFIN, "flist", "mount", str(fl), str(mnt), *map(str, args)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        started.append((p, mnt))
+        deadline = time.time() + 10
+        while not serving(mnt):
+            assert p.poll() is None, f"mount exited: {p.stderr.read().decode()}"
+            assert time.time() < deadline, "mount did not come up"
+            time.sleep(0.05)
+        return p
+
+    yield mount
+    for p, mnt in started:
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        for _ in range(5):
+            if not mounted(mnt):
+                break
+            subprocess.run(["umount", "-l", str(mnt)])
