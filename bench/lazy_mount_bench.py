@@ -3,10 +3,9 @@
 squashfuse on a squashfs of the same tree, in one run (medians of --runs, ratios printed).
 
   warm: the file was read once already (page cache kept across opens)   goal >= 0.9x native
-  cold: page cache dropped, tiffin's block cache empty, blocks from an http store on loopback,
-        against squashfuse reading its image from local disk
+  cold: page cache dropped, tiffin's block cache empty, blocks from `tiffin hub serve` on
+        loopback, against squashfuse reading its image from local disk
 
-Until tiffin has its own hub, the http store is Python's http.server on 127.0.0.1.
 Needs root (mounts, drop_caches).
 """
 import argparse
@@ -64,13 +63,14 @@ def main():
             for _ in range(args.size_mib):
                 f.write(os.urandom(1 << 20))
         size = big.stat().st_size
-        run([TIFFIN, "flist", "pack", str(src), "-o", str(work / "t.fl"), "-s", f"dir://{work}/store", "--no-progress"])
+        # Packed straight into the hub's block directory; the hub serves it over http.
+        run([TIFFIN, "flist", "pack", str(src), "-o", str(work / "t.fl"), "-s", f"dir://{work}/hub/blocks", "--no-progress"])
         run(["mksquashfs", str(src), str(work / "t.sqfs"), "-comp", "zstd", "-noappend", "-quiet", "-no-progress"])
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        procs.append(subprocess.Popen(["/usr/bin/python3", "-m", "http.server", str(port), "--bind", "127.0.0.1",
-                                       "--directory", str(work / "store")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(subprocess.Popen([TIFFIN, "hub", "serve", "--root", str(work / "hub"), "-l", f"127.0.0.1:{port}"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         time.sleep(0.5)
         run([TIFFIN, "flist", "route", "add", "--replace", str(work / "t.fl"), f"http://127.0.0.1:{port}"])
 
@@ -98,12 +98,12 @@ def main():
                 p.wait(10)
             mounts.remove(mnt)
 
-        cold = {"tiffin (http, loopback)": [], "squashfuse (local disk)": []}
+        cold = {"tiffin (hub, loopback)": [], "squashfuse (local disk)": []}
         warm = {"ext4": [], "tiffin": [], "squashfuse": []}
         for _ in range(args.runs):
             mnt, p = tiffin_mount(work / "cache")
             drop_caches()
-            cold["tiffin (http, loopback)"].append(read_all(mnt / "big.bin"))
+            cold["tiffin (hub, loopback)"].append(read_all(mnt / "big.bin"))
             warm["tiffin"].append(read_all(mnt / "big.bin"))
             unmount(mnt, p)
             mnt = squash_mount()

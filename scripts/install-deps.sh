@@ -15,7 +15,7 @@ PACKAGES=(
   clang-16 libclang-rt-16-dev llvm-16
   # test peers and tools
   redis-server python3 python3-pytest attr squashfs-tools squashfuse zstd busybox-static
-  debootstrap time tar xz-utils e2fsprogs util-linux openssl curl procps iproute2
+  debootstrap time tar xz-utils e2fsprogs util-linux openssl curl procps iproute2 bc
 )
 
 missing=()
