@@ -123,7 +123,7 @@ def main():
         c = {k: mib / statistics.median(v) for k, v in cold.items()}
         print(f"  ratio warm: tiffin/ext4 {w['tiffin'] / w['ext4']:.2f} (goal >= 0.9), tiffin/squashfuse {w['tiffin'] / w['squashfuse']:.2f}")
         print(f"  ratio cold: tiffin from a hub on loopback / squashfuse from local disk "
-              f"{c['tiffin (http, loopback)'] / c['squashfuse (local disk)']:.2f}")
+              f"{c['tiffin (hub, loopback)'] / c['squashfuse (local disk)']:.2f}")
     finally:
         for m in list(mounts):
             subprocess.run(["umount", "-l", str(m)], capture_output=True)

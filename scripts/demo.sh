@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# tiffin's main job at this stage: install, build, then pack a real root filesystem into an
-# flist with a content-addressed block store, check every block, list it, unpack it again
-# and compare the result with the original — content, owners, modes, xattrs and links.
+# tiffin's main job at this stage: install, build, pack a real root filesystem into an flist,
+# serve it from a hub, pull it on a "node" and run a program in a lazy mount of it (only the
+# blocks it reads are fetched), give it a writable root; then unpack it and compare with the
+# original — content, owners, modes, xattrs and links.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,13 +12,19 @@ ninja -C build tiffin >/dev/null
 tiffin=build/apps/tiffin
 
 work="$(mktemp -d /tmp/tiffin-demo.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
+hub_pid=""
+cleanup() {
+  for m in "$work/node/app" "$work/node/lazy"; do mountpoint -q "$m" 2>/dev/null && $tiffin flist umount "$m"; done
+  [ -n "$hub_pid" ] && kill "$hub_pid" 2>/dev/null && wait "$hub_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 say "a root filesystem: busybox-static with its applets, plus this machine's /etc"
 mkdir -p "$work/rootfs/bin" "$work/rootfs/dev" "$work/rootfs/tmp"
 cp /bin/busybox "$work/rootfs/bin/"
-for applet in $("$work/rootfs/bin/busybox" --list); do ln -sf busybox "$work/rootfs/bin/$applet"; done
+for applet in $("$work/rootfs/bin/busybox" --list); do [ "$applet" = busybox ] || ln -sf busybox "$work/rootfs/bin/$applet"; done
 cp -a /etc "$work/rootfs/etc"
 chmod 1777 "$work/rootfs/tmp"
 if [ "$(id -u)" = 0 ]; then mknod -m 666 "$work/rootfs/dev/null" c 1 3; fi
@@ -37,6 +44,35 @@ echo "   /etc/debian_version read through the store: $($tiffin flist cat "$work/
 
 say "pack it again: every block is already in the store"
 $tiffin flist pack "$work/rootfs" -o "$work/again.fl" -s "dir://$work/store"
+
+say "serve it: tiffin hub serve on loopback, push (blocks the hub lacks, then the flist)"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+$tiffin hub serve --root "$work/hub" -l "127.0.0.1:$port" 2>/dev/null &
+hub_pid=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/api/flist" >/dev/null && break; sleep 0.1; done
+token=$($tiffin hub token --root "$work/hub" -u demo)
+$tiffin push "$work/rootfs.fl" "http://127.0.0.1:$port/demo/rootfs:1" --token "$token"
+$tiffin hub ls "http://127.0.0.1:$port/demo"
+
+if [ "$(id -u)" = 0 ]; then
+  say "on a node: pull the flist alone, mount it lazily, run a program in it"
+  mkdir -p "$work/node/lazy"
+  $tiffin pull "http://127.0.0.1:$port/demo/rootfs:1" -o "$work/node/rootfs.fl"
+  $tiffin flist mount "$work/node/rootfs.fl" "$work/node/lazy" --cache "$work/node/cache" --daemon
+  chroot "$work/node/lazy" /bin/sh -c 'echo "   hello from $(uname -s) in a lazy mount; /etc/hostname: $(cat /etc/hostname)"'
+  fetched=$(find "$work/node/cache" -type f -name '????????????????????????????????????????????????????????????????' | wc -l)
+  total=$(find "$work/hub/blocks" -type f | wc -l)
+  echo "   blocks fetched from the hub: $fetched of $total"
+  $tiffin flist umount "$work/node/lazy"
+
+  say "a writable root: overlayfs over the lazy mount, writes limited to 16 MiB"
+  mkdir -p "$work/node/app"
+  $tiffin flist mount "$work/node/rootfs.fl" "$work/node/app" --cache "$work/node/cache" --daemon \
+    --rw "$work/node/layer" --size 16 --pools "$work/node/pools"
+  chroot "$work/node/app" /bin/sh -c 'echo written > /tmp/note; cat /tmp/note | sed "s/^/   \/tmp\/note: /"
+    yes 0123456789 | head -c 67108864 > /tmp/fill || echo "   writing 64 MiB stopped at $(du -m /tmp/fill | cut -f1) MiB: no space left in the 16 MiB layer"' 2>/dev/null || true
+  $tiffin flist umount "$work/node/app"
+fi
 
 say "unpack it and compare with the original"
 $tiffin flist unpack "$work/rootfs.fl" "$work/out"

@@ -39,32 +39,31 @@ Result<void> pwrite_all(int fd, std::span<const uint8_t> data, off_t offset) {
   return {};
 }
 
-Result<size_t> read_full(int fd, std::span<uint8_t> buf) {
+namespace {
+// Calls `op(dst, len, done)` until `buf` is full or it reports end of file, retrying on EINTR.
+template <class Op>
+Result<size_t> fill(std::span<uint8_t> buf, Op op, const char* what) {
   size_t total = 0;
   while (total < buf.size()) {
-    ssize_t n = ::read(fd, buf.data() + total, buf.size() - total);
+    ssize_t n = op(buf.data() + total, buf.size() - total, total);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return fail_errno("read");
+      return fail_errno(what);
     }
     if (n == 0) break;
     total += static_cast<size_t>(n);
   }
   return total;
 }
+}  // namespace
+
+Result<size_t> read_full(int fd, std::span<uint8_t> buf) {
+  return fill(buf, [fd](uint8_t* p, size_t n, size_t) { return ::read(fd, p, n); }, "read");
+}
 
 Result<size_t> read_full_at(int fd, std::span<uint8_t> buf, off_t offset) {
-  size_t total = 0;
-  while (total < buf.size()) {
-    ssize_t n = ::pread(fd, buf.data() + total, buf.size() - total, offset + static_cast<off_t>(total));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail_errno("pread");
-    }
-    if (n == 0) break;
-    total += static_cast<size_t>(n);
-  }
-  return total;
+  return fill(buf, [fd, offset](uint8_t* p, size_t n, size_t done) { return ::pread(fd, p, n, offset + static_cast<off_t>(done)); },
+              "pread");
 }
 
 Result<Bytes> read_file(const std::string& path, size_t max_size) {

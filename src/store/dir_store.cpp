@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+
+#include <filesystem>
 #include <unistd.h>
 
 
@@ -15,7 +17,11 @@ Result<std::shared_ptr<DirStore>> DirStore::open(const std::string& root, bool c
     if (errno != ENOENT) return fail_errno("dir store " + root);
     // A store that is not there (yet) for reading is one that has no blocks: a replica of it
     // may still have them, so this is not an error until a block is asked for.
-    if (create && ::mkdir(root.c_str(), 0755) < 0 && errno != EEXIST) return fail_errno("creating dir store " + root);
+    if (create) {
+      std::error_code ec;
+      std::filesystem::create_directories(root, ec);
+      if (ec) return fail(Errc::io, "creating dir store " + root + ": " + ec.message());
+    }
   } else if (!S_ISDIR(st.st_mode)) {
     return fail(Errc::invalid_input, "dir store " + root + " is not a directory");
   }

@@ -10,7 +10,7 @@ namespace tiffin {
 
 class DirStore final : public BlockStore {
  public:
-  // `create`: make the directory. Without it a missing directory is a store with no blocks.
+  // `create`: make the directory (and its parents). Without it a missing directory is a store with no blocks.
   static Result<std::shared_ptr<DirStore>> open(const std::string& root, bool create);
 
   Result<Bytes> get(const Hash& id) override;

@@ -12,29 +12,22 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TIFFIN, cache_blocks, free_port, mounted, needs_root, tiffin, wait_port
+from conftest import TIFFIN, Server, cache_blocks, free_port, mounted, needs_root, tiffin
 from rootfs import build_rootfs
 
 pytestmark = needs_root
 
 
-class Hub:
+class Hub(Server):
     """A `tiffin hub serve` on a fixed loopback port, so it can be killed and started again."""
 
     def __init__(self, root):
-        self.root, self.port, self.proc = root, free_port(), None
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def start(self):
-        self.proc = subprocess.Popen([TIFFIN, "hub", "serve", "--root", self.root, "-l", f"127.0.0.1:{self.port}"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        wait_port(self.port)
-        return self
+        port = free_port()
+        super().__init__([TIFFIN, "hub", "serve", "--root", root, "-l", f"127.0.0.1:{port}"], port)
+        self.root, self.url = root, f"http://127.0.0.1:{port}"
 
     def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        self.stop()
 
     def token(self, user):
         return tiffin("hub", "token", "--root", self.root, "-u", user).stdout.decode().strip()
