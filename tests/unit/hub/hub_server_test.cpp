@@ -114,6 +114,21 @@ TEST(HubServer, RefusesOversizedBodiesAndCutsIdleConnections) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(8));
 }
 
+TEST(HubServer, KeepsConnectionsAlive) {
+  test::TempDir dir;
+  auto server = start_hub(dir);
+  ASSERT_TRUE(server);
+  std::string url = server->public_url() + "/api/flist";
+  // Three requests in one curl run: the second and third must reuse the first connection.
+  std::string cmd = "curl -sv " + url + " " + url + " " + url + " 2>&1 >/dev/null | grep -c 'Connected to'";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[32] = {};
+  size_t n = std::fread(buf, 1, sizeof buf - 1, p);
+  ::pclose(p);
+  EXPECT_EQ(std::string(buf, n), "1\n") << "connections opened for three requests";
+}
+
 TEST(HubServer, ServesHttps) {
   test::TempDir dir;
   std::string gen = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " + (dir / "key.pem") +
