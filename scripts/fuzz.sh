@@ -6,12 +6,12 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-60}"
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DTIFFIN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz >/dev/null
+ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz hub_api_fuzz >/dev/null
 
 work="$(mktemp -d /tmp/tiffin-fuzz.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 export TMPDIR="$work"
-mkdir -p "$work/fl" "$work/tar" "$work/tree/d" "$work/artifacts"
+mkdir -p "$work/fl" "$work/tar" "$work/hub" "$work/tree/d" "$work/artifacts"
 
 # Seeds: the rfs-made flists, and small tars of every entry type in every compression.
 cp ../shared/fixtures/rfs/*.fl "$work/fl/"
@@ -24,8 +24,20 @@ tar -C "$work/tree" -czf "$work/tar/gz.tar.gz" .
 tar -C "$work/tree" --zstd -cf "$work/tar/zst.tar.zst" .
 tar -C "$work/tree" --format=pax -cf "$work/tar/pax.tar" .
 
+# Hub requests: "<method> <target>\n<range>\n<body>", '!' first for a valid token.
+id=0000000000000000000000000000000000000000000000000000000000000000
+printf 'GET /00/%s\nbytes=0-9\n' "$id" > "$work/hub/block"
+printf 'POST /api/blocks/missing\n\n["%s"]' "$id" > "$work/hub/missing"
+printf 'GET /api/flist/fuzz\n\n' > "$work/hub/list"
+printf 'GET /fuzz/x:v1.fl.md5\n\n' > "$work/hub/md5"
+printf '!PUT /blocks/%s\n\nbody' "$id" > "$work/hub/put-block"
+printf '!PUT /api/flist/fuzz/x/link\n\n{"target": "fuzz/y:1"}' > "$work/hub/link"
+printf '!DELETE /api/flist/fuzz/x:v1\n\n' > "$work/hub/delete"
+{ printf '!PUT /api/flist/fuzz/tar\n\n'; cat "$work/tar/plain.tar"; } > "$work/hub/put-tar"
+{ printf '!PUT /api/flist/fuzz/fl\n\n'; cat "$(ls ../shared/fixtures/rfs/*.fl | head -n 1)"; } > "$work/hub/put-flist"
+
 status=0
-for target in flist_reader_fuzz:fl tar_import_fuzz:tar; do
+for target in flist_reader_fuzz:fl tar_import_fuzz:tar hub_api_fuzz:hub; do
   name="${target%%:*}"; seeds="$work/${target##*:}"
   echo "fuzz: $name for ${SECONDS_EACH}s"
   if ! "build-fuzz/fuzz/$name" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

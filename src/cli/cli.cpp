@@ -1,6 +1,7 @@
 #include "cli/cli.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <fmt/core.h>
 #include <spdlog/spdlog.h>
 
 namespace tiffin::cli {
@@ -37,6 +38,10 @@ Result<std::shared_ptr<Router>> stores_for(const Tree& tree, const std::vector<s
 }
 
 bool want_json(const std::string& format) { return format == "json"; }
+
+void print_json(const nlohmann::json& j, int indent) {
+  fmt::print("{}\n", j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace));
+}
 
 Result<void> set_tag(std::map<std::string, std::string>& tags, const std::string& kv) {
   auto eq = kv.find('=');

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <functional>
 #include <map>
@@ -40,6 +41,9 @@ int exit_code_for(const Error& e);
 Result<std::shared_ptr<Router>> stores_for(const Tree& tree, const std::vector<std::string>& specs);
 
 bool want_json(const std::string& format);
+// Prints JSON on stdout. Names in flists are bytes, not always UTF-8: invalid sequences are
+// shown as U+FFFD instead of aborting the command.
+void print_json(const nlohmann::json& j, int indent = 2);
 
 // "key=value" → tags[key] = value; Errc::invalid_input otherwise.
 Result<void> set_tag(std::map<std::string, std::string>& tags, const std::string& key_value);

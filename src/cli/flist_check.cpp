@@ -29,8 +29,8 @@ void add_flist_check(CLI::App& flist) {
       auto router = TRY(stores_for(tree, o->stores));
       CheckReport r = TRY(check(tree, *router, o->threads, !o->no_progress));
       if (want_json(o->format)) {
-        fmt::print("{}\n", nlohmann::json{{"blocks", r.blocks}, {"missing", r.missing}, {"corrupt", r.corrupt},
-                                          {"unreachable", r.unreachable}, {"problems", r.problems}}.dump(2));
+        print_json(nlohmann::json{{"blocks", r.blocks}, {"missing", r.missing}, {"corrupt", r.corrupt},
+                                          {"unreachable", r.unreachable}, {"problems", r.problems}});
       } else {
         for (const auto& p : r.problems) fmt::print("{}\n", p);
         fmt::print("{}: {} blocks, {} missing, {} corrupt, {} unreachable\n", r.ok() ? "ok" : "FAILED", r.blocks, r.missing,

@@ -26,7 +26,7 @@ void add_flist_diff(CLI::App& flist) {
       if (want_json(o->format)) {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& c : changes) arr.push_back({{"kind", std::string(1, c.kind)}, {"path", c.path}, {"what", c.what}});
-        fmt::print("{}\n", arr.dump(2));
+        print_json(arr);
       } else {
         for (const auto& c : changes) {
           std::string what;

@@ -102,12 +102,12 @@ void add_flist_inspect(CLI::App& flist) {
       if (want_json(o->format)) {
         nlohmann::json arr = nlohmann::json::array();
         for (size_t i : list) arr.push_back(node_json(tree, i));
-        fmt::print("{}\n", arr.dump(2));
+        print_json(arr);
         return 0;
       }
       for (size_t i : list) {
         std::string name = o->recursive ? tree.path_of(i) : tree.nodes[i].name;
-        fmt::print("{}\n", o->long_format ? long_line(tree, i, name) : name);
+        print_json(o->long_format ? long_line(tree, i, name) : name);
       }
       return 0;
     });
@@ -146,7 +146,7 @@ void add_flist_inspect(CLI::App& flist) {
       size_t idx = TRY(resolve(tree, o->path, false));
       nlohmann::json j = node_json(tree, idx);
       if (want_json(o->format)) {
-        fmt::print("{}\n", j.dump(2));
+        fmt::print("{}\n", j);
         return 0;
       }
       const Node& n = tree.nodes[idx];
@@ -187,7 +187,7 @@ void add_flist_inspect(CLI::App& flist) {
       if (!tree.config && (!o->stores.empty() || !tree.routes.empty())) router = TRY(stores_for(tree, o->stores));
       auto c = TRY(image_config(tree, router.get()));
       if (!c) return fail(Errc::not_found, o->flist + " has no image config");
-      fmt::print("{}\n", nlohmann::json::parse(image_config_to_json(*c)).dump(2));
+      print_json(nlohmann::json::parse(image_config_to_json(*c)));
       return 0;
     });
   });

@@ -12,7 +12,6 @@ struct MountFlags {
   MountOptions o;
   uint64_t cache_mib = 2048;
   unsigned timeout_ms = 5000;
-  uint64_t whole_file_mib = 16;
 
   void add_to(CLI::App* cmd) {
     cmd->add_option("-s,--store", o.stores, "Read blocks from these stores instead of the flist's routes");
@@ -22,14 +21,11 @@ struct MountFlags {
     cmd->add_option("--timeout", timeout_ms, "Milliseconds a block fetch may take before the read fails with EIO")
         ->capture_default_str();
     cmd->add_option("--readahead", o.readahead_blocks, "Blocks fetched ahead of a sequential reader")->capture_default_str();
-    cmd->add_option("--whole-file", whole_file_mib, "Files up to this many MiB are fetched whole, in parallel, on their first read")
-        ->capture_default_str();
     cmd->add_option("--prefetch", o.prefetch_profile, "Fetch the blocks of this profile (tiffin flist profile) in the background");
   }
   MountOptions finish() {
     o.cache_bytes = cache_mib << 20;
     o.timeout = std::chrono::milliseconds(timeout_ms);
-    o.whole_file_bytes = whole_file_mib << 20;
     return o;
   }
 };

@@ -29,7 +29,7 @@ void add_flist_route(CLI::App& flist) {
         if (want_json(o->format)) arr.push_back({{"start", r.start}, {"end", r.end}, {"url", r.url}});
         else fmt::print("{:02x}-{:02x}={}\n", r.start, r.end, r.url);
       }
-      if (want_json(o->format)) fmt::print("{}\n", arr.dump(2));
+      if (want_json(o->format)) print_json(arr);
       return 0;
     });
   });

@@ -23,7 +23,7 @@ void add_flist_tag(CLI::App& flist) {
   list->callback([o] {
     run_verb([&]() -> Result<int> {
       Tree tree = TRY(load_flist(o->flist));
-      if (want_json(o->format)) fmt::print("{}\n", nlohmann::json(tree.tags).dump(2));
+      if (want_json(o->format)) print_json(nlohmann::json(tree.tags));
       else for (const auto& [k, v] : tree.tags) fmt::print("{}={}\n", k, v);
       return 0;
     });

@@ -23,7 +23,7 @@ Result<std::chrono::seconds> parse_duration(const std::string& s) {
 
 void print_json_or(const nlohmann::json& j, bool json, const std::function<void()>& text) {
   if (json)
-    fmt::print("{}\n", j.dump(2));
+    print_json(j);
   else
     text();
 }
@@ -37,6 +37,7 @@ void add_hub(CLI::App& app) {
   auto so = std::make_shared<hub::HubServeOptions>();
   auto idle = std::make_shared<unsigned>(60);
   auto max_block_mib = std::make_shared<size_t>(8);
+  auto max_upload_mib = std::make_shared<uint64_t>(8192);
   CLI::App* serve = hub->add_subcommand("serve", "Serve a hub until SIGTERM/SIGINT");
   serve->add_option("--root", so->root, "Where blocks and flists live")->capture_default_str();
   serve->add_option("-l,--listen", so->listen, "host:port to listen on (port 0: any free one)")->capture_default_str();
@@ -47,11 +48,13 @@ void add_hub(CLI::App& app) {
   serve->add_option("--max-connections", so->max_connections, "Open connections at most")->capture_default_str();
   serve->add_option("--idle-timeout", *idle, "Seconds a connection may stay silent")->capture_default_str();
   serve->add_option("--max-block-size", *max_block_mib, "Largest block accepted, MiB")->capture_default_str();
-  serve->callback([so, idle, max_block_mib] {
+  serve->add_option("--max-upload", *max_upload_mib, "Largest flist or tar upload, MiB")->capture_default_str();
+  serve->callback([so, idle, max_block_mib, max_upload_mib] {
     run_verb([&]() -> Result<int> {
       if (so->tls_cert.empty() != so->tls_key.empty()) return fail(Errc::invalid_input, "--tls-cert and --tls-key go together");
       so->idle_timeout = std::chrono::seconds(*idle);
       so->limits.max_block = *max_block_mib << 20;
+      so->max_upload = *max_upload_mib << 20;
       TRY(hub::serve_hub(*so));
       return 0;
     });

@@ -29,8 +29,8 @@ void add_push_pull(CLI::App& app) {
       o->push.progress = !o->no_progress;
       auto s = TRY(hub::push_flist(o->flist, to, o->push));
       if (want_json(o->format))
-        fmt::print("{}\n", nlohmann::json{{"url", s.url}, {"blocks", s.blocks}, {"blocks_sent", s.blocks_sent},
-                                          {"bytes_sent", s.bytes_sent}, {"flist_bytes", s.flist_bytes}}.dump());
+        print_json(nlohmann::json{{"url", s.url}, {"blocks", s.blocks}, {"blocks_sent", s.blocks_sent},
+                                          {"bytes_sent", s.bytes_sent}, {"flist_bytes", s.flist_bytes}}, -1);
       else
         fmt::print(stderr, "pushed {}: {} of {} blocks sent ({}), flist {}\n", s.url, s.blocks_sent, s.blocks,
                    human_bytes(s.bytes_sent), human_bytes(s.flist_bytes));

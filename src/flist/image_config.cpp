@@ -9,7 +9,7 @@ std::string image_config_to_json(const ImageConfig& c) {
   // nlohmann::json sorts object keys, which makes the text canonical for signatures.
   nlohmann::json j = {{"entrypoint", c.entrypoint}, {"cmd", c.cmd}, {"env", c.env},
                       {"workdir", c.workdir},       {"user", c.user}, {"ports", c.ports}};
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Result<ImageConfig> image_config_from_json(std::string_view text) {

@@ -40,7 +40,6 @@ struct OpenFile {
   uint64_t size;
   std::vector<BlockRef> blocks;
   std::atomic<uint64_t> next_offset{0};  // where a sequential reader reads next
-  std::atomic<bool> read_before{false};
 };
 
 struct OpenDir {
@@ -162,12 +161,6 @@ class LazyFs {
       uint64_t from = std::max(off, bstart) - bstart, to = std::min(end, bstart + b.size()) - bstart;
       if (from < to) reply.iov.push_back({const_cast<uint8_t*>(b.data()) + from, static_cast<size_t>(to - from)});
     }
-    // The first read of a small file fetches all its other blocks at once: programs and
-    // libraries are read by page faults in no particular order, and one round trip for the
-    // whole file beats one per fault.
-    if (!f.read_before.exchange(true) && f.size <= opts_.whole_file_bytes)
-      for (size_t i = 0; i < f.blocks.size(); ++i)
-        if (i < first || i > last) pool_->submit([this, b = f.blocks[i]] { (void)block(b); });
     // A read that continues the previous one: fetch the next blocks in the background.
     uint64_t expected = f.next_offset.exchange(end);
     if (expected == off && opts_.readahead_blocks > 0)

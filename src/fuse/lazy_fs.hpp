@@ -25,7 +25,6 @@ struct MountOptions {
   uint64_t cache_bytes = uint64_t(2) << 30;
   std::chrono::milliseconds timeout{5000};  // per block fetch, before a read fails with EIO
   unsigned readahead_blocks = 4;
-  uint64_t whole_file_bytes = 16u << 20;  // files up to this size are fetched whole on first read
   unsigned fetch_threads = 8;
   bool allow_other = true;             // containers run as other users
   std::string record_profile;          // write the blocks read, in first-read order, here at unmount

@@ -28,7 +28,8 @@ unsigned status_for(Errc kind) {
 HubResponse json_response(unsigned status, const json& j) {
   HubResponse r;
   r.status = status;
-  r.body = j.dump() + "\n";
+  // Error messages quote what the client sent, which need not be UTF-8.
+  r.body = j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   return r;
 }
 
@@ -185,7 +186,7 @@ Result<HubResponse> HubApi::route(const HubRequest& req) {
       std::vector<Hash> want;
       for (const auto& v : ids) {
         auto h = v.is_string() ? hash_from_hex(v.get<std::string>()) : std::nullopt;
-        if (!h) return fail(Errc::invalid_input, "not a block id: " + v.dump());
+        if (!h) return fail(Errc::invalid_input, "not a block id: " + v.dump(-1, ' ', false, json::error_handler_t::replace));
         want.push_back(*h);
       }
       json out = json::array();

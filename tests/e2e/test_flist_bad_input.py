@@ -127,3 +127,12 @@ def test_fuzzer_findings_stay_fixed(tmp_path):
     after = tiffin("flist", "ls", "-R", "--format", "json", fl).stdout
     strip = lambda s: [{k: v for k, v in e.items() if k != "ino"} for e in json.loads(s)]
     assert strip(before) == strip(after)
+
+
+def test_json_output_survives_names_that_are_not_utf8(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / os.fsdecode(b"caf\xe9")).write_text("latin-1 name\n")
+    tiffin("flist", "pack", src, "-o", tmp_path / "x.fl", "-s", f"dir://{tmp_path}/store")
+    out = tiffin("flist", "ls", tmp_path / "x.fl", "/", "--format", "json").stdout.decode()
+    assert "caf\ufffd" in json.dumps(json.loads(out), ensure_ascii=False)

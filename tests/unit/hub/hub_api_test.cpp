@@ -196,3 +196,12 @@ TEST_F(HubApiTest, TarUploadBecomesAnFlistOfThisHub) {
   EXPECT_GE(ids.size(), 3u);
   EXPECT_EQ(json::parse(call("POST", "/api/blocks/missing", ids.dump()).body).size(), 0u) << "its blocks are on the hub";
 }
+
+TEST_F(HubApiTest, NonUtf8TargetsGetAnErrorNotACrash) {
+  // Found by hub_api_fuzz: the error message quoted the target and JSON serialisation threw.
+  auto r = call("DELETE", "/a\xff\xff\x0c/fuzz/x:v1");
+  EXPECT_EQ(r.status, 404u);
+  EXPECT_TRUE(json::accept(r.body)) << r.body;
+  r = call("POST", "/api/blocks/missing", "[\"\xff\"]");
+  EXPECT_EQ(r.status, 400u);
+}
