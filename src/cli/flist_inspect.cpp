@@ -107,7 +107,7 @@ void add_flist_inspect(CLI::App& flist) {
       }
       for (size_t i : list) {
         std::string name = o->recursive ? tree.path_of(i) : tree.nodes[i].name;
-        print_json(o->long_format ? long_line(tree, i, name) : name);
+        fmt::print("{}\n", o->long_format ? long_line(tree, i, name) : name);
       }
       return 0;
     });
@@ -146,7 +146,7 @@ void add_flist_inspect(CLI::App& flist) {
       size_t idx = TRY(resolve(tree, o->path, false));
       nlohmann::json j = node_json(tree, idx);
       if (want_json(o->format)) {
-        fmt::print("{}\n", j);
+        print_json(j);
         return 0;
       }
       const Node& n = tree.nodes[idx];
