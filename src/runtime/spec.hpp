@@ -1,0 +1,145 @@
+// The OCI runtime-spec 1.1 configuration (config.json) as the runtime uses it: parsed strictly,
+// so that a container is never created from a config that means something other than what it
+// says. Unknown namespace types, capabilities, rlimits, seccomp actions or operators, relative
+// mount destinations, empty or overlapping id mappings and a missing rootfs are all errors of kind
+// Errc::invalid_input naming the field. Fields the runtime does not act on (annotations, apparmor,
+// selinux, windows, …) are ignored, as runc does.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace tiffin::runtime {
+
+struct IdMapping {
+  uint32_t container_id = 0, host_id = 0, size = 0;
+};
+
+struct Rlimit {
+  std::string type;  // RLIMIT_NOFILE, …
+  uint64_t soft = 0, hard = 0;
+};
+
+struct Capabilities {
+  std::vector<std::string> bounding, effective, inheritable, permitted, ambient;
+};
+
+struct User {
+  uint32_t uid = 0, gid = 0;
+  std::optional<uint32_t> umask;
+  std::vector<uint32_t> additional_gids;
+};
+
+struct Process {
+  bool terminal = false;
+  User user;
+  std::vector<std::string> args, env;
+  std::string cwd = "/";
+  Capabilities capabilities;
+  std::vector<Rlimit> rlimits;
+  bool no_new_privileges = false;
+  std::optional<int> oom_score_adj;
+};
+
+struct Mount {
+  std::string destination, type, source;
+  std::vector<std::string> options;
+};
+
+struct Hook {
+  std::string path;
+  std::vector<std::string> args, env;
+  std::optional<int> timeout;  // seconds
+};
+
+struct Hooks {
+  std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart, poststop;
+};
+
+struct Namespace {
+  std::string type;  // pid, network, mount, ipc, uts, user, cgroup, time
+  std::string path;  // join this one instead of making a new one
+};
+
+struct SeccompArg {
+  uint32_t index = 0;
+  uint64_t value = 0, value_two = 0;
+  std::string op;  // SCMP_CMP_EQ, …
+};
+
+struct SeccompRule {
+  std::vector<std::string> names;
+  std::string action;
+  std::optional<uint32_t> errno_ret;
+  std::vector<SeccompArg> args;
+};
+
+struct Seccomp {
+  std::string default_action;
+  std::optional<uint32_t> default_errno_ret;
+  std::vector<std::string> architectures, flags;
+  std::vector<SeccompRule> syscalls;
+};
+
+struct Device {
+  std::string path, type;  // c, b, u, p
+  int64_t major = 0, minor = 0;
+  std::optional<uint32_t> file_mode, uid, gid;
+};
+
+struct DeviceRule {
+  bool allow = false;
+  std::string type = "a", access = "rwm";
+  std::optional<int64_t> major, minor;
+};
+
+struct Resources {
+  std::optional<int64_t> memory_limit, memory_reservation, memory_swap;
+  std::optional<uint64_t> cpu_shares;
+  std::optional<int64_t> cpu_quota;
+  std::optional<uint64_t> cpu_period;
+  std::string cpuset_cpus, cpuset_mems;
+  std::optional<int64_t> pids_limit;
+  std::vector<DeviceRule> devices;
+};
+
+struct Linux {
+  std::vector<Namespace> namespaces;
+  std::vector<IdMapping> uid_mappings, gid_mappings;
+  std::map<std::string, std::string> sysctl;
+  Resources resources;
+  std::string cgroups_path;
+  std::optional<Seccomp> seccomp;
+  std::vector<std::string> masked_paths, readonly_paths;
+  std::string rootfs_propagation;
+  std::vector<Device> devices;
+
+  bool has_namespace(const std::string& type) const;
+};
+
+struct Spec {
+  std::string oci_version;
+  std::string root_path;  // absolute: resolved against the bundle
+  bool root_readonly = false;
+  std::string hostname, domainname;
+  Process process;
+  std::vector<Mount> mounts;
+  Hooks hooks;
+  Linux linux;
+};
+
+// Parses config.json text; relative root paths resolve against `bundle`.
+Result<Spec> parse_spec(const std::string& json_text, const std::string& bundle);
+// Reads <bundle>/config.json and checks that the rootfs exists.
+Result<Spec> load_spec(const std::string& bundle);
+
+// The configuration `tiffin-oci spec` writes: runc's default (a shell in rootfs, the default
+// capabilities, masked paths and mounts) as JSON text.
+std::string default_spec_json();
+
+}  // namespace tiffin::runtime
