@@ -1,5 +1,7 @@
 #include "flist/tree.hpp"
 
+#include <algorithm>
+
 #include "flist/path.hpp"
 
 namespace tiffin {
@@ -63,6 +65,15 @@ std::vector<size_t> Tree::preorder() const {
     for (auto it = ch.rbegin(); it != ch.rend(); ++it) stack.push_back(it->second);
   }
   return out;
+}
+
+std::vector<Hash> Tree::block_ids() const {
+  std::vector<Hash> ids;
+  for (const Node& n : nodes)
+    for (const BlockRef& b : n.blocks) ids.push_back(b.id);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
 }
 
 }  // namespace tiffin

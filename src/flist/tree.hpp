@@ -74,6 +74,8 @@ class Tree {
   std::string path_of(size_t index) const;  // "/", "/etc/passwd"
   // Nodes reachable from the root in pre-order, children by name (the order inodes are written in).
   std::vector<size_t> preorder() const;
+  // The distinct block ids all files use, sorted.
+  std::vector<Hash> block_ids() const;
 };
 
 }  // namespace tiffin

@@ -368,8 +368,6 @@ fuse_lowlevel_ops make_ops() {
   return ops;
 }
 
-// statfs always reaches the filesystem's daemon (stat may be answered from cached attributes),
-// so a mount whose process died answers ENOTCONN here.
 // The profile's blocks that this flist has, with their keys, in profile order.
 Result<std::vector<BlockRef>> blocks_of_profile(const Tree& tree, const std::string& path) {
   std::vector<Hash> ids = TRY(load_profile(path));
@@ -383,6 +381,8 @@ Result<std::vector<BlockRef>> blocks_of_profile(const Tree& tree, const std::str
   return out;
 }
 
+// statfs always reaches the filesystem's daemon (stat may be answered from cached attributes),
+// so a mount whose process died answers ENOTCONN here.
 bool is_dead_mount(const std::string& path) {
   struct statvfs st;
   return ::statvfs(path.c_str(), &st) < 0 && errno == ENOTCONN;

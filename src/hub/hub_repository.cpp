@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
-#include <set>
 
 #include "common/fd.hpp"
 #include "common/hash.hpp"
@@ -114,17 +113,12 @@ Result<FlistInfo> HubRepository::put_flist(const FlistRef& ref, const std::strin
   if (::stat(upload.c_str(), &st) != 0) return fail_errno("stat " + upload);
   if (static_cast<uint64_t>(st.st_size) > limits_.max_flist) return fail(Errc::invalid_input, "flist is over the size limit");
   Tree tree = TRY_CTX(load_flist(upload), "uploaded flist " + ref.str());
-  std::set<Hash> ids;
-  for (const Node& n : tree.nodes)
-    for (const BlockRef& b : n.blocks) ids.insert(b.id);
-  size_t absent = 0;
-  std::string first;
-  for (const Hash& id : ids)
-    if (!TRY(blocks_->has(id)) && absent++ == 0) first = to_hex(id);
-  if (absent)
-    return fail(Errc::conflict, "flist " + ref.str() + " names " + std::to_string(absent) + " of its " +
-                                    std::to_string(ids.size()) + " blocks that the hub does not have (first: " + first +
-                                    "); upload them first");
+  std::vector<Hash> ids = tree.block_ids();
+  std::vector<Hash> absent = TRY(missing(ids));
+  if (!absent.empty())
+    return fail(Errc::conflict, "flist " + ref.str() + " names " + std::to_string(absent.size()) + " of its " +
+                                    std::to_string(ids.size()) + " blocks that the hub does not have (first: " +
+                                    to_hex(absent[0]) + "); upload them first");
   UniqueFd fd(::open(upload.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd || ::fsync(fd.get()) != 0) return fail_errno("fsync " + upload);
   auto info = TRY(install(ref, upload));

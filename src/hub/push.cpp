@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <set>
 
 #include "common/fd.hpp"
 #include "common/parallel.hpp"
@@ -41,10 +40,7 @@ Result<PushStats> push_flist(const std::string& flist, const HubLocation& to, co
     if (tree.routes.empty()) return fail(Errc::invalid_input, flist + " has no routes; name its store with -s");
     source = TRY(open_routes(tree.routes));
   }
-  std::set<Hash> unique;
-  for (const Node& n : tree.nodes)
-    for (const BlockRef& b : n.blocks) unique.insert(b.id);
-  std::vector<Hash> ids(unique.begin(), unique.end());
+  std::vector<Hash> ids = tree.block_ids();
 
   HubClient hub(to.base, opts.token, hub_http_options());
   PushStats stats;

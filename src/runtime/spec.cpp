@@ -58,6 +58,13 @@ class Obj {
     out = v->get<std::string>();
     return {};
   }
+  // A string that, when present, must be an absolute path.
+  Result<void> abs_path(const std::string& key, std::string& out, bool required = false) const {
+    if (!find(key)) return str(key, out, required);
+    TRY(str(key, out));
+    if (out.empty() || out[0] != '/') return bad(at(key), "must be an absolute path");
+    return {};
+  }
   Result<void> boolean(const std::string& key, bool& out) const {
     const json* v = find(key);
     if (!v) return {};
@@ -178,8 +185,7 @@ Result<Process> parse_process(const Obj& p) {
   TRY(p.strings("env", proc.env));
   for (const auto& e : proc.env)
     if (e.find('=') == std::string::npos || e.front() == '=') return bad(p.at("env"), "'" + e + "' is not KEY=value");
-  TRY(p.str("cwd", proc.cwd));
-  if (proc.cwd.empty() || proc.cwd[0] != '/') return bad(p.at("cwd"), "must be an absolute path");
+  TRY(p.abs_path("cwd", proc.cwd));
   Obj caps = TRY(p.obj("capabilities"));
   for (auto [key, list] : {std::pair{"bounding", &proc.capabilities.bounding}, {"effective", &proc.capabilities.effective},
                            {"inheritable", &proc.capabilities.inheritable}, {"permitted", &proc.capabilities.permitted},
@@ -212,8 +218,7 @@ Result<std::vector<Hook>> parse_hooks(const Obj& hooks, const std::string& key) 
   TRY(hooks.each(key, [&](const json& e, const std::string& path) -> Result<void> {
     Obj h = TRY(Obj::of(e, path));
     Hook hook;
-    TRY(h.str("path", hook.path, true));
-    if (hook.path.empty() || hook.path[0] != '/') return bad(path + ".path", "must be an absolute path");
+    TRY(h.abs_path("path", hook.path, true));
     TRY(h.strings("args", hook.args));
     TRY(h.strings("env", hook.env));
     TRY(h.number("timeout", hook.timeout));
@@ -298,8 +303,7 @@ Result<Linux> parse_linux(const Obj& l) {
     TRY(n.str("type", ns.type, true));
     if (!kNamespaces.contains(ns.type)) return bad(path + ".type", "unknown namespace " + ns.type);
     if (!types.insert(ns.type).second) return bad(path + ".type", "namespace " + ns.type + " given twice");
-    TRY(n.str("path", ns.path));
-    if (!ns.path.empty() && ns.path[0] != '/') return bad(path + ".path", "must be an absolute path");
+    TRY(n.abs_path("path", ns.path));
     linux.namespaces.push_back(ns);
     return {};
   }));
@@ -318,20 +322,19 @@ Result<Linux> parse_linux(const Obj& l) {
   linux.resources = TRY(parse_resources(TRY(l.obj("resources"))));
   TRY(l.str("cgroupsPath", linux.cgroups_path));
   if (l.find("seccomp")) linux.seccomp = TRY(parse_seccomp(TRY(l.obj("seccomp"))));
-  TRY(l.strings("maskedPaths", linux.masked_paths));
-  TRY(l.strings("readonlyPaths", linux.readonly_paths));
-  for (const auto* list : {&linux.masked_paths, &linux.readonly_paths})
+  for (auto [key, list] : {std::pair{"maskedPaths", &linux.masked_paths}, {"readonlyPaths", &linux.readonly_paths}}) {
+    TRY(l.strings(key, *list));
     for (const auto& p : *list)
-      if (p.empty() || p[0] != '/') return bad(l.at("maskedPaths/readonlyPaths"), "'" + p + "' is not absolute");
+      if (p.empty() || p[0] != '/') return bad(l.at(key), "'" + p + "' is not absolute");
+  }
   TRY(l.str("rootfsPropagation", linux.rootfs_propagation));
   static const std::set<std::string> props = {"", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"};
   if (!props.contains(linux.rootfs_propagation)) return bad(l.at("rootfsPropagation"), "unknown mode " + linux.rootfs_propagation);
   TRY(l.each("devices", [&](const json& e, const std::string& path) -> Result<void> {
     Obj d = TRY(Obj::of(e, path));
     Device dev;
-    TRY(d.str("path", dev.path, true));
+    TRY(d.abs_path("path", dev.path, true));
     TRY(d.str("type", dev.type, true));
-    if (dev.path.empty() || dev.path[0] != '/') return bad(path + ".path", "must be an absolute path");
     if (dev.type != "c" && dev.type != "b" && dev.type != "u" && dev.type != "p") return bad(path + ".type", "must be c, b, u or p");
     TRY(d.number("major", dev.major));
     TRY(d.number("minor", dev.minor));
@@ -371,8 +374,7 @@ Result<Spec> parse_spec(const std::string& text, const std::string& bundle) {
   TRY(top.each("mounts", [&](const json& e, const std::string& mpath) -> Result<void> {
     Obj m = TRY(Obj::of(e, mpath));
     Mount mount;
-    TRY(m.str("destination", mount.destination, true));
-    if (mount.destination.empty() || mount.destination[0] != '/') return bad(mpath + ".destination", "must be an absolute path");
+    TRY(m.abs_path("destination", mount.destination, true));
     TRY(m.str("type", mount.type));
     TRY(m.str("source", mount.source));
     TRY(m.strings("options", mount.options));

@@ -122,8 +122,8 @@ std::string describe_status(const HttpResponse& r, const std::string& url) {
   std::string msg = url + ": HTTP " + std::to_string(r.status);
   std::string body(r.body.begin(), r.body.begin() + std::min<size_t>(r.body.size(), 300));
   if (auto nl = body.find('\n'); nl != std::string::npos) body.resize(nl);
-  if (!body.empty() && r.content_type.rfind("text/", 0) == 0) msg += ": " + body;
-  if (!body.empty() && r.content_type.find("json") != std::string::npos) msg += ": " + body;
+  bool readable = r.content_type.starts_with("text/") || r.content_type.find("json") != std::string::npos;
+  if (readable && !body.empty()) msg += ": " + body;
   return msg;
 }
 
