@@ -213,7 +213,22 @@ Result<FlistInfo> HubRepository::stat_entry(const FlistRef& ref) const {
 Result<FlistInfo> HubRepository::info(const FlistRef& ref) const {
   FlistInfo info = TRY(stat_entry(ref));
   std::string path = TRY(resolve(ref));
-  std::tie(info.md5, info.sha256) = TRY(digests(path));
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return fail_errno("stat " + path);
+  auto key = std::make_tuple(uint64_t(st.st_dev), uint64_t(st.st_ino),
+                             int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, uint64_t(st.st_size));
+  {
+    std::lock_guard lock(digests_->mu);
+    if (auto it = digests_->entries.find(key); it != digests_->entries.end()) {
+      std::tie(info.md5, info.sha256) = it->second;
+      return info;
+    }
+  }
+  auto sums = TRY(digests(path));
+  std::lock_guard lock(digests_->mu);
+  if (digests_->entries.size() >= 10000) digests_->entries.clear();  // replaced files leave stale keys
+  digests_->entries.emplace(key, sums);
+  std::tie(info.md5, info.sha256) = sums;
   return info;
 }
 

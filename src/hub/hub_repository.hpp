@@ -10,6 +10,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
 #include <span>
 #include <string>
 #include <vector>
@@ -62,7 +66,7 @@ class HubRepository {
 
  private:
   HubRepository(std::string root, std::shared_ptr<DirStore> blocks, HubLimits limits)
-      : root_(std::move(root)), blocks_(std::move(blocks)), limits_(limits) {}
+      : root_(std::move(root)), blocks_(std::move(blocks)), limits_(limits), digests_(std::make_shared<DigestCache>()) {}
   std::string flist_path(const FlistRef& ref) const;
   Result<FlistInfo> stat_entry(const FlistRef& ref) const;
   Result<FlistInfo> install(const FlistRef& ref, const std::string& file);
@@ -70,6 +74,13 @@ class HubRepository {
   std::string root_;
   std::shared_ptr<DirStore> blocks_;
   HubLimits limits_;
+  // md5 and sha256 of flist files by (device, inode, mtime, size): nodes ask for them on every
+  // pull, and a file only changes by being replaced (a new inode).
+  struct DigestCache {
+    std::mutex mu;
+    std::map<std::tuple<uint64_t, uint64_t, int64_t, uint64_t>, std::pair<std::string, std::string>> entries;
+  };
+  std::shared_ptr<DigestCache> digests_;
 };
 
 }  // namespace tiffin::hub

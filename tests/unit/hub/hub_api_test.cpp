@@ -205,3 +205,19 @@ TEST_F(HubApiTest, NonUtf8TargetsGetAnErrorNotACrash) {
   r = call("POST", "/api/blocks/missing", "[\"\xff\"]");
   EXPECT_EQ(r.status, 400u);
 }
+
+TEST_F(HubApiTest, DigestsFollowAReplacedFlist) {
+  upload_blocks();
+  ASSERT_EQ(call("PUT", "/api/flist/alice/x", flist_bytes(), alice_).status, 201u);
+  std::string first = call("GET", "/alice/x.fl.md5").body;
+  EXPECT_EQ(call("GET", "/alice/x.fl.md5").body, first) << "asked twice, same answer";
+  // The same blocks, other bytes: a tag makes a new flist under the same name.
+  ASSERT_TRUE(edit_flist(dir_ / "x.fl", [](Tree& t) -> Result<void> {
+    t.tags["version"] = "2";
+    return {};
+  }));
+  ASSERT_EQ(call("PUT", "/api/flist/alice/x", flist_bytes(), alice_).status, 201u);
+  std::string second = call("GET", "/alice/x.fl.md5").body;
+  EXPECT_NE(second, first);
+  EXPECT_EQ(json::parse(call("GET", "/api/flist/alice/x").body)["md5"].get<std::string>() + "\n", second);
+}
