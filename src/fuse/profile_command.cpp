@@ -8,14 +8,13 @@
 #include <cstdio>
 #include <thread>
 
+#include "common/subprocess.hpp"
 #include "fuse/lazy_fs.hpp"
 
 namespace tiffin {
 namespace {
 
 constexpr long kFuseSuperMagic = 0x65735546;
-
-int exit_status(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
 // Waits until `dir` is a FUSE mount, or the mounting child died, or the time is up.
 Result<void> wait_mounted(const std::string& dir, pid_t mounter) {
@@ -25,7 +24,7 @@ Result<void> wait_mounted(const std::string& dir, pid_t mounter) {
     if (::statfs(dir.c_str(), &st) == 0 && st.f_type == kFuseSuperMagic) return {};
     int status;
     if (::waitpid(mounter, &status, WNOHANG) == mounter)
-      return fail(Errc::io, "the mount process exited with status " + std::to_string(exit_status(status)));
+      return fail(Errc::io, "the mount process exited with status " + std::to_string(exit_code(status)));
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return fail(Errc::unavailable, "the mount did not come up within 30s");
@@ -67,27 +66,13 @@ Result<int> profile_command(MountOptions opts, const std::vector<std::string>& a
   } cleanup{dir, mounter};
   TRY_CTX(wait_mounted(dir, mounter), "mounting " + opts.flist);
 
-  pid_t cmd = ::fork();
-  if (cmd < 0) return fail_errno("fork");
-  if (cmd == 0) {
-    if (chroot) {
-      if (::chroot(dir.c_str()) != 0 || ::chdir("/") != 0) {
-        std::perror("tiffin: chroot into the mount");
-        ::_exit(127);
-      }
-    } else {
-      ::setenv("TIFFIN_MOUNT", dir.c_str(), 1);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    std::perror(("tiffin: exec " + argv[0]).c_str());
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(cmd, &status, 0) < 0 && errno == EINTR) {
-  }
+  pid_t cmd = TRY(spawn(argv, [&] {
+    if (!chroot) return ::setenv("TIFFIN_MOUNT", dir.c_str(), 1) == 0;
+    if (::chroot(dir.c_str()) == 0 && ::chdir("/") == 0) return true;
+    std::perror("tiffin: chroot into the mount");
+    return false;
+  }));
+  int status = wait_exit(cmd);
   // A clean unmount ends the mount process, which then writes the profile.
   for (int i = 0; ::umount2(dir.c_str(), 0) != 0; ++i) {
     if (errno != EBUSY || i == 50) {
@@ -96,11 +81,10 @@ Result<int> profile_command(MountOptions opts, const std::vector<std::string>& a
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  int mount_status = 0;
-  ::waitpid(mounter, &mount_status, 0);
+  int mount_status = wait_exit(mounter);
   cleanup.reaped = true;
-  if (exit_status(mount_status) != 0) return fail(Errc::io, "the mount process failed; no profile written");
-  return exit_status(status);
+  if (mount_status != 0) return fail(Errc::io, "the mount process failed; no profile written");
+  return status;
 }
 
 }  // namespace tiffin

@@ -16,6 +16,7 @@
 
 #include "common/fd.hpp"
 #include "common/hash.hpp"
+#include "common/subprocess.hpp"
 
 namespace tiffin {
 namespace {
@@ -35,23 +36,13 @@ bool is_mountpoint(const std::string& path) {
   return st.st_dev != parent.st_dev || st.st_ino == parent.st_ino;
 }
 
+// Runs a tool quietly (its errors still reach stderr); non-zero exit is an error.
 Result<void> run(const std::vector<std::string>& argv) {
-  pid_t pid = ::fork();
-  if (pid < 0) return fail_errno("fork");
-  if (pid == 0) {
+  pid_t pid = TRY(spawn(argv, [] {
     int null = ::open("/dev/null", O_WRONLY);
-    if (null >= 0) ::dup2(null, 1);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return fail(Errc::io, argv[0] + " failed (status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
+    return null >= 0 && ::dup2(null, 1) >= 0;
+  }));
+  if (int code = wait_exit(pid); code != 0) return fail(Errc::io, argv[0] + " failed with exit code " + std::to_string(code));
   return {};
 }
 

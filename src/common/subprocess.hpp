@@ -1,0 +1,23 @@
+// Running other programs: fork, an optional step in the child, execvp, and waiting.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace tiffin {
+
+// Starts argv[0] (searched in PATH). `in_child` runs in the child between fork and exec; it
+// should only make system calls, and returns false to give up (the child exits 127).
+Result<pid_t> spawn(const std::vector<std::string>& argv, const std::function<bool()>& in_child = {});
+
+// Waits for `pid`: its exit code, or 128 + the number of the signal that killed it.
+int wait_exit(pid_t pid);
+// The same for a status from waitpid.
+int exit_code(int wait_status);
+
+}  // namespace tiffin
