@@ -1,5 +1,6 @@
 #include "hub/push.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -77,7 +78,13 @@ Result<uint64_t> pull_flist(const HubLocation& from, const std::string& output) 
   Bytes content = TRY_CTX(hub.get_flist(from.ref), "pulling " + from.ref.str() + " from " + from.base);
   std::string tmp = output + ".pull." + std::to_string(::getpid());
   TempFile guard{tmp};
-  TRY(write_file_atomic(tmp, content, 0644, false));
+  {
+    // Validated under a temp name, made durable, then renamed over the output.
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!fd) return fail_errno("create " + tmp);
+    TRY(write_all(fd.get(), content));
+    if (::fsync(fd.get()) != 0) return fail_errno("fsync " + tmp);
+  }
   TRY_CTX(load_flist(tmp), "the hub sent an invalid flist for " + from.ref.str());
   if (::rename(tmp.c_str(), output.c_str()) != 0) return fail_errno("rename " + tmp + " to " + output);
   guard.path.clear();

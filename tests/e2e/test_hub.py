@@ -26,9 +26,6 @@ class Hub(Server):
         super().__init__([TIFFIN, "hub", "serve", "--root", root, "-l", f"127.0.0.1:{port}"], port)
         self.root, self.url = root, f"http://127.0.0.1:{port}"
 
-    def kill(self):
-        self.stop()
-
     def token(self, user):
         return tiffin("hub", "token", "--root", self.root, "-u", user).stdout.decode().strip()
 
@@ -40,7 +37,7 @@ class Hub(Server):
 def hub(tmp_path):
     h = Hub(tmp_path / "hub").start()
     yield h
-    h.kill()
+    h.stop()
 
 
 def http(method, url, body=None, token=None):
@@ -135,7 +132,7 @@ def test_program_in_a_lazy_mount_survives_hub_restart_and_refuses_corruption(tmp
     assert not any((cache / b[:2] / b).exists() for b in later), "unread blocks were fetched"
 
     # The hub dies: an uncached read fails fast with EIO, cached data still reads.
-    hub.kill()
+    hub.stop()
     data, err, took = timed_read(mnt / "usr/share/doc/later")
     assert err is not None and err.errno == 5, f"wanted EIO, got {err!r}"
     assert took < 6, f"the read took {took:.1f}s to fail"
