@@ -360,6 +360,13 @@ Result<Spec> parse_spec(const std::string& text, const std::string& bundle) {
   Spec spec;
   TRY(top.str("ociVersion", spec.oci_version, true));
   if (!spec.oci_version.starts_with("1.")) return bad("ociVersion", "unsupported version " + spec.oci_version);
+  if (const json* a = top.find("annotations")) {
+    if (!a->is_object()) return bad("annotations", "must be an object of strings");
+    for (const auto& [k, v] : a->items()) {
+      if (!v.is_string()) return bad("annotations." + k, "must be a string");
+      spec.annotations[k] = v.get<std::string>();
+    }
+  }
   Obj root = TRY(top.obj("root"));
   std::string path;
   TRY(root.str("path", path, true));
@@ -404,38 +411,16 @@ Result<Spec> load_spec(const std::string& bundle) {
   return spec;
 }
 
-std::string default_spec_json() {
-  json caps = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
-  json j = {
-      {"ociVersion", "1.1.0"},
-      {"process",
-       {{"terminal", true},
-        {"user", {{"uid", 0}, {"gid", 0}}},
-        {"args", {"sh"}},
-        {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
-        {"cwd", "/"},
-        {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps}}},
-        {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}}},
-        {"noNewPrivileges", true}}},
-      {"root", {{"path", "rootfs"}, {"readonly", true}}},
-      {"hostname", "tiffin"},
-      {"mounts",
-       {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-        {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
-        {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
-         {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
-        {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"}, {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
-        {{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"}, {"options", {"nosuid", "noexec", "nodev"}}},
-        {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"}, {"options", {"nosuid", "noexec", "nodev", "ro"}}},
-        {{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}, {"source", "cgroup"}, {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}}}},
-      {"linux",
-       {{"resources", {{"devices", {{{"allow", false}, {"access", "rwm"}}}}}},
-        {"namespaces", {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}, {{"type", "cgroup"}}}},
-        {"maskedPaths",
-         {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-          "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
-        {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}}};
-  return j.dump(1, '\t') + "\n";
+Result<Process> parse_process_json(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return fail(Errc::invalid_input, "process.json is not valid JSON");
+  return parse_process(TRY(Obj::of(j, "process")));
+}
+
+Result<Resources> parse_resources_json(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return fail(Errc::invalid_input, "resources are not valid JSON");
+  return parse_resources(TRY(Obj::of(j, "resources")));
 }
 
 }  // namespace tiffin::runtime

@@ -124,6 +124,7 @@ struct Linux {
 
 struct Spec {
   std::string oci_version;
+  std::map<std::string, std::string> annotations;
   std::string root_path;  // absolute: resolved against the bundle
   bool root_readonly = false;
   std::string hostname, domainname;
@@ -137,9 +138,9 @@ struct Spec {
 Result<Spec> parse_spec(const std::string& json_text, const std::string& bundle);
 // Reads <bundle>/config.json and checks that the rootfs exists.
 Result<Spec> load_spec(const std::string& bundle);
-
-// The configuration `tiffin-oci spec` writes: runc's default (a shell in rootfs, the default
-// capabilities, masked paths and mounts) as JSON text.
-std::string default_spec_json();
+// A process object alone, as `exec --process` takes it.
+Result<Process> parse_process_json(const std::string& json_text);
+// The linux.resources object alone, as `update --resources` takes it.
+Result<Resources> parse_resources_json(const std::string& json_text);
 
 }  // namespace tiffin::runtime

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/spec.hpp"
+#include "runtime/secure_defaults.hpp"
 #include "test_support.hpp"
 
 using namespace tiffin;

@@ -1,0 +1,88 @@
+#include <fcntl.h>
+#include <seccomp.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "oci/oci_cli.hpp"
+
+namespace tiffin::oci {
+
+void log_line(const Globals& g, const char* level, const std::string& msg) {
+  if (g.log_file.empty()) return;
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm t;
+  ::gmtime_r(&ts.tv_sec, &t);
+  char when[64];
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &t);
+  std::string line = g.log_format == "json"
+                         ? nlohmann::json{{"level", level}, {"msg", msg}, {"time", when}}.dump(-1, ' ', false,
+                                                                                                nlohmann::json::error_handler_t::replace)
+                         : std::string(when) + " " + level + " " + msg;
+  line += '\n';
+  int fd = ::open(g.log_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  (void)!::write(fd, line.data(), line.size());
+  ::close(fd);
+}
+
+void report_error(Globals& g, const Error& e) {
+  log_line(g, "error", e.what());
+  std::fprintf(stderr, "tiffin-oci: %s\n", e.what().c_str());
+  g.exit_code = 1;
+}
+
+void run_verb(Globals& g, const std::function<Result<int>()>& body) {
+  auto r = body();
+  if (!r) return report_error(g, r.error());
+  g.exit_code = *r;
+}
+
+int oci_main(int argc, char** argv) {
+  Globals g;
+  CLI::App app{"tiffin-oci: an OCI runtime with runc's command line"};
+  app.require_subcommand(0, 1);
+  app.allow_windows_style_options(false);
+  const scmp_version* v = seccomp_version();
+  app.set_version_flag("-v,--version",
+                       fmt::format("tiffin-oci version {}\nspec: 1.1.0\nlibseccomp: {}.{}.{}", TIFFIN_VERSION, v->major,
+                                   v->minor, v->micro));
+  app.add_option("--root", g.rt.root, "where container state lives")->capture_default_str();
+  app.add_option("--log", g.log_file, "log file (default: stderr only)");
+  app.add_option("--log-format", g.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  app.add_flag("--debug", g.debug, "log debug messages");
+  app.add_flag("--systemd-cgroup", g.rt.systemd_cgroup, "cgroupsPath is slice:prefix:name");
+  auto& ignored = g.keep<std::string>();
+  app.add_option("--rootless", ignored, "accepted for runc compatibility");
+  app.add_option("--criu", ignored, "accepted for runc compatibility");
+  add_create(app, g);
+  add_start(app, g);
+  add_run(app, g);
+  add_state(app, g);
+  add_list(app, g);
+  add_kill(app, g);
+  add_delete(app, g);
+  add_exec(app, g);
+  add_ps(app, g);
+  add_pause_resume(app, g);
+  add_update(app, g);
+  add_features(app, g);
+  add_spec(app, g);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    if (rc != 0) log_line(g, "error", e.what());
+    return rc;
+  }
+  if (app.get_subcommands().empty()) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  }
+  return g.exit_code;
+}
+
+}  // namespace tiffin::oci

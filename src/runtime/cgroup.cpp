@@ -1,0 +1,242 @@
+#include "runtime/cgroup.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "common/fd.hpp"
+#include "runtime/cgroup_settings.hpp"
+
+namespace tiffin::runtime {
+namespace {
+
+Result<void> write_text(const std::string& path, const std::string& value) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return fail_errno("opening " + path);
+  if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size()))
+    return fail_errno("writing '" + value + "' to " + path);
+  return {};
+}
+
+std::string read_text(const std::string& path) {
+  auto data = read_file(path, 1 << 20);
+  if (!data) return {};
+  std::string s(data->begin(), data->end());
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string join_path(const std::string& a, const std::string& b) {
+  std::string out = a;
+  if (!b.empty() && b != "/") out += (b[0] == '/' ? "" : "/") + b;
+  return std::filesystem::path(out).lexically_normal().string();
+}
+
+}  // namespace
+
+std::string resolve_cgroups_path(const std::string& cgroups_path, const std::string& id) {
+  if (cgroups_path.empty()) return "/tiffin-oci/" + id;
+  // systemd's form, from --systemd-cgroup callers: "system.slice:libpod:abc".
+  auto first = cgroups_path.find(':');
+  if (first != std::string::npos && cgroups_path[0] != '/') {
+    auto second = cgroups_path.find(':', first + 1);
+    std::string slice = cgroups_path.substr(0, first);
+    std::string prefix = second == std::string::npos ? "" : cgroups_path.substr(first + 1, second - first - 1);
+    std::string name = second == std::string::npos ? cgroups_path.substr(first + 1) : cgroups_path.substr(second + 1);
+    if (slice.empty()) slice = "system.slice";
+    return "/" + slice + "/" + (prefix.empty() ? name : prefix + "-" + name) + ".scope";
+  }
+  return cgroups_path;
+}
+
+Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& cgroups_path) {
+  Cgroup cg;
+  cg.mode_ = layout.mode;
+  std::string self = read_text("/proc/self/cgroup");
+  for (const auto& h : layout.hierarchies) {
+    std::string path = cgroups_path;
+    if (path.empty() || path[0] != '/') path = join_path(own_cgroup(self, h), path);
+    // Inside a container the mount's root is our own cgroup; paths are relative to it.
+    if (h.root != "/" && path.starts_with(h.root)) path = path.substr(h.root.size());
+    std::string dir = join_path(h.mount_point, path);
+    if (dir == h.mount_point) return fail(Errc::invalid_input, "cgroupsPath " + cgroups_path + " is the root cgroup");
+    // Make each missing level, parents first, remembering what we made so destroy() removes it.
+    std::vector<std::string> missing;
+    for (std::filesystem::path p = dir; p.string().size() > h.mount_point.size(); p = p.parent_path()) {
+      if (::access(p.c_str(), F_OK) == 0) break;
+      missing.push_back(p.string());
+    }
+    std::reverse(missing.begin(), missing.end());
+    for (const auto& m : missing) {
+      if (::mkdir(m.c_str(), 0755) != 0 && errno != EEXIST) {
+        auto err = fail_errno("creating cgroup " + m);
+        (void)cg.destroy();
+        return err;
+      }
+      if (m != dir) cg.created_.insert(cg.created_.begin(), m);
+      // A new v1 cpuset starts with no cpus or memory nodes, and no task can join it then.
+      if (h.has("cpuset")) {
+        std::string parent = std::filesystem::path(m).parent_path().string();
+        for (const char* f : {"/cpuset.cpus", "/cpuset.mems"})
+          if (read_text(m + f).empty()) (void)write_text(m + f, read_text(parent + f));
+      }
+    }
+    cg.dirs_.push_back(dir);
+    // Pure v2: controllers must be enabled in each parent for the leaf to have them.
+    if (h.v2 && layout.mode == CgroupMode::v2) {
+      std::string enable;
+      for (const auto& c : h.controllers) enable += (enable.empty() ? "+" : " +") + c;
+      std::string p = h.mount_point;
+      for (const auto& part : std::filesystem::path(path).relative_path()) {
+        if (!enable.empty()) (void)write_text(p + "/cgroup.subtree_control", enable);
+        p = join_path(p, part.string());
+        if (p == dir) break;
+      }
+    }
+  }
+  return cg;
+}
+
+Cgroup Cgroup::open(CgroupMode mode, std::vector<std::string> dirs, std::vector<std::string> created) {
+  Cgroup cg;
+  cg.mode_ = mode;
+  cg.dirs_ = std::move(dirs);
+  cg.created_ = std::move(created);
+  return cg;
+}
+
+std::string Cgroup::dir_of(const std::string& controller) const {
+  for (const auto& d : dirs_) {
+    if (controller.empty()) {
+      if (::access((d + "/cgroup.controllers").c_str(), F_OK) == 0) return d;
+      continue;
+    }
+    // A v1 hierarchy holds <controller>.* files ("memory.limit_in_bytes", "cpu.shares").
+    std::string probe = controller == "devices" ? "/devices.list"
+                        : controller == "freezer" ? "/freezer.state"
+                        : controller == "cpuset"  ? "/cpuset.cpus"
+                        : controller == "pids"    ? "/pids.max"
+                        : controller == "memory"  ? "/memory.limit_in_bytes"
+                        : controller == "cpu"     ? "/cpu.shares"
+                                                  : "/" + controller + ".stat";
+    if (::access((d + probe).c_str(), F_OK) == 0) return d;
+  }
+  return {};
+}
+
+Result<void> Cgroup::apply(const Resources& r) const {
+  if (mode_ == CgroupMode::v2) {
+    for (const auto& w : cgroup_v2_writes(r)) TRY(write_text(dirs_.at(0) + "/" + w.file, w.value));
+    return {};
+  }
+  for (const auto& w : cgroup_v1_writes(r)) {
+    std::string dir = dir_of(w.controller);
+    if (dir.empty()) return fail(Errc::unsupported, "the " + w.controller + " cgroup controller is not mounted");
+    std::string file = dir + "/" + w.file;
+    if (w.file == "memory.memsw.limit_in_bytes" && ::access(file.c_str(), F_OK) != 0) {
+      if (w.value == "-1") continue;
+      return fail(Errc::unsupported, "memory.swap: this kernel does not account swap");
+    }
+    auto done = write_text(file, w.value);
+    // Raising the memory limit above memory+swap must raise memory+swap first.
+    if (!done && done.error().sys_errno == EINVAL && w.file == "memory.limit_in_bytes" && r.memory_swap) {
+      TRY(write_text(dir + "/memory.memsw.limit_in_bytes", std::to_string(*r.memory_swap)));
+      done = write_text(file, w.value);
+    }
+    if (!done) return std::unexpected(done.error());
+  }
+  return {};
+}
+
+Result<void> Cgroup::add_process(pid_t pid) const {
+  std::string p = std::to_string(pid);
+  for (const auto& d : dirs_) TRY(write_text(d + "/cgroup.procs", p));
+  return {};
+}
+
+Result<std::vector<pid_t>> Cgroup::pids() const {
+  if (dirs_.empty()) return std::vector<pid_t>{};
+  std::string dir = dir_of("pids");
+  if (dir.empty()) dir = dirs_.back();
+  auto data = read_file(dir + "/cgroup.procs", 64 << 20);
+  if (!data) {
+    if (data.error().sys_errno == ENOENT) return std::vector<pid_t>{};
+    return std::unexpected(data.error());
+  }
+  std::vector<pid_t> out;
+  pid_t cur = 0;
+  bool any = false;
+  for (uint8_t c : *data) {
+    if (c >= '0' && c <= '9') {
+      cur = cur * 10 + (c - '0');
+      any = true;
+    } else if (any) {
+      out.push_back(cur);
+      cur = 0;
+      any = false;
+    }
+  }
+  if (any) out.push_back(cur);
+  return out;
+}
+
+Result<void> Cgroup::set_frozen(bool freeze) const {
+  if (std::string v1 = dir_of("freezer"); !v1.empty() && mode_ != CgroupMode::v2) {
+    TRY(write_text(v1 + "/freezer.state", freeze ? "FROZEN" : "THAWED"));
+    for (int i = 0; i < 1000 && read_text(v1 + "/freezer.state") != (freeze ? "FROZEN" : "THAWED"); ++i) {
+      if (freeze && i % 10 == 9) (void)write_text(v1 + "/freezer.state", "FROZEN");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return {};
+  }
+  if (mode_ != CgroupMode::v2) return fail(Errc::unsupported, "the freezer cgroup controller is not mounted");
+  std::string d = dirs_.at(0);
+  TRY(write_text(d + "/cgroup.freeze", freeze ? "1" : "0"));
+  for (int i = 0; i < 1000; ++i) {
+    std::string events = read_text(d + "/cgroup.events");
+    if (events.find(freeze ? "frozen 1" : "frozen 0") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return {};
+}
+
+bool Cgroup::frozen() const {
+  if (mode_ != CgroupMode::v2) {
+    std::string v1 = dir_of("freezer");
+    return !v1.empty() && read_text(v1 + "/freezer.state") == "FROZEN";
+  }
+  return !dirs_.empty() && read_text(dirs_[0] + "/cgroup.freeze") == "1";
+}
+
+Result<void> Cgroup::signal_all(int sig) const {
+  bool freeze = sig == SIGKILL && (mode_ == CgroupMode::v2 || !dir_of("freezer").empty());
+  if (freeze) (void)set_frozen(true);
+  auto pids = this->pids();
+  if (pids)
+    for (pid_t p : *pids) ::kill(p, sig);
+  if (freeze) (void)set_frozen(false);
+  if (!pids) return std::unexpected(pids.error());
+  return {};
+}
+
+Result<void> Cgroup::destroy() const {
+  for (const auto& d : dirs_) {
+    // Processes that were just killed leave their cgroup a moment later.
+    for (int attempt = 0;; ++attempt) {
+      if (::rmdir(d.c_str()) == 0 || errno == ENOENT) break;
+      if (errno != EBUSY || attempt == 200) return fail_errno("removing cgroup " + d);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  // Parents we made go too when nothing else has moved in since.
+  for (const auto& p : created_) ::rmdir(p.c_str());
+  return {};
+}
+
+}  // namespace tiffin::runtime

@@ -1,0 +1,133 @@
+#include "runtime/cgroup_layout.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+#include "common/fd.hpp"
+
+namespace tiffin::runtime {
+namespace {
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find(sep, start);
+    if (end == std::string_view::npos) end = s.size();
+    if (end > start) out.emplace_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+// mountinfo escapes spaces and the like as \040.
+std::string unescape(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+const std::vector<std::string> kV1Controllers = {"cpu",     "cpuacct", "cpuset",   "memory",     "devices", "freezer",
+                                                 "blkio",   "pids",    "net_cls",  "net_prio",   "perf_event",
+                                                 "hugetlb", "rdma",    "misc"};
+
+}  // namespace
+
+bool CgroupHierarchy::has(std::string_view controller) const {
+  return std::find(controllers.begin(), controllers.end(), controller) != controllers.end();
+}
+
+const CgroupHierarchy* CgroupLayout::find(std::string_view controller) const {
+  for (const auto& h : hierarchies)
+    if (h.has(controller)) return &h;
+  return nullptr;
+}
+
+const CgroupHierarchy* CgroupLayout::unified() const {
+  for (const auto& h : hierarchies)
+    if (h.v2) return &h;
+  return nullptr;
+}
+
+const char* cgroup_mode_name(CgroupMode mode) {
+  switch (mode) {
+    case CgroupMode::v1: return "v1";
+    case CgroupMode::v2: return "v2";
+    case CgroupMode::hybrid: return "hybrid";
+  }
+  return "?";
+}
+
+Result<CgroupLayout> parse_cgroup_layout(std::string_view mountinfo, std::string_view v2_controllers) {
+  CgroupLayout layout;
+  std::vector<CgroupHierarchy> v1;
+  std::istringstream in{std::string(mountinfo)};
+  std::string line;
+  while (std::getline(in, line)) {
+    // id parent major:minor root mount-point options [optional fields] - fstype source super-options
+    auto fields = split(line, ' ');
+    auto dash = std::find(fields.begin(), fields.end(), "-");
+    if (fields.size() < 5 || dash == fields.end() || dash + 3 > fields.end()) continue;
+    const std::string& fstype = *(dash + 1);
+    if (fstype != "cgroup" && fstype != "cgroup2") continue;
+    CgroupHierarchy h;
+    h.root = unescape(fields[3]);
+    h.mount_point = unescape(fields[4]);
+    if (fstype == "cgroup2") {
+      h.v2 = true;
+      std::string list(v2_controllers);
+      std::replace(list.begin(), list.end(), '\n', ' ');
+      h.controllers = split(list, ' ');
+      // A second mount of the same hierarchy (a bind elsewhere) adds nothing.
+      if (!layout.unified()) layout.hierarchies.insert(layout.hierarchies.begin(), std::move(h));
+      continue;
+    }
+    for (const auto& opt : split(*(dash + 3), ',')) {
+      if (opt.starts_with("name=") ||
+          std::find(kV1Controllers.begin(), kV1Controllers.end(), opt) != kV1Controllers.end())
+        h.controllers.push_back(opt);
+    }
+    if (h.controllers.empty()) continue;
+    bool seen = std::any_of(v1.begin(), v1.end(), [&](auto& o) { return o.controllers == h.controllers; });
+    if (!seen) v1.push_back(std::move(h));
+  }
+  for (auto& h : v1) layout.hierarchies.push_back(std::move(h));
+  bool has_v2 = layout.unified() != nullptr;
+  if (v1.empty() && !has_v2) return fail(Errc::unsupported, "no cgroup hierarchy is mounted");
+  layout.mode = v1.empty() ? CgroupMode::v2 : has_v2 ? CgroupMode::hybrid : CgroupMode::v1;
+  return layout;
+}
+
+Result<CgroupLayout> detect_cgroup_layout() {
+  Bytes info = TRY_CTX(read_file("/proc/self/mountinfo"), "reading mountinfo");
+  std::string_view text(reinterpret_cast<const char*>(info.data()), info.size());
+  CgroupLayout layout = TRY(parse_cgroup_layout(text));
+  if (const CgroupHierarchy* u = layout.unified()) {
+    if (auto controllers = read_file(u->mount_point + "/cgroup.controllers"))
+      layout = TRY(parse_cgroup_layout(text, std::string_view(reinterpret_cast<const char*>(controllers->data()), controllers->size())));
+  }
+  return layout;
+}
+
+std::string own_cgroup(std::string_view proc_self_cgroup, const CgroupHierarchy& h) {
+  std::istringstream in{std::string(proc_self_cgroup)};
+  std::string line;
+  while (std::getline(in, line)) {
+    // hierarchy-id:controller-list:path
+    size_t a = line.find(':'), b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    std::string list = line.substr(a + 1, b - a - 1);
+    std::string path = line.substr(b + 1);
+    if (h.v2 ? list.empty() : split(list, ',') == h.controllers) return path;
+  }
+  return "/";
+}
+
+}  // namespace tiffin::runtime

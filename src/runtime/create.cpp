@@ -1,0 +1,330 @@
+// create, start and run: the parent side sets up the cgroup, user mappings and runtime hooks;
+// the child (the container's future init) builds everything inside its namespaces and waits on
+// exec.fifo. See container.hpp for the contract.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+
+#include "common/fd.hpp"
+#include "runtime/capabilities.hpp"
+#include "runtime/cgroup.hpp"
+#include "runtime/console.hpp"
+#include "runtime/container.hpp"
+#include "runtime/hooks.hpp"
+#include "runtime/namespaces.hpp"
+#include "runtime/process_setup.hpp"
+#include "runtime/rootfs.hpp"
+#include "runtime/sync_socket.hpp"
+#include "runtime/wait.hpp"
+
+namespace tiffin::runtime {
+namespace {
+
+std::string now_rfc3339() {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm t;
+  ::gmtime_r(&ts.tv_sec, &t);
+  char buf[64];
+  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  std::snprintf(buf + n, sizeof buf - n, ".%09ldZ", ts.tv_nsec);
+  return buf;
+}
+
+Result<void> write_id_map(pid_t pid, const char* file, const std::vector<IdMapping>& maps) {
+  std::string text;
+  for (const auto& m : maps)
+    text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) + "\n";
+  std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return fail_errno("opening " + path);
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    return fail_errno(std::string("writing the ") + file + " (impossible mapping?)");
+  return {};
+}
+
+Result<void> write_sysctls(const std::map<std::string, std::string>& sysctls) {
+  for (const auto& [key, value] : sysctls) {
+    std::string path = "/proc/sys/" + key;
+    std::replace(path.begin() + 10, path.end(), '.', '/');
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd || ::write(fd.get(), value.data(), value.size()) < 0) return fail_errno("sysctl " + key + "=" + value);
+  }
+  return {};
+}
+
+// Forks with CLONE_NEWPID (when asked) without putting the parent's later children — hooks —
+// into the new namespace, which unshare(CLONE_NEWPID) would.
+pid_t fork_into(int flags) {
+  return static_cast<pid_t>(::syscall(SYS_clone, static_cast<unsigned long>(flags | SIGCHLD), nullptr, nullptr, nullptr, 0));
+}
+
+struct InitContext {
+  const Spec* spec;
+  const CreateOptions* opts;
+  const CgroupLayout* layout;
+  const Cgroup* cgroup;
+  std::vector<NamespaceToJoin>* joins;
+  int sync;
+  int fifo;           // -1 for run: no wait
+  int console;        // -1 without a terminal
+  std::string state;  // for createContainer / startContainer hooks
+};
+
+Result<void> init_setup(const InitContext& c, PreparedProcess& out) {
+  const Spec& spec = *c.spec;
+  std::string msg = TRY(sync_receive(c.sync));
+  if (msg != "cgroup") return fail(Errc::internal, "the runtime went away");
+  bool new_user = spec.linux.has_namespace("user") && std::none_of(c.joins->begin(), c.joins->end(), [](auto& n) { return n.type == "user"; });
+  TRY(join_namespaces(*c.joins, {"user"}));
+  if (new_user) {
+    if (::unshare(CLONE_NEWUSER) != 0) return fail_errno("creating the user namespace");
+    TRY(sync_send(c.sync, "userns"));
+    if (TRY(sync_receive(c.sync)) != "mapped") return fail(Errc::internal, "the runtime went away");
+  }
+  if (spec.linux.has_namespace("user")) {
+    if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) return fail_errno("becoming root in the user namespace");
+  }
+  TRY(join_namespaces(*c.joins, {"ipc", "uts", "network", "cgroup", "mount"}));
+  int unshare_flags = namespaces_to_create(spec.linux.namespaces) & ~(CLONE_NEWUSER | CLONE_NEWPID | namespace_flag("time"));
+  if (!spec.linux.has_namespace("mount")) return fail(Errc::invalid_input, "config.json: linux.namespaces: a mount namespace is required");
+  if (::unshare(unshare_flags) != 0) return fail_errno("creating namespaces");
+  if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) return fail_errno("sethostname");
+  if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0)
+    return fail_errno("setdomainname");
+  RootfsContext rctx{c.opts->bundle, c.layout, c.cgroup, spec.linux.has_namespace("cgroup"), spec.linux.has_namespace("user")};
+  TRY(prepare_rootfs(spec, rctx));
+  if (!spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty()) {
+    TRY(sync_send(c.sync, "hooks"));
+    std::string reply = TRY(sync_receive(c.sync));
+    if (reply != "hooks-done") return fail(Errc::internal, "the runtime went away");
+  }
+  TRY(run_hooks(spec.hooks.create_container, c.state, "createContainer"));
+  TRY(enter_rootfs(spec, c.opts->no_pivot));
+  if (spec.process.terminal) {
+    Pty pty = TRY(open_pty());
+    TRY(bind_file(pty.slave_path, "/dev/console"));
+    TRY(send_fd(c.console, pty.master.get(), "/dev/ptmx"));
+    ::close(c.console);
+    TRY(attach_terminal(pty.slave_path));
+  }
+  TRY(write_sysctls(spec.linux.sysctl));
+  TRY(finish_rootfs(spec));
+  out = TRY(prepare_process(spec.process, spec.linux.seccomp, c.opts->preserve_fds));
+  return {};
+}
+
+[[noreturn]] void init_main(InitContext c) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  PreparedProcess p;
+  if (auto r = init_setup(c, p); !r) child_fail(c.sync, r.error());
+  // From here the container outlives the runtime.
+  ::prctl(PR_SET_PDEATHSIG, 0);
+  (void)sync_send(c.sync, "ready");
+  ::close(c.sync);
+  if (c.fifo >= 0) {
+    char b;
+    ssize_t n;
+    while ((n = ::read(c.fifo, &b, 1)) < 0 && errno == EINTR) {
+    }
+    if (n != 1) ::_exit(1);
+    ::close(c.fifo);
+  }
+  if (!c.spec->hooks.start_container.empty()) {
+    if (auto r = run_hooks(c.spec->hooks.start_container, c.state, "startContainer"); !r) {
+      std::string m = "tiffin-oci: " + r.error().what() + "\n";
+      (void)!::write(2, m.data(), m.size());
+      ::_exit(1);
+    }
+  }
+  exec_prepared(p);
+}
+
+// Undoes a create that failed half way: the init, its cgroup and its state directory.
+struct CreateCleanup {
+  const StateStore& store;
+  std::string id;
+  pid_t child = 0;
+  std::optional<Cgroup> cgroup;
+  bool armed = true;
+  ~CreateCleanup() {
+    if (!armed) return;
+    if (child > 0) {
+      ::kill(child, SIGKILL);
+      ::waitpid(child, nullptr, 0);
+    }
+    if (cgroup) {
+      (void)cgroup->signal_all(SIGKILL);
+      (void)cgroup->destroy();
+    }
+    store.remove(id);
+  }
+};
+
+Result<void> write_pid_file(const std::string& path, pid_t pid) {
+  if (path.empty()) return {};
+  std::string text = std::to_string(pid);
+  TRY_CTX(write_file_atomic(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644, false),
+          "writing the pid file");
+  return {};
+}
+
+Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool wait_for_start) {
+  StateStore store(rt.root);
+  std::string bundle = opts.bundle.empty() ? std::filesystem::current_path().string() : std::filesystem::absolute(opts.bundle).string();
+  CreateOptions o = opts;
+  o.bundle = bundle;
+  Spec spec = TRY(load_spec(bundle));
+  if (spec.process.terminal && o.console_socket.empty() && wait_for_start)
+    return fail(Errc::invalid_input, "cannot allocate a terminal without --console-socket");
+  TRY(store.make_dir(o.id));
+  CreateCleanup cleanup{store, o.id};
+  ::umask(022);
+
+  ContainerState st;
+  st.id = o.id;
+  st.bundle = bundle;
+  st.rootfs = spec.root_path;
+  st.created = now_rfc3339();
+  st.oci_version = spec.oci_version;
+  st.annotations = spec.annotations;
+  st.namespaces = spec.linux.namespaces;
+  st.no_pivot = o.no_pivot;
+  st.creator = ::getpid();
+
+  CgroupLayout layout = TRY(detect_cgroup_layout());
+  std::string cg_path = resolve_cgroups_path(spec.linux.cgroups_path, o.id);
+  cleanup.cgroup = TRY_CTX(Cgroup::create(layout, cg_path), "cgroup " + cg_path);
+  st.cgroup_mode = layout.mode;
+  st.cgroup_dirs = cleanup.cgroup->dirs();
+  st.cgroup_created = cleanup.cgroup->created();
+  // Saved before anything runs so that a create killed from here on is cleaned by delete.
+  TRY(store.save(st));
+  TRY_CTX(cleanup.cgroup->apply(spec.linux.resources), "applying linux.resources");
+  {
+    auto text = TRY(read_file(bundle + "/config.json", 16 << 20));
+    TRY(write_file_atomic(store.config(o.id), text, 0600, false));
+  }
+
+  UniqueFd fifo;
+  if (wait_for_start) {
+    if (::mkfifo(store.fifo(o.id).c_str(), 0600) != 0) return fail_errno("creating exec.fifo");
+    // Read-write so the init's read blocks (rather than seeing end of file) until start writes.
+    fifo = UniqueFd(::open(store.fifo(o.id).c_str(), O_RDWR | O_CLOEXEC));
+    if (!fifo) return fail_errno("opening exec.fifo");
+  }
+  UniqueFd console;
+  if (spec.process.terminal && !o.console_socket.empty()) console = TRY(connect_console_socket(o.console_socket));
+  auto joins = TRY(open_spec_namespaces(spec.linux.namespaces));
+  SyncPair sync = TRY(make_sync_pair());
+
+  // pid and time namespaces apply to children: enter them for the fork, then step back.
+  UniqueFd own_pid(::open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC));
+  UniqueFd own_time;
+  int clone_flags = 0;
+  for (const auto& j : joins)
+    if (j.type == "pid" && ::setns(j.fd.get(), CLONE_NEWPID) != 0) return fail_errno("joining the pid namespace");
+  for (const auto& n : spec.linux.namespaces) {
+    if (n.type == "pid" && n.path.empty()) clone_flags |= CLONE_NEWPID;
+    if (n.type == "time") {
+      own_time = UniqueFd(::open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC));
+      if (n.path.empty() ? ::unshare(namespace_flag("time")) != 0 : ::setns(std::find_if(joins.begin(), joins.end(), [](auto& j) { return j.type == "time"; })->fd.get(), namespace_flag("time")) != 0)
+        return fail_errno("entering the time namespace");
+    }
+  }
+  ContainerState hook_state = st;
+  InitContext ictx{&spec, &o, &layout, &*cleanup.cgroup, &joins, sync.child.get(), fifo ? fifo.get() : -1,
+                   console ? console.get() : -1, oci_state_json(st, Status::creating)};
+  pid_t child = fork_into(clone_flags);
+  if (child < 0) return fail_errno("cloning the container's init");
+  if (child == 0) {
+    sync.parent.reset();
+    init_main(ictx);
+  }
+  cleanup.child = child;
+  if (own_pid) (void)::setns(own_pid.get(), CLONE_NEWPID);
+  if (own_time) (void)::setns(own_time.get(), namespace_flag("time"));
+  sync.child.reset();
+  fifo.reset();
+  console.reset();
+
+  TRY_CTX(cleanup.cgroup->add_process(child), "adding the init to its cgroup");
+  TRY(sync_send(sync.parent.get(), "cgroup"));
+  st.pid = child;
+  for (;;) {
+    std::string msg = TRY(sync_receive(sync.parent.get()));
+    if (msg == "ready") break;
+    if (msg == "userns") {
+      TRY(write_id_map(child, "uid_map", spec.linux.uid_mappings));
+      TRY(write_id_map(child, "gid_map", spec.linux.gid_mappings));
+      TRY(sync_send(sync.parent.get(), "mapped"));
+    } else if (msg == "hooks") {
+      std::string state = oci_state_json(st, Status::creating);
+      TRY(run_hooks(spec.hooks.prestart, state, "prestart"));
+      TRY(run_hooks(spec.hooks.create_runtime, state, "createRuntime"));
+      TRY(sync_send(sync.parent.get(), "hooks-done"));
+    } else if (msg.starts_with("error ")) {
+      return fail(Errc::invalid_input, msg.substr(6));
+    } else {
+      int status = 0;
+      ::waitpid(child, &status, 0);
+      cleanup.child = 0;
+      return fail(Errc::internal, "the container's init exited during setup (status " + std::to_string(status) + ")");
+    }
+  }
+  st.pid_start = process_start_time(child);
+  st.creator = 0;
+  TRY(store.save(st));
+  TRY(write_pid_file(o.pid_file, child));
+  cleanup.armed = false;
+  return child;
+}
+
+}  // namespace
+
+Result<pid_t> create_container(const RuntimeOptions& rt, const CreateOptions& opts) { return create(rt, opts, true); }
+
+Result<void> start_container(const RuntimeOptions& rt, const std::string& id) {
+  StateStore store(rt.root);
+  ContainerState st = TRY(store.load(id));
+  Status status = store.status(st);
+  if (status != Status::created)
+    return fail(Errc::conflict, std::string("cannot start a container that is ") + status_name(status));
+  UniqueFd fifo(::open(store.fifo(id).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fifo) return fail_errno("container not running: exec.fifo");
+  if (::write(fifo.get(), "0", 1) != 1) return fail_errno("releasing the container");
+  ::unlink(store.fifo(id).c_str());
+  Spec spec = TRY(store.saved_spec(st));
+  if (auto r = run_hooks(spec.hooks.poststart, oci_state_json(st, Status::running), "poststart"); !r)
+    std::fprintf(stderr, "tiffin-oci: warning: %s\n", r.error().what().c_str());
+  return {};
+}
+
+Result<int> run_container(const RuntimeOptions& rt, const CreateOptions& opts, bool detach) {
+  if (detach) {
+    pid_t pid = TRY(create(rt, opts, true));
+    TRY(start_container(rt, opts.id));
+    return static_cast<int>(pid != 0 ? 0 : 1);
+  }
+  pid_t pid = TRY(create(rt, opts, false));
+  StateStore store(rt.root);
+  ContainerState st = TRY(store.load(opts.id));
+  if (auto spec = store.saved_spec(st); spec && !spec->hooks.poststart.empty())
+    if (auto r = run_hooks(spec->hooks.poststart, oci_state_json(st, Status::running), "poststart"); !r)
+      std::fprintf(stderr, "tiffin-oci: warning: %s\n", r.error().what().c_str());
+  int code = wait_forwarding_signals(pid);
+  TRY(delete_container(rt, opts.id, true));
+  return code;
+}
+
+}  // namespace tiffin::runtime

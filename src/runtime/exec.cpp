@@ -1,0 +1,94 @@
+// exec: a new process inside a running container. The runtime enters the container's pid
+// namespace for the fork only; the child joins the other namespaces and the cgroup, then goes
+// through the same process setup as the init.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/fd.hpp"
+#include "runtime/console.hpp"
+#include "runtime/container.hpp"
+#include "runtime/namespaces.hpp"
+#include "runtime/process_setup.hpp"
+#include "runtime/sync_socket.hpp"
+#include "runtime/wait.hpp"
+
+namespace tiffin::runtime {
+
+Result<Process> exec_process(const RuntimeOptions& rt, const std::string& id) {
+  StateStore store(rt.root);
+  ContainerState st = TRY(store.load(id));
+  Spec spec = TRY(store.saved_spec(st));
+  Process p = spec.process;
+  p.terminal = false;
+  p.args.clear();
+  return p;
+}
+
+Result<int> exec_in_container(const RuntimeOptions& rt, const ExecOptions& opts) {
+  StateStore store(rt.root);
+  ContainerState st = TRY(store.load(opts.id));
+  Status status = store.status(st);
+  if (status != Status::running && status != Status::created)
+    return fail(Errc::conflict, std::string("cannot exec in a ") + status_name(status) + " container");
+  if (opts.process.args.empty()) return fail(Errc::invalid_input, "exec needs a command");
+  if (opts.process.terminal && opts.console_socket.empty())
+    return fail(Errc::invalid_input, "cannot allocate a terminal without --console-socket");
+  Spec spec = TRY(store.saved_spec(st));
+  auto joins = TRY(open_process_namespaces(st.pid, st.namespaces));
+  UniqueFd console;
+  if (opts.process.terminal) console = TRY(connect_console_socket(opts.console_socket));
+  SyncPair sync = TRY(make_sync_pair());
+  UniqueFd own_pid(::open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC));
+  TRY(join_namespaces(joins, {"pid", "time"}));
+  pid_t child = static_cast<pid_t>(::syscall(SYS_clone, static_cast<unsigned long>(SIGCHLD), nullptr, nullptr, nullptr, 0));
+  if (child < 0) return fail_errno("fork for exec");
+  if (child == 0) {
+    sync.parent.reset();
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    auto setup = [&]() -> Result<PreparedProcess> {
+      if (TRY(sync_receive(sync.child.get())) != "cgroup") return fail(Errc::internal, "the runtime went away");
+      TRY(join_namespaces(joins, {"user", "ipc", "uts", "network", "cgroup", "mount"}));
+      if (st.no_pivot && ::chroot(st.rootfs.c_str()) != 0) return fail_errno("chroot");
+      if (opts.process.terminal) {
+        Pty pty = TRY(open_pty());
+        TRY(send_fd(console.get(), pty.master.get(), "/dev/ptmx"));
+        console.reset();
+        TRY(attach_terminal(pty.slave_path));
+      }
+      return prepare_process(opts.process, spec.linux.seccomp, opts.preserve_fds);
+    };
+    auto prepared = setup();
+    if (!prepared) child_fail(sync.child.get(), prepared.error());
+    ::prctl(PR_SET_PDEATHSIG, 0);
+    (void)sync_send(sync.child.get(), "ready");
+    exec_prepared(*prepared);
+  }
+  if (own_pid) (void)::setns(own_pid.get(), CLONE_NEWPID);
+  sync.child.reset();
+  console.reset();
+  auto fail_child = [&](Error e) -> Result<int> {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    return std::unexpected(std::move(e));
+  };
+  if (auto r = st.cgroup().add_process(child); !r) return fail_child(r.error().context("joining the cgroup"));
+  if (auto r = sync_send(sync.parent.get(), "cgroup"); !r) return fail_child(r.error());
+  auto msg = sync_receive(sync.parent.get());
+  if (!msg) return fail_child(msg.error());
+  if (msg->starts_with("error ")) return fail_child(Error{Errc::invalid_input, 0, "exec failed: " + msg->substr(6)});
+  if (*msg != "ready") return fail_child(Error{Errc::internal, 0, "exec failed: the process died during setup"});
+  if (!opts.pid_file.empty()) {
+    std::string text = std::to_string(child);
+    if (auto r = write_file_atomic(opts.pid_file, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644, false); !r)
+      return fail_child(r.error());
+  }
+  if (opts.detach) return 0;
+  return wait_forwarding_signals(child);
+}
+
+}  // namespace tiffin::runtime
