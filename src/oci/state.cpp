@@ -10,7 +10,7 @@ void add_state(CLI::App& app, Globals& g) {
   cmd->callback([&g, id] {
     run_verb(g, [&]() -> Result<int> {
       auto r = TRY(runtime::container_state(g.rt, *id));
-      std::printf("%s\n", runtime::oci_state_json(r.state, r.status).c_str());
+      std::printf("%s\n", runtime::oci_state_json(r.state, r.status, true).c_str());
       return 0;
     });
   });

@@ -25,11 +25,11 @@ const char* status_name(Status s) {
   return "unknown";
 }
 
-std::string oci_state_json(const ContainerState& s, Status status) {
+std::string oci_state_json(const ContainerState& s, Status status, bool indent) {
   json j = {{"ociVersion", s.oci_version}, {"id", s.id},         {"pid", status == Status::stopped ? 0 : s.pid},
             {"status", status_name(status)}, {"bundle", s.bundle}, {"rootfs", s.rootfs},
             {"created", s.created},          {"owner", ""},       {"annotations", s.annotations}};
-  return j.dump(2);
+  return j.dump(indent ? 2 : -1);
 }
 
 Result<void> check_container_id(const std::string& id) {

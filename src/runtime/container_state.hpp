@@ -34,8 +34,8 @@ struct ContainerState {
   Cgroup cgroup() const { return Cgroup::open(cgroup_mode, cgroup_dirs, cgroup_created); }
 };
 
-// The state document runc prints and hooks read on stdin.
-std::string oci_state_json(const ContainerState& s, Status status);
+// The state document runc prints (indented) and hooks read on stdin (one line).
+std::string oci_state_json(const ContainerState& s, Status status, bool indent = false);
 
 // Container ids: letters, digits, '_', '+', '-', '.'; not "." or "..".
 Result<void> check_container_id(const std::string& id);

@@ -88,7 +88,8 @@ Result<void> init_setup(const InitContext& c, PreparedProcess& out) {
   bool new_user = spec.linux.has_namespace("user") && std::none_of(c.joins->begin(), c.joins->end(), [](auto& n) { return n.type == "user"; });
   TRY(join_namespaces(*c.joins, {"user"}));
   if (new_user) {
-    if (::unshare(CLONE_NEWUSER) != 0) return fail_errno("creating the user namespace");
+    // Made by clone together with the pid namespace, so that it owns that one (and /proc can be
+    // mounted); the runtime writes the id maps now.
     TRY(sync_send(c.sync, "userns"));
     if (TRY(sync_receive(c.sync)) != "mapped") return fail(Errc::internal, "the runtime went away");
   }
@@ -236,6 +237,7 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
     if (j.type == "pid" && ::setns(j.fd.get(), CLONE_NEWPID) != 0) return fail_errno("joining the pid namespace");
   for (const auto& n : spec.linux.namespaces) {
     if (n.type == "pid" && n.path.empty()) clone_flags |= CLONE_NEWPID;
+    if (n.type == "user" && n.path.empty()) clone_flags |= CLONE_NEWUSER;
     if (n.type == "time") {
       own_time = UniqueFd(::open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC));
       if (n.path.empty() ? ::unshare(namespace_flag("time")) != 0 : ::setns(std::find_if(joins.begin(), joins.end(), [](auto& j) { return j.type == "time"; })->fd.get(), namespace_flag("time")) != 0)

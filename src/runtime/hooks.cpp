@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -30,6 +31,8 @@ Result<void> run_hook(const Hook& hook, const std::string& state_json, const std
   pid_t pid = ::fork();
   if (pid < 0) return fail_errno("fork for " + what);
   if (pid == 0) {
+    // A hook dies with the runtime: a killed create must leave no process behind.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(rd.get(), 0);
     ::execve(hook.path.c_str(), argv.data(), envp.data());
     ::_exit(127);

@@ -30,9 +30,17 @@ Result<void> destroy(const StateStore& store, const ContainerState& st) {
   return {};
 }
 
+// Gone means out of the cgroup: an exiting pid-namespace init stays a process until its
+// children's zombies are reaped by the caller, but it has left its cgroup by then.
 bool wait_gone(const ContainerState& st, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
-  while (process_start_time(st.pid) == st.pid_start && st.pid_start != 0) {
+  Cgroup cg = st.cgroup();
+  auto alive = [&] {
+    if (st.cgroup_dirs.empty()) return process_start_time(st.pid) == st.pid_start && st.pid_start != 0;
+    auto pids = cg.pids();
+    return pids && !pids->empty();
+  };
+  while (alive()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
