@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <ctime>
-#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include "oci/oci_cli.hpp"
@@ -48,8 +47,8 @@ int oci_main(int argc, char** argv) {
   app.allow_windows_style_options(false);
   const scmp_version* v = seccomp_version();
   app.set_version_flag("-v,--version",
-                       fmt::format("tiffin-oci version {}\nspec: 1.1.0\nlibseccomp: {}.{}.{}", TIFFIN_VERSION, v->major,
-                                   v->minor, v->micro));
+                       std::string("tiffin-oci version ") + TIFFIN_VERSION + "\nspec: 1.1.0\nlibseccomp: " +
+                           std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro));
   app.add_option("--root", g.rt.root, "where container state lives")->capture_default_str();
   app.add_option("--log", g.log_file, "log file (default: stderr only)");
   app.add_option("--log-format", g.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));

@@ -25,6 +25,9 @@ struct RuntimeOptions {
   bool systemd_cgroup = false;           // cgroupsPath in systemd's "slice:prefix:name" form
 };
 
+// Compiled seccomp programs, kept beside the state directories.
+inline std::string seccomp_cache_dir(const RuntimeOptions& rt) { return rt.root + "/.seccomp-cache"; }
+
 struct CreateOptions {
   std::string id, bundle, pid_file, console_socket;
   bool no_pivot = false;

@@ -136,7 +136,8 @@ std::vector<std::string> StateStore::ids() const {
   std::vector<std::string> out;
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(root_, ec))
-    if (e.is_directory(ec)) out.push_back(e.path().filename().string());
+    if (e.is_directory(ec) && !e.path().filename().string().starts_with("."))  // .seccomp-cache
+      out.push_back(e.path().filename().string());
   std::sort(out.begin(), out.end());
   return out;
 }

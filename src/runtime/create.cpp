@@ -75,6 +75,7 @@ struct InitContext {
   const CgroupLayout* layout;
   const Cgroup* cgroup;
   std::vector<NamespaceToJoin>* joins;
+  const std::optional<SeccompProgram>* seccomp;
   int sync;
   int fifo;           // -1 for run: no wait
   int console;        // -1 without a terminal
@@ -83,8 +84,6 @@ struct InitContext {
 
 Result<void> init_setup(const InitContext& c, PreparedProcess& out) {
   const Spec& spec = *c.spec;
-  std::string msg = TRY(sync_receive(c.sync));
-  if (msg != "cgroup") return fail(Errc::internal, "the runtime went away");
   bool new_user = spec.linux.has_namespace("user") && std::none_of(c.joins->begin(), c.joins->end(), [](auto& n) { return n.type == "user"; });
   TRY(join_namespaces(*c.joins, {"user"}));
   if (new_user) {
@@ -96,15 +95,23 @@ Result<void> init_setup(const InitContext& c, PreparedProcess& out) {
   if (spec.linux.has_namespace("user")) {
     if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) return fail_errno("becoming root in the user namespace");
   }
-  TRY(join_namespaces(*c.joins, {"ipc", "uts", "network", "cgroup", "mount"}));
-  int unshare_flags = namespaces_to_create(spec.linux.namespaces) & ~(CLONE_NEWUSER | CLONE_NEWPID | namespace_flag("time"));
+  TRY(join_namespaces(*c.joins, {"ipc", "uts", "network", "mount"}));
+  int unshare_flags = namespaces_to_create(spec.linux.namespaces) &
+                      ~(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWCGROUP | namespace_flag("time"));
   if (!spec.linux.has_namespace("mount")) return fail(Errc::invalid_input, "config.json: linux.namespaces: a mount namespace is required");
   if (::unshare(unshare_flags) != 0) return fail_errno("creating namespaces");
   if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) return fail_errno("sethostname");
   if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0)
     return fail_errno("setdomainname");
   RootfsContext rctx{c.opts->bundle, c.layout, c.cgroup, spec.linux.has_namespace("cgroup"), spec.linux.has_namespace("user")};
+  // Meanwhile the runtime moves us into the cgroup (a write that waits for an RCU grace period).
   TRY(prepare_rootfs(spec, rctx));
+  if (TRY(sync_receive(c.sync)) != "cgroup") return fail(Errc::internal, "the runtime went away");
+  // The cgroup namespace's root is the cgroup we are in when it is made: only now.
+  TRY(join_namespaces(*c.joins, {"cgroup"}));
+  if ((namespaces_to_create(spec.linux.namespaces) & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0)
+    return fail_errno("creating the cgroup namespace");
+  TRY(mount_cgroup_filesystems(spec, rctx));
   if (!spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty()) {
     TRY(sync_send(c.sync, "hooks"));
     std::string reply = TRY(sync_receive(c.sync));
@@ -121,7 +128,7 @@ Result<void> init_setup(const InitContext& c, PreparedProcess& out) {
   }
   TRY(write_sysctls(spec.linux.sysctl));
   TRY(finish_rootfs(spec));
-  out = TRY(prepare_process(spec.process, spec.linux.seccomp, c.opts->preserve_fds));
+  out = TRY(prepare_process(spec.process, *c.seccomp, c.opts->preserve_fds));
   return {};
 }
 
@@ -227,6 +234,8 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
   UniqueFd console;
   if (spec.process.terminal && !o.console_socket.empty()) console = TRY(connect_console_socket(o.console_socket));
   auto joins = TRY(open_spec_namespaces(spec.linux.namespaces));
+  std::optional<SeccompProgram> seccomp;
+  if (spec.linux.seccomp) seccomp = TRY(seccomp_program(*spec.linux.seccomp, seccomp_cache_dir(rt)));
   SyncPair sync = TRY(make_sync_pair());
 
   // pid and time namespaces apply to children: enter them for the fork, then step back.
@@ -245,7 +254,7 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
     }
   }
   ContainerState hook_state = st;
-  InitContext ictx{&spec, &o, &layout, &*cleanup.cgroup, &joins, sync.child.get(), fifo ? fifo.get() : -1,
+  InitContext ictx{&spec, &o, &layout, &*cleanup.cgroup, &joins, &seccomp, sync.child.get(), fifo ? fifo.get() : -1,
                    console ? console.get() : -1, oci_state_json(st, Status::creating)};
   pid_t child = fork_into(clone_flags);
   if (child < 0) return fail_errno("cloning the container's init");
@@ -260,17 +269,20 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
   fifo.reset();
   console.reset();
 
+  st.pid = child;
+  if (clone_flags & CLONE_NEWUSER) {
+    std::string msg = TRY(sync_receive(sync.parent.get()));
+    if (msg.starts_with("error ")) return fail(Errc::invalid_input, msg.substr(6));
+    TRY(write_id_map(child, "uid_map", spec.linux.uid_mappings));
+    TRY(write_id_map(child, "gid_map", spec.linux.gid_mappings));
+    TRY(sync_send(sync.parent.get(), "mapped"));
+  }
   TRY_CTX(cleanup.cgroup->add_process(child), "adding the init to its cgroup");
   TRY(sync_send(sync.parent.get(), "cgroup"));
-  st.pid = child;
   for (;;) {
     std::string msg = TRY(sync_receive(sync.parent.get()));
     if (msg == "ready") break;
-    if (msg == "userns") {
-      TRY(write_id_map(child, "uid_map", spec.linux.uid_mappings));
-      TRY(write_id_map(child, "gid_map", spec.linux.gid_mappings));
-      TRY(sync_send(sync.parent.get(), "mapped"));
-    } else if (msg == "hooks") {
+    if (msg == "hooks") {
       std::string state = oci_state_json(st, Status::creating);
       TRY(run_hooks(spec.hooks.prestart, state, "prestart"));
       TRY(run_hooks(spec.hooks.create_runtime, state, "createRuntime"));

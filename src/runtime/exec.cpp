@@ -40,6 +40,8 @@ Result<int> exec_in_container(const RuntimeOptions& rt, const ExecOptions& opts)
     return fail(Errc::invalid_input, "cannot allocate a terminal without --console-socket");
   Spec spec = TRY(store.saved_spec(st));
   auto joins = TRY(open_process_namespaces(st.pid, st.namespaces));
+  std::optional<SeccompProgram> seccomp;
+  if (spec.linux.seccomp) seccomp = TRY(seccomp_program(*spec.linux.seccomp, seccomp_cache_dir(rt)));
   UniqueFd console;
   if (opts.process.terminal) console = TRY(connect_console_socket(opts.console_socket));
   SyncPair sync = TRY(make_sync_pair());
@@ -60,7 +62,7 @@ Result<int> exec_in_container(const RuntimeOptions& rt, const ExecOptions& opts)
         console.reset();
         TRY(attach_terminal(pty.slave_path));
       }
-      return prepare_process(opts.process, spec.linux.seccomp, opts.preserve_fds);
+      return prepare_process(opts.process, seccomp, opts.preserve_fds);
     };
     auto prepared = setup();
     if (!prepared) child_fail(sync.child.get(), prepared.error());

@@ -136,7 +136,7 @@ void ExecArgs::build() {
   envp.push_back(nullptr);
 }
 
-Result<PreparedProcess> prepare_process(const Process& p, const std::optional<Seccomp>& seccomp, int preserve_fds) {
+Result<PreparedProcess> prepare_process(const Process& p, const std::optional<SeccompProgram>& seccomp, int preserve_fds) {
   PreparedProcess out;
   TRY(apply_rlimits(p.rlimits));
   if (p.oom_score_adj) TRY(set_oom_score_adj(*p.oom_score_adj));
@@ -146,8 +146,7 @@ Result<PreparedProcess> prepare_process(const Process& p, const std::optional<Se
   out.exec.path = TRY(find_executable(p.args.at(0), out.exec.env_strings));
   out.exec.argv_strings = p.args;
   out.exec.build();
-  std::optional<SeccompFilter> filter;
-  if (seccomp) filter = TRY(SeccompFilter::compile(*seccomp));
+  std::optional<SeccompProgram> filter = seccomp;
   if (filter && !p.no_new_privileges) {
     TRY(filter->load());
     filter.reset();

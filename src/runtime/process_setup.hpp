@@ -39,13 +39,14 @@ struct ExecArgs {
 // when no_new_privs allows loading it without privilege.
 struct PreparedProcess {
   ExecArgs exec;
-  std::optional<SeccompFilter> late_filter;
+  std::optional<SeccompProgram> late_filter;
 };
 
 // In order: rlimits, oom_score_adj, umask, cwd, the executable's path, seccomp (now, while
 // privileged, unless no_new_privs), bounding set, user, capabilities, no_new_privs, and fds
-// beyond 3 + preserve_fds marked close-on-exec.
-Result<PreparedProcess> prepare_process(const Process& p, const std::optional<Seccomp>& seccomp, int preserve_fds);
+// beyond 3 + preserve_fds marked close-on-exec. The seccomp program is built by the runtime
+// beforehand (seccomp_program), where its cache is reachable.
+Result<PreparedProcess> prepare_process(const Process& p, const std::optional<SeccompProgram>& seccomp, int preserve_fds);
 // Loads the late filter and execs; on failure prints the error and exits 127.
 [[noreturn]] void exec_prepared(PreparedProcess& p);
 

@@ -270,8 +270,17 @@ Result<void> prepare_rootfs(const Spec& spec, const RootfsContext& ctx) {
   if (::mount(nullptr, rootfs.c_str(), nullptr, MS_PRIVATE, nullptr) != 0) return fail_errno("making the rootfs private");
   UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return fail_errno("opening the rootfs " + rootfs);
-  for (const auto& m : spec.mounts) TRY(mount_one(root.get(), m, ctx));
+  for (const auto& m : spec.mounts)
+    if (m.type != "cgroup" && m.type != "cgroup2") TRY(mount_one(root.get(), m, ctx));
   TRY(setup_dev(root.get(), spec, ctx));
+  return {};
+}
+
+Result<void> mount_cgroup_filesystems(const Spec& spec, const RootfsContext& ctx) {
+  UniqueFd root(::open(spec.root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return fail_errno("opening the rootfs " + spec.root_path);
+  for (const auto& m : spec.mounts)
+    if (m.type == "cgroup" || m.type == "cgroup2") TRY(mount_one(root.get(), m, ctx));
   return {};
 }
 

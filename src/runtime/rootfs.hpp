@@ -22,8 +22,11 @@ struct RootfsContext {
   bool user_ns = false;           // mknod is refused there: devices are bound from the host
 };
 
-// Propagation of "/", the rootfs bind, mounts and devices: everything before pivot_root.
+// Propagation of "/", the rootfs bind, mounts and devices: everything before pivot_root but the
+// cgroup filesystems, which must wait until the process is in its cgroup (and namespace).
 Result<void> prepare_rootfs(const Spec& spec, const RootfsContext& ctx);
+// The spec's mounts of type cgroup / cgroup2.
+Result<void> mount_cgroup_filesystems(const Spec& spec, const RootfsContext& ctx);
 // pivot_root into spec.root_path (or MS_MOVE + chroot with no_pivot); the old root is detached.
 Result<void> enter_rootfs(const Spec& spec, bool no_pivot);
 // After pivot_root: masked paths, read-only paths, root read-only, rootfs propagation.

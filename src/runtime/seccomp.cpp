@@ -1,11 +1,17 @@
 #include "runtime/seccomp.hpp"
 
 #include <seccomp.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <utility>
 
@@ -131,6 +137,72 @@ Result<std::vector<uint8_t>> SeccompFilter::bpf() const {
   std::vector<uint8_t> out(static_cast<size_t>(len));
   TRY(read_full_at(fd.get(), out, 0));
   return out;
+}
+
+Result<void> SeccompProgram::load() const {
+  sock_fprog prog{static_cast<unsigned short>(bpf.size() / sizeof(sock_filter)),
+                  reinterpret_cast<sock_filter*>(const_cast<uint8_t*>(bpf.data()))};
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) != 0) return fail_errno("loading the seccomp filter");
+  return {};
+}
+
+namespace {
+
+// Everything the program depends on, as text: the cache key, compared whole on reuse.
+std::string cache_key(const Seccomp& s) {
+  const scmp_version* v = seccomp_version();
+  std::string k = "tiffin-seccomp-1 libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                  std::to_string(v->micro) + " native " + std::to_string(seccomp_arch_native()) + "\n";
+  auto opt = [](const std::optional<uint32_t>& o) { return o ? std::to_string(*o) : std::string("-"); };
+  k += s.default_action + " " + opt(s.default_errno_ret) + "\n";
+  for (const auto& a : s.architectures) k += "arch " + a + "\n";
+  for (const auto& f : s.flags) k += "flag " + f + "\n";
+  for (const auto& r : s.syscalls) {
+    k += "rule " + r.action + " " + opt(r.errno_ret);
+    for (const auto& n : r.names) k += " " + n;
+    for (const auto& a : r.args)
+      k += " [" + std::to_string(a.index) + " " + a.op + " " + std::to_string(a.value) + " " + std::to_string(a.value_two) + "]";
+    k += "\n";
+  }
+  return k;
+}
+
+unsigned kernel_flags(const Seccomp& s) {
+  unsigned f = 0;
+  for (const auto& flag : s.flags) {
+    if (flag == "SECCOMP_FILTER_FLAG_TSYNC") f |= SECCOMP_FILTER_FLAG_TSYNC;
+    if (flag == "SECCOMP_FILTER_FLAG_LOG") f |= SECCOMP_FILTER_FLAG_LOG;
+    if (flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") f |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+  }
+  return f;
+}
+
+}  // namespace
+
+Result<SeccompProgram> seccomp_program(const Seccomp& spec, const std::string& cache_dir) {
+  SeccompProgram prog;
+  prog.flags = kernel_flags(spec);
+  std::string key = cache_key(spec);
+  // The file holds the key, a NUL, then the program; a different key under the same name (a
+  // hash collision) is simply a miss.
+  std::string file = cache_dir + "/" + std::to_string(std::hash<std::string>{}(key)) + ".bpf";
+  if (!cache_dir.empty()) {
+    if (auto data = read_file(file, 16 << 20); data && data->size() > key.size() &&
+                                               std::equal(key.begin(), key.end(), data->begin()) &&
+                                               (*data)[key.size()] == 0) {
+      prog.bpf.assign(data->begin() + static_cast<long>(key.size()) + 1, data->end());
+      if (!prog.bpf.empty() && prog.bpf.size() % sizeof(sock_filter) == 0) return prog;
+    }
+  }
+  SeccompFilter f = TRY(SeccompFilter::compile(spec));
+  prog.bpf = TRY(f.bpf());
+  if (!cache_dir.empty()) {
+    Bytes out(key.begin(), key.end());
+    out.push_back(0);
+    out.insert(out.end(), prog.bpf.begin(), prog.bpf.end());
+    if (::mkdir(cache_dir.c_str(), 0700) == 0 || errno == EEXIST) (void)write_file_atomic(file, out, 0600, false);
+  }
+  return prog;
 }
 
 }  // namespace tiffin::runtime

@@ -28,4 +28,17 @@ class SeccompFilter {
   void* ctx_ = nullptr;  // scmp_filter_ctx
 };
 
+// A filter as the kernel takes it: BPF and SECCOMP_FILTER_FLAG_* flags.
+struct SeccompProgram {
+  std::vector<uint8_t> bpf;
+  unsigned flags = 0;
+  // seccomp(SECCOMP_SET_MODE_FILTER); needs no_new_privs or CAP_SYS_ADMIN.
+  Result<void> load() const;
+};
+
+// The program for `spec`. libseccomp takes milliseconds to build one from a Docker-sized profile,
+// so with a `cache_dir` the result is kept there under the spec's text and reused when the very
+// same spec (and libseccomp version) comes again.
+Result<SeccompProgram> seccomp_program(const Seccomp& spec, const std::string& cache_dir);
+
 }  // namespace tiffin::runtime
