@@ -5,6 +5,7 @@
 
 #include "runtime/spec.hpp"
 #include "runtime/secure_defaults.hpp"
+#include "runtime/capabilities.hpp"
 #include "test_support.hpp"
 
 using namespace tiffin;
@@ -33,7 +34,9 @@ TEST(Spec, TheDefaultSpecParses) {
   EXPECT_TRUE(spec->root_readonly);
   EXPECT_EQ(spec->process.args, std::vector<std::string>{"sh"});
   EXPECT_TRUE(spec->process.no_new_privileges);
-  EXPECT_EQ(spec->process.capabilities.bounding.size(), 3u);
+  EXPECT_EQ(spec->process.capabilities.bounding, docker_default_capabilities());
+  ASSERT_TRUE(spec->linux.seccomp);
+  EXPECT_EQ(spec->linux.seccomp->default_action, "SCMP_ACT_ERRNO");
   ASSERT_EQ(spec->process.rlimits.size(), 1u);
   EXPECT_EQ(spec->process.rlimits[0].hard, 1024u);
   EXPECT_EQ(spec->linux.namespaces.size(), 6u);
@@ -41,7 +44,7 @@ TEST(Spec, TheDefaultSpecParses) {
   EXPECT_FALSE(spec->linux.has_namespace("user"));
   EXPECT_EQ(spec->mounts.size(), 7u);
   EXPECT_EQ(spec->mounts[2].destination, "/dev/pts");
-  EXPECT_EQ(spec->linux.masked_paths.size(), 10u);
+  EXPECT_EQ(spec->linux.masked_paths, default_masked_paths());
   ASSERT_EQ(spec->linux.resources.devices.size(), 1u);
   EXPECT_FALSE(spec->linux.resources.devices[0].allow);
 }
