@@ -66,7 +66,6 @@ tiffin = ["{OCI}"]
         yield run
     finally:
         run("rm", "--all", "--force", rc=None)
-        run("system", "reset", "--force", rc=None)
         leftovers = mounts_under(tmp_path) + mounts_under(runroot)
         for m in leftovers:
             subprocess.run(["umount", "-l", m])
