@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import tempfile
 import uuid
 from pathlib import Path
@@ -96,7 +97,28 @@ def cgroup_dirs(parent):
             if os.path.isdir(d)]
 
 
-def processes_running(substring):
+def processes_running(substring, settle=3.0):
+    """Live (not zombie) processes whose command line holds `substring`, each with its parent and
+    cgroup for the failure message; a process killed a moment ago gets `settle` seconds to go."""
+    deadline = time.time() + settle
+    while True:
+        found = _processes_running(substring)
+        if not found or time.time() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def kill_processes_in_cgroup(fragment):
+    """Kills what a failed test left in cgroups whose path holds `fragment`, so later tests start clean."""
+    for pid in os.listdir("/proc"):
+        try:
+            if pid.isdigit() and fragment in Path(f"/proc/{pid}/cgroup").read_text():
+                os.kill(int(pid), 9)
+        except OSError:
+            pass
+
+
+def _processes_running(substring):
     out = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -106,6 +128,11 @@ def processes_running(substring):
             stat = Path(f"/proc/{pid}/stat").read_text()
         except OSError:
             continue
-        if substring in cmd and stat.rsplit(")", 1)[1].split()[0] != "Z":
-            out.append((int(pid), cmd))
+        fields = stat.rsplit(")", 1)[1].split()
+        if substring in cmd and fields[0] != "Z":
+            try:
+                cgroup = Path(f"/proc/{pid}/cgroup").read_text().splitlines()[-1]
+            except OSError:
+                cgroup = "?"
+            out.append((int(pid), f"{cmd}(state {fields[0]}, ppid {fields[1]}, cgroup {cgroup})"))
     return out

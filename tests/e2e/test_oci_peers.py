@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import needs_root
-from oci import OCI, busybox_rootfs, processes_running
+from oci import OCI, busybox_rootfs, kill_processes_in_cgroup, processes_running
 
 pytestmark = needs_root
 
@@ -163,6 +163,7 @@ state = "{d}/state"
             run("tasks", "delete", "--force", task, rc=None)
         for c in run("containers", "list", "--quiet", rc=None).stdout.decode().split():
             run("containers", "delete", c, rc=None)
+        kill_processes_in_cgroup("/tiffin-e2e/")  # ctr's cgroups are /<namespace>/<id>
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(20)
         log.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import needs_root
-from oci import Oci, become_subreaper, cgroup_dirs, processes_running
+from oci import Oci, become_subreaper, cgroup_dirs, kill_processes_in_cgroup, processes_running
 
 pytestmark = needs_root
 HERE = Path(__file__).resolve().parent
@@ -24,6 +24,7 @@ def oci(tmp_path):
     become_subreaper()
     o = Oci(tmp_path)
     yield o
+    kill_processes_in_cgroup(o.cgroup_parent)
     leftovers = o.cleanup()
     reap()
     assert not leftovers, f"the test left {leftovers}"
@@ -68,7 +69,7 @@ def test_lifecycle_matches_runc(oci, tmp_path):
     st = oci.state("c1")
     assert st["status"] == "created" and st["pid"] == pid and st["bundle"] == str(b) and st["id"] == "c1"
     # No runtime process stays behind but the waiting init, which is ours (we are the subreaper).
-    assert [p for p, _ in processes_running(f"--root {oci.root}") if p != pid] == []
+    assert [p for p, _ in processes_running(f"--root {oci.root}", settle=0) if p != pid] == []
     assert int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]) == os.getpid()
     assert Path(f"/proc/{pid}/cmdline").read_bytes().startswith(str(oci.binary).encode())
     oci("start", "c1")
