@@ -119,7 +119,11 @@ Result<void> init_setup(const InitContext& c, PreparedProcess& out) {
   }
   TRY(run_hooks(spec.hooks.create_container, c.state, "createContainer"));
   TRY(enter_rootfs(spec, c.opts->no_pivot));
-  if (spec.process.terminal) {
+  // As runc: a missing working directory is made (before the root may turn read-only).
+  std::error_code ec;
+  std::filesystem::create_directories(spec.process.cwd, ec);
+  // Without a console socket (`run` in the foreground) the process keeps the caller's terminal.
+  if (spec.process.terminal && c.console >= 0) {
     Pty pty = TRY(open_pty());
     TRY(bind_file(pty.slave_path, "/dev/console"));
     TRY(send_fd(c.console, pty.master.get(), "/dev/ptmx"));

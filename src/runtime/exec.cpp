@@ -40,6 +40,12 @@ Result<int> exec_in_container(const RuntimeOptions& rt, const ExecOptions& opts)
     return fail(Errc::invalid_input, "cannot allocate a terminal without --console-socket");
   Spec spec = TRY(store.saved_spec(st));
   auto joins = TRY(open_process_namespaces(st.pid, st.namespaces));
+  // A no-pivot container's root is a chroot inside its mount namespace: enter the init's root.
+  UniqueFd init_root;
+  if (st.no_pivot) {
+    init_root = UniqueFd(::open(("/proc/" + std::to_string(st.pid) + "/root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!init_root) return fail_errno("opening the container's root");
+  }
   std::optional<SeccompProgram> seccomp;
   if (spec.linux.seccomp) seccomp = TRY(seccomp_program(*spec.linux.seccomp, seccomp_cache_dir(rt)));
   UniqueFd console;
@@ -55,7 +61,7 @@ Result<int> exec_in_container(const RuntimeOptions& rt, const ExecOptions& opts)
     auto setup = [&]() -> Result<PreparedProcess> {
       if (TRY(sync_receive(sync.child.get())) != "cgroup") return fail(Errc::internal, "the runtime went away");
       TRY(join_namespaces(joins, {"user", "ipc", "uts", "network", "cgroup", "mount"}));
-      if (st.no_pivot && ::chroot(st.rootfs.c_str()) != 0) return fail_errno("chroot");
+      if (init_root && (::fchdir(init_root.get()) != 0 || ::chroot(".") != 0)) return fail_errno("entering the container's root");
       if (opts.process.terminal) {
         Pty pty = TRY(open_pty());
         TRY(send_fd(console.get(), pty.master.get(), "/dev/ptmx"));

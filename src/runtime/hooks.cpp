@@ -38,10 +38,14 @@ Result<void> run_hook(const Hook& hook, const std::string& state_json, const std
     ::_exit(127);
   }
   rd.reset();
-  // A hook that does not read its stdin must not block us: EPIPE is fine.
-  signal(SIGPIPE, SIG_IGN);
+  // A hook that does not read its stdin must not kill us with SIGPIPE. Restored afterwards: an
+  // ignored disposition would survive exec into the container's program.
+  struct sigaction ignore{}, old{};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, &old);
   (void)write_all(wr.get(), std::span(reinterpret_cast<const uint8_t*>(state_json.data()), state_json.size()));
   wr.reset();
+  ::sigaction(SIGPIPE, &old, nullptr);
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   int timeout_ms = hook.timeout ? *hook.timeout * 1000 : -1;
   if (pidfd) {

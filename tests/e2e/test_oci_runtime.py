@@ -202,14 +202,18 @@ def test_hooks_run_in_order_with_the_state_on_stdin(oci, tmp_path):
     log = tmp_path / "hooks.log"
     hook = tmp_path / "hook.sh"
     hook.write_text(f"#!/bin/sh\nread -r state\necho \"$1 $state\" >> {log}\n")
+    # A hook that ignores its stdin; the container's program must not inherit SIGPIPE ignored.
+    quiet = tmp_path / "quiet.sh"
+    quiet.write_text("#!/bin/sh\nexit 0\n")
+    quiet.chmod(0o755)
     hook.chmod(0o755)
 
     def edit(c):
-        c["hooks"] = {phase: [{"path": str(hook), "args": ["hook.sh", phase]}]
+        c["hooks"] = {phase: [{"path": str(quiet)}, {"path": str(hook), "args": ["hook.sh", phase]}]
                       for phase in ["prestart", "createRuntime", "createContainer", "poststart", "poststop"]}
 
-    b = oci.bundle(args=["true"], edit=edit)
-    oci("run", "--bundle", b, "h1")
+    b = oci.bundle(args=["grep", "SigIgn", "/proc/self/status"], edit=edit)
+    assert oci("run", "--bundle", b, "h1").stdout.decode().split() == ["SigIgn:", "0000000000000000"]
     lines = log.read_text().splitlines()
     assert [line.split()[0] for line in lines] == ["prestart", "createRuntime", "createContainer", "poststart", "poststop"]
     first = json.loads(lines[0].split(" ", 1)[1])

@@ -64,3 +64,8 @@ def test_no_pivot_mode(oci):
     (b / "rootfs" / "only-in-this-rootfs").write_text("marker\n")
     out = oci("run", "--no-pivot", "--bundle", b, "np").stdout.decode()
     assert out.startswith("marker\n") and "Read-only file system" in out
+    b2 = oci.bundle(name="b2", args=["sleep", "60"], edit=lambda c: c["process"].update(cwd="/made/for/you"))
+    (b2 / "rootfs" / "only-in-this-rootfs").write_text("marker2\n")
+    oci("run", "-d", "--no-pivot", "--bundle", b2, "np2")
+    assert oci("exec", "np2", "sh", "-c", "cat /only-in-this-rootfs; pwd").stdout == b"marker2\n/made/for/you\n"
+    oci("delete", "--force", "np2")
