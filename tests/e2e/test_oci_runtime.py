@@ -112,10 +112,15 @@ def test_kill_signal_names_numbers_and_all(oci):
 
 def test_pause_resume_and_update(oci):
     b = oci.bundle(args=["sleep", "60"], edit=lambda c: c["linux"]["resources"].update(
-        {"memory": {"limit": 64 << 20}, "pids": {"limit": 50}, "cpu": {"shares": 512, "quota": 50000, "period": 100000}}))
+        {"memory": {"limit": 64 << 20, "reservation": 32 << 20, "swap": 128 << 20}, "pids": {"limit": 50},
+         "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"}}))
     oci("run", "-d", "--bundle", b, "u1")
     mem = [d for d in cgroup_dirs(oci.cgroup_parent + "/b") if "/memory/" in d][0]
     assert Path(mem, "memory.limit_in_bytes").read_text().strip() == str(64 << 20)
+    assert Path(mem, "memory.soft_limit_in_bytes").read_text().strip() == str(32 << 20)
+    assert Path(mem, "memory.memsw.limit_in_bytes").read_text().strip() == str(128 << 20)
+    cpuset = [d for d in cgroup_dirs(oci.cgroup_parent + "/b") if "/cpuset/" in d][0]
+    assert Path(cpuset, "cpuset.cpus").read_text().strip() == "0"
     pids = [d for d in cgroup_dirs(oci.cgroup_parent + "/b") if "/pids/" in d][0]
     assert Path(pids, "pids.max").read_text().strip() == "50"
     cpu = [d for d in cgroup_dirs(oci.cgroup_parent + "/b") if "/cpu/" in d or "/cpu,cpuacct/" in d][0]

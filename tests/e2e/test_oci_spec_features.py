@@ -4,6 +4,7 @@ umask, additional groups, extra devices and the domain name."""
 import os
 import subprocess
 import uuid
+
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,47 @@ def test_no_pivot_mode(oci):
     oci("run", "-d", "--no-pivot", "--bundle", b2, "np2")
     assert oci("exec", "np2", "sh", "-c", "cat /only-in-this-rootfs; pwd").stdout == b"marker2\n/made/for/you\n"
     oci("delete", "--force", "np2")
+
+
+def test_bind_options_propagation_and_ambient_capabilities(oci, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "file").write_text("from the host\n")
+    # A shared mount on the host, so a slave copy has a master to follow.
+    subprocess.run(["mount", "--bind", src, src], check=True)
+    try:
+        subprocess.run(["mount", "--make-shared", src], check=True)
+
+        def edit(c):
+            c["mounts"] += [
+                {"destination": "/shared", "type": "bind", "source": str(src), "options": ["rbind", "rshared"]},
+                {"destination": "/slave", "type": "bind", "source": str(src), "options": ["rbind", "rslave"]},
+                {"destination": "/private", "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]},
+                {"destination": "/locked", "type": "bind", "source": str(src),
+                 "options": ["bind", "ro", "nosuid", "nodev", "noexec"]},
+            ]
+            c["process"]["user"] = {"uid": 1000, "gid": 1000}
+            caps = c["process"]["capabilities"]
+            for k in ["inheritable", "ambient"]:
+                caps[k] = ["CAP_NET_BIND_SERVICE"]
+
+        b = oci.bundle(args=["sh", "-c", "cat /locked/file; grep -E ' /(shared|slave|private|locked) ' /proc/self/mountinfo;"
+                                         " grep CapAmb /proc/self/status; id -u"], edit=edit)
+        out = oci("run", "--bundle", b, "bind1").stdout.decode().splitlines()
+        assert out[0] == "from the host"
+        lines = {line.split()[4]: line for line in out[1:5]}
+        assert "shared:" in lines["/shared"].split(" - ")[0]
+        assert "master:" in lines["/slave"].split(" - ")[0] and "shared:" not in lines["/slave"].split(" - ")[0]
+        assert "shared:" not in lines["/private"] and "master:" not in lines["/private"]
+        assert set(lines["/locked"].split()[5].split(",")) >= {"ro", "nosuid", "nodev", "noexec"}
+        assert out[5].split() == ["CapAmb:", "0000000000000400"] and out[6] == "1000"
+    finally:
+        subprocess.run(["umount", "-l", src])
+
+
+def test_start_container_hook_runs_inside(oci):
+    def edit(c):
+        c["hooks"] = {"startContainer": [{"path": "/bin/touch", "args": ["touch", "/dev/shm/started"]}]}
+
+    b = oci.bundle(args=["ls", "/dev/shm/started"], edit=edit)
+    assert oci("run", "--bundle", b, "sc1").stdout == b"/dev/shm/started\n"
