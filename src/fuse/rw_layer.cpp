@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/fd.hpp"
+#include "common/mountinfo.hpp"
 #include "common/hash.hpp"
 #include "common/subprocess.hpp"
 
@@ -162,43 +163,14 @@ void release_rw_layer(const RwLayerOptions& o, const std::string& target) {
 std::optional<std::string> overlay_layer_dir(const std::string& target) {
   std::string want = fs::absolute(target).lexically_normal().string();
   while (want.size() > 1 && want.back() == '/') want.pop_back();
-  auto unescape = [](const std::string& s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-      if (s[i] == '\\' && i + 3 < s.size()) {
-        out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-        i += 3;
-      } else {
-        out += s[i];
-      }
-    }
-    return out;
-  };
-  Bytes raw = read_file("/proc/self/mountinfo", size_t(16) << 20).value_or(Bytes{});
-  std::string text(raw.begin(), raw.end());
   std::optional<std::string> found;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    std::vector<std::string> f;
-    for (size_t a = 0, b; a < line.size(); a = b + 1) {
-      b = line.find(' ', a);
-      if (b == std::string::npos) b = line.size();
-      f.push_back(line.substr(a, b - a));
-    }
-    auto dash = std::find(f.begin(), f.end(), "-");
-    if (f.size() < 5 || dash == f.end() || f.end() - dash < 4 || unescape(f[4]) != want) continue;
-    if (*(dash + 1) != "overlay") {
-      found.reset();  // a later mount on the same point hides the overlay
-      continue;
-    }
-    std::string opts = *(dash + 3);
-    size_t at = opts.find("lowerdir=");
+  for (const auto& m : read_mountinfo().value_or(std::vector<MountInfo>{})) {
+    if (m.mount_point != want) continue;
+    found.reset();  // a later mount on the same point hides an earlier overlay
+    if (m.fstype != "overlay") continue;
+    size_t at = m.super_options.find("lowerdir=");
     if (at == std::string::npos) continue;
-    std::string lower = unescape(opts.substr(at + 9, opts.find(',', at) - at - 9));
+    std::string lower = mountinfo_unescape(m.super_options.substr(at + 9, m.super_options.find(',', at) - at - 9));
     if (lower.ends_with("/lower")) found = lower.substr(0, lower.size() - 6);
   }
   return found;

@@ -4,35 +4,11 @@
 #include <sstream>
 
 #include "common/fd.hpp"
+#include "common/mountinfo.hpp"
+#include "common/text.hpp"
 
 namespace tiffin::runtime {
 namespace {
-
-std::vector<std::string> split(std::string_view s, char sep) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t end = s.find(sep, start);
-    if (end == std::string_view::npos) end = s.size();
-    if (end > start) out.emplace_back(s.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
-// mountinfo escapes spaces and the like as \040.
-std::string unescape(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size()) {
-      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 const std::vector<std::string> kV1Controllers = {"cpu",     "cpuacct", "cpuset",   "memory",     "devices", "freezer",
                                                  "blkio",   "pids",    "net_cls",  "net_prio",   "perf_event",
@@ -68,28 +44,22 @@ const char* cgroup_mode_name(CgroupMode mode) {
 Result<CgroupLayout> parse_cgroup_layout(std::string_view mountinfo, std::string_view v2_controllers) {
   CgroupLayout layout;
   std::vector<CgroupHierarchy> v1;
-  std::istringstream in{std::string(mountinfo)};
-  std::string line;
-  while (std::getline(in, line)) {
-    // id parent major:minor root mount-point options [optional fields] - fstype source super-options
-    auto fields = split(line, ' ');
-    auto dash = std::find(fields.begin(), fields.end(), "-");
-    if (fields.size() < 5 || dash == fields.end() || dash + 3 > fields.end()) continue;
-    const std::string& fstype = *(dash + 1);
-    if (fstype != "cgroup" && fstype != "cgroup2") continue;
+  for (const auto& m : parse_mountinfo(mountinfo)) {
+    if (m.fstype != "cgroup" && m.fstype != "cgroup2") continue;
     CgroupHierarchy h;
-    h.root = unescape(fields[3]);
-    h.mount_point = unescape(fields[4]);
-    if (fstype == "cgroup2") {
+    h.root = m.root;
+    h.mount_point = m.mount_point;
+    if (m.fstype == "cgroup2") {
       h.v2 = true;
       std::string list(v2_controllers);
       std::replace(list.begin(), list.end(), '\n', ' ');
-      h.controllers = split(list, ' ');
+      for (auto& c : split(list, ' '))
+        if (!c.empty()) h.controllers.push_back(c);
       // A second mount of the same hierarchy (a bind elsewhere) adds nothing.
       if (!layout.unified()) layout.hierarchies.insert(layout.hierarchies.begin(), std::move(h));
       continue;
     }
-    for (const auto& opt : split(*(dash + 3), ',')) {
+    for (const auto& opt : split(m.super_options, ',')) {
       if (opt.starts_with("name=") ||
           std::find(kV1Controllers.begin(), kV1Controllers.end(), opt) != kV1Controllers.end())
         h.controllers.push_back(opt);

@@ -13,6 +13,7 @@
 #include <map>
 
 #include "common/fd.hpp"
+#include "common/text.hpp"
 #include "runtime/capabilities.hpp"
 
 namespace tiffin::runtime {
@@ -41,17 +42,8 @@ std::string env_value(const std::vector<std::string>& env, const std::string& ke
 std::string home_of(uint32_t uid) {
   auto data = read_file("/etc/passwd", 4 << 20);
   if (!data) return "/";
-  std::string text(data->begin(), data->end());
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    std::vector<std::string> f;
-    size_t s = 0;
-    for (size_t c; (c = line.find(':', s)) != std::string::npos; s = c + 1) f.push_back(line.substr(s, c - s));
-    f.push_back(line.substr(s));
+  for (const auto& line : split(std::string_view(reinterpret_cast<const char*>(data->data()), data->size()), '\n')) {
+    auto f = split(line, ':');  // name:password:uid:gid:gecos:home:shell
     if (f.size() >= 6 && f[2] == std::to_string(uid)) return f[5];
   }
   return "/";

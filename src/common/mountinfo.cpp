@@ -1,0 +1,40 @@
+#include "common/mountinfo.hpp"
+
+#include <algorithm>
+
+#include "common/fd.hpp"
+#include "common/text.hpp"
+
+namespace tiffin {
+std::string mountinfo_unescape(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && s.size() - i > 3) {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::vector<MountInfo> parse_mountinfo(std::string_view text) {
+  std::vector<MountInfo> out;
+  for (const auto& line : split(text, '\n')) {
+    // id parent major:minor root mount-point options [optional fields…] - fstype source super-options
+    auto f = split(line, ' ');
+    auto dash = std::find(f.begin() + std::min<size_t>(f.size(), 6), f.end(), "-");
+    if (f.size() < 10 || dash == f.end() || f.end() - dash < 4) continue;
+    out.push_back({mountinfo_unescape(f[3]), mountinfo_unescape(f[4]), f[5], *(dash + 1), mountinfo_unescape(*(dash + 2)),
+                   *(dash + 3)});
+  }
+  return out;
+}
+
+Result<std::vector<MountInfo>> read_mountinfo(const std::string& path) {
+  Bytes raw = TRY_CTX(read_file(path, size_t(16) << 20), "reading " + path);
+  return parse_mountinfo(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()));
+}
+
+}  // namespace tiffin

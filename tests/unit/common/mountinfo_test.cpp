@@ -1,0 +1,32 @@
+#include "common/mountinfo.hpp"
+
+#include <gtest/gtest.h>
+
+#include "common/text.hpp"
+
+namespace tiffin {
+namespace {
+
+TEST(MountInfo, FieldsOptionalFieldsAndEscapes) {
+  auto m = parse_mountinfo(
+      "36 35 98:0 /mnt1 /mnt/a\\040b rw,noatime master:1 shared:2 - overlay over\\040lay rw,lowerdir=/x\\040y/lower\n"
+      "37 23 0:40 / /proc rw - proc proc rw\n"
+      "garbage line\n");
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].root, "/mnt1");
+  EXPECT_EQ(m[0].mount_point, "/mnt/a b");
+  EXPECT_EQ(m[0].options, "rw,noatime");
+  EXPECT_EQ(m[0].fstype, "overlay");
+  EXPECT_EQ(m[0].source, "over lay");
+  EXPECT_EQ(m[0].super_options, "rw,lowerdir=/x\\040y/lower");
+  EXPECT_EQ(mountinfo_unescape("/x\\040y/lower"), "/x y/lower");
+  EXPECT_EQ(m[1].mount_point, "/proc");
+}
+
+TEST(Text, SplitKeepsEmptyFields) {
+  EXPECT_EQ(split("a::b", ':'), (std::vector<std::string>{"a", "", "b"}));
+  EXPECT_EQ(split("", ','), std::vector<std::string>{""});
+}
+
+}  // namespace
+}  // namespace tiffin
