@@ -2,12 +2,26 @@
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <fmt/core.h>
+
+#include <algorithm>
 #include <spdlog/spdlog.h>
 
 namespace tiffin::cli {
 namespace {
 int g_exit = 0;
 }
+
+std::vector<std::string>& trailing_command() {
+  static std::vector<std::string> command;
+  return command;
+}
+
+engine::EngineOptions& engine_options() {
+  static engine::EngineOptions opts;
+  return opts;
+}
+
+Result<engine::Engine> open_engine() { return engine::Engine::open(engine_options()); }
 
 int exit_code_for(const Error& e) {
   switch (e.kind) {
@@ -50,6 +64,44 @@ Result<void> set_tag(std::map<std::string, std::string>& tags, const std::string
   return {};
 }
 
+namespace {
+
+// Whether `token` is an option of `cmd` that takes a value in the next argument.
+bool takes_value(CLI::App* cmd, const std::string& token) {
+  if (!token.starts_with("-") || token.find('=') != std::string::npos) return false;
+  std::string name = token.starts_with("--") ? token : token.substr(0, 2);
+  if (!token.starts_with("--") && token.size() > 2) return false;  // -m512m: the value is attached
+  const CLI::Option* opt = cmd->get_option_no_throw(name);
+  return opt && opt->get_expected_min() > 0;
+}
+
+// `run IMAGE CMD…` and `exec CONTAINER CMD…`: everything after the image (or container) is the
+// command's, also what looks like our options ("-u", "--rm"); it is cut off before CLI11 parses.
+void split_off_command(CLI::App& app, std::vector<std::string>& args) {
+  size_t i = 0;
+  CLI::App* verb = nullptr;
+  for (; i < args.size(); ++i) {
+    if (args[i] == "--") return;
+    if (!args[i].starts_with("-")) {
+      if (args[i] == "run" || args[i] == "create" || args[i] == "exec") verb = app.get_subcommand(args[i]);
+      if (!verb) return;
+      break;
+    }
+    if (takes_value(&app, args[i])) ++i;
+  }
+  for (++i; i < args.size(); ++i) {
+    if (args[i] == "--") return;
+    if (!args[i].starts_with("-")) {
+      trailing_command().assign(args.begin() + static_cast<long>(i) + 1, args.end());
+      args.resize(i + 1);
+      return;
+    }
+    if (takes_value(verb, args[i])) ++i;
+  }
+}
+
+}  // namespace
+
 int run(int argc, char** argv) {
   auto logger = spdlog::stderr_color_mt("tiffin");
   logger->set_pattern("tiffin: %^%l%$: %v");
@@ -60,6 +112,10 @@ int run(int argc, char** argv) {
   app.set_version_flag("--version", std::string("tiffin ") + TIFFIN_VERSION);
   bool debug = false;
   app.add_flag("--debug", debug, "Verbose logging");
+  app.add_option("--root", engine_options().root, "The node's state: images, containers, volumes")
+      ->envname("TIFFIN_ROOT")->capture_default_str();
+  app.add_option("--run-root", engine_options().run_root, "The node's volatile state: mounts, sockets")
+      ->envname("TIFFIN_RUN_ROOT")->capture_default_str();
   app.require_subcommand(1);
   app.parse_complete_callback([&] {
     if (debug) spdlog::set_level(spdlog::level::debug);
@@ -79,9 +135,17 @@ int run(int argc, char** argv) {
   add_flist_mount(*flist);
   add_hub(app);
   add_push_pull(app);
+  add_container_run(app);
+  add_container_verbs(app);
+  add_container_logs(app);
+  add_container_exec(app);
+  add_image_verbs(app);
 
+  std::vector<std::string> args(argv + 1, argv + argc);
+  split_off_command(app, args);
+  std::reverse(args.begin(), args.end());  // CLI11 takes them from the back
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "engine/engine.hpp"
 #include "flist/tree.hpp"
 #include "store/router.hpp"
 
@@ -32,6 +33,19 @@ void add_flist_check(CLI::App& flist);
 void add_flist_mount(CLI::App& flist);   // mount, umount
 void add_hub(CLI::App& app);              // hub serve, token, ls, link, rm
 void add_push_pull(CLI::App& app);        // push, pull
+// The engine's verbs (docker's command line).
+void add_container_run(CLI::App& app);    // run, create, start, attach, restart
+void add_container_verbs(CLI::App& app);  // ps, inspect, stop, kill, rm, wait, pause, unpause, top, stats
+void add_container_logs(CLI::App& app);   // logs
+void add_container_exec(CLI::App& app);   // exec
+void add_image_verbs(CLI::App& app);      // images, rmi, import, volume …, system prune
+
+// What follows the image of `run`/`create` or the container of `exec`: the command, untouched.
+std::vector<std::string>& trailing_command();
+
+// The engine over the global --root and --run-root.
+engine::EngineOptions& engine_options();
+Result<engine::Engine> open_engine();
 
 // Runs a verb body; prints its error and sets the process exit code.
 void run_verb(const std::function<Result<int>()>& body);

@@ -1,5 +1,6 @@
 // tiffin push x.fl <hub>/<user>/<name>[:tag] | tiffin pull <hub>/<user>/<name>[:tag]
 #include <fmt/core.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
@@ -16,7 +17,7 @@ void add_push_pull(CLI::App& app) {
   };
   auto o = std::make_shared<Opts>();
   CLI::App* push = app.add_subcommand("push", "Upload an flist and the blocks the hub lacks");
-  push->add_option("flist", o->flist, "The .fl to push")->required();
+  push->add_option("flist", o->flist, "The .fl to push, or an image of the local store")->required();
   push->add_option("destination", o->where, "http(s)://hub/<user>/<name>[:tag]")->required();
   push->add_option("--token", o->push.token, "Write token (tiffin hub token)")->envname("TIFFIN_HUB_TOKEN");
   push->add_option("-s,--store", o->push.stores, "Read blocks from these stores instead of the flist's routes");
@@ -27,6 +28,10 @@ void add_push_pull(CLI::App& app) {
     run_verb([&]() -> Result<int> {
       auto to = TRY(hub::parse_hub_location(o->where));
       o->push.progress = !o->no_progress;
+      if (::access(o->flist.c_str(), F_OK) != 0) {
+        auto e = TRY(open_engine());
+        o->flist = TRY(e.resolve_image(o->flist, false)).flist;
+      }
       auto s = TRY(hub::push_flist(o->flist, to, o->push));
       if (want_json(o->format))
         print_json(nlohmann::json{{"url", s.url}, {"blocks", s.blocks}, {"blocks_sent", s.blocks_sent},
@@ -38,13 +43,21 @@ void add_push_pull(CLI::App& app) {
     });
   });
 
-  CLI::App* pull = app.add_subcommand("pull", "Download an flist from a hub (its blocks are fetched lazily when mounted)");
-  pull->add_option("source", o->where, "http(s)://hub/<user>/<name>[:tag]")->required();
-  pull->add_option("-o,--output", o->output, "Where to write it (default ./<name>.fl)");
+  CLI::App* pull = app.add_subcommand(
+      "pull", "Fetch an image's flist from a hub into the local store (its blocks come lazily, when read)");
+  pull->add_option("source", o->where, "http(s)://hub/<user>/<name>[:tag] or hub[:port]/<user>/<name>[:tag]")->required();
+  pull->add_option("-o,--output", o->output, "Write the .fl here instead of adding it to the store");
   pull->callback([o] {
     run_verb([&]() -> Result<int> {
+      if (o->output.empty()) {
+        auto e = TRY(open_engine());
+        auto info = TRY(e.pull(o->where));
+        fmt::print(stderr, "pulled {} → image {}\n", o->where, engine::short_id(info.id));
+        fmt::print("{}\n", info.tags.empty() ? info.id : info.tags.front());
+        return 0;
+      }
       auto from = TRY(hub::parse_hub_location(o->where));
-      std::string out = o->output.empty() ? from.ref.name + ".fl" : o->output;
+      std::string out = o->output;
       uint64_t size = TRY(hub::pull_flist(from, out));
       fmt::print(stderr, "pulled {} ({}) → {}\n", from.ref.str(), human_bytes(size), out);
       return 0;

@@ -103,7 +103,17 @@ Result<void> ensure_image(const std::string& image, uint64_t size_mib) {
 
 }  // namespace
 
-std::string rw_lower_dir(const RwLayerOptions& o) { return o.dir + "/lower"; }
+std::string rw_lower_dir(const RwLayerOptions& o) { return o.lower.empty() ? o.dir + "/lower" : o.lower; }
+
+Result<void> mount_sized_fs(const std::string& image, uint64_t size_mib, const std::string& target) {
+  TRY(make_dirs(fs::path(image).parent_path().string()));
+  TRY(ensure_image(image, size_mib));
+  LoopDevice dev = TRY(attach_loop(image));
+  // On failure the device detaches itself as `dev` closes (autoclear).
+  if (::mount(dev.path.c_str(), target.c_str(), "ext4", MS_NOSUID | MS_NODEV, "") != 0)
+    return fail_errno("mount " + dev.path + " on " + target);
+  return {};
+}
 
 std::string rw_image_path(const RwLayerOptions& o) {
   std::string abs = fs::absolute(o.dir).lexically_normal().string();
@@ -126,15 +136,7 @@ Result<void> prepare_rw_layer(const RwLayerOptions& o) {
   std::string rw = o.dir + "/rw";
   TRY(make_dirs(rw_lower_dir(o)));
   TRY(make_dirs(rw));
-  if (o.size_mib && !is_mountpoint(rw)) {
-    std::string image = rw_image_path(o);
-    TRY(make_dirs(o.pools_dir + "/" + o.disk_type));
-    TRY(ensure_image(image, o.size_mib));
-    LoopDevice dev = TRY(attach_loop(image));
-    // On failure the device detaches itself as `dev` closes (autoclear).
-    if (::mount(dev.path.c_str(), rw.c_str(), "ext4", MS_NOSUID | MS_NODEV, "") != 0)
-      return fail_errno("mount " + dev.path + " on " + rw);
-  }
+  if (o.size_mib && !is_mountpoint(rw)) TRY(mount_sized_fs(rw_image_path(o), o.size_mib, rw));
   auto dirs = make_dirs(rw + "/upper");
   if (dirs) dirs = make_dirs(rw + "/work");
   if (!dirs) {
@@ -146,7 +148,7 @@ Result<void> prepare_rw_layer(const RwLayerOptions& o) {
 
 Result<void> mount_overlay(const RwLayerOptions& o, const std::string& target) {
   std::string rw = o.dir + "/rw";
-  if (o.dir.find_first_of(",:\\") != std::string::npos)
+  if ((o.dir + rw_lower_dir(o)).find_first_of(",:\\") != std::string::npos)
     return fail(Errc::invalid_input, "the writable layer's path must not contain ',', ':' or '\\' (overlayfs separators)");
   std::string opts = "lowerdir=" + rw_lower_dir(o) + ",upperdir=" + rw + "/upper,workdir=" + rw + "/work";
   if (::mount("overlay", target.c_str(), "overlay", 0, opts.c_str()) != 0)

@@ -24,6 +24,7 @@ struct RwLayerOptions {
   uint64_t size_mib = 0;                            // 0: no limit beyond the disk's
   std::string disk_type = "ssd";                    // ssd | hdd: which pool holds the image
   std::string pools_dir = "/var/lib/tiffin/pools";  // pool of a type: <pools_dir>/<type>
+  std::string lower;  // the read-only layer; default <dir>/lower (the engine shares one mount per flist)
 };
 
 std::string rw_lower_dir(const RwLayerOptions& o);
@@ -39,6 +40,10 @@ void release_rw_layer(const RwLayerOptions& o, const std::string& target);
 
 // The layer directory of the tiffin overlay mounted on `target`, if that is what it is.
 std::optional<std::string> overlay_layer_dir(const std::string& target);
+
+// Makes (sparse, ext4) or reuses the image of `size_mib` and loop-mounts it on `target`
+// (nosuid, nodev); the loop device detaches itself once unmounted. Sized layers and volumes.
+Result<void> mount_sized_fs(const std::string& image, uint64_t size_mib, const std::string& target);
 
 // The image file of a sized layer.
 std::string rw_image_path(const RwLayerOptions& o);

@@ -65,3 +65,27 @@ const std::vector<std::string>& docker_default_capabilities() {
 }
 
 }  // namespace tiffin::runtime
+
+namespace tiffin::runtime {
+
+std::vector<std::string> all_capabilities() {
+  std::vector<std::string> out;
+  for (int c = 0; c <= CAP_LAST_CAP; ++c) {
+    if (cap_get_bound(c) != 1) continue;  // what this node itself lacks cannot be granted
+    char* name = cap_to_name(c);
+    std::string n = name ? name : "";
+    cap_free(name);
+    std::transform(n.begin(), n.end(), n.begin(), [](unsigned char ch) { return std::toupper(ch); });
+    if (n.starts_with("CAP_")) out.push_back(n);
+  }
+  return out;
+}
+
+bool known_capability(const std::string& name) {
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  cap_value_t v;
+  return cap_from_name(lower.c_str(), &v) == 0;
+}
+
+}  // namespace tiffin::runtime

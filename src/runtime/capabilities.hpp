@@ -17,5 +17,8 @@ Result<void> apply_capabilities(const Capabilities& caps);
 
 // Docker's default capability set, the one tiffin's engine gives containers.
 const std::vector<std::string>& docker_default_capabilities();
+// Every capability in the caller's bounding set ("CAP_CHOWN" …): what --privileged grants.
+std::vector<std::string> all_capabilities();
+bool known_capability(const std::string& name);  // "CAP_NET_ADMIN" or "net_admin"
 
 }  // namespace tiffin::runtime

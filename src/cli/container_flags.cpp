@@ -1,0 +1,89 @@
+#include "cli/container_flags.hpp"
+
+#include "cli/cli.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <fstream>
+
+namespace tiffin::cli {
+
+Result<int64_t> parse_size(const std::string& text) {
+  if (text.empty()) return fail(Errc::invalid_input, "empty size");
+  double v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || v < 0) return fail(Errc::invalid_input, "invalid size '" + text + "'");
+  std::string unit(end, text.data() + text.size());
+  for (auto& ch : unit) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (unit.ends_with("b") && unit.size() > 1) unit.pop_back();
+  double mul = unit.empty() || unit == "b" ? 1 : unit == "k" ? 1024.0 : unit == "m" ? 1048576.0 : unit == "g" ? 1073741824.0 : -1;
+  if (mul < 0) return fail(Errc::invalid_input, "invalid size '" + text + "': the unit must be b, k, m or g");
+  return static_cast<int64_t>(v * mul);
+}
+
+void ContainerFlags::add_to(CLI::App* cmd) {
+  cmd->add_option("--name", c.name, "Name of the container");
+  cmd->add_option("-e,--env", c.env, "Environment variable KEY=value (KEY alone: taken from here)");
+  cmd->add_option("--env-file", env_files, "Read KEY=value lines from a file");
+  cmd->add_option("-v,--volume", c.volumes, "Volume name:/dst[:ro] or bind mount /host:/dst[:ro]");
+  cmd->add_option("--entrypoint", entrypoint_text, "Overwrite the image's entrypoint")->each([this](const std::string&) { entrypoint_set = true; });
+  cmd->add_option("-w,--workdir", c.workdir, "Working directory inside the container");
+  cmd->add_option("-u,--user", c.user, "User name or uid, with an optional :group or :gid");
+  cmd->add_option("--hostname", c.hostname, "Container host name");
+  cmd->add_option("--cpus", c.cpus, "Number of CPUs");
+  cmd->add_option("-m,--memory", memory, "Memory limit (e.g. 512m)");
+  cmd->add_option("--pids-limit", c.pids_limit, "Limit on the number of processes");
+  cmd->add_option("--disk-size", c.disk_size_mib, "Size of the writable layer in MiB (ENOSPC beyond)");
+  cmd->add_option("--disk-type", c.disk_type, "Storage pool of a sized writable layer: ssd or hdd");
+  cmd->add_option("--restart", c.restart, "Restart policy: no, on-failure[:N], always, unless-stopped, zos");
+  cmd->add_flag("-i,--interactive", c.interactive, "Keep stdin open");
+  cmd->add_flag("-t,--tty", c.tty, "Allocate a pseudo-terminal");
+  cmd->add_flag("--rm", c.auto_remove, "Remove the container when it exits");
+  cmd->add_option("--log-redis", log_redis, "Publish output lines to Redis: stdout=redis://…/chan,stderr=redis://…/chan");
+  cmd->add_option("--stats-redis", c.stats_redis, "Publish stats every 2 s to redis://[:password@]host[:port]/channel");
+  cmd->add_option("--network,--net", c.network, "none (own network namespace with loopback) or host");
+  cmd->add_flag("--read-only", c.read_only, "Mount the container's root read-only");
+  cmd->add_option("--cap-add", c.cap_add, "Add a Linux capability");
+  cmd->add_option("--cap-drop", c.cap_drop, "Drop a Linux capability");
+  cmd->add_flag("--privileged", c.privileged, "All capabilities, no seccomp, all devices");
+  cmd->add_option("image", image, "IMAGE [COMMAND] [ARG...]")->required();
+}
+
+Result<engine::ContainerConfig> ContainerFlags::finish() {
+  engine::ContainerConfig out = c;
+  out.image = image;
+  out.cmd = trailing_command();
+  if (entrypoint_set) out.entrypoint = entrypoint_text.empty() ? std::vector<std::string>{} : std::vector<std::string>{entrypoint_text};
+  if (!memory.empty()) out.memory = TRY(parse_size(memory));
+  std::vector<std::string> env;
+  for (const auto& file : env_files) {
+    std::ifstream in(file);
+    if (!in) return fail(Errc::invalid_input, "env file " + file + ": cannot be read");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty() || line[0] == '#') continue;
+      env.push_back(line);
+    }
+  }
+  env.insert(env.end(), out.env.begin(), out.env.end());
+  out.env.clear();
+  for (const auto& e : env) {
+    if (e.find('=') != std::string::npos) out.env.push_back(e);
+    else if (const char* v = std::getenv(e.c_str())) out.env.push_back(e + "=" + v);
+  }
+  for (const auto& spec : log_redis) {
+    size_t start = 0;
+    while (start <= spec.size()) {
+      size_t comma = spec.find(',', start);
+      std::string part = spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (part.starts_with("stdout=")) out.log_stdout = part.substr(7);
+      else if (part.starts_with("stderr=")) out.log_stderr = part.substr(7);
+      else return fail(Errc::invalid_input, "--log-redis: expected stdout=URL[,stderr=URL], got '" + part + "'");
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
+}  // namespace tiffin::cli

@@ -1,0 +1,251 @@
+#include "engine/container_config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "runtime/capabilities.hpp"
+#include "runtime/secure_defaults.hpp"
+#include "shim/redis_url.hpp"
+#include "shim/restart_policy.hpp"
+
+namespace tiffin::engine {
+
+using json = nlohmann::json;
+
+json container_config_to_json(const ContainerConfig& c) {
+  json j = {{"name", c.name},
+            {"image", c.image},
+            {"cmd", c.cmd},
+            {"env", c.env},
+            {"workdir", c.workdir},
+            {"user", c.user},
+            {"hostname", c.hostname},
+            {"cpus", c.cpus},
+            {"memory", c.memory},
+            {"pids_limit", c.pids_limit},
+            {"disk_size_mib", c.disk_size_mib},
+            {"disk_type", c.disk_type},
+            {"restart", c.restart},
+            {"tty", c.tty},
+            {"interactive", c.interactive},
+            {"auto_remove", c.auto_remove},
+            {"read_only", c.read_only},
+            {"privileged", c.privileged},
+            {"network", c.network},
+            {"volumes", c.volumes},
+            {"cap_add", c.cap_add},
+            {"cap_drop", c.cap_drop},
+            {"log_stdout", c.log_stdout},
+            {"log_stderr", c.log_stderr},
+            {"stats_redis", c.stats_redis}};
+  j["entrypoint"] = c.entrypoint ? json(*c.entrypoint) : json(nullptr);
+  return j;
+}
+
+Result<ContainerConfig> container_config_from_json(const json& j) {
+  try {
+    ContainerConfig c;
+    c.name = j.value("name", "");
+    c.image = j.value("image", "");
+    c.cmd = j.value("cmd", std::vector<std::string>{});
+    if (j.contains("entrypoint") && !j["entrypoint"].is_null()) c.entrypoint = j["entrypoint"].get<std::vector<std::string>>();
+    c.env = j.value("env", std::vector<std::string>{});
+    c.workdir = j.value("workdir", "");
+    c.user = j.value("user", "");
+    c.hostname = j.value("hostname", "");
+    c.cpus = j.value("cpus", 0.0);
+    c.memory = j.value("memory", int64_t(0));
+    c.pids_limit = j.value("pids_limit", int64_t(0));
+    c.disk_size_mib = j.value("disk_size_mib", uint64_t(0));
+    c.disk_type = j.value("disk_type", "ssd");
+    c.restart = j.value("restart", "no");
+    c.tty = j.value("tty", false);
+    c.interactive = j.value("interactive", false);
+    c.auto_remove = j.value("auto_remove", false);
+    c.read_only = j.value("read_only", false);
+    c.privileged = j.value("privileged", false);
+    c.network = j.value("network", "none");
+    c.volumes = j.value("volumes", std::vector<std::string>{});
+    c.cap_add = j.value("cap_add", std::vector<std::string>{});
+    c.cap_drop = j.value("cap_drop", std::vector<std::string>{});
+    c.log_stdout = j.value("log_stdout", "");
+    c.log_stderr = j.value("log_stderr", "");
+    c.stats_redis = j.value("stats_redis", "");
+    return c;
+  } catch (const json::exception& e) {
+    return fail(Errc::corrupt, std::string("container config: ") + e.what());
+  }
+}
+
+bool valid_container_name(const std::string& n) {
+  if (n.empty() || n.size() > 128 || !std::isalnum(static_cast<unsigned char>(n[0]))) return false;
+  return std::all_of(n.begin(), n.end(), [](unsigned char ch) { return std::isalnum(ch) || ch == '_' || ch == '.' || ch == '-'; });
+}
+
+Result<VolumeSpec> parse_volume_spec(const std::string& text) {
+  auto bad = [&](const std::string& why) { return fail(Errc::invalid_input, "volume '" + text + "': " + why); };
+  VolumeSpec v;
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t colon = text.find(':', start);
+    parts.push_back(text.substr(start, colon - start));
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  if (parts.size() < 2 || parts.size() > 3) return bad("expected source:/destination[:ro|rw]");
+  v.source = parts[0];
+  v.target = parts[1];
+  if (parts.size() == 3) {
+    if (parts[2] == "ro") v.read_only = true;
+    else if (parts[2] != "rw") return bad("the mode must be ro or rw");
+  }
+  if (v.source.empty()) return bad("no source");
+  if (!v.target.starts_with("/")) return bad("the destination must be an absolute path");
+  if (v.target == "/") return bad("cannot mount over the container's root");
+  for (const std::string& p : {v.source, v.target}) {
+    if (p.starts_with("/") && (p.find("/../") != std::string::npos || p.ends_with("/..")))
+      return bad("'..' is not allowed in paths");
+  }
+  if (!v.named() && v.source.find(',') != std::string::npos) return bad("',' is not allowed in a host path");
+  if (v.named() && !valid_container_name(v.source)) return bad("'" + v.source + "' is not a valid volume name");
+  return v;
+}
+
+Result<void> validate_container_config(const ContainerConfig& c) {
+  if (!c.name.empty() && !valid_container_name(c.name))
+    return fail(Errc::invalid_input, "invalid container name '" + c.name + "': use [a-zA-Z0-9][a-zA-Z0-9_.-]*");
+  if (c.memory < 0 || (c.memory > 0 && c.memory < (6 << 20)))
+    return fail(Errc::invalid_input, "minimum memory limit allowed is 6 MiB");
+  if (c.cpus < 0 || !std::isfinite(c.cpus)) return fail(Errc::invalid_input, "--cpus must be a positive number");
+  if (c.pids_limit < 0) return fail(Errc::invalid_input, "--pids-limit must be positive");
+  if (c.network != "none" && c.network != "host")
+    return fail(Errc::invalid_input, "network '" + c.network + "': only none and host exist for now");
+  if (c.network == "host" && !c.hostname.empty())
+    return fail(Errc::invalid_input, "conflicting options: --hostname and --network host");
+  if (c.disk_type != "ssd" && c.disk_type != "hdd") return fail(Errc::invalid_input, "disk type '" + c.disk_type + "' is neither ssd nor hdd");
+  if (c.disk_size_mib != 0 && c.disk_size_mib < 8) return fail(Errc::invalid_input, "--disk-size must be at least 8 MiB");
+  TRY(shim::parse_restart_policy(c.restart));
+  if (c.auto_remove && c.restart != "no" && !c.restart.empty())
+    return fail(Errc::invalid_input, "conflicting options: --restart and --rm");
+  for (const auto& v : c.volumes) TRY(parse_volume_spec(v));
+  for (const auto& e : c.env)
+    if (e.empty() || e[0] == '=') return fail(Errc::invalid_input, "invalid environment variable '" + e + "'");
+  for (const auto& u : {c.log_stdout, c.log_stderr, c.stats_redis})
+    if (!u.empty()) TRY(shim::parse_redis_url(u));
+  for (const auto& cap : c.cap_add)
+    if (cap != "ALL" && !runtime::known_capability(cap.starts_with("CAP_") ? cap : "CAP_" + cap))
+      return fail(Errc::invalid_input, "unknown capability '" + cap + "'");
+  for (const auto& cap : c.cap_drop)
+    if (cap != "ALL" && !runtime::known_capability(cap.starts_with("CAP_") ? cap : "CAP_" + cap))
+      return fail(Errc::invalid_input, "unknown capability '" + cap + "'");
+  return {};
+}
+
+std::vector<std::string> container_args(const ContainerConfig& c, const ImageConfig& image) {
+  // docker: --entrypoint replaces the image's entrypoint and drops its cmd; user args replace cmd.
+  std::vector<std::string> entry = c.entrypoint ? *c.entrypoint : image.entrypoint;
+  std::vector<std::string> cmd = !c.cmd.empty() ? c.cmd : (c.entrypoint ? std::vector<std::string>{} : image.cmd);
+  entry.insert(entry.end(), cmd.begin(), cmd.end());
+  return entry;
+}
+
+namespace {
+
+std::string canonical_cap(std::string cap) {
+  std::transform(cap.begin(), cap.end(), cap.begin(), [](unsigned char ch) { return std::toupper(ch); });
+  return cap.starts_with("CAP_") ? cap : "CAP_" + cap;
+}
+
+std::vector<std::string> capability_set(const ContainerConfig& c) {
+  std::vector<std::string> caps = c.privileged ? runtime::all_capabilities() : runtime::docker_default_capabilities();
+  for (const auto& d : c.cap_drop) {
+    if (d == "ALL") caps.clear();
+    else std::erase(caps, canonical_cap(d));
+  }
+  for (const auto& a : c.cap_add) {
+    if (a == "ALL") caps = runtime::all_capabilities();
+    else if (std::find(caps.begin(), caps.end(), canonical_cap(a)) == caps.end()) caps.push_back(canonical_cap(a));
+  }
+  return caps;
+}
+
+void set_env(std::vector<std::string>& env, const std::string& kv) {
+  std::string key = kv.substr(0, kv.find('='));
+  std::erase_if(env, [&](const std::string& e) { return e.substr(0, e.find('=')) == key; });
+  env.push_back(kv);
+}
+
+}  // namespace
+
+Result<json> build_spec(const ContainerConfig& c, const ImageConfig& image, const SpecInputs& in) {
+  json spec = json::parse(runtime::default_spec_json());
+  std::vector<std::string> args = container_args(c, image);
+  if (args.empty()) return fail(Errc::invalid_input, "no command: the image has none, give one after the image");
+
+  json& p = spec["process"];
+  p["terminal"] = c.tty;
+  p["args"] = args;
+  std::vector<std::string> env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
+  std::string hostname = c.network == "host" ? "" : (c.hostname.empty() ? in.id.substr(0, 12) : c.hostname);
+  if (!hostname.empty()) set_env(env, "HOSTNAME=" + hostname);
+  if (c.tty) set_env(env, "TERM=xterm");
+  for (const auto& e : image.env) set_env(env, e);
+  for (const auto& e : c.env) set_env(env, e);
+  p["env"] = env;
+  p["cwd"] = !c.workdir.empty() ? c.workdir : (!image.workdir.empty() ? image.workdir : "/");
+  p["user"] = {{"uid", in.uid}, {"gid", in.gid}};
+  if (!in.additional_gids.empty()) p["user"]["additionalGids"] = in.additional_gids;
+  auto caps = capability_set(c);
+  p["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps}};
+  p["noNewPrivileges"] = !c.privileged;
+  p.erase("rlimits");  // the node's limits are inherited, as docker does
+
+  spec["root"] = {{"path", in.rootfs}, {"readonly", c.read_only}};
+  if (hostname.empty()) spec.erase("hostname");
+  else spec["hostname"] = hostname;
+
+  json& linux = spec["linux"];
+  json namespaces = json::array();
+  for (const auto& ns : linux["namespaces"])
+    if (!(c.network == "host" && ns["type"] == "network") && !(c.network == "host" && ns["type"] == "uts"))
+      namespaces.push_back(ns);
+  linux["namespaces"] = namespaces;
+  linux["cgroupsPath"] = in.cgroups_path;
+
+  json resources = linux["resources"];
+  if (c.memory > 0) resources["memory"] = {{"limit", c.memory}};
+  if (c.cpus > 0) resources["cpu"] = {{"quota", static_cast<int64_t>(std::llround(c.cpus * 100000))}, {"period", 100000}};
+  if (c.pids_limit > 0) resources["pids"] = {{"limit", c.pids_limit}};
+  if (c.privileged) resources["devices"] = json::array({{{"allow", true}, {"access", "rwm"}}});
+  linux["resources"] = resources;
+
+  if (c.privileged) {
+    linux.erase("seccomp");
+    linux.erase("maskedPaths");
+    linux.erase("readonlyPaths");
+    // The host's /sys and cgroups writable, as docker's --privileged gives them.
+    for (auto& m : spec["mounts"]) {
+      if (m["destination"] == "/sys" || m["destination"] == "/sys/fs/cgroup") {
+        json opts = json::array();
+        for (const auto& o : m["options"])
+          if (o != "ro") opts.push_back(o);
+        m["options"] = opts;
+      }
+    }
+  } else {
+    linux["seccomp"] = json::parse(runtime::default_seccomp_json(caps));
+  }
+  if (c.network == "host") {
+    // sysfs of another network namespace cannot be mounted; bind the host's.
+    for (auto& m : spec["mounts"])
+      if (m["destination"] == "/sys")
+        m = {{"destination", "/sys"}, {"type", "bind"}, {"source", "/sys"}, {"options", {"rbind", "nosuid", "noexec", "nodev", "ro"}}};
+  }
+  for (const auto& m : in.mounts) spec["mounts"].push_back(m);
+  spec["annotations"] = {{"org.tiffin.image", c.image}, {"org.tiffin.name", c.name}};
+  return spec;
+}
+
+}  // namespace tiffin::engine

@@ -1,0 +1,72 @@
+// What a user asks of a container (`tiffin run`'s flags), stored with it, and how that becomes
+// the OCI spec the runtime gets: the image's config (entrypoint, cmd, env, workdir, user) under
+// the user's overrides, over the runtime's secure defaults.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "flist/image_config.hpp"
+
+namespace tiffin::engine {
+
+struct ContainerConfig {
+  std::string name, image;
+  std::vector<std::string> cmd;
+  std::optional<std::vector<std::string>> entrypoint;  // set (maybe to empty) by --entrypoint
+  std::vector<std::string> env;                        // KEY=value
+  std::string workdir, user, hostname;
+  double cpus = 0;
+  int64_t memory = 0;      // bytes
+  int64_t pids_limit = 0;  // 0: none
+  uint64_t disk_size_mib = 0;
+  std::string disk_type = "ssd";
+  std::string restart = "no";
+  bool tty = false, interactive = false, auto_remove = false, read_only = false, privileged = false;
+  std::string network = "none";           // none | host
+  std::vector<std::string> volumes;       // name:/dst[:ro] or /host:/dst[:ro]
+  std::vector<std::string> cap_add, cap_drop;
+  std::string log_stdout, log_stderr;     // redis://…/channel
+  std::string stats_redis;
+
+  bool operator==(const ContainerConfig&) const = default;
+};
+
+nlohmann::json container_config_to_json(const ContainerConfig& c);
+Result<ContainerConfig> container_config_from_json(const nlohmann::json& j);
+
+// Every field checked before anything is made: memory, cpus, names, network, volume syntax,
+// restart policy, redis URLs, capabilities.
+Result<void> validate_container_config(const ContainerConfig& c);
+
+// Container names: [a-zA-Z0-9][a-zA-Z0-9_.-]* (docker's rule).
+bool valid_container_name(const std::string& name);
+
+struct VolumeSpec {
+  std::string source;  // a volume name or an absolute host path
+  std::string target;
+  bool read_only = false;
+  bool named() const { return !source.starts_with("/"); }
+};
+Result<VolumeSpec> parse_volume_spec(const std::string& text);
+
+// The program to run: docker's rules for entrypoint and cmd from the image and the user.
+std::vector<std::string> container_args(const ContainerConfig& c, const ImageConfig& image);
+
+struct SpecInputs {
+  std::string id;
+  std::string rootfs;                    // absolute
+  uint32_t uid = 0, gid = 0;
+  std::vector<uint32_t> additional_gids;
+  std::vector<nlohmann::json> mounts;    // extra OCI mounts (volumes, /etc/hosts …)
+  std::string cgroups_path;
+};
+// The config.json for the runtime.
+Result<nlohmann::json> build_spec(const ContainerConfig& c, const ImageConfig& image, const SpecInputs& in);
+
+}  // namespace tiffin::engine

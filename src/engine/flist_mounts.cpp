@@ -1,0 +1,83 @@
+#include "engine/flist_mounts.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/fd.hpp"
+#include "common/mountinfo.hpp"
+#include "common/subprocess.hpp"
+#include "fuse/lazy_fs.hpp"
+
+namespace tiffin::engine {
+namespace {
+
+Result<UniqueFd> lock_mount(const std::string& mountpoint) {
+  UniqueFd fd(::open((mountpoint + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return fail_errno("opening " + mountpoint + ".lock");
+  while (::flock(fd.get(), LOCK_EX) != 0)
+    if (errno != EINTR) return fail_errno("locking " + mountpoint);
+  return fd;
+}
+
+bool fuse_on(const std::string& path) {
+  bool found = false;
+  for (const auto& m : read_mountinfo().value_or(std::vector<MountInfo>{}))
+    if (m.mount_point == path) found = m.fstype.starts_with("fuse");
+  return found;
+}
+
+bool used_by_overlay(const std::string& mountpoint) {
+  std::string key = "lowerdir=" + mountpoint;
+  for (const auto& m : read_mountinfo().value_or(std::vector<MountInfo>{})) {
+    if (m.fstype != "overlay") continue;
+    size_t at = m.super_options.find(key);
+    if (at == std::string::npos) continue;
+    size_t end = at + key.size();
+    if (end == m.super_options.size() || m.super_options[end] == ',' || m.super_options[end] == ':') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool flist_mounted(const std::string& path) {
+  if (!fuse_on(path)) return false;
+  struct stat st{};
+  return ::stat(path.c_str(), &st) == 0;  // ENOTCONN once the mount's process is gone
+}
+
+Result<void> ensure_flist_mount(const FlistMountPaths& m) {
+  std::error_code ec;
+  std::filesystem::create_directories(m.mountpoint, ec);
+  auto lock = TRY(lock_mount(m.mountpoint));
+  if (fuse_on(m.mountpoint)) {
+    struct stat st{};
+    if (::stat(m.mountpoint.c_str(), &st) == 0) return {};
+    // Its process died: detach the dead mount (overlays over it keep their reference).
+    (void)unmount_flist(m.mountpoint);
+  }
+  std::vector<std::string> argv = {m.tiffin_binary, "flist", "mount", m.flist, m.mountpoint, "--daemon",
+                                   "--cache", m.cache_dir, "--log-file", m.log_file};
+  pid_t pid = TRY(spawn(argv, [] {
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    return true;
+  }));
+  if (int code = wait_exit(pid); code != 0)
+    return fail(Errc::io, "mounting the image's flist on " + m.mountpoint + " failed (exit " + std::to_string(code) + ", see " + m.log_file + ")");
+  return {};
+}
+
+void release_flist_mount(const std::string& mountpoint) {
+  auto lock = lock_mount(mountpoint);
+  if (!lock) return;
+  if (fuse_on(mountpoint) && !used_by_overlay(mountpoint)) (void)unmount_flist(mountpoint);
+}
+
+}  // namespace tiffin::engine

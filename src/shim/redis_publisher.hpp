@@ -1,0 +1,53 @@
+// PUBLISHes messages to one Redis channel and keeps doing so across outages: messages queue
+// (bounded; the oldest are dropped first) while the server is away, and go out once a
+// reconnection succeeds. Connections are retried with a growing delay (0.25 s … 5 s) so a dead
+// server costs the shim nothing between attempts. Single-threaded: the shim's loop calls flush().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <string>
+
+#include "shim/redis_url.hpp"
+
+struct redisContext;
+
+namespace tiffin::shim {
+
+class RedisPublisher {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit RedisPublisher(RedisUrl url, size_t max_queued = 10000) : url_(std::move(url)), max_queued_(max_queued) {}
+  ~RedisPublisher();
+  RedisPublisher(const RedisPublisher&) = delete;
+  RedisPublisher& operator=(const RedisPublisher&) = delete;
+
+  void publish(std::string message);
+  // Sends what is queued (pipelined) when connected, or when a retry is due. Never throws; a
+  // failed send keeps the unconfirmed messages for the next attempt.
+  void flush(Clock::time_point now = Clock::now());
+
+  bool connected() const { return ctx_ != nullptr; }
+  size_t queued() const { return queue_.size(); }
+  uint64_t dropped() const { return dropped_; }
+  uint64_t sent() const { return sent_; }
+  // When flush() should next run to retry (meaningful while queued() > 0 and not connected).
+  Clock::time_point next_retry() const { return next_retry_; }
+  const RedisUrl& url() const { return url_; }
+
+ private:
+  bool connect(Clock::time_point now);
+  void disconnect(Clock::time_point now);
+
+  RedisUrl url_;
+  size_t max_queued_;
+  std::deque<std::string> queue_;
+  redisContext* ctx_ = nullptr;
+  Clock::time_point next_retry_{};
+  std::chrono::milliseconds backoff_{250};
+  uint64_t dropped_ = 0, sent_ = 0;
+};
+
+}  // namespace tiffin::shim

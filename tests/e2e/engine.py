@@ -1,0 +1,102 @@
+"""Helpers for the engine tests: a node (tiffin with its own --root and a short --run-root), a
+busybox image, and a check that nothing (mount, cgroup, process) outlives a test."""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from conftest import TIFFIN
+from oci import busybox_rootfs
+
+
+def _mounts_under(*dirs):
+    out = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            mp = line.split()[4]
+            if any(mp == str(d) or mp.startswith(str(d) + "/") for d in dirs):
+                out.append(mp)
+    return out
+
+
+class Node:
+    """One engine state: `node("run", "--rm", img, "true")` runs tiffin against it."""
+
+    def __init__(self, tmp: Path):
+        self.root = tmp / "root"
+        # Unix socket paths are short (108 bytes): the run root lives in /tmp, as podman's does.
+        self.run_root = Path(tempfile.mkdtemp(prefix="tfr-", dir="/tmp"))
+
+    def __call__(self, *args, rc=0, input=None, timeout=60, env=None):
+        p = subprocess.run([TIFFIN, "--root", str(self.root), "--run-root", str(self.run_root), *map(str, args)],
+                           capture_output=True, input=input, timeout=timeout, env=env)
+        assert p.returncode >= 0, f"tiffin {args} died with signal {-p.returncode}"
+        if rc is not None:
+            assert p.returncode == rc, (f"tiffin {args} exited {p.returncode}, wanted {rc}\n"
+                                        f"stdout: {p.stdout.decode()}\nstderr: {p.stderr.decode()}")
+        return p
+
+    def out(self, *args, **kw):
+        return self(*args, **kw).stdout.decode().strip()
+
+    def inspect(self, ref):
+        return json.loads(self.out("inspect", ref))[0]
+
+    def container_ids(self):
+        return [c["Id"] for c in json.loads(self.out("ps", "-a", "--format", "json"))]
+
+    def cgroup_dirs(self, cid):
+        return [d for d in glob.glob(f"/sys/fs/cgroup/*/tiffin/{cid}") + glob.glob(f"/sys/fs/cgroup/tiffin/{cid}")]
+
+    def teardown(self):
+        """Removes every container and image; returns what was left behind."""
+        ids = []
+        try:
+            ids = self.container_ids()
+            for cid in ids:
+                self("rm", "-f", cid, rc=None)
+            self("system", "prune", "-a", "--volumes", rc=None)
+        finally:
+            leaks = []
+            for cid in ids:
+                leaks += self.cgroup_dirs(cid)
+            mounts = _mounts_under(self.root, self.run_root)
+            leaks += mounts
+            for mp in sorted(mounts, key=len, reverse=True):
+                subprocess.run(["umount", "-l", mp], stderr=subprocess.DEVNULL)
+            shutil.rmtree(self.run_root, ignore_errors=True)
+        return leaks
+
+
+def make_busybox_image(node: Node, tmp: Path, name="busybox"):
+    rootfs = busybox_rootfs(tmp / f"{name}-rootfs")
+    (rootfs / "etc" / "group").write_text("root:x:0:\nusers:x:100:\n")
+    node("import", rootfs, name, "--cmd", "sh")
+    return name
+
+
+def wait_for(predicate, timeout=10, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def processes_with(needle):
+    """Pids whose command line holds `needle` (a container's unique marker)."""
+    out = []
+    for d in glob.glob("/proc/[0-9]*"):
+        try:
+            with open(d + "/cmdline", "rb") as f:
+                if needle.encode() in f.read():
+                    out.append(int(os.path.basename(d)))
+        except OSError:
+            pass
+    return out
