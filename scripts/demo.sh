@@ -8,18 +8,24 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build tiffin >/dev/null
+ninja -C build tiffin tiffin-shim >/dev/null
 tiffin=build/apps/tiffin
 
 work="$(mktemp -d /tmp/tiffin-demo.XXXXXX)"
 hub_pid=""
 cleanup() {
+  if [ -d "$work/engine" ]; then
+    for c in $(node ps -a -q 2>/dev/null); do node rm -f "$c" >/dev/null 2>&1 || true; done
+    node system prune -a >/dev/null 2>&1 || true
+  fi
   for m in "$work/node/app" "$work/node/lazy"; do mountpoint -q "$m" 2>/dev/null && $tiffin flist umount "$m"; done
   [ -n "$hub_pid" ] && kill "$hub_pid" 2>/dev/null && wait "$hub_pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+node() { $tiffin --root "$work/engine" --run-root "$work/run" "$@"; }
 
 say "a root filesystem: busybox-static with its applets, plus this machine's /etc"
 mkdir -p "$work/rootfs/bin" "$work/rootfs/dev" "$work/rootfs/tmp"
@@ -64,6 +70,21 @@ if [ "$(id -u)" = 0 ]; then
   total=$(find "$work/hub/blocks" -type f | wc -l)
   echo "   blocks fetched from the hub: $fetched of $total"
   $tiffin flist umount "$work/node/lazy"
+
+  say "containers, lazily from the hub URL: tiffin run pulls the flist (not the blocks), mounts it"
+  url="http://127.0.0.1:$port/demo/rootfs:1"
+  before=$(find "$work/hub/blocks" -type f | wc -l)
+  node run --rm --hostname demo "$url" -c 'echo "   hello from container $(hostname), pid $$, as $(id -un); network: $(ls /sys/class/net)"'
+  fetched=$(find "$work/engine/cache" -type f -name '????????????????????????????????????????????????????????????????' | wc -l)
+  echo "   blocks the node fetched from the hub: $fetched of $before"
+  node images
+  node run -d --name web --memory 64m "$url" -c 'while true; do echo "tick $(date +%T)"; sleep 1; done' >/dev/null
+  node exec web sh -c 'echo "   exec in web: $(cat /etc/hostname) sees $(ps | wc -l) lines of ps"'
+  sleep 1.5
+  node ps
+  node logs --tail 2 web | sed 's/^/   logs: /'
+  node stats --no-stream web
+  node stop -t 1 web >/dev/null && node rm web >/dev/null && echo "   web stopped and removed"
 
   say "a writable root: overlayfs over the lazy mount, writes limited to 16 MiB"
   mkdir -p "$work/node/app"

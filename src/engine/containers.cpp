@@ -305,7 +305,8 @@ Result<UniqueFd> Engine::launch_shim(const std::string& ref, bool attach_first, 
   std::error_code ec;
   fs::create_directories(run, ec);
   if (ec) return fail(Errc::io, "making " + run + ": " + ec.message());
-  if (run.size() + 16 > 107) return fail(Errc::invalid_input, "--run-root is too long for the shim's sockets: " + opts_.run_root);
+  if (run.size() + sizeof("/console.sock") > 108)  // sun_path holds 108 bytes with its NUL
+    return fail(Errc::invalid_input, "--run-root is too long for the shim's unix sockets (at most 30 characters): " + opts_.run_root);
   (void)runtime::delete_container({runtime_root(), false}, id, true);  // what a killed shim left
 
   shim::ShimConfig sc;
