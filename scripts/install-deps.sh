@@ -19,6 +19,8 @@ PACKAGES=(
   # OCI runtime peers and clients (issue 4): runc and crun to compare with, podman (with conmon)
   # and containerd (ctr) to drive tiffin-oci
   runc crun podman conmon containerd
+  # the engine's benchmark peer (issue 5): dockerd, started by bench/engine_bench.py itself
+  docker.io
 )
 
 missing=()

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""The engine against docker (Debian's docker.io, dockerd started here as MACHINE-NOTES says) and
+podman, on the same busybox root filesystem, in one run:
+
+  run      `run --rm IMAGE true`, median of --runs
+  exec     `exec CONTAINER true` into a running container
+  memory   per idle running container (`sleep`): the RSS and PSS of what each engine keeps per
+           container (tiffin: the shim; docker: containerd-shim; podman: conmon), from
+           /proc/<pid>/smaps_rollup, plus the container's own process
+  ps       `ps` with --idle idle containers, and tiffin's total memory for them
+
+Ratios are tiffin / peer. Goals (issue 5): run ≤ 0.15× docker, exec ≤ 0.2× docker, memory per
+container ≤ 1 MB. Needs root; everything it starts it stops, dockerd included.
+"""
+import argparse
+import glob
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TIFFIN = os.environ.get("TIFFIN_BIN", str(ROOT / "build" / "apps" / "tiffin"))
+
+
+def timed(argv, runs, env=None):
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def mem_kb(pid):
+    """(RSS, PSS) in kB of one process."""
+    out = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                k, v = line.split(":", 1)
+                out[k] = int(v.split()[0])
+    except OSError:
+        return 0, 0
+    return out.get("Rss", 0), out.get("Pss", 0)
+
+
+def pids_named(name):
+    out = []
+    for d in glob.glob("/proc/[0-9]*"):
+        try:
+            with open(d + "/comm") as f:
+                if f.read().strip() == name:
+                    out.append(int(os.path.basename(d)))
+        except OSError:
+            pass
+    return out
+
+
+def rootfs(tmp):
+    r = tmp / "rootfs"
+    (r / "bin").mkdir(parents=True)
+    for d in ["etc", "proc", "sys", "dev", "tmp"]:
+        (r / d).mkdir()
+    shutil.copy2("/bin/busybox", r / "bin" / "busybox")
+    for a in ["sh", "true", "sleep"]:
+        os.symlink("busybox", r / "bin" / a)
+    (r / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    subprocess.run(["tar", "-C", r, "-cf", tmp / "rootfs.tar", "."], check=True)
+    return r
+
+
+class Docker:
+    def __init__(self, tmp):
+        self.dir = Path(tempfile.mkdtemp(prefix="dk-", dir="/tmp"))
+        self.sock = f"unix://{self.dir}/d.sock"
+        self.proc = None
+
+    def start(self):
+        if not shutil.which("dockerd"):
+            return False
+        self.proc = subprocess.Popen(["dockerd", "--storage-driver=overlay2", "-H", self.sock, "--data-root", f"{self.dir}/data",
+                                      "--exec-root", f"{self.dir}/exec", "--pidfile", f"{self.dir}/pid", "--bridge=none",
+                                      "--iptables=false", "--ip-forward=false"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(300):
+            if subprocess.run(self.cli("info"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
+                return True
+            time.sleep(0.1)
+        return False
+
+    def cli(self, *args):
+        return ["docker", "-H", self.sock, *args]
+
+    def stop(self):
+        if self.proc:
+            subprocess.run(self.cli("rm", "-f", *subprocess.run(self.cli("ps", "-aq"), capture_output=True, text=True).stdout.split()),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        subprocess.run(["umount", "-R", "-l", f"{self.dir}/data"], stderr=subprocess.DEVNULL)
+        subprocess.run(["umount", "-R", "-l", f"{self.dir}/exec"], stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=15)
+    ap.add_argument("--idle", type=int, default=200)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="tiffin-engine-bench-"))
+    run_root = Path(tempfile.mkdtemp(prefix="tfb-", dir="/tmp"))
+    node = [TIFFIN, "--root", str(tmp / "root"), "--run-root", str(run_root)]
+    docker = Docker(tmp)
+    results = {}
+    try:
+        r = rootfs(tmp)
+        subprocess.run(node + ["import", str(r), "bb"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(node + ["run", "--rm", "bb", "true"], check=True)  # warm: the image's mount
+        results["tiffin run"] = timed(node + ["run", "--rm", "bb", "true"], args.runs)
+        subprocess.run(node + ["run", "-d", "--name", "idle0", "bb", "sleep", "100000"], check=True, stdout=subprocess.DEVNULL)
+        results["tiffin exec"] = timed(node + ["exec", "idle0", "true"], args.runs)
+        shim = max(pids_named("tiffin-shim"))
+        results["tiffin mem"] = mem_kb(shim)
+
+        if docker.start():
+            subprocess.run(docker.cli("import", str(tmp / "rootfs.tar"), "bb"), check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(docker.cli("run", "--rm", "--network", "none", "bb", "true"), check=True)
+            results["docker run"] = timed(docker.cli("run", "--rm", "--network", "none", "bb", "true"), args.runs)
+            subprocess.run(docker.cli("run", "-d", "--network", "none", "--name", "idle0", "bb", "sleep", "100000"), check=True,
+                           stdout=subprocess.DEVNULL)
+            results["docker exec"] = timed(docker.cli("exec", "idle0", "true"), args.runs)
+            shims = pids_named("containerd-shim") + pids_named("containerd-shim-runc-v2")
+            results["docker mem"] = mem_kb(max(shims)) if shims else (0, 0)
+        else:
+            print("dockerd did not start: docker figures skipped", file=sys.stderr)
+
+        if shutil.which("podman"):
+            conf = tmp / "containers.conf"
+            conf.write_text('[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'
+                            '[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
+            pr = Path(tempfile.mkdtemp(prefix="pm-", dir="/tmp"))
+            podman = ["podman", "--root", str(tmp / "podman"), "--runroot", str(pr), "--tmpdir", str(pr / "tmp")]
+            env = dict(os.environ, CONTAINERS_CONF=str(conf))
+            try:
+                subprocess.run(podman + ["import", str(tmp / "rootfs.tar"), "bb"], check=True, stdout=subprocess.DEVNULL, env=env)
+                subprocess.run(podman + ["run", "--rm", "--network", "none", "bb", "true"], check=True, env=env)
+                results["podman run"] = timed(podman + ["run", "--rm", "--network", "none", "bb", "true"], args.runs, env)
+                subprocess.run(podman + ["run", "-d", "--network", "none", "--name", "idle0", "bb", "sleep", "100000"], check=True,
+                               stdout=subprocess.DEVNULL, env=env)
+                results["podman exec"] = timed(podman + ["exec", "idle0", "true"], args.runs, env)
+                results["podman mem"] = mem_kb(max(pids_named("conmon")))
+            finally:
+                subprocess.run(podman + ["rm", "-f", "-a"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+                subprocess.run(["umount", "-R", "-l", str(pr)], stderr=subprocess.DEVNULL)
+                shutil.rmtree(pr, ignore_errors=True)
+
+        # Many idle containers: ps time and the total memory of their shims.
+        for i in range(1, args.idle):
+            subprocess.run(node + ["run", "-d", "--name", f"idle{i}", "bb", "sleep", "100000"], check=True, stdout=subprocess.DEVNULL)
+        results["tiffin ps"] = timed(node + ["ps"], 5)
+        shims = pids_named("tiffin-shim")
+        total = [mem_kb(p) for p in shims]
+        results["tiffin shims"] = (len(shims), sum(t[0] for t in total), sum(t[1] for t in total))
+    finally:
+        ids = subprocess.run(node + ["ps", "-aq"], capture_output=True, text=True).stdout.split()
+        if ids:
+            subprocess.run(node + ["rm", "-f", *ids], stdout=subprocess.DEVNULL)
+        subprocess.run(node + ["system", "prune", "-a"], stdout=subprocess.DEVNULL)
+        docker.stop()
+        shutil.rmtree(run_root, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def ratio(a, b):
+        return f"{results[a] / results[b]:.3f}×" if a in results and b in results and results[b] else "n/a"
+
+    print(f"run --rm true   tiffin {results['tiffin run']:.1f} ms | docker {results.get('docker run', 0):.1f} ms "
+          f"({ratio('tiffin run', 'docker run')}, goal ≤ 0.15×) | podman {results.get('podman run', 0):.1f} ms ({ratio('tiffin run', 'podman run')})")
+    print(f"exec true       tiffin {results['tiffin exec']:.1f} ms | docker {results.get('docker exec', 0):.1f} ms "
+          f"({ratio('tiffin exec', 'docker exec')}, goal ≤ 0.2×) | podman {results.get('podman exec', 0):.1f} ms ({ratio('tiffin exec', 'podman exec')})")
+    for k in ["tiffin mem", "docker mem", "podman mem"]:
+        if k in results:
+            print(f"per container   {k.split()[0]:<7} RSS {results[k][0]} kB, PSS {results[k][1]} kB")
+    n, rss, pss = results["tiffin shims"]
+    print(f"{n} idle containers: tiffin ps {results['tiffin ps']:.1f} ms; shims RSS {rss / 1024:.1f} MiB, PSS {pss / 1024:.1f} MiB "
+          f"({pss / max(n, 1):.0f} kB PSS each)")
+
+
+if __name__ == "__main__":
+    main()
