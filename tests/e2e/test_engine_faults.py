@@ -1,0 +1,98 @@
+"""Faults in the middle of container lifecycles: kill -9 the CLI, the shim or the image's mount
+process at random points, 100 times. Whatever survives, `ps` and `rm -f` still work, and at the
+end no mount, cgroup or process of the node is left."""
+import glob
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import TIFFIN, needs_root
+from engine import Node, make_busybox_image, wait_for
+
+pytestmark = needs_root
+
+LIFECYCLES = int(os.environ.get("TIFFIN_FAULT_LIFECYCLES", "100"))
+
+
+def pids_with(text):
+    out = []
+    for d in glob.glob("/proc/[0-9]*"):
+        try:
+            with open(d + "/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    out.append(int(os.path.basename(d)))
+        except OSError:
+            pass
+    return out
+
+
+def pids_in_cgroups(ids):
+    """Processes whose cgroup is one of these containers'."""
+    out = []
+    for d in glob.glob("/proc/[0-9]*"):
+        try:
+            with open(d + "/cgroup") as f:
+                text = f.read()
+        except OSError:
+            continue
+        if any(f"/tiffin/{cid}" in text for cid in ids):
+            out.append(int(os.path.basename(d)))
+    return out
+
+
+def kill9(pids):
+    for p in pids:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_kill_9_cli_shim_or_mount_at_random_points(tmp_path):
+    node = Node(tmp_path)
+    rng = random.Random(int(os.environ.get("TIFFIN_FAULT_SEED", "5")))
+    seen = set()
+    hits = {"cli": 0, "shim": 0, "mount": 0}
+    try:
+        image = make_busybox_image(node, tmp_path)
+        node("run", "--rm", image, "true")  # the image's mount exists from here on
+        base = [TIFFIN, "--root", str(node.root), "--run-root", str(node.run_root)]
+        for i in range(LIFECYCLES):
+            target = rng.choice(["cli", "shim", "mount"])
+            delay = rng.uniform(0, 0.12)
+            mode = rng.choice(["-d", "fg"])
+            argv = base + ["run", "--name", f"f{i}"] + (["-d"] if mode == "-d" else []) + [image, "sh", "-c", "echo up; sleep 30"]
+            cli = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(delay)
+            if target == "cli":
+                victims = [cli.pid] if cli.poll() is None else []
+            elif target == "shim":
+                victims = pids_with(f"{node.root}/containers/")  # the shim's argv names its config there
+            else:
+                victims = [p for p in pids_with("flist") if p in pids_with(str(node.root / "images"))]
+            kill9(victims)
+            hits[target] += bool(victims)
+            if mode == "fg" and target != "cli":
+                kill9([cli.pid])  # a foreground run would wait 30 s otherwise
+            cli.wait(timeout=60)
+            # Whatever survived: listed, and removable.
+            listing = json.loads(node.out("ps", "-a", "--format", "json", timeout=60))
+            seen.update(c["Id"] for c in listing)
+            for c in listing:
+                node("rm", "-f", c["Id"], timeout=60)
+            assert node.out("ps", "-a", "-q") == ""
+        assert min(hits.values()) >= LIFECYCLES // 10, f"the faults hit too rarely to mean anything: {hits}"
+        # The node still runs containers after all that (a dead mount is mounted again).
+        assert node.out("run", "--rm", image, "echo", "alive") == "alive"
+    finally:
+        leaks = node.teardown()
+    assert not leaks, f"mounts or cgroups left behind: {leaks}"
+    assert not [d for cid in seen for d in glob.glob(f"/sys/fs/cgroup/*/tiffin/{cid}")], "cgroups left behind"
+    left = wait_for(lambda: not pids_in_cgroups(seen), timeout=10, what="containers' processes to go") and []
+    assert not pids_with(str(node.root)), "shim or mount processes left behind"
+    assert not left
