@@ -143,12 +143,13 @@ bool process_alive(const std::string& pid_file) {
 
 pid_t pid_of(const std::string& pid_file) { return static_cast<pid_t>(std::strtol(read_text(pid_file).c_str(), nullptr, 10)); }
 
+// Polls quickly at first (most waits end within milliseconds), then every 10 ms.
 template <class Pred>
 bool wait_until(Pred done, std::chrono::milliseconds timeout) {
   auto until = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
+  for (int round = 0; !done(); ++round) {
     if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::microseconds(round < 50 ? 500 : 10000));
   }
   return true;
 }
@@ -195,11 +196,15 @@ Result<std::vector<std::string>> Engine::volume_mounts(const ContainerConfig& c)
 
 Result<void> Engine::prepare_rootfs(const std::string& id, const ContainerConfig& c, const ImageInfo& image) {
   std::string dir = container_dir(id);
-  std::string mountpoint = opts_.run_root + "/mounts/" + image.id;
-  TRY(ensure_flist_mount({opts_.tiffin_binary, image.flist, mountpoint, opts_.root + "/cache", mountpoint + ".log"}));
-  RwLayerOptions rw{dir + "/layer", c.disk_size_mib, c.disk_type, opts_.root + "/pools", mountpoint};
   std::string rootfs = dir + "/rootfs";
-  if (mounted_on(rootfs)) return {};
+  std::string mountpoint = opts_.run_root + "/mounts/" + image.id;
+  RwLayerOptions rw{dir + "/layer", c.disk_size_mib, c.disk_type, opts_.root + "/pools", mountpoint};
+  if (mounted_on(rootfs)) {
+    if (flist_mounted(mountpoint)) return {};
+    // The image's mount process died under this overlay: build it again over a new mount.
+    for (int i = 0; i < 8 && mounted_on(rootfs); ++i) release_rw_layer(rw, rootfs);
+  }
+  TRY(ensure_flist_mount({opts_.tiffin_binary, image.flist, mountpoint, opts_.root + "/cache", mountpoint + ".log"}));
   TRY(prepare_rw_layer(rw));
   std::error_code ec;
   fs::create_directories(rootfs, ec);
@@ -334,7 +339,7 @@ Result<UniqueFd> Engine::launch_shim(const std::string& ref, bool attach_first, 
   if (::pipe2(p, O_CLOEXEC) != 0) return fail_errno("pipe");
   UniqueFd ready(p[0]), ready_w(p[1]);
   pid_t pid = TRY(spawn({opts_.shim_binary, conf}, [w = ready_w.get()] {
-    int null = ::open("/dev/null", O_RDWR);
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(null, 1) < 0 || ::dup2(null, 2) < 0) return false;
     return ::dup2(w, 3) >= 0;  // dup2 clears close-on-exec
   }));

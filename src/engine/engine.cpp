@@ -25,7 +25,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kSchema = R"(
-CREATE TABLE IF NOT EXISTS images (id TEXT PRIMARY KEY, source TEXT NOT NULL, created INTEGER NOT NULL, size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS images (id TEXT PRIMARY KEY, source TEXT NOT NULL, created INTEGER NOT NULL, size INTEGER NOT NULL,
+  config TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tags (name TEXT PRIMARY KEY, image TEXT NOT NULL REFERENCES images(id));
 CREATE TABLE IF NOT EXISTS containers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, image TEXT NOT NULL,
   image_id TEXT NOT NULL, config TEXT NOT NULL, created INTEGER NOT NULL);
@@ -41,6 +42,18 @@ std::string self_exe() {
 Result<std::string> file_id(const std::string& path) {
   Bytes data = TRY(read_file(path));
   return to_hex(blake2b256(data));
+}
+
+Result<ImageConfig> read_image_config(const Tree& tree) {
+  if (tree.config) return *tree.config;
+  // 0-hub's /.startup.toml needs a block read: only when the flist stores no config.
+  std::shared_ptr<Router> router;
+  if (!tree.routes.empty()) {
+    auto r = open_routes(tree.routes);
+    if (r) router = *r;
+  }
+  auto cfg = TRY(tiffin::image_config(tree, router.get()));
+  return cfg.value_or(ImageConfig{});
 }
 
 uint64_t content_size(const Tree& tree) {
@@ -77,8 +90,12 @@ Result<ImageInfo> Engine::add_image_file(const std::string& flist_path, const st
     Bytes data = TRY(read_file(flist_path));
     TRY(write_file_atomic(stored, data, 0644, true));
   }
-  auto insert = TRY(sql::Stmt::prepare(db_, "INSERT OR IGNORE INTO images (id, source, created, size) VALUES (?, ?, ?, ?)"));
-  TRY(insert.bind(1, id).bind(2, source).bind(3, static_cast<int64_t>(::time(nullptr))).bind(4, static_cast<int64_t>(content_size(tree))).run());
+  // The image config is read once here (for a 0-hub flist that means fetching /.startup.toml),
+  // so creating a container never parses the flist.
+  ImageConfig config = TRY(read_image_config(tree));
+  auto insert = TRY(sql::Stmt::prepare(db_, "INSERT OR IGNORE INTO images (id, source, created, size, config) VALUES (?, ?, ?, ?, ?)"));
+  TRY(insert.bind(1, id).bind(2, source).bind(3, static_cast<int64_t>(::time(nullptr))).bind(4, static_cast<int64_t>(content_size(tree)))
+          .bind(5, image_config_to_json(config)).run());
   if (!tag.empty()) {
     auto t = TRY(sql::Stmt::prepare(db_, "INSERT OR REPLACE INTO tags (name, image) VALUES (?, ?)"));
     TRY(t.bind(1, tag).bind(2, id).run());
@@ -180,16 +197,10 @@ Result<std::vector<ImageInfo>> Engine::images() {
 }
 
 Result<ImageConfig> Engine::image_config(const ImageInfo& image) {
-  Tree tree = TRY_CTX(load_flist(image.flist), "reading image " + short_id(image.id));
-  if (tree.config) return *tree.config;
-  // 0-hub's /.startup.toml needs a block read: only when the flist stores no config.
-  std::shared_ptr<Router> router;
-  if (!tree.routes.empty()) {
-    auto r = open_routes(tree.routes);
-    if (r) router = *r;
-  }
-  auto cfg = TRY(tiffin::image_config(tree, router.get()));
-  return cfg.value_or(ImageConfig{});
+  auto st = TRY(sql::Stmt::prepare(db_, "SELECT config FROM images WHERE id = ?"));
+  st.bind(1, image.id);
+  if (!TRY(st.step())) return fail(Errc::not_found, "no such image: " + image.id);
+  return image_config_from_json(st.text(0));
 }
 
 Result<std::vector<std::string>> Engine::remove_image(const std::string& ref, bool force) {
