@@ -1,3 +1,3 @@
 #include "cli/cli.hpp"
 
-int main(int argc, char** argv) { return tiffin::cli::run(argc, argv); }
+int main(int argc, char** argv) { return tiffin::cli::run_node(argc, argv); }

@@ -45,12 +45,6 @@ void run_verb(const std::function<Result<int>()>& body) {
   g_exit = exit_code_for(r.error());
 }
 
-Result<std::shared_ptr<Router>> stores_for(const Tree& tree, const std::vector<std::string>& specs) {
-  if (!specs.empty()) return open_router(specs);
-  if (tree.routes.empty()) return fail(Errc::invalid_input, "the flist has no routes; name a store with -s");
-  return open_routes(tree.routes);
-}
-
 bool want_json(const std::string& format) { return format == "json"; }
 
 void print_json(const nlohmann::json& j, int indent) {
@@ -102,7 +96,7 @@ void split_off_command(CLI::App& app, std::vector<std::string>& args) {
 
 }  // namespace
 
-int run(int argc, char** argv) {
+int run_with(int argc, char** argv, const std::function<void(CLI::App&)>& add_verbs) {
   auto logger = spdlog::stderr_color_mt("tiffin");
   logger->set_pattern("tiffin: %^%l%$: %v");
   spdlog::set_default_logger(logger);
@@ -120,26 +114,7 @@ int run(int argc, char** argv) {
   app.parse_complete_callback([&] {
     if (debug) spdlog::set_level(spdlog::level::debug);
   });
-
-  CLI::App* flist = app.add_subcommand("flist", "Make, inspect and change flists");
-  flist->require_subcommand(1);
-  add_flist_pack(*flist);
-  add_flist_unpack(*flist);
-  add_flist_inspect(*flist);
-  add_flist_diff(*flist);
-  add_flist_merge(*flist);
-  add_flist_tag(*flist);
-  add_flist_route(*flist);
-  add_flist_sign(*flist);
-  add_flist_check(*flist);
-  add_flist_mount(*flist);
-  add_hub(app);
-  add_push_pull(app);
-  add_container_run(app);
-  add_container_verbs(app);
-  add_container_logs(app);
-  add_container_exec(app);
-  add_image_verbs(app);
+  add_verbs(app);
 
   std::vector<std::string> args(argv + 1, argv + argc);
   split_off_command(app, args);
@@ -151,6 +126,26 @@ int run(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   return g_exit;
+}
+
+void add_node_verbs(CLI::App& app) {
+  add_container_run(app);
+  add_container_verbs(app);
+  add_container_logs(app);
+  add_container_exec(app);
+  add_image_verbs(app);
+}
+
+std::string first_verb(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--root" || a == "--run-root") {
+      ++i;
+      continue;
+    }
+    if (!a.starts_with("-")) return a;
+  }
+  return {};
 }
 
 }  // namespace tiffin::cli

@@ -18,7 +18,14 @@
 
 namespace tiffin::cli {
 
-int run(int argc, char** argv);
+// The two binaries: `tiffin` (the node's verbs, linked lean so it starts in a few ms) hands
+// the flist, hub, push, pull and import verbs to `tiffin-full` (everything).
+int run_node(int argc, char** argv);
+int run_full(int argc, char** argv);
+int run_with(int argc, char** argv, const std::function<void(CLI::App&)>& add_verbs);
+void add_node_verbs(CLI::App& app);
+// The verb of a command line (after the global options), or "".
+std::string first_verb(int argc, char** argv);
 
 // Registration of the `tiffin flist` verbs (one per file).
 void add_flist_pack(CLI::App& flist);
@@ -38,7 +45,8 @@ void add_container_run(CLI::App& app);    // run, create, start, attach, restart
 void add_container_verbs(CLI::App& app);  // ps, inspect, stop, kill, rm, wait, pause, unpause, top, stats
 void add_container_logs(CLI::App& app);   // logs
 void add_container_exec(CLI::App& app);   // exec
-void add_image_verbs(CLI::App& app);      // images, rmi, import, volume …, system prune
+void add_image_verbs(CLI::App& app);      // images, rmi, volume …, system prune
+void add_import(CLI::App& app);           // import (tiffin-full)
 
 // What follows the image of `run`/`create` or the container of `exec`: the command, untouched.
 std::vector<std::string>& trailing_command();

@@ -1,4 +1,4 @@
-// tiffin images | rmi | import | volume … | system prune
+// tiffin images | rmi | volume … | system prune
 #include <fmt/core.h>
 
 #include <ctime>
@@ -48,28 +48,6 @@ void add_image_verbs(CLI::App& app) {
       auto e = TRY(open_engine());
       for (const auto& r : *rmi_refs)
         for (const auto& line : TRY(e.remove_image(r, *rmi_force))) fmt::print("{}\n", line);
-      return 0;
-    });
-  });
-
-  struct ImportOpts {
-    std::string source, name;
-    ImageConfig config;
-  };
-  auto io = std::make_shared<ImportOpts>();
-  CLI::App* imp = app.add_subcommand("import", "Pack a directory or tar archive into an image of the local store");
-  imp->add_option("source", io->source, "Directory or tar archive (tar, tar.gz, tar.xz, tar.zst)")->required();
-  imp->add_option("name", io->name, "name[:tag]")->required();
-  imp->add_option("--entrypoint", io->config.entrypoint, "Image entrypoint (repeat for each argument)");
-  imp->add_option("--cmd", io->config.cmd, "Image command (repeat for each argument)");
-  imp->add_option("--env", io->config.env, "Image environment KEY=value");
-  imp->add_option("--workdir", io->config.workdir, "Image working directory");
-  imp->add_option("--user", io->config.user, "Image user");
-  imp->callback([io] {
-    run_verb([&]() -> Result<int> {
-      auto e = TRY(open_engine());
-      auto info = TRY(e.import(io->source, io->name, io->config));
-      fmt::print("{}\n", info.id);
       return 0;
     });
   });

@@ -204,7 +204,7 @@ Result<void> Engine::prepare_rootfs(const std::string& id, const ContainerConfig
     // The image's mount process died under this overlay: build it again over a new mount.
     for (int i = 0; i < 8 && mounted_on(rootfs); ++i) release_rw_layer(rw, rootfs);
   }
-  TRY(ensure_flist_mount({opts_.tiffin_binary, image.flist, mountpoint, opts_.root + "/cache", mountpoint + ".log"}));
+  TRY(ensure_flist_mount({opts_.full_binary, image.flist, mountpoint, opts_.root + "/cache", mountpoint + ".log"}));
   TRY(prepare_rw_layer(rw));
   std::error_code ec;
   fs::create_directories(rootfs, ec);

@@ -10,13 +10,9 @@
 
 #include "common/fd.hpp"
 #include "common/hash.hpp"
+#include "common/subprocess.hpp"
 #include "engine/flist_mounts.hpp"
 #include "engine/image_reference.hpp"
-#include "flist/content.hpp"
-#include "flist/flist_file.hpp"
-#include "flist/pack.hpp"
-#include "hub/push.hpp"
-#include "store/router.hpp"
 
 namespace tiffin::engine {
 
@@ -39,34 +35,12 @@ std::string self_exe() {
   return ec ? std::string("tiffin") : p.string();
 }
 
-Result<std::string> file_id(const std::string& path) {
-  Bytes data = TRY(read_file(path));
-  return to_hex(blake2b256(data));
-}
-
-Result<ImageConfig> read_image_config(const Tree& tree) {
-  if (tree.config) return *tree.config;
-  // 0-hub's /.startup.toml needs a block read: only when the flist stores no config.
-  std::shared_ptr<Router> router;
-  if (!tree.routes.empty()) {
-    auto r = open_routes(tree.routes);
-    if (r) router = *r;
-  }
-  auto cfg = TRY(tiffin::image_config(tree, router.get()));
-  return cfg.value_or(ImageConfig{});
-}
-
-uint64_t content_size(const Tree& tree) {
-  uint64_t total = 0;
-  for (const auto& n : tree.nodes) total += n.size;
-  return total;
-}
-
 }  // namespace
 
 Result<Engine> Engine::open(EngineOptions opts) {
   if (opts.tiffin_binary.empty()) opts.tiffin_binary = self_exe();
   if (opts.shim_binary.empty()) opts.shim_binary = (fs::path(opts.tiffin_binary).parent_path() / "tiffin-shim").string();
+  if (opts.full_binary.empty()) opts.full_binary = (fs::path(opts.tiffin_binary).parent_path() / "tiffin-full").string();
   for (const auto& d : {opts.root + "/images", opts.root + "/containers", opts.root + "/volumes", opts.run_root + "/mounts",
                         opts.run_root + "/c"}) {
     std::error_code ec;
@@ -80,29 +54,6 @@ Result<Engine> Engine::open(EngineOptions opts) {
   TRY(db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
   TRY(db.exec(kSchema));
   return Engine(std::move(opts), std::move(db));
-}
-
-Result<ImageInfo> Engine::add_image_file(const std::string& flist_path, const std::string& source, const std::string& tag) {
-  Tree tree = TRY_CTX(load_flist(flist_path), "reading " + flist_path);
-  std::string id = TRY(file_id(flist_path));
-  std::string stored = opts_.root + "/images/" + id + ".fl";
-  if (::access(stored.c_str(), F_OK) != 0) {
-    Bytes data = TRY(read_file(flist_path));
-    TRY(write_file_atomic(stored, data, 0644, true));
-  }
-  // The image config is read once here (for a 0-hub flist that means fetching /.startup.toml),
-  // so creating a container never parses the flist.
-  ImageConfig config = TRY(read_image_config(tree));
-  auto insert = TRY(sql::Stmt::prepare(db_, "INSERT OR IGNORE INTO images (id, source, created, size, config) VALUES (?, ?, ?, ?, ?)"));
-  TRY(insert.bind(1, id).bind(2, source).bind(3, static_cast<int64_t>(::time(nullptr))).bind(4, static_cast<int64_t>(content_size(tree)))
-          .bind(5, image_config_to_json(config)).run());
-  if (!tag.empty()) {
-    auto t = TRY(sql::Stmt::prepare(db_, "INSERT OR REPLACE INTO tags (name, image) VALUES (?, ?)"));
-    TRY(t.bind(1, tag).bind(2, id).run());
-  }
-  auto info = TRY(find_image(id));
-  if (!info) return fail(Errc::internal, "image " + id + " vanished");
-  return *info;
 }
 
 Result<std::optional<ImageInfo>> Engine::find_image(const std::string& ref) {
@@ -131,59 +82,47 @@ Result<std::optional<ImageInfo>> Engine::find_image(const std::string& ref) {
   return std::optional<ImageInfo>{std::move(info)};
 }
 
-Result<ImageInfo> Engine::pull(const std::string& ref_text) {
-  auto ref = TRY(parse_image_reference(ref_text));
-  if (ref.kind != ImageReference::Kind::hub)
-    return fail(Errc::invalid_input, "'" + ref_text + "' is not a hub image (http(s)://hub/user/name:tag or hub/user/name:tag)");
-  auto loc = TRY(hub::parse_hub_location(ref.hub_url));
-  std::string tmp = opts_.root + "/images/.pull-" + std::to_string(::getpid()) + ".fl";
-  auto pulled = hub::pull_flist(loc, tmp);
-  if (!pulled) {
-    ::unlink(tmp.c_str());
-    if (pulled.error().kind == Errc::not_found)
-      return fail(Errc::not_found, "no such image: " + ref_text + " (" + pulled.error().message + ")");
-    return std::unexpected(std::move(pulled).error().context("pulling " + ref.hub_url));
-  }
-  auto info = add_image_file(tmp, ref.hub_url, ref.name);
-  ::unlink(tmp.c_str());
-  return info;
-}
-
-Result<ImageInfo> Engine::import(const std::string& source, const std::string& name, const ImageConfig& config) {
-  Tree tree;
-  if (!config.empty()) tree.config = config;
-  std::string blocks = "dir://" + fs::absolute(opts_.root + "/blocks").string();
-  auto router = TRY(open_router({blocks}, true));
-  TRY_CTX(pack(source, *router, tree, {0, opts_.progress, nullptr}), "importing " + source);
-  tree.routes = router->routes();
-  std::string tmp = opts_.root + "/images/.import-" + std::to_string(::getpid()) + ".fl";
-  auto saved = save_flist(tmp, tree);
-  if (!saved) {
-    ::unlink(tmp.c_str());
-    return std::unexpected(saved.error());
-  }
-  auto info = add_image_file(tmp, fs::absolute(source).string(), name.empty() ? "" : normalize_image_name(name));
-  ::unlink(tmp.c_str());
-  return info;
-}
-
 Result<ImageInfo> Engine::resolve_image(const std::string& text, bool pull_missing) {
   auto ref = TRY(parse_image_reference(text));
-  switch (ref.kind) {
-    case ImageReference::Kind::flist_file:
-      return add_image_file(ref.path, fs::absolute(ref.path).string(), "");
-    case ImageReference::Kind::source:
-      return import(ref.path, "", {});
-    case ImageReference::Kind::hub: {
-      if (auto found = TRY(find_image(ref.name))) return *found;
-      if (!pull_missing) return fail(Errc::not_found, "no such image: " + text);
-      return pull(text);
-    }
-    case ImageReference::Kind::local:
-      break;
+  if (ref.kind == ImageReference::Kind::local || ref.kind == ImageReference::Kind::hub)
+    if (auto found = TRY(find_image(ref.name))) return *found;
+  if (ref.kind == ImageReference::Kind::local || (ref.kind == ImageReference::Kind::hub && !pull_missing))
+    return fail(Errc::not_found, "no such image: " + text);
+  return fetch_image(ref);
+}
+
+namespace {
+ImageFetcher g_fetcher = nullptr;
+}
+
+void set_image_fetcher(ImageFetcher fetcher) { g_fetcher = fetcher; }
+
+Result<ImageInfo> Engine::fetch_image(const ImageReference& ref) {
+  if (g_fetcher) return g_fetcher(*this, ref);
+  // `tiffin-full pull|import` prints the image's name or id on its last line.
+  std::vector<std::string> argv = {opts_.full_binary, "--root", opts_.root, "--run-root", opts_.run_root};
+  if (ref.kind == ImageReference::Kind::hub) argv.insert(argv.end(), {"pull", ref.text});
+  else argv.insert(argv.end(), {"import", ref.path});
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return fail_errno("pipe");
+  UniqueFd out_r(out[0]), out_w(out[1]);
+  pid_t pid = TRY(spawn(argv, [w = out_w.get()] { return ::dup2(w, 1) >= 0; }));
+  out_w.reset();
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(out_r.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0) text.append(buf, static_cast<size_t>(n));
+  int code = wait_exit(pid);
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  std::string last = text.substr(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+  if (code != 0) {
+    // Its message is on our stderr already; what kind of failure it was is in its exit code.
+    return fail(code == 2 ? Errc::not_found : Errc::io, "could not fetch image " + ref.text);
   }
-  if (auto found = TRY(find_image(ref.name))) return *found;
-  return fail(Errc::not_found, "no such image: " + text);
+  auto found = TRY(find_image(last));
+  if (!found) return fail(Errc::internal, "tiffin-full fetched " + ref.text + " but the store has no " + last);
+  return *found;
 }
 
 Result<std::vector<ImageInfo>> Engine::images() {

@@ -30,11 +30,15 @@
 
 namespace tiffin::engine {
 
+class Engine;
+struct ImageReference;
+
 struct EngineOptions {
   std::string root = "/var/lib/tiffin";
   std::string run_root = "/run/tiffin";
   std::string shim_binary;    // default: tiffin-shim beside the running executable
   std::string tiffin_binary;  // default: the running executable
+  std::string full_binary;    // tiffin-full (mounts, pulls, imports); default: beside tiffin_binary
   bool progress = true;       // on pulls, imports and pushes (drawn only on a terminal)
 };
 
@@ -87,8 +91,12 @@ class Engine {
   // ---- images
   // Finds or fetches an image: a name or id in the store, an .fl file (copied in), a hub URL
   // or hub/user/name:tag (pulled), or a directory/tar (packed into <root>/blocks).
+  // Fetching needs the HTTP client and the packer (image_fetch.cpp); a binary built without
+  // them (the lean `tiffin`) runs `tiffin-full pull|import` for it instead.
   Result<ImageInfo> resolve_image(const std::string& ref, bool pull_missing = true);
+  // image_fetch.cpp:
   Result<ImageInfo> pull(const std::string& ref);  // always fetches a hub image anew
+  // A directory or tar (packed), or an .fl file (added as it is); `name` may be empty.
   Result<ImageInfo> import(const std::string& source, const std::string& name, const ImageConfig& config);
   Result<std::vector<ImageInfo>> images();
   // Removes a tag; the image goes once untagged and unused (or with force, unused).
@@ -133,6 +141,7 @@ class Engine {
   Engine(EngineOptions opts, sql::Db db) : opts_(std::move(opts)), db_(std::move(db)) {}
 
   Result<ImageInfo> add_image_file(const std::string& flist_path, const std::string& source, const std::string& tag);
+  Result<ImageInfo> fetch_image(const ImageReference& ref);
   Result<std::optional<ImageInfo>> find_image(const std::string& ref);
   Result<ContainerInfo> load_container(const std::string& id);
   Result<void> prepare_rootfs(const std::string& id, const ContainerConfig& c, const ImageInfo& image);
@@ -145,6 +154,12 @@ class Engine {
   EngineOptions opts_;
   sql::Db db_;
 };
+
+// How images get fetched: by running `tiffin-full` (the lean tiffin), or in this process once
+// set_image_fetcher(fetch_image_in_process) was called (tiffin-full, which links image_fetch.cpp).
+using ImageFetcher = Result<ImageInfo> (*)(Engine& engine, const ImageReference& ref);
+void set_image_fetcher(ImageFetcher fetcher);
+Result<ImageInfo> fetch_image_in_process(Engine& engine, const ImageReference& ref);  // image_fetch.cpp
 
 // A 64-hex id's short form, as docker shows it.
 inline std::string short_id(const std::string& id) { return id.substr(0, 12); }

@@ -11,7 +11,6 @@
 #include "common/fd.hpp"
 #include "common/mountinfo.hpp"
 #include "common/subprocess.hpp"
-#include "fuse/lazy_fs.hpp"
 
 namespace tiffin::engine {
 namespace {
@@ -29,6 +28,12 @@ bool fuse_on(const std::string& path) {
   for (const auto& m : read_mountinfo().value_or(std::vector<MountInfo>{}))
     if (m.mount_point == path) found = m.fstype.starts_with("fuse");
   return found;
+}
+
+// The image mounts are plain FUSE mounts (no overlay of their own): unmount, or detach one
+// whose process died (it answers ENOTCONN to everything).
+void unmount(const std::string& mountpoint) {
+  if (::umount2(mountpoint.c_str(), 0) != 0 && errno != EINVAL) ::umount2(mountpoint.c_str(), MNT_DETACH);
 }
 
 bool used_by_overlay(const std::string& mountpoint) {
@@ -59,7 +64,7 @@ Result<void> ensure_flist_mount(const FlistMountPaths& m) {
     struct stat st{};
     if (::stat(m.mountpoint.c_str(), &st) == 0) return {};
     // Its process died: detach the dead mount (overlays over it keep their reference).
-    (void)unmount_flist(m.mountpoint);
+    unmount(m.mountpoint);
   }
   std::vector<std::string> argv = {m.tiffin_binary, "flist", "mount", m.flist, m.mountpoint, "--daemon",
                                    "--cache", m.cache_dir, "--log-file", m.log_file};
@@ -77,7 +82,7 @@ Result<void> ensure_flist_mount(const FlistMountPaths& m) {
 void release_flist_mount(const std::string& mountpoint) {
   auto lock = lock_mount(mountpoint);
   if (!lock) return;
-  if (fuse_on(mountpoint) && !used_by_overlay(mountpoint)) (void)unmount_flist(mountpoint);
+  if (fuse_on(mountpoint) && !used_by_overlay(mountpoint)) unmount(mountpoint);
 }
 
 }  // namespace tiffin::engine

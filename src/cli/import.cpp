@@ -1,0 +1,33 @@
+// tiffin import <dir|tar|.fl> [NAME] — into the local image store (tiffin-full: it packs).
+#include <fmt/core.h>
+
+#include "cli/cli.hpp"
+
+namespace tiffin::cli {
+
+void add_import(CLI::App& app) {
+  struct ImportOpts {
+    std::string source, name;
+    ImageConfig config;
+  };
+  auto io = std::make_shared<ImportOpts>();
+  CLI::App* imp = app.add_subcommand("import", "Pack a directory or tar archive (or add an .fl file) into the local image store");
+  imp->add_option("source", io->source, "Directory or tar archive (tar, tar.gz, tar.xz, tar.zst)")->required();
+  imp->add_option("name", io->name, "name[:tag] (none: an untagged image, shown by its id)");
+  imp->add_option("--entrypoint", io->config.entrypoint, "Image entrypoint (repeat for each argument)");
+  imp->add_option("--cmd", io->config.cmd, "Image command (repeat for each argument)");
+  imp->add_option("--env", io->config.env, "Image environment KEY=value");
+  imp->add_option("--workdir", io->config.workdir, "Image working directory");
+  imp->add_option("--user", io->config.user, "Image user");
+  imp->callback([io] {
+    run_verb([&]() -> Result<int> {
+      auto e = TRY(open_engine());
+      auto info = TRY(e.import(io->source, io->name, io->config));
+      fmt::print("{}\n", info.id);
+      return 0;
+    });
+  });
+
+}
+
+}  // namespace tiffin::cli

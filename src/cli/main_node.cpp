@@ -1,0 +1,38 @@
+// tiffin: the node's verbs (run, ps, exec …), in a binary that links none of the HTTP, TLS,
+// archive or FUSE-server libraries, so every command starts in a few milliseconds instead of
+// fifteen. The other verbs are tiffin-full's: exec'd with the same arguments.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "cli/cli.hpp"
+
+namespace tiffin::cli {
+
+int run_node(int argc, char** argv) {
+  static const std::set<std::string> full_verbs = {"flist", "hub", "push", "pull", "import"};
+  if (full_verbs.contains(first_verb(argc, argv))) {
+    std::error_code ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    std::string full = ((ec ? std::filesystem::path(argv[0]) : self).parent_path() / "tiffin-full").string();
+    ::execv(full.c_str(), argv);
+    std::fprintf(stderr, "tiffin: cannot run %s: %s\n", full.c_str(), std::strerror(errno));
+    return 125;
+  }
+  return run_with(argc, argv, [](CLI::App& app) {
+    add_node_verbs(app);
+    // Listed in --help; never reached (handed to tiffin-full above).
+    for (const auto& [verb, what] : std::initializer_list<std::pair<const char*, const char*>>{
+             {"flist", "Make, inspect, mount and change flists"},
+             {"hub", "Serve flists and blocks; tokens, listings, links"},
+             {"push", "Upload an image or .fl to a hub"},
+             {"pull", "Fetch an image's flist from a hub into the local store"},
+             {"import", "Pack a directory or tar (or add an .fl) into the local image store"}})
+      app.add_subcommand(verb, what)->allow_extras();
+  });
+}
+
+}  // namespace tiffin::cli
