@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build tiffin tiffin-shim >/dev/null
+ninja -C build tiffin tiffin-full tiffin-shim >/dev/null
 tiffin=build/apps/tiffin
 
 work="$(mktemp -d /tmp/tiffin-demo.XXXXXX)"
