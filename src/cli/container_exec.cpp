@@ -123,11 +123,7 @@ void add_container_exec(CLI::App& app) {
         opts.process.args = trailing_command();
         if (opts.process.args.empty()) return fail(Errc::invalid_input, "exec needs a command after the container");
         opts.process.terminal = o->tty;
-        for (const auto& kv : o->env) {
-          std::string key = kv.substr(0, kv.find('='));
-          std::erase_if(opts.process.env, [&](const std::string& x) { return x.substr(0, x.find('=')) == key; });
-          opts.process.env.push_back(kv);
-        }
+        for (const auto& kv : o->env) engine::set_env(opts.process.env, kv);
         if (!o->workdir.empty()) opts.process.cwd = o->workdir;
         if (!o->user.empty()) {
           std::string u = o->user.substr(0, o->user.find(':'));

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "common/text.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/secure_defaults.hpp"
 #include "shim/redis_url.hpp"
@@ -78,6 +79,12 @@ Result<ContainerConfig> container_config_from_json(const json& j) {
   }
 }
 
+void set_env(std::vector<std::string>& env, const std::string& kv) {
+  std::string key = kv.substr(0, kv.find('='));
+  std::erase_if(env, [&](const std::string& e) { return e.substr(0, e.find('=')) == key; });
+  env.push_back(kv);
+}
+
 bool valid_container_name(const std::string& n) {
   if (n.empty() || n.size() > 128 || !std::isalnum(static_cast<unsigned char>(n[0]))) return false;
   return std::all_of(n.begin(), n.end(), [](unsigned char ch) { return std::isalnum(ch) || ch == '_' || ch == '.' || ch == '-'; });
@@ -86,14 +93,7 @@ bool valid_container_name(const std::string& n) {
 Result<VolumeSpec> parse_volume_spec(const std::string& text) {
   auto bad = [&](const std::string& why) { return fail(Errc::invalid_input, "volume '" + text + "': " + why); };
   VolumeSpec v;
-  std::vector<std::string> parts;
-  size_t start = 0;
-  while (true) {
-    size_t colon = text.find(':', start);
-    parts.push_back(text.substr(start, colon - start));
-    if (colon == std::string::npos) break;
-    start = colon + 1;
-  }
+  std::vector<std::string> parts = split(text, ':');
   if (parts.size() < 2 || parts.size() > 3) return bad("expected source:/destination[:ro|rw]");
   v.source = parts[0];
   v.target = parts[1];
@@ -169,12 +169,6 @@ std::vector<std::string> capability_set(const ContainerConfig& c) {
     else if (std::find(caps.begin(), caps.end(), canonical_cap(a)) == caps.end()) caps.push_back(canonical_cap(a));
   }
   return caps;
-}
-
-void set_env(std::vector<std::string>& env, const std::string& kv) {
-  std::string key = kv.substr(0, kv.find('='));
-  std::erase_if(env, [&](const std::string& e) { return e.substr(0, e.find('=')) == key; });
-  env.push_back(kv);
 }
 
 }  // namespace

@@ -44,6 +44,9 @@ Result<ContainerConfig> container_config_from_json(const nlohmann::json& j);
 // restart policy, redis URLs, capabilities.
 Result<void> validate_container_config(const ContainerConfig& c);
 
+// Sets KEY=value in an environment, replacing an earlier KEY.
+void set_env(std::vector<std::string>& env, const std::string& key_value);
+
 // Container names: [a-zA-Z0-9][a-zA-Z0-9_.-]* (docker's rule).
 bool valid_container_name(const std::string& name);
 

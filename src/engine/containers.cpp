@@ -15,6 +15,7 @@
 #include "common/hash.hpp"
 #include "common/mountinfo.hpp"
 #include "common/subprocess.hpp"
+#include "common/text.hpp"
 #include "engine/engine.hpp"
 #include "engine/flist_mounts.hpp"
 #include "fuse/rw_layer.hpp"
@@ -74,20 +75,8 @@ bool all_digits(const std::string& s) { return !s.empty() && s.find_first_not_of
 
 // name:x:uid:gid… lines of /etc/passwd or /etc/group: the entry whose name (or number) matches.
 std::optional<std::vector<std::string>> find_entry(const std::string& text, const std::string& key, int number_field) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
-    std::vector<std::string> f;
-    size_t s = 0;
-    while (true) {
-      size_t c = line.find(':', s);
-      f.push_back(line.substr(s, c - s));
-      if (c == std::string::npos) break;
-      s = c + 1;
-    }
+  for (const auto& line : split(text, '\n')) {
+    auto f = split(line, ':');
     if (f.size() > static_cast<size_t>(number_field) && (f[0] == key || f[number_field] == key)) return f;
   }
   return std::nullopt;

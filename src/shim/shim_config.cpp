@@ -4,6 +4,8 @@
 #include <functional>
 #include <map>
 
+#include "common/text.hpp"
+
 namespace tiffin::shim {
 namespace {
 
@@ -43,12 +45,7 @@ std::string format_shim_config(const ShimConfig& c) {
 
 Result<ShimConfig> parse_shim_config(const std::string& text) {
   ShimConfig c;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    pos = end + 1;
+  for (const auto& line : split(text, '\n')) {
     if (line.empty()) continue;
     size_t eq = line.find('=');
     if (eq == std::string::npos) return fail(Errc::invalid_input, "shim config: not key=value: " + line);

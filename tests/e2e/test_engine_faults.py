@@ -12,23 +12,11 @@ import time
 import pytest
 
 from conftest import TIFFIN, needs_root
-from engine import Node, make_busybox_image, wait_for
+from engine import Node, make_busybox_image, processes_with as pids_with, wait_for
 
 pytestmark = needs_root
 
 LIFECYCLES = int(os.environ.get("TIFFIN_FAULT_LIFECYCLES", "100"))
-
-
-def pids_with(text):
-    out = []
-    for d in glob.glob("/proc/[0-9]*"):
-        try:
-            with open(d + "/cmdline", "rb") as f:
-                if text.encode() in f.read():
-                    out.append(int(os.path.basename(d)))
-        except OSError:
-            pass
-    return out
 
 
 def pids_in_cgroups(ids):
