@@ -434,7 +434,6 @@ void Shim::serve_until_exit() {
       if (w > 0) stdin_pending_.erase(0, static_cast<size_t>(w));
       else if (w < 0 && errno != EAGAIN) stdin_pending_.clear();
     }
-    if (stdin_closed_ && stdin_pending_.empty() && run_.in) run_.in.reset();
     for (size_t i = 0; i < clients_.size(); ++i) {
       Client& cl = clients_[i];
       short re = fds[first_client + i].revents;
@@ -446,6 +445,8 @@ void Shim::serve_until_exit() {
       if (cl.fd && (re & (POLLIN | POLLHUP | POLLERR))) read_client(cl);
     }
     std::erase_if(clients_, [](const Client& cl) { return !cl.fd; });
+    // Once a client closed stdin and all it sent was written, the program sees end of file.
+    if (stdin_closed_ && stdin_pending_.empty() && run_.in) run_.in.reset();
     now = Clock::now();
     for (auto* p : pubs) p->flush(now);
   }
