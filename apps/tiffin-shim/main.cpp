@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
   }
   int ready_fd = ::fcntl(3, F_GETFD) >= 0 ? 3 : -1;
   if (ready_fd >= 0) ::fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
+  // Whatever else the caller's caller left open must not live on in the shim or reach the
+  // container.
+  ::close_range(4, ~0U, 0);
   // Detach: the engine waits only for this first process; the shim lives on in a new session.
   pid_t child = ::fork();
   if (child < 0) return 1;
