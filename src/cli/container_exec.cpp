@@ -133,11 +133,20 @@ void add_container_exec(CLI::App& app) {
         }
         opts.detach = o->detach;
         if (o->tty && !o->detach) return exec_with_terminal(rt, opts, o->interactive);
-        if (!o->interactive) {
-          int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-          if (null >= 0) ::dup2(null, 0);
+        UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+        if (!o->interactive && null) ::dup2(null.get(), 0);
+        if (!o->detach) return runtime::exec_in_container(rt, opts);
+        // -d: the process keeps none of our stdio (as with docker, its output goes nowhere), so
+        // whoever reads our output sees its end when we exit.
+        UniqueFd out(::fcntl(1, F_DUPFD_CLOEXEC, 3)), err(::fcntl(2, F_DUPFD_CLOEXEC, 3));
+        if (null) {
+          ::dup2(null.get(), 1);
+          ::dup2(null.get(), 2);
         }
-        return runtime::exec_in_container(rt, opts);
+        auto started = runtime::exec_in_container(rt, opts);
+        if (out) ::dup2(out.get(), 1);
+        if (err) ::dup2(err.get(), 2);
+        return started;
       }();
       if (!r) {
         fmt::print(stderr, "tiffin: {}\n", r.error().message);

@@ -427,7 +427,7 @@ Result<std::vector<ContainerInfo>> Engine::list(const ContainerFilter& filter) {
     for (const auto& [key, value] : filter.filters) {
       if (key == "name") keep = keep && info->name.find(value) != std::string::npos;
       else if (key == "id") keep = keep && info->id.starts_with(value);
-      else if (key == "status") keep = (filter.all || value != "exited") && info->state == value;
+      else if (key == "status") keep = info->state == value;  // docker: a status filter implies -a
       else if (key == "ancestor") keep = keep && (info->image == value || info->image_id.starts_with(value));
       else if (key == "exited") keep = keep && info->state == "exited" && std::to_string(info->exit_code) == value;
     }

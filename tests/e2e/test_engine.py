@@ -324,3 +324,46 @@ def test_concurrent_clis_keep_one_consistent_state(node, image):
            for i in range(4)]
     assert [p.wait(timeout=60) for p in rms] == [0] * 4
     assert node.container_ids() == []
+
+
+def test_create_start_attached_follow_logs_exec_variants_and_volume_inspect(node, image):
+    cid = node.out("create", "--name", "later", image, "sh", "-c", "echo one; sleep 1; echo two; exit 5")
+    assert node.inspect("later")["State"]["Status"] == "created" and node.out("ps", "-q") == ""
+    # start -a: attached to the output, the container's exit code is ours.
+    p = node("start", "-a", "later", rc=5)
+    assert p.stdout == b"one\ntwo\n"
+    # logs -f follows a running container until it stops; -t adds the time of each line.
+    node("start", "later")
+    follow = subprocess.run([TIFFIN, "--root", str(node.root), "--run-root", str(node.run_root), "logs", "-f", "later"],
+                            capture_output=True, timeout=30)
+    assert follow.stdout.decode().count("two") == 2, "both runs' lines, the second one followed to its end"
+    stamped = node.out("logs", "-t", "--tail", "1", "later")
+    assert stamped.endswith(" two") and stamped[:4].isdigit() and "T" in stamped.split()[0]
+    node("rm", cid)
+    # exec -d leaves a process running; exec -it gets a terminal.
+    node("run", "-d", "--name", "box", image, "sleep", "1000")
+    node("exec", "-d", "box", "sh", "-c", "echo detached > /tmp/mark; sleep 1000")
+    wait_for(lambda: node("exec", "box", "cat", "/tmp/mark", rc=None).stdout == b"detached\n", what="the detached exec")
+    assert "sleep 1000" in node.out("top", "box").split("\n", 1)[1]
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(TIFFIN, [TIFFIN, "--root", str(node.root), "--run-root", str(node.run_root), "exec", "-it", "box", "sh", "-c",
+                          "tty; exit 3"])
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 3 and b"/dev/pts/" in out
+    node("rm", "-f", "box")
+    node("volume", "create", "v1", "--size", "8")
+    v = json.loads(node.out("volume", "inspect", "v1"))[0]
+    assert v["Name"] == "v1" and v["SizeMiB"] == 8 and os.path.ismount(v["Mountpoint"])
+    node("volume", "inspect", "nope", rc=2)
+    node("volume", "rm", "v1")
+    assert not os.path.exists(v["Mountpoint"])
