@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# tiffin's main job at this stage: install, build, pack a real root filesystem into an flist,
-# serve it from a hub, pull it on a "node" and run a program in a lazy mount of it (only the
-# blocks it reads are fetched), give it a writable root; then unpack it and compare with the
+# tiffin's main job: install, build, pack a real root filesystem into an flist, serve it from a
+# hub, and run containers from the hub URL on a "node" (only the blocks they read are fetched);
+# then the same by hand: a lazy mount, a writable root; then unpack it and compare with the
 # original — content, owners, modes, xattrs and links.
 set -euo pipefail
 cd "$(dirname "$0")/.."
