@@ -56,13 +56,16 @@ def test_kill_9_cli_shim_or_mount_at_random_points(tmp_path):
             mode = rng.choice(["-d", "fg"])
             argv = base + ["run", "--name", f"f{i}"] + (["-d"] if mode == "-d" else []) + [image, "sh", "-c", "echo up; sleep 30"]
             cli = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            shims = lambda: pids_with(f"{node.root}/containers/")  # the shim's argv names its config there
+            mounts = lambda: [p for p in pids_with("flist") if p in pids_with(str(node.root / "images"))]
+            # The shim and the mount are killed at a random point of their own life, however long
+            # the CLI takes to get there (sanitizer builds are slow).
+            find = {"cli": lambda: [cli.pid] if cli.poll() is None else [], "shim": shims, "mount": mounts}[target]
+            deadline = time.time() + 10
+            while target != "cli" and not find() and cli.poll() is None and time.time() < deadline:
+                time.sleep(0.002)
             time.sleep(delay)
-            if target == "cli":
-                victims = [cli.pid] if cli.poll() is None else []
-            elif target == "shim":
-                victims = pids_with(f"{node.root}/containers/")  # the shim's argv names its config there
-            else:
-                victims = [p for p in pids_with("flist") if p in pids_with(str(node.root / "images"))]
+            victims = find()
             kill9(victims)
             hits[target] += bool(victims)
             if mode == "fg" and target != "cli":
