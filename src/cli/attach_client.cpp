@@ -6,13 +6,13 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <optional>
 
+#include "common/unix_socket.hpp"
 #include "shim/attach_protocol.hpp"
 
 namespace tiffin::cli {
@@ -48,16 +48,9 @@ void send_size(int sock) {
 }  // namespace
 
 Result<UniqueFd> connect_attach(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return fail(Errc::invalid_input, "socket path too long: " + path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return fail_errno("socket");
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    if (errno == ENOENT || errno == ECONNREFUSED) return fail(Errc::conflict, "the container is not running (no shim to attach to)");
-    return fail_errno("connect " + path);
-  }
+  auto fd = connect_unix(path);
+  if (!fd && (fd.error().sys_errno == ENOENT || fd.error().sys_errno == ECONNREFUSED))
+    return fail(Errc::conflict, "the container is not running (no shim to attach to)");
   return fd;
 }
 

@@ -7,7 +7,6 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 
 #include "cli/cli.hpp"
 #include "common/subprocess.hpp"
+#include "common/unix_socket.hpp"
 #include "runtime/console.hpp"
 #include "runtime/container.hpp"
 #include "shim/shim.hpp"
@@ -39,12 +39,7 @@ Result<int> exec_with_terminal(const runtime::RuntimeOptions& rt, runtime::ExecO
       std::filesystem::remove_all(dir, ec);
     }
   } cleanup{dir};
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, sock_path.c_str(), sock_path.size() + 1);
-  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!listener || ::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener.get(), 1) != 0)
-    return fail_errno("console socket " + sock_path);
+  UniqueFd listener = TRY(listen_unix(sock_path));
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);  // the exec'd process becomes our child to wait for
   opts.console_socket = sock_path;
   opts.detach = true;

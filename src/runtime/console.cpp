@@ -4,24 +4,17 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cstring>
 
+#include "common/unix_socket.hpp"
+
 namespace tiffin::runtime {
 
 Result<UniqueFd> connect_console_socket(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return fail(Errc::invalid_input, "console socket path too long: " + path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!s) return fail_errno("socket");
-  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return fail_errno("connecting to the console socket " + path);
-  return s;
+  return TRY_CTX(connect_unix(path), "the console socket");
 }
 
 Result<void> send_fd(int sock, int fd, const std::string& name) {

@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -24,6 +23,7 @@
 
 #include "common/fd.hpp"
 #include "common/subprocess.hpp"
+#include "common/unix_socket.hpp"
 #include "runtime/cgroup_stats.hpp"
 #include "runtime/console.hpp"
 #include "runtime/container.hpp"
@@ -64,22 +64,6 @@ std::string json_escape(const std::string& s) {
 
 void write_line(int fd, const std::string& s) {
   if (fd >= 0) (void)write_all(fd, {reinterpret_cast<const uint8_t*>(s.data()), s.size()});
-}
-
-Result<UniqueFd> listen_unix(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return fail(Errc::invalid_input, "socket path too long: " + path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) return fail_errno("socket");
-  ::unlink(path.c_str());
-  mode_t old = ::umask(0077);  // root only: an attached client feeds the container's stdin
-  int rc = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::umask(old);
-  if (rc != 0) return fail_errno("bind " + path);
-  if (::listen(fd.get(), 16) != 0) return fail_errno("listen " + path);
-  return fd;
 }
 
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
@@ -153,7 +137,7 @@ Result<Started> Shim::create_and_start() {
   UniqueFd out_r(out[0]), out_w(out[1]), err_r(err[0]), err_w(err[1]), in_r(in[0]), in_w(in[1]);
   UniqueFd report_r(report[0]), report_w(report[1]);
   UniqueFd console;
-  if (c_.tty) console = TRY(listen_unix(c_.console_socket()));
+  if (c_.tty) console = TRY(listen_unix(c_.console_socket(), true));
 
   pid_t creator = ::fork();
   if (creator < 0) return fail_errno("fork");
@@ -476,7 +460,7 @@ int Shim::run() {
   sigfd_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
 
-  auto listener = listen_unix(c_.attach_socket());
+  auto listener = listen_unix(c_.attach_socket(), true);
   if (!listener) {
     write_line(ready_fd_, "error 125 " + listener.error().message + "\n");
     return 1;

@@ -1,0 +1,18 @@
+// Unix stream sockets by path: what the shim's attach and console sockets, `tiffin attach`,
+// `tiffin exec -t` and the runtime's --console-socket use. Paths longer than sun_path are
+// refused (Errc::invalid_input); a failed connect keeps its errno (ENOENT, ECONNREFUSED).
+#pragma once
+
+#include <string>
+
+#include "common/error.hpp"
+#include "common/fd.hpp"
+
+namespace tiffin {
+
+// Binds (replacing a stale socket file) with mode 0600 and listens; close-on-exec, and
+// non-blocking when asked.
+Result<UniqueFd> listen_unix(const std::string& path, bool nonblocking = false);
+Result<UniqueFd> connect_unix(const std::string& path);
+
+}  // namespace tiffin
