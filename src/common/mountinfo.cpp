@@ -37,4 +37,11 @@ Result<std::vector<MountInfo>> read_mountinfo(const std::string& path) {
   return parse_mountinfo(std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()));
 }
 
+std::optional<MountInfo> mount_at(const std::string& path) {
+  std::optional<MountInfo> top;
+  for (auto& m : read_mountinfo().value_or(std::vector<MountInfo>{}))
+    if (m.mount_point == path) top = std::move(m);  // later lines are mounted over earlier ones
+  return top;
+}
+
 }  // namespace tiffin

@@ -2,6 +2,7 @@
 // undone, for the code that must know what is mounted where (the writable root, cgroups).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,9 @@ struct MountInfo {
 // Lines that do not have the documented shape are skipped.
 std::vector<MountInfo> parse_mountinfo(std::string_view text);
 Result<std::vector<MountInfo>> read_mountinfo(const std::string& path = "/proc/self/mountinfo");
+
+// The topmost mount on `path` (as mountinfo spells it: absolute, no trailing '/'), if any.
+std::optional<MountInfo> mount_at(const std::string& path);
 
 // Undoes the kernel's octal escapes (\040 → ' ') in a mountinfo field or an option value.
 std::string mountinfo_unescape(std::string_view s);

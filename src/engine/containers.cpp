@@ -64,13 +64,6 @@ std::string read_in_root(const std::string& root, const std::string& rel) {
   return out;
 }
 
-// Whether anything is mounted on `path` (an overlay stacked twice would hide the first).
-bool mounted_on(const std::string& path) {
-  for (const auto& m : read_mountinfo().value_or(std::vector<MountInfo>{}))
-    if (m.mount_point == path) return true;
-  return false;
-}
-
 bool all_digits(const std::string& s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos; }
 
 // name:x:uid:gid… lines of /etc/passwd or /etc/group: the entry whose name (or number) matches.
@@ -188,10 +181,10 @@ Result<void> Engine::prepare_rootfs(const std::string& id, const ContainerConfig
   std::string rootfs = dir + "/rootfs";
   std::string mountpoint = opts_.run_root + "/mounts/" + image.id;
   RwLayerOptions rw{dir + "/layer", c.disk_size_mib, c.disk_type, opts_.root + "/pools", mountpoint};
-  if (mounted_on(rootfs)) {
+  if (mount_at(rootfs)) {
     if (flist_mounted(mountpoint)) return {};
     // The image's mount process died under this overlay: build it again over a new mount.
-    for (int i = 0; i < 8 && mounted_on(rootfs); ++i) release_rw_layer(rw, rootfs);
+    for (int i = 0; i < 8 && mount_at(rootfs); ++i) release_rw_layer(rw, rootfs);
   }
   TRY(ensure_flist_mount({opts_.full_binary, image.flist, mountpoint, opts_.root + "/cache", mountpoint + ".log"}));
   TRY(prepare_rw_layer(rw));
@@ -210,8 +203,8 @@ Result<void> Engine::release_rootfs(const std::string& id, const ContainerConfig
   std::string mountpoint = opts_.run_root + "/mounts/" + image_id;
   RwLayerOptions rw{dir + "/layer", c.disk_size_mib, c.disk_type, opts_.root + "/pools", mountpoint};
   std::string rootfs = dir + "/rootfs";
-  for (int i = 0; i < 8 && mounted_on(rootfs); ++i) release_rw_layer(rw, rootfs);
-  if (mounted_on(rootfs)) return fail(Errc::io, "cannot unmount " + rootfs);
+  for (int i = 0; i < 8 && mount_at(rootfs); ++i) release_rw_layer(rw, rootfs);
+  if (mount_at(rootfs)) return fail(Errc::io, "cannot unmount " + rootfs);
   // The image's mount stays for the next container (starting one then costs no mount);
   // rmi and system prune unmount it.
   if (c.disk_size_mib) ::unlink(rw_image_path(rw).c_str());

@@ -24,10 +24,8 @@ Result<UniqueFd> lock_mount(const std::string& mountpoint) {
 }
 
 bool fuse_on(const std::string& path) {
-  bool found = false;
-  for (const auto& m : read_mountinfo().value_or(std::vector<MountInfo>{}))
-    if (m.mount_point == path) found = m.fstype.starts_with("fuse");
-  return found;
+  auto m = mount_at(path);
+  return m && m->fstype.starts_with("fuse");
 }
 
 // The image mounts are plain FUSE mounts (no overlay of their own): unmount, or detach one

@@ -165,17 +165,13 @@ void release_rw_layer(const RwLayerOptions& o, const std::string& target) {
 std::optional<std::string> overlay_layer_dir(const std::string& target) {
   std::string want = fs::absolute(target).lexically_normal().string();
   while (want.size() > 1 && want.back() == '/') want.pop_back();
-  std::optional<std::string> found;
-  for (const auto& m : read_mountinfo().value_or(std::vector<MountInfo>{})) {
-    if (m.mount_point != want) continue;
-    found.reset();  // a later mount on the same point hides an earlier overlay
-    if (m.fstype != "overlay") continue;
-    size_t at = m.super_options.find("lowerdir=");
-    if (at == std::string::npos) continue;
-    std::string lower = mountinfo_unescape(m.super_options.substr(at + 9, m.super_options.find(',', at) - at - 9));
-    if (lower.ends_with("/lower")) found = lower.substr(0, lower.size() - 6);
-  }
-  return found;
+  auto m = mount_at(want);  // a later mount on the same point hides an earlier overlay
+  if (!m || m->fstype != "overlay") return std::nullopt;
+  size_t at = m->super_options.find("lowerdir=");
+  if (at == std::string::npos) return std::nullopt;
+  std::string lower = mountinfo_unescape(m->super_options.substr(at + 9, m->super_options.find(',', at) - at - 9));
+  if (!lower.ends_with("/lower")) return std::nullopt;
+  return lower.substr(0, lower.size() - 6);
 }
 
 }  // namespace tiffin
