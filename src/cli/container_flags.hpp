@@ -14,7 +14,7 @@ namespace tiffin::cli {
 
 struct ContainerFlags {
   engine::ContainerConfig c;
-  std::vector<std::string> env_files, entrypoint, log_redis;
+  std::vector<std::string> env_files, log_redis;
   std::string memory, entrypoint_text;
   std::string image;  // the command follows it (CLI11's remaining(), kept in order)
   bool entrypoint_set = false;

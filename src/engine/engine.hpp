@@ -72,7 +72,7 @@ struct ContainerInfo {
 
 struct ContainerFilter {
   bool all = false;                                   // else only running (and paused, restarting)
-  std::multimap<std::string, std::string> filters;    // name=, id=, status=, ancestor=, label-less docker keys
+  std::multimap<std::string, std::string> filters;    // docker's name=, id=, status=, ancestor=, exited=
 };
 
 // What `run` and `start -a` hand back: the shim's answer on its ready pipe.
@@ -134,8 +134,6 @@ class Engine {
   Result<std::vector<VolumeInfo>> volumes();
   Result<VolumeInfo> volume(const std::string& name);
   Result<void> remove_volume(const std::string& name, bool force);
-
-  sql::Db& db() { return db_; }
 
  private:
   Engine(EngineOptions opts, sql::Db db) : opts_(std::move(opts)), db_(std::move(db)) {}

@@ -19,7 +19,6 @@ RedisPublisher::~RedisPublisher() {
 void RedisPublisher::publish(std::string message) {
   if (queue_.size() >= max_queued_) {
     queue_.pop_front();
-    ++dropped_;
   }
   queue_.push_back(std::move(message));
 }
@@ -68,7 +67,6 @@ void RedisPublisher::flush(Clock::time_point now) {
       }
       freeReplyObject(reply);
       queue_.pop_front();
-      ++sent_;
     }
   }
 }

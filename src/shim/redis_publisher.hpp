@@ -29,10 +29,7 @@ class RedisPublisher {
   // failed send keeps the unconfirmed messages for the next attempt.
   void flush(Clock::time_point now = Clock::now());
 
-  bool connected() const { return ctx_ != nullptr; }
   size_t queued() const { return queue_.size(); }
-  uint64_t dropped() const { return dropped_; }
-  uint64_t sent() const { return sent_; }
   // When flush() should next run to retry (meaningful while queued() > 0 and not connected).
   Clock::time_point next_retry() const { return next_retry_; }
   const RedisUrl& url() const { return url_; }
@@ -47,7 +44,6 @@ class RedisPublisher {
   redisContext* ctx_ = nullptr;
   Clock::time_point next_retry_{};
   std::chrono::milliseconds backoff_{250};
-  uint64_t dropped_ = 0, sent_ = 0;
 };
 
 }  // namespace tiffin::shim

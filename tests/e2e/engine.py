@@ -1,8 +1,13 @@
 """Helpers for the engine tests: a node (tiffin with its own --root and a short --run-root), a
 busybox image, and a check that nothing (mount, cgroup, process) outlives a test."""
+import fcntl
 import glob
 import json
 import os
+import pty
+import select
+import struct
+import termios
 import shutil
 import subprocess
 import tempfile
@@ -79,6 +84,32 @@ def make_busybox_image(node: Node, tmp: Path, name="busybox"):
     return name
 
 
+def run_in_pty(argv, answer=None, rows=33, cols=101, timeout=20):
+    """Runs argv on a new terminal of rows×cols; writes `answer` once the program has printed its
+    tty name. Returns (exit code, everything it printed)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        os.execv(argv[0], argv)
+    out, sent = b"", False
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if select.select([fd], [], [], 0.2)[0]:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        if answer is not None and b"/dev/pts/" in out and not sent:
+            os.write(fd, answer)
+            sent = True
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), out
+
+
 def wait_for(predicate, timeout=10, what="condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -89,12 +120,12 @@ def wait_for(predicate, timeout=10, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def processes_with(needle):
-    """Pids whose command line holds `needle` (a container's unique marker)."""
+def processes_with(needle, in_cgroup=False):
+    """Pids whose command line (or, with in_cgroup, /proc/<pid>/cgroup) holds `needle`."""
     out = []
     for d in glob.glob("/proc/[0-9]*"):
         try:
-            with open(d + "/cmdline", "rb") as f:
+            with open(d + ("/cgroup" if in_cgroup else "/cmdline"), "rb") as f:
                 if needle.encode() in f.read():
                     out.append(int(os.path.basename(d)))
         except OSError:

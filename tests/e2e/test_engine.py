@@ -4,8 +4,6 @@ redis-server (also across a restart of that server), restart policies, volumes, 
 exit codes docker gives."""
 import json
 import os
-import pty
-import select
 import signal
 import subprocess
 import time
@@ -13,7 +11,7 @@ import time
 import pytest
 
 from conftest import TIFFIN, needs_root, tiffin
-from engine import Node, make_busybox_image, processes_with, wait_for
+from engine import Node, make_busybox_image, processes_with, run_in_pty, wait_for
 from test_hub import Hub
 
 pytestmark = needs_root
@@ -139,36 +137,16 @@ def test_rm_refuses_running_and_force_kills(node, image):
     node("rm", "-f", "busy")
     assert node.container_ids() == []
     assert not node.cgroup_dirs(cid)
-    assert not processes_with("sleep 1000") or all(
-        not os.path.exists(f"/proc/{p}") for p in processes_with("sleep 1000"))
+    wait_for(lambda: not processes_with(f"/tiffin/{cid}", in_cgroup=True), what="the container's processes to go")
 
 
 def test_interactive_stdin_and_a_terminal(node, image):
     assert node("run", "-i", "--rm", image, "wc", "-l", input=b"a\nb\nc\n").stdout.strip() == b"3"
-    # -t: a real pty on our side, a terminal inside.
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(TIFFIN, [TIFFIN, "--root", str(node.root), "--run-root", str(node.run_root), "run", "-it", "--rm", image,
-                          "sh", "-c", "tty; stty size; read x; echo got:$x"])
-    out = b""
-    deadline = time.time() + 20
-    sent = False
-    while time.time() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if r:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-        if b"/dev/pts/" in out and not sent:
-            os.write(fd, b"hello\r")
-            sent = True
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, out
-    assert b"/dev/pts/0" in out and b"got:hello" in out
+    # -t: a real pty on our side, a terminal inside, of our size.
+    code, out = run_in_pty([TIFFIN, "--root", str(node.root), "--run-root", str(node.run_root), "run", "-it", "--rm", image,
+                            "sh", "-c", "tty; stty size; read x; echo got:$x"], answer=b"hello\r")
+    assert code == 0, out
+    assert b"/dev/pts/0" in out and b"33 101" in out and b"got:hello" in out
 
 
 def test_logs_and_stats_reach_redis_and_survive_its_restart(node, image, redis):
@@ -345,21 +323,9 @@ def test_create_start_attached_follow_logs_exec_variants_and_volume_inspect(node
     node("exec", "-d", "box", "sh", "-c", "echo detached > /tmp/mark; sleep 1000")
     wait_for(lambda: node("exec", "box", "cat", "/tmp/mark", rc=None).stdout == b"detached\n", what="the detached exec")
     assert "sleep 1000" in node.out("top", "box").split("\n", 1)[1]
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execv(TIFFIN, [TIFFIN, "--root", str(node.root), "--run-root", str(node.run_root), "exec", "-it", "box", "sh", "-c",
-                          "tty; exit 3"])
-    out = b""
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 3 and b"/dev/pts/" in out
+    code, out = run_in_pty([TIFFIN, "--root", str(node.root), "--run-root", str(node.run_root), "exec", "-it", "box", "sh", "-c",
+                            "tty; stty size; exit 3"], rows=40, cols=120)
+    assert code == 3 and b"/dev/pts/" in out and b"40 120" in out
     node("rm", "-f", "box")
     node("volume", "create", "v1", "--size", "8")
     v = json.loads(node.out("volume", "inspect", "v1"))[0]

@@ -19,20 +19,6 @@ pytestmark = needs_root
 LIFECYCLES = int(os.environ.get("TIFFIN_FAULT_LIFECYCLES", "100"))
 
 
-def pids_in_cgroups(ids):
-    """Processes whose cgroup is one of these containers'."""
-    out = []
-    for d in glob.glob("/proc/[0-9]*"):
-        try:
-            with open(d + "/cgroup") as f:
-                text = f.read()
-        except OSError:
-            continue
-        if any(f"/tiffin/{cid}" in text for cid in ids):
-            out.append(int(os.path.basename(d)))
-    return out
-
-
 def kill9(pids):
     for p in pids:
         try:
@@ -84,6 +70,6 @@ def test_kill_9_cli_shim_or_mount_at_random_points(tmp_path):
         leaks = node.teardown()
     assert not leaks, f"mounts or cgroups left behind: {leaks}"
     assert not [d for cid in seen for d in glob.glob(f"/sys/fs/cgroup/*/tiffin/{cid}")], "cgroups left behind"
-    left = wait_for(lambda: not pids_in_cgroups(seen), timeout=10, what="containers' processes to go") and []
+    wait_for(lambda: not any(pids_with(f"/tiffin/{cid}", in_cgroup=True) for cid in seen), timeout=10,
+             what="the containers' processes to go")
     assert not pids_with(str(node.root)), "shim or mount processes left behind"
-    assert not left
