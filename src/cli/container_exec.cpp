@@ -109,12 +109,16 @@ void add_container_exec(CLI::App& app) {
     run_verb([&]() -> Result<int> {
       auto r = [&]() -> Result<int> {
         auto e = TRY(open_engine());
-        auto info = TRY(e.inspect(o->ref));
-        if (info.state != "running") return fail(Errc::conflict, "container " + info.name + " is not running");
+        // The runtime's state is what decides (a container without it is not running); the
+        // engine's own view of the container is not needed for an exec.
+        std::string id = TRY(e.resolve_container(o->ref));
         runtime::RuntimeOptions rt{e.runtime_root(), false};
         runtime::ExecOptions opts;
-        opts.id = info.id;
-        opts.process = TRY(runtime::exec_process(rt, info.id));
+        opts.id = id;
+        auto process = runtime::exec_process(rt, id);
+        if (!process && process.error().kind == Errc::not_found)
+          return fail(Errc::conflict, "container " + o->ref + " is not running");
+        opts.process = TRY(std::move(process));
         opts.process.args = trailing_command();
         if (opts.process.args.empty()) return fail(Errc::invalid_input, "exec needs a command after the container");
         opts.process.terminal = o->tty;

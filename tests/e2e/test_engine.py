@@ -115,6 +115,7 @@ def test_detached_lifecycle_ps_inspect_logs_exec_top_stats_stop_start_restart_ki
     assert node.out("logs", "web").splitlines()[-1] == "bye"
     assert node.out("ps", "-q") == ""
     assert cid[:12] in node.out("ps", "-a", "-q", "-f", "status=exited")
+    assert b"is not running" in node("exec", "web", "true", rc=125).stderr
     node("start", "web")
     assert node.inspect("web")["State"]["Status"] == "running"
     node("restart", "-t", "5", "web")
