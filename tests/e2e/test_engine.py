@@ -143,9 +143,10 @@ def test_rm_refuses_running_and_force_kills(node, image):
 
 def test_interactive_stdin_and_a_terminal(node, image):
     assert node("run", "-i", "--rm", image, "wc", "-l", input=b"a\nb\nc\n").stdout.strip() == b"3"
-    # -t: a real pty on our side, a terminal inside, of our size.
+    # -t: a real pty on our side, a terminal inside, resized to ours. (The size arrives just after
+    # the program starts, so it looks a moment later.)
     code, out = run_in_pty([TIFFIN, "--root", str(node.root), "--run-root", str(node.run_root), "run", "-it", "--rm", image,
-                            "sh", "-c", "tty; stty size; read x; echo got:$x"], answer=b"hello\r")
+                            "sh", "-c", "tty; sleep 0.5; stty size; read x; echo got:$x"], answer=b"hello\r")
     assert code == 0, out
     assert b"/dev/pts/0" in out and b"33 101" in out and b"got:hello" in out
 
@@ -325,7 +326,7 @@ def test_create_start_attached_follow_logs_exec_variants_and_volume_inspect(node
     wait_for(lambda: node("exec", "box", "cat", "/tmp/mark", rc=None).stdout == b"detached\n", what="the detached exec")
     assert "sleep 1000" in node.out("top", "box").split("\n", 1)[1]
     code, out = run_in_pty([TIFFIN, "--root", str(node.root), "--run-root", str(node.run_root), "exec", "-it", "box", "sh", "-c",
-                            "tty; stty size; exit 3"], rows=40, cols=120)
+                            "tty; sleep 0.5; stty size; exit 3"], rows=40, cols=120)
     assert code == 3 and b"/dev/pts/" in out and b"40 120" in out
     node("rm", "-f", "box")
     node("volume", "create", "v1", "--size", "8")
