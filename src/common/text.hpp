@@ -1,13 +1,42 @@
-// Small text helpers for the line- and field-based files the kernel and /etc keep.
+// Small text helpers for the line- and field-based files the kernel and /etc keep, and for
+// numbers typed by users. Numbers are parsed here and nowhere else: std::sto* throw, atoi
+// cannot fail, and both accept what the user did not mean ("12abc", " 7", "-1" as unsigned).
 #pragma once
 
+#include <charconv>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace tiffin {
 
 // Splits on `sep`, keeping empty fields ("a::b" → "a", "", "b").
 std::vector<std::string> split(std::string_view s, char sep);
+
+// The whole of `s` as an unsigned number in `base` (no sign, no spaces, no overflow of T), or
+// nullopt.
+template <class T = uint64_t>
+std::optional<T> parse_uint(std::string_view s, int base = 10) {
+  static_assert(std::is_unsigned_v<T>);
+  T v{};
+  if (s.empty() || s[0] == '+' || s[0] == '-') return std::nullopt;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+// The whole of `s` as a signed decimal number of type T, or nullopt.
+template <class T = int64_t>
+std::optional<T> parse_int(std::string_view s) {
+  static_assert(std::is_signed_v<T>);
+  T v{};
+  if (s.empty() || s[0] == '+') return std::nullopt;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+  return v;
+}
 
 }  // namespace tiffin
