@@ -183,6 +183,33 @@ struct CreateCleanup {
   }
 };
 
+// The runtime's side of init_setup, step for step: id maps, the cgroup, runtime hooks, "ready".
+Result<void> drive_init(const Spec& spec, const ContainerState& st, CreateCleanup& cleanup, int sync, bool new_user) {
+  pid_t child = cleanup.child;
+  if (new_user) {
+    if (TRY(sync_receive_step(sync)) != "userns") return fail(Errc::internal, "the container's init died during setup");
+    TRY(write_id_map(child, "uid_map", spec.linux.uid_mappings));
+    TRY(write_id_map(child, "gid_map", spec.linux.gid_mappings));
+    TRY(sync_send(sync, "mapped"));
+  }
+  TRY_CTX(cleanup.cgroup->add_process(child), "adding the init to its cgroup");
+  TRY(sync_send(sync, "cgroup"));
+  for (;;) {
+    std::string msg = TRY(sync_receive_step(sync));
+    if (msg == "ready") return {};
+    if (msg != "hooks") {
+      int status = 0;
+      ::waitpid(child, &status, 0);
+      cleanup.child = 0;
+      return fail(Errc::internal, "the container's init exited during setup (status " + std::to_string(status) + ")");
+    }
+    std::string state = oci_state_json(st, Status::creating);
+    TRY(run_hooks(spec.hooks.prestart, state, "prestart"));
+    TRY(run_hooks(spec.hooks.create_runtime, state, "createRuntime"));
+    TRY(sync_send(sync, "hooks-done"));
+  }
+}
+
 Result<void> write_pid_file(const std::string& path, pid_t pid) {
   if (path.empty()) return {};
   std::string text = std::to_string(pid);
@@ -274,31 +301,9 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
   console.reset();
 
   st.pid = child;
-  if (clone_flags & CLONE_NEWUSER) {
-    std::string msg = TRY(sync_receive(sync.parent.get()));
-    if (msg.starts_with("error ")) return fail(Errc::invalid_input, msg.substr(6));
-    TRY(write_id_map(child, "uid_map", spec.linux.uid_mappings));
-    TRY(write_id_map(child, "gid_map", spec.linux.gid_mappings));
-    TRY(sync_send(sync.parent.get(), "mapped"));
-  }
-  TRY_CTX(cleanup.cgroup->add_process(child), "adding the init to its cgroup");
-  TRY(sync_send(sync.parent.get(), "cgroup"));
-  for (;;) {
-    std::string msg = TRY(sync_receive(sync.parent.get()));
-    if (msg == "ready") break;
-    if (msg == "hooks") {
-      std::string state = oci_state_json(st, Status::creating);
-      TRY(run_hooks(spec.hooks.prestart, state, "prestart"));
-      TRY(run_hooks(spec.hooks.create_runtime, state, "createRuntime"));
-      TRY(sync_send(sync.parent.get(), "hooks-done"));
-    } else if (msg.starts_with("error ")) {
-      return fail(Errc::invalid_input, msg.substr(6));
-    } else {
-      int status = 0;
-      ::waitpid(child, &status, 0);
-      cleanup.child = 0;
-      return fail(Errc::internal, "the container's init exited during setup (status " + std::to_string(status) + ")");
-    }
+  if (auto driven = drive_init(spec, st, cleanup, sync.parent.get(), clone_flags & CLONE_NEWUSER); !driven) {
+    if (auto e = pending_child_error(sync.parent.get())) return std::unexpected(std::move(*e));
+    return std::unexpected(driven.error());
   }
   st.pid_start = process_start_time(child);
   st.creator = 0;

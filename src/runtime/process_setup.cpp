@@ -92,8 +92,12 @@ Result<std::string> find_executable(const std::string& arg0, const std::vector<s
     if (!executable(arg0)) {
       int e = errno;
       struct stat st;
-      if (::stat(arg0.c_str(), &st) == 0) e = S_ISDIR(st.st_mode) ? EISDIR : EACCES;
-      return std::unexpected(Error{Errc::not_found, e, "exec: \"" + arg0 + "\": " + strerror(e)});
+      Errc kind = Errc::program_not_found;
+      if (::stat(arg0.c_str(), &st) == 0) {
+        e = S_ISDIR(st.st_mode) ? EISDIR : EACCES;
+        kind = Errc::program_not_executable;
+      }
+      return std::unexpected(Error{kind, e, "exec: \"" + arg0 + "\": " + strerror(e)});
     }
     return arg0;
   }
@@ -109,7 +113,7 @@ Result<std::string> find_executable(const std::string& arg0, const std::vector<s
     if (executable(candidate)) return candidate;
     start = end + 1;
   }
-  return std::unexpected(Error{Errc::not_found, ENOENT, "exec: \"" + arg0 + "\": executable file not found in $PATH"});
+  return std::unexpected(Error{Errc::program_not_found, ENOENT, "exec: \"" + arg0 + "\": executable file not found in $PATH"});
 }
 
 std::vector<std::string> process_environment(const Process& p) {
