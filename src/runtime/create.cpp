@@ -136,8 +136,26 @@ Result<void> init_setup(const InitContext& c, PreparedProcess& out) {
   return {};
 }
 
+// The init keeps only what it uses: stdio, the --preserve-fds, its sync socket, exec.fifo, the
+// console socket and the namespaces it joins. Anything else its caller had open (a pipe such as
+// tiffin-oci's --error-fd, close-on-exec or not) would stay open in the waiting init until
+// `start`, and whoever reads that pipe to its end would wait for the container.
+void close_unused_fds(const InitContext& c) {
+  std::vector<int> keep = {c.sync, c.fifo, c.console};
+  for (const auto& j : *c.joins) keep.push_back(j.fd.get());
+  std::sort(keep.begin(), keep.end());
+  unsigned from = 3 + static_cast<unsigned>(c.opts->preserve_fds);
+  for (int k : keep) {
+    if (k < 0 || static_cast<unsigned>(k) < from) continue;
+    if (static_cast<unsigned>(k) > from) ::syscall(SYS_close_range, from, static_cast<unsigned>(k) - 1, 0);
+    from = static_cast<unsigned>(k) + 1;
+  }
+  ::syscall(SYS_close_range, from, ~0U, 0);
+}
+
 [[noreturn]] void init_main(InitContext c) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  close_unused_fds(c);
   PreparedProcess p;
   if (auto r = init_setup(c, p); !r) child_fail(c.sync, r.error());
   // From here the container outlives the runtime.
