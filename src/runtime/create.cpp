@@ -72,8 +72,7 @@ pid_t fork_into(int flags) {
 struct InitContext {
   const Spec* spec;
   const CreateOptions* opts;
-  const CgroupLayout* layout;
-  const Cgroup* cgroup;
+  const RootfsPlan* plan;
   std::vector<NamespaceToJoin>* joins;
   const std::optional<SeccompProgram>* seccomp;
   int sync;
@@ -103,22 +102,21 @@ Result<void> init_setup(const InitContext& c, PreparedProcess& out) {
   if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) return fail_errno("sethostname");
   if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0)
     return fail_errno("setdomainname");
-  RootfsContext rctx{c.opts->bundle, c.layout, c.cgroup, spec.linux.has_namespace("cgroup"), spec.linux.has_namespace("user")};
   // Meanwhile the runtime moves us into the cgroup (a write that waits for an RCU grace period).
-  TRY(prepare_rootfs(spec, rctx));
+  TRY(apply_rootfs_steps(c.plan->mounts, spec.root_path));
   if (TRY(sync_receive(c.sync)) != "cgroup") return fail(Errc::internal, "the runtime went away");
   // The cgroup namespace's root is the cgroup we are in when it is made: only now.
   TRY(join_namespaces(*c.joins, {"cgroup"}));
   if ((namespaces_to_create(spec.linux.namespaces) & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0)
     return fail_errno("creating the cgroup namespace");
-  TRY(mount_cgroup_filesystems(spec, rctx));
+  TRY(apply_rootfs_steps(c.plan->cgroups, spec.root_path));
   if (!spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty()) {
     TRY(sync_send(c.sync, "hooks"));
     std::string reply = TRY(sync_receive(c.sync));
     if (reply != "hooks-done") return fail(Errc::internal, "the runtime went away");
   }
   TRY(run_hooks(spec.hooks.create_container, c.state, "createContainer"));
-  TRY(enter_rootfs(spec, c.opts->no_pivot));
+  TRY(enter_rootfs(spec.root_path, c.opts->no_pivot));
   // As runc: a missing working directory is made (before the root may turn read-only).
   std::error_code ec;
   std::filesystem::create_directories(spec.process.cwd, ec);
@@ -131,7 +129,7 @@ Result<void> init_setup(const InitContext& c, PreparedProcess& out) {
     TRY(attach_terminal(pty.slave_path));
   }
   TRY(write_sysctls(spec.linux.sysctl));
-  TRY(finish_rootfs(spec));
+  TRY(apply_rootfs_steps(c.plan->after_pivot, "/"));
   out = TRY(prepare_process(spec.process, *c.seccomp, c.opts->preserve_fds));
   return {};
 }
@@ -282,6 +280,9 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
   }
   UniqueFd console;
   if (spec.process.terminal && !o.console_socket.empty()) console = TRY(connect_console_socket(o.console_socket));
+  // Decided here, before the clone: a mount that cannot mean anything fails create at once.
+  RootfsContext rctx{bundle, &layout, cleanup.cgroup->dirs(), spec.linux.has_namespace("cgroup"), spec.linux.has_namespace("user")};
+  RootfsPlan plan = TRY(plan_rootfs(spec, rctx));
   auto joins = TRY(open_spec_namespaces(spec.linux.namespaces));
   std::optional<SeccompProgram> seccomp;
   if (spec.linux.seccomp) seccomp = TRY(seccomp_program(*spec.linux.seccomp, seccomp_cache_dir(rt)));
@@ -303,7 +304,7 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
     }
   }
   ContainerState hook_state = st;
-  InitContext ictx{&spec, &o, &layout, &*cleanup.cgroup, &joins, &seccomp, sync.child.get(), fifo ? fifo.get() : -1,
+  InitContext ictx{&spec, &o, &plan, &joins, &seccomp, sync.child.get(), fifo ? fifo.get() : -1,
                    console ? console.get() : -1, oci_state_json(st, Status::creating)};
   pid_t child = fork_into(clone_flags);
   if (child < 0) return fail_errno("cloning the container's init");
