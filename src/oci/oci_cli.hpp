@@ -1,5 +1,7 @@
 // tiffin-oci: runc's command line over the runtime library. One file per verb registers its
 // subcommand; errors go to stderr and to --log (text or runc's JSON lines), and exit 1 as runc's.
+// tiffin's own extension, --error-fd N, also writes a failure's encode_error form and a newline
+// to fd N, so a caller (the engine's shim) gets the error's kind without reading messages.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -15,6 +17,7 @@ namespace tiffin::oci {
 struct Globals {
   runtime::RuntimeOptions rt;
   std::string log_file, log_format = "text";
+  int error_fd = -1;  // --error-fd
   bool debug = false;
   int exit_code = 0;
 
@@ -28,7 +31,8 @@ struct Globals {
   std::vector<std::shared_ptr<void>> storage;
 };
 
-// Reports an error the way callers (conmon, containerd) read it and sets exit code 1.
+// Reports an error the way callers (conmon, containerd) read it, and to --error-fd, and sets exit
+// code 1.
 void report_error(Globals& g, const Error& e);
 void log_line(const Globals& g, const char* level, const std::string& msg);
 // Runs a verb's body: errors are reported, a returned code becomes the exit code.

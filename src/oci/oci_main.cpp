@@ -28,9 +28,25 @@ void log_line(const Globals& g, const char* level, const std::string& msg) {
   ::close(fd);
 }
 
+namespace {
+
+void write_error_fd(const Globals& g, const Error& e) {
+  if (g.error_fd < 0) return;
+  std::string line = encode_error(e) + "\n";
+  for (size_t done = 0; done < line.size();) {
+    ssize_t n = ::write(g.error_fd, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nobody reads it: stderr still has the message
+    done += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
 void report_error(Globals& g, const Error& e) {
   log_line(g, "error", e.what());
   std::fprintf(stderr, "tiffin-oci: %s\n", e.what().c_str());
+  write_error_fd(g, e);
   g.exit_code = 1;
 }
 
@@ -54,6 +70,10 @@ int oci_main(int argc, char** argv) {
   app.add_option("--log-format", g.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
   app.add_flag("--debug", g.debug, "log debug messages");
   app.add_flag("--systemd-cgroup", g.rt.systemd_cgroup, "cgroupsPath is slice:prefix:name");
+  app.add_option("--error-fd", g.error_fd,
+                 "tiffin's extension: on failure also write the error as \"<kind>:<errno>:<message>\" and a newline "
+                 "to this open fd (the container never gets it; keep it out of --preserve-fds)")
+      ->check(CLI::Range(0, 1 << 20));
   auto& ignored = g.keep<std::string>();
   app.add_option("--rootless", ignored, "accepted for runc compatibility");
   app.add_option("--criu", ignored, "accepted for runc compatibility");
@@ -70,11 +90,18 @@ int oci_main(int argc, char** argv) {
   add_update(app, g);
   add_features(app, g);
   add_spec(app, g);
+  // Hooks and other programs the runtime starts must not hold the error fd open.
+  app.parse_complete_callback([&g] {
+    if (g.error_fd > 2) (void)::fcntl(g.error_fd, F_SETFD, FD_CLOEXEC);
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
-    if (rc != 0) log_line(g, "error", e.what());
+    if (rc != 0) {
+      log_line(g, "error", e.what());
+      write_error_fd(g, Error{Errc::invalid_input, 0, e.what()});
+    }
     return rc;
   }
   if (app.get_subcommands().empty()) {

@@ -16,7 +16,7 @@ void add_spec(CLI::App& app, Globals& g) {
     run_verb(g, [&]() -> Result<int> {
       std::string path = *bundle + "/config.json";
       if (::access(path.c_str(), F_OK) == 0) return fail(Errc::conflict, "File " + path + " exists. Remove it first");
-      std::string text = runtime::default_spec_json();
+      std::string text = runtime::spec_to_json(runtime::default_spec(), true);
       TRY(write_file_atomic(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644));
       return 0;
     });

@@ -72,8 +72,7 @@ pid_t fork_into(int flags) {
 struct InitContext {
   const Spec* spec;
   const CreateOptions* opts;
-  const CgroupLayout* layout;
-  const Cgroup* cgroup;
+  const RootfsPlan* plan;
   std::vector<NamespaceToJoin>* joins;
   const std::optional<SeccompProgram>* seccomp;
   int sync;
@@ -103,22 +102,21 @@ Result<void> init_setup(const InitContext& c, PreparedProcess& out) {
   if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) return fail_errno("sethostname");
   if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0)
     return fail_errno("setdomainname");
-  RootfsContext rctx{c.opts->bundle, c.layout, c.cgroup, spec.linux.has_namespace("cgroup"), spec.linux.has_namespace("user")};
   // Meanwhile the runtime moves us into the cgroup (a write that waits for an RCU grace period).
-  TRY(prepare_rootfs(spec, rctx));
+  TRY(apply_rootfs_steps(c.plan->mounts, spec.root_path));
   if (TRY(sync_receive(c.sync)) != "cgroup") return fail(Errc::internal, "the runtime went away");
   // The cgroup namespace's root is the cgroup we are in when it is made: only now.
   TRY(join_namespaces(*c.joins, {"cgroup"}));
   if ((namespaces_to_create(spec.linux.namespaces) & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0)
     return fail_errno("creating the cgroup namespace");
-  TRY(mount_cgroup_filesystems(spec, rctx));
+  TRY(apply_rootfs_steps(c.plan->cgroups, spec.root_path));
   if (!spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty()) {
     TRY(sync_send(c.sync, "hooks"));
     std::string reply = TRY(sync_receive(c.sync));
     if (reply != "hooks-done") return fail(Errc::internal, "the runtime went away");
   }
   TRY(run_hooks(spec.hooks.create_container, c.state, "createContainer"));
-  TRY(enter_rootfs(spec, c.opts->no_pivot));
+  TRY(enter_rootfs(spec.root_path, c.opts->no_pivot));
   // As runc: a missing working directory is made (before the root may turn read-only).
   std::error_code ec;
   std::filesystem::create_directories(spec.process.cwd, ec);
@@ -131,13 +129,31 @@ Result<void> init_setup(const InitContext& c, PreparedProcess& out) {
     TRY(attach_terminal(pty.slave_path));
   }
   TRY(write_sysctls(spec.linux.sysctl));
-  TRY(finish_rootfs(spec));
+  TRY(apply_rootfs_steps(c.plan->after_pivot, "/"));
   out = TRY(prepare_process(spec.process, *c.seccomp, c.opts->preserve_fds));
   return {};
 }
 
+// The init keeps only what it uses: stdio, the --preserve-fds, its sync socket, exec.fifo, the
+// console socket and the namespaces it joins. Anything else its caller had open (a pipe such as
+// tiffin-oci's --error-fd, close-on-exec or not) would stay open in the waiting init until
+// `start`, and whoever reads that pipe to its end would wait for the container.
+void close_unused_fds(const InitContext& c) {
+  std::vector<int> keep = {c.sync, c.fifo, c.console};
+  for (const auto& j : *c.joins) keep.push_back(j.fd.get());
+  std::sort(keep.begin(), keep.end());
+  unsigned from = 3 + static_cast<unsigned>(c.opts->preserve_fds);
+  for (int k : keep) {
+    if (k < 0 || static_cast<unsigned>(k) < from) continue;
+    if (static_cast<unsigned>(k) > from) ::syscall(SYS_close_range, from, static_cast<unsigned>(k) - 1, 0);
+    from = static_cast<unsigned>(k) + 1;
+  }
+  ::syscall(SYS_close_range, from, ~0U, 0);
+}
+
 [[noreturn]] void init_main(InitContext c) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  close_unused_fds(c);
   PreparedProcess p;
   if (auto r = init_setup(c, p); !r) child_fail(c.sync, r.error());
   // From here the container outlives the runtime.
@@ -182,6 +198,33 @@ struct CreateCleanup {
     store.remove(id);
   }
 };
+
+// The runtime's side of init_setup, step for step: id maps, the cgroup, runtime hooks, "ready".
+Result<void> drive_init(const Spec& spec, const ContainerState& st, CreateCleanup& cleanup, int sync, bool new_user) {
+  pid_t child = cleanup.child;
+  if (new_user) {
+    if (TRY(sync_receive_step(sync)) != "userns") return fail(Errc::internal, "the container's init died during setup");
+    TRY(write_id_map(child, "uid_map", spec.linux.uid_mappings));
+    TRY(write_id_map(child, "gid_map", spec.linux.gid_mappings));
+    TRY(sync_send(sync, "mapped"));
+  }
+  TRY_CTX(cleanup.cgroup->add_process(child), "adding the init to its cgroup");
+  TRY(sync_send(sync, "cgroup"));
+  for (;;) {
+    std::string msg = TRY(sync_receive_step(sync));
+    if (msg == "ready") return {};
+    if (msg != "hooks") {
+      int status = 0;
+      ::waitpid(child, &status, 0);
+      cleanup.child = 0;
+      return fail(Errc::internal, "the container's init exited during setup (status " + std::to_string(status) + ")");
+    }
+    std::string state = oci_state_json(st, Status::creating);
+    TRY(run_hooks(spec.hooks.prestart, state, "prestart"));
+    TRY(run_hooks(spec.hooks.create_runtime, state, "createRuntime"));
+    TRY(sync_send(sync, "hooks-done"));
+  }
+}
 
 Result<void> write_pid_file(const std::string& path, pid_t pid) {
   if (path.empty()) return {};
@@ -237,6 +280,9 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
   }
   UniqueFd console;
   if (spec.process.terminal && !o.console_socket.empty()) console = TRY(connect_console_socket(o.console_socket));
+  // Decided here, before the clone: a mount that cannot mean anything fails create at once.
+  RootfsContext rctx{bundle, &layout, cleanup.cgroup->dirs(), spec.linux.has_namespace("cgroup"), spec.linux.has_namespace("user")};
+  RootfsPlan plan = TRY(plan_rootfs(spec, rctx));
   auto joins = TRY(open_spec_namespaces(spec.linux.namespaces));
   std::optional<SeccompProgram> seccomp;
   if (spec.linux.seccomp) seccomp = TRY(seccomp_program(*spec.linux.seccomp, seccomp_cache_dir(rt)));
@@ -258,7 +304,7 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
     }
   }
   ContainerState hook_state = st;
-  InitContext ictx{&spec, &o, &layout, &*cleanup.cgroup, &joins, &seccomp, sync.child.get(), fifo ? fifo.get() : -1,
+  InitContext ictx{&spec, &o, &plan, &joins, &seccomp, sync.child.get(), fifo ? fifo.get() : -1,
                    console ? console.get() : -1, oci_state_json(st, Status::creating)};
   pid_t child = fork_into(clone_flags);
   if (child < 0) return fail_errno("cloning the container's init");
@@ -274,31 +320,9 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
   console.reset();
 
   st.pid = child;
-  if (clone_flags & CLONE_NEWUSER) {
-    std::string msg = TRY(sync_receive(sync.parent.get()));
-    if (msg.starts_with("error ")) return fail(Errc::invalid_input, msg.substr(6));
-    TRY(write_id_map(child, "uid_map", spec.linux.uid_mappings));
-    TRY(write_id_map(child, "gid_map", spec.linux.gid_mappings));
-    TRY(sync_send(sync.parent.get(), "mapped"));
-  }
-  TRY_CTX(cleanup.cgroup->add_process(child), "adding the init to its cgroup");
-  TRY(sync_send(sync.parent.get(), "cgroup"));
-  for (;;) {
-    std::string msg = TRY(sync_receive(sync.parent.get()));
-    if (msg == "ready") break;
-    if (msg == "hooks") {
-      std::string state = oci_state_json(st, Status::creating);
-      TRY(run_hooks(spec.hooks.prestart, state, "prestart"));
-      TRY(run_hooks(spec.hooks.create_runtime, state, "createRuntime"));
-      TRY(sync_send(sync.parent.get(), "hooks-done"));
-    } else if (msg.starts_with("error ")) {
-      return fail(Errc::invalid_input, msg.substr(6));
-    } else {
-      int status = 0;
-      ::waitpid(child, &status, 0);
-      cleanup.child = 0;
-      return fail(Errc::internal, "the container's init exited during setup (status " + std::to_string(status) + ")");
-    }
+  if (auto driven = drive_init(spec, st, cleanup, sync.parent.get(), clone_flags & CLONE_NEWUSER); !driven) {
+    if (auto e = pending_child_error(sync.parent.get())) return std::unexpected(std::move(*e));
+    return std::unexpected(driven.error());
   }
   st.pid_start = process_start_time(child);
   st.creator = 0;

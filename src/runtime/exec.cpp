@@ -86,9 +86,8 @@ Result<int> exec_in_container(const RuntimeOptions& rt, const ExecOptions& opts)
   };
   if (auto r = st.cgroup().add_process(child); !r) return fail_child(r.error().context("joining the cgroup"));
   if (auto r = sync_send(sync.parent.get(), "cgroup"); !r) return fail_child(r.error());
-  auto msg = sync_receive(sync.parent.get());
-  if (!msg) return fail_child(msg.error());
-  if (msg->starts_with("error ")) return fail_child(Error{Errc::invalid_input, 0, "exec failed: " + msg->substr(6)});
+  auto msg = sync_receive_step(sync.parent.get());
+  if (!msg) return fail_child(std::move(msg.error()).context("exec failed"));
   if (*msg != "ready") return fail_child(Error{Errc::internal, 0, "exec failed: the process died during setup"});
   if (!opts.pid_file.empty()) {
     std::string text = std::to_string(child);

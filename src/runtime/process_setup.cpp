@@ -92,8 +92,11 @@ Result<std::string> find_executable(const std::string& arg0, const std::vector<s
     if (!executable(arg0)) {
       int e = errno;
       struct stat st;
-      if (::stat(arg0.c_str(), &st) == 0) e = S_ISDIR(st.st_mode) ? EISDIR : EACCES;
-      Errc kind = e == ENOENT || e == ENOTDIR ? Errc::program_not_found : Errc::program_not_executable;
+      Errc kind = Errc::program_not_found;
+      if (::stat(arg0.c_str(), &st) == 0) {
+        e = S_ISDIR(st.st_mode) ? EISDIR : EACCES;
+        kind = Errc::program_not_executable;
+      }
       return std::unexpected(Error{kind, e, "exec: \"" + arg0 + "\": " + strerror(e)});
     }
     return arg0;

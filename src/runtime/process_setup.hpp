@@ -20,7 +20,9 @@ Result<void> set_oom_score_adj(int value);
 Result<void> switch_user(const User& user);
 
 // The path execve needs for args[0]: as is when it has a '/', else the first executable match
-// in the PATH of `env` (or the default PATH). Errors say "executable file not found in $PATH".
+// in the PATH of `env` (or the default PATH). Errors say "executable file not found in $PATH"
+// (Errc::program_not_found) or why the path cannot be run (program_not_executable: EACCES,
+// EISDIR), so docker's 127 and 126 follow from the kind.
 Result<std::string> find_executable(const std::string& arg0, const std::vector<std::string>& env);
 
 // Copies env, filling HOME from the user's passwd entry when absent (as runc does) and PATH.

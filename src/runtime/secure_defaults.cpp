@@ -3,14 +3,12 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
+#include <cerrno>
 
 #include "runtime/capabilities.hpp"
 
 namespace tiffin::runtime {
 namespace {
-
-using json = nlohmann::json;
 
 // Docker's allowlist: what any process may do without privilege.
 const char* const kAllowed[] = {
@@ -88,49 +86,46 @@ const std::vector<CapabilityGroup>& capability_groups() {
   return groups;
 }
 
-json rule(std::vector<std::string> names, const char* action, json args = json::array()) {
-  return {{"names", std::move(names)}, {"action", action}, {"args", std::move(args)}};
+SeccompRule allow(std::vector<std::string> names, std::vector<SeccompArg> args = {}) {
+  return SeccompRule{std::move(names), "SCMP_ACT_ALLOW", std::nullopt, std::move(args)};
 }
 
-json arg(unsigned index, uint64_t value, const char* op, uint64_t value_two = 0) {
-  return {{"index", index}, {"value", value}, {"valueTwo", value_two}, {"op", op}};
+SeccompArg arg(uint32_t index, uint64_t value, const char* op, uint64_t value_two = 0) {
+  return SeccompArg{index, value, value_two, op};
+}
+
+Mount mount(const char* destination, const char* type, const char* source, std::vector<std::string> options = {}) {
+  return Mount{destination, type, source, std::move(options)};
 }
 
 }  // namespace
 
-std::string default_seccomp_json(const std::vector<std::string>& capabilities) {
+Seccomp default_seccomp(const std::vector<std::string>& capabilities) {
   auto has = [&](const std::string& c) { return std::find(capabilities.begin(), capabilities.end(), c) != capabilities.end(); };
-  json rules = json::array();
-  rules.push_back(rule(std::vector<std::string>(std::begin(kAllowed), std::end(kAllowed)), "SCMP_ACT_ALLOW"));
+  Seccomp s;
+  s.default_action = "SCMP_ACT_ERRNO";
+  s.default_errno_ret = EPERM;
+  s.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"};
+  s.syscalls.push_back(allow(std::vector<std::string>(std::begin(kAllowed), std::end(kAllowed))));
   // personality: only the harmless personas (Linux, 32-bit Linux, UNAME26, their query).
   for (uint64_t persona : {0x0ull, 0x8ull, 0x20000ull, 0x20008ull, 0xffffffffull})
-    rules.push_back(rule({"personality"}, "SCMP_ACT_ALLOW", json::array({arg(0, persona, "SCMP_CMP_EQ")})));
+    s.syscalls.push_back(allow({"personality"}, {arg(0, persona, "SCMP_CMP_EQ")}));
   // sockets of every family but vsock (40), which reaches the hypervisor.
-  rules.push_back(rule({"socket"}, "SCMP_ACT_ALLOW", json::array({arg(0, 40, "SCMP_CMP_NE")})));
+  s.syscalls.push_back(allow({"socket"}, {arg(0, 40, "SCMP_CMP_NE")}));
   if (!has("CAP_SYS_ADMIN")) {
     // fork and threads, but no new namespaces.
     const uint64_t ns_flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
-    rules.push_back(rule({"clone"}, "SCMP_ACT_ALLOW", json::array({arg(0, 0, "SCMP_CMP_MASKED_EQ", ns_flags)})));
+    s.syscalls.push_back(allow({"clone"}, {arg(0, 0, "SCMP_CMP_MASKED_EQ", ns_flags)}));
     // clone3 hides its flags in memory a filter cannot read: ENOSYS sends libc back to clone.
-    json enosys = rule({"clone3"}, "SCMP_ACT_ERRNO");
-    enosys["errnoRet"] = 38;
-    rules.push_back(enosys);
+    s.syscalls.push_back(SeccompRule{{"clone3"}, "SCMP_ACT_ERRNO", ENOSYS, {}});
   }
   for (const auto& g : capability_groups())
-    if (has(g.capability)) rules.push_back(rule(std::vector<std::string>(g.syscalls.begin(), g.syscalls.end()), "SCMP_ACT_ALLOW"));
-  json j = {{"defaultAction", "SCMP_ACT_ERRNO"},
-            {"defaultErrnoRet", 1},
-            {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}},
-            {"syscalls", rules}};
-  return j.dump();
+    if (has(g.capability)) s.syscalls.push_back(allow(std::vector<std::string>(g.syscalls.begin(), g.syscalls.end())));
+  return s;
 }
 
-Seccomp default_seccomp(const std::vector<std::string>& capabilities) {
-  // Parsed the same way a config.json's is, so the two can never disagree.
-  json doc = json::parse(default_spec_json());
-  doc["linux"]["seccomp"] = json::parse(default_seccomp_json(capabilities));
-  auto spec = parse_spec(doc.dump(), "/");
-  return *spec->linux.seccomp;
+std::string default_seccomp_json(const std::vector<std::string>& capabilities) {
+  return seccomp_to_json(default_seccomp(capabilities));
 }
 
 const std::vector<std::string>& default_masked_paths() {
@@ -146,37 +141,38 @@ const std::vector<std::string>& default_readonly_paths() {
   return paths;
 }
 
-std::string default_spec_json() {
+Spec default_spec() {
   const auto& caps = docker_default_capabilities();
-  json j = {
-      {"ociVersion", "1.1.0"},
-      {"process",
-       {{"terminal", true},
-        {"user", {{"uid", 0}, {"gid", 0}}},
-        {"args", {"sh"}},
-        {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}},
-        {"cwd", "/"},
-        {"capabilities", {{"bounding", caps}, {"effective", caps}, {"permitted", caps}}},
-        {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}}},
-        {"noNewPrivileges", true}}},
-      {"root", {{"path", "rootfs"}, {"readonly", true}}},
-      {"hostname", "tiffin"},
-      {"mounts",
-       {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-        {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
-        {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
-         {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
-        {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"}, {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
-        {{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"}, {"options", {"nosuid", "noexec", "nodev"}}},
-        {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"}, {"options", {"nosuid", "noexec", "nodev", "ro"}}},
-        {{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}, {"source", "cgroup"}, {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}}}},
-      {"linux",
-       {{"resources", {{"devices", {{{"allow", false}, {"access", "rwm"}}}}}},
-        {"namespaces", {{{"type", "pid"}}, {{"type", "network"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}, {{"type", "cgroup"}}}},
-        {"maskedPaths", default_masked_paths()},
-        {"readonlyPaths", default_readonly_paths()}}}};
-  j["linux"]["seccomp"] = json::parse(default_seccomp_json(caps));
-  return j.dump(1, '\t') + "\n";
+  Spec s;
+  s.oci_version = "1.1.0";
+  s.root_path = "rootfs";
+  s.root_readonly = true;
+  s.hostname = "tiffin";
+  Process& p = s.process;
+  p.terminal = true;
+  p.args = {"sh"};
+  p.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"};
+  p.cwd = "/";
+  p.capabilities.bounding = p.capabilities.effective = p.capabilities.permitted = caps;
+  p.rlimits = {Rlimit{"RLIMIT_NOFILE", 1024, 1024}};
+  p.no_new_privileges = true;
+  s.mounts = {
+      mount("/proc", "proc", "proc"),
+      mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}),
+      mount("/dev/pts", "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}),
+      mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}),
+      mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}),
+      mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}),
+      mount("/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro"})};
+  Linux& l = s.linux;
+  l.resources.devices = {DeviceRule{}};  // deny all; the runtime allows the default devices
+  for (const char* type : {"pid", "network", "ipc", "uts", "mount", "cgroup"}) l.namespaces.push_back(Namespace{type, ""});
+  l.masked_paths = default_masked_paths();
+  l.readonly_paths = default_readonly_paths();
+  l.seccomp = default_seccomp(caps);
+  return s;
 }
+
+std::string default_spec_json() { return spec_to_json(default_spec(), true); }
 
 }  // namespace tiffin::runtime

@@ -11,16 +11,20 @@
 
 namespace tiffin::runtime {
 
-// The default profile as linux.seccomp JSON; syscalls that need a capability are allowed only
-// when `capabilities` hold it, as Docker's profile does.
-std::string default_seccomp_json(const std::vector<std::string>& capabilities);
+// The default linux.seccomp; syscalls that need a capability are allowed only when
+// `capabilities` hold it, as Docker's profile does.
 Seccomp default_seccomp(const std::vector<std::string>& capabilities);
 
 const std::vector<std::string>& default_masked_paths();
 const std::vector<std::string>& default_readonly_paths();
 
-// What `tiffin-oci spec` writes: runc's layout (sh in ./rootfs, the usual mounts and
-// namespaces) with the secure defaults above.
+// What `tiffin-oci spec` writes (spec_to_json of it): runc's layout (sh in ./rootfs, relative
+// to the bundle, the usual mounts and namespaces) with the secure defaults above.
+Spec default_spec();
+
+// The two above as JSON text, for callers that still edit config.json by key (the engine's
+// build_spec, until it builds a Spec).
+std::string default_seccomp_json(const std::vector<std::string>& capabilities);
 std::string default_spec_json();
 
 }  // namespace tiffin::runtime

@@ -1,4 +1,5 @@
-// The OCI runtime-spec 1.1 configuration (config.json) as the runtime uses it: parsed strictly,
+// The OCI runtime-spec 1.1 configuration (config.json) as the runtime uses it, one typed model
+// that is read (parse_spec) and written (spec_to_json): parsed strictly,
 // so that a container is never created from a config that means something other than what it
 // says. Unknown namespace types, capabilities, rlimits, seccomp actions or operators, relative
 // mount destinations, empty or overlapping id mappings and a missing rootfs are all errors of kind
@@ -18,21 +19,29 @@ namespace tiffin::runtime {
 
 struct IdMapping {
   uint32_t container_id = 0, host_id = 0, size = 0;
+
+  bool operator==(const IdMapping&) const = default;
 };
 
 struct Rlimit {
   std::string type;  // RLIMIT_NOFILE, …
   uint64_t soft = 0, hard = 0;
+
+  bool operator==(const Rlimit&) const = default;
 };
 
 struct Capabilities {
   std::vector<std::string> bounding, effective, inheritable, permitted, ambient;
+
+  bool operator==(const Capabilities&) const = default;
 };
 
 struct User {
   uint32_t uid = 0, gid = 0;
   std::optional<uint32_t> umask;
   std::vector<uint32_t> additional_gids;
+
+  bool operator==(const User&) const = default;
 };
 
 struct Process {
@@ -44,32 +53,44 @@ struct Process {
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = false;
   std::optional<int> oom_score_adj;
+
+  bool operator==(const Process&) const = default;
 };
 
 struct Mount {
   std::string destination, type, source;
   std::vector<std::string> options;
+
+  bool operator==(const Mount&) const = default;
 };
 
 struct Hook {
   std::string path;
   std::vector<std::string> args, env;
   std::optional<int> timeout;  // seconds
+
+  bool operator==(const Hook&) const = default;
 };
 
 struct Hooks {
   std::vector<Hook> prestart, create_runtime, create_container, start_container, poststart, poststop;
+
+  bool operator==(const Hooks&) const = default;
 };
 
 struct Namespace {
   std::string type;  // pid, network, mount, ipc, uts, user, cgroup, time
   std::string path;  // join this one instead of making a new one
+
+  bool operator==(const Namespace&) const = default;
 };
 
 struct SeccompArg {
   uint32_t index = 0;
   uint64_t value = 0, value_two = 0;
   std::string op;  // SCMP_CMP_EQ, …
+
+  bool operator==(const SeccompArg&) const = default;
 };
 
 struct SeccompRule {
@@ -77,6 +98,8 @@ struct SeccompRule {
   std::string action;
   std::optional<uint32_t> errno_ret;
   std::vector<SeccompArg> args;
+
+  bool operator==(const SeccompRule&) const = default;
 };
 
 struct Seccomp {
@@ -84,18 +107,24 @@ struct Seccomp {
   std::optional<uint32_t> default_errno_ret;
   std::vector<std::string> architectures, flags;
   std::vector<SeccompRule> syscalls;
+
+  bool operator==(const Seccomp&) const = default;
 };
 
 struct Device {
   std::string path, type;  // c, b, u, p
   int64_t major = 0, minor = 0;
   std::optional<uint32_t> file_mode, uid, gid;
+
+  bool operator==(const Device&) const = default;
 };
 
 struct DeviceRule {
   bool allow = false;
   std::string type = "a", access = "rwm";
   std::optional<int64_t> major, minor;
+
+  bool operator==(const DeviceRule&) const = default;
 };
 
 struct Resources {
@@ -106,6 +135,8 @@ struct Resources {
   std::string cpuset_cpus, cpuset_mems;
   std::optional<int64_t> pids_limit;
   std::vector<DeviceRule> devices;
+
+  bool operator==(const Resources&) const = default;
 };
 
 struct Linux {
@@ -120,6 +151,8 @@ struct Linux {
   std::vector<Device> devices;
 
   bool has_namespace(const std::string& type) const;
+
+  bool operator==(const Linux&) const = default;
 };
 
 struct Spec {
@@ -132,7 +165,16 @@ struct Spec {
   std::vector<Mount> mounts;
   Hooks hooks;
   Linux linux;
+
+  bool operator==(const Spec&) const = default;
 };
+
+// config.json text for `spec`, the inverse of parse_spec: every field it reads is written, so
+// parse_spec(spec_to_json(s), bundle) == s. root.path is written as held (a relative one
+// resolves against the bundle when read back). `pretty`: tab-indented lines, as runc's spec.
+std::string spec_to_json(const Spec& spec, bool pretty = false);
+// linux.seccomp alone, as spec_to_json writes it.
+std::string seccomp_to_json(const Seccomp& seccomp, bool pretty = false);
 
 // Parses config.json text; relative root paths resolve against `bundle`.
 Result<Spec> parse_spec(const std::string& json_text, const std::string& bundle);

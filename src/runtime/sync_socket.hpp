@@ -1,11 +1,14 @@
 // The runtime talks to a process it is setting up over a SOCK_SEQPACKET pair: one short text
-// message per step ("userns", "hooks", "ready", "error <message>"), so either side sees the
-// other die as end of file instead of hanging.
+// message per step ("userns", "hooks", "ready", "error <encoded error>"), so either side sees the
+// other die as end of file instead of hanging. A child's error travels in encode_error's wire
+// form, so the runtime returns the very kind and errno the child saw (a missing program stays
+// Errc::program_not_found, a missing bind source not_found with ENOENT).
 #pragma once
 
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <optional>
 #include <string>
 
 #include "common/error.hpp"
@@ -28,20 +31,48 @@ inline Result<void> sync_send(int fd, const std::string& msg) {
   return {};
 }
 
-// The next message; "" when the other side is gone.
+// The next message; "" when the other side is gone. Messages are at most 64 KiB: an error's
+// context may quote a long path or hook output.
 inline Result<std::string> sync_receive(int fd) {
-  char buf[8192];
+  std::string buf(64 << 10, '\0');
   ssize_t n;
-  while ((n = ::recv(fd, buf, sizeof buf, 0)) < 0 && errno == EINTR) {
+  while ((n = ::recv(fd, buf.data(), buf.size(), 0)) < 0 && errno == EINTR) {
   }
   if (n < 0) return fail_errno("sync receive");
-  return std::string(buf, static_cast<size_t>(n));
+  buf.resize(static_cast<size_t>(n));
+  return buf;
 }
 
 // Child side: reports the error and exits.
 [[noreturn]] inline void child_fail(int fd, const Error& e) {
-  (void)sync_send(fd, "error " + e.what());
+  Error sent = e;
+  if (sent.message.size() > (32 << 10)) sent.message.resize(32 << 10);  // fits one message
+  (void)sync_send(fd, "error " + encode_error(sent));
   ::_exit(1);
+}
+
+// Parent side: the next message, or the child's own error when it reported one with child_fail
+// (a message that is not a valid encoding is Errc::internal quoting it).
+inline Result<std::string> sync_receive_step(int fd) {
+  std::string msg = TRY(sync_receive(fd));
+  if (!msg.starts_with("error ")) return msg;
+  auto e = decode_error(std::string_view(msg).substr(6));
+  if (!e) return fail(Errc::internal, "a garbled error from the container's process: " + msg.substr(6, 200));
+  return std::unexpected(std::move(*e));
+}
+
+// Parent side, after a step of its own failed (writing the child's pid to cgroup.procs, a send):
+// the error the child reported meanwhile, if any. The child's failure is then the cause and
+// ours only its consequence ("no such process"), so the caller reports the child's.
+inline std::optional<Error> pending_child_error(int fd) {
+  std::string buf(64 << 10, '\0');
+  ssize_t n;
+  while ((n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT)) > 0) {
+    std::string_view msg(buf.data(), static_cast<size_t>(n));
+    if (msg.starts_with("error "))
+      if (auto e = decode_error(msg.substr(6))) return *e;
+  }
+  return std::nullopt;
 }
 
 }  // namespace tiffin::runtime

@@ -3,9 +3,11 @@ hooks, cgroups, user namespaces, the escape battery against the secure defaults,
 must leave nothing behind."""
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -263,6 +265,51 @@ def test_bad_bundles_fail_clearly_and_leave_nothing(oci, case, edit, message):
     assert not (oci.root / case).exists()
     assert cgroup_dirs(oci.cgroup_parent + "/" + case) == []
     assert processes_running(f"--root {oci.root}") == []
+
+
+def run_with_error_fd(oci, *args):
+    """tiffin-oci with --error-fd on a pipe: its exit code and what it wrote there, read to the
+    end of file, which must come once tiffin-oci exits (a created init must not hold the pipe)."""
+    r, w = os.pipe()
+    try:
+        with tempfile.TemporaryFile() as out:
+            p = subprocess.run([oci.binary, "--root", str(oci.root), "--error-fd", str(w), *map(str, args)],
+                               pass_fds=(w,), stdout=out, stderr=out, timeout=60)
+        os.close(w)
+        w = -1
+        data = b""
+        while True:
+            ready, _, _ = select.select([r], [], [], 5)
+            assert ready, "the error fd is still held open after tiffin-oci exited"
+            chunk = os.read(r, 4096)
+            if not chunk:
+                return p.returncode, data.decode()
+            data += chunk
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
+
+
+def test_error_fd_carries_the_kind_of_a_failure(oci):
+    # What the engine's shim reads: the kind decides docker's 127/126 without parsing messages.
+    nobind = lambda c: c["mounts"].append({"destination": "/data", "type": "bind", "source": "/no/such/dir",
+                                           "options": ["rbind"]})
+    for name, args, edit, line in [("missing", ["no-such-program"], None, "program_not_found:2:"),
+                                   ("notexec", ["/etc/passwd"], None, "program_not_executable:13:"),
+                                   ("nobind", ["true"], nobind, "not_found:2:")]:
+        b = oci.bundle(name=name, args=args, edit=edit)
+        rc, text = run_with_error_fd(oci, "create", "--bundle", b, "--pid-file", oci.tmp / "pid", name)
+        assert rc == 1  # runc's exit code, unchanged
+        assert text.startswith(line) and text.endswith("\n") and text.count("\n") == 1, text
+        assert any(w in text for w in ["no-such-program", "/etc/passwd", "/no/such/dir"]), text
+        assert not (oci.root / name).exists()
+    b = oci.bundle(name="fine", args=["sleep", "60"])
+    assert run_with_error_fd(oci, "create", "--bundle", b, "fine") == (0, "")
+    assert run_with_error_fd(oci, "start", "nosuch") == (1, "not_found:0:container nosuch does not exist\n")
+    assert run_with_error_fd(oci, "pause", "fine")[1].startswith("conflict:0:")
+    assert run_with_error_fd(oci, "delete", "--force", "fine") == (0, "")
+    assert run_with_error_fd(oci, "kill", "fine", "BOGUS")[1].startswith("invalid_input:0:invalid signal")
 
 
 def test_kill_9_in_the_middle_of_create_leaves_nothing_after_delete(oci, tmp_path):
