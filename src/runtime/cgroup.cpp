@@ -120,24 +120,7 @@ Cgroup Cgroup::open(CgroupMode mode, std::vector<std::string> dirs, std::vector<
   return cg;
 }
 
-std::string Cgroup::dir_of(const std::string& controller) const {
-  for (const auto& d : dirs_) {
-    if (controller.empty()) {
-      if (::access((d + "/cgroup.controllers").c_str(), F_OK) == 0) return d;
-      continue;
-    }
-    // A v1 hierarchy holds <controller>.* files ("memory.limit_in_bytes", "cpu.shares").
-    std::string probe = controller == "devices" ? "/devices.list"
-                        : controller == "freezer" ? "/freezer.state"
-                        : controller == "cpuset"  ? "/cpuset.cpus"
-                        : controller == "pids"    ? "/pids.max"
-                        : controller == "memory"  ? "/memory.limit_in_bytes"
-                        : controller == "cpu"     ? "/cpu.shares"
-                                                  : "/" + controller + ".stat";
-    if (::access((d + probe).c_str(), F_OK) == 0) return d;
-  }
-  return {};
-}
+std::string Cgroup::dir_of(const std::string& controller) const { return controller_dir(dirs_, controller); }
 
 Result<void> Cgroup::apply(const Resources& r) const {
   if (mode_ == CgroupMode::v2) {
