@@ -1,6 +1,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/fd.hpp"
+#include "common/text.hpp"
 #include "oci/oci_cli.hpp"
 #include "runtime/spec.hpp"
 
@@ -14,32 +15,46 @@ struct ExecFlags {
   bool tty = false, no_new_privs = false;
 };
 
+// --user uid[:gid], numeric as runc takes them; the gid stays the container's without one.
+Result<void> apply_user_flags(const ExecFlags& f, runtime::User& user) {
+  if (!f.user.empty()) {
+    auto colon = f.user.find(':');
+    auto uid = parse_uint<uint32_t>(std::string_view(f.user).substr(0, colon));
+    auto gid = colon == std::string::npos ? std::optional<uint32_t>(user.gid)
+                                          : parse_uint<uint32_t>(std::string_view(f.user).substr(colon + 1));
+    if (!uid || !gid) return fail(Errc::invalid_input, "--user " + f.user + " is not uid[:gid] (numbers below 2^32)");
+    user.uid = *uid;
+    user.gid = *gid;
+  }
+  for (const auto& text : f.additional_gids) {
+    auto gid = parse_uint<uint32_t>(text);
+    if (!gid) return fail(Errc::invalid_input, "--additional-gids " + text + " is not a gid");
+    user.additional_gids.push_back(*gid);
+  }
+  return {};
+}
+
 Result<runtime::Process> build_process(const Globals& g, ExecFlags& f) {
   if (!f.process_file.empty()) {
     Bytes text = TRY_CTX(read_file(f.process_file, 16 << 20), "reading " + f.process_file);
     return runtime::parse_process_json(std::string(text.begin(), text.end()));
   }
+  // The flags are checked before the container is looked at: a typo is the answer, whatever
+  // state the container is in.
+  runtime::User flags_user;
+  TRY(apply_user_flags(f, flags_user));
+  for (const auto& e : f.env)
+    if (e.find('=') == std::string::npos) return fail(Errc::invalid_input, "--env " + e + " is not KEY=value");
   runtime::Process p = TRY(runtime::exec_process(g.rt, f.opts.id));
   p.args = f.args;
   p.terminal = f.tty;
   for (const auto& e : f.env) {
-    if (e.find('=') == std::string::npos) return fail(Errc::invalid_input, "--env " + e + " is not KEY=value");
     std::string key = e.substr(0, e.find('=') + 1);
     std::erase_if(p.env, [&](const std::string& old) { return old.starts_with(key); });
     p.env.push_back(e);
   }
   if (!f.cwd.empty()) p.cwd = f.cwd;
-  if (!f.user.empty()) {
-    // uid[:gid], numeric as runc takes them.
-    auto colon = f.user.find(':');
-    try {
-      p.user.uid = static_cast<uint32_t>(std::stoul(f.user.substr(0, colon)));
-      if (colon != std::string::npos) p.user.gid = static_cast<uint32_t>(std::stoul(f.user.substr(colon + 1)));
-    } catch (const std::exception&) {
-      return fail(Errc::invalid_input, "--user " + f.user + " is not uid[:gid]");
-    }
-  }
-  for (const auto& gid : f.additional_gids) p.user.additional_gids.push_back(static_cast<uint32_t>(std::stoul(gid)));
+  TRY(apply_user_flags(f, p.user));
   for (const auto& c : f.caps)
     for (auto* set : {&p.capabilities.bounding, &p.capabilities.effective, &p.capabilities.permitted})
       set->push_back(c);
@@ -57,17 +72,18 @@ void add_exec(CLI::App& app, Globals& g) {
   cmd->add_option("--pid-file", f.opts.pid_file, "write the process's pid here");
   cmd->add_option("--console-socket", f.opts.console_socket, "unix socket that receives the terminal's master");
   cmd->add_flag("-t,--tty", f.tty, "give the process a terminal");
-  cmd->add_option("-e,--env", f.env, "KEY=value (repeatable)");
+  cmd->add_option("-e,--env", f.env, "KEY=value (repeatable)")->allow_extra_args(false);
   cmd->add_option("--cwd", f.cwd, "working directory");
   cmd->add_option("-u,--user", f.user, "uid[:gid]");
-  cmd->add_option("-g,--additional-gids", f.additional_gids, "additional gid (repeatable)");
-  cmd->add_option("-c,--cap", f.caps, "add a capability (repeatable)");
+  cmd->add_option("-g,--additional-gids", f.additional_gids, "additional gid (repeatable)")->allow_extra_args(false);
+  cmd->add_option("-c,--cap", f.caps, "add a capability (repeatable)")->allow_extra_args(false);
   cmd->add_flag("--no-new-privs", f.no_new_privs, "set no_new_privs");
   cmd->add_option("--preserve-fds", f.opts.preserve_fds, "pass fds 3 .. 3+N-1");
   cmd->add_option("--apparmor", f.apparmor, "accepted: this host has no AppArmor");
   cmd->add_option("--process-label", f.label, "accepted: this host has no SELinux");
   cmd->add_option("id", f.opts.id, "container id")->required();
-  // Everything after the id is the command, options included ("sh -c …").
+  // One value per repeatable flag, as runc's (else "-e K=V c1 sh" took the id and command as
+  // values); everything after the id is the command, options included ("sh -c …").
   cmd->prefix_command();
   cmd->footer("usage: exec [options] <id> <command> [args...]");
   cmd->callback([&g, &f, cmd] {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/subprocess.hpp"
+#include "common/text.hpp"
 #include "oci/oci_cli.hpp"
 
 namespace tiffin::oci {
@@ -57,7 +58,8 @@ void add_ps(CLI::App& app, Globals& g) {
         std::string word;
         for (size_t i = 0; i <= pid_col && fields >> word; ++i) {
         }
-        if (wanted.contains(std::atoi(word.c_str()))) std::printf("%s\n", line.c_str());
+        // ps's own output: a field that is no pid (a header repeated, a wrapped line) is no match.
+        if (auto pid = parse_int<pid_t>(word); pid && wanted.contains(*pid)) std::printf("%s\n", line.c_str());
       }
       return 0;
     });

@@ -55,7 +55,7 @@ std::string resolve_cgroups_path(const std::string& cgroups_path, const std::str
   return cgroups_path;
 }
 
-Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& cgroups_path) {
+Result<Cgroup> Cgroup::plan(const CgroupLayout& layout, const std::string& cgroups_path) {
   Cgroup cg;
   cg.mode_ = layout.mode;
   std::string self = read_text("/proc/self/cgroup");
@@ -66,7 +66,22 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& cgr
     if (h.root != "/" && path.starts_with(h.root)) path = path.substr(h.root.size());
     std::string dir = join_path(h.mount_point, path);
     if (dir == h.mount_point) return fail(Errc::invalid_input, "cgroupsPath " + cgroups_path + " is the root cgroup");
-    // Make each missing level, parents first, remembering what we made so destroy() removes it.
+    // The parents make() will have to make, deepest first, so destroy() removes them too.
+    for (auto p = std::filesystem::path(dir).parent_path(); p.string().size() > h.mount_point.size(); p = p.parent_path()) {
+      if (::access(p.c_str(), F_OK) == 0) break;
+      cg.created_.push_back(p.string());
+    }
+    cg.dirs_.push_back(dir);
+  }
+  return cg;
+}
+
+Result<void> Cgroup::make(const CgroupLayout& layout) const {
+  if (layout.hierarchies.size() != dirs_.size()) return fail(Errc::internal, "cgroup: the layout changed since the plan");
+  for (size_t i = 0; i < dirs_.size(); ++i) {
+    const CgroupHierarchy& h = layout.hierarchies[i];
+    const std::string& dir = dirs_[i];
+    // Each missing level, parents first.
     std::vector<std::string> missing;
     for (std::filesystem::path p = dir; p.string().size() > h.mount_point.size(); p = p.parent_path()) {
       if (::access(p.c_str(), F_OK) == 0) break;
@@ -74,12 +89,7 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& cgr
     }
     std::reverse(missing.begin(), missing.end());
     for (const auto& m : missing) {
-      if (::mkdir(m.c_str(), 0755) != 0 && errno != EEXIST) {
-        auto err = fail_errno("creating cgroup " + m);
-        (void)cg.destroy();
-        return err;
-      }
-      if (m != dir) cg.created_.insert(cg.created_.begin(), m);
+      if (::mkdir(m.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("creating cgroup " + m);
       // A new v1 cpuset starts with no cpus or memory nodes, and no task can join it then.
       if (h.has("cpuset")) {
         std::string parent = std::filesystem::path(m).parent_path().string();
@@ -87,20 +97,19 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& cgr
           if (read_text(m + f).empty()) (void)write_text(m + f, read_text(parent + f));
       }
     }
-    cg.dirs_.push_back(dir);
     // Pure v2: controllers must be enabled in each parent for the leaf to have them.
     if (h.v2 && layout.mode == CgroupMode::v2) {
       std::string enable;
       for (const auto& c : h.controllers) enable += (enable.empty() ? "+" : " +") + c;
       std::string p = h.mount_point;
-      for (const auto& part : std::filesystem::path(path).relative_path()) {
+      for (const auto& part : std::filesystem::path(dir.substr(h.mount_point.size())).relative_path()) {
         if (!enable.empty()) (void)write_text(p + "/cgroup.subtree_control", enable);
         p = join_path(p, part.string());
         if (p == dir) break;
       }
     }
   }
-  return cg;
+  return {};
 }
 
 Cgroup Cgroup::open(CgroupMode mode, std::vector<std::string> dirs, std::vector<std::string> created) {
@@ -111,24 +120,7 @@ Cgroup Cgroup::open(CgroupMode mode, std::vector<std::string> dirs, std::vector<
   return cg;
 }
 
-std::string Cgroup::dir_of(const std::string& controller) const {
-  for (const auto& d : dirs_) {
-    if (controller.empty()) {
-      if (::access((d + "/cgroup.controllers").c_str(), F_OK) == 0) return d;
-      continue;
-    }
-    // A v1 hierarchy holds <controller>.* files ("memory.limit_in_bytes", "cpu.shares").
-    std::string probe = controller == "devices" ? "/devices.list"
-                        : controller == "freezer" ? "/freezer.state"
-                        : controller == "cpuset"  ? "/cpuset.cpus"
-                        : controller == "pids"    ? "/pids.max"
-                        : controller == "memory"  ? "/memory.limit_in_bytes"
-                        : controller == "cpu"     ? "/cpu.shares"
-                                                  : "/" + controller + ".stat";
-    if (::access((d + probe).c_str(), F_OK) == 0) return d;
-  }
-  return {};
-}
+std::string Cgroup::dir_of(const std::string& controller) const { return controller_dir(dirs_, controller); }
 
 Result<void> Cgroup::apply(const Resources& r) const {
   if (mode_ == CgroupMode::v2) {
@@ -226,6 +218,7 @@ Result<void> Cgroup::signal_all(int sig) const {
 }
 
 Result<void> Cgroup::destroy() const {
+  // Directories never made (a create killed before make()) are already gone.
   for (const auto& d : dirs_) {
     // Processes that were just killed leave their cgroup a moment later.
     for (int attempt = 0;; ++attempt) {

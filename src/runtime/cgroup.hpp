@@ -23,8 +23,13 @@ std::string resolve_cgroups_path(const std::string& cgroups_path, const std::str
 class Cgroup {
  public:
   Cgroup() = default;
-  // Makes the directories (and their missing parents, remembered in created()).
-  static Result<Cgroup> create(const CgroupLayout& layout, const std::string& cgroups_path);
+  // Works out the directories, and which missing parents make() will add (created()), without
+  // making anything: the runtime saves them in the container's state first, so a create killed
+  // at any point leaves what `delete` needs to remove everything.
+  static Result<Cgroup> plan(const CgroupLayout& layout, const std::string& cgroups_path);
+  // Makes the planned directories (parents first; ones that exist are fine) and readies them:
+  // v1 cpusets inherit their parent's cpus and mems, pure v2 parents enable the controllers.
+  Result<void> make(const CgroupLayout& layout) const;
   // Reopens one made before, from dirs() and created().
   static Cgroup open(CgroupMode mode, std::vector<std::string> dirs, std::vector<std::string> created);
 
@@ -35,7 +40,8 @@ class Cgroup {
   bool frozen() const;
   // Signals every process; SIGKILL with the cgroup frozen first so nothing forks in between.
   Result<void> signal_all(int sig) const;
-  // Removes the directories (waiting briefly for exiting processes) and the parents made for it.
+  // Removes the directories (waiting briefly for exiting processes) and the parents made for it;
+  // ones never made are no error.
   Result<void> destroy() const;
 
   CgroupMode mode() const { return mode_; }

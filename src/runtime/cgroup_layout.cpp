@@ -1,7 +1,9 @@
 #include "runtime/cgroup_layout.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
-#include <sstream>
+#include <optional>
 
 #include "common/fd.hpp"
 #include "common/mountinfo.hpp"
@@ -86,18 +88,55 @@ Result<CgroupLayout> detect_cgroup_layout() {
   return layout;
 }
 
-std::string own_cgroup(std::string_view proc_self_cgroup, const CgroupHierarchy& h) {
-  std::istringstream in{std::string(proc_self_cgroup)};
-  std::string line;
-  while (std::getline(in, line)) {
-    // hierarchy-id:controller-list:path
+namespace {
+
+// The path of hierarchy `h` in /proc/<pid>/cgroup text, whose lines are
+// "hierarchy-id:controller-list:path" (the unified hierarchy's list is empty).
+std::optional<std::string> path_in(std::string_view proc_cgroup, const CgroupHierarchy& h) {
+  for (const auto& line : split(proc_cgroup, '\n')) {
     size_t a = line.find(':'), b = a == std::string::npos ? a : line.find(':', a + 1);
     if (b == std::string::npos) continue;
     std::string list = line.substr(a + 1, b - a - 1);
-    std::string path = line.substr(b + 1);
-    if (h.v2 ? list.empty() : split(list, ',') == h.controllers) return path;
+    if (h.v2 ? list.empty() : split(list, ',') == h.controllers) return line.substr(b + 1);
   }
-  return "/";
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string own_cgroup(std::string_view proc_self_cgroup, const CgroupHierarchy& h) {
+  return path_in(proc_self_cgroup, h).value_or("/");
+}
+
+std::vector<std::string> cgroup_dirs_from_proc(const CgroupLayout& layout, std::string_view proc_pid_cgroup) {
+  std::vector<std::string> dirs;
+  for (const auto& h : layout.hierarchies) {
+    auto path = path_in(proc_pid_cgroup, h);
+    if (!path || path->empty() || (*path)[0] != '/') continue;
+    // A mount of a sub-tree (inside a container) shows paths below its root only.
+    if (h.root != "/") {
+      if (*path != h.root && !path->starts_with(h.root + "/")) continue;
+      path = path->substr(h.root.size());
+    }
+    dirs.push_back(h.mount_point + (*path == "/" ? "" : *path));
+  }
+  return dirs;
+}
+
+std::string controller_dir(const std::vector<std::string>& dirs, std::string_view controller) {
+  // Each hierarchy is known by a file only it has: cgroup.controllers for v2, a file of the
+  // controller's ("memory.limit_in_bytes", "cpu.shares") for a v1 one.
+  std::string probe = controller.empty()            ? "/cgroup.controllers"
+                      : controller == "devices"     ? "/devices.list"
+                      : controller == "freezer"     ? "/freezer.state"
+                      : controller == "cpuset"      ? "/cpuset.cpus"
+                      : controller == "pids"        ? "/pids.max"
+                      : controller == "memory"      ? "/memory.limit_in_bytes"
+                      : controller == "cpu"         ? "/cpu.shares"
+                                                    : "/" + std::string(controller) + ".stat";
+  for (const auto& d : dirs)
+    if (::access((d + probe).c_str(), F_OK) == 0) return d;
+  return {};
 }
 
 }  // namespace tiffin::runtime

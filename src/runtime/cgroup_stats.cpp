@@ -1,9 +1,10 @@
 #include "runtime/cgroup_stats.hpp"
 
-#include <charconv>
 #include <string>
 
 #include "common/fd.hpp"
+#include "common/text.hpp"
+#include "runtime/cgroup.hpp"  // only Cgroup's inline accessors: no code of cgroup.cpp
 
 namespace tiffin::runtime {
 namespace {
@@ -13,11 +14,11 @@ std::string read_small(const std::string& path) {
   return data ? std::string(data->begin(), data->end()) : std::string();
 }
 
+// The number a one-value file holds; "max" (no limit) and a missing file are 0.
 uint64_t read_number(const std::string& path) {
   std::string s = read_small(path);
-  uint64_t v = 0;
-  std::from_chars(s.data(), s.data() + s.size(), v);  // "max" and "" stay 0
-  return v;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return parse_uint(s).value_or(0);
 }
 
 }  // namespace
@@ -29,20 +30,17 @@ uint64_t stat_value(std::string_view text, std::string_view key) {
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(pos, end - pos);
     if (line.size() > key.size() && line.starts_with(key) && line[key.size()] == ' ') {
-      uint64_t v = 0;
-      std::string_view num = line.substr(key.size() + 1);
-      std::from_chars(num.data(), num.data() + num.size(), v);
-      return v;
+      return parse_uint(line.substr(key.size() + 1)).value_or(0);
     }
     pos = end + 1;
   }
   return 0;
 }
 
-CgroupStats read_cgroup_stats(const Cgroup& cg) {
+CgroupStats read_cgroup_stats(CgroupMode mode, const std::vector<std::string>& dirs) {
   CgroupStats s;
-  if (cg.mode() == CgroupMode::v2) {
-    std::string dir = cg.dir_of("");
+  if (mode == CgroupMode::v2) {
+    std::string dir = controller_dir(dirs, "");
     if (dir.empty()) return s;
     std::string mem_stat = read_small(dir + "/memory.stat");
     s.memory_cache = stat_value(mem_stat, "file");
@@ -54,7 +52,7 @@ CgroupStats read_cgroup_stats(const Cgroup& cg) {
     return s;
   }
   // v1 (and the v1 side of hybrid, where these controllers live).
-  if (std::string mem = cg.dir_of("memory"); !mem.empty()) {
+  if (std::string mem = controller_dir(dirs, "memory"); !mem.empty()) {
     std::string mem_stat = read_small(mem + "/memory.stat");
     s.memory_cache = stat_value(mem_stat, "total_cache");
     uint64_t usage = read_number(mem + "/memory.usage_in_bytes");
@@ -63,9 +61,11 @@ CgroupStats read_cgroup_stats(const Cgroup& cg) {
     // v1 reports "no limit" as a huge page-aligned number.
     s.memory_limit = limit >= (uint64_t(1) << 62) ? 0 : limit;
   }
-  if (std::string cpu = cg.dir_of("cpuacct"); !cpu.empty()) s.cpu_usage = read_number(cpu + "/cpuacct.usage");
-  if (std::string pids = cg.dir_of("pids"); !pids.empty()) s.pids_current = read_number(pids + "/pids.current");
+  if (std::string cpu = controller_dir(dirs, "cpuacct"); !cpu.empty()) s.cpu_usage = read_number(cpu + "/cpuacct.usage");
+  if (std::string pids = controller_dir(dirs, "pids"); !pids.empty()) s.pids_current = read_number(pids + "/pids.current");
   return s;
 }
+
+CgroupStats read_cgroup_stats(const Cgroup& cg) { return read_cgroup_stats(cg.mode(), cg.dirs()); }
 
 }  // namespace tiffin::runtime

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/fd.hpp"
+#include "common/text.hpp"
 
 namespace tiffin::runtime {
 
@@ -56,7 +57,8 @@ uint64_t process_start_time(pid_t pid) {
     if (pos == std::string::npos) return 0;
     ++pos;
   }
-  return std::strtoull(s.c_str() + pos, nullptr, 10);
+  size_t end = s.find(' ', pos);
+  return parse_uint(std::string_view(s).substr(pos, end == std::string::npos ? std::string::npos : end - pos)).value_or(0);
 }
 
 Result<void> StateStore::make_dir(const std::string& id) const {

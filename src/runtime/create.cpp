@@ -259,12 +259,14 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
 
   CgroupLayout layout = TRY(detect_cgroup_layout());
   std::string cg_path = resolve_cgroups_path(spec.linux.cgroups_path, o.id);
-  cleanup.cgroup = TRY_CTX(Cgroup::create(layout, cg_path), "cgroup " + cg_path);
+  cleanup.cgroup = TRY_CTX(Cgroup::plan(layout, cg_path), "cgroup " + cg_path);
   st.cgroup_mode = layout.mode;
   st.cgroup_dirs = cleanup.cgroup->dirs();
   st.cgroup_created = cleanup.cgroup->created();
-  // Saved before anything runs so that a create killed from here on is cleaned by delete.
+  // Saved, with the cgroup directories about to be made, before anything is made or runs: a
+  // create killed from here on leaves what delete needs to remove it all.
   TRY(store.save(st));
+  TRY_CTX(cleanup.cgroup->make(layout), "cgroup " + cg_path);
   TRY_CTX(cleanup.cgroup->apply(spec.linux.resources), "applying linux.resources");
   {
     auto text = TRY(read_file(bundle + "/config.json", 16 << 20));

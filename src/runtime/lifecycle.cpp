@@ -6,6 +6,7 @@
 #include <cstring>
 #include <thread>
 
+#include "common/text.hpp"
 #include "runtime/container.hpp"
 #include "runtime/hooks.hpp"
 
@@ -52,10 +53,9 @@ bool wait_gone(const ContainerState& st, std::chrono::milliseconds limit) {
 Result<int> parse_signal(const std::string& text) {
   if (text.empty()) return fail(Errc::invalid_input, "empty signal");
   if (std::isdigit(static_cast<unsigned char>(text[0]))) {
-    char* end = nullptr;
-    long n = std::strtol(text.c_str(), &end, 10);
-    if (*end || n <= 0 || n >= NSIG) return fail(Errc::invalid_input, "invalid signal: " + text);
-    return static_cast<int>(n);
+    auto n = parse_uint<unsigned>(text);
+    if (!n || *n == 0 || *n >= static_cast<unsigned>(NSIG)) return fail(Errc::invalid_input, "invalid signal: " + text);
+    return static_cast<int>(*n);
   }
   std::string name = text;
   for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

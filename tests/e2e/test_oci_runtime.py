@@ -3,6 +3,7 @@ hooks, cgroups, user namespaces, the escape battery against the secure defaults,
 must leave nothing behind."""
 import json
 import os
+import random
 import select
 import signal
 import socket
@@ -333,6 +334,30 @@ def test_kill_9_in_the_middle_of_create_leaves_nothing_after_delete(oci, tmp_pat
     assert oci.state("k9")["status"] == "stopped"
     oci("delete", "k9")
     assert cgroup_dirs(oci.cgroup_parent) == []
+
+
+def test_create_killed_at_any_point_is_removed_by_delete_force(oci):
+    # kill -9 of the creating process anywhere in its life (before or after the cgroup is made,
+    # the state saved, the init cloned or released): delete --force still removes everything,
+    # the empty cgroups in every hierarchy included.
+    b = oci.bundle(args=["sleep", "60"])
+    t = time.monotonic()
+    oci("create", "--bundle", b, "probe")
+    span = time.monotonic() - t
+    oci("delete", "--force", "probe")
+    rng = random.Random(7)
+    for i in range(40):
+        cid = f"k{i}"
+        p = subprocess.Popen([oci.binary, "--root", str(oci.root), "create", "--bundle", str(b), cid],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0, span * 1.2))
+        p.kill()
+        p.wait()
+        oci("delete", "--force", cid)
+        reap()
+        assert not (oci.root / cid).exists(), f"state of {cid} left"
+        assert cgroup_dirs(oci.cgroup_parent + "/b") == [], f"cgroups of {cid} left"
+    assert processes_running("sleep 60") == []
 
 
 def test_user_namespace_maps_ids(oci, tmp_path):

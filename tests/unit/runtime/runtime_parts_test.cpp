@@ -185,7 +185,10 @@ TEST(Signals, NamesAndNumbers) {
   EXPECT_EQ(parse_signal("9").value(), 9);
   EXPECT_FALSE(parse_signal("0"));
   EXPECT_FALSE(parse_signal("99"));
+  EXPECT_FALSE(parse_signal("9x"));
+  EXPECT_FALSE(parse_signal("99999999999999999999"));
   EXPECT_FALSE(parse_signal("NOPE"));
+  EXPECT_EQ(parse_signal("9x").error().kind, Errc::invalid_input);
 }
 
 TEST(ContainerIds, OnlySafeNames) {
