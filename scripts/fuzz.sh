@@ -14,7 +14,7 @@ export TMPDIR="$work"
 mkdir -p "$work/fl" "$work/tar" "$work/hub" "$work/tree/d" "$work/artifacts"
 
 # Seeds: the rfs-made flists, and small tars of every entry type in every compression.
-cp ../shared/fixtures/rfs/*.fl "$work/fl/"
+cp tests/fixtures/rfs/*.fl "$work/fl/"
 echo hello > "$work/tree/d/file"
 ln -s file "$work/tree/d/link"
 ln "$work/tree/d/file" "$work/tree/hard"
@@ -34,7 +34,7 @@ printf '!PUT /blocks/%s\n\nbody' "$id" > "$work/hub/put-block"
 printf '!PUT /api/flist/fuzz/x/link\n\n{"target": "fuzz/y:1"}' > "$work/hub/link"
 printf '!DELETE /api/flist/fuzz/x:v1\n\n' > "$work/hub/delete"
 { printf '!PUT /api/flist/fuzz/tar\n\n'; cat "$work/tar/plain.tar"; } > "$work/hub/put-tar"
-{ printf '!PUT /api/flist/fuzz/fl\n\n'; cat "$(ls ../shared/fixtures/rfs/*.fl | head -n 1)"; } > "$work/hub/put-flist"
+{ printf '!PUT /api/flist/fuzz/fl\n\n'; cat "$(ls tests/fixtures/rfs/*.fl | head -n 1)"; } > "$work/hub/put-flist"
 
 status=0
 for target in flist_reader_fuzz:fl tar_import_fuzz:tar hub_api_fuzz:hub; do
