@@ -9,8 +9,9 @@ namespace tiffin {
 std::string mountinfo_unescape(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && s.size() - i > 3) {
-      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+    auto byte = s[i] == '\\' && s.size() - i > 3 ? parse_uint<uint8_t>(s.substr(i + 1, 3), 8) : std::nullopt;
+    if (byte) {
+      out += static_cast<char>(*byte);
       i += 3;
     } else {
       out += s[i];

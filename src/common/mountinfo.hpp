@@ -26,7 +26,8 @@ Result<std::vector<MountInfo>> read_mountinfo(const std::string& path = "/proc/s
 // The topmost mount on `path` (as mountinfo spells it: absolute, no trailing '/'), if any.
 std::optional<MountInfo> mount_at(const std::string& path);
 
-// Undoes the kernel's octal escapes (\040 → ' ') in a mountinfo field or an option value.
+// Undoes the kernel's octal escapes (\040 → ' ') in a mountinfo field or an option value;
+// a backslash not followed by three octal digits of a byte stays as it is.
 std::string mountinfo_unescape(std::string_view s);
 
 }  // namespace tiffin

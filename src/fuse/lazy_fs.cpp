@@ -415,7 +415,7 @@ class ReadySignal {
  public:
   explicit ReadySignal(int fd = -1) : fd_(fd) {}
   void ok() { send("ok"); }
-  void failed(const Error& e) { send("error:" + std::to_string(static_cast<int>(e.kind)) + ":" + e.what()); }
+  void failed(const Error& e) { send("error:" + encode_error(e)); }
 
  private:
   void send(const std::string& msg) {
@@ -555,12 +555,8 @@ Result<void> mount_flist(const MountOptions& opts) {
   }
   if (msg == "ok") return {};
   ::waitpid(pid, nullptr, 0);
-  // "error:<kind>:<message>": the caller gets the error as if it had happened in-process.
-  if (size_t colon = msg.find(':', 6); msg.starts_with("error:") && colon != std::string::npos) {
-    int kind = std::atoi(msg.substr(6, colon - 6).c_str());
-    if (kind < 0 || kind > static_cast<int>(Errc::internal)) kind = static_cast<int>(Errc::io);
-    return fail(static_cast<Errc>(kind), msg.substr(colon + 1));
-  }
+  // "error:" + the error's wire form: the caller gets it as if it had happened in-process.
+  if (msg.starts_with("error:")) return std::unexpected(TRY_CTX(decode_error(msg.substr(6)), "the mount process's report"));
   return fail(Errc::io, "the mount process died before the mount was up");
 }
 

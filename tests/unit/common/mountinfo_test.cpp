@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "common/text.hpp"
-
 namespace tiffin {
 namespace {
 
@@ -23,9 +21,10 @@ TEST(MountInfo, FieldsOptionalFieldsAndEscapes) {
   EXPECT_EQ(m[1].mount_point, "/proc");
 }
 
-TEST(Text, SplitKeepsEmptyFields) {
-  EXPECT_EQ(split("a::b", ':'), (std::vector<std::string>{"a", "", "b"}));
-  EXPECT_EQ(split("", ','), std::vector<std::string>{""});
+TEST(MountInfo, UnescapeKeepsWhatIsNotAnOctalEscape) {
+  EXPECT_EQ(mountinfo_unescape("a\\134b\\011c"), "a\\b\tc");
+  EXPECT_EQ(mountinfo_unescape("a\\x40b\\400c\\8"), "a\\x40b\\400c\\8");
+  EXPECT_EQ(mountinfo_unescape("end\\04"), "end\\04");
 }
 
 }  // namespace
