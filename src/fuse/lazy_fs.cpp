@@ -28,6 +28,7 @@
 #include "fuse/block_profile.hpp"
 #include "fuse/rw_layer.hpp"
 #include "common/fd.hpp"
+#include "common/mountinfo.hpp"
 #include "common/parallel.hpp"
 #include "store/router.hpp"
 
@@ -381,13 +382,6 @@ Result<std::vector<BlockRef>> blocks_of_profile(const Tree& tree, const std::str
   return out;
 }
 
-// statfs always reaches the filesystem's daemon (stat may be answered from cached attributes),
-// so a mount whose process died answers ENOTCONN here.
-bool is_dead_mount(const std::string& path) {
-  struct statvfs st;
-  return ::statvfs(path.c_str(), &st) < 0 && errno == ENOTCONN;
-}
-
 }  // namespace
 
 Result<void> unmount_flist(const std::string& mountpoint) {
@@ -449,7 +443,7 @@ Result<void> serve_mount(const MountOptions& opts, ReadySignal& ready) {
   // With a writable root the flist goes under the layer directory and overlayfs on top.
   std::string fuse_point = opts.rw ? rw_lower_dir(*opts.rw) : opts.mountpoint;
   if (opts.rw && overlay_layer_dir(opts.mountpoint)) TRY(unmount_flist(opts.mountpoint));
-  if (is_dead_mount(fuse_point)) TRY(unmount_flist(fuse_point));
+  if (fuse_mount_state(fuse_point) == MountState::dead) TRY(unmount_flist(fuse_point));
 
   std::vector<std::string> argv{"tiffin-mount", "-o",
                                 std::string("ro,default_permissions,fsname=tiffin:") + opts.flist + ",subtype=tiffin" +
