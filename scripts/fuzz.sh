@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang 16 and runs each for a bounded time
-# (default 60 s) from seeds made here. Exits non-zero if any target crashes.
+# Builds the libFuzzer targets with clang 16 and runs each for a bounded time: the first
+# argument, else $FUZZ_SECONDS (as scripts/test.sh takes it), else 60 s; seeds are made here.
+# Exits non-zero if any target crashes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECONDS_EACH="${1:-60}"
+SECONDS_EACH="${1:-${FUZZ_SECONDS:-60}}"
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DTIFFIN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz hub_api_fuzz >/dev/null
