@@ -110,16 +110,16 @@ TEST(MountInfo, FuseMountStateTellsNoneLiveAndDead) {
     if (fuse_mount_state(dir / "link") != MountState::live) wrong |= 4;
     if (fuse_mount_state(dir / "dead") != MountState::dead) wrong |= 8;
     if (fuse_mount_state(dir / "dead/") != MountState::dead) wrong |= 16;
-    if (fuse_mount_state(dir / "dead-link") != MountState::dead) wrong |= 128;
-    if (fuse_mount_state(dir / "tmpfs") != MountState::none) wrong |= 32;
-    if (fuse_mount_state(dir / "live/x") != MountState::none) wrong |= 64;
+    if (fuse_mount_state(dir / "dead-link") != MountState::dead) wrong |= 32;
+    if (fuse_mount_state(dir / "tmpfs") != MountState::none) wrong |= 64;
+    if (fuse_mount_state(dir / "live/x") != MountState::none) wrong |= 128;
     ::_exit(wrong);
   }
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "needs root, /dev/fuse and mount namespaces";
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "bits: 1 live, 2 live/, 4 a link to live, 8 dead, 16 dead/, 128 a link to dead, 32 tmpfs, 64 below a mount";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "wrong for (bits): 1 live, 2 live/, 4 link, 8 dead, 16 dead/, 32 dead-link, 64 tmpfs, 128 live/x";
 }
 
 }  // namespace
