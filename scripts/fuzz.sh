@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang 16 and runs each for a bounded time
-# (default 60 s) from seeds made here. Exits non-zero if any target crashes.
+# Builds the libFuzzer targets with clang 16 and runs each for a bounded time: the first
+# argument, else $FUZZ_SECONDS (as scripts/test.sh takes it), else 60 s; seeds are made here.
+# Exits non-zero if any target crashes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECONDS_EACH="${1:-60}"
+SECONDS_EACH="${1:-${FUZZ_SECONDS:-60}}"
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DTIFFIN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz hub_api_fuzz >/dev/null
@@ -14,7 +15,7 @@ export TMPDIR="$work"
 mkdir -p "$work/fl" "$work/tar" "$work/hub" "$work/tree/d" "$work/artifacts"
 
 # Seeds: the rfs-made flists, and small tars of every entry type in every compression.
-cp ../shared/fixtures/rfs/*.fl "$work/fl/"
+cp tests/fixtures/rfs/*.fl "$work/fl/"
 echo hello > "$work/tree/d/file"
 ln -s file "$work/tree/d/link"
 ln "$work/tree/d/file" "$work/tree/hard"
@@ -34,7 +35,7 @@ printf '!PUT /blocks/%s\n\nbody' "$id" > "$work/hub/put-block"
 printf '!PUT /api/flist/fuzz/x/link\n\n{"target": "fuzz/y:1"}' > "$work/hub/link"
 printf '!DELETE /api/flist/fuzz/x:v1\n\n' > "$work/hub/delete"
 { printf '!PUT /api/flist/fuzz/tar\n\n'; cat "$work/tar/plain.tar"; } > "$work/hub/put-tar"
-{ printf '!PUT /api/flist/fuzz/fl\n\n'; cat "$(ls ../shared/fixtures/rfs/*.fl | head -n 1)"; } > "$work/hub/put-flist"
+{ printf '!PUT /api/flist/fuzz/fl\n\n'; cat "$(ls tests/fixtures/rfs/*.fl | head -n 1)"; } > "$work/hub/put-flist"
 
 status=0
 for target in flist_reader_fuzz:fl tar_import_fuzz:tar hub_api_fuzz:hub; do

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev
-  # libraries (DESIGN §4)
+  # libraries (docs/DESIGN.md §4)
   libsqlite3-dev libsodium-dev libssl-dev libsnappy-dev libzstd-dev libfuse3-dev fuse3
   libcurl4-openssl-dev libboost-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev libseccomp-dev libcap-dev libnftables-dev libarchive-dev

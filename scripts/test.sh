@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Installs what is needed, builds, and runs every test: unit and end-to-end tests under
-# AddressSanitizer + UndefinedBehaviorSanitizer, the fuzz targets for a bounded time, then the
-# unit and end-to-end tests of the release build. End-to-end tests need root.
+# Installs what is needed, checks the source (scripts/check-source.sh), builds, and runs every
+# test: unit and end-to-end tests under AddressSanitizer + UndefinedBehaviorSanitizer, the fuzz
+# targets for a bounded time, then the unit and end-to-end tests of the release build.
+# End-to-end tests need root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
 
 scripts/install-deps.sh
+
+echo "== source checks"
+scripts/check-source.sh
 
 echo "== sanitizer build (ASan + UBSan)"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTIFFIN_SANITIZE=ON -DTIFFIN_WERROR=ON >/dev/null

@@ -1,8 +1,9 @@
 #include "common/error.hpp"
 
-#include <charconv>
 #include <cstring>
 #include <iterator>
+
+#include "common/text.hpp"
 
 namespace tiffin {
 
@@ -68,9 +69,9 @@ Result<Error> decode_error(std::string_view text) {
   for (const auto& k : kKinds)
     if (text.substr(0, c1) == k.wire) e.kind = k.kind, known = true;
   if (!known) return bad();
-  std::string_view num = text.substr(c1 + 1, c2 - c1 - 1);
-  auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), e.sys_errno);
-  if (ec != std::errc() || end != num.data() + num.size() || num.empty() || e.sys_errno < 0) return bad();
+  auto sys_errno = parse_int<int>(text.substr(c1 + 1, c2 - c1 - 1));
+  if (!sys_errno || *sys_errno < 0) return bad();
+  e.sys_errno = *sys_errno;
   for (size_t i = c2 + 1; i < text.size(); ++i) {
     char ch = text[i];
     if (ch == '\n') return bad();

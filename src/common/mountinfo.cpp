@@ -1,6 +1,10 @@
 #include "common/mountinfo.hpp"
 
+#include <sys/vfs.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <filesystem>
 
 #include "common/fd.hpp"
 #include "common/text.hpp"
@@ -9,8 +13,9 @@ namespace tiffin {
 std::string mountinfo_unescape(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && s.size() - i > 3) {
-      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+    auto byte = s[i] == '\\' && s.size() - i > 3 ? parse_uint<uint8_t>(s.substr(i + 1, 3), 8) : std::nullopt;
+    if (byte) {
+      out += static_cast<char>(*byte);
       i += 3;
     } else {
       out += s[i];
@@ -42,6 +47,32 @@ std::optional<MountInfo> mount_at(const std::string& path) {
   for (auto& m : read_mountinfo().value_or(std::vector<MountInfo>{}))
     if (m.mount_point == path) top = std::move(m);  // later lines are mounted over earlier ones
   return top;
+}
+
+namespace {
+
+// `path` as mountinfo spells it: absolute, symlinks resolved, no trailing '/'. A dead mount cannot
+// be resolved itself (ENOTCONN), but its parent can, and a link to it can be read.
+std::string mount_point_spelling(const std::string& path, int links = 0) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path p = fs::absolute(path, ec).lexically_normal();
+  if (!p.has_filename()) p = p.parent_path();
+  if (auto whole = fs::canonical(p, ec); !ec) return whole;
+  auto parent = fs::canonical(p.parent_path(), ec);
+  if (ec) return p;
+  if (auto target = fs::read_symlink(parent / p.filename(), ec); !ec && links < 40)
+    return mount_point_spelling(parent / target, links + 1);
+  return parent / p.filename();
+}
+
+}  // namespace
+
+MountState fuse_mount_state(const std::string& path) {
+  auto m = mount_at(mount_point_spelling(path));
+  if (!m || !m->fstype.starts_with("fuse")) return MountState::none;
+  struct statfs st;
+  return ::statfs(path.c_str(), &st) != 0 && errno == ENOTCONN ? MountState::dead : MountState::live;
 }
 
 }  // namespace tiffin

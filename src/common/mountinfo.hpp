@@ -1,5 +1,6 @@
 // /proc/<pid>/mountinfo parsed into its fields, with the kernel's octal escapes (\040 for a space)
-// undone, for the code that must know what is mounted where (the writable root, cgroups).
+// undone, for the code that must know what is mounted where (the writable root, cgroups, FUSE
+// mounts whose process died).
 #pragma once
 
 #include <optional>
@@ -26,7 +27,20 @@ Result<std::vector<MountInfo>> read_mountinfo(const std::string& path = "/proc/s
 // The topmost mount on `path` (as mountinfo spells it: absolute, no trailing '/'), if any.
 std::optional<MountInfo> mount_at(const std::string& path);
 
-// Undoes the kernel's octal escapes (\040 → ' ') in a mountinfo field or an option value.
+// Undoes the kernel's octal escapes (\040 → ' ') in a mountinfo field or an option value;
+// a backslash not followed by three octal digits of a byte stays as it is.
 std::string mountinfo_unescape(std::string_view s);
+
+enum class MountState {
+  none,  // no FUSE filesystem is mounted on the path itself
+  live,  // one is, and its process serves it
+  dead,  // one is, but its process is gone: everything under it fails with ENOTCONN
+};
+
+// Is a FUSE filesystem mounted on `path` (the topmost mount there; relative paths, trailing
+// slashes and symlinks are resolved), and is its process alive? Liveness is asked with statfs,
+// which always reaches the process, where stat may be answered from attributes the kernel
+// cached. A dead mount must be detached (umount2 MNT_DETACH) before the path is mounted again.
+MountState fuse_mount_state(const std::string& path);
 
 }  // namespace tiffin

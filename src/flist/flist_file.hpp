@@ -1,4 +1,4 @@
-// Reading and writing .fl files. The tables are exactly rfs's schema (DESIGN §3.1), so rfs reads
+// Reading and writing .fl files. The tables are exactly rfs's schema (docs/DESIGN.md §3.1), so rfs reads
 // what tiffin writes and the other way round; tiffin's additions live in tables of their own
 // (tiffin_xattr, tiffin_hardlink, tiffin_config, tiffin_signature) that rfs ignores.
 #pragma once

@@ -28,6 +28,7 @@
 #include "fuse/block_profile.hpp"
 #include "fuse/rw_layer.hpp"
 #include "common/fd.hpp"
+#include "common/mountinfo.hpp"
 #include "common/parallel.hpp"
 #include "store/router.hpp"
 
@@ -381,13 +382,6 @@ Result<std::vector<BlockRef>> blocks_of_profile(const Tree& tree, const std::str
   return out;
 }
 
-// statfs always reaches the filesystem's daemon (stat may be answered from cached attributes),
-// so a mount whose process died answers ENOTCONN here.
-bool is_dead_mount(const std::string& path) {
-  struct statvfs st;
-  return ::statvfs(path.c_str(), &st) < 0 && errno == ENOTCONN;
-}
-
 }  // namespace
 
 Result<void> unmount_flist(const std::string& mountpoint) {
@@ -415,7 +409,7 @@ class ReadySignal {
  public:
   explicit ReadySignal(int fd = -1) : fd_(fd) {}
   void ok() { send("ok"); }
-  void failed(const Error& e) { send("error:" + std::to_string(static_cast<int>(e.kind)) + ":" + e.what()); }
+  void failed(const Error& e) { send("error:" + encode_error(e)); }
 
  private:
   void send(const std::string& msg) {
@@ -449,7 +443,7 @@ Result<void> serve_mount(const MountOptions& opts, ReadySignal& ready) {
   // With a writable root the flist goes under the layer directory and overlayfs on top.
   std::string fuse_point = opts.rw ? rw_lower_dir(*opts.rw) : opts.mountpoint;
   if (opts.rw && overlay_layer_dir(opts.mountpoint)) TRY(unmount_flist(opts.mountpoint));
-  if (is_dead_mount(fuse_point)) TRY(unmount_flist(fuse_point));
+  if (fuse_mount_state(fuse_point) == MountState::dead) TRY(unmount_flist(fuse_point));
 
   std::vector<std::string> argv{"tiffin-mount", "-o",
                                 std::string("ro,default_permissions,fsname=tiffin:") + opts.flist + ",subtype=tiffin" +
@@ -555,12 +549,8 @@ Result<void> mount_flist(const MountOptions& opts) {
   }
   if (msg == "ok") return {};
   ::waitpid(pid, nullptr, 0);
-  // "error:<kind>:<message>": the caller gets the error as if it had happened in-process.
-  if (size_t colon = msg.find(':', 6); msg.starts_with("error:") && colon != std::string::npos) {
-    int kind = std::atoi(msg.substr(6, colon - 6).c_str());
-    if (kind < 0 || kind > static_cast<int>(Errc::internal)) kind = static_cast<int>(Errc::io);
-    return fail(static_cast<Errc>(kind), msg.substr(colon + 1));
-  }
+  // "error:" + the error's wire form: the caller gets it as if it had happened in-process.
+  if (msg.starts_with("error:")) return std::unexpected(TRY_CTX(decode_error(msg.substr(6)), "the mount process's report"));
   return fail(Errc::io, "the mount process died before the mount was up");
 }
 

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/fd.hpp"
+#include "common/text.hpp"
 
 namespace tiffin::hub {
 namespace {
@@ -47,10 +48,10 @@ std::optional<std::vector<std::string>> split_target(const std::string& target) 
       if (!cur.empty()) parts.push_back(std::move(cur));
       cur.clear();
     } else if (path[i] == '%') {
-      if (i + 2 >= path.size() || !std::isxdigit(static_cast<unsigned char>(path[i + 1])) ||
-          !std::isxdigit(static_cast<unsigned char>(path[i + 2])))
-        return std::nullopt;
-      cur += static_cast<char>(std::stoi(path.substr(i + 1, 2), nullptr, 16));
+      std::string_view hex = std::string_view(path).substr(i + 1, 2);
+      auto byte = hex.size() == 2 ? parse_uint<uint8_t>(hex, 16) : std::nullopt;
+      if (!byte) return std::nullopt;
+      cur += static_cast<char>(*byte);
       i += 2;
     } else {
       cur += path[i];
@@ -82,21 +83,17 @@ struct ByteRange {
 Result<std::optional<ByteRange>> parse_range(const std::string& header, uint64_t size) {
   if (header.empty() || header.find(',') != std::string::npos) return std::nullopt;
   if (!header.starts_with("bytes=")) return std::nullopt;
-  std::string spec = header.substr(6);
+  std::string_view spec = std::string_view(header).substr(6);
   size_t dash = spec.find('-');
-  auto number = [](const std::string& s) -> std::optional<uint64_t> {
-    if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-    return std::stoull(s);
-  };
   auto bad = fail(Errc::invalid_input, "range not satisfiable");
-  if (dash == std::string::npos) return bad;
-  auto a = number(spec.substr(0, dash)), b = number(spec.substr(dash + 1));
-  if (!a) {  // suffix: the last b bytes
+  if (dash == std::string_view::npos) return bad;
+  std::string_view first = spec.substr(0, dash), second = spec.substr(dash + 1);
+  auto a = parse_uint(first), b = parse_uint(second);
+  if (first.empty()) {  // suffix: the last b bytes
     if (!b || *b == 0 || size == 0) return bad;
     return ByteRange{size - std::min(*b, size), size - 1};
   }
-  if (*a >= size) return bad;
-  if (spec.size() > dash + 1 && !b) return bad;
+  if (!a || *a >= size || (!second.empty() && !b)) return bad;
   uint64_t last = b ? std::min(*b, size - 1) : size - 1;
   if (last < *a) return bad;
   return ByteRange{*a, last};

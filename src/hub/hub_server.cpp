@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "common/text.hpp"
 #include "hub/hub_api.hpp"
 
 namespace tiffin::hub {
@@ -54,14 +55,9 @@ class Server final : public HubServer {
     beast::error_code ec;
     auto addr = asio::ip::make_address(host, ec);
     if (ec) return fail(Errc::invalid_input, "listen address '" + host + "' is not an IP address");
-    unsigned long port = 0;
-    try {
-      port = std::stoul(opts_.listen.substr(colon + 1));
-    } catch (...) {
-      port = 70000;
-    }
-    if (port > 65535) return fail(Errc::invalid_input, "invalid port in '" + opts_.listen + "'");
-    tcp::endpoint ep(addr, static_cast<uint16_t>(port));
+    auto port = parse_uint<uint16_t>(std::string_view(opts_.listen).substr(colon + 1));
+    if (!port) return fail(Errc::invalid_input, "invalid port in '" + opts_.listen + "'");
+    tcp::endpoint ep(addr, *port);
     acceptor_.open(ep.protocol(), ec);
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_.bind(ep, ec);

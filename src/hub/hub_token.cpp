@@ -6,6 +6,7 @@
 
 #include "common/fd.hpp"
 #include "common/hash.hpp"
+#include "common/text.hpp"
 #include "hub/flist_ref.hpp"
 
 namespace tiffin::hub {
@@ -59,13 +60,12 @@ Result<std::string> verify_token(const HubKey& key, const std::string& token) {
   std::string user = token.substr(0, exp_dot);
   std::string exp_text = token.substr(exp_dot + 1, mac_dot - exp_dot - 1);
   auto mac = from_hex(std::string_view(token).substr(mac_dot + 1));
-  if (!valid_name(user) || !mac || mac->size() != crypto_auth_hmacsha256_BYTES || exp_text.empty() || exp_text.size() > 18 ||
-      exp_text.find_first_not_of("0123456789") != std::string::npos)
+  auto expiry = parse_int<int64_t>(exp_text);
+  if (!valid_name(user) || !mac || mac->size() != crypto_auth_hmacsha256_BYTES || !expiry || *expiry < 0)
     return bad("malformed");
-  int64_t expiry = std::stoll(exp_text);
-  Mac want = sign(key, user, expiry);
+  Mac want = sign(key, user, *expiry);
   if (sodium_memcmp(want.data(), mac->data(), want.size()) != 0) return bad("bad signature");
-  if (expiry < now_unix()) return bad("expired");
+  if (*expiry < now_unix()) return bad("expired");
   return user;
 }
 

@@ -1,4 +1,4 @@
-// The rfs block format (DESIGN §3.1), byte-compatible with ThreeFold rfs:
+// The rfs block format (docs/DESIGN.md §3.1), byte-compatible with ThreeFold rfs:
 //   key    = BLAKE2b-256(plain)
 //   sealed = AES-256-GCM(key, nonce = key[0..12], snappy_raw(plain)) || 16-byte tag
 //   id     = BLAKE2b-256(sealed)

@@ -1,6 +1,6 @@
 #include "store/store_url.hpp"
 
-#include <charconv>
+#include "common/text.hpp"
 
 namespace tiffin {
 
@@ -57,11 +57,9 @@ Result<StoreUrl> parse_store_url(std::string_view url) {
   }
   if (u.host.empty()) return fail(Errc::invalid_input, "store URL '" + u.original + "' has no host");
   if (!hostport.empty()) {
-    unsigned p = 0;
-    auto [ptr, ec] = std::from_chars(hostport.data(), hostport.data() + hostport.size(), p);
-    if (ec != std::errc{} || ptr != hostport.data() + hostport.size() || p == 0 || p > 65535)
-      return fail(Errc::invalid_input, "bad port in store URL '" + u.original + "'");
-    u.port = static_cast<uint16_t>(p);
+    auto port = parse_uint<uint16_t>(hostport);
+    if (!port || *port == 0) return fail(Errc::invalid_input, "bad port in store URL '" + u.original + "'");
+    u.port = *port;
   }
   return u;
 }
@@ -74,11 +72,9 @@ Result<StoreSpec> parse_store_spec(std::string_view spec) {
     std::string_view range = spec.substr(0, eq);
     auto dash = range.find('-');
     auto parse_byte = [](std::string_view h, uint8_t& out) {
-      unsigned v = 0;
-      auto [p, ec] = std::from_chars(h.data(), h.data() + h.size(), v, 16);
-      if (ec != std::errc{} || p != h.data() + h.size() || h.empty() || h.size() > 2) return false;
-      out = static_cast<uint8_t>(v);
-      return true;
+      auto v = h.size() <= 2 ? parse_uint<uint8_t>(h, 16) : std::nullopt;
+      if (v) out = *v;
+      return v.has_value();
     };
     if (dash == std::string_view::npos || !parse_byte(range.substr(0, dash), s.start) ||
         !parse_byte(range.substr(dash + 1), s.end) || s.start > s.end)

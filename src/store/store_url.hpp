@@ -1,4 +1,4 @@
-// Parsing of store URLs (DESIGN §3.1) and of rfs-style store specs "[xx-xx=]url".
+// Parsing of store URLs (docs/DESIGN.md §3.1) and of rfs-style store specs "[xx-xx=]url".
 #pragma once
 
 #include <cstdint>

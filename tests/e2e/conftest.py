@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TIFFIN = os.environ.get("TIFFIN_BIN", str(ROOT / "build" / "apps" / "tiffin"))
-FIXTURES = Path(os.environ.get("TIFFIN_FIXTURES", str(ROOT.parent / "shared" / "fixtures" / "rfs")))
+FIXTURES = Path(os.environ.get("TIFFIN_FIXTURES", str(ROOT / "tests" / "fixtures" / "rfs")))
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (owners, devices, trusted xattrs)")
 

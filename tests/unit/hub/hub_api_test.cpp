@@ -111,6 +111,22 @@ TEST_F(HubApiTest, RangeRequests) {
   EXPECT_EQ(api_->handle(req).status, 416u);
   req.range = "bytes=0-1,4-5";  // several ranges: the whole file is a valid answer
   EXPECT_EQ(api_->handle(req).status, 200u);
+  for (const char* junk : {"bytes=abc-", "bytes=-abc", "bytes=1-x", "bytes=+1-2", "bytes=99999999999999999999-"}) {
+    req.range = junk;
+    EXPECT_EQ(api_->handle(req).status, 416u) << junk;
+  }
+}
+
+TEST_F(HubApiTest, MalformedEscapesAreBadRequests) {
+  auto plain = call("GET", "/api/flist/alice");
+  auto escaped = call("GET", "/api/flist/%61lice");
+  EXPECT_EQ(escaped.status, plain.status);
+  EXPECT_EQ(escaped.body, plain.body);
+  for (const char* target : {"/api/flist/%zz", "/api/flist/%4", "/api/flist/a%", "/api/flist/%+1", "/api/flist/%-1"}) {
+    auto r = call("GET", target);
+    EXPECT_EQ(r.status, 400u) << target;
+    EXPECT_NE(r.body.find("malformed escape"), std::string::npos) << r.body;
+  }
 }
 
 TEST_F(HubApiTest, MissingListsWhatTheHubLacks) {

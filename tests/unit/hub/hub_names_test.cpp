@@ -59,6 +59,14 @@ TEST(HubToken, VerifiesUserSignatureAndExpiry) {
   ASSERT_FALSE(expired);
   EXPECT_NE(expired.error().what().find("expired"), std::string::npos);
   for (const char* junk : {"", ".", "..", "alice..", "alice.x.y", "alice.1.zz"}) EXPECT_FALSE(verify_token(*key, junk)) << junk;
+  // An expiry that is not a number (or does not fit one) is malformed, with a well-formed MAC too.
+  std::string mac = token.substr(token.rfind('.'));
+  for (std::string expiry : {"x", "12a", " 12", "+12", "-12", "0x10", "99999999999999999999"}) {
+    auto r = verify_token(*key, "alice." + expiry + mac);
+    ASSERT_FALSE(r) << expiry;
+    EXPECT_EQ(r.error().kind, Errc::invalid_input) << expiry;
+    EXPECT_EQ(r.error().what(), "invalid token: malformed") << expiry;
+  }
 }
 
 TEST(HubToken, RefusesAMalformedKeyFile) {

@@ -93,6 +93,16 @@ TEST(HubServer, PushPullAndLazyReadsFromTheHub) {
   EXPECT_FALSE(pull_flist(*parse_hub_location(base + "/alice/app:v2"), dir / "dead.fl")) << "a dead hub is an error";
 }
 
+TEST(HubServer, RefusesABadListenAddress) {
+  test::TempDir dir;
+  for (const char* listen : {"127.0.0.1:x", "127.0.0.1:80x", "127.0.0.1:", "127.0.0.1:70000", "127.0.0.1:-1", "127.0.0.1",
+                             "localhost:8080"}) {
+    auto server = HubServer::start({.root = dir / "hub", .listen = listen});
+    ASSERT_FALSE(server) << listen;
+    EXPECT_EQ(server.error().kind, Errc::invalid_input) << listen << ": " << server.error().what();
+  }
+}
+
 TEST(HubServer, RefusesOversizedBodiesAndCutsIdleConnections) {
   test::TempDir dir;
   HubServeOptions o;

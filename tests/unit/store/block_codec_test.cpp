@@ -7,7 +7,7 @@ using namespace tiffin;
 
 static Bytes bytes_of(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
-// DESIGN §3.1's vector, which alpine-latest.fl (made by rfs) holds for /etc/apk/arch.
+// The check vector of docs/DESIGN.md §3.1, which alpine-latest.fl (made by rfs) holds for /etc/apk/arch.
 TEST(BlockCodec, MatchesRfsTestVector) {
   EncodedBlock b = encode_block(bytes_of("x86_64\n"));
   EXPECT_EQ(to_hex(b.key), "0c7ff1f16cc321473b8017f8d1450115dde7e4899c1a35ca27f095ca75aad631");

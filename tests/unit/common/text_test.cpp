@@ -1,0 +1,37 @@
+#include "common/text.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tiffin {
+namespace {
+
+TEST(Text, SplitKeepsEmptyFields) {
+  EXPECT_EQ(split("a::b", ':'), (std::vector<std::string>{"a", "", "b"}));
+  EXPECT_EQ(split("", ','), std::vector<std::string>{""});
+}
+
+TEST(Text, ParseUintTakesOnlyTheWholeNumber) {
+  EXPECT_EQ(parse_uint("0"), 0u);
+  EXPECT_EQ(parse_uint("18446744073709551615"), UINT64_MAX);
+  EXPECT_EQ(parse_uint<uint16_t>("65535"), 65535u);
+  EXPECT_EQ(parse_uint<uint8_t>("ff", 16), 255u);
+  EXPECT_EQ(parse_uint<uint8_t>("377", 8), 255u);
+  for (const char* bad : {"", " 1", "1 ", "+1", "-1", "-0", "12abc", "0x10", "1.5", "18446744073709551616"})
+    EXPECT_FALSE(parse_uint(bad)) << bad;
+  EXPECT_FALSE(parse_uint<uint16_t>("65536"));
+  EXPECT_FALSE(parse_uint<uint8_t>("100", 16));
+  EXPECT_FALSE(parse_uint<uint8_t>("g", 16));
+}
+
+TEST(Text, ParseIntTakesOnlyTheWholeNumber) {
+  EXPECT_EQ(parse_int("-42"), -42);
+  EXPECT_EQ(parse_int("9223372036854775807"), INT64_MAX);
+  EXPECT_EQ(parse_int("-9223372036854775808"), INT64_MIN);
+  EXPECT_EQ(parse_int<int>("2147483647"), 2147483647);
+  for (const char* bad : {"", "-", " 1", "1 ", "+1", "--1", "12abc", "1e3", "9223372036854775808"})
+    EXPECT_FALSE(parse_int(bad)) << bad;
+  EXPECT_FALSE(parse_int<int>("2147483648"));
+}
+
+}  // namespace
+}  // namespace tiffin
