@@ -1,5 +1,5 @@
 // tiffin-shim <shim.conf>: detaches into its own session and monitors one container (src/shim).
-// fd 3, when open, is where the engine reads "listening", then "ok <pid>" or "error …".
+// fd 3 is where the engine reads the shim's start-up answer (shim/shim_protocol.hpp).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -7,36 +7,48 @@
 #include <string>
 
 #include "common/fd.hpp"
-#include "runtime/container_state.hpp"
 #include "shim/shim.hpp"
+#include "shim/shim_protocol.hpp"
+
+namespace {
+
+int refuse(int ready_fd, const tiffin::Error& e) {
+  std::string m = tiffin::shim::encode_message(tiffin::shim::Failed{e});
+  if (ready_fd >= 0) (void)tiffin::write_all(ready_fd, {reinterpret_cast<const uint8_t*>(m.data()), m.size()});
+  std::fprintf(stderr, "tiffin-shim: %s\n", e.message.c_str());
+  return 1;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: tiffin-shim <shim.conf>\n");
-    return 2;
-  }
-  auto text = tiffin::read_file(argv[1], 1 << 20);
-  if (!text) {
-    std::fprintf(stderr, "tiffin-shim: %s\n", text.error().message.c_str());
-    return 1;
-  }
-  auto config = tiffin::shim::parse_shim_config(std::string(text->begin(), text->end()));
-  if (!config) {
-    std::fprintf(stderr, "tiffin-shim: %s\n", config.error().message.c_str());
-    return 2;
-  }
   int ready_fd = ::fcntl(3, F_GETFD) >= 0 ? 3 : -1;
   if (ready_fd >= 0) ::fcntl(ready_fd, F_SETFD, FD_CLOEXEC);
   // Whatever else the caller's caller left open must not live on in the shim or reach the
   // container.
   ::close_range(4, ~0U, 0);
+  if (argc != 2) return refuse(ready_fd, {tiffin::Errc::invalid_input, 0, "usage: tiffin-shim <shim.conf>"});
+  auto text = tiffin::read_file(argv[1], 1 << 20);
+  if (!text) return refuse(ready_fd, text.error());
+  auto config = tiffin::shim::decode_config(std::string(text->begin(), text->end()));
+  if (!config) return refuse(ready_fd, config.error());
+  // One shim per container: an open-file-description lock, held for the shim's whole life (the
+  // forked child keeps it), is how the engine knows the shim is alive.
+  tiffin::UniqueFd lock(::open(config->lock_path().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lock) return refuse(ready_fd, tiffin::fail_errno("opening " + config->lock_path()).error());
+  struct flock whole{};
+  whole.l_type = F_WRLCK;
+  whole.l_whence = SEEK_SET;
+  if (::fcntl(lock.get(), F_OFD_SETLK, &whole) != 0)
+    return refuse(ready_fd, {tiffin::Errc::conflict, errno, "container " + config->id + " has a shim already"});
   // Detach: the engine waits only for this first process; the shim lives on in a new session.
   pid_t child = ::fork();
-  if (child < 0) return 1;
+  if (child < 0) return refuse(ready_fd, tiffin::fail_errno("fork").error());
   if (child > 0) return 0;
   ::setsid();
   if (::chdir("/") != 0) return 1;
-  std::string pid = std::to_string(::getpid()) + " " + std::to_string(tiffin::runtime::process_start_time(::getpid())) + "\n";
-  (void)tiffin::write_file_atomic(config->pid_file(), {reinterpret_cast<const uint8_t*>(pid.data()), pid.size()}, 0644, false);
+  std::string pid = std::to_string(::getpid()) + "\n";
+  (void)::ftruncate(lock.get(), 0);
+  (void)tiffin::pwrite_all(lock.get(), {reinterpret_cast<const uint8_t*>(pid.data()), pid.size()}, 0);
   return tiffin::shim::run_shim(*config, ready_fd);
 }

@@ -5,15 +5,8 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
-
-#include <cstring>
-#include <optional>
-
-#include "common/unix_socket.hpp"
-#include "shim/attach_protocol.hpp"
 
 namespace tiffin::cli {
 namespace {
@@ -36,91 +29,64 @@ class RawTerminal {
   bool active_ = false;
 };
 
-bool send_frame(int sock, const std::string& frame) {
-  return write_all(sock, {reinterpret_cast<const uint8_t*>(frame.data()), frame.size()}).has_value();
-}
-
-void send_size(int sock) {
-  winsize ws{};
-  if (::ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row) send_frame(sock, shim::encode_resize(ws.ws_row, ws.ws_col));
+void write_out(int fd, const std::string& data) {
+  (void)write_all(fd, {reinterpret_cast<const uint8_t*>(data.data()), data.size()});
 }
 
 }  // namespace
 
-Result<UniqueFd> connect_attach(const std::string& path) {
-  auto fd = connect_unix(path);
-  if (!fd && (fd.error().sys_errno == ENOENT || fd.error().sys_errno == ECONNREFUSED))
-    return fail(Errc::conflict, "the container is not running (no shim to attach to)");
-  return fd;
+std::optional<shim::Resize> terminal_size() {
+  winsize ws{};
+  if (::ioctl(0, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0) return std::nullopt;
+  return shim::Resize{ws.ws_row, ws.ws_col};
 }
 
-Result<int> attach_session(int sock, bool forward_stdin, bool tty) {
+Result<int> attach_session(engine::ShimConnection& session, bool forward_stdin, bool tty) {
   RawTerminal raw(tty && forward_stdin);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGWINCH);
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
   UniqueFd winch(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (tty) send_size(sock);
-
   bool stdin_open = forward_stdin;
-  std::string in;
-  std::optional<int> exit_code;
   for (;;) {
-    pollfd fds[3] = {{sock, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}, {winch.get(), POLLIN, 0}};
-    if (::poll(fds, 3, -1) < 0) {
+    pollfd fds[3] = {{session.fd(), POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}, {winch.get(), POLLIN, 0}};
+    if (::poll(fds, 3, session.has_buffered() ? 0 : -1) < 0) {
       if (errno == EINTR) continue;
       return fail_errno("poll");
     }
     if (fds[2].revents & POLLIN) {
       signalfd_siginfo si;
-      while (::read(winch.get(), &si, sizeof si) == sizeof si) {}
-      if (tty) send_size(sock);
+      while (::read(winch.get(), &si, sizeof si) == sizeof si) {
+      }
+      if (auto size = terminal_size(); tty && size) (void)session.send(*size);
     }
     if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
       char buf[16384];
       ssize_t n = ::read(0, buf, sizeof buf);
       if (n > 0) {
-        send_frame(sock, shim::encode_frame(shim::Frame::stdin_data, {buf, static_cast<size_t>(n)}));
+        (void)session.send(shim::StdinData{std::string(buf, static_cast<size_t>(n))});
       } else if (n == 0 || errno != EINTR) {
-        send_frame(sock, shim::encode_frame(shim::Frame::stdin_close, {}));
+        (void)session.send(shim::StdinClose{});
         stdin_open = false;
       }
     }
-    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      char buf[65536];
-      ssize_t n = ::read(sock, buf, sizeof buf);
-      if (n <= 0) break;
-      in.append(buf, static_cast<size_t>(n));
-      for (;;) {
-        auto f = TRY(shim::take_frame(in));
-        if (!f) break;
-        const std::string& p = f->payload;
-        switch (f->type) {
-          case shim::Frame::stdout_data:
-            (void)write_all(1, {reinterpret_cast<const uint8_t*>(p.data()), p.size()});
-            break;
-          case shim::Frame::stderr_data:
-            (void)write_all(2, {reinterpret_cast<const uint8_t*>(p.data()), p.size()});
-            break;
-          case shim::Frame::error:
-            if (!p.empty()) {
-              std::string line = "tiffin: " + p + "\n";
-              (void)write_all(2, {reinterpret_cast<const uint8_t*>(line.data()), line.size()});
-            }
-            break;
-          case shim::Frame::exit:
-            exit_code = std::atoi(p.c_str());
-            break;
-          default:
-            break;
-        }
-      }
-      if (exit_code) break;
+    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) || session.has_buffered()) {
+      // One message per wake-up keeps stdin and resizes flowing while output pours in.
+      shim::Message m = TRY(session.receive());
+      if (auto* out = std::get_if<shim::Output>(&m)) write_out(out->stream == shim::Output::Stream::out ? 1 : 2, out->data);
+      else if (auto* exited = std::get_if<shim::Exited>(&m)) return exited->exit_code;
+      else if (auto* failed = std::get_if<shim::Failed>(&m)) return std::unexpected(failed->error);
     }
   }
-  if (!exit_code) return fail(Errc::unavailable, "the container's shim went away");
-  return *exit_code;
+}
+
+Result<int> start_attached(engine::Engine& e, const std::string& id, bool with_stdin, bool tty) {
+  engine::StartOptions o{true, with_stdin, tty ? terminal_size() : std::nullopt};
+  auto started = TRY(e.start(id, o));
+  auto code = attach_session(*started.session, with_stdin, tty);
+  if (!code && code.error().kind == Errc::unavailable) return e.wait(id);
+  return code;
 }
 
 }  // namespace tiffin::cli

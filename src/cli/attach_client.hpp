@@ -1,19 +1,27 @@
-// The client side of a shim's attach socket (shim/attach_protocol.hpp): what `run` in the
-// foreground, `start -a` and `attach` do. Copies our stdin to the container (with -i), its
-// output to our stdout/stderr, terminal size changes (SIGWINCH) with -t, and puts our terminal
-// in raw mode meanwhile.
+// The client side of an attached session (shim/shim_protocol.hpp): what `run` in the
+// foreground, `start -a` and `attach` do. Copies our stdin to the container (with stdin),
+// its output to our stdout/stderr, terminal size changes (SIGWINCH) with a tty, and puts our
+// terminal in raw mode meanwhile.
 #pragma once
 
-#include <string>
+#include <optional>
 
 #include "common/error.hpp"
-#include "common/fd.hpp"
+#include "engine/engine.hpp"
+#include "engine/shim_client.hpp"
 
 namespace tiffin::cli {
 
-Result<UniqueFd> connect_attach(const std::string& socket_path);
-// Runs until the shim reports the exit (its status is returned) or closes the connection
+// The size of our terminal, if stdin is one.
+std::optional<shim::Resize> terminal_size();
+
+// Runs until the shim reports the exit (its code is returned) or closes the connection
 // (Errc::unavailable).
-Result<int> attach_session(int sock, bool forward_stdin, bool tty);
+Result<int> attach_session(engine::ShimConnection& session, bool forward_stdin, bool tty);
+
+// Starts a container attached (`run` in the foreground, `start -a`): the terminal's size reaches
+// the container before its program runs. The program's exit code, or what the shim recorded if
+// it went away mid-session.
+Result<int> start_attached(engine::Engine& e, const std::string& id, bool with_stdin, bool tty);
 
 }  // namespace tiffin::cli

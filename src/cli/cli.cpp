@@ -7,21 +7,6 @@
 #include <spdlog/spdlog.h>
 
 namespace tiffin::cli {
-namespace {
-int g_exit = 0;
-}
-
-std::vector<std::string>& trailing_command() {
-  static std::vector<std::string> command;
-  return command;
-}
-
-engine::EngineOptions& engine_options() {
-  static engine::EngineOptions opts;
-  return opts;
-}
-
-Result<engine::Engine> open_engine() { return engine::Engine::open(engine_options()); }
 
 int exit_code_for(const Error& e) {
   switch (e.kind) {
@@ -35,14 +20,24 @@ int exit_code_for(const Error& e) {
   }
 }
 
-void run_verb(const std::function<Result<int>()>& body) {
+void Context::run(const std::function<Result<int>()>& body) {
   auto r = body();
   if (r) {
-    g_exit = *r;
+    exit_code = *r;
     return;
   }
   spdlog::error("{}", r.error().message);
-  g_exit = exit_code_for(r.error());
+  exit_code = exit_code_for(r.error());
+}
+
+void Context::run_container_verb(const std::function<Result<int>()>& body) {
+  auto r = body();
+  if (r) {
+    exit_code = *r;
+    return;
+  }
+  fmt::print(stderr, "tiffin: {}\n", r.error().message);
+  exit_code = start_failure_exit_code(r.error());
 }
 
 bool want_json(const std::string& format) { return format == "json"; }
@@ -71,7 +66,7 @@ bool takes_value(CLI::App* cmd, const std::string& token) {
 
 // `run IMAGE CMD…` and `exec CONTAINER CMD…`: everything after the image (or container) is the
 // command's, also what looks like our options ("-u", "--rm"); it is cut off before CLI11 parses.
-void split_off_command(CLI::App& app, std::vector<std::string>& args) {
+void split_off_command(CLI::App& app, std::vector<std::string>& args, std::vector<std::string>& command) {
   size_t i = 0;
   CLI::App* verb = nullptr;
   for (; i < args.size(); ++i) {
@@ -86,7 +81,7 @@ void split_off_command(CLI::App& app, std::vector<std::string>& args) {
   for (++i; i < args.size(); ++i) {
     if (args[i] == "--") return;
     if (!args[i].starts_with("-")) {
-      trailing_command().assign(args.begin() + static_cast<long>(i) + 1, args.end());
+      command.assign(args.begin() + static_cast<long>(i) + 1, args.end());
       args.resize(i + 1);
       return;
     }
@@ -96,7 +91,7 @@ void split_off_command(CLI::App& app, std::vector<std::string>& args) {
 
 }  // namespace
 
-int run_with(int argc, char** argv, const std::function<void(CLI::App&)>& add_verbs) {
+int run_with(int argc, char** argv, const AddVerbs& add_verbs) {
   auto logger = spdlog::stderr_color_mt("tiffin");
   logger->set_pattern("tiffin: %^%l%$: %v");
   spdlog::set_default_logger(logger);
@@ -106,18 +101,19 @@ int run_with(int argc, char** argv, const std::function<void(CLI::App&)>& add_ve
   app.set_version_flag("--version", std::string("tiffin ") + TIFFIN_VERSION);
   bool debug = false;
   app.add_flag("--debug", debug, "Verbose logging");
-  app.add_option("--root", engine_options().root, "The node's state: images, containers, volumes")
+  Context ctx;
+  app.add_option("--root", ctx.engine.root, "The node's state: images, containers, volumes")
       ->envname("TIFFIN_ROOT")->capture_default_str();
-  app.add_option("--run-root", engine_options().run_root, "The node's volatile state: mounts, sockets")
+  app.add_option("--run-root", ctx.engine.run_root, "The node's volatile state: mounts, sockets")
       ->envname("TIFFIN_RUN_ROOT")->capture_default_str();
   app.require_subcommand(1);
   app.parse_complete_callback([&] {
     if (debug) spdlog::set_level(spdlog::level::debug);
   });
-  add_verbs(app);
+  add_verbs(app, ctx);
 
   std::vector<std::string> args(argv + 1, argv + argc);
-  split_off_command(app, args);
+  split_off_command(app, args, ctx.command);
   std::reverse(args.begin(), args.end());  // CLI11 takes them from the back
   try {
     app.parse(args);
@@ -125,15 +121,13 @@ int run_with(int argc, char** argv, const std::function<void(CLI::App&)>& add_ve
     int rc = app.exit(e);
     return rc == 0 ? 0 : 2;
   }
-  return g_exit;
+  return ctx.exit_code;
 }
 
-void add_node_verbs(CLI::App& app) {
-  add_container_run(app);
-  add_container_verbs(app);
-  add_container_logs(app);
-  add_container_exec(app);
-  add_image_verbs(app);
+void add_node_verbs(CLI::App& app, Context& ctx) {
+  for (auto add : {add_run, add_create, add_start, add_restart, add_attach, add_ps, add_inspect, add_stop, add_kill, add_rm,
+                   add_wait, add_pause, add_top, add_stats, add_logs, add_exec, add_images, add_rmi, add_volume, add_system})
+    add(app, ctx);
 }
 
 std::string first_verb(int argc, char** argv) {

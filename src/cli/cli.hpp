@@ -1,6 +1,8 @@
-// The `tiffin` command line. Each verb lives in a file of its own and only translates flags
-// into calls of the library; errors become messages on stderr and docker-like exit codes:
-// 0 success, 1 the operation failed, 2 bad input from the user (flags, files, URLs).
+// The `tiffin` command line. Each verb lives in a file of its own (the flist tools by family:
+// flist_inspect.cpp holds ls, tree, stat, cat and config) and only translates flags into calls
+// of the library; errors become messages on stderr and exit codes: 0 success, 1 the operation
+// failed, 2 bad input from the user (flags, files, URLs), and for the container verbs docker's
+// 125 (the engine failed), 126 (the program cannot run) and 127 (no such program).
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -18,45 +20,68 @@
 
 namespace tiffin::cli {
 
+// What one invocation carries from parsing to the verb that runs: the global options, the
+// command after `run IMAGE` / `exec CONTAINER`, and the exit code the verb decided.
+struct Context {
+  engine::EngineOptions engine;     // --root, --run-root
+  std::vector<std::string> command;  // what follows the image of run/create or the container of exec
+  int exit_code = 0;
+
+  Result<engine::Engine> open_engine() const { return engine::Engine::open(engine); }
+  // Runs a verb body: its exit code, or its error printed and mapped by exit_code_for.
+  void run(const std::function<Result<int>()>& body);
+  // The same for the container verbs: engine failures are docker's 125, a program that cannot
+  // start 126/127.
+  void run_container_verb(const std::function<Result<int>()>& body);
+};
+
+using AddVerbs = std::function<void(CLI::App&, Context&)>;
+
 // The two binaries: `tiffin` (the node's verbs, linked lean so it starts in a few ms) hands
 // the flist, hub, push, pull and import verbs to `tiffin-full` (everything).
 int run_node(int argc, char** argv);
 int run_full(int argc, char** argv);
-int run_with(int argc, char** argv, const std::function<void(CLI::App&)>& add_verbs);
-void add_node_verbs(CLI::App& app);
+int run_with(int argc, char** argv, const AddVerbs& add_verbs);
+void add_node_verbs(CLI::App& app, Context& ctx);
 // The verb of a command line (after the global options), or "".
 std::string first_verb(int argc, char** argv);
 
-// Registration of the `tiffin flist` verbs (one per file).
-void add_flist_pack(CLI::App& flist);
-void add_flist_unpack(CLI::App& flist);
-void add_flist_inspect(CLI::App& flist);  // ls, tree, stat, cat, config
-void add_flist_diff(CLI::App& flist);
-void add_flist_merge(CLI::App& flist);
-void add_flist_tag(CLI::App& flist);
-void add_flist_route(CLI::App& flist);
-void add_flist_sign(CLI::App& flist);     // keygen, sign, verify
-void add_flist_check(CLI::App& flist);
-void add_flist_mount(CLI::App& flist);   // mount, umount
-void add_hub(CLI::App& app);              // hub serve, token, ls, link, rm
-void add_push_pull(CLI::App& app);        // push, pull
-// The engine's verbs (docker's command line).
-void add_container_run(CLI::App& app);    // run, create, start, attach, restart
-void add_container_verbs(CLI::App& app);  // ps, inspect, stop, kill, rm, wait, pause, unpause, top, stats
-void add_container_logs(CLI::App& app);   // logs
-void add_container_exec(CLI::App& app);   // exec
-void add_image_verbs(CLI::App& app);      // images, rmi, volume …, system prune
-void add_import(CLI::App& app);           // import (tiffin-full)
+// `tiffin flist …` (tiffin-full), one family of verbs per file.
+void add_flist_pack(CLI::App& flist, Context& ctx);
+void add_flist_unpack(CLI::App& flist, Context& ctx);
+void add_flist_inspect(CLI::App& flist, Context& ctx);  // ls, tree, stat, cat, config
+void add_flist_diff(CLI::App& flist, Context& ctx);
+void add_flist_merge(CLI::App& flist, Context& ctx);
+void add_flist_tag(CLI::App& flist, Context& ctx);
+void add_flist_route(CLI::App& flist, Context& ctx);
+void add_flist_sign(CLI::App& flist, Context& ctx);     // keygen, sign, verify
+void add_flist_check(CLI::App& flist, Context& ctx);
+void add_flist_mount(CLI::App& flist, Context& ctx);    // mount, umount
+void add_hub(CLI::App& app, Context& ctx);              // hub serve, token, ls, link, rm
+void add_push_pull(CLI::App& app, Context& ctx);        // push, pull
+void add_import(CLI::App& app, Context& ctx);           // import
+// The node's verbs (docker's command line), one per file.
+void add_run(CLI::App& app, Context& ctx);
+void add_create(CLI::App& app, Context& ctx);
+void add_start(CLI::App& app, Context& ctx);
+void add_restart(CLI::App& app, Context& ctx);
+void add_attach(CLI::App& app, Context& ctx);
+void add_ps(CLI::App& app, Context& ctx);
+void add_inspect(CLI::App& app, Context& ctx);
+void add_stop(CLI::App& app, Context& ctx);
+void add_kill(CLI::App& app, Context& ctx);
+void add_rm(CLI::App& app, Context& ctx);
+void add_wait(CLI::App& app, Context& ctx);
+void add_pause(CLI::App& app, Context& ctx);  // pause, unpause
+void add_top(CLI::App& app, Context& ctx);
+void add_stats(CLI::App& app, Context& ctx);
+void add_logs(CLI::App& app, Context& ctx);
+void add_exec(CLI::App& app, Context& ctx);
+void add_images(CLI::App& app, Context& ctx);
+void add_rmi(CLI::App& app, Context& ctx);
+void add_volume(CLI::App& app, Context& ctx);  // volume create, ls, inspect, rm
+void add_system(CLI::App& app, Context& ctx);  // system prune
 
-// What follows the image of `run`/`create` or the container of `exec`: the command, untouched.
-std::vector<std::string>& trailing_command();
-
-// The engine over the global --root and --run-root.
-engine::EngineOptions& engine_options();
-Result<engine::Engine> open_engine();
-
-// Runs a verb body; prints its error and sets the process exit code.
-void run_verb(const std::function<Result<int>()>& body);
 int exit_code_for(const Error& e);
 
 // The stores to read an flist's blocks from: the -s specs when given, else the flist's routes.

@@ -49,10 +49,10 @@ void ContainerFlags::add_to(CLI::App* cmd) {
   cmd->add_option("image", image, "IMAGE [COMMAND] [ARG...]")->required();
 }
 
-Result<engine::ContainerConfig> ContainerFlags::finish() {
+Result<engine::ContainerConfig> ContainerFlags::finish(const std::vector<std::string>& command) {
   engine::ContainerConfig out = c;
   out.image = image;
-  out.cmd = trailing_command();
+  out.cmd = command;
   if (entrypoint_set) out.entrypoint = entrypoint_text.empty() ? std::vector<std::string>{} : std::vector<std::string>{entrypoint_text};
   if (!memory.empty()) out.memory = TRY(parse_size(memory));
   std::vector<std::string> env;

@@ -20,7 +20,8 @@ struct ContainerFlags {
   bool entrypoint_set = false;
 
   void add_to(CLI::App* cmd);
-  Result<engine::ContainerConfig> finish();
+  // `command`: what followed the image on the command line.
+  Result<engine::ContainerConfig> finish(const std::vector<std::string>& command);
 };
 
 // "512m", "1g", "1048576" → bytes (docker's units: b, k, m, g, binary).

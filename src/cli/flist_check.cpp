@@ -9,7 +9,7 @@
 
 namespace tiffin::cli {
 
-void add_flist_check(CLI::App& flist) {
+void add_flist_check(CLI::App& flist, Context& ctx) {
   struct Opts {
     std::string flist, format;
     std::vector<std::string> stores;
@@ -23,8 +23,8 @@ void add_flist_check(CLI::App& flist) {
   cmd->add_option("-j,--threads", o->threads, "Parallel fetches");
   cmd->add_option("--format", o->format, "json for machine-readable output");
   cmd->add_flag("--no-progress", o->no_progress, "Never draw a progress bar");
-  cmd->callback([o] {
-    run_verb([&]() -> Result<int> {
+  cmd->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       Tree tree = TRY(load_flist(o->flist));
       auto router = TRY(stores_for(tree, o->stores));
       CheckReport r = TRY(check(tree, *router, o->threads, !o->no_progress));

@@ -9,7 +9,7 @@
 
 namespace tiffin::cli {
 
-void add_flist_diff(CLI::App& flist) {
+void add_flist_diff(CLI::App& flist, Context& ctx) {
   struct Opts {
     std::string a, b, format;
   };
@@ -18,8 +18,8 @@ void add_flist_diff(CLI::App& flist) {
   cmd->add_option("a", o->a)->required();
   cmd->add_option("b", o->b)->required();
   cmd->add_option("--format", o->format, "json for machine-readable output");
-  cmd->callback([o] {
-    run_verb([&]() -> Result<int> {
+  cmd->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       Tree a = TRY(load_flist(o->a));
       Tree b = TRY(load_flist(o->b));
       auto changes = diff(a, b);

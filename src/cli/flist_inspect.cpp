@@ -70,7 +70,7 @@ std::string long_line(const Tree& tree, size_t idx, const std::string& name) {
 
 }  // namespace
 
-void add_flist_inspect(CLI::App& flist) {
+void add_flist_inspect(CLI::App& flist, Context& ctx) {
   struct Opts {
     std::string flist, path = "/", format;
     std::vector<std::string> stores;
@@ -84,8 +84,8 @@ void add_flist_inspect(CLI::App& flist) {
   ls->add_flag("-l,--long", o->long_format, "Mode, owner, size and time");
   ls->add_flag("-R,--recursive", o->recursive, "List subdirectories too");
   ls->add_option("--format", o->format, "json for machine-readable output");
-  ls->callback([o] {
-    run_verb([&]() -> Result<int> {
+  ls->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       Tree tree = TRY(load_flist(o->flist));
       size_t idx = TRY(resolve(tree, o->path, true));
       std::vector<size_t> list;
@@ -116,8 +116,8 @@ void add_flist_inspect(CLI::App& flist) {
   CLI::App* tr = flist.add_subcommand("tree", "Print an flist's tree");
   tr->add_option("flist", o->flist)->required();
   tr->add_option("path", o->path, "Subtree to print (default /)");
-  tr->callback([o] {
-    run_verb([&]() -> Result<int> {
+  tr->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       Tree tree = TRY(load_flist(o->flist));
       size_t start = TRY(resolve(tree, o->path, true));
       fmt::print("{}\n", tree.path_of(start));
@@ -140,8 +140,8 @@ void add_flist_inspect(CLI::App& flist) {
   st->add_option("flist", o->flist)->required();
   st->add_option("path", o->path)->required();
   st->add_option("--format", o->format, "json for machine-readable output");
-  st->callback([o] {
-    run_verb([&]() -> Result<int> {
+  st->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       Tree tree = TRY(load_flist(o->flist));
       size_t idx = TRY(resolve(tree, o->path, false));
       nlohmann::json j = node_json(tree, idx);
@@ -165,8 +165,8 @@ void add_flist_inspect(CLI::App& flist) {
   cat->add_option("flist", o->flist)->required();
   cat->add_option("path", o->path)->required();
   cat->add_option("-s,--store", o->stores, "Read blocks from these stores instead of the flist's routes");
-  cat->callback([o] {
-    run_verb([&]() -> Result<int> {
+  cat->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       Tree tree = TRY(load_flist(o->flist));
       size_t idx = TRY(resolve(tree, o->path, true));
       if (!tree.nodes[idx].is_reg()) return fail(Errc::invalid_input, o->path + " is not a regular file");
@@ -180,8 +180,8 @@ void add_flist_inspect(CLI::App& flist) {
   CLI::App* cfg = flist.add_subcommand("config", "Show the image config (tiffin's, or 0-hub's /.startup.toml)");
   cfg->add_option("flist", o->flist)->required();
   cfg->add_option("-s,--store", o->stores, "Stores to read /.startup.toml through");
-  cfg->callback([o] {
-    run_verb([&]() -> Result<int> {
+  cfg->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       Tree tree = TRY(load_flist(o->flist));
       std::shared_ptr<Router> router;
       if (!tree.config && (!o->stores.empty() || !tree.routes.empty())) router = TRY(stores_for(tree, o->stores));

@@ -5,7 +5,7 @@
 
 namespace tiffin::cli {
 
-void add_flist_merge(CLI::App& flist) {
+void add_flist_merge(CLI::App& flist, Context& ctx) {
   struct Opts {
     std::string output;
     std::vector<std::string> layers;
@@ -16,8 +16,8 @@ void add_flist_merge(CLI::App& flist) {
   cmd->add_option("-o,--output", o->output, "The merged .fl to write")->required();
   cmd->add_option("layers", o->layers, "Layers, bottom first")->required()->expected(2, -1);
   cmd->add_flag("--first-wins", o->first_wins, "The first layer is the top one (0-flist's merge)");
-  cmd->callback([o] {
-    run_verb([&]() -> Result<int> {
+  cmd->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       std::vector<Tree> layers;
       for (const auto& l : o->layers) layers.push_back(TRY(load_flist(l)));
       TRY(save_flist(o->output, merge(layers, {o->first_wins})));

@@ -32,9 +32,9 @@ struct MountFlags {
 
 }  // namespace
 
-void add_flist_mount(CLI::App& flist) {
+void add_flist_mount(CLI::App& flist, Context& ctx) {
   auto m = std::make_shared<MountFlags>();
-  auto rw = std::make_shared<RwLayerOptions>();
+  auto rw = std::make_shared<layer::RwLayerOptions>();
   CLI::App* mount = flist.add_subcommand("mount", "Mount an flist read-only; content is fetched block by block when read");
   mount->add_option("flist", m->o.flist)->required();
   mount->add_option("mountpoint", m->o.mountpoint)->required();
@@ -47,11 +47,11 @@ void add_flist_mount(CLI::App& flist) {
   mount->add_option("--log-file", m->o.log_file, "With --daemon: append the mount's log here");
   mount->add_flag("-d,--daemon", m->o.daemon, "Return once mounted and serve in the background");
   mount->add_flag("--fuse-debug", m->o.debug, "Log every FUSE request");
-  mount->callback([m, rw] {
-    run_verb([&]() -> Result<int> {
+  mount->callback([&ctx, m, rw] {
+    ctx.run([&]() -> Result<int> {
       MountOptions o = m->finish();
       if (!rw->dir.empty()) {
-        TRY(validate_rw_options(*rw));
+        TRY(layer::validate_rw_options(*rw));
         o.rw = *rw;
       } else if (rw->size_mib) {
         return fail(Errc::invalid_input, "--size needs --rw <dir>");
@@ -64,8 +64,8 @@ void add_flist_mount(CLI::App& flist) {
   auto target = std::make_shared<std::string>();
   CLI::App* umount = flist.add_subcommand("umount", "Unmount an flist (also one whose mount process died)");
   umount->add_option("mountpoint", *target)->required();
-  umount->callback([target] {
-    run_verb([&]() -> Result<int> {
+  umount->callback([&ctx, target] {
+    ctx.run([&]() -> Result<int> {
       TRY(unmount_flist(*target));
       return 0;
     });
@@ -81,8 +81,8 @@ void add_flist_mount(CLI::App& flist) {
   p->add_to(profile);
   profile->add_flag("--chroot", *chroot, "Run the command chrooted into the mount (else it gets TIFFIN_MOUNT=<dir>)");
   profile->add_option("command", *command, "The command and its arguments (after --)")->required();
-  profile->callback([p, command, chroot] {
-    run_verb([&]() -> Result<int> {
+  profile->callback([&ctx, p, command, chroot] {
+    ctx.run([&]() -> Result<int> {
       int status = TRY(profile_command(p->finish(), *command, *chroot));
       fmt::print(stderr, "profile written to {} (command exited with {})\n", p->o.record_profile, status);
       return status;

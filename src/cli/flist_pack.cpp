@@ -11,7 +11,7 @@
 
 namespace tiffin::cli {
 
-void add_flist_pack(CLI::App& flist) {
+void add_flist_pack(CLI::App& flist, Context& ctx) {
   struct Opts {
     std::string source, output;
     std::vector<std::string> stores, tags, env, entrypoint, cmd, ports;
@@ -33,8 +33,8 @@ void add_flist_pack(CLI::App& flist) {
   cmd->add_option("--port", o->ports, "Exposed port, e.g. 80/tcp (repeatable)");
   cmd->add_option("-j,--threads", o->threads, "Encoding threads (default: one per core)");
   cmd->add_flag("--no-progress", o->no_progress, "Never draw a progress bar");
-  cmd->callback([o] {
-    run_verb([&]() -> Result<int> {
+  cmd->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       // Everything the user typed is checked before any work is done.
       Tree tree;
       for (const auto& t : o->tags) TRY(set_tag(tree.tags, t));

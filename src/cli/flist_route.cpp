@@ -8,7 +8,7 @@
 
 namespace tiffin::cli {
 
-void add_flist_route(CLI::App& flist) {
+void add_flist_route(CLI::App& flist, Context& ctx) {
   struct Opts {
     std::string flist, format;
     std::vector<std::string> args;
@@ -21,8 +21,8 @@ void add_flist_route(CLI::App& flist) {
   CLI::App* list = route->add_subcommand("list", "List routes");
   list->add_option("flist", o->flist)->required();
   list->add_option("--format", o->format, "json for machine-readable output");
-  list->callback([o] {
-    run_verb([&]() -> Result<int> {
+  list->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       Tree tree = TRY(load_flist(o->flist));
       nlohmann::json arr = nlohmann::json::array();
       for (const auto& r : tree.routes) {
@@ -38,8 +38,8 @@ void add_flist_route(CLI::App& flist) {
   add->add_option("flist", o->flist)->required();
   add->add_option("routes", o->args)->required();
   add->add_flag("--replace", o->replace, "Drop the existing routes first");
-  add->callback([o] {
-    run_verb([&]() -> Result<int> {
+  add->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       TRY(edit_flist(o->flist, [&](Tree& t) -> Result<void> {
         if (o->replace) t.routes.clear();
         for (const auto& spec : o->args) {
@@ -56,8 +56,8 @@ void add_flist_route(CLI::App& flist) {
   CLI::App* rm = route->add_subcommand("rm", "Remove the routes with these URLs");
   rm->add_option("flist", o->flist)->required();
   rm->add_option("urls", o->args)->required();
-  rm->callback([o] {
-    run_verb([&]() -> Result<int> {
+  rm->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       TRY(edit_flist(o->flist, [&](Tree& t) -> Result<void> {
         for (const auto& url : o->args) {
           size_t before = t.routes.size();

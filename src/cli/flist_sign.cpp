@@ -7,7 +7,7 @@
 
 namespace tiffin::cli {
 
-void add_flist_sign(CLI::App& flist) {
+void add_flist_sign(CLI::App& flist, Context& ctx) {
   struct Opts {
     std::string flist, key;
   };
@@ -15,8 +15,8 @@ void add_flist_sign(CLI::App& flist) {
 
   CLI::App* keygen = flist.add_subcommand("keygen", "Make a signing key: <path> (secret, 0600) and <path>.pub");
   keygen->add_option("path", o->key)->required();
-  keygen->callback([o] {
-    run_verb([&]() -> Result<int> {
+  keygen->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       SigningKey k = TRY(generate_key(o->key));
       fmt::print("{}\n", to_hex(k.public_key));
       return 0;
@@ -26,8 +26,8 @@ void add_flist_sign(CLI::App& flist) {
   CLI::App* sign_cmd = flist.add_subcommand("sign", "Sign an flist with a secret key");
   sign_cmd->add_option("flist", o->flist)->required();
   sign_cmd->add_option("-k,--key", o->key, "Secret key file")->required();
-  sign_cmd->callback([o] {
-    run_verb([&]() -> Result<int> {
+  sign_cmd->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       SigningKey k = TRY(load_secret_key(o->key));
       TRY(edit_flist(o->flist, [&](Tree& t) -> Result<void> {
         sign(t, k);
@@ -40,8 +40,8 @@ void add_flist_sign(CLI::App& flist) {
   CLI::App* verify_cmd = flist.add_subcommand("verify", "Check an flist's signatures (exit 1 unless valid)");
   verify_cmd->add_option("flist", o->flist)->required();
   verify_cmd->add_option("-k,--key", o->key, "Require a valid signature by this public key (file or hex)");
-  verify_cmd->callback([o] {
-    run_verb([&]() -> Result<int> {
+  verify_cmd->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       Tree tree = TRY(load_flist(o->flist));
       Bytes wanted;
       if (!o->key.empty()) wanted = TRY(load_public_key(o->key));

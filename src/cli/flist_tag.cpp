@@ -8,7 +8,7 @@
 
 namespace tiffin::cli {
 
-void add_flist_tag(CLI::App& flist) {
+void add_flist_tag(CLI::App& flist, Context& ctx) {
   struct Opts {
     std::string flist, format;
     std::vector<std::string> args;
@@ -20,8 +20,8 @@ void add_flist_tag(CLI::App& flist) {
   CLI::App* list = tag->add_subcommand("list", "List tags");
   list->add_option("flist", o->flist)->required();
   list->add_option("--format", o->format, "json for machine-readable output");
-  list->callback([o] {
-    run_verb([&]() -> Result<int> {
+  list->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       Tree tree = TRY(load_flist(o->flist));
       if (want_json(o->format)) print_json(nlohmann::json(tree.tags));
       else for (const auto& [k, v] : tree.tags) fmt::print("{}={}\n", k, v);
@@ -32,8 +32,8 @@ void add_flist_tag(CLI::App& flist) {
   CLI::App* set = tag->add_subcommand("set", "Set tags");
   set->add_option("flist", o->flist)->required();
   set->add_option("tags", o->args, "key=value …")->required();
-  set->callback([o] {
-    run_verb([&]() -> Result<int> {
+  set->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       TRY(edit_flist(o->flist, [&](Tree& t) -> Result<void> {
         for (const auto& kv : o->args) TRY(set_tag(t.tags, kv));
         return {};
@@ -45,8 +45,8 @@ void add_flist_tag(CLI::App& flist) {
   CLI::App* rm = tag->add_subcommand("rm", "Remove tags");
   rm->add_option("flist", o->flist)->required();
   rm->add_option("keys", o->args, "key …")->required();
-  rm->callback([o] {
-    run_verb([&]() -> Result<int> {
+  rm->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       TRY(edit_flist(o->flist, [&](Tree& t) -> Result<void> {
         for (const auto& k : o->args)
           if (!t.tags.erase(k)) return fail(Errc::not_found, "no tag '" + k + "'");

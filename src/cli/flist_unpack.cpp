@@ -10,7 +10,7 @@
 
 namespace tiffin::cli {
 
-void add_flist_unpack(CLI::App& flist) {
+void add_flist_unpack(CLI::App& flist, Context& ctx) {
   struct Opts {
     std::string flist, dest;
     std::vector<std::string> stores;
@@ -25,8 +25,8 @@ void add_flist_unpack(CLI::App& flist) {
   cmd->add_flag("--no-same-owner", o->no_same_owner, "Do not chown to the flist's owners (the default when not root)");
   cmd->add_option("-j,--threads", o->threads, "Parallel fetches");
   cmd->add_flag("--no-progress", o->no_progress, "Never draw a progress bar");
-  cmd->callback([o] {
-    run_verb([&]() -> Result<int> {
+  cmd->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       Tree tree = TRY(load_flist(o->flist));
       auto router = TRY(stores_for(tree, o->stores));
       std::vector<std::string> warnings;

@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "cli/cli.hpp"
+#include "common/text.hpp"
 #include "hub/hub_client.hpp"
 #include "hub/hub_server.hpp"
 #include "hub/hub_token.hpp"
@@ -14,7 +15,7 @@ Result<std::chrono::seconds> parse_duration(const std::string& s) {
   size_t digits = s.find_first_not_of("0123456789");
   if (digits == 0 || s.empty() || digits + 1 < s.size() || s.size() > 12)
     return fail(Errc::invalid_input, "'" + s + "' is not a duration (e.g. 3600, 90m, 24h, 7d)");
-  int64_t n = std::stoll(s.substr(0, digits));
+  int64_t n = parse_int<int64_t>(std::string_view(s).substr(0, digits)).value_or(0);
   char unit = digits == std::string::npos ? 's' : s[digits];
   int64_t scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
   if (!scale || n <= 0) return fail(Errc::invalid_input, "'" + s + "' is not a duration (e.g. 3600, 90m, 24h, 7d)");
@@ -30,7 +31,7 @@ void print_json_or(const nlohmann::json& j, bool json, const std::function<void(
 
 }  // namespace
 
-void add_hub(CLI::App& app) {
+void add_hub(CLI::App& app, Context& ctx) {
   CLI::App* hub = app.add_subcommand("hub", "Run a hub (flists and blocks over HTTP) and manage what it holds");
   hub->require_subcommand(1);
 
@@ -49,8 +50,8 @@ void add_hub(CLI::App& app) {
   serve->add_option("--idle-timeout", *idle, "Seconds a connection may stay silent")->capture_default_str();
   serve->add_option("--max-block-size", *max_block_mib, "Largest block accepted, MiB")->capture_default_str();
   serve->add_option("--max-upload", *max_upload_mib, "Largest flist or tar upload, MiB")->capture_default_str();
-  serve->callback([so, idle, max_block_mib, max_upload_mib] {
-    run_verb([&]() -> Result<int> {
+  serve->callback([&ctx, so, idle, max_block_mib, max_upload_mib] {
+    ctx.run([&]() -> Result<int> {
       if (so->tls_cert.empty() != so->tls_key.empty()) return fail(Errc::invalid_input, "--tls-cert and --tls-key go together");
       so->idle_timeout = std::chrono::seconds(*idle);
       so->limits.max_block = *max_block_mib << 20;
@@ -69,8 +70,8 @@ void add_hub(CLI::App& app) {
   token->add_option("--key-file", to->key_file, "Signing key (default <root>/hub.key)");
   token->add_option("-u,--user", to->user, "The user the token writes as")->required();
   token->add_option("--ttl", to->ttl, "Validity, e.g. 3600, 90m, 24h, 7d")->capture_default_str();
-  token->callback([to] {
-    run_verb([&]() -> Result<int> {
+  token->callback([&ctx, to] {
+    ctx.run([&]() -> Result<int> {
       if (!hub::valid_name(to->user)) return fail(Errc::invalid_input, "invalid user name '" + to->user + "'");
       auto ttl = TRY(parse_duration(to->ttl));
       auto key = TRY(hub::load_hub_key(to->key_file.empty() ? to->root + "/hub.key" : to->key_file, false));
@@ -86,8 +87,8 @@ void add_hub(CLI::App& app) {
   CLI::App* ls = hub->add_subcommand("ls", "List a hub's users, or a user's flists: <hub-url>[/<user>]");
   ls->add_option("url", co->where, "http(s)://hub[/user]")->required();
   ls->add_option("--format", co->format, "text or json");
-  ls->callback([co] {
-    run_verb([&]() -> Result<int> {
+  ls->callback([&ctx, co] {
+    ctx.run([&]() -> Result<int> {
       std::string url = co->where;
       while (url.ends_with("/")) url.pop_back();
       size_t slash = url.rfind('/');
@@ -113,8 +114,8 @@ void add_hub(CLI::App& app) {
   link->add_option("link", co->where, "http(s)://hub/user/name[:tag]")->required();
   link->add_option("target", co->target, "user/name[:tag]")->required();
   link->add_option("--token", co->token, "Write token of the link's user")->envname("TIFFIN_HUB_TOKEN");
-  link->callback([co] {
-    run_verb([&]() -> Result<int> {
+  link->callback([&ctx, co] {
+    ctx.run([&]() -> Result<int> {
       auto loc = TRY(hub::parse_hub_location(co->where));
       auto target = TRY(hub::parse_flist_ref(co->target));
       hub::HubClient client(loc.base, co->token);
@@ -126,8 +127,8 @@ void add_hub(CLI::App& app) {
   CLI::App* rm = hub->add_subcommand("rm", "Delete an flist or link from a hub (its blocks stay)");
   rm->add_option("flist", co->where, "http(s)://hub/user/name[:tag]")->required();
   rm->add_option("--token", co->token, "Write token of the flist's user")->envname("TIFFIN_HUB_TOKEN");
-  rm->callback([co] {
-    run_verb([&]() -> Result<int> {
+  rm->callback([&ctx, co] {
+    ctx.run([&]() -> Result<int> {
       auto loc = TRY(hub::parse_hub_location(co->where));
       hub::HubClient client(loc.base, co->token);
       TRY(client.remove(loc.ref));

@@ -5,7 +5,7 @@
 
 namespace tiffin::cli {
 
-void add_import(CLI::App& app) {
+void add_import(CLI::App& app, Context& ctx) {
   struct ImportOpts {
     std::string source, name;
     ImageConfig config;
@@ -19,9 +19,9 @@ void add_import(CLI::App& app) {
   imp->add_option("--env", io->config.env, "Image environment KEY=value");
   imp->add_option("--workdir", io->config.workdir, "Image working directory");
   imp->add_option("--user", io->config.user, "Image user");
-  imp->callback([io] {
-    run_verb([&]() -> Result<int> {
-      auto e = TRY(open_engine());
+  imp->callback([&ctx, io] {
+    ctx.run([&]() -> Result<int> {
+      auto e = TRY(ctx.open_engine());
       auto info = TRY(e.import(io->source, io->name, io->config));
       fmt::print("{}\n", info.id);
       return 0;

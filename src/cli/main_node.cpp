@@ -22,8 +22,8 @@ int run_node(int argc, char** argv) {
     std::fprintf(stderr, "tiffin: cannot run %s: %s\n", full.c_str(), std::strerror(errno));
     return 125;
   }
-  return run_with(argc, argv, [](CLI::App& app) {
-    add_node_verbs(app);
+  return run_with(argc, argv, [](CLI::App& app, Context& ctx) {
+    add_node_verbs(app, ctx);
     // Listed in --help; never reached (handed to tiffin-full above).
     for (const auto& [verb, what] : std::initializer_list<std::pair<const char*, const char*>>{
              {"flist", "Make, inspect, mount and change flists"},

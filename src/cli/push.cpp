@@ -9,7 +9,7 @@
 
 namespace tiffin::cli {
 
-void add_push_pull(CLI::App& app) {
+void add_push_pull(CLI::App& app, Context& ctx) {
   struct Opts {
     std::string flist, where, output, format;
     hub::PushOptions push;
@@ -24,12 +24,12 @@ void add_push_pull(CLI::App& app) {
   push->add_option("-j,--jobs", o->push.threads, "Parallel block uploads")->capture_default_str();
   push->add_option("--format", o->format, "text or json");
   push->add_flag("--no-progress", o->no_progress, "Never draw a progress bar");
-  push->callback([o] {
-    run_verb([&]() -> Result<int> {
+  push->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       auto to = TRY(hub::parse_hub_location(o->where));
       o->push.progress = !o->no_progress;
       if (::access(o->flist.c_str(), F_OK) != 0) {
-        auto e = TRY(open_engine());
+        auto e = TRY(ctx.open_engine());
         o->flist = TRY(e.resolve_image(o->flist, false)).flist;
       }
       auto s = TRY(hub::push_flist(o->flist, to, o->push));
@@ -47,10 +47,10 @@ void add_push_pull(CLI::App& app) {
       "pull", "Fetch an image's flist from a hub into the local store (its blocks come lazily, when read)");
   pull->add_option("source", o->where, "http(s)://hub/<user>/<name>[:tag] or hub[:port]/<user>/<name>[:tag]")->required();
   pull->add_option("-o,--output", o->output, "Write the .fl here instead of adding it to the store");
-  pull->callback([o] {
-    run_verb([&]() -> Result<int> {
+  pull->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       if (o->output.empty()) {
-        auto e = TRY(open_engine());
+        auto e = TRY(ctx.open_engine());
         auto info = TRY(e.pull(o->where));
         fmt::print(stderr, "pulled {} → image {}\n", o->where, engine::short_id(info.id));
         fmt::print("{}\n", info.tags.empty() ? info.id : info.tags.front());

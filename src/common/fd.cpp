@@ -1,11 +1,12 @@
 #include "common/fd.hpp"
 
 #include <fcntl.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
 
 namespace tiffin {
 
@@ -85,9 +86,11 @@ Result<Bytes> read_file(const std::string& path, size_t max_size) {
 
 Result<void> write_file_atomic(const std::string& path, std::span<const uint8_t> data, int mode, bool durable) {
   static std::atomic<uint64_t> counter{0};
-  std::filesystem::path target(path);
-  std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
-  std::string tmp = (dir / (".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++) + "." + target.filename().string())).string();
+  // Plain string work, not std::filesystem: this is in the small static binaries (the shim).
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::string tmp = dir + "/.tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++) + "." + name;
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd) return fail_errno("create " + tmp);
   auto cleanup = [&] { ::unlink(tmp.c_str()); };
@@ -100,6 +103,26 @@ Result<void> write_file_atomic(const std::string& path, std::span<const uint8_t>
     if (dfd) ::fsync(dfd.get());
   }
   return {};
+}
+
+Result<std::string> read_file_in_root(const std::string& root, const std::string& rel, size_t max_size) {
+  UniqueFd dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return fail_errno("opening " + root);
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, dir.get(), rel.c_str(), &how, sizeof how)));
+  if (!fd) return fail_errno("opening " + rel + " in " + root);
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("reading " + rel + " in " + root);
+    if (n == 0) return out;
+    if (out.size() + static_cast<size_t>(n) > max_size) return fail(Errc::invalid_input, rel + " in " + root + " is too large");
+    out.append(buf, static_cast<size_t>(n));
+  }
 }
 
 }  // namespace tiffin

@@ -4,10 +4,11 @@
 
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "common/error.hpp"
-#include "common/hash.hpp"
+#include "common/hex.hpp"  // Bytes
 
 namespace tiffin {
 
@@ -46,5 +47,12 @@ Result<Bytes> read_file(const std::string& path, size_t max_size = size_t(1) << 
 // fsync'd too; without it (block stores and caches, which verify what they read and sync in bulk)
 // a crash may lose the file but never leaves a partial one under its name.
 Result<void> write_file_atomic(const std::string& path, std::span<const uint8_t> data, int mode = 0644, bool durable = true);
+inline Result<void> write_file_atomic(const std::string& path, std::string_view text, int mode = 0644, bool durable = true) {
+  return write_file_atomic(path, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, mode, durable);
+}
+
+// Reads `rel` in the tree `root` as if `root` were "/" (openat2 RESOLVE_IN_ROOT): symlinks in a
+// container's root cannot lead the read out of it. `root` may be a /proc/<pid>/root.
+Result<std::string> read_file_in_root(const std::string& root, const std::string& rel, size_t max_size = 4 << 20);
 
 }  // namespace tiffin

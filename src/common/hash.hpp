@@ -1,23 +1,13 @@
-// 32-byte digests (BLAKE2b-256 block ids and keys) and their hex form.
+// BLAKE2b-256, rfs's hash for block ids and keys (libsodium). Hex and the Hash type are in hex.hpp.
 #pragma once
 
-#include <array>
 #include <cstdint>
-#include <optional>
 #include <span>
-#include <string>
 #include <string_view>
-#include <vector>
+
+#include "common/hex.hpp"
 
 namespace tiffin {
-
-using Hash = std::array<uint8_t, 32>;
-using Bytes = std::vector<uint8_t>;
-
-std::string to_hex(std::span<const uint8_t> bytes);
-// Parses lower- or upper-case hex; nullopt on odd length or a non-hex character.
-std::optional<Bytes> from_hex(std::string_view hex);
-std::optional<Hash> hash_from_hex(std::string_view hex);
 
 // BLAKE2b with a 32-byte output (libsodium crypto_generichash), as rfs uses for ids and keys.
 Hash blake2b256(std::span<const uint8_t> data);

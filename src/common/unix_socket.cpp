@@ -41,4 +41,38 @@ Result<UniqueFd> connect_unix(const std::string& path) {
   return fd;
 }
 
+Result<void> send_fd(int sock, int fd, const std::string& name) {
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov{const_cast<char*>(name.data()), name.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) return fail_errno("sending a descriptor over a unix socket");
+  return {};
+}
+
+Result<UniqueFd> receive_fd(int sock) {
+  char name[4096];
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov{name, sizeof name};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  if (::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) < 0) return fail_errno("receiving a descriptor");
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (!c || c->cmsg_type != SCM_RIGHTS) return fail(Errc::io, "the message carried no file descriptor");
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return UniqueFd(fd);
+}
+
 }  // namespace tiffin

@@ -15,4 +15,9 @@ namespace tiffin {
 Result<UniqueFd> listen_unix(const std::string& path, bool nonblocking = false);
 Result<UniqueFd> connect_unix(const std::string& path);
 
+// One descriptor in an SCM_RIGHTS message with `name` as its data (runc's --console-socket
+// contract: a container's pty master), and its receiving end (what conmon or the shim does).
+Result<void> send_fd(int sock, int fd, const std::string& name);
+Result<UniqueFd> receive_fd(int sock);
+
 }  // namespace tiffin

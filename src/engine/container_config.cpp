@@ -173,72 +173,63 @@ std::vector<std::string> capability_set(const ContainerConfig& c) {
 
 }  // namespace
 
-Result<json> build_spec(const ContainerConfig& c, const ImageConfig& image, const SpecInputs& in) {
-  json spec = json::parse(runtime::default_spec_json());
+Result<runtime::Spec> build_spec(const ContainerConfig& c, const ImageConfig& image, const SpecInputs& in) {
+  runtime::Spec spec = runtime::default_spec();
   std::vector<std::string> args = container_args(c, image);
   if (args.empty()) return fail(Errc::invalid_input, "no command: the image has none, give one after the image");
 
-  json& p = spec["process"];
-  p["terminal"] = c.tty;
-  p["args"] = args;
+  runtime::Process& p = spec.process;
+  p.terminal = c.tty;
+  p.args = args;
   std::vector<std::string> env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
   std::string hostname = c.network == "host" ? "" : (c.hostname.empty() ? in.id.substr(0, 12) : c.hostname);
   if (!hostname.empty()) set_env(env, "HOSTNAME=" + hostname);
   if (c.tty) set_env(env, "TERM=xterm");
   for (const auto& e : image.env) set_env(env, e);
   for (const auto& e : c.env) set_env(env, e);
-  p["env"] = env;
-  p["cwd"] = !c.workdir.empty() ? c.workdir : (!image.workdir.empty() ? image.workdir : "/");
-  p["user"] = {{"uid", in.uid}, {"gid", in.gid}};
-  if (!in.additional_gids.empty()) p["user"]["additionalGids"] = in.additional_gids;
+  p.env = env;
+  p.cwd = !c.workdir.empty() ? c.workdir : (!image.workdir.empty() ? image.workdir : "/");
+  p.user = {in.uid, in.gid, std::nullopt, in.additional_gids};
   auto caps = capability_set(c);
-  p["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps}};
-  p["noNewPrivileges"] = !c.privileged;
-  p.erase("rlimits");  // the node's limits are inherited, as docker does
+  p.capabilities = {caps, caps, {}, caps, {}};
+  p.no_new_privileges = !c.privileged;
+  p.rlimits.clear();  // the node's limits are inherited, as docker does
 
-  spec["root"] = {{"path", in.rootfs}, {"readonly", c.read_only}};
-  if (hostname.empty()) spec.erase("hostname");
-  else spec["hostname"] = hostname;
+  spec.root_path = in.rootfs;
+  spec.root_readonly = c.read_only;
+  spec.hostname = hostname;
 
-  json& linux = spec["linux"];
-  json namespaces = json::array();
-  for (const auto& ns : linux["namespaces"])
-    if (!(c.network == "host" && ns["type"] == "network") && !(c.network == "host" && ns["type"] == "uts"))
-      namespaces.push_back(ns);
-  linux["namespaces"] = namespaces;
-  linux["cgroupsPath"] = in.cgroups_path;
+  runtime::Linux& linux = spec.linux;
+  std::erase_if(linux.namespaces, [&](const runtime::Namespace& ns) {
+    return c.network == "host" && (ns.type == "network" || ns.type == "uts");
+  });
+  for (auto& ns : linux.namespaces)
+    if (ns.type == "network") ns.path = in.netns;
+  linux.cgroups_path = in.cgroups_path;
 
-  json resources = linux["resources"];
-  if (c.memory > 0) resources["memory"] = {{"limit", c.memory}};
-  if (c.cpus > 0) resources["cpu"] = {{"quota", static_cast<int64_t>(std::llround(c.cpus * 100000))}, {"period", 100000}};
-  if (c.pids_limit > 0) resources["pids"] = {{"limit", c.pids_limit}};
-  if (c.privileged) resources["devices"] = json::array({{{"allow", true}, {"access", "rwm"}}});
-  linux["resources"] = resources;
+  runtime::Resources& r = linux.resources;
+  if (c.memory > 0) r.memory_limit = c.memory;
+  if (c.cpus > 0) r.cpu_quota = static_cast<int64_t>(std::llround(c.cpus * 100000)), r.cpu_period = 100000;
+  if (c.pids_limit > 0) r.pids_limit = c.pids_limit;
+  if (c.privileged) r.devices = {runtime::DeviceRule{true, "a", "rwm", std::nullopt, std::nullopt}};
 
   if (c.privileged) {
-    linux.erase("seccomp");
-    linux.erase("maskedPaths");
-    linux.erase("readonlyPaths");
+    linux.seccomp.reset();
+    linux.masked_paths.clear();
+    linux.readonly_paths.clear();
     // The host's /sys and cgroups writable, as docker's --privileged gives them.
-    for (auto& m : spec["mounts"]) {
-      if (m["destination"] == "/sys" || m["destination"] == "/sys/fs/cgroup") {
-        json opts = json::array();
-        for (const auto& o : m["options"])
-          if (o != "ro") opts.push_back(o);
-        m["options"] = opts;
-      }
-    }
+    for (auto& m : spec.mounts)
+      if (m.destination == "/sys" || m.destination == "/sys/fs/cgroup") std::erase(m.options, "ro");
   } else {
-    linux["seccomp"] = json::parse(runtime::default_seccomp_json(caps));
+    linux.seccomp = runtime::default_seccomp(caps);
   }
   if (c.network == "host") {
     // sysfs of another network namespace cannot be mounted; bind the host's.
-    for (auto& m : spec["mounts"])
-      if (m["destination"] == "/sys")
-        m = {{"destination", "/sys"}, {"type", "bind"}, {"source", "/sys"}, {"options", {"rbind", "nosuid", "noexec", "nodev", "ro"}}};
+    for (auto& m : spec.mounts)
+      if (m.destination == "/sys") m = {"/sys", "bind", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"}};
   }
-  for (const auto& m : in.mounts) spec["mounts"].push_back(m);
-  spec["annotations"] = {{"org.tiffin.image", c.image}, {"org.tiffin.name", c.name}};
+  spec.mounts.insert(spec.mounts.end(), in.mounts.begin(), in.mounts.end());
+  spec.annotations = {{"org.tiffin.image", c.image}, {"org.tiffin.name", c.name}};
   return spec;
 }
 

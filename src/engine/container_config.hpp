@@ -12,6 +12,7 @@
 
 #include "common/error.hpp"
 #include "flist/image_config.hpp"
+#include "runtime/spec.hpp"
 
 namespace tiffin::engine {
 
@@ -66,10 +67,12 @@ struct SpecInputs {
   std::string rootfs;                    // absolute
   uint32_t uid = 0, gid = 0;
   std::vector<uint32_t> additional_gids;
-  std::vector<nlohmann::json> mounts;    // extra OCI mounts (volumes, /etc/hosts …)
+  std::vector<runtime::Mount> mounts;    // extra mounts (volumes, /etc/hosts …)
   std::string cgroups_path;
+  std::string netns;                     // the network namespace to join (a path); "" with --network host
 };
-// The config.json for the runtime.
-Result<nlohmann::json> build_spec(const ContainerConfig& c, const ImageConfig& image, const SpecInputs& in);
+// The spec for the runtime (written as config.json with runtime::spec_to_json): the image's
+// config under the user's flags, over the runtime's secure defaults.
+Result<runtime::Spec> build_spec(const ContainerConfig& c, const ImageConfig& image, const SpecInputs& in);
 
 }  // namespace tiffin::engine

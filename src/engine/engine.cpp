@@ -1,4 +1,4 @@
-// The engine's state database and its image store.
+// Opening the engine, and its image store.
 #include "engine/engine.hpp"
 
 #include <fcntl.h>
@@ -13,21 +13,13 @@
 #include "common/subprocess.hpp"
 #include "engine/flist_mounts.hpp"
 #include "engine/image_reference.hpp"
+#include "engine/state_db.hpp"
 
 namespace tiffin::engine {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr const char* kSchema = R"(
-CREATE TABLE IF NOT EXISTS images (id TEXT PRIMARY KEY, source TEXT NOT NULL, created INTEGER NOT NULL, size INTEGER NOT NULL,
-  config TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tags (name TEXT PRIMARY KEY, image TEXT NOT NULL REFERENCES images(id));
-CREATE TABLE IF NOT EXISTS containers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, image TEXT NOT NULL,
-  image_id TEXT NOT NULL, config TEXT NOT NULL, created INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS volumes (name TEXT PRIMARY KEY, size_mib INTEGER NOT NULL, created INTEGER NOT NULL);
-)";
 
 std::string self_exe() {
   std::error_code ec;
@@ -41,18 +33,17 @@ Result<Engine> Engine::open(EngineOptions opts) {
   if (opts.tiffin_binary.empty()) opts.tiffin_binary = self_exe();
   if (opts.shim_binary.empty()) opts.shim_binary = (fs::path(opts.tiffin_binary).parent_path() / "tiffin-shim").string();
   if (opts.full_binary.empty()) opts.full_binary = (fs::path(opts.tiffin_binary).parent_path() / "tiffin-full").string();
+  if (opts.runtime_binary.empty())
+    opts.runtime_binary = (fs::path(opts.tiffin_binary).parent_path() / "tiffin-oci").string();
   for (const auto& d : {opts.root + "/images", opts.root + "/containers", opts.root + "/volumes", opts.run_root + "/mounts",
-                        opts.run_root + "/c"}) {
+                        opts.run_root + "/c", opts.run_root + "/netns"}) {
     std::error_code ec;
     fs::create_directories(d, ec);
     if (ec) return fail(Errc::io, "making " + d + ": " + ec.message());
   }
   ::chmod(opts.root.c_str(), 0700);
   ::chmod(opts.run_root.c_str(), 0700);
-  sql::Db db = TRY(sql::Db::open_readwrite(opts.root + "/tiffin.db", true));
-  sqlite3_busy_timeout(db.get(), 10000);
-  TRY(db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
-  TRY(db.exec(kSchema));
+  sql::Db db = TRY(open_state_db(opts.root + "/tiffin.db"));
   return Engine(std::move(opts), std::move(db));
 }
 

@@ -1,17 +1,25 @@
-// The node's engine, daemonless (DESIGN §1): every CLI process opens it over the same --root
-// and --run-root, and SQLite (WAL, busy timeout) keeps their views consistent. Containers keep
-// running without it: each has a tiffin-shim, each image in use a tiffin mount process.
+// The node's engine, daemonless (docs/DESIGN.md §1): every CLI process opens it over the same
+// --root and --run-root, and SQLite (WAL, busy timeout) keeps their views consistent. Containers
+// keep running without it: each has a tiffin-shim (talked to through shim/shim_protocol.hpp),
+// each image in use a tiffin mount process.
 //
 // On disk:
-//   <root>/tiffin.db                 images, tags, containers, volumes
+//   <root>/tiffin.db                 images, tags, containers, volumes (engine/state_db.hpp)
 //   <root>/images/<id>.fl            flists (id = BLAKE2b-256 of the file)
 //   <root>/blocks, <root>/cache      blocks of imported images; the verified block cache
-//   <root>/containers/<id>/          bundle (config.json, rootfs/), layer/, status.json, container.log
+//   <root>/containers/<id>/          config.json, rootfs/, layer/, shim.conf, status,
+//                                    container.log, hosts, hostname, resolv.conf
 //   <root>/volumes/<name>/_data      named volumes (sized ones: an ext4 image beside, loop-mounted)
 //   <run-root>/mounts/<image id>     the shared lazy mount of an image, one per image in use
 //   <run-root>/runtime               the runtime's state directories
-//   <run-root>/c/<id>/               the shim's sockets and pid file
+//   <run-root>/c/<id>/               the shim's socket, lock and the init's pid file
+//   <run-root>/netns/<id>            the container's network namespace (--network none)
+// A container's record is valid while its directory exists: the directory is made before the
+// record and removed before it, so a record without one (a shim that removed its --rm
+// container, a remove killed half way) is dropped on sight.
 #pragma once
+
+#include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
@@ -20,13 +28,14 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "common/error.hpp"
 #include "common/fd.hpp"
 #include "common/sqlite.hpp"
 #include "engine/container_config.hpp"
+#include "engine/container_state.hpp"
+#include "engine/shim_client.hpp"
 #include "flist/image_config.hpp"
+#include "runtime/cgroup_stats.hpp"
 
 namespace tiffin::engine {
 
@@ -36,10 +45,11 @@ struct ImageReference;
 struct EngineOptions {
   std::string root = "/var/lib/tiffin";
   std::string run_root = "/run/tiffin";
-  std::string shim_binary;    // default: tiffin-shim beside the running executable
-  std::string tiffin_binary;  // default: the running executable
-  std::string full_binary;    // tiffin-full (mounts, pulls, imports); default: beside tiffin_binary
-  bool progress = true;       // on pulls, imports and pushes (drawn only on a terminal)
+  std::string shim_binary;     // default: tiffin-shim beside the running executable
+  std::string runtime_binary;  // the OCI runtime the shims drive; default: tiffin-oci beside it
+  std::string tiffin_binary;   // default: the running executable
+  std::string full_binary;     // tiffin-full (mounts, pulls, imports); default: beside tiffin_binary
+  bool progress = true;        // on pulls, imports and pushes (drawn only on a terminal)
 };
 
 struct ImageInfo {
@@ -62,24 +72,43 @@ struct ContainerInfo {
   std::string id, name, image, image_id;
   ContainerConfig config;
   int64_t created = 0;
-  std::string state;  // created | running | paused | restarting | exited
-  int pid = 0;
-  int exit_code = 0;
-  int restart_count = 0;
-  std::string started_at, finished_at, error;
+  ShimStatus state;  // status, pid, exit code, restarts, times, why a start failed
   bool shim_alive = false;
 };
 
 struct ContainerFilter {
-  bool all = false;                                   // else only running (and paused, restarting)
-  std::multimap<std::string, std::string> filters;    // docker's name=, id=, status=, ancestor=, exited=
+  bool all = false;                                 // else only active ones
+  std::multimap<std::string, std::string> filters;  // docker's name=, id=, status=, ancestor=, exited=
+};
+// Errc::invalid_input for a filter docker does not have.
+Result<ContainerFilter> parse_container_filter(bool all, const std::vector<std::string>& key_values);
+
+// How `start` connects the caller: with `attach`, the returned session streams the program's
+// output (and takes its input with `attach_stdin`) until Exited; `size` reaches the terminal
+// before the program runs.
+struct StartOptions {
+  bool attach = false, attach_stdin = false;
+  std::optional<shim::Resize> size;
+};
+struct StartedContainer {
+  int pid = 0;
+  std::optional<ShimConnection> session;  // with attach
 };
 
-// What `run` and `start -a` hand back: the shim's answer on its ready pipe.
-struct StartResult {
-  int pid = 0;
-  int exit_code = 0;  // 0, or 125/126/127 when the program could not start
-  std::string error;
+struct ExecRequest {
+  std::vector<std::string> args, env;  // env: KEY=value, over the container's
+  std::string workdir, user;           // user: name|uid[:group|gid], as run's --user
+  bool tty = false, detach = false;
+};
+// An exec with a terminal: the process and the pty master the caller copies to and from.
+struct ExecTerminal {
+  pid_t pid = 0;
+  UniqueFd master;
+};
+
+struct ProcessRow {
+  pid_t pid = 0, ppid = 0;
+  std::string command;
 };
 
 class Engine {
@@ -103,31 +132,37 @@ class Engine {
   Result<std::vector<std::string>> remove_image(const std::string& ref, bool force);
   Result<ImageConfig> image_config(const ImageInfo& image);
 
-  // ---- containers
+  // ---- containers (containers.cpp: records; container_lifecycle.cpp: through the shim)
   Result<std::string> create(const ContainerConfig& config);
-  // Starts the container's shim and returns its ready pipe once it listens for attach clients;
-  // with attach_first the program starts only after a client attached. With auto_remove the
-  // shim removes the container once it stopped for good (run -d --rm).
-  Result<UniqueFd> launch_shim(const std::string& ref, bool attach_first, bool auto_remove);
-  // The shim's answer on that pipe: the program runs, or why not (exit code 125/126/127).
-  Result<StartResult> read_start_result(int ready_fd);
-  Result<StartResult> start(const std::string& ref);
-  Result<void> stop(const std::string& ref, std::chrono::seconds timeout);
+  // Starts the container's shim and program. A program that cannot run is an error of kind
+  // program_not_found / program_not_executable (docker's 127 / 126).
+  Result<StartedContainer> start(const std::string& ref, const StartOptions& o = {});
+  // The signal, then SIGKILL after the timeout; no restart policy applies afterwards.
+  Result<void> stop(const std::string& ref, std::chrono::milliseconds timeout, int signal = 15);
   Result<void> kill(const std::string& ref, int signal);
-  Result<void> remove(const std::string& ref, bool force);
   Result<void> pause(const std::string& ref, bool pause);
-  Result<ContainerInfo> inspect(const std::string& ref);
-  Result<std::vector<ContainerInfo>> list(const ContainerFilter& filter);
   // Waits until the container stopped for good; its exit code.
   Result<int> wait(const std::string& ref);
+  // Attaches to a running container's output (and input).
+  Result<ShimConnection> attach(const std::string& ref, bool with_stdin);
+  Result<void> remove(const std::string& ref, bool force);
+  Result<ContainerInfo> inspect(const std::string& ref);
+  Result<std::vector<ContainerInfo>> list(const ContainerFilter& filter);
   Result<std::string> resolve_container(const std::string& ref);  // id or unique id prefix, or name
-  std::string container_dir(const std::string& id) const { return opts_.root + "/containers/" + id; }
-  std::string shim_dir(const std::string& id) const { return opts_.run_root + "/c/" + id; }
-  std::string runtime_root() const { return opts_.run_root + "/runtime"; }
-  std::string log_path(const std::string& id) const { return container_dir(id) + "/container.log"; }
   // Removes stopped containers, unused images (untagged ones, or all with `all`) and unused
   // volumes (with `volumes`); what went, one line each.
   Result<std::vector<std::string>> prune(bool all, bool volumes);
+
+  // ---- inside a running container (container_exec.cpp): through the runtime, no shim hop
+  // Without a terminal: runs with the caller's stdio and returns the exit code (0 once started
+  // with detach).
+  Result<int> exec(const std::string& ref, const ExecRequest& r);
+  Result<ExecTerminal> exec_terminal(const std::string& ref, const ExecRequest& r);
+  Result<std::vector<ProcessRow>> top(const std::string& ref);
+  Result<runtime::CgroupStats> stats(const std::string& ref);
+
+  std::string container_dir(const std::string& id) const { return opts_.root + "/containers/" + id; }
+  std::string log_path(const std::string& id) const { return container_dir(id) + "/container.log"; }
 
   // ---- volumes
   Result<VolumeInfo> create_volume(const std::string& name, uint64_t size_mib);
@@ -138,16 +173,35 @@ class Engine {
  private:
   Engine(EngineOptions opts, sql::Db db) : opts_(std::move(opts)), db_(std::move(db)) {}
 
+  struct Record {
+    std::string id, name, image, image_id, config_json;
+    int64_t created = 0;
+  };
+
   Result<ImageInfo> add_image_file(const std::string& flist_path, const std::string& source, const std::string& tag);
   Result<ImageInfo> fetch_image(const ImageReference& ref);
   Result<std::optional<ImageInfo>> find_image(const std::string& ref);
-  Result<ContainerInfo> load_container(const std::string& id);
-  Result<void> prepare_rootfs(const std::string& id, const ContainerConfig& c, const ImageInfo& image);
-  Result<std::vector<std::string>> volume_mounts(const ContainerConfig& c);
-  Result<void> write_bundle(const std::string& id, const ContainerConfig& c, const ImageInfo& image);
-  Result<void> release_rootfs(const std::string& id, const ContainerConfig& c, const std::string& image_id);
+
+  std::string shim_dir(const std::string& id) const { return opts_.run_root + "/c/" + id; }
+  std::string netns_path(const std::string& id) const { return opts_.run_root + "/netns/" + id; }
+  std::string runtime_root() const { return opts_.run_root + "/runtime"; }
+  shim::ShimConfig shim_config(const std::string& id, const ContainerConfig& c) const;
   bool shim_alive(const std::string& id) const;
-  void refresh_state(ContainerInfo& info) const;
+
+  // containers.cpp
+  Result<std::vector<Record>> records(const std::string& where_id = {});
+  Result<ContainerInfo> load(const Record& r);
+  Result<ContainerInfo> load_container(const std::string& id);
+  Result<void> drop_record(const std::string& id);
+  // container_rootfs.cpp: what a container needs before its shim starts, and undoing it
+  Result<void> prepare_rootfs(const std::string& id, const ContainerConfig& c, const ImageInfo& image);
+  Result<void> prepare_network(const std::string& id, const ContainerConfig& c);
+  Result<void> write_bundle(const std::string& id, const ContainerConfig& c, const ImageInfo& image);
+  Result<void> release(const std::string& id, const ContainerConfig& c, const std::string& image_id);
+  Result<std::vector<std::string>> volume_mounts(const ContainerConfig& c);
+  // container_lifecycle.cpp
+  Result<ShimConnection> launch(const std::string& id, const ContainerInfo& info);
+  Result<void> stop_without_shim(const std::string& id, std::chrono::milliseconds timeout, int signal);
 
   EngineOptions opts_;
   sql::Db db_;

@@ -23,11 +23,6 @@ Result<UniqueFd> lock_mount(const std::string& mountpoint) {
   return fd;
 }
 
-bool fuse_on(const std::string& path) {
-  auto m = mount_at(path);
-  return m && m->fstype.starts_with("fuse");
-}
-
 // The image mounts are plain FUSE mounts (no overlay of their own): unmount, or detach one
 // whose process died (it answers ENOTCONN to everything).
 void unmount(const std::string& mountpoint) {
@@ -48,21 +43,16 @@ bool used_by_overlay(const std::string& mountpoint) {
 
 }  // namespace
 
-bool flist_mounted(const std::string& path) {
-  if (!fuse_on(path)) return false;
-  struct stat st{};
-  return ::stat(path.c_str(), &st) == 0;  // ENOTCONN once the mount's process is gone
-}
+bool flist_mounted(const std::string& path) { return fuse_mount_state(path) == MountState::live; }
 
 Result<void> ensure_flist_mount(const FlistMountPaths& m) {
   std::error_code ec;
   std::filesystem::create_directories(m.mountpoint, ec);
   auto lock = TRY(lock_mount(m.mountpoint));
-  if (fuse_on(m.mountpoint)) {
-    struct stat st{};
-    if (::stat(m.mountpoint.c_str(), &st) == 0) return {};
-    // Its process died: detach the dead mount (overlays over it keep their reference).
-    unmount(m.mountpoint);
+  switch (fuse_mount_state(m.mountpoint)) {
+    case MountState::live: return {};
+    case MountState::dead: unmount(m.mountpoint); break;  // overlays over it keep their reference
+    case MountState::none: break;
   }
   std::vector<std::string> argv = {m.tiffin_binary, "flist", "mount", m.flist, m.mountpoint, "--daemon",
                                    "--cache", m.cache_dir, "--log-file", m.log_file};
@@ -80,7 +70,7 @@ Result<void> ensure_flist_mount(const FlistMountPaths& m) {
 void release_flist_mount(const std::string& mountpoint) {
   auto lock = lock_mount(mountpoint);
   if (!lock) return;
-  if (fuse_on(mountpoint) && !used_by_overlay(mountpoint)) unmount(mountpoint);
+  if (fuse_mount_state(mountpoint) != MountState::none && !used_by_overlay(mountpoint)) unmount(mountpoint);
 }
 
 }  // namespace tiffin::engine

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "engine/engine.hpp"
-#include "fuse/rw_layer.hpp"
+#include "layer/rw_layer.hpp"
 
 namespace tiffin::engine {
 
@@ -26,7 +26,7 @@ Result<VolumeInfo> Engine::create_volume(const std::string& name, uint64_t size_
   std::error_code ec;
   fs::create_directories(dir + "/_data", ec);
   if (!ec && size_mib) {
-    if (auto m = mount_sized_fs(dir + "/disk.img", size_mib, dir + "/_data"); !m) {
+    if (auto m = layer::mount_sized_fs(dir + "/disk.img", size_mib, dir + "/_data"); !m) {
       fs::remove_all(dir, ec);
       auto del = TRY(sql::Stmt::prepare(db_, "DELETE FROM volumes WHERE name = ?"));
       (void)del.bind(1, name).run();
@@ -45,7 +45,7 @@ Result<VolumeInfo> Engine::volume(const std::string& name) {
   // A sized volume's image is mounted again after a reboot.
   struct stat a{}, b{};
   if (v.size_mib && ::stat(v.mountpoint.c_str(), &a) == 0 && ::stat((v.mountpoint + "/..").c_str(), &b) == 0 && a.st_dev == b.st_dev)
-    TRY(mount_sized_fs(opts_.root + "/volumes/" + name + "/disk.img", v.size_mib, v.mountpoint));
+    TRY(layer::mount_sized_fs(opts_.root + "/volumes/" + name + "/disk.img", v.size_mib, v.mountpoint));
   return v;
 }
 

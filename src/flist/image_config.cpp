@@ -1,7 +1,6 @@
 #include "flist/image_config.hpp"
 
 #include <nlohmann/json.hpp>
-#include <toml++/toml.h>
 
 namespace tiffin {
 
@@ -39,28 +38,6 @@ Result<ImageConfig> image_config_from_json(std::string_view text) {
   TRY(string("user", c.user));
   for (const auto& e : c.env)
     if (e.find('=') == std::string::npos || e.front() == '=') return fail(Errc::invalid_input, "image config: env entry '" + e + "' is not KEY=value");
-  return c;
-}
-
-Result<ImageConfig> image_config_from_startup_toml(std::string_view text) {
-  toml::table t;
-  try {
-    t = toml::parse(text);  // Debian's toml++ is built to throw on parse errors
-  } catch (const toml::parse_error& e) {
-    return fail(Errc::invalid_input, std::string(".startup.toml: ") + std::string(e.description()));
-  }
-  const toml::node_view args = t["startup"]["entry"]["args"];
-  if (!args.is_table()) return fail(Errc::invalid_input, ".startup.toml: no [startup.entry.args]");
-  ImageConfig c;
-  if (auto name = args["name"].value<std::string>()) c.entrypoint.push_back(*name);
-  else return fail(Errc::invalid_input, ".startup.toml: [startup.entry.args] has no name");
-  if (const toml::array* a = args["args"].as_array())
-    for (const auto& v : *a)
-      if (auto s = v.value<std::string>()) c.entrypoint.push_back(*s);
-  if (auto dir = args["dir"].value<std::string>()) c.workdir = *dir;
-  if (const toml::table* env = args["env"].as_table())
-    for (const auto& [k, v] : *env)
-      if (auto s = v.value<std::string>()) c.env.push_back(std::string(k.str()) + "=" + *s);
   return c;
 }
 

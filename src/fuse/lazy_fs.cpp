@@ -26,13 +26,16 @@
 #include "store/block_codec.hpp"
 #include "store/block_fetcher.hpp"
 #include "fuse/block_profile.hpp"
-#include "fuse/rw_layer.hpp"
+#include "layer/rw_layer.hpp"
 #include "common/fd.hpp"
 #include "common/mountinfo.hpp"
 #include "common/parallel.hpp"
 #include "store/router.hpp"
 
 namespace tiffin {
+
+using layer::mount_overlay, layer::overlay_layer_dir, layer::prepare_rw_layer, layer::release_rw_layer, layer::rw_lower_dir,
+    layer::RwLayerOptions;
 namespace {
 
 constexpr double kTimeout = 3600.0;  // read-only: the kernel may cache names and attributes

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "fuse/rw_layer.hpp"
+#include "layer/rw_layer.hpp"
 
 namespace tiffin {
 
@@ -30,7 +30,7 @@ struct MountOptions {
   std::string record_profile;          // write the blocks read, in first-read order, here at unmount
   std::string prefetch_profile;        // fetch these blocks into the cache in the background
   unsigned prefetch_threads = 16;
-  std::optional<RwLayerOptions> rw;    // writable root: overlayfs over the flist on `mountpoint`
+  std::optional<layer::RwLayerOptions> rw;    // writable root: overlayfs over the flist on `mountpoint`
   std::string log_file;                // a daemon's log (default: none)
   bool daemon = false;                 // return once mounted, serve in the background
   bool debug = false;

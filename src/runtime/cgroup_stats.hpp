@@ -1,5 +1,5 @@
 // A container's resource usage read from its cgroup, on v1, v2 or hybrid hierarchies: what
-// Zero-OS publishes as stats (DESIGN §3.2) and what `tiffin stats` shows. Reading needs only the
+// Zero-OS publishes as stats (docs/DESIGN.md §3.2) and what `tiffin stats` shows. Reading needs only the
 // cgroup's directories (from the container's state, or cgroup_dirs_from_proc of its init's pid),
 // not the Cgroup class: a monitor that links this and cgroup_layout alone does not pull in
 // cgroup.cpp (std::filesystem, resources, freezing; a CTest checks it).

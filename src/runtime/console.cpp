@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -15,40 +14,6 @@ namespace tiffin::runtime {
 
 Result<UniqueFd> connect_console_socket(const std::string& path) {
   return TRY_CTX(connect_unix(path), "the console socket");
-}
-
-Result<void> send_fd(int sock, int fd, const std::string& name) {
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{const_cast<char*>(name.data()), name.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) return fail_errno("sending the terminal over the console socket");
-  return {};
-}
-
-Result<UniqueFd> receive_fd(int sock) {
-  char name[4096];
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{name, sizeof name};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  if (::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) < 0) return fail_errno("receiving a terminal");
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (!c || c->cmsg_type != SCM_RIGHTS) return fail(Errc::io, "the console socket carried no file descriptor");
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
-  return UniqueFd(fd);
 }
 
 Result<Pty> open_pty() {

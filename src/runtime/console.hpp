@@ -7,13 +7,11 @@
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
+#include "common/unix_socket.hpp"  // send_fd, receive_fd
 
 namespace tiffin::runtime {
 
 Result<UniqueFd> connect_console_socket(const std::string& path);
-Result<void> send_fd(int sock, int fd, const std::string& name);
-// Receives one fd sent by send_fd (what conmon or the shim does on their side).
-Result<UniqueFd> receive_fd(int sock);
 
 struct Pty {
   UniqueFd master;

@@ -1,5 +1,5 @@
 // Where Zero-OS sends a container's logs and stats: redis://[:password@]host[:port]/channel
-// (DESIGN §3.2). The channel is the path without its leading '/'.
+// (docs/DESIGN.md §3.2). The channel is the path without its leading '/'.
 #pragma once
 
 #include <string>

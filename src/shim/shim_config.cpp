@@ -1,60 +1,45 @@
 #include "shim/shim_config.hpp"
 
-#include <charconv>
-#include <functional>
-#include <map>
-
-#include "common/text.hpp"
+#include "shim/fields.hpp"
 
 namespace tiffin::shim {
-namespace {
 
-// One table of fields serves both directions.
-struct Field {
-  std::function<std::string(const ShimConfig&)> get;
-  std::function<bool(ShimConfig&, const std::string&)> set;
-};
-
-template <class T>
-bool parse_number(const std::string& s, T& out) {
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && end == s.data() + s.size();
+std::string encode_config(const ShimConfig& c) {
+  Fields f;
+  f.add("id", c.id).add("bundle", c.bundle).add("runtime", c.runtime).add("runtime_root", c.runtime_root);
+  f.add("state_dir", c.state_dir).add("run_dir", c.run_dir);
+  f.add("log_max_bytes", c.log_max_bytes).add("log_max_files", c.log_max_files);
+  f.add("stdout_redis", c.stdout_redis).add("stderr_redis", c.stderr_redis).add("stats_redis", c.stats_redis);
+  f.add("stats_interval_ms", c.stats_interval_ms).add("restart", c.restart);
+  f.add("tty", c.tty).add("open_stdin", c.open_stdin).add("auto_remove", c.auto_remove);
+  f.add_all("teardown_unmount", c.teardown_unmount).add_all("teardown_remove", c.teardown_remove);
+  return encode_fields(f);
 }
 
-#define TEXT(name) {#name, {[](const ShimConfig& c) { return c.name; }, [](ShimConfig& c, const std::string& v) { c.name = v; return true; }}}
-#define NUMBER(name) {#name, {[](const ShimConfig& c) { return std::to_string(c.name); }, [](ShimConfig& c, const std::string& v) { return parse_number(v, c.name); }}}
-#define FLAG(name) {#name, {[](const ShimConfig& c) { return std::string(c.name ? "1" : "0"); }, [](ShimConfig& c, const std::string& v) { c.name = v == "1"; return v == "0" || v == "1"; }}}
-
-const std::map<std::string, Field>& fields() {
-  static const std::map<std::string, Field> f = {
-      TEXT(id), TEXT(bundle), TEXT(runtime_root), TEXT(state_dir), TEXT(run_dir), NUMBER(log_max_bytes),
-      NUMBER(log_max_files), TEXT(stdout_redis), TEXT(stderr_redis), TEXT(stats_redis), NUMBER(stats_interval_ms),
-      TEXT(restart), FLAG(tty), FLAG(open_stdin), FLAG(attach_first), FLAG(auto_remove), FLAG(loopback),
-      TEXT(tiffin), TEXT(root), TEXT(run_root),
-  };
-  return f;
-}
-
-}  // namespace
-
-std::string format_shim_config(const ShimConfig& c) {
-  std::string out;
-  for (const auto& [name, field] : fields()) out += name + "=" + field.get(c) + "\n";
-  return out;
-}
-
-Result<ShimConfig> parse_shim_config(const std::string& text) {
+Result<ShimConfig> decode_config(std::string_view text) {
+  auto fields = decode_fields(text);
+  if (!fields) return fail(Errc::invalid_input, "shim config: " + fields.error().message);
+  FieldReader r(*fields, "shim config");
   ShimConfig c;
-  for (const auto& line : split(text, '\n')) {
-    if (line.empty()) continue;
-    size_t eq = line.find('=');
-    if (eq == std::string::npos) return fail(Errc::invalid_input, "shim config: not key=value: " + line);
-    auto it = fields().find(line.substr(0, eq));
-    if (it == fields().end()) return fail(Errc::invalid_input, "shim config: unknown key " + line.substr(0, eq));
-    if (!it->second.set(c, line.substr(eq + 1))) return fail(Errc::invalid_input, "shim config: bad value in " + line);
-  }
-  if (c.id.empty() || c.bundle.empty() || c.runtime_root.empty() || c.state_dir.empty() || c.run_dir.empty())
-    return fail(Errc::invalid_input, "shim config: id, bundle, runtime_root, state_dir and run_dir are required");
+  c.id = r.required("id");
+  c.bundle = r.required("bundle");
+  c.runtime = r.required("runtime");
+  c.runtime_root = r.required("runtime_root");
+  c.state_dir = r.required("state_dir");
+  c.run_dir = r.required("run_dir");
+  c.log_max_bytes = r.unsigned_integer("log_max_bytes", c.log_max_bytes);
+  c.log_max_files = static_cast<unsigned>(r.unsigned_integer("log_max_files", c.log_max_files));
+  c.stdout_redis = r.text("stdout_redis");
+  c.stderr_redis = r.text("stderr_redis");
+  c.stats_redis = r.text("stats_redis");
+  c.stats_interval_ms = static_cast<unsigned>(r.unsigned_integer("stats_interval_ms", c.stats_interval_ms));
+  c.restart = r.text("restart", c.restart);
+  c.tty = r.flag("tty");
+  c.open_stdin = r.flag("open_stdin");
+  c.auto_remove = r.flag("auto_remove");
+  c.teardown_unmount = r.list("teardown_unmount");
+  c.teardown_remove = r.list("teardown_remove");
+  if (auto done = r.finish(); !done) return fail(Errc::invalid_input, done.error().message);
   return c;
 }
 

@@ -143,10 +143,10 @@ def test_rm_refuses_running_and_force_kills(node, image):
 
 def test_interactive_stdin_and_a_terminal(node, image):
     assert node("run", "-i", "--rm", image, "wc", "-l", input=b"a\nb\nc\n").stdout.strip() == b"3"
-    # -t: a real pty on our side, a terminal inside, resized to ours. (The size arrives just after
-    # the program starts, so it looks a moment later.)
+    # -t: a real pty on our side, a terminal inside, of our size before the program's first
+    # instruction (the client's size reaches the shim before Start).
     code, out = run_in_pty([TIFFIN, "--root", str(node.root), "--run-root", str(node.run_root), "run", "-it", "--rm", image,
-                            "sh", "-c", "tty; sleep 0.5; stty size; read x; echo got:$x"], answer=b"hello\r")
+                            "sh", "-c", "stty size; tty; read x; echo got:$x"], answer=b"hello\r")
     assert code == 0, out
     assert b"/dev/pts/0" in out and b"33 101" in out and b"got:hello" in out
 

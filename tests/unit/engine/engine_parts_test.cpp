@@ -96,32 +96,42 @@ TEST(BuildSpec, SecureDefaultsAndOverrides) {
   c.memory = 64 << 20;
   c.cpus = 1.5;
   c.pids_limit = 10;
-  SpecInputs in{"0123456789abcdef", "/r", 1000, 100, {}, {}, "/tiffin/x"};
+  SpecInputs in{"0123456789abcdef", "/r", 1000, 100, {7}, {{"/data", "bind", "/srv", {"rbind", "ro"}}}, "/tiffin/x",
+                "/run/tiffin/netns/x"};
   auto spec = build_spec(c, img, in);
   ASSERT_TRUE(spec);
-  auto& j = *spec;
-  EXPECT_EQ(j["root"]["path"], "/r");
-  EXPECT_EQ(j["hostname"], "0123456789ab");
-  EXPECT_EQ(j["process"]["user"]["uid"], 1000);
-  EXPECT_TRUE(j["process"]["noNewPrivileges"].get<bool>());
-  auto env = j["process"]["env"].get<std::vector<std::string>>();
+  const runtime::Spec& s = *spec;
+  EXPECT_EQ(s.root_path, "/r");
+  EXPECT_EQ(s.hostname, "0123456789ab");
+  EXPECT_EQ(s.process.user.uid, 1000u);
+  EXPECT_EQ(s.process.user.additional_gids, std::vector<uint32_t>{7});
+  EXPECT_TRUE(s.process.no_new_privileges);
+  const auto& env = s.process.env;
   EXPECT_NE(std::find(env.begin(), env.end(), "A=image"), env.end());
   EXPECT_NE(std::find(env.begin(), env.end(), "B=user"), env.end());
   EXPECT_EQ(std::find(env.begin(), env.end(), "B=image"), env.end());
-  EXPECT_EQ(j["linux"]["resources"]["memory"]["limit"], 64 << 20);
-  EXPECT_EQ(j["linux"]["resources"]["cpu"]["quota"], 150000);
-  EXPECT_EQ(j["linux"]["resources"]["pids"]["limit"], 10);
-  EXPECT_TRUE(j["linux"].contains("seccomp"));
-  auto caps = j["process"]["capabilities"]["bounding"].get<std::vector<std::string>>();
-  EXPECT_EQ(std::find(caps.begin(), caps.end(), "CAP_SYS_ADMIN"), caps.end());
+  EXPECT_EQ(s.linux.resources.memory_limit, 64 << 20);
+  EXPECT_EQ(s.linux.resources.cpu_quota, 150000);
+  EXPECT_EQ(s.linux.resources.pids_limit, 10);
+  EXPECT_TRUE(s.linux.seccomp);
+  EXPECT_EQ(std::find(s.process.capabilities.bounding.begin(), s.process.capabilities.bounding.end(), "CAP_SYS_ADMIN"),
+            s.process.capabilities.bounding.end());
+  auto net = std::find_if(s.linux.namespaces.begin(), s.linux.namespaces.end(), [](auto& n) { return n.type == "network"; });
+  ASSERT_NE(net, s.linux.namespaces.end());
+  EXPECT_EQ(net->path, "/run/tiffin/netns/x") << "the engine's network namespace is joined";
+  EXPECT_EQ(s.mounts.back().destination, "/data");
+  // What the runtime reads back is what the engine built: one typed model, both ways.
+  auto back = runtime::parse_spec(runtime::spec_to_json(s), "/bundle");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, s);
 
   c.network = "host";
   c.privileged = true;
   auto host = build_spec(c, img, in);
   ASSERT_TRUE(host);
-  for (const auto& ns : (*host)["linux"]["namespaces"]) EXPECT_NE(ns["type"], "network");
-  EXPECT_FALSE((*host)["linux"].contains("seccomp"));
-  EXPECT_FALSE((*host)["process"]["noNewPrivileges"].get<bool>());
+  for (const auto& ns : host->linux.namespaces) EXPECT_NE(ns.type, "network");
+  EXPECT_FALSE(host->linux.seccomp);
+  EXPECT_FALSE(host->process.no_new_privileges);
 
   ImageConfig none;
   EXPECT_FALSE(build_spec(ContainerConfig{}, none, in)) << "no command at all";

@@ -1,15 +1,13 @@
-// The shim's pure parts: Redis URLs, the CRI log format and rotation, line splitting, attach
-// frames, restart policies and its config file.
+// The shim's pure parts: Redis URLs, the CRI log format and rotation, line splitting and
+// restart policies. The contract with the engine is in shim_protocol_test.cpp.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "shim/attach_protocol.hpp"
 #include "shim/log_file.hpp"
 #include "shim/redis_url.hpp"
 #include "shim/restart_policy.hpp"
-#include "shim/shim_config.hpp"
 
 namespace tiffin::shim {
 namespace {
@@ -79,29 +77,6 @@ TEST(LineSplitter, LinesPiecesAndTheRest) {
   EXPECT_EQ(got[4], std::make_pair(std::string(5, 'x'), true));
 }
 
-TEST(AttachProtocol, FramesSplitAnywhereAndNonsenseIsRefused) {
-  std::string wire = encode_frame(Frame::stdout_data, "hello") + encode_resize(24, 80) + encode_frame(Frame::exit, "3");
-  std::string buf;
-  std::vector<DecodedFrame> frames;
-  for (char ch : wire) {
-    buf += ch;
-    auto f = take_frame(buf);
-    ASSERT_TRUE(f);
-    if (*f) frames.push_back(**f);
-  }
-  ASSERT_EQ(frames.size(), 3u);
-  EXPECT_EQ(frames[0].payload, "hello");
-  uint16_t rows = 0, cols = 0;
-  ASSERT_TRUE(decode_resize(frames[1].payload, rows, cols));
-  EXPECT_EQ(rows, 24);
-  EXPECT_EQ(cols, 80);
-  EXPECT_EQ(frames[2].type, Frame::exit);
-  std::string bad("\x09\x01\x00\x00\x00x", 6);
-  EXPECT_FALSE(take_frame(bad));
-  std::string huge = std::string("\x01", 1) + std::string("\xff\xff\xff\x7f", 4);
-  EXPECT_FALSE(take_frame(huge));
-}
-
 TEST(RestartPolicy, DockerPoliciesAndZeroOsRule) {
   using namespace std::chrono;
   EXPECT_FALSE(parse_restart_policy("sometimes"));
@@ -125,25 +100,6 @@ TEST(RestartPolicy, DockerPoliciesAndZeroOsRule) {
   EXPECT_FALSE(zos.after_exit(1, false, 1s, now + seconds(10))) << "the fourth failure within a minute";
   RestartTracker zos_slow(*parse_restart_policy("zos"));
   for (int i = 0; i < 6; ++i) EXPECT_TRUE(zos_slow.after_exit(1, false, 1s, now + seconds(30 * i)));
-}
-
-TEST(ShimConfig, RoundTripAndRejects) {
-  ShimConfig c;
-  c.id = "abc";
-  c.bundle = "/b";
-  c.runtime_root = "/r";
-  c.state_dir = "/s";
-  c.run_dir = "/run/x";
-  c.tty = true;
-  c.log_max_bytes = 123;
-  c.stats_redis = "redis://h/c";
-  auto back = parse_shim_config(format_shim_config(c));
-  ASSERT_TRUE(back);
-  EXPECT_EQ(format_shim_config(*back), format_shim_config(c));
-  EXPECT_TRUE(back->tty);
-  EXPECT_FALSE(parse_shim_config("id=x\n"));
-  EXPECT_FALSE(parse_shim_config(format_shim_config(c) + "bogus=1\n"));
-  EXPECT_FALSE(parse_shim_config(format_shim_config(c) + "tty=yes\n"));
 }
 
 }  // namespace

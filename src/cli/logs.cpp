@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/cli.hpp"
+#include "common/text.hpp"
 #include "shim/log_file.hpp"
 
 namespace tiffin::cli {
@@ -20,7 +21,7 @@ void print_record(const shim::LogRecord& r, bool timestamps) {
 
 }  // namespace
 
-void add_container_logs(CLI::App& app) {
+void add_logs(CLI::App& app, Context& ctx) {
   struct Opts {
     std::string ref, tail = "all";
     bool follow = false, timestamps = false;
@@ -31,15 +32,15 @@ void add_container_logs(CLI::App& app) {
   logs->add_flag("-f,--follow", o->follow, "Keep printing new output until the container stops");
   logs->add_option("-n,--tail", o->tail, "Lines from the end (or all)")->capture_default_str();
   logs->add_flag("-t,--timestamps", o->timestamps, "Show each line's time");
-  logs->callback([o] {
-    run_verb([&]() -> Result<int> {
+  logs->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
       size_t tail = SIZE_MAX;
       if (o->tail != "all") {
-        if (o->tail.empty() || o->tail.find_first_not_of("0123456789") != std::string::npos)
-          return fail(Errc::invalid_input, "--tail must be a number or all");
-        tail = std::stoul(o->tail);
+        auto n = parse_uint<size_t>(o->tail);
+        if (!n) return fail(Errc::invalid_input, "--tail must be a number or all");
+        tail = *n;
       }
-      auto e = TRY(open_engine());
+      auto e = TRY(ctx.open_engine());
       std::string id = TRY(e.resolve_container(o->ref));
       std::string path = e.log_path(id);
       std::deque<shim::LogRecord> last;
@@ -80,7 +81,7 @@ void add_container_logs(CLI::App& app) {
         in.clear();
         if (!got) {
           auto info = e.inspect(id);
-          if (!info || (info->state != "running" && info->state != "restarting" && info->state != "paused" && !info->shim_alive)) {
+          if (!info || (!is_active(info->state.status) && !info->shim_alive)) {
             // One more pass for the last lines written before the exit.
             while (std::getline(in, line))
               if (auto r = shim::parse_log_record(line)) print_record(*r, o->timestamps);

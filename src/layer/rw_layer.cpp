@@ -1,4 +1,4 @@
-#include "fuse/rw_layer.hpp"
+#include "layer/rw_layer.hpp"
 
 #include <fcntl.h>
 #include <linux/loop.h>
@@ -8,18 +8,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 
 #include "common/fd.hpp"
 #include "common/mountinfo.hpp"
-#include "common/hash.hpp"
 #include "common/subprocess.hpp"
 
-namespace tiffin {
+namespace tiffin::layer {
 namespace {
 
 namespace fs = std::filesystem;
@@ -118,8 +116,12 @@ Result<void> mount_sized_fs(const std::string& image, uint64_t size_mib, const s
 std::string rw_image_path(const RwLayerOptions& o) {
   std::string abs = fs::absolute(o.dir).lexically_normal().string();
   while (abs.size() > 1 && abs.back() == '/') abs.pop_back();
-  Hash h = blake2b256({reinterpret_cast<const uint8_t*>(abs.data()), abs.size()});
-  return o.pools_dir + "/" + o.disk_type + "/" + fs::path(abs).filename().string() + "-" + to_hex(h).substr(0, 16) + ".img";
+  // FNV-1a of the path: stable across builds and machines, and no crypto library for a name.
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char ch : abs) h = (h ^ ch) * 0x100000001b3ull;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return o.pools_dir + "/" + o.disk_type + "/" + fs::path(abs).filename().string() + "-" + hex + ".img";
 }
 
 Result<void> validate_rw_options(const RwLayerOptions& o) {
@@ -174,4 +176,4 @@ std::optional<std::string> overlay_layer_dir(const std::string& target) {
   return lower.substr(0, lower.size() - 6);
 }
 
-}  // namespace tiffin
+}  // namespace tiffin::layer

@@ -17,7 +17,7 @@
 
 #include "common/error.hpp"
 
-namespace tiffin {
+namespace tiffin::layer {
 
 struct RwLayerOptions {
   std::string dir;                                  // the layer directory (made when absent)
@@ -48,4 +48,4 @@ Result<void> mount_sized_fs(const std::string& image, uint64_t size_mib, const s
 // The image file of a sized layer.
 std::string rw_image_path(const RwLayerOptions& o);
 
-}  // namespace tiffin
+}  // namespace tiffin::layer

@@ -1,0 +1,18 @@
+// How containers look on the command line: docker's JSON (inspect, ps --format json) and the
+// columns of `ps`.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "engine/engine.hpp"
+
+namespace tiffin::cli {
+
+nlohmann::json container_json(const engine::ContainerInfo& c);
+std::string status_text(const engine::ContainerInfo& c);   // "Up", "Exited (3)" …
+std::string command_text(const engine::ContainerInfo& c);  // the command, quoted, shortened
+std::string time_ago(int64_t unix_time);                   // "3 minutes ago"
+
+}  // namespace tiffin::cli

@@ -1,0 +1,50 @@
+// tiffin ps [-a] [-q] [--no-trunc] [-f KEY=VALUE]… [--format table|json]
+#include <fmt/core.h>
+
+#include "cli/cli.hpp"
+#include "cli/container_view.hpp"
+
+namespace tiffin::cli {
+
+void add_ps(CLI::App& app, Context& ctx) {
+  struct Opts {
+    bool all = false, quiet = false, no_trunc = false;
+    std::vector<std::string> filters;
+    std::string format;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = app.add_subcommand("ps", "List containers");
+  cmd->add_flag("-a,--all", o->all, "Show all containers (default: running ones)");
+  cmd->add_flag("-q,--quiet", o->quiet, "Only ids");
+  cmd->add_flag("--no-trunc", o->no_trunc, "Full ids");
+  cmd->add_option("-f,--filter", o->filters, "name=, id=, status=, ancestor=, exited=");
+  cmd->add_option("--format", o->format, "table or json");
+  cmd->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
+      auto filter = TRY(engine::parse_container_filter(o->all, o->filters));
+      auto e = TRY(ctx.open_engine());
+      auto list = TRY(e.list(filter));
+      if (want_json(o->format)) {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& c : list) arr.push_back(container_json(c));
+        print_json(arr, -1);
+        return 0;
+      }
+      std::string out;
+      if (o->quiet) {
+        for (const auto& c : list) out += (o->no_trunc ? c.id : engine::short_id(c.id)) + "\n";
+      } else {
+        out = fmt::format("{:<14}{:<30}{:<24}{:<18}{:<22}{}\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES");
+        for (const auto& c : list) {
+          std::string image = c.image.size() > 28 ? "…" + c.image.substr(c.image.size() - 27) : c.image;
+          out += fmt::format("{:<14}{:<30}{:<24}{:<18}{:<22}{}\n", o->no_trunc ? c.id : engine::short_id(c.id), image,
+                             command_text(c), time_ago(c.created), status_text(c), c.name);
+        }
+      }
+      fmt::print("{}", out);
+      return 0;
+    });
+  });
+}
+
+}  // namespace tiffin::cli

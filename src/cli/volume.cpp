@@ -1,0 +1,76 @@
+// tiffin volume create | ls | inspect | rm
+#include <fmt/core.h>
+
+#include "cli/cli.hpp"
+
+namespace tiffin::cli {
+
+void add_volume(CLI::App& app, Context& ctx) {
+  CLI::App* volume = app.add_subcommand("volume", "Manage named volumes");
+  volume->require_subcommand(1);
+  struct VolOpts {
+    std::vector<std::string> names;
+    uint64_t size = 0;
+    bool force = false;
+    std::string format;
+  };
+  auto vo = std::make_shared<VolOpts>();
+  CLI::App* vcreate = volume->add_subcommand("create", "Create a volume");
+  vcreate->add_option("name", vo->names)->required()->expected(1);
+  vcreate->add_option("--size", vo->size, "Size limit in MiB (an ext4 image of its own)");
+  vcreate->callback([&ctx, vo] {
+    ctx.run([&]() -> Result<int> {
+      auto e = TRY(ctx.open_engine());
+      fmt::print("{}\n", TRY(e.create_volume(vo->names.at(0), vo->size)).name);
+      return 0;
+    });
+  });
+  auto vls_format = std::make_shared<std::string>();
+  CLI::App* vls = volume->add_subcommand("ls", "List volumes");
+  vls->add_option("--format", *vls_format, "table or json");
+  vls->callback([&ctx, vls_format] {
+    ctx.run([&]() -> Result<int> {
+      auto e = TRY(ctx.open_engine());
+      auto list = TRY(e.volumes());
+      nlohmann::json arr = nlohmann::json::array();
+      if (!want_json(*vls_format)) fmt::print("{:<30}{:<12}{}\n", "VOLUME NAME", "SIZE (MiB)", "MOUNTPOINT");
+      for (const auto& v : list) {
+        if (want_json(*vls_format)) arr.push_back({{"Name", v.name}, {"Mountpoint", v.mountpoint}, {"SizeMiB", v.size_mib}, {"Created", v.created}});
+        else fmt::print("{:<30}{:<12}{}\n", v.name, v.size_mib ? std::to_string(v.size_mib) : "-", v.mountpoint);
+      }
+      if (want_json(*vls_format)) print_json(arr, -1);
+      return 0;
+    });
+  });
+  auto vin = std::make_shared<std::vector<std::string>>();
+  CLI::App* vinspect = volume->add_subcommand("inspect", "Show volumes (JSON)");
+  vinspect->add_option("names", *vin)->required();
+  vinspect->callback([&ctx, vin] {
+    ctx.run([&]() -> Result<int> {
+      auto e = TRY(ctx.open_engine());
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& n : *vin) {
+        auto v = TRY(e.volume(n));
+        arr.push_back({{"Name", v.name}, {"Mountpoint", v.mountpoint}, {"SizeMiB", v.size_mib}, {"Created", v.created}});
+      }
+      print_json(arr);
+      return 0;
+    });
+  });
+  auto vrm = std::make_shared<VolOpts>();
+  CLI::App* vremove = volume->add_subcommand("rm", "Remove volumes and their data");
+  vremove->add_option("names", vrm->names)->required();
+  vremove->add_flag("-f,--force", vrm->force, "Also when a container refers to it");
+  vremove->callback([&ctx, vrm] {
+    ctx.run([&]() -> Result<int> {
+      auto e = TRY(ctx.open_engine());
+      for (const auto& n : vrm->names) {
+        TRY(e.remove_volume(n, vrm->force));
+        fmt::print("{}\n", n);
+      }
+      return 0;
+    });
+  });
+}
+
+}  // namespace tiffin::cli

@@ -1,0 +1,129 @@
+// Inside a running container: exec, top and stats go to the runtime directly (no round trip
+// through the shim, so an exec costs one clone).
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <future>
+#include <thread>
+
+#include "common/fd.hpp"
+#include "common/remove_tree.hpp"
+#include "common/text.hpp"
+#include "common/unix_socket.hpp"
+#include "engine/engine.hpp"
+#include "engine/user_lookup.hpp"
+#include "runtime/container.hpp"
+
+namespace tiffin::engine {
+namespace {
+
+// The runtime's exec options for a request into a running container.
+Result<runtime::ExecOptions> exec_options(const runtime::RuntimeOptions& rt, const std::string& id, const std::string& name,
+                                          const ExecRequest& r) {
+  auto state = runtime::container_state(rt, id);
+  if (!state || (state->status != runtime::Status::running && state->status != runtime::Status::paused))
+    return fail(Errc::conflict, "container " + name + " is not running");
+  runtime::ExecOptions opts;
+  opts.id = id;
+  opts.process = TRY(runtime::exec_process(rt, id));
+  opts.process.args = r.args;
+  if (opts.process.args.empty()) return fail(Errc::invalid_input, "exec needs a command");
+  opts.process.terminal = r.tty;
+  for (const auto& kv : r.env) {
+    if (kv.empty() || kv[0] == '=') return fail(Errc::invalid_input, "invalid environment variable '" + kv + "'");
+    set_env(opts.process.env, kv);
+  }
+  if (!r.workdir.empty()) opts.process.cwd = r.workdir;
+  if (!r.user.empty()) {
+    pid_t init = state->state.pid;
+    std::string root = "/proc/" + std::to_string(init) + "/root";
+    ResolvedUser u = TRY(resolve_user(r.user, read_file_in_root(root, "etc/passwd").value_or(""),
+                                      read_file_in_root(root, "etc/group").value_or("")));
+    opts.process.user.uid = u.uid;
+    opts.process.user.gid = u.gid;
+    opts.process.user.additional_gids = u.additional_gids;
+  }
+  opts.detach = r.detach;
+  return opts;
+}
+
+}  // namespace
+
+Result<int> Engine::exec(const std::string& ref, const ExecRequest& r) {
+  if (r.tty) return fail(Errc::invalid_input, "an exec with a terminal goes through exec_terminal");
+  std::string id = TRY(resolve_container(ref));
+  runtime::RuntimeOptions rt{runtime_root(), false};
+  runtime::ExecOptions opts = TRY(exec_options(rt, id, ref, r));
+  return runtime::exec_in_container(rt, opts);
+}
+
+Result<ExecTerminal> Engine::exec_terminal(const std::string& ref, const ExecRequest& r) {
+  std::string id = TRY(resolve_container(ref));
+  runtime::RuntimeOptions rt{runtime_root(), false};
+  ExecRequest req = r;
+  req.tty = true;
+  runtime::ExecOptions opts = TRY(exec_options(rt, id, ref, req));
+  // The runtime hands the pty master over a console socket of our own.
+  char dir_template[] = "/tmp/tiffin-exec-XXXXXX";
+  if (!::mkdtemp(dir_template)) return fail_errno("mkdtemp");
+  std::string dir = dir_template;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { (void)remove_tree(dir); }
+  } cleanup{dir};
+  UniqueFd listener = TRY(listen_unix(dir + "/console.sock"));
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);  // the exec'd process becomes our child to wait for
+  opts.console_socket = dir + "/console.sock";
+  opts.detach = true;
+  opts.pid_file = dir + "/pid";
+  std::promise<Result<int>> done;
+  auto result = done.get_future();
+  std::thread runner([&] { done.set_value(runtime::exec_in_container(rt, opts)); });
+  UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  runner.join();
+  if (auto started = result.get(); !started) return std::unexpected(started.error());
+  if (!conn) return fail_errno("accept on the console socket");
+  ExecTerminal t;
+  t.master = TRY(receive_fd(conn.get()));
+  Bytes pid_text = TRY(read_file(opts.pid_file, 64));
+  auto pid = parse_int<pid_t>(std::string_view(reinterpret_cast<const char*>(pid_text.data()), pid_text.size()));
+  if (!pid) return fail(Errc::internal, "the runtime wrote no pid for the exec");
+  t.pid = *pid;
+  return t;
+}
+
+Result<std::vector<ProcessRow>> Engine::top(const std::string& ref) {
+  std::string id = TRY(resolve_container(ref));
+  auto pids = runtime::container_pids({runtime_root(), false}, id);
+  if (!pids && pids.error().kind == Errc::not_found) return fail(Errc::conflict, "container " + ref + " is not running");
+  std::vector<ProcessRow> rows;
+  for (pid_t pid : TRY(std::move(pids))) {
+    auto stat = read_file("/proc/" + std::to_string(pid) + "/stat", 4096);
+    auto cmdline = read_file("/proc/" + std::to_string(pid) + "/cmdline", 4096);
+    if (!stat || !cmdline) continue;  // gone meanwhile
+    std::string s(stat->begin(), stat->end());
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses; the last ')' ends it.
+    size_t close = s.rfind(')');
+    if (close == std::string::npos) continue;
+    auto fields = split(s.substr(close + 2), ' ');
+    ProcessRow row{pid, fields.size() > 1 ? parse_int<pid_t>(fields[1]).value_or(0) : 0, {}};
+    row.command.assign(cmdline->begin(), cmdline->end());
+    for (auto& ch : row.command)
+      if (ch == '\0') ch = ' ';
+    while (!row.command.empty() && row.command.back() == ' ') row.command.pop_back();
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+Result<runtime::CgroupStats> Engine::stats(const std::string& ref) {
+  std::string id = TRY(resolve_container(ref));
+  auto state = runtime::container_state({runtime_root(), false}, id);
+  if (!state || state->status == runtime::Status::stopped) return runtime::CgroupStats{};
+  return runtime::read_cgroup_stats(state->state.cgroup());
+}
+
+}  // namespace tiffin::engine

@@ -1,0 +1,220 @@
+// Starting, stopping, signalling, pausing and waiting for containers: requests to their shim
+// (shim/shim_protocol.hpp). Only a container whose shim was killed is handled through the
+// runtime directly.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/fd.hpp"
+#include "engine/engine.hpp"
+#include "layer/rw_layer.hpp"
+#include "runtime/container.hpp"
+#include "shim/log_file.hpp"
+
+namespace tiffin::engine {
+
+namespace {
+
+// Waits up to `timeout` (forever if negative) for a process that is not our child to exit.
+bool wait_gone(pid_t pid, std::chrono::milliseconds timeout) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd) return errno == ESRCH;
+  pollfd p{pidfd.get(), POLLIN, 0};
+  int rc;
+  int ms = timeout.count() < 0 ? -1 : static_cast<int>(std::min<int64_t>(timeout.count(), INT32_MAX));
+  while ((rc = ::poll(&p, 1, ms)) < 0 && errno == EINTR) {
+  }
+  return rc > 0;
+}
+
+}  // namespace
+
+shim::ShimConfig Engine::shim_config(const std::string& id, const ContainerConfig& c) const {
+  shim::ShimConfig sc;
+  sc.id = id;
+  sc.bundle = container_dir(id);
+  sc.runtime = opts_.runtime_binary;
+  sc.runtime_root = runtime_root();
+  sc.state_dir = container_dir(id);
+  sc.run_dir = shim_dir(id);
+  sc.stdout_redis = c.log_stdout;
+  sc.stderr_redis = c.log_stderr;
+  sc.stats_redis = c.stats_redis;
+  sc.restart = c.restart;
+  sc.tty = c.tty;
+  sc.open_stdin = c.interactive;
+  sc.auto_remove = c.auto_remove;
+  if (c.auto_remove) {
+    // What release() and remove() undo, in the same order.
+    layer::RwLayerOptions rw{container_dir(id) + "/layer", c.disk_size_mib, c.disk_type, opts_.root + "/pools", ""};
+    sc.teardown_unmount = {container_dir(id) + "/rootfs", rw.dir + "/rw", netns_path(id)};
+    sc.teardown_remove = {netns_path(id), shim_dir(id), container_dir(id)};
+    if (c.disk_size_mib) sc.teardown_remove.insert(sc.teardown_remove.begin(), layer::rw_image_path(rw));
+  }
+  return sc;
+}
+
+Result<ShimConnection> Engine::launch(const std::string& id, const ContainerInfo& info) {
+  // The rootfs and the network again, in case a reboot or a fault took them away.
+  ImageInfo image;
+  image.id = info.image_id;
+  image.flist = opts_.root + "/images/" + info.image_id + ".fl";
+  TRY(prepare_rootfs(id, info.config, image));
+  TRY(prepare_network(id, info.config));
+  std::string run = shim_dir(id);
+  if (run.size() + sizeof("/console.sock") > 108)  // sun_path holds 108 bytes with its NUL
+    return fail(Errc::invalid_input, "--run-root is too long for the shim's unix sockets (at most 30 characters): " + opts_.run_root);
+  if (::mkdir(run.c_str(), 0700) != 0 && errno != EEXIST) return fail_errno("making " + run);
+  // What a killed shim left in the runtime.
+  if (auto r = runtime::delete_container({runtime_root(), false}, id, true); !r && r.error().kind != Errc::not_found)
+    return std::unexpected(r.error());
+  shim::ShimConfig sc = shim_config(id, info.config);
+  std::string conf = container_dir(id) + "/shim.conf";
+  TRY(write_file_atomic(conf, shim::encode_config(sc), 0600, false));
+  UniqueFd ready = TRY(launch_shim(opts_.shim_binary, conf));
+  ShimConnection conn = TRY(ShimConnection::connect(sc.socket_path()));
+  conn.hold_launch(std::move(ready));
+  return conn;
+}
+
+Result<StartedContainer> Engine::start(const std::string& ref, const StartOptions& o) {
+  std::string id = TRY(resolve_container(ref));
+  std::string run = shim_dir(id);
+  for (int attempt = 0;; ++attempt) {
+    ContainerInfo info = TRY(load_container(id));
+    if (is_active(info.state.status)) {
+      // docker: starting a running container is no error; with attach, it attaches.
+      StartedContainer out{info.state.pid, {}};
+      if (o.attach) out.session = TRY(attach(id, o.attach_stdin));
+      return out;
+    }
+    // A live shim that is not running the container waits for a Start (another CLI launched
+    // it: the first Start wins) or is finishing (it closes the connection; then a new one).
+    std::optional<ShimConnection> conn;
+    if (info.shim_alive) {
+      if (auto c = connect_shim(run)) conn = std::move(*c);
+      else if (!wait_shim_exit(run)) return fail(Errc::unavailable, "the shim of " + info.name + " does not answer");
+    }
+    if (!conn) {
+      auto launched = launch(id, info);
+      if (!launched && launched.error().kind == Errc::conflict && attempt == 0) continue;  // another CLI's shim won
+      conn = TRY(std::move(launched));
+    }
+    if (o.attach) TRY(conn->send(shim::Attach{o.attach_stdin}));
+    if (o.size) TRY(conn->send(*o.size));
+    auto started = conn->call<shim::Started>(shim::Start{});
+    if (!started && started.error().kind == Errc::unavailable && attempt == 0) {
+      if (!wait_shim_exit(run)) return fail(Errc::unavailable, "the shim of " + info.name + " does not answer");
+      continue;
+    }
+    if (!started && started.error().kind == Errc::conflict && attempt == 0) continue;  // another CLI's Start won
+    if (!started) return std::unexpected(started.error());
+    StartedContainer out{started->pid, {}};
+    if (o.attach) out.session = std::move(*conn);
+    return out;
+  }
+}
+
+Result<ShimConnection> Engine::attach(const std::string& ref, bool with_stdin) {
+  ContainerInfo info = TRY(inspect(ref));
+  if (info.state.status != ContainerStatus::running && info.state.status != ContainerStatus::paused)
+    return fail(Errc::conflict, "you cannot attach to a stopped container, start it first");
+  auto conn = connect_shim(shim_dir(info.id));
+  if (!conn) return fail(Errc::conflict, "container " + info.name + " has no shim to attach to");
+  TRY(conn->send(shim::Attach{with_stdin}));
+  return conn;
+}
+
+Result<void> Engine::stop(const std::string& ref, std::chrono::milliseconds timeout, int signal) {
+  std::string id = TRY(resolve_container(ref));
+  std::string run = shim_dir(id);
+  if (shim_alive(id)) {
+    if (auto conn = connect_shim(run)) {
+      auto exited = conn->call<shim::Exited>(shim::Stop{static_cast<uint32_t>(timeout.count()), signal});
+      if (!exited && exited.error().kind != Errc::unavailable) return std::unexpected(exited.error());
+      if (exited) {
+        // It answers once everything is recorded and torn down; its process ends right after.
+        (void)wait_shim_exit(run);
+        return {};
+      }
+    }
+    if (!wait_shim_exit(run)) return fail(Errc::unavailable, "container " + short_id(id) + ": its shim does not answer");
+  }
+  return stop_without_shim(id, timeout, signal);
+}
+
+// A container whose shim was killed: the runtime stops it, and the engine records the exit.
+Result<void> Engine::stop_without_shim(const std::string& id, std::chrono::milliseconds timeout, int signal) {
+  runtime::RuntimeOptions rt{runtime_root(), false};
+  ContainerInfo info = TRY(load_container(id));
+  auto state = runtime::container_state(rt, id);
+  bool ran = state && (state->status == runtime::Status::running || state->status == runtime::Status::paused);
+  int code = 137;
+  if (ran) {
+    if (state->status == runtime::Status::paused) (void)runtime::resume_container(rt, id);
+    pid_t pid = state->state.pid;
+    bool gone = timeout.count() > 0 && runtime::kill_container(rt, id, signal, false) && wait_gone(pid, timeout);
+    if (gone) code = 128 + signal;  // not our child: its own status is not ours to read
+    else (void)runtime::kill_container(rt, id, SIGKILL, true);
+    if (!gone && !wait_gone(pid, std::chrono::seconds(10)))
+      return fail(Errc::unavailable, "container " + short_id(id) + " did not die");
+  }
+  // Also what a shim killed while starting it left (a created container's init).
+  if (auto r = runtime::delete_container(rt, id, true); !r && r.error().kind != Errc::not_found) return r;
+  if (!ran && !is_active(info.state.status)) return {};
+  ShimStatus s = info.state;
+  s.status = ContainerStatus::exited;
+  s.exit_code = ran ? code : (s.exit_code ? s.exit_code : 137);
+  s.pid = 0;
+  s.finished_at = shim::log_timestamp();
+  struct stat st;
+  if (::stat(container_dir(id).c_str(), &st) != 0) return {};  // removed meanwhile
+  return write_file_atomic(container_dir(id) + "/status", shim::encode_status(s), 0644, false);
+}
+
+Result<void> Engine::kill(const std::string& ref, int signal) {
+  ContainerInfo info = TRY(inspect(ref));
+  if (info.state.status != ContainerStatus::running && info.state.status != ContainerStatus::paused)
+    return fail(Errc::conflict, "container " + info.name + " is not running");
+  if (info.shim_alive)
+    if (auto conn = connect_shim(shim_dir(info.id))) return conn->call_done(shim::Kill{signal});
+  return runtime::kill_container({runtime_root(), false}, info.id, signal, false);
+}
+
+Result<void> Engine::pause(const std::string& ref, bool pause) {
+  ContainerInfo info = TRY(inspect(ref));
+  if (info.shim_alive) {
+    if (auto conn = connect_shim(shim_dir(info.id)))
+      return pause ? conn->call_done(shim::Pause{}) : conn->call_done(shim::Resume{});
+  }
+  runtime::RuntimeOptions rt{runtime_root(), false};
+  return pause ? runtime::pause_container(rt, info.id) : runtime::resume_container(rt, info.id);
+}
+
+Result<int> Engine::wait(const std::string& ref) {
+  std::string id = TRY(resolve_container(ref));
+  std::string run = shim_dir(id);
+  if (shim_alive(id)) {
+    if (auto conn = connect_shim(run)) {
+      auto exited = conn->call<shim::Exited>(shim::Wait{});
+      if (exited) {
+        (void)wait_shim_exit(run);
+        return exited->exit_code;
+      }
+      if (exited.error().kind != Errc::unavailable) return std::unexpected(exited.error());
+    }
+    if (!wait_shim_exit(run)) return fail(Errc::unavailable, "container " + short_id(id) + ": its shim does not answer");
+  }
+  ContainerInfo info = TRY(load_container(id));
+  if (info.state.status == ContainerStatus::running || info.state.status == ContainerStatus::paused) {
+    // Running without its shim: nobody will record its exit; wait for the process.
+    wait_gone(info.state.pid, std::chrono::milliseconds(-1));
+    return 137;
+  }
+  return info.state.exit_code;
+}
+
+}  // namespace tiffin::engine

@@ -1,0 +1,58 @@
+#include "engine/state_db.hpp"
+
+#include <array>
+
+namespace tiffin::engine {
+namespace {
+
+// migrations[i] takes the schema from version i to i + 1. Never edit one that has shipped: add.
+constexpr std::array<const char*, kStateSchemaVersion> kMigrations = {
+    // 0 → 1: the first schema (a database made before versions existed has exactly these tables).
+    R"(
+CREATE TABLE IF NOT EXISTS images (id TEXT PRIMARY KEY, source TEXT NOT NULL, created INTEGER NOT NULL,
+  size INTEGER NOT NULL, config TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tags (name TEXT PRIMARY KEY, image TEXT NOT NULL REFERENCES images(id));
+CREATE TABLE IF NOT EXISTS containers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, image TEXT NOT NULL,
+  image_id TEXT NOT NULL, config TEXT NOT NULL, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS volumes (name TEXT PRIMARY KEY, size_mib INTEGER NOT NULL, created INTEGER NOT NULL);
+)",
+};
+
+Result<int> schema_version(sql::Db& db) {
+  auto st = TRY(sql::Stmt::prepare(db, "PRAGMA user_version"));
+  if (!TRY(st.step())) return 0;
+  return static_cast<int>(st.i64(0));
+}
+
+}  // namespace
+
+Result<sql::Db> open_state_db(const std::string& path) {
+  sql::Db db = TRY(sql::Db::open_readwrite(path, true));
+  sqlite3_busy_timeout(db.get(), 10000);
+  // The last connection to close would checkpoint (two fsyncs) on every CLI run; WAL's own
+  // automatic checkpoints are enough.
+  sqlite3_db_config(db.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  TRY(db.exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+  int version = TRY(schema_version(db));
+  if (version == kStateSchemaVersion) return db;
+  if (version > kStateSchemaVersion)
+    return fail(Errc::unsupported, path + " has schema version " + std::to_string(version) +
+                                       ", newer than this tiffin's " + std::to_string(kStateSchemaVersion));
+  TRY(db.exec("PRAGMA journal_mode=WAL"));
+  TRY(db.exec("BEGIN IMMEDIATE"));
+  auto migrate = [&]() -> Result<void> {
+    // Another process may have migrated while we waited for the lock.
+    for (int v = TRY(schema_version(db)); v < kStateSchemaVersion; ++v) {
+      TRY_CTX(db.exec(kMigrations[static_cast<size_t>(v)]), "migrating " + path + " to version " + std::to_string(v + 1));
+      TRY(db.exec("PRAGMA user_version = " + std::to_string(v + 1)));
+    }
+    return db.exec("COMMIT");
+  }();
+  if (!migrate) {
+    (void)db.exec("ROLLBACK");
+    return std::unexpected(migrate.error());
+  }
+  return db;
+}
+
+}  // namespace tiffin::engine
