@@ -15,23 +15,27 @@ struct ExecFlags {
   bool tty = false, no_new_privs = false;
 };
 
-// --user uid[:gid], numeric as runc takes them; the gid stays the container's without one.
-Result<void> apply_user_flags(const ExecFlags& f, runtime::User& user) {
+// --user uid[:gid] and --additional-gids, numeric as runc takes them.
+struct UserFlags {
+  std::optional<uint32_t> uid, gid;
+  std::vector<uint32_t> additional_gids;
+};
+
+Result<UserFlags> parse_user_flags(const ExecFlags& f) {
+  UserFlags u;
   if (!f.user.empty()) {
     auto colon = f.user.find(':');
-    auto uid = parse_uint<uint32_t>(std::string_view(f.user).substr(0, colon));
-    auto gid = colon == std::string::npos ? std::optional<uint32_t>(user.gid)
-                                          : parse_uint<uint32_t>(std::string_view(f.user).substr(colon + 1));
-    if (!uid || !gid) return fail(Errc::invalid_input, "--user " + f.user + " is not uid[:gid] (numbers below 2^32)");
-    user.uid = *uid;
-    user.gid = *gid;
+    u.uid = parse_uint<uint32_t>(std::string_view(f.user).substr(0, colon));
+    if (colon != std::string::npos) u.gid = parse_uint<uint32_t>(std::string_view(f.user).substr(colon + 1));
+    if (!u.uid || (colon != std::string::npos && !u.gid))
+      return fail(Errc::invalid_input, "--user " + f.user + " is not uid[:gid] (numbers below 2^32)");
   }
   for (const auto& text : f.additional_gids) {
     auto gid = parse_uint<uint32_t>(text);
     if (!gid) return fail(Errc::invalid_input, "--additional-gids " + text + " is not a gid");
-    user.additional_gids.push_back(*gid);
+    u.additional_gids.push_back(*gid);
   }
-  return {};
+  return u;
 }
 
 Result<runtime::Process> build_process(const Globals& g, ExecFlags& f) {
@@ -41,8 +45,7 @@ Result<runtime::Process> build_process(const Globals& g, ExecFlags& f) {
   }
   // The flags are checked before the container is looked at: a typo is the answer, whatever
   // state the container is in.
-  runtime::User flags_user;
-  TRY(apply_user_flags(f, flags_user));
+  UserFlags user = TRY(parse_user_flags(f));
   for (const auto& e : f.env)
     if (e.find('=') == std::string::npos) return fail(Errc::invalid_input, "--env " + e + " is not KEY=value");
   runtime::Process p = TRY(runtime::exec_process(g.rt, f.opts.id));
@@ -54,7 +57,9 @@ Result<runtime::Process> build_process(const Globals& g, ExecFlags& f) {
     p.env.push_back(e);
   }
   if (!f.cwd.empty()) p.cwd = f.cwd;
-  TRY(apply_user_flags(f, p.user));
+  p.user.uid = user.uid.value_or(p.user.uid);
+  p.user.gid = user.gid.value_or(p.user.gid);  // the container's without one
+  p.user.additional_gids.insert(p.user.additional_gids.end(), user.additional_gids.begin(), user.additional_gids.end());
   for (const auto& c : f.caps)
     for (auto* set : {&p.capabilities.bounding, &p.capabilities.effective, &p.capabilities.permitted})
       set->push_back(c);

@@ -179,23 +179,26 @@ Result<std::vector<pid_t>> Cgroup::pids() const {
 }
 
 Result<void> Cgroup::set_frozen(bool freeze) const {
-  if (std::string v1 = dir_of("freezer"); !v1.empty() && mode_ != CgroupMode::v2) {
-    TRY(write_text(v1 + "/freezer.state", freeze ? "FROZEN" : "THAWED"));
-    for (int i = 0; i < 1000 && read_text(v1 + "/freezer.state") != (freeze ? "FROZEN" : "THAWED"); ++i) {
-      if (freeze && i % 10 == 9) (void)write_text(v1 + "/freezer.state", "FROZEN");
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return {};
-  }
-  if (mode_ != CgroupMode::v2) return fail(Errc::unsupported, "the freezer cgroup controller is not mounted");
-  std::string d = dirs_.at(0);
-  TRY(write_text(d + "/cgroup.freeze", freeze ? "1" : "0"));
+  std::string v1 = mode_ == CgroupMode::v2 ? "" : dir_of("freezer");
+  if (v1.empty() && mode_ != CgroupMode::v2) return fail(Errc::unsupported, "the freezer cgroup controller is not mounted");
+  std::string file = v1.empty() ? dirs_.at(0) + "/cgroup.freeze" : v1 + "/freezer.state";
+  auto request = [&](bool f) { return write_text(file, v1.empty() ? (f ? "1" : "0") : (f ? "FROZEN" : "THAWED")); };
+  auto reached = [&] {
+    if (!v1.empty()) return read_text(file) == (freeze ? "FROZEN" : "THAWED");
+    return read_text(dirs_.at(0) + "/cgroup.events").find(freeze ? "frozen 1" : "frozen 0") != std::string::npos;
+  };
+  TRY(request(freeze));
+  // The kernel gets there asynchronously; v1 may need asking again while tasks are busy.
   for (int i = 0; i < 1000; ++i) {
-    std::string events = read_text(d + "/cgroup.events");
-    if (events.find(freeze ? "frozen 1" : "frozen 0") != std::string::npos) break;
+    if (reached()) return {};
+    if (freeze && !v1.empty() && i % 10 == 9) (void)request(true);
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  return {};
+  if (!freeze) return fail(Errc::unavailable, "the container's processes did not thaw within a second");
+  // A freeze that does not complete is undone: a cgroup left half frozen is neither paused nor
+  // running, so `resume` would refuse it, and a SIGKILL would stay pending in whatever froze.
+  (void)request(false);
+  return fail(Errc::unavailable, "the container's processes did not freeze within a second");
 }
 
 bool Cgroup::frozen() const {

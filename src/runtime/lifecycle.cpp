@@ -88,6 +88,9 @@ Result<void> kill_container(const RuntimeOptions& rt, const std::string& id, int
     if (errno == ESRCH) return fail(Errc::conflict, "no such process");
     return fail_errno("kill");
   }
+  // A frozen (v1) process acts on SIGKILL only once thawed: thaw it, as runc does, or a paused
+  // container outlives its kill and whoever waits for it waits forever.
+  if (signal == SIGKILL && status == Status::paused) TRY_CTX(st.cgroup().set_frozen(false), "thawing the killed container");
   return {};
 }
 

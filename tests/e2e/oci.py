@@ -130,9 +130,13 @@ def _processes_running(substring):
             continue
         fields = stat.rsplit(")", 1)[1].split()
         if substring in cmd and fields[0] != "Z":
+            # Enough to tell whose it is: the pid namespace view, every hierarchy, the freezer.
             try:
-                cgroup = Path(f"/proc/{pid}/cgroup").read_text().splitlines()[-1]
+                cgroup = ";".join(line.split(":", 1)[1] for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+                                  if line.startswith("0:") or "freezer" in line or "memory" in line)
+                nspid = [line.split(":", 1)[1].split() for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                         if line.startswith("NSpid:")]
             except OSError:
-                cgroup = "?"
-            out.append((int(pid), f"{cmd}(state {fields[0]}, ppid {fields[1]}, cgroup {cgroup})"))
+                cgroup, nspid = "?", "?"
+            out.append((int(pid), f"{cmd}(state {fields[0]}, ppid {fields[1]}, nspid {nspid}, cgroup {cgroup})"))
     return out

@@ -142,6 +142,22 @@ def test_pause_resume_and_update(oci):
     assert cgroup_dirs(oci.cgroup_parent) == []
 
 
+def test_kill_of_a_paused_container_kills_it(oci, tmp_path):
+    # SIGKILL to a frozen (v1) process stays pending until it is thawed: kill thaws after it, as
+    # runc does, or the init outlives its kill (and a shim waits for it forever).
+    b = oci.bundle(args=["sh", "-c", "sleep 60 & sleep 60 & wait"])
+    for cid, extra in [("p1", []), ("p2", ["--all"])]:
+        oci("run", "-d", "--bundle", b, "--pid-file", tmp_path / cid, cid)
+        pid = int((tmp_path / cid).read_text())
+        oci("pause", cid)
+        assert oci.state(cid)["status"] == "paused"
+        oci("kill", *extra, cid, "KILL")
+        wait_dead(pid)
+        assert oci.state(cid)["status"] == "stopped"
+        oci("delete", cid)
+    assert processes_running("sleep 60") == []
+
+
 def test_pids_limit_is_enforced(oci):
     b = oci.bundle(args=["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; wait"],
                    edit=lambda c: c["linux"]["resources"].update({"pids": {"limit": 4}}))

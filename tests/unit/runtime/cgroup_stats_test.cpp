@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <map>
+
 #include "runtime/cgroup_layout.hpp"
 #include "runtime/cgroup_stats.hpp"
 #include "test_support.hpp"
@@ -56,17 +58,20 @@ TEST(CgroupDirsFromProc, AMountOfASubtreeShowsPathsBelowItsRoot) {
   EXPECT_TRUE(cgroup_dirs_from_proc(*l, "0::/tiffin/c10\n").empty());  // not below the root
 }
 
+// A directory standing for one hierarchy's cgroup, holding `files`.
+std::string cgroup_dir(const test::TempDir& tmp, const std::string& name, const std::map<std::string, std::string>& files) {
+  std::string dir = tmp / name;
+  ::mkdir(dir.c_str(), 0755);
+  for (const auto& [file, text] : files) test::write_text(dir + "/" + file, text);
+  return dir;
+}
+
 TEST(CgroupStats, ReadFromModeAndDirsAlone) {
   test::TempDir tmp;
   // v2: one directory, known by its cgroup.controllers.
-  std::string v2 = tmp / "v2";
-  ::mkdir(v2.c_str(), 0755);
-  test::write_text(v2 + "/cgroup.controllers", "memory pids\n");
-  test::write_text(v2 + "/memory.current", "3000\n");
-  test::write_text(v2 + "/memory.stat", "anon 1000\nfile 1000\n");
-  test::write_text(v2 + "/memory.max", "max\n");
-  test::write_text(v2 + "/cpu.stat", "usage_usec 5\nuser_usec 3\n");
-  test::write_text(v2 + "/pids.current", "2\n");
+  std::string v2 = cgroup_dir(tmp, "v2", {{"cgroup.controllers", "memory pids\n"}, {"memory.current", "3000\n"},
+                                          {"memory.stat", "anon 1000\nfile 1000\n"}, {"memory.max", "max\n"},
+                                          {"cpu.stat", "usage_usec 5\nuser_usec 3\n"}, {"pids.current", "2\n"}});
   CgroupStats s = read_cgroup_stats(CgroupMode::v2, {v2});
   EXPECT_EQ(s.memory_usage, 2000u);
   EXPECT_EQ(s.memory_cache, 1000u);
@@ -74,15 +79,10 @@ TEST(CgroupStats, ReadFromModeAndDirsAlone) {
   EXPECT_EQ(s.cpu_usage, 5000u);
   EXPECT_EQ(s.pids_current, 2u);
   // Hybrid: each figure from the v1 hierarchy that has it, whatever the order of the dirs.
-  std::string mem = tmp / "memory", cpu = tmp / "cpuacct", pids = tmp / "pids";
-  for (const auto& d : {mem, cpu, pids}) ::mkdir(d.c_str(), 0755);
-  test::write_text(mem + "/memory.limit_in_bytes", "1048576\n");
-  test::write_text(mem + "/memory.usage_in_bytes", "500\n");
-  test::write_text(mem + "/memory.stat", "cache 7\ntotal_cache 100\n");
-  test::write_text(cpu + "/cpuacct.stat", "user 1\n");
-  test::write_text(cpu + "/cpuacct.usage", "123456\n");
-  test::write_text(pids + "/pids.max", "max\n");
-  test::write_text(pids + "/pids.current", "4\n");
+  std::string mem = cgroup_dir(tmp, "memory", {{"memory.limit_in_bytes", "1048576\n"}, {"memory.usage_in_bytes", "500\n"},
+                                               {"memory.stat", "cache 7\ntotal_cache 100\n"}});
+  std::string cpu = cgroup_dir(tmp, "cpuacct", {{"cpuacct.stat", "user 1\n"}, {"cpuacct.usage", "123456\n"}});
+  std::string pids = cgroup_dir(tmp, "pids", {{"pids.max", "max\n"}, {"pids.current", "4\n"}});
   s = read_cgroup_stats(CgroupMode::hybrid, {v2, pids, cpu, mem});
   EXPECT_EQ(s.memory_usage, 400u);
   EXPECT_EQ(s.memory_limit, 1048576u);
