@@ -11,7 +11,10 @@ std::unexpected<Error> fail_errno(const std::string& what, int e) {
   Errc kind = Errc::io;
   if (e == ENOENT) kind = Errc::not_found;
   if (e == EEXIST) kind = Errc::conflict;
-  return std::unexpected(Error{kind, e, what + ": " + std::strerror(e)});
+  // strerrordesc_np: the English text without gettext's locale machinery (the static binaries
+  // would carry it), as tiffin's messages are English anyway.
+  const char* text = ::strerrordesc_np(e);
+  return std::unexpected(Error{kind, e, what + ": " + (text ? std::string(text) : "error " + std::to_string(e))});
 }
 
 namespace {

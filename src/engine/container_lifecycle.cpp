@@ -1,7 +1,9 @@
 // Starting, stopping, signalling, pausing and waiting for containers: requests to their shim
 // (shim/shim_protocol.hpp). Only a container whose shim was killed is handled through the
 // runtime directly.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -13,6 +15,7 @@
 #include "layer/rw_layer.hpp"
 #include "runtime/container.hpp"
 #include "shim/log_file.hpp"
+#include "shim/redis_url.hpp"
 
 namespace tiffin::engine {
 
@@ -30,9 +33,28 @@ bool wait_gone(pid_t pid, std::chrono::milliseconds timeout) {
   return rc > 0;
 }
 
+// The shim takes Redis addresses, not names (it carries no resolver): a name is resolved here,
+// when the shim starts.
+Result<std::string> with_address(const std::string& url) {
+  if (url.empty()) return url;
+  shim::RedisUrl u = TRY(shim::parse_redis_url(url));
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(u.host.c_str(), nullptr, &hints, &found); rc != 0 || !found)
+    return fail(Errc::unavailable, "resolving the redis host " + u.host + ": " + ::gai_strerror(rc));
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* addr = found->ai_family == AF_INET6 ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr)
+                                                  : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr);
+  ::inet_ntop(found->ai_family, addr, text, sizeof text);
+  ::freeaddrinfo(found);
+  u.host = text;
+  return shim::format_redis_url(u);
+}
+
 }  // namespace
 
-shim::ShimConfig Engine::shim_config(const std::string& id, const ContainerConfig& c) const {
+Result<shim::ShimConfig> Engine::shim_config(const std::string& id, const ContainerConfig& c) const {
   shim::ShimConfig sc;
   sc.id = id;
   sc.bundle = container_dir(id);
@@ -40,9 +62,9 @@ shim::ShimConfig Engine::shim_config(const std::string& id, const ContainerConfi
   sc.runtime_root = runtime_root();
   sc.state_dir = container_dir(id);
   sc.run_dir = shim_dir(id);
-  sc.stdout_redis = c.log_stdout;
-  sc.stderr_redis = c.log_stderr;
-  sc.stats_redis = c.stats_redis;
+  sc.stdout_redis = TRY(with_address(c.log_stdout));
+  sc.stderr_redis = TRY(with_address(c.log_stderr));
+  sc.stats_redis = TRY(with_address(c.stats_redis));
   sc.restart = c.restart;
   sc.tty = c.tty;
   sc.open_stdin = c.interactive;
@@ -57,21 +79,21 @@ shim::ShimConfig Engine::shim_config(const std::string& id, const ContainerConfi
   return sc;
 }
 
-Result<ShimConnection> Engine::launch(const std::string& id, const ContainerInfo& info) {
-  // The rootfs and the network again, in case a reboot or a fault took them away.
+Result<ShimConnection> Engine::launch(const std::string& id, const ContainerInfo& info,
+                                     const std::optional<shim::Resize>& size) {
+  // The rootfs and the network again, in case a reboot or a fault took them away; the spec from
+  // the container's config and its image as they are now.
   ImageInfo image;
   image.id = info.image_id;
   image.flist = opts_.root + "/images/" + info.image_id + ".fl";
   TRY(prepare_rootfs(id, info.config, image));
   TRY(prepare_network(id, info.config));
+  TRY(write_bundle(id, info.config, image, size));
   std::string run = shim_dir(id);
   if (run.size() + sizeof("/console.sock") > 108)  // sun_path holds 108 bytes with its NUL
     return fail(Errc::invalid_input, "--run-root is too long for the shim's unix sockets (at most 30 characters): " + opts_.run_root);
   if (::mkdir(run.c_str(), 0700) != 0 && errno != EEXIST) return fail_errno("making " + run);
-  // What a killed shim left in the runtime.
-  if (auto r = runtime::delete_container({runtime_root(), false}, id, true); !r && r.error().kind != Errc::not_found)
-    return std::unexpected(r.error());
-  shim::ShimConfig sc = shim_config(id, info.config);
+  shim::ShimConfig sc = TRY(shim_config(id, info.config));
   std::string conf = container_dir(id) + "/shim.conf";
   TRY(write_file_atomic(conf, shim::encode_config(sc), 0600, false));
   UniqueFd ready = TRY(launch_shim(opts_.shim_binary, conf));
@@ -99,7 +121,7 @@ Result<StartedContainer> Engine::start(const std::string& ref, const StartOption
       else if (!wait_shim_exit(run)) return fail(Errc::unavailable, "the shim of " + info.name + " does not answer");
     }
     if (!conn) {
-      auto launched = launch(id, info);
+      auto launched = launch(id, info, info.config.tty ? o.size : std::nullopt);
       if (!launched && launched.error().kind == Errc::conflict && attempt == 0) continue;  // another CLI's shim won
       conn = TRY(std::move(launched));
     }

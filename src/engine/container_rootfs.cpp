@@ -95,7 +95,8 @@ Result<void> Engine::release(const std::string& id, const ContainerConfig& c, co
   return net::remove_netns(netns_path(id));
 }
 
-Result<void> Engine::write_bundle(const std::string& id, const ContainerConfig& c, const ImageInfo& image) {
+Result<void> Engine::write_bundle(const std::string& id, const ContainerConfig& c, const ImageInfo& image,
+                                  const std::optional<shim::Resize>& size) {
   std::string dir = container_dir(id);
   std::string rootfs = dir + "/rootfs";
   ImageConfig icfg = TRY(image_config(image));
@@ -126,6 +127,7 @@ Result<void> Engine::write_bundle(const std::string& id, const ContainerConfig& 
     in.mounts.push_back(bind_mount(sources[i], v.target, v.read_only));
   }
   runtime::Spec spec = TRY(build_spec(c, icfg, in));
+  if (size) spec.process.console_size = runtime::ConsoleSize{size->rows, size->cols};
   return write_file_atomic(dir + "/config.json", runtime::spec_to_json(spec), 0644, false);
 }
 

@@ -6,6 +6,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <thread>
 
 #include "common/fd.hpp"
 #include "common/hex.hpp"
@@ -159,12 +160,14 @@ Result<std::string> Engine::create(const ContainerConfig& config) {
       return fail(Errc::conflict, "the container name \"" + c.name + "\" is already in use; remove that container or choose another name");
     return std::unexpected(r.error());
   }
-  // From here a failure removes what was made, the record last.
-  auto made = [&]() -> Result<void> {
-    TRY(prepare_rootfs(id, c, image));
-    TRY(prepare_network(id, c));
-    return write_bundle(id, c, image);
-  }();
+  // From here a failure removes what was made, the record last. The network namespace is made
+  // on a thread of its own meanwhile (it costs as much as the rootfs, and needs nothing of it);
+  // the bundle is written when the container starts, as docker makes its spec then.
+  Result<void> network;
+  std::thread net([&] { network = prepare_network(id, c); });
+  auto made = prepare_rootfs(id, c, image);
+  net.join();
+  if (made && !network) made = std::unexpected(network.error());
   if (!made) {
     (void)remove(id, true);
     return std::unexpected(made.error());
@@ -174,6 +177,9 @@ Result<std::string> Engine::create(const ContainerConfig& config) {
 
 Result<void> Engine::remove(const std::string& ref, bool force) {
   std::string id = TRY(resolve_container(ref));
+  // Its shim took it down already (--rm): what is left is the record.
+  struct stat st;
+  if (::stat(container_dir(id).c_str(), &st) != 0 && errno == ENOENT && !shim_alive(id)) return drop_record(id);
   auto loaded = load_container(id);
   if (loaded) {
     const ContainerInfo& info = *loaded;

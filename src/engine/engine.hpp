@@ -185,7 +185,7 @@ class Engine {
   std::string shim_dir(const std::string& id) const { return opts_.run_root + "/c/" + id; }
   std::string netns_path(const std::string& id) const { return opts_.run_root + "/netns/" + id; }
   std::string runtime_root() const { return opts_.run_root + "/runtime"; }
-  shim::ShimConfig shim_config(const std::string& id, const ContainerConfig& c) const;
+  Result<shim::ShimConfig> shim_config(const std::string& id, const ContainerConfig& c) const;
   bool shim_alive(const std::string& id) const;
 
   // containers.cpp
@@ -196,11 +196,13 @@ class Engine {
   // container_rootfs.cpp: what a container needs before its shim starts, and undoing it
   Result<void> prepare_rootfs(const std::string& id, const ContainerConfig& c, const ImageInfo& image);
   Result<void> prepare_network(const std::string& id, const ContainerConfig& c);
-  Result<void> write_bundle(const std::string& id, const ContainerConfig& c, const ImageInfo& image);
+  // config.json; `size` is the terminal's, when a client with one starts the container.
+  Result<void> write_bundle(const std::string& id, const ContainerConfig& c, const ImageInfo& image,
+                            const std::optional<shim::Resize>& size);
   Result<void> release(const std::string& id, const ContainerConfig& c, const std::string& image_id);
   Result<std::vector<std::string>> volume_mounts(const ContainerConfig& c);
   // container_lifecycle.cpp
-  Result<ShimConnection> launch(const std::string& id, const ContainerInfo& info);
+  Result<ShimConnection> launch(const std::string& id, const ContainerInfo& info, const std::optional<shim::Resize>& size);
   Result<void> stop_without_shim(const std::string& id, std::chrono::milliseconds timeout, int signal);
 
   EngineOptions opts_;

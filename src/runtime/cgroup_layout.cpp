@@ -91,34 +91,36 @@ Result<CgroupLayout> detect_cgroup_layout() {
 namespace {
 
 // The path of hierarchy `h` in /proc/<pid>/cgroup text, whose lines are
-// "hierarchy-id:controller-list:path" (the unified hierarchy's list is empty).
-std::optional<std::string> path_in(std::string_view proc_cgroup, const CgroupHierarchy& h) {
+// "hierarchy-id:controller-list:path" (the unified hierarchy's list is empty); "" when absent.
+// (A string, not an optional: GCC 12 at -O2 takes the optional's string for uninitialized.)
+std::string path_in(std::string_view proc_cgroup, const CgroupHierarchy& h) {
   for (const auto& line : split(proc_cgroup, '\n')) {
     size_t a = line.find(':'), b = a == std::string::npos ? a : line.find(':', a + 1);
     if (b == std::string::npos) continue;
     std::string list = line.substr(a + 1, b - a - 1);
     if (h.v2 ? list.empty() : split(list, ',') == h.controllers) return line.substr(b + 1);
   }
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace
 
 std::string own_cgroup(std::string_view proc_self_cgroup, const CgroupHierarchy& h) {
-  return path_in(proc_self_cgroup, h).value_or("/");
+  std::string path = path_in(proc_self_cgroup, h);
+  return path.empty() ? "/" : path;
 }
 
 std::vector<std::string> cgroup_dirs_from_proc(const CgroupLayout& layout, std::string_view proc_pid_cgroup) {
   std::vector<std::string> dirs;
   for (const auto& h : layout.hierarchies) {
-    auto path = path_in(proc_pid_cgroup, h);
-    if (!path || path->empty() || (*path)[0] != '/') continue;
+    std::string path = path_in(proc_pid_cgroup, h);
+    if (path.empty() || path[0] != '/') continue;
     // A mount of a sub-tree (inside a container) shows paths below its root only.
     if (h.root != "/") {
-      if (*path != h.root && !path->starts_with(h.root + "/")) continue;
-      path = path->substr(h.root.size());
+      if (path != h.root && !path.starts_with(h.root + "/")) continue;
+      path = path.substr(h.root.size());
     }
-    dirs.push_back(h.mount_point + (*path == "/" ? "" : *path));
+    dirs.push_back(h.mount_point + (path == "/" ? "" : path));
   }
   return dirs;
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -124,6 +125,11 @@ Result<void> init_setup(const InitContext& c, PreparedProcess& out) {
   // Without a console socket (`run` in the foreground) the process keeps the caller's terminal.
   if (spec.process.terminal && c.console >= 0) {
     Pty pty = TRY(open_pty());
+    // process.consoleSize: the size is there before the program can ask for it.
+    if (const auto& cs = spec.process.console_size) {
+      winsize ws{static_cast<unsigned short>(cs->height), static_cast<unsigned short>(cs->width), 0, 0};
+      if (::ioctl(pty.master.get(), TIOCSWINSZ, &ws) != 0) return fail_errno("setting the terminal's size");
+    }
     TRY(bind_file(pty.slave_path, "/dev/console"));
     TRY(send_fd(c.console, pty.master.get(), "/dev/ptmx"));
     ::close(c.console);

@@ -170,6 +170,13 @@ Result<std::vector<IdMapping>> parse_mappings(const Obj& linux, const std::strin
 Result<Process> parse_process(const Obj& p) {
   Process proc;
   TRY(p.boolean("terminal", proc.terminal));
+  if (p.find("consoleSize")) {
+    Obj size = TRY(p.obj("consoleSize"));
+    ConsoleSize cs;
+    TRY(size.number("height", cs.height));
+    TRY(size.number("width", cs.width));
+    proc.console_size = cs;
+  }
   Obj user = TRY(p.obj("user"));
   TRY(user.number("uid", proc.user.uid));
   TRY(user.number("gid", proc.user.gid));

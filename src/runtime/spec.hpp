@@ -44,8 +44,14 @@ struct User {
   bool operator==(const User&) const = default;
 };
 
+struct ConsoleSize {
+  uint32_t height = 0, width = 0;  // rows, columns
+  bool operator==(const ConsoleSize&) const = default;
+};
+
 struct Process {
   bool terminal = false;
+  std::optional<ConsoleSize> console_size;  // the pty's size before the program runs
   User user;
   std::vector<std::string> args, env;
   std::string cwd = "/";

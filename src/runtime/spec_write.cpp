@@ -37,6 +37,7 @@ json process_json(const Process& p) {
   put_opt(user, "umask", p.user.umask);
   if (!p.user.additional_gids.empty()) user["additionalGids"] = p.user.additional_gids;
   json j = {{"terminal", p.terminal}, {"user", user}, {"args", p.args}, {"cwd", p.cwd}};
+  if (p.console_size) j["consoleSize"] = {{"height", p.console_size->height}, {"width", p.console_size->width}};
   put_list(j, "env", p.env);
   if (json caps = capabilities_json(p.capabilities); !caps.empty()) j["capabilities"] = caps;
   if (!p.rlimits.empty()) {

@@ -2,6 +2,11 @@
 // (bounded; the oldest are dropped first) while the server is away, and go out once a
 // reconnection succeeds. Connections are retried with a growing delay (0.25 s … 5 s) so a dead
 // server costs the shim nothing between attempts. Single-threaded: the shim's loop calls flush().
+//
+// It speaks the few lines of Redis's protocol it needs (AUTH, PUBLISH as RESP arrays; the
+// single-line replies +OK, -ERR …, :<n>) itself rather than through hiredis, whose resolver
+// (getaddrinfo with NSS and dlopen) would be most of the static shim's memory. So the host must
+// be an address: the engine resolves names before it starts the shim.
 #pragma once
 
 #include <chrono>
@@ -10,8 +15,6 @@
 #include <string>
 
 #include "shim/redis_url.hpp"
-
-struct redisContext;
 
 namespace tiffin::shim {
 
@@ -41,7 +44,7 @@ class RedisPublisher {
   RedisUrl url_;
   size_t max_queued_;
   std::deque<std::string> queue_;
-  redisContext* ctx_ = nullptr;
+  int fd_ = -1;
   Clock::time_point next_retry_{};
   std::chrono::milliseconds backoff_{250};
 };

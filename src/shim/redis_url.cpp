@@ -46,4 +46,9 @@ Result<RedisUrl> parse_redis_url(const std::string& url) {
   return out;
 }
 
+std::string format_redis_url(const RedisUrl& u) {
+  std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
+  return "redis://" + (u.password.empty() ? "" : ":" + u.password + "@") + host + ":" + std::to_string(u.port) + "/" + u.channel;
+}
+
 }  // namespace tiffin::shim

@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "common/fd.hpp"
-#include "common/mountinfo.hpp"
 #include "common/remove_tree.hpp"
 #include "common/subprocess.hpp"
 #include "common/text.hpp"
@@ -92,13 +91,13 @@ class Shim {
   void flush_clients_blocking();
 
   void start(Client* requester);
-  Result<Run> create_and_start();
+  Result<Run> create_and_start(bool retried_stale = false);
   void handle_output(int which);
   void emit_line(int which, std::string_view line, bool partial);
   void write_stdin();
   void reap();
   void end_run();
-  void finish();
+  void finish(RuntimeCall* deleting = nullptr);
   void stop(const Stop& s, Client& cl);
   Result<void> signal_init(int sig);
   void publish_stats();
@@ -426,7 +425,7 @@ void Shim::start(Client* requester) {
   end_run();
 }
 
-Result<Run> Shim::create_and_start() {
+Result<Run> Shim::create_and_start(bool retried_stale) {
   int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1};
   if (!c_.tty && (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)) return fail_errno("pipe");
   if (c_.open_stdin && !c_.tty && ::pipe2(in, O_CLOEXEC) != 0) return fail_errno("pipe");
@@ -435,17 +434,20 @@ Result<Run> Shim::create_and_start() {
   if (c_.tty) console = TRY(listen_unix(c_.console_socket(), true));
   ::unlink(c_.init_pid_file().c_str());
 
-  std::vector<std::string> args = {"create", "--bundle", c_.bundle, "--pid-file", c_.init_pid_file()};
+  // run --detach: create and start in one exec of the runtime. A terminal's size the client sent
+  // is in the spec (process.consoleSize) already, so it is there before the program runs.
+  std::vector<std::string> args = {"run", "--detach", "--bundle", c_.bundle, "--pid-file", c_.init_pid_file()};
   if (c_.tty) args.insert(args.end(), {"--console-socket", c_.console_socket()});
   args.push_back(c_.id);
-  RuntimeCall create = TRY(spawn_runtime(c_, args, in_r.get(), out_w.get(), err_w.get()));
+  RuntimeCall run = TRY(spawn_runtime(c_, args, in_r.get(), out_w.get(), err_w.get()));
+  // (A shim killed earlier may have left the runtime's container behind: see below.)
   out_w.reset();
   err_w.reset();
   in_r.reset();
   Run r;
   if (c_.tty) {
     // The runtime hands over the pty master while it creates: accept it until the runtime exits.
-    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, create.pid, 0)));
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, run.pid, 0)));
     for (;;) {
       pollfd p[2] = {{console.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
       if (::poll(p, 2, -1) < 0 && errno != EINTR) break;
@@ -461,7 +463,13 @@ Result<Run> Shim::create_and_start() {
     }
     ::unlink(c_.console_socket().c_str());
   }
-  TRY(finish_runtime(create));
+  if (auto done = finish_runtime(run); !done) {
+    // The runtime still has the container of a shim that was killed: only the shim holding the
+    // container's lock may delete it, so it is done here, and the run tried once more.
+    if (done.error().kind != Errc::conflict || retried_stale) return std::unexpected(done.error());
+    TRY(call_runtime(c_, {"delete", "--force", c_.id}));
+    return create_and_start(true);
+  }
   auto cleanup = [&](Error e) -> Result<Run> {
     (void)call_runtime(c_, {"delete", "--force", c_.id});
     return std::unexpected(std::move(e));
@@ -471,12 +479,11 @@ Result<Run> Shim::create_and_start() {
                       : std::nullopt;
   if (!pid || *pid <= 0) return cleanup(Error{Errc::internal, 0, "the runtime wrote no pid for the container"});
   if (c_.tty && !r.out) return cleanup(Error{Errc::internal, 0, "the runtime did not send the terminal"});
-  // A size the client sent before Start reaches the terminal before the program runs.
+  // The latest size a client sent (a restart's spec holds the first one).
   if (c_.tty && size_) {
     winsize ws{size_->rows, size_->cols, 0, 0};
     ::ioctl(r.out.get(), TIOCSWINSZ, &ws);
   }
-  if (auto started = call_runtime(c_, {"start", c_.id}); !started) return cleanup(started.error());
   r.pid = *pid;
   r.began = Clock::now();
   if (!c_.tty) {
@@ -561,7 +568,8 @@ void Shim::end_run() {
   run_.in.reset();
   drain_until_.reset();
   kill_at_.reset();
-  (void)call_runtime(c_, {"delete", "--force", c_.id});
+  // The runtime's delete (cgroups, its state) runs while the shim records and tears down.
+  auto deleting = spawn_runtime(c_, {"delete", "--force", c_.id});
   status_.exit_code = code;
   status_.finished_at = log_timestamp();
   status_.pid = 0;
@@ -569,9 +577,10 @@ void Shim::end_run() {
   run_ = Run();
   if (!delay) {
     status_.status = ContainerStatus::exited;
-    finish();
+    finish(deleting ? &*deleting : nullptr);
     return;
   }
+  if (deleting) (void)finish_runtime(*deleting);
   phase_ = Phase::delay;
   delay_until_ = Clock::now() + *delay;
   status_.status = ContainerStatus::restarting;
@@ -579,11 +588,13 @@ void Shim::end_run() {
   write_status();
 }
 
-// Stopped for good (or never started): the record, the teardown, then everyone waiting hears.
-void Shim::finish() {
+// Stopped for good (or never started): the record, the teardown, then everyone waiting hears
+// (once the runtime's delete, if one runs, is done too).
+void Shim::finish(RuntimeCall* deleting) {
   if (status_.status == ContainerStatus::restarting) status_.status = ContainerStatus::exited;
   if (c_.auto_remove) teardown();
   else write_status();
+  if (deleting) (void)finish_runtime(*deleting);
   for (auto& cl : clients_)
     if (cl->fd && (cl->attached || cl->wants_exit)) send(*cl, Exited{status_.exit_code});
   flush_clients_blocking();
@@ -592,8 +603,10 @@ void Shim::finish() {
 }
 
 void Shim::teardown() {
+  // Until nothing is mounted there any more (EINVAL), without reading mountinfo each time.
   for (const auto& path : c_.teardown_unmount)
-    for (int i = 0; i < 8 && mount_at(path); ++i) ::umount2(path.c_str(), MNT_DETACH);
+    for (int i = 0; i < 8 && ::umount2(path.c_str(), MNT_DETACH) == 0; ++i) {
+    }
   bool removed = true;
   for (const auto& path : c_.teardown_remove) removed = removed && remove_tree(path).has_value();
   // What could not go stays for `tiffin rm`, with its status.

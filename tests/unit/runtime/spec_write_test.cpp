@@ -24,6 +24,7 @@ Spec everything() {
   s.domainname = "example.org";
   Process& p = s.process;
   p.terminal = true;
+  p.console_size = ConsoleSize{40, 120};
   p.user = User{1000, 1001, 027, {5, 6}};
   p.args = {"sh", "-c", "echo \"quoted\"\n"};
   p.env = {"PATH=/bin", "A=b=c"};
