@@ -4,9 +4,9 @@
 # new one means the node's verbs grew a dependency they should not have (put it in tiffin-full).
 set -eu
 binary="$1"
-allowed="libsqlite3 libcap libseccomp libspdlog libfmt libstdc++ libm libgcc_s libc"
-# Sanitizer builds add their runtimes.
-allowed="$allowed libasan libubsan"
+allowed="libsqlite3 libcap libseccomp libm libc ld-linux-x86-64"
+# Sanitizer builds add their runtimes, and link the C++ library dynamically.
+allowed="$allowed libasan libubsan libstdc++ libgcc_s"
 status=0
 for lib in $(readelf -d "$binary" | sed -n 's/.*Shared library: \[\([^]]*\)\].*/\1/p'); do
   name="${lib%%.so*}"

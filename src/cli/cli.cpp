@@ -1,10 +1,8 @@
 #include "cli/cli.hpp"
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <spdlog/spdlog.h>
 
 namespace tiffin::cli {
 
@@ -26,7 +24,7 @@ void Context::run(const std::function<Result<int>()>& body) {
     exit_code = *r;
     return;
   }
-  spdlog::error("{}", r.error().message);
+  fmt::print(stderr, "tiffin: error: {}\n", r.error().message);
   exit_code = exit_code_for(r.error());
 }
 
@@ -91,11 +89,7 @@ void split_off_command(CLI::App& app, std::vector<std::string>& args, std::vecto
 
 }  // namespace
 
-int run_with(int argc, char** argv, const AddVerbs& add_verbs) {
-  auto logger = spdlog::stderr_color_mt("tiffin");
-  logger->set_pattern("tiffin: %^%l%$: %v");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::info);
+int run_with(int argc, char** argv, const AddVerbs& add_verbs, const std::function<void(bool debug)>& on_parsed) {
 
   CLI::App app{"tiffin — a container engine for flists", "tiffin"};
   app.set_version_flag("--version", std::string("tiffin ") + TIFFIN_VERSION);
@@ -108,7 +102,7 @@ int run_with(int argc, char** argv, const AddVerbs& add_verbs) {
       ->envname("TIFFIN_RUN_ROOT")->capture_default_str();
   app.require_subcommand(1);
   app.parse_complete_callback([&] {
-    if (debug) spdlog::set_level(spdlog::level::debug);
+    if (on_parsed) on_parsed(debug);
   });
   add_verbs(app, ctx);
 

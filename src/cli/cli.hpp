@@ -41,7 +41,9 @@ using AddVerbs = std::function<void(CLI::App&, Context&)>;
 // the flist, hub, push, pull and import verbs to `tiffin-full` (everything).
 int run_node(int argc, char** argv);
 int run_full(int argc, char** argv);
-int run_with(int argc, char** argv, const AddVerbs& add_verbs);
+// `on_parsed` runs once the command line is parsed, with --debug's value (tiffin-full sets up its
+// logging there; the lean tiffin has none: it prints errors with fmt only).
+int run_with(int argc, char** argv, const AddVerbs& add_verbs, const std::function<void(bool debug)>& on_parsed = {});
 void add_node_verbs(CLI::App& app, Context& ctx);
 // The verb of a command line (after the global options), or "".
 std::string first_verb(int argc, char** argv);

@@ -1,4 +1,7 @@
 // tiffin-full: every verb, the flist tools and the hub with the node's.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "cli/cli.hpp"
 #include "engine/engine.hpp"
 
@@ -6,6 +9,14 @@ namespace tiffin::cli {
 
 int run_full(int argc, char** argv) {
   engine::set_image_fetcher(engine::fetch_image_in_process);
+  // The flist tools, the mount and the hub log through spdlog.
+  auto logger = spdlog::stderr_color_mt("tiffin");
+  logger->set_pattern("tiffin: %^%l%$: %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::info);
+  auto on_parsed = [](bool debug) {
+    if (debug) spdlog::set_level(spdlog::level::debug);
+  };
   return run_with(argc, argv, [](CLI::App& app, Context& ctx) {
     CLI::App* flist = app.add_subcommand("flist", "Make, inspect and change flists");
     flist->require_subcommand(1);
@@ -23,7 +34,7 @@ int run_full(int argc, char** argv) {
     add_push_pull(app, ctx);
     add_import(app, ctx);
     add_node_verbs(app, ctx);
-  });
+  }, on_parsed);
 }
 
 }  // namespace tiffin::cli
