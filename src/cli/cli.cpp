@@ -20,22 +20,14 @@ int exit_code_for(const Error& e) {
 
 void Context::run(const std::function<Result<int>()>& body) {
   auto r = body();
-  if (r) {
-    exit_code = *r;
-    return;
-  }
-  fmt::print(stderr, "tiffin: error: {}\n", r.error().message);
-  exit_code = exit_code_for(r.error());
+  if (!r) fmt::print(stderr, "tiffin: error: {}\n", r.error().message);
+  exit_code = r ? *r : exit_code_for(r.error());
 }
 
 void Context::run_container_verb(const std::function<Result<int>()>& body) {
   auto r = body();
-  if (r) {
-    exit_code = *r;
-    return;
-  }
-  fmt::print(stderr, "tiffin: {}\n", r.error().message);
-  exit_code = start_failure_exit_code(r.error());
+  if (!r) fmt::print(stderr, "tiffin: {}\n", r.error().message);
+  exit_code = r ? *r : start_failure_exit_code(r.error());
 }
 
 bool want_json(const std::string& format) { return format == "json"; }

@@ -1,38 +1,52 @@
-// fuse_mount_state (declared in mountinfo.hpp): apart, because it resolves paths with
-// std::filesystem, which the small static binaries that read mountinfo (the shim) must not carry.
+// fuse_mount_state and mounted_over (declared in mountinfo.hpp): answered with statfs and stat
+// alone, because
+// /proc/self/mountinfo grows with every container (an overlay, a network namespace each) and
+// reading it is what made a busy node's every `run` slower.
+#include <linux/magic.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 
 #include <cerrno>
-#include <filesystem>
+#include <string>
 
 #include "common/mountinfo.hpp"
 
 namespace tiffin {
-
 namespace {
 
-// `path` as mountinfo spells it: absolute, symlinks resolved, no trailing '/'. A dead mount cannot
-// be resolved itself (ENOTCONN), but its parent can, and a link to it can be read.
-std::string mount_point_spelling(const std::string& path, int links = 0) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::path p = fs::absolute(path, ec).lexically_normal();
-  if (!p.has_filename()) p = p.parent_path();
-  if (auto whole = fs::canonical(p, ec); !ec) return whole;
-  auto parent = fs::canonical(p.parent_path(), ec);
-  if (ec) return p;
-  if (auto target = fs::read_symlink(parent / p.filename(), ec); !ec && links < 40)
-    return mount_point_spelling(parent / target, links + 1);
-  return parent / p.filename();
+constexpr long kFuseMagic = 0x65735546;  // FUSE_SUPER_MAGIC
+
+std::string parent_of(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 }  // namespace
 
 MountState fuse_mount_state(const std::string& path) {
-  auto m = mount_at(mount_point_spelling(path));
-  if (!m || !m->fstype.starts_with("fuse")) return MountState::none;
-  struct statfs st;
-  return ::statfs(path.c_str(), &st) != 0 && errno == ENOTCONN ? MountState::dead : MountState::live;
+  struct statfs fs{};
+  if (::statfs(path.c_str(), &fs) == 0) {
+    if (fs.f_type != kFuseMagic) return MountState::none;
+    // A FUSE filesystem answers for `path`: its mount point, or somewhere inside one? A mount
+    // point is on another device than its parent.
+    struct stat self{}, parent{};
+    if (::stat(path.c_str(), &self) != 0 || ::stat(parent_of(path).c_str(), &parent) != 0) return MountState::none;
+    return self.st_dev != parent.st_dev ? MountState::live : MountState::none;
+  }
+  // A FUSE filesystem whose process died answers ENOTCONN to everything (statfs always reaches
+  // the process, where stat may be answered from cached attributes). It is mounted on `path`
+  // itself when the parent still answers.
+  if (errno != ENOTCONN) return MountState::none;
+  return ::statfs(parent_of(path).c_str(), &fs) == 0 ? MountState::dead : MountState::none;
+}
+
+bool mounted_over(const std::string& path) {
+  struct stat self{}, parent{};
+  if (::stat(path.c_str(), &self) != 0) return errno != ENOENT && errno != ENOTDIR;
+  if (::stat(parent_of(path).c_str(), &parent) != 0) return false;
+  return self.st_dev != parent.st_dev;
 }
 
 }  // namespace tiffin

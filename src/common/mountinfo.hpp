@@ -37,10 +37,15 @@ enum class MountState {
   dead,  // one is, but its process is gone: everything under it fails with ENOTCONN
 };
 
-// Is a FUSE filesystem mounted on `path` (the topmost mount there; relative paths, trailing
-// slashes and symlinks are resolved), and is its process alive? Liveness is asked with statfs,
-// which always reaches the process, where stat may be answered from attributes the kernel
-// cached. A dead mount must be detached (umount2 MNT_DETACH) before the path is mounted again.
+// Is a FUSE filesystem mounted on `path` (the topmost mount there; symlinks are followed), and
+// is its process alive? Liveness is asked with statfs, which always reaches the process, where
+// stat may be answered from attributes the kernel cached. A dead mount must be detached
+// (umount2 MNT_DETACH) before the path is mounted again. No mountinfo is read.
 MountState fuse_mount_state(const std::string& path);
+
+// Whether another filesystem is mounted on `path`: its device differs from its parent's (or it
+// cannot be asked, as under a dead FUSE mount). Cheap, without mountinfo; blind to a bind mount
+// of the parent's own filesystem, so for overlays, FUSE and loop mounts, not for binds.
+bool mounted_over(const std::string& path);
 
 }  // namespace tiffin

@@ -23,12 +23,12 @@ namespace {
 // The runtime's exec options for a request into a running container.
 Result<runtime::ExecOptions> exec_options(const runtime::RuntimeOptions& rt, const std::string& id, const std::string& name,
                                           const ExecRequest& r) {
-  auto state = runtime::container_state(rt, id);
-  if (!state || (state->status != runtime::Status::running && state->status != runtime::Status::paused))
-    return fail(Errc::conflict, "container " + name + " is not running");
+  // The runtime checks the container runs (exec_in_container); no state of the engine's is read.
   runtime::ExecOptions opts;
   opts.id = id;
-  opts.process = TRY(runtime::exec_process(rt, id));
+  auto process = runtime::exec_process(rt, id);
+  if (!process && process.error().kind == Errc::not_found) return fail(Errc::conflict, "container " + name + " is not running");
+  opts.process = TRY(std::move(process));
   opts.process.args = r.args;
   if (opts.process.args.empty()) return fail(Errc::invalid_input, "exec needs a command");
   opts.process.terminal = r.tty;
@@ -38,6 +38,8 @@ Result<runtime::ExecOptions> exec_options(const runtime::RuntimeOptions& rt, con
   }
   if (!r.workdir.empty()) opts.process.cwd = r.workdir;
   if (!r.user.empty()) {
+    auto state = runtime::container_state(rt, id);
+    if (!state) return fail(Errc::conflict, "container " + name + " is not running");
     pid_t init = state->state.pid;
     std::string root = "/proc/" + std::to_string(init) + "/root";
     ResolvedUser u = TRY(resolve_user(r.user, read_file_in_root(root, "etc/passwd").value_or(""),

@@ -62,10 +62,10 @@ Result<void> Engine::prepare_rootfs(const std::string& id, const ContainerConfig
   std::string rootfs = dir + "/rootfs";
   std::string mountpoint = opts_.run_root + "/mounts/" + image.id;
   auto rw = layer_options(dir, c, opts_.root, mountpoint);
-  if (mount_at(rootfs)) {
+  if (mounted_over(rootfs)) {
     if (flist_mounted(mountpoint)) return {};
     // The image's mount process died under this overlay: build it again over a new mount.
-    for (int i = 0; i < 8 && mount_at(rootfs); ++i) layer::release_rw_layer(rw, rootfs);
+    for (int i = 0; i < 8 && mounted_over(rootfs); ++i) layer::release_rw_layer(rw, rootfs);
   }
   TRY(ensure_flist_mount({opts_.full_binary, image.flist, mountpoint, opts_.root + "/cache", mountpoint + ".log"}));
   TRY(layer::prepare_rw_layer(rw));
@@ -87,8 +87,8 @@ Result<void> Engine::release(const std::string& id, const ContainerConfig& c, co
   std::string dir = container_dir(id);
   auto rw = layer_options(dir, c, opts_.root, opts_.run_root + "/mounts/" + image_id);
   std::string rootfs = dir + "/rootfs";
-  for (int i = 0; i < 8 && mount_at(rootfs); ++i) layer::release_rw_layer(rw, rootfs);
-  if (mount_at(rootfs)) return fail(Errc::io, "cannot unmount " + rootfs);
+  for (int i = 0; i < 8 && mounted_over(rootfs); ++i) layer::release_rw_layer(rw, rootfs);
+  if (mounted_over(rootfs)) return fail(Errc::io, "cannot unmount " + rootfs);
   // The image's mount stays for the next container (starting one then costs no mount);
   // rmi and system prune unmount it.
   if (c.disk_size_mib) ::unlink(layer::rw_image_path(rw).c_str());

@@ -29,12 +29,6 @@ Result<void> make_dirs(const std::string& path) {
   return {};
 }
 
-bool is_mountpoint(const std::string& path) {
-  struct stat st, parent;
-  if (::lstat(path.c_str(), &st) != 0 || ::lstat((path + "/..").c_str(), &parent) != 0) return false;
-  return st.st_dev != parent.st_dev || st.st_ino == parent.st_ino;
-}
-
 // Runs a tool quietly (its errors still reach stderr); non-zero exit is an error.
 Result<void> run(const std::vector<std::string>& argv) {
   pid_t pid = TRY(spawn(argv, [] {
@@ -138,7 +132,7 @@ Result<void> prepare_rw_layer(const RwLayerOptions& o) {
   std::string rw = o.dir + "/rw";
   TRY(make_dirs(rw_lower_dir(o)));
   TRY(make_dirs(rw));
-  if (o.size_mib && !is_mountpoint(rw)) TRY(mount_sized_fs(rw_image_path(o), o.size_mib, rw));
+  if (o.size_mib && !mounted_over(rw)) TRY(mount_sized_fs(rw_image_path(o), o.size_mib, rw));
   auto dirs = make_dirs(rw + "/upper");
   if (dirs) dirs = make_dirs(rw + "/work");
   if (!dirs) {
@@ -161,7 +155,7 @@ Result<void> mount_overlay(const RwLayerOptions& o, const std::string& target) {
 void release_rw_layer(const RwLayerOptions& o, const std::string& target) {
   if (!target.empty() && ::umount2(target.c_str(), 0) != 0 && errno == EBUSY) ::umount2(target.c_str(), MNT_DETACH);
   std::string rw = o.dir + "/rw";  // a mount point only when sized
-  if (is_mountpoint(rw) && ::umount2(rw.c_str(), 0) != 0 && errno == EBUSY) ::umount2(rw.c_str(), MNT_DETACH);
+  if (mounted_over(rw) && ::umount2(rw.c_str(), 0) != 0 && errno == EBUSY) ::umount2(rw.c_str(), MNT_DETACH);
 }
 
 std::optional<std::string> overlay_layer_dir(const std::string& target) {

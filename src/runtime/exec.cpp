@@ -59,7 +59,8 @@ Result<int> exec_in_container(const RuntimeOptions& rt, const ExecOptions& opts)
     sync.parent.reset();
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     auto setup = [&]() -> Result<PreparedProcess> {
-      if (TRY(sync_receive(sync.child.get())) != "cgroup") return fail(Errc::internal, "the runtime went away");
+      // Into the namespaces while the runtime moves us into the cgroup (a write per hierarchy),
+      // then the process's own setup once we are there.
       TRY(join_namespaces(joins, {"user", "ipc", "uts", "network", "cgroup", "mount"}));
       if (init_root && (::fchdir(init_root.get()) != 0 || ::chroot(".") != 0)) return fail_errno("entering the container's root");
       if (opts.process.terminal) {
@@ -68,6 +69,7 @@ Result<int> exec_in_container(const RuntimeOptions& rt, const ExecOptions& opts)
         console.reset();
         TRY(attach_terminal(pty.slave_path));
       }
+      if (TRY(sync_receive(sync.child.get())) != "cgroup") return fail(Errc::internal, "the runtime went away");
       return prepare_process(opts.process, seccomp, opts.preserve_fds);
     };
     auto prepared = setup();

@@ -87,6 +87,7 @@ class Shim {
   void read_client(Client& cl);
   void on_message(Client& cl, Message m);
   void send(Client& cl, const Message& m) { cl.out += encode_message(m); }
+  void reply(Client& cl, const Result<void>& r) { r ? send(cl, Done{}) : send(cl, Failed{r.error()}); }
   void broadcast_output(Output::Stream stream, std::string_view data);
   void flush_clients_blocking();
 
@@ -100,6 +101,7 @@ class Shim {
   void finish(RuntimeCall* deleting = nullptr);
   void stop(const Stop& s, Client& cl);
   Result<void> signal_init(int sig);
+  Result<void> freeze(bool frozen);
   void publish_stats();
   void teardown();
   void write_status();
@@ -327,27 +329,10 @@ void Shim::on_message(Client& cl, Message m) {
                  [&](const Kill& k) {
                    auto r = signal_init(k.signal);
                    if (r && k.signal == SIGKILL) stop_requested_ = true;  // docker: kill is a stop
-                   if (r) send(cl, Done{});
-                   else send(cl, Failed{r.error()});
+                   reply(cl, r);
                  },
-                 [&](const Pause&) {
-                   if (status_.status != ContainerStatus::running) {
-                     send(cl, Failed{Error{Errc::conflict, 0, "the container is not running"}});
-                     return;
-                   }
-                   auto r = call_runtime(c_, {"pause", c_.id});
-                   if (r) status_.status = ContainerStatus::paused, write_status(), send(cl, Done{});
-                   else send(cl, Failed{r.error()});
-                 },
-                 [&](const Resume&) {
-                   if (status_.status != ContainerStatus::paused) {
-                     send(cl, Failed{Error{Errc::conflict, 0, "the container is not paused"}});
-                     return;
-                   }
-                   auto r = call_runtime(c_, {"resume", c_.id});
-                   if (r) status_.status = ContainerStatus::running, write_status(), send(cl, Done{});
-                   else send(cl, Failed{r.error()});
-                 },
+                 [&](const Pause&) { reply(cl, freeze(true)); },
+                 [&](const Resume&) { reply(cl, freeze(false)); },
                  [&](const Wait&) { cl.wants_exit = true; },
                  [&](const auto& other) {
                    (void)other;
@@ -537,6 +522,16 @@ Result<void> Shim::signal_init(int sig) {
   }
   // The init is our child (or our zombie): its pid cannot have been reused.
   if (::kill(run_.pid, sig) != 0) return fail_errno("signalling the container");
+  return {};
+}
+
+// pause / resume through the runtime (the freezer), recorded in the status.
+Result<void> Shim::freeze(bool frozen) {
+  ContainerStatus from = frozen ? ContainerStatus::running : ContainerStatus::paused;
+  if (status_.status != from) return fail(Errc::conflict, frozen ? "the container is not running" : "the container is not paused");
+  TRY(call_runtime(c_, {frozen ? "pause" : "resume", c_.id}));
+  status_.status = frozen ? ContainerStatus::paused : ContainerStatus::running;
+  write_status();
   return {};
 }
 

@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import TIFFIN
 from oci import busybox_rootfs
 
@@ -131,3 +133,17 @@ def processes_with(needle, in_cgroup=False):
         except OSError:
             pass
     return out
+
+
+@pytest.fixture
+def node(tmp_path):
+    """A node of its own for a test; afterwards nothing of it may be left (mounts, cgroups)."""
+    n = Node(tmp_path)
+    yield n
+    leaks = n.teardown()
+    assert not leaks, f"left behind: {leaks}"
+
+
+@pytest.fixture
+def image(node, tmp_path):
+    return make_busybox_image(node, tmp_path)

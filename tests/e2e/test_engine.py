@@ -11,23 +11,10 @@ import time
 import pytest
 
 from conftest import TIFFIN, needs_root, tiffin
-from engine import Node, make_busybox_image, processes_with, run_in_pty, wait_for
+from engine import Node, image, make_busybox_image, node, processes_with, run_in_pty, wait_for  # noqa: F401 (fixtures)
 from test_hub import Hub
 
 pytestmark = needs_root
-
-
-@pytest.fixture
-def node(tmp_path):
-    n = Node(tmp_path)
-    yield n
-    leaks = n.teardown()
-    assert not leaks, f"left behind: {leaks}"
-
-
-@pytest.fixture
-def image(node, tmp_path):
-    return make_busybox_image(node, tmp_path)
 
 
 class RedisSubscriber:

@@ -2,7 +2,6 @@
 a --rm container taken down by its own shim, a container whose shim was killed, concurrent
 starts, pause/stop through the shim, a shim abandoned by its launcher, and one shim per
 container."""
-import json
 import os
 import signal
 import subprocess
@@ -11,22 +10,9 @@ import time
 import pytest
 
 from conftest import TIFFIN, needs_root
-from engine import Node, make_busybox_image, processes_with, wait_for
+from engine import image, node, processes_with, wait_for  # noqa: F401 (fixtures)
 
 pytestmark = needs_root
-
-
-@pytest.fixture
-def node(tmp_path):
-    n = Node(tmp_path)
-    yield n
-    leaks = n.teardown()
-    assert not leaks, f"left behind: {leaks}"
-
-
-@pytest.fixture
-def image(node, tmp_path):
-    return make_busybox_image(node, tmp_path)
 
 
 def shim_pid(node, cid):
