@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   // forked child keeps it), is how the engine knows the shim is alive.
   tiffin::UniqueFd lock(::open(config->lock_path().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!lock) return refuse(ready_fd, tiffin::fail_errno("opening " + config->lock_path()).error());
-  struct flock whole{};
+  struct flock whole {};
   whole.l_type = F_WRLCK;
   whole.l_whence = SEEK_SET;
   if (::fcntl(lock.get(), F_OFD_SETLK, &whole) != 0)

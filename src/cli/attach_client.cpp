@@ -29,9 +29,7 @@ class RawTerminal {
   bool active_ = false;
 };
 
-void write_out(int fd, const std::string& data) {
-  (void)write_all(fd, {reinterpret_cast<const uint8_t*>(data.data()), data.size()});
-}
+void write_out(int fd, const std::string& data) { (void)write_all(fd, {reinterpret_cast<const uint8_t*>(data.data()), data.size()}); }
 
 }  // namespace
 

@@ -11,10 +11,8 @@ int exit_code_for(const Error& e) {
     case Errc::invalid_input:
     case Errc::not_found:
     case Errc::conflict:
-    case Errc::denied:
-      return 2;
-    default:
-      return 1;
+    case Errc::denied: return 2;
+    default: return 1;
   }
 }
 
@@ -82,16 +80,15 @@ void split_off_command(CLI::App& app, std::vector<std::string>& args, std::vecto
 }  // namespace
 
 int run_with(int argc, char** argv, const AddVerbs& add_verbs, const std::function<void(bool debug)>& on_parsed) {
-
   CLI::App app{"tiffin — a container engine for flists", "tiffin"};
   app.set_version_flag("--version", std::string("tiffin ") + TIFFIN_VERSION);
   bool debug = false;
   app.add_flag("--debug", debug, "Verbose logging");
   Context ctx;
-  app.add_option("--root", ctx.engine.root, "The node's state: images, containers, volumes")
-      ->envname("TIFFIN_ROOT")->capture_default_str();
+  app.add_option("--root", ctx.engine.root, "The node's state: images, containers, volumes")->envname("TIFFIN_ROOT")->capture_default_str();
   app.add_option("--run-root", ctx.engine.run_root, "The node's volatile state: mounts, sockets")
-      ->envname("TIFFIN_RUN_ROOT")->capture_default_str();
+      ->envname("TIFFIN_RUN_ROOT")
+      ->capture_default_str();
   app.require_subcommand(1);
   app.parse_complete_callback([&] {
     if (on_parsed) on_parsed(debug);
@@ -111,8 +108,8 @@ int run_with(int argc, char** argv, const AddVerbs& add_verbs, const std::functi
 }
 
 void add_node_verbs(CLI::App& app, Context& ctx) {
-  for (auto add : {add_run, add_create, add_start, add_restart, add_attach, add_ps, add_inspect, add_stop, add_kill, add_rm,
-                   add_wait, add_pause, add_top, add_stats, add_logs, add_exec, add_images, add_rmi, add_volume, add_system})
+  for (auto add : {add_run, add_create, add_start, add_restart, add_attach, add_ps, add_inspect, add_stop, add_kill, add_rm, add_wait,
+           add_pause, add_top, add_stats, add_logs, add_exec, add_images, add_rmi, add_volume, add_system})
     add(app, ctx);
 }
 

@@ -23,7 +23,7 @@ namespace tiffin::cli {
 // What one invocation carries from parsing to the verb that runs: the global options, the
 // command after `run IMAGE` / `exec CONTAINER`, and the exit code the verb decided.
 struct Context {
-  engine::EngineOptions engine;     // --root, --run-root
+  engine::EngineOptions engine;      // --root, --run-root
   std::vector<std::string> command;  // what follows the image of run/create or the container of exec
   int exit_code = 0;
 
@@ -56,12 +56,12 @@ void add_flist_diff(CLI::App& flist, Context& ctx);
 void add_flist_merge(CLI::App& flist, Context& ctx);
 void add_flist_tag(CLI::App& flist, Context& ctx);
 void add_flist_route(CLI::App& flist, Context& ctx);
-void add_flist_sign(CLI::App& flist, Context& ctx);     // keygen, sign, verify
+void add_flist_sign(CLI::App& flist, Context& ctx);  // keygen, sign, verify
 void add_flist_check(CLI::App& flist, Context& ctx);
-void add_flist_mount(CLI::App& flist, Context& ctx);    // mount, umount
-void add_hub(CLI::App& app, Context& ctx);              // hub serve, token, ls, link, rm
-void add_push_pull(CLI::App& app, Context& ctx);        // push, pull
-void add_import(CLI::App& app, Context& ctx);           // import
+void add_flist_mount(CLI::App& flist, Context& ctx);  // mount, umount
+void add_hub(CLI::App& app, Context& ctx);            // hub serve, token, ls, link, rm
+void add_push_pull(CLI::App& app, Context& ctx);      // push, pull
+void add_import(CLI::App& app, Context& ctx);         // import
 // The node's verbs (docker's command line), one per file.
 void add_run(CLI::App& app, Context& ctx);
 void add_create(CLI::App& app, Context& ctx);

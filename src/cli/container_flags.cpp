@@ -26,7 +26,9 @@ void ContainerFlags::add_to(CLI::App* cmd) {
   cmd->add_option("-e,--env", c.env, "Environment variable KEY=value (KEY alone: taken from here)");
   cmd->add_option("--env-file", env_files, "Read KEY=value lines from a file");
   cmd->add_option("-v,--volume", c.volumes, "Volume name:/dst[:ro] or bind mount /host:/dst[:ro]");
-  cmd->add_option("--entrypoint", entrypoint_text, "Overwrite the image's entrypoint")->each([this](const std::string&) { entrypoint_set = true; });
+  cmd->add_option("--entrypoint", entrypoint_text, "Overwrite the image's entrypoint")->each([this](const std::string&) {
+    entrypoint_set = true;
+  });
   cmd->add_option("-w,--workdir", c.workdir, "Working directory inside the container");
   cmd->add_option("-u,--user", c.user, "User name or uid, with an optional :group or :gid");
   cmd->add_option("--hostname", c.hostname, "Container host name");

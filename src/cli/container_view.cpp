@@ -10,23 +10,13 @@ namespace tiffin::cli {
 nlohmann::json container_json(const engine::ContainerInfo& c) {
   using shim::ContainerStatus;
   const auto& s = c.state;
-  return {{"Id", c.id},
-          {"Name", c.name},
-          {"Image", c.image},
-          {"ImageId", c.image_id},
-          {"Created", c.created},
-          {"State",
-           {{"Status", shim::status_name(s.status)},
-            {"Running", s.status == ContainerStatus::running || s.status == ContainerStatus::paused},
-            {"Paused", s.status == ContainerStatus::paused},
-            {"Restarting", s.status == ContainerStatus::restarting},
-            {"Pid", s.pid},
-            {"ExitCode", s.exit_code},
-            {"Error", s.error ? s.error->message : ""},
-            {"StartedAt", s.started_at},
-            {"FinishedAt", s.finished_at}}},
-          {"RestartCount", s.restart_count},
-          {"Config", engine::container_config_to_json(c.config)}};
+  return {{"Id", c.id}, {"Name", c.name}, {"Image", c.image}, {"ImageId", c.image_id}, {"Created", c.created},
+      {"State", {{"Status", shim::status_name(s.status)},
+                    {"Running", s.status == ContainerStatus::running || s.status == ContainerStatus::paused},
+                    {"Paused", s.status == ContainerStatus::paused}, {"Restarting", s.status == ContainerStatus::restarting},
+                    {"Pid", s.pid}, {"ExitCode", s.exit_code}, {"Error", s.error ? s.error->message : ""}, {"StartedAt", s.started_at},
+                    {"FinishedAt", s.finished_at}}},
+      {"RestartCount", s.restart_count}, {"Config", engine::container_config_to_json(c.config)}};
 }
 
 std::string time_ago(int64_t t) {

@@ -29,12 +29,12 @@ void add_flist_check(CLI::App& flist, Context& ctx) {
       auto router = TRY(stores_for(tree, o->stores));
       CheckReport r = TRY(check(tree, *router, o->threads, !o->no_progress));
       if (want_json(o->format)) {
-        print_json(nlohmann::json{{"blocks", r.blocks}, {"missing", r.missing}, {"corrupt", r.corrupt},
-                                          {"unreachable", r.unreachable}, {"problems", r.problems}});
+        print_json(nlohmann::json{{"blocks", r.blocks}, {"missing", r.missing}, {"corrupt", r.corrupt}, {"unreachable", r.unreachable},
+            {"problems", r.problems}});
       } else {
         for (const auto& p : r.problems) fmt::print("{}\n", p);
-        fmt::print("{}: {} blocks, {} missing, {} corrupt, {} unreachable\n", r.ok() ? "ok" : "FAILED", r.blocks, r.missing,
-                   r.corrupt, r.unreachable);
+        fmt::print("{}: {} blocks, {} missing, {} corrupt, {} unreachable\n", r.ok() ? "ok" : "FAILED", r.blocks, r.missing, r.corrupt,
+            r.unreachable);
       }
       return r.ok() ? 0 : 1;
     });

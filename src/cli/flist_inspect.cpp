@@ -46,7 +46,7 @@ std::string time_string(int64_t t) {
 nlohmann::json node_json(const Tree& tree, size_t idx) {
   const Node& n = tree.nodes[idx];
   nlohmann::json j = {{"path", tree.path_of(idx)}, {"ino", n.ino}, {"mode", n.mode}, {"type", mode_string(n.mode).substr(0, 1)},
-                      {"uid", n.uid}, {"gid", n.gid}, {"size", n.size}, {"mtime", n.mtime}, {"ctime", n.ctime}};
+      {"uid", n.uid}, {"gid", n.gid}, {"size", n.size}, {"mtime", n.mtime}, {"ctime", n.ctime}};
   if (n.is_symlink()) j["target"] = n.link;
   if (n.rdev) j["rdev"] = {major(n.rdev), minor(n.rdev)};
   if (n.hardlink) j["hardlink"] = tree.path_of(*n.hardlink);
@@ -61,8 +61,8 @@ nlohmann::json node_json(const Tree& tree, size_t idx) {
 
 std::string long_line(const Tree& tree, size_t idx, const std::string& name) {
   const Node& n = tree.nodes[idx];
-  std::string size = (n.type() == S_IFCHR || n.type() == S_IFBLK) ? fmt::format("{}, {}", major(n.rdev), minor(n.rdev))
-                                                                   : std::to_string(n.size);
+  std::string size =
+      (n.type() == S_IFCHR || n.type() == S_IFBLK) ? fmt::format("{}, {}", major(n.rdev), minor(n.rdev)) : std::to_string(n.size);
   std::string line = fmt::format("{} {:>5} {:>5} {:>10} {} {}", mode_string(n.mode), n.uid, n.gid, size, time_string(n.mtime), name);
   if (n.is_symlink()) line += " -> " + n.link;
   return line;
@@ -94,7 +94,10 @@ void add_flist_inspect(CLI::App& flist, Context& ctx) {
         for (size_t i : tree.preorder()) {
           if (i == Tree::kRoot && idx != Tree::kRoot) continue;
           for (size_t p = i; p != Tree::kRoot; p = tree.nodes[p].parent)
-            if (tree.nodes[p].parent == idx) { list.push_back(i); break; }
+            if (tree.nodes[p].parent == idx) {
+              list.push_back(i);
+              break;
+            }
         }
       } else {
         for (const auto& [name, c] : tree.nodes[idx].children) list.push_back(c);
@@ -150,8 +153,8 @@ void add_flist_inspect(CLI::App& flist, Context& ctx) {
         return 0;
       }
       const Node& n = tree.nodes[idx];
-      fmt::print("  path: {}\n   ino: {}\n  mode: {} ({:o})\n owner: {}:{}\n  size: {}\n mtime: {} ({})\n ctime: {}\n",
-                 tree.path_of(idx), n.ino, mode_string(n.mode), n.mode, n.uid, n.gid, n.size, n.mtime, time_string(n.mtime), n.ctime);
+      fmt::print("  path: {}\n   ino: {}\n  mode: {} ({:o})\n owner: {}:{}\n  size: {}\n mtime: {} ({})\n ctime: {}\n", tree.path_of(idx),
+          n.ino, mode_string(n.mode), n.mode, n.uid, n.gid, n.size, n.mtime, time_string(n.mtime), n.ctime);
       if (n.is_symlink()) fmt::print("target: {}\n", n.link);
       if (n.rdev) fmt::print("  rdev: {}, {}\n", major(n.rdev), minor(n.rdev));
       if (n.hardlink) fmt::print("  link: {}\n", tree.path_of(*n.hardlink));
@@ -172,7 +175,7 @@ void add_flist_inspect(CLI::App& flist, Context& ctx) {
       if (!tree.nodes[idx].is_reg()) return fail(Errc::invalid_input, o->path + " is not a regular file");
       auto router = TRY(stores_for(tree, o->stores));
       TRY_CTX(read_blocks(tree.nodes[idx].blocks, *router, [](std::span<const uint8_t> chunk) { return write_all(STDOUT_FILENO, chunk); }),
-              o->path);
+          o->path);
       return 0;
     });
   });

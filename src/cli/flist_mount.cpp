@@ -18,8 +18,7 @@ struct MountFlags {
     cmd->add_option("--cache", o.cache_dir, "The node's block cache directory")->capture_default_str();
     cmd->add_option("--cache-size", cache_mib, "Bound of the block cache in MiB (least recently used blocks go first)")
         ->capture_default_str();
-    cmd->add_option("--timeout", timeout_ms, "Milliseconds a block fetch may take before the read fails with EIO")
-        ->capture_default_str();
+    cmd->add_option("--timeout", timeout_ms, "Milliseconds a block fetch may take before the read fails with EIO")->capture_default_str();
     cmd->add_option("--readahead", o.readahead_blocks, "Blocks fetched ahead of a sequential reader")->capture_default_str();
     cmd->add_option("--prefetch", o.prefetch_profile, "Fetch the blocks of this profile (tiffin flist profile) in the background");
   }

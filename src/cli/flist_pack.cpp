@@ -20,7 +20,8 @@ void add_flist_pack(CLI::App& flist, Context& ctx) {
     bool no_progress = false;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* cmd = flist.add_subcommand("pack", "Pack a directory or a tar archive (tar, tar.gz, tar.xz, tar.zst, - for stdin) into an flist");
+  CLI::App* cmd =
+      flist.add_subcommand("pack", "Pack a directory or a tar archive (tar, tar.gz, tar.xz, tar.zst, - for stdin) into an flist");
   cmd->add_option("source", o->source, "Directory, tar archive, or - for a tar on stdin")->required();
   cmd->add_option("-o,--output", o->output, "The .fl file to write")->required();
   cmd->add_option("-s,--store", o->stores, "Block store as [xx-xx=]url (dir://, zdb://); repeat for replicas or shards")->required();
@@ -48,8 +49,8 @@ void add_flist_pack(CLI::App& flist, Context& ctx) {
       for (const auto& n : notes) spdlog::info("{}", n);
       tree.routes = router->routes();
       TRY(save_flist(o->output, tree));
-      fmt::print(stderr, "packed {} files, {} in {} blocks ({} new, {} sent) in {:.2f}s → {}\n", stats.files,
-                 human_bytes(stats.bytes), stats.blocks, stats.blocks_sent, human_bytes(stats.bytes_sent), secs, o->output);
+      fmt::print(stderr, "packed {} files, {} in {} blocks ({} new, {} sent) in {:.2f}s → {}\n", stats.files, human_bytes(stats.bytes),
+          stats.blocks, stats.blocks_sent, human_bytes(stats.bytes_sent), secs, o->output);
       return 0;
     });
   });

@@ -24,7 +24,8 @@ void add_flist_tag(CLI::App& flist, Context& ctx) {
     ctx.run([&]() -> Result<int> {
       Tree tree = TRY(load_flist(o->flist));
       if (want_json(o->format)) print_json(nlohmann::json(tree.tags));
-      else for (const auto& [k, v] : tree.tags) fmt::print("{}={}\n", k, v);
+      else
+        for (const auto& [k, v] : tree.tags) fmt::print("{}={}\n", k, v);
       return 0;
     });
   });

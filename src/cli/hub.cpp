@@ -23,10 +23,8 @@ Result<std::chrono::seconds> parse_duration(const std::string& s) {
 }
 
 void print_json_or(const nlohmann::json& j, bool json, const std::function<void()>& text) {
-  if (json)
-    print_json(j);
-  else
-    text();
+  if (json) print_json(j);
+  else text();
 }
 
 }  // namespace

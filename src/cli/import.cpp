@@ -27,7 +27,6 @@ void add_import(CLI::App& app, Context& ctx) {
       return 0;
     });
   });
-
 }
 
 }  // namespace tiffin::cli

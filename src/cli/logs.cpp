@@ -62,7 +62,7 @@ void add_logs(CLI::App& app, Context& ctx) {
       // Follow the current file (reopened when it rotates) while the container lives.
       std::ifstream in(path);
       in.seekg(0, std::ios::end);
-      struct stat before{};
+      struct stat before {};
       ::stat(path.c_str(), &before);
       std::string partial;
       for (;;) {
@@ -87,7 +87,7 @@ void add_logs(CLI::App& app, Context& ctx) {
               if (auto r = shim::parse_log_record(line)) print_record(*r, o->timestamps);
             return 0;
           }
-          struct stat now{};
+          struct stat now {};
           if (::stat(path.c_str(), &now) == 0 && now.st_ino != before.st_ino) {
             in = std::ifstream(path);
             before = now;

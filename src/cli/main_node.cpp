@@ -26,10 +26,8 @@ int run_node(int argc, char** argv) {
     add_node_verbs(app, ctx);
     // Listed in --help; never reached (handed to tiffin-full above).
     for (const auto& [verb, what] : std::initializer_list<std::pair<const char*, const char*>>{
-             {"flist", "Make, inspect, mount and change flists"},
-             {"hub", "Serve flists and blocks; tokens, listings, links"},
-             {"push", "Upload an image or .fl to a hub"},
-             {"pull", "Fetch an image's flist from a hub into the local store"},
+             {"flist", "Make, inspect, mount and change flists"}, {"hub", "Serve flists and blocks; tokens, listings, links"},
+             {"push", "Upload an image or .fl to a hub"}, {"pull", "Fetch an image's flist from a hub into the local store"},
              {"import", "Pack a directory or tar (or add an .fl) into the local image store"}})
       app.add_subcommand(verb, what)->allow_extras();
   });

@@ -37,8 +37,8 @@ void add_ps(CLI::App& app, Context& ctx) {
         out = fmt::format("{:<14}{:<30}{:<24}{:<18}{:<22}{}\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES");
         for (const auto& c : list) {
           std::string image = c.image.size() > 28 ? "…" + c.image.substr(c.image.size() - 27) : c.image;
-          out += fmt::format("{:<14}{:<30}{:<24}{:<18}{:<22}{}\n", o->no_trunc ? c.id : engine::short_id(c.id), image,
-                             command_text(c), time_ago(c.created), status_text(c), c.name);
+          out += fmt::format("{:<14}{:<30}{:<24}{:<18}{:<22}{}\n", o->no_trunc ? c.id : engine::short_id(c.id), image, command_text(c),
+              time_ago(c.created), status_text(c), c.name);
         }
       }
       fmt::print("{}", out);

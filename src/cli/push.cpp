@@ -34,17 +34,17 @@ void add_push_pull(CLI::App& app, Context& ctx) {
       }
       auto s = TRY(hub::push_flist(o->flist, to, o->push));
       if (want_json(o->format))
-        print_json(nlohmann::json{{"url", s.url}, {"blocks", s.blocks}, {"blocks_sent", s.blocks_sent},
-                                          {"bytes_sent", s.bytes_sent}, {"flist_bytes", s.flist_bytes}}, -1);
+        print_json(nlohmann::json{{"url", s.url}, {"blocks", s.blocks}, {"blocks_sent", s.blocks_sent}, {"bytes_sent", s.bytes_sent},
+                       {"flist_bytes", s.flist_bytes}},
+            -1);
       else
-        fmt::print(stderr, "pushed {}: {} of {} blocks sent ({}), flist {}\n", s.url, s.blocks_sent, s.blocks,
-                   human_bytes(s.bytes_sent), human_bytes(s.flist_bytes));
+        fmt::print(stderr, "pushed {}: {} of {} blocks sent ({}), flist {}\n", s.url, s.blocks_sent, s.blocks, human_bytes(s.bytes_sent),
+            human_bytes(s.flist_bytes));
       return 0;
     });
   });
 
-  CLI::App* pull = app.add_subcommand(
-      "pull", "Fetch an image's flist from a hub into the local store (its blocks come lazily, when read)");
+  CLI::App* pull = app.add_subcommand("pull", "Fetch an image's flist from a hub into the local store (its blocks come lazily, when read)");
   pull->add_option("source", o->where, "http(s)://hub/<user>/<name>[:tag] or hub[:port]/<user>/<name>[:tag]")->required();
   pull->add_option("-o,--output", o->output, "Write the .fl here instead of adding it to the store");
   pull->callback([&ctx, o] {

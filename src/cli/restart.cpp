@@ -13,7 +13,8 @@ void add_restart(CLI::App& app, Context& ctx) {
   auto o = std::make_shared<Opts>();
   CLI::App* restart = app.add_subcommand("restart", "Restart containers");
   restart->add_option("containers", o->refs)->required();
-  restart->add_option("-t,--time", o->timeout, "Seconds to wait for the stop before killing")->capture_default_str()
+  restart->add_option("-t,--time", o->timeout, "Seconds to wait for the stop before killing")
+      ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   restart->callback([&ctx, o] {
     ctx.run_container_verb([&]() -> Result<int> {

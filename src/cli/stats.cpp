@@ -41,7 +41,7 @@ void add_stats(CLI::App& app, Context& ctx) {
             arr.push_back(std::move(j));
           } else {
             fmt::print("{:<14}{:<24}{:>12.3f}{:>14}{:>14}{:>8}\n", engine::short_id(c.id), c.name, s.cpu_usage / 1e9,
-                       human_bytes(s.memory_usage), s.memory_limit ? human_bytes(s.memory_limit) : "-", s.pids_current);
+                human_bytes(s.memory_usage), s.memory_limit ? human_bytes(s.memory_limit) : "-", s.pids_current);
           }
         }
         if (want_json(o->format)) print_json(arr, -1);

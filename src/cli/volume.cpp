@@ -35,7 +35,8 @@ void add_volume(CLI::App& app, Context& ctx) {
       nlohmann::json arr = nlohmann::json::array();
       if (!want_json(*vls_format)) fmt::print("{:<30}{:<12}{}\n", "VOLUME NAME", "SIZE (MiB)", "MOUNTPOINT");
       for (const auto& v : list) {
-        if (want_json(*vls_format)) arr.push_back({{"Name", v.name}, {"Mountpoint", v.mountpoint}, {"SizeMiB", v.size_mib}, {"Created", v.created}});
+        if (want_json(*vls_format))
+          arr.push_back({{"Name", v.name}, {"Mountpoint", v.mountpoint}, {"SizeMiB", v.size_mib}, {"Created", v.created}});
         else fmt::print("{:<30}{:<12}{}\n", v.name, v.size_mib ? std::to_string(v.size_mib) : "-", v.mountpoint);
       }
       if (want_json(*vls_format)) print_json(arr, -1);

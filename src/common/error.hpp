@@ -61,9 +61,7 @@ class [[nodiscard]] Result : public std::expected<T, Error> {
   Result(std::expected<T, Error>&& e) : std::expected<T, Error>(std::move(e)) {}
 };
 
-inline std::unexpected<Error> fail(Errc kind, std::string message) {
-  return std::unexpected(Error{kind, 0, std::move(message)});
-}
+inline std::unexpected<Error> fail(Errc kind, std::string message) { return std::unexpected(Error{kind, 0, std::move(message)}); }
 // An error from a failed system call: "<what>: <strerror(e)>".
 std::unexpected<Error> fail_errno(const std::string& what, int e = errno);
 
@@ -83,17 +81,17 @@ int start_failure_exit_code(const Error& e);
 
 // TRY(expr): evaluates a Result; on error returns it from the enclosing function,
 // otherwise yields the value. (A GNU statement expression, supported by GCC and clang.)
-#define TRY(...)                                                   \
-  ({                                                               \
-    auto&& tiffin_try_r_ = (__VA_ARGS__);                          \
+#define TRY(...)                                                                  \
+  ({                                                                              \
+    auto&& tiffin_try_r_ = (__VA_ARGS__);                                         \
     if (!tiffin_try_r_) return std::unexpected(std::move(tiffin_try_r_).error()); \
-    std::move(tiffin_try_r_).value();                              \
+    std::move(tiffin_try_r_).value();                                             \
   })
 
 // TRY_CTX(expr, context): as TRY, adding context to the error.
-#define TRY_CTX(expr, ctx)                                         \
-  ({                                                               \
-    auto&& tiffin_try_r_ = (expr);                                 \
+#define TRY_CTX(expr, ctx)                                                                     \
+  ({                                                                                           \
+    auto&& tiffin_try_r_ = (expr);                                                             \
     if (!tiffin_try_r_) return std::unexpected(std::move(tiffin_try_r_).error().context(ctx)); \
-    std::move(tiffin_try_r_).value();                              \
+    std::move(tiffin_try_r_).value();                                                          \
   })

@@ -59,12 +59,13 @@ Result<size_t> fill(std::span<uint8_t> buf, Op op, const char* what) {
 }  // namespace
 
 Result<size_t> read_full(int fd, std::span<uint8_t> buf) {
-  return fill(buf, [fd](uint8_t* p, size_t n, size_t) { return ::read(fd, p, n); }, "read");
+  return fill(
+      buf, [fd](uint8_t* p, size_t n, size_t) { return ::read(fd, p, n); }, "read");
 }
 
 Result<size_t> read_full_at(int fd, std::span<uint8_t> buf, off_t offset) {
-  return fill(buf, [fd, offset](uint8_t* p, size_t n, size_t done) { return ::pread(fd, p, n, offset + static_cast<off_t>(done)); },
-              "pread");
+  return fill(
+      buf, [fd, offset](uint8_t* p, size_t n, size_t done) { return ::pread(fd, p, n, offset + static_cast<off_t>(done)); }, "pread");
 }
 
 Result<Bytes> read_file(const std::string& path, size_t max_size) {
@@ -94,10 +95,20 @@ Result<void> write_file_atomic(const std::string& path, std::span<const uint8_t>
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd) return fail_errno("create " + tmp);
   auto cleanup = [&] { ::unlink(tmp.c_str()); };
-  if (auto r = write_all(fd.get(), data); !r) { cleanup(); return std::unexpected(r.error().context(tmp)); }
-  if (durable && ::fsync(fd.get()) < 0) { cleanup(); return fail_errno("fsync " + tmp); }
+  if (auto r = write_all(fd.get(), data); !r) {
+    cleanup();
+    return std::unexpected(r.error().context(tmp));
+  }
+  if (durable && ::fsync(fd.get()) < 0) {
+    cleanup();
+    return fail_errno("fsync " + tmp);
+  }
   fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) < 0) { int e = errno; cleanup(); return fail_errno("rename to " + path, e); }
+  if (::rename(tmp.c_str(), path.c_str()) < 0) {
+    int e = errno;
+    cleanup();
+    return fail_errno("rename to " + path, e);
+  }
   if (durable) {
     UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dfd) ::fsync(dfd.get());

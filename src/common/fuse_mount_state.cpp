@@ -26,12 +26,13 @@ std::string parent_of(std::string path) {
 }  // namespace
 
 MountState fuse_mount_state(const std::string& path) {
-  struct statfs fs{};
+  struct statfs fs {};
   if (::statfs(path.c_str(), &fs) == 0) {
     if (fs.f_type != kFuseMagic) return MountState::none;
     // A FUSE filesystem answers for `path`: its mount point, or somewhere inside one? A mount
     // point is on another device than its parent.
-    struct stat self{}, parent{};
+    struct stat self {
+    }, parent{};
     if (::stat(path.c_str(), &self) != 0 || ::stat(parent_of(path).c_str(), &parent) != 0) return MountState::none;
     return self.st_dev != parent.st_dev ? MountState::live : MountState::none;
   }
@@ -43,7 +44,8 @@ MountState fuse_mount_state(const std::string& path) {
 }
 
 bool mounted_over(const std::string& path) {
-  struct stat self{}, parent{};
+  struct stat self {
+  }, parent{};
   if (::stat(path.c_str(), &self) != 0) return errno != ENOENT && errno != ENOTDIR;
   if (::stat(parent_of(path).c_str(), &parent) != 0) return false;
   return self.st_dev != parent.st_dev;

@@ -23,9 +23,7 @@ Hash blake2b256(std::span<const uint8_t> data) {
   return out;
 }
 
-Blake2b::Blake2b() {
-  crypto_generichash_init(reinterpret_cast<crypto_generichash_state*>(state_), nullptr, 0, 32);
-}
+Blake2b::Blake2b() { crypto_generichash_init(reinterpret_cast<crypto_generichash_state*>(state_), nullptr, 0, 32); }
 void Blake2b::update(std::span<const uint8_t> data) {
   crypto_generichash_update(reinterpret_cast<crypto_generichash_state*>(state_), data.data(), data.size());
 }

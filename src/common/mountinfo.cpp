@@ -30,8 +30,7 @@ std::vector<MountInfo> parse_mountinfo(std::string_view text) {
     auto f = split(line, ' ');
     auto dash = std::find(f.begin() + std::min<size_t>(f.size(), 6), f.end(), "-");
     if (f.size() < 10 || dash == f.end() || f.end() - dash < 4) continue;
-    out.push_back({mountinfo_unescape(f[3]), mountinfo_unescape(f[4]), f[5], *(dash + 1), mountinfo_unescape(*(dash + 2)),
-                   *(dash + 3)});
+    out.push_back({mountinfo_unescape(f[3]), mountinfo_unescape(f[4]), f[5], *(dash + 1), mountinfo_unescape(*(dash + 2)), *(dash + 3)});
   }
   return out;
 }

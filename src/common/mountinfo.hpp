@@ -13,9 +13,9 @@
 namespace tiffin {
 
 struct MountInfo {
-  std::string root;           // the mount's root within its filesystem
+  std::string root;  // the mount's root within its filesystem
   std::string mount_point;
-  std::string options;        // per-mount options: "rw,nosuid"
+  std::string options;  // per-mount options: "rw,nosuid"
   std::string fstype, source;
   std::string super_options;  // per-filesystem options: "rw,lowerdir=…"
 };

@@ -11,15 +11,21 @@ std::string human_bytes(uint64_t b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(b);
   int u = 0;
-  while (v >= 1024 && u < 4) { v /= 1024; ++u; }
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
   return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.1f} {}", v, units[u]);
 }
 
 bool Progress::stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 
 Progress::Progress(std::string label, uint64_t total_bytes, bool enabled)
-    : label_(std::move(label)), total_(total_bytes), enabled_(enabled && stderr_is_terminal()),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
+    : label_(std::move(label)),
+      total_(total_bytes),
+      enabled_(enabled && stderr_is_terminal()),
+      start_(std::chrono::steady_clock::now()),
+      last_draw_(start_) {}
 
 Progress::~Progress() { finish(); }
 
@@ -50,8 +56,8 @@ void Progress::draw(bool final) {
   if (total_ > 0) {
     int width = 30;
     int filled = static_cast<int>(width * std::min(1.0, double(b) / double(total_)));
-    line = fmt::format("\r{} [{}{}] {} / {}  {} files  {}", label_, std::string(filled, '#'),
-                       std::string(width - filled, ' '), human_bytes(b), human_bytes(total_), items_.load(), rate);
+    line = fmt::format("\r{} [{}{}] {} / {}  {} files  {}", label_, std::string(filled, '#'), std::string(width - filled, ' '),
+        human_bytes(b), human_bytes(total_), items_.load(), rate);
   } else {
     line = fmt::format("\r{} {}  {} files  {}", label_, human_bytes(b), items_.load(), rate);
   }

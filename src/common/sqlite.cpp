@@ -6,9 +6,7 @@ Db::~Db() {
   if (db_) sqlite3_close_v2(db_);
 }
 
-Error Db::error(const std::string& what) const {
-  return Error{Errc::io, 0, what + ": " + (db_ ? sqlite3_errmsg(db_) : "no database")};
-}
+Error Db::error(const std::string& what) const { return Error{Errc::io, 0, what + ": " + (db_ ? sqlite3_errmsg(db_) : "no database")}; }
 
 Result<Db> Db::open_with(const std::string& path, int flags) {
   sqlite3* raw = nullptr;
@@ -48,8 +46,7 @@ Result<void> Db::exec(const std::string& sql) {
 
 bool Db::has_table(const std::string& name) {
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1, &st, nullptr) != SQLITE_OK)
-    return false;
+  if (sqlite3_prepare_v2(db_, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1, &st, nullptr) != SQLITE_OK) return false;
   sqlite3_bind_text(st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
   bool found = sqlite3_step(st) == SQLITE_ROW;
   sqlite3_finalize(st);

@@ -15,31 +15,11 @@ namespace tiffin::engine {
 using json = nlohmann::json;
 
 json container_config_to_json(const ContainerConfig& c) {
-  json j = {{"name", c.name},
-            {"image", c.image},
-            {"cmd", c.cmd},
-            {"env", c.env},
-            {"workdir", c.workdir},
-            {"user", c.user},
-            {"hostname", c.hostname},
-            {"cpus", c.cpus},
-            {"memory", c.memory},
-            {"pids_limit", c.pids_limit},
-            {"disk_size_mib", c.disk_size_mib},
-            {"disk_type", c.disk_type},
-            {"restart", c.restart},
-            {"tty", c.tty},
-            {"interactive", c.interactive},
-            {"auto_remove", c.auto_remove},
-            {"read_only", c.read_only},
-            {"privileged", c.privileged},
-            {"network", c.network},
-            {"volumes", c.volumes},
-            {"cap_add", c.cap_add},
-            {"cap_drop", c.cap_drop},
-            {"log_stdout", c.log_stdout},
-            {"log_stderr", c.log_stderr},
-            {"stats_redis", c.stats_redis}};
+  json j = {{"name", c.name}, {"image", c.image}, {"cmd", c.cmd}, {"env", c.env}, {"workdir", c.workdir}, {"user", c.user},
+      {"hostname", c.hostname}, {"cpus", c.cpus}, {"memory", c.memory}, {"pids_limit", c.pids_limit}, {"disk_size_mib", c.disk_size_mib},
+      {"disk_type", c.disk_type}, {"restart", c.restart}, {"tty", c.tty}, {"interactive", c.interactive}, {"auto_remove", c.auto_remove},
+      {"read_only", c.read_only}, {"privileged", c.privileged}, {"network", c.network}, {"volumes", c.volumes}, {"cap_add", c.cap_add},
+      {"cap_drop", c.cap_drop}, {"log_stdout", c.log_stdout}, {"log_stderr", c.log_stderr}, {"stats_redis", c.stats_redis}};
   j["entrypoint"] = c.entrypoint ? json(*c.entrypoint) : json(nullptr);
   return j;
 }
@@ -105,8 +85,7 @@ Result<VolumeSpec> parse_volume_spec(const std::string& text) {
   if (!v.target.starts_with("/")) return bad("the destination must be an absolute path");
   if (v.target == "/") return bad("cannot mount over the container's root");
   for (const std::string& p : {v.source, v.target}) {
-    if (p.starts_with("/") && (p.find("/../") != std::string::npos || p.ends_with("/..")))
-      return bad("'..' is not allowed in paths");
+    if (p.starts_with("/") && (p.find("/../") != std::string::npos || p.ends_with("/.."))) return bad("'..' is not allowed in paths");
   }
   if (!v.named() && v.source.find(',') != std::string::npos) return bad("',' is not allowed in a host path");
   if (v.named() && !valid_container_name(v.source)) return bad("'" + v.source + "' is not a valid volume name");
@@ -116,19 +95,17 @@ Result<VolumeSpec> parse_volume_spec(const std::string& text) {
 Result<void> validate_container_config(const ContainerConfig& c) {
   if (!c.name.empty() && !valid_container_name(c.name))
     return fail(Errc::invalid_input, "invalid container name '" + c.name + "': use [a-zA-Z0-9][a-zA-Z0-9_.-]*");
-  if (c.memory < 0 || (c.memory > 0 && c.memory < (6 << 20)))
-    return fail(Errc::invalid_input, "minimum memory limit allowed is 6 MiB");
+  if (c.memory < 0 || (c.memory > 0 && c.memory < (6 << 20))) return fail(Errc::invalid_input, "minimum memory limit allowed is 6 MiB");
   if (c.cpus < 0 || !std::isfinite(c.cpus)) return fail(Errc::invalid_input, "--cpus must be a positive number");
   if (c.pids_limit < 0) return fail(Errc::invalid_input, "--pids-limit must be positive");
   if (c.network != "none" && c.network != "host")
     return fail(Errc::invalid_input, "network '" + c.network + "': only none and host exist for now");
-  if (c.network == "host" && !c.hostname.empty())
-    return fail(Errc::invalid_input, "conflicting options: --hostname and --network host");
-  if (c.disk_type != "ssd" && c.disk_type != "hdd") return fail(Errc::invalid_input, "disk type '" + c.disk_type + "' is neither ssd nor hdd");
+  if (c.network == "host" && !c.hostname.empty()) return fail(Errc::invalid_input, "conflicting options: --hostname and --network host");
+  if (c.disk_type != "ssd" && c.disk_type != "hdd")
+    return fail(Errc::invalid_input, "disk type '" + c.disk_type + "' is neither ssd nor hdd");
   if (c.disk_size_mib != 0 && c.disk_size_mib < 8) return fail(Errc::invalid_input, "--disk-size must be at least 8 MiB");
   TRY(shim::parse_restart_policy(c.restart));
-  if (c.auto_remove && c.restart != "no" && !c.restart.empty())
-    return fail(Errc::invalid_input, "conflicting options: --restart and --rm");
+  if (c.auto_remove && c.restart != "no" && !c.restart.empty()) return fail(Errc::invalid_input, "conflicting options: --restart and --rm");
   for (const auto& v : c.volumes) TRY(parse_volume_spec(v));
   for (const auto& e : c.env)
     if (e.empty() || e[0] == '=') return fail(Errc::invalid_input, "invalid environment variable '" + e + "'");
@@ -200,9 +177,8 @@ Result<runtime::Spec> build_spec(const ContainerConfig& c, const ImageConfig& im
   spec.hostname = hostname;
 
   runtime::Linux& linux = spec.linux;
-  std::erase_if(linux.namespaces, [&](const runtime::Namespace& ns) {
-    return c.network == "host" && (ns.type == "network" || ns.type == "uts");
-  });
+  std::erase_if(
+      linux.namespaces, [&](const runtime::Namespace& ns) { return c.network == "host" && (ns.type == "network" || ns.type == "uts"); });
   for (auto& ns : linux.namespaces)
     if (ns.type == "network") ns.path = in.netns;
   linux.cgroups_path = in.cgroups_path;

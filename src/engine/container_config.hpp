@@ -29,10 +29,10 @@ struct ContainerConfig {
   std::string disk_type = "ssd";
   std::string restart = "no";
   bool tty = false, interactive = false, auto_remove = false, read_only = false, privileged = false;
-  std::string network = "none";           // none | host
-  std::vector<std::string> volumes;       // name:/dst[:ro] or /host:/dst[:ro]
+  std::string network = "none";      // none | host
+  std::vector<std::string> volumes;  // name:/dst[:ro] or /host:/dst[:ro]
   std::vector<std::string> cap_add, cap_drop;
-  std::string log_stdout, log_stderr;     // redis://…/channel
+  std::string log_stdout, log_stderr;  // redis://…/channel
   std::string stats_redis;
 
   bool operator==(const ContainerConfig&) const = default;
@@ -64,12 +64,12 @@ std::vector<std::string> container_args(const ContainerConfig& c, const ImageCon
 
 struct SpecInputs {
   std::string id;
-  std::string rootfs;                    // absolute
+  std::string rootfs;  // absolute
   uint32_t uid = 0, gid = 0;
   std::vector<uint32_t> additional_gids;
-  std::vector<runtime::Mount> mounts;    // extra mounts (volumes, /etc/hosts …)
+  std::vector<runtime::Mount> mounts;  // extra mounts (volumes, /etc/hosts …)
   std::string cgroups_path;
-  std::string netns;                     // the network namespace to join (a path); "" with --network host
+  std::string netns;  // the network namespace to join (a path); "" with --network host
 };
 // The spec for the runtime (written as config.json with runtime::spec_to_json): the image's
 // config under the user's flags, over the runtime's secure defaults.

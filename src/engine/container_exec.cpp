@@ -21,8 +21,8 @@ namespace tiffin::engine {
 namespace {
 
 // The runtime's exec options for a request into a running container.
-Result<runtime::ExecOptions> exec_options(const runtime::RuntimeOptions& rt, const std::string& id, const std::string& name,
-                                          const ExecRequest& r) {
+Result<runtime::ExecOptions> exec_options(
+    const runtime::RuntimeOptions& rt, const std::string& id, const std::string& name, const ExecRequest& r) {
   // The runtime checks the container runs (exec_in_container); no state of the engine's is read.
   runtime::ExecOptions opts;
   opts.id = id;
@@ -42,8 +42,8 @@ Result<runtime::ExecOptions> exec_options(const runtime::RuntimeOptions& rt, con
     if (!state) return fail(Errc::conflict, "container " + name + " is not running");
     pid_t init = state->state.pid;
     std::string root = "/proc/" + std::to_string(init) + "/root";
-    ResolvedUser u = TRY(resolve_user(r.user, read_file_in_root(root, "etc/passwd").value_or(""),
-                                      read_file_in_root(root, "etc/group").value_or("")));
+    ResolvedUser u =
+        TRY(resolve_user(r.user, read_file_in_root(root, "etc/passwd").value_or(""), read_file_in_root(root, "etc/group").value_or("")));
     opts.process.user.uid = u.uid;
     opts.process.user.gid = u.gid;
     opts.process.user.additional_gids = u.additional_gids;

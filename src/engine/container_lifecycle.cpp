@@ -79,8 +79,7 @@ Result<shim::ShimConfig> Engine::shim_config(const std::string& id, const Contai
   return sc;
 }
 
-Result<ShimConnection> Engine::launch(const std::string& id, const ContainerInfo& info,
-                                     const std::optional<shim::Resize>& size) {
+Result<ShimConnection> Engine::launch(const std::string& id, const ContainerInfo& info, const std::optional<shim::Resize>& size) {
   // The rootfs and the network again, in case a reboot or a fault took them away; the spec from
   // the container's config and its image as they are now.
   ImageInfo image;
@@ -181,8 +180,7 @@ Result<void> Engine::stop_without_shim(const std::string& id, std::chrono::milli
     bool gone = timeout.count() > 0 && runtime::kill_container(rt, id, signal, false) && wait_gone(pid, timeout);
     if (gone) code = 128 + signal;  // not our child: its own status is not ours to read
     else (void)runtime::kill_container(rt, id, SIGKILL, true);
-    if (!gone && !wait_gone(pid, std::chrono::seconds(10)))
-      return fail(Errc::unavailable, "container " + short_id(id) + " did not die");
+    if (!gone && !wait_gone(pid, std::chrono::seconds(10))) return fail(Errc::unavailable, "container " + short_id(id) + " did not die");
   }
   // Also what a shim killed while starting it left (a created container's init).
   if (auto r = runtime::delete_container(rt, id, true); !r && r.error().kind != Errc::not_found) return r;
@@ -209,8 +207,7 @@ Result<void> Engine::kill(const std::string& ref, int signal) {
 Result<void> Engine::pause(const std::string& ref, bool pause) {
   ContainerInfo info = TRY(inspect(ref));
   if (info.shim_alive) {
-    if (auto conn = connect_shim(shim_dir(info.id)))
-      return pause ? conn->call_done(shim::Pause{}) : conn->call_done(shim::Resume{});
+    if (auto conn = connect_shim(shim_dir(info.id))) return pause ? conn->call_done(shim::Pause{}) : conn->call_done(shim::Resume{});
   }
   runtime::RuntimeOptions rt{runtime_root(), false};
   return pause ? runtime::pause_container(rt, info.id) : runtime::resume_container(rt, info.id);

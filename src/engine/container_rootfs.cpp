@@ -32,8 +32,7 @@ runtime::Mount bind_mount(const std::string& source, const std::string& target, 
   return m;
 }
 
-layer::RwLayerOptions layer_options(const std::string& dir, const ContainerConfig& c, const std::string& root,
-                                   const std::string& lower) {
+layer::RwLayerOptions layer_options(const std::string& dir, const ContainerConfig& c, const std::string& root, const std::string& lower) {
   return {dir + "/layer", c.disk_size_mib, c.disk_type, root + "/pools", lower};
 }
 
@@ -95,25 +94,24 @@ Result<void> Engine::release(const std::string& id, const ContainerConfig& c, co
   return net::remove_netns(netns_path(id));
 }
 
-Result<void> Engine::write_bundle(const std::string& id, const ContainerConfig& c, const ImageInfo& image,
-                                  const std::optional<shim::Resize>& size) {
+Result<void> Engine::write_bundle(
+    const std::string& id, const ContainerConfig& c, const ImageInfo& image, const std::optional<shim::Resize>& size) {
   std::string dir = container_dir(id);
   std::string rootfs = dir + "/rootfs";
   ImageConfig icfg = TRY(image_config(image));
-  ResolvedUser user = TRY(resolve_user(!c.user.empty() ? c.user : icfg.user,
-                                       read_file_in_root(rootfs, "etc/passwd").value_or(""),
-                                       read_file_in_root(rootfs, "etc/group").value_or("")));
-  SpecInputs in{id, rootfs, user.uid, user.gid, user.additional_gids, {}, "/tiffin/" + id,
-                c.network == "host" ? "" : netns_path(id)};
+  ResolvedUser user = TRY(resolve_user(!c.user.empty() ? c.user : icfg.user, read_file_in_root(rootfs, "etc/passwd").value_or(""),
+      read_file_in_root(rootfs, "etc/group").value_or("")));
+  SpecInputs in{id, rootfs, user.uid, user.gid, user.additional_gids, {}, "/tiffin/" + id, c.network == "host" ? "" : netns_path(id)};
   // /etc/hosts, /etc/hostname and /etc/resolv.conf are the engine's, bound in as docker does.
-  struct stat st{};
+  struct stat st {};
   if (::lstat((rootfs + "/etc").c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     std::string hostname = c.network == "host" ? "" : (c.hostname.empty() ? short_id(id) : c.hostname);
     if (c.network == "host") {
       TRY(write_file_atomic(dir + "/hosts", read_text("/etc/hosts"), 0644, false));
       TRY(write_file_atomic(dir + "/resolv.conf", read_text("/etc/resolv.conf"), 0644, false));
     } else {
-      TRY(write_file_atomic(dir + "/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" + hostname + "\n", 0644, false));
+      TRY(write_file_atomic(
+          dir + "/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" + hostname + "\n", 0644, false));
       TRY(write_file_atomic(dir + "/resolv.conf", "", 0644, false));  // no network, no name servers
       TRY(write_file_atomic(dir + "/hostname", hostname + "\n", 0644, false));
       in.mounts.push_back(bind_mount(dir + "/hostname", "/etc/hostname", c.read_only));

@@ -6,8 +6,7 @@ bool needs_runtime_view(const std::optional<ShimStatus>& recorded, bool shim_ali
   return !shim_alive && (!recorded || is_active(recorded->status));
 }
 
-ShimStatus derive_state(const std::optional<ShimStatus>& recorded, bool shim_alive,
-                        const std::optional<RuntimeView>& runtime) {
+ShimStatus derive_state(const std::optional<ShimStatus>& recorded, bool shim_alive, const std::optional<RuntimeView>& runtime) {
   ShimStatus s = recorded.value_or(ShimStatus{});
   if (shim_alive) return s;
   if (runtime) {
@@ -23,8 +22,7 @@ ShimStatus derive_state(const std::optional<ShimStatus>& recorded, bool shim_ali
         s.status = ContainerStatus::created;
         s.pid = 0;
         return s;
-      case runtime::Status::stopped:
-        break;
+      case runtime::Status::stopped: break;
     }
   }
   if (is_active(s.status)) {

@@ -27,7 +27,6 @@ struct RuntimeView {
 // Whether derive_state needs the runtime's view (reading it costs a state file and /proc).
 bool needs_runtime_view(const std::optional<ShimStatus>& recorded, bool shim_alive);
 
-ShimStatus derive_state(const std::optional<ShimStatus>& recorded, bool shim_alive,
-                        const std::optional<RuntimeView>& runtime);
+ShimStatus derive_state(const std::optional<ShimStatus>& recorded, bool shim_alive, const std::optional<RuntimeView>& runtime);
 
 }  // namespace tiffin::engine

@@ -102,8 +102,7 @@ Result<ContainerInfo> Engine::load(const Record& r) {
   auto recorded = read_status(container_dir(r.id) + "/status");
   std::optional<RuntimeView> rt;
   if (needs_runtime_view(recorded, info.shim_alive))
-    if (auto s = runtime::container_state({runtime_root(), false}, r.id))
-      rt = RuntimeView{s->status, s->state.pid};
+    if (auto s = runtime::container_state({runtime_root(), false}, r.id)) rt = RuntimeView{s->status, s->state.pid};
   info.state = derive_state(recorded, info.shim_alive, rt);
   return info;
 }
@@ -135,8 +134,7 @@ Result<std::vector<ContainerInfo>> Engine::list(const ContainerFilter& filter) {
       else if (key == "id") keep = keep && info->id.starts_with(value);
       else if (key == "status") keep = status_name(status) == value;  // docker: a status filter implies -a
       else if (key == "ancestor") keep = keep && (info->image == value || info->image_id.starts_with(value));
-      else if (key == "exited")
-        keep = keep && status == ContainerStatus::exited && std::to_string(info->state.exit_code) == value;
+      else if (key == "exited") keep = keep && status == ContainerStatus::exited && std::to_string(info->state.exit_code) == value;
     }
     if (keep) out.push_back(std::move(*info));
   }
@@ -151,7 +149,8 @@ Result<std::string> Engine::create(const ContainerConfig& config) {
   if (c.name.empty()) c.name = "tiffin_" + id.substr(0, 8);
   // The directory first: a record never exists without it (see engine.hpp).
   if (::mkdir(container_dir(id).c_str(), 0711) != 0) return fail_errno("making " + container_dir(id));
-  auto insert = TRY(sql::Stmt::prepare(db_, "INSERT INTO containers (id, name, image, image_id, config, created) VALUES (?, ?, ?, ?, ?, ?)"));
+  auto insert =
+      TRY(sql::Stmt::prepare(db_, "INSERT INTO containers (id, name, image, image_id, config, created) VALUES (?, ?, ?, ?, ?, ?)"));
   insert.bind(1, id).bind(2, c.name).bind(3, c.image).bind(4, image.id).bind(5, container_config_to_json(c).dump());
   insert.bind(6, static_cast<int64_t>(::time(nullptr)));
   if (auto r = insert.run(); !r) {

@@ -33,10 +33,9 @@ Result<Engine> Engine::open(EngineOptions opts) {
   if (opts.tiffin_binary.empty()) opts.tiffin_binary = self_exe();
   if (opts.shim_binary.empty()) opts.shim_binary = (fs::path(opts.tiffin_binary).parent_path() / "tiffin-shim").string();
   if (opts.full_binary.empty()) opts.full_binary = (fs::path(opts.tiffin_binary).parent_path() / "tiffin-full").string();
-  if (opts.runtime_binary.empty())
-    opts.runtime_binary = (fs::path(opts.tiffin_binary).parent_path() / "tiffin-oci").string();
+  if (opts.runtime_binary.empty()) opts.runtime_binary = (fs::path(opts.tiffin_binary).parent_path() / "tiffin-oci").string();
   for (const auto& d : {opts.root + "/images", opts.root + "/containers", opts.root + "/volumes", opts.run_root + "/mounts",
-                        opts.run_root + "/c", opts.run_root + "/netns"}) {
+           opts.run_root + "/c", opts.run_root + "/netns"}) {
     std::error_code ec;
     fs::create_directories(d, ec);
     if (ec) return fail(Errc::io, "making " + d + ": " + ec.message());

@@ -197,8 +197,8 @@ class Engine {
   Result<void> prepare_rootfs(const std::string& id, const ContainerConfig& c, const ImageInfo& image);
   Result<void> prepare_network(const std::string& id, const ContainerConfig& c);
   // config.json; `size` is the terminal's, when a client with one starts the container.
-  Result<void> write_bundle(const std::string& id, const ContainerConfig& c, const ImageInfo& image,
-                            const std::optional<shim::Resize>& size);
+  Result<void> write_bundle(
+      const std::string& id, const ContainerConfig& c, const ImageInfo& image, const std::optional<shim::Resize>& size);
   Result<void> release(const std::string& id, const ContainerConfig& c, const std::string& image_id);
   Result<std::vector<std::string>> volume_mounts(const ContainerConfig& c);
   // container_lifecycle.cpp

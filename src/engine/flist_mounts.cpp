@@ -54,8 +54,8 @@ Result<void> ensure_flist_mount(const FlistMountPaths& m) {
     case MountState::dead: unmount(m.mountpoint); break;  // overlays over it keep their reference
     case MountState::none: break;
   }
-  std::vector<std::string> argv = {m.tiffin_binary, "flist", "mount", m.flist, m.mountpoint, "--daemon",
-                                   "--cache", m.cache_dir, "--log-file", m.log_file};
+  std::vector<std::string> argv = {
+      m.tiffin_binary, "flist", "mount", m.flist, m.mountpoint, "--daemon", "--cache", m.cache_dir, "--log-file", m.log_file};
   pid_t pid = TRY(spawn(argv, [] {
     int null = ::open("/dev/null", O_RDWR);
     ::dup2(null, 0);
@@ -63,7 +63,8 @@ Result<void> ensure_flist_mount(const FlistMountPaths& m) {
     return true;
   }));
   if (int code = wait_exit(pid); code != 0)
-    return fail(Errc::io, "mounting the image's flist on " + m.mountpoint + " failed (exit " + std::to_string(code) + ", see " + m.log_file + ")");
+    return fail(
+        Errc::io, "mounting the image's flist on " + m.mountpoint + " failed (exit " + std::to_string(code) + ", see " + m.log_file + ")");
   return {};
 }
 

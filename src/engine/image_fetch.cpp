@@ -59,8 +59,12 @@ Result<ImageInfo> Engine::add_image_file(const std::string& flist_path, const st
   // so creating a container never parses the flist.
   ImageConfig config = TRY(read_image_config(tree));
   auto insert = TRY(sql::Stmt::prepare(db_, "INSERT OR IGNORE INTO images (id, source, created, size, config) VALUES (?, ?, ?, ?, ?)"));
-  TRY(insert.bind(1, id).bind(2, source).bind(3, static_cast<int64_t>(::time(nullptr))).bind(4, static_cast<int64_t>(content_size(tree)))
-          .bind(5, image_config_to_json(config)).run());
+  TRY(insert.bind(1, id)
+          .bind(2, source)
+          .bind(3, static_cast<int64_t>(::time(nullptr)))
+          .bind(4, static_cast<int64_t>(content_size(tree)))
+          .bind(5, image_config_to_json(config))
+          .run());
   if (!tag.empty()) {
     auto t = TRY(sql::Stmt::prepare(db_, "INSERT OR REPLACE INTO tags (name, image) VALUES (?, ?)"));
     TRY(t.bind(1, tag).bind(2, id).run());

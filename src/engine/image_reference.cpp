@@ -5,9 +5,7 @@
 namespace tiffin::engine {
 namespace {
 
-bool is_loopback_host(const std::string& host) {
-  return host == "localhost" || host.starts_with("127.") || host == "[::1]";
-}
+bool is_loopback_host(const std::string& host) { return host == "localhost" || host.starts_with("127.") || host == "[::1]"; }
 
 bool has_tag(const std::string& name) {
   size_t slash = name.rfind('/');
@@ -32,9 +30,9 @@ Result<ImageReference> parse_image_reference(const std::string& text) {
     r.hub_url = text.substr(0, text.find("://") + 3) + r.name;
     return r;
   }
-  struct stat st{};
-  bool looks_like_path = text.starts_with("/") || text.starts_with("./") || text.starts_with("../") ||
-                         text.ends_with(".fl") || text.ends_with(".tar") || text.find(".tar.") != std::string::npos;
+  struct stat st {};
+  bool looks_like_path = text.starts_with("/") || text.starts_with("./") || text.starts_with("../") || text.ends_with(".fl") ||
+                         text.ends_with(".tar") || text.find(".tar.") != std::string::npos;
   if (::stat(text.c_str(), &st) == 0 && (looks_like_path || S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
     r.path = text;
     r.kind = S_ISREG(st.st_mode) && text.ends_with(".fl") ? ImageReference::Kind::flist_file : ImageReference::Kind::source;
@@ -50,7 +48,8 @@ Result<ImageReference> parse_image_reference(const std::string& text) {
     }
     return r;
   }
-  if (looks_like_path && (text.starts_with("/") || text.starts_with("."))) return fail(Errc::not_found, "image " + text + ": no such file or directory");
+  if (looks_like_path && (text.starts_with("/") || text.starts_with(".")))
+    return fail(Errc::not_found, "image " + text + ": no such file or directory");
   size_t slash = text.find('/');
   if (slash != std::string::npos) {
     std::string first = text.substr(0, slash);

@@ -24,8 +24,7 @@ Result<ShimConnection> ShimConnection::connect(const std::string& socket_path) {
 Result<void> ShimConnection::send(const shim::Message& m) {
   std::string frame = shim::encode_message(m);
   if (auto r = write_all(fd_.get(), {reinterpret_cast<const uint8_t*>(frame.data()), frame.size()}); !r) {
-    if (r.error().sys_errno == EPIPE || r.error().sys_errno == ECONNRESET)
-      return fail(Errc::unavailable, "the container's shim went away");
+    if (r.error().sys_errno == EPIPE || r.error().sys_errno == ECONNRESET) return fail(Errc::unavailable, "the container's shim went away");
     return r;
   }
   return {};
@@ -79,8 +78,7 @@ Result<UniqueFd> launch_shim(const std::string& shim_binary, const std::string& 
     char buf[4096];
     ssize_t n = ::read(ready.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0)
-      return fail(Errc::internal, "the shim (" + shim_binary + ") exited with " + std::to_string(code) + " before it listened");
+    if (n <= 0) return fail(Errc::internal, "the shim (" + shim_binary + ") exited with " + std::to_string(code) + " before it listened");
     buffer.append(buf, static_cast<size_t>(n));
   }
 }
@@ -89,7 +87,7 @@ bool shim_alive(const std::string& run_dir) {
   UniqueFd fd(::open((run_dir + "/shim.pid").c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return false;
   // A query, not an attempt: it never takes the lock a starting shim may be reaching for.
-  struct flock probe{};
+  struct flock probe {};
   probe.l_type = F_RDLCK;
   probe.l_whence = SEEK_SET;
   return ::fcntl(fd.get(), F_OFD_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;

@@ -61,8 +61,7 @@ Result<Reply> ShimConnection::call(const shim::Message& request) {
     if (auto* r = std::get_if<Reply>(&m)) return std::move(*r);
     if (auto* f = std::get_if<shim::Failed>(&m)) return std::unexpected(f->error);
     if (std::holds_alternative<shim::Output>(m)) continue;
-    return fail(Errc::internal, std::string("the shim answered ") + shim::message_name(m) + " to " +
-                                    shim::message_name(request));
+    return fail(Errc::internal, std::string("the shim answered ") + shim::message_name(m) + " to " + shim::message_name(request));
   }
 }
 

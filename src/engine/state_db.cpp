@@ -36,8 +36,8 @@ Result<sql::Db> open_state_db(const std::string& path) {
   int version = TRY(schema_version(db));
   if (version == kStateSchemaVersion) return db;
   if (version > kStateSchemaVersion)
-    return fail(Errc::unsupported, path + " has schema version " + std::to_string(version) +
-                                       ", newer than this tiffin's " + std::to_string(kStateSchemaVersion));
+    return fail(Errc::unsupported,
+        path + " has schema version " + std::to_string(version) + ", newer than this tiffin's " + std::to_string(kStateSchemaVersion));
   TRY(db.exec("PRAGMA journal_mode=WAL"));
   TRY(db.exec("BEGIN IMMEDIATE"));
   auto migrate = [&]() -> Result<void> {

@@ -36,8 +36,7 @@ Result<ResolvedUser> resolve_user(std::string_view spec, std::string_view passwd
   } else {
     auto uid = pw && pw->size() > 3 ? parse_uint<uint32_t>((*pw)[2]) : std::nullopt;
     auto gid = pw && pw->size() > 3 ? parse_uint<uint32_t>((*pw)[3]) : std::nullopt;
-    if (!uid || !gid)
-      return fail(Errc::invalid_input, "unable to find user " + std::string(user) + ": no matching entries in passwd file");
+    if (!uid || !gid) return fail(Errc::invalid_input, "unable to find user " + std::string(user) + ": no matching entries in passwd file");
     u.uid = *uid;
     u.gid = *gid;
     name = (*pw)[0];
@@ -48,8 +47,7 @@ Result<ResolvedUser> resolve_user(std::string_view spec, std::string_view passwd
     } else {
       auto gr = find_entry(group, grp, 2);
       auto gid2 = gr ? parse_uint<uint32_t>((*gr)[2]) : std::nullopt;
-      if (!gid2)
-        return fail(Errc::invalid_input, "unable to find group " + std::string(grp) + ": no matching entries in group file");
+      if (!gid2) return fail(Errc::invalid_input, "unable to find group " + std::string(grp) + ": no matching entries in group file");
       u.gid = *gid2;
     }
   }

@@ -19,7 +19,8 @@ Result<VolumeInfo> Engine::create_volume(const std::string& name, uint64_t size_
   auto insert = TRY(sql::Stmt::prepare(db_, "INSERT INTO volumes (name, size_mib, created) VALUES (?, ?, ?)"));
   insert.bind(1, name).bind(2, static_cast<int64_t>(size_mib)).bind(3, static_cast<int64_t>(::time(nullptr)));
   if (auto r = insert.run(); !r) {
-    if (sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_PRIMARYKEY) return fail(Errc::conflict, "volume " + name + " exists already");
+    if (sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_PRIMARYKEY)
+      return fail(Errc::conflict, "volume " + name + " exists already");
     return std::unexpected(r.error());
   }
   std::string dir = opts_.root + "/volumes/" + name;
@@ -43,7 +44,8 @@ Result<VolumeInfo> Engine::volume(const std::string& name) {
   if (!TRY(st.step())) return fail(Errc::not_found, "no such volume: " + name);
   VolumeInfo v{name, opts_.root + "/volumes/" + name + "/_data", static_cast<uint64_t>(st.i64(0)), st.i64(1)};
   // A sized volume's image is mounted again after a reboot.
-  struct stat a{}, b{};
+  struct stat a {
+  }, b{};
   if (v.size_mib && ::stat(v.mountpoint.c_str(), &a) == 0 && ::stat((v.mountpoint + "/..").c_str(), &b) == 0 && a.st_dev == b.st_dev)
     TRY(layer::mount_sized_fs(opts_.root + "/volumes/" + name + "/disk.img", v.size_mib, v.mountpoint));
   return v;

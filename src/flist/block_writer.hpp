@@ -19,10 +19,10 @@ namespace tiffin {
 
 struct PackStats {
   uint64_t files = 0;
-  uint64_t bytes = 0;          // plain bytes of all file content
-  uint64_t blocks = 0;         // chunks encoded
-  uint64_t blocks_sent = 0;    // blocks the store did not have yet
-  uint64_t bytes_sent = 0;     // sealed bytes sent to the store
+  uint64_t bytes = 0;        // plain bytes of all file content
+  uint64_t blocks = 0;       // chunks encoded
+  uint64_t blocks_sent = 0;  // blocks the store did not have yet
+  uint64_t bytes_sent = 0;   // sealed bytes sent to the store
 };
 
 class BlockWriter {

@@ -34,10 +34,16 @@ Result<CheckReport> check(const Tree& tree, BlockStore& store, unsigned threads,
     if (plain) return {};
     std::lock_guard lock(mu);
     const char* what = "corrupt";
-    if (plain.error().kind == Errc::not_found) { ++report.missing; what = "missing"; }
-    else if (plain.error().kind == Errc::corrupt) ++report.corrupt;
-    else { ++report.unreachable; what = "unreachable"; }
-    report.problems.push_back(std::string(what) + " block " + to_hex(it.ref.id) + " of " + tree.path_of(it.node) + ": " + plain.error().message);
+    if (plain.error().kind == Errc::not_found) {
+      ++report.missing;
+      what = "missing";
+    } else if (plain.error().kind == Errc::corrupt) ++report.corrupt;
+    else {
+      ++report.unreachable;
+      what = "unreachable";
+    }
+    report.problems.push_back(
+        std::string(what) + " block " + to_hex(it.ref.id) + " of " + tree.path_of(it.node) + ": " + plain.error().message);
     return {};
   });
   progress.finish();

@@ -10,7 +10,7 @@
 namespace tiffin {
 
 struct CheckReport {
-  uint64_t blocks = 0;                // distinct blocks checked
+  uint64_t blocks = 0;  // distinct blocks checked
   uint64_t missing = 0, corrupt = 0, unreachable = 0;
   std::vector<std::string> problems;  // "missing block <id> of /usr/bin/x"
   bool ok() const { return missing == 0 && corrupt == 0 && unreachable == 0; }

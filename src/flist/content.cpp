@@ -9,7 +9,7 @@ namespace tiffin {
 Result<size_t> resolve(const Tree& tree, std::string_view path, bool follow_last) {
   std::vector<std::string> pending = TRY(split_path(std::string(path)));
   std::reverse(pending.begin(), pending.end());  // a stack: next component at the back
-  std::vector<size_t> stack{Tree::kRoot};          // directories from the root to here
+  std::vector<size_t> stack{Tree::kRoot};        // directories from the root to here
   int hops = 0;
   while (!pending.empty()) {
     std::string name = std::move(pending.back());
@@ -44,8 +44,8 @@ Result<size_t> resolve(const Tree& tree, std::string_view path, bool follow_last
   return stack.back();
 }
 
-Result<void> read_blocks(const std::vector<BlockRef>& blocks, BlockStore& store,
-                         const std::function<Result<void>(std::span<const uint8_t>)>& sink) {
+Result<void> read_blocks(
+    const std::vector<BlockRef>& blocks, BlockStore& store, const std::function<Result<void>(std::span<const uint8_t>)>& sink) {
   for (const auto& b : blocks) {
     Bytes sealed = TRY(store.get(b.id));
     Bytes plain = TRY(decode_block(b.id, b.key, sealed));
@@ -71,8 +71,8 @@ Result<std::optional<ImageConfig>> image_config(const Tree& tree, BlockStore* st
   auto startup = tree.find("/.startup.toml");
   if (!startup || !store || !tree.nodes[*startup].is_reg()) return std::optional<ImageConfig>{};
   Bytes text = TRY_CTX(read_content(tree.nodes[*startup], *store, 1 << 20), "reading /.startup.toml");
-  return std::optional<ImageConfig>(TRY(image_config_from_startup_toml(
-      std::string_view(reinterpret_cast<const char*>(text.data()), text.size()))));
+  return std::optional<ImageConfig>(
+      TRY(image_config_from_startup_toml(std::string_view(reinterpret_cast<const char*>(text.data()), text.size()))));
 }
 
 }  // namespace tiffin

@@ -9,9 +9,9 @@
 namespace tiffin {
 
 struct Change {
-  char kind;                       // 'A', 'D' or 'C'
+  char kind;  // 'A', 'D' or 'C'
   std::string path;
-  std::vector<std::string> what;   // for 'C': type, content, mode, owner, mtime, target, rdev, xattrs
+  std::vector<std::string> what;  // for 'C': type, content, mode, owner, mtime, target, rdev, xattrs
 };
 
 // Every added or deleted node is listed, also those under an added or deleted directory.

@@ -65,7 +65,13 @@ Error bad(const std::string& path, const std::string& what) { return Error{Errc:
 
 bool valid_type(uint32_t mode) {
   switch (mode & S_IFMT) {
-    case S_IFREG: case S_IFDIR: case S_IFLNK: case S_IFCHR: case S_IFBLK: case S_IFIFO: case S_IFSOCK: return true;
+    case S_IFREG:
+    case S_IFDIR:
+    case S_IFLNK:
+    case S_IFCHR:
+    case S_IFBLK:
+    case S_IFIFO:
+    case S_IFSOCK: return true;
     default: return false;
   }
 }
@@ -74,7 +80,8 @@ bool is_int(const sql::Stmt& s, int col) { return s.type(col) == SQLITE_INTEGER;
 
 Result<Hash> hash_column(const sql::Stmt& s, int col, const std::string& path, const char* what) {
   auto b = s.blob(col);
-  if (s.type(col) != SQLITE_BLOB || b.size() != 32) return std::unexpected(bad(path, std::string("block ") + what + " is not a 32-byte blob"));
+  if (s.type(col) != SQLITE_BLOB || b.size() != 32)
+    return std::unexpected(bad(path, std::string("block ") + what + " is not a 32-byte blob"));
   Hash h;
   std::copy(b.begin(), b.end(), h.begin());
   return h;
@@ -104,7 +111,8 @@ Result<Tree> load_flist(const std::string& path) {
     n.name = rows.text(2);
     if (mode < 0 || mode > 0xffffffffll || !valid_type(static_cast<uint32_t>(mode)))
       return std::unexpected(bad(path, where + " has an invalid mode " + std::to_string(mode)));
-    if (size < 0 || static_cast<uint64_t>(size) > kMaxFileSize) return std::unexpected(bad(path, where + " has an absurd size " + std::to_string(size)));
+    if (size < 0 || static_cast<uint64_t>(size) > kMaxFileSize)
+      return std::unexpected(bad(path, where + " has an absurd size " + std::to_string(size)));
     if (uid < 0 || uid > 0xffffffffll || gid < 0 || gid > 0xffffffffll) return std::unexpected(bad(path, where + " has an invalid owner"));
     if (rdev < 0) return std::unexpected(bad(path, where + " has an invalid rdev"));
     n.mode = static_cast<uint32_t>(mode);
@@ -140,7 +148,8 @@ Result<Tree> load_flist(const std::string& path) {
     Node& n = tree.nodes[i];
     auto p = by_ino.find(parent_ino[i]);
     std::string where = "inode " + std::to_string(n.ino);
-    if (p == by_ino.end()) return std::unexpected(bad(path, where + " is an orphan (parent " + std::to_string(parent_ino[i]) + " does not exist)"));
+    if (p == by_ino.end())
+      return std::unexpected(bad(path, where + " is an orphan (parent " + std::to_string(parent_ino[i]) + " does not exist)"));
     if (!tree.nodes[p->second].is_dir()) return std::unexpected(bad(path, where + " has a parent that is not a directory"));
     n.parent = p->second;
     if (!tree.nodes[p->second].children.emplace(n.name, i).second)
@@ -149,7 +158,8 @@ Result<Tree> load_flist(const std::string& path) {
   // Every node must be reachable from the root; what is not is part of a cycle.
   size_t reachable = tree.preorder().size();
   if (reachable != tree.nodes.size())
-    return std::unexpected(bad(path, std::to_string(tree.nodes.size() - reachable) + " inodes are not reachable from the root (a cycle in the tree)"));
+    return std::unexpected(
+        bad(path, std::to_string(tree.nodes.size() - reachable) + " inodes are not reachable from the root (a cycle in the tree)"));
 
   auto node_of = [&](int64_t ino, const char* table) -> Result<Node*> {
     auto it = by_ino.find(ino);
@@ -172,7 +182,8 @@ Result<Tree> load_flist(const std::string& path) {
   }
   for (const Node& n : tree.nodes) {
     if (n.is_reg() && n.blocks.size() != (n.size + kBlockSize - 1) / kBlockSize)
-      return std::unexpected(bad(path, "file " + n.name + " of " + std::to_string(n.size) + " bytes has " + std::to_string(n.blocks.size()) + " blocks"));
+      return std::unexpected(
+          bad(path, "file " + n.name + " of " + std::to_string(n.size) + " bytes has " + std::to_string(n.blocks.size()) + " blocks"));
     if (n.is_symlink() && n.link.empty()) return std::unexpected(bad(path, "symlink " + n.name + " has no target"));
   }
 
@@ -202,7 +213,8 @@ Result<Tree> load_flist(const std::string& path) {
       Node* n = TRY(node_of(h.i64(0), "tiffin_hardlink"));
       Node* t = TRY(node_of(h.i64(1), "tiffin_hardlink"));
       if (!n->is_reg() || !t->is_reg()) return std::unexpected(bad(path, "hard link between non-regular files"));
-      if (n == t || n->mode != t->mode || n->blocks != t->blocks) return std::unexpected(bad(path, "hard link " + n->name + " differs from its target"));
+      if (n == t || n->mode != t->mode || n->blocks != t->blocks)
+        return std::unexpected(bad(path, "hard link " + n->name + " differs from its target"));
       n->hardlink = by_ino[h.i64(1)];
     }
     for (const Node& n : tree.nodes)
@@ -234,7 +246,8 @@ Result<void> save_flist(const std::string& path, const Tree& tree) {
     TRY(db.exec(kRfsSchema));
     TRY(db.exec(kTiffinSchema));
     TRY(db.exec("BEGIN"));
-    auto ins_inode = TRY(sql::Stmt::prepare(db, "INSERT INTO inode (ino, parent, name, size, uid, gid, mode, rdev, ctime, mtime) VALUES (?,?,?,?,?,?,?,?,?,?)"));
+    auto ins_inode = TRY(sql::Stmt::prepare(
+        db, "INSERT INTO inode (ino, parent, name, size, uid, gid, mode, rdev, ctime, mtime) VALUES (?,?,?,?,?,?,?,?,?,?)"));
     auto ins_extra = TRY(sql::Stmt::prepare(db, "INSERT INTO extra (ino, data) VALUES (?,?)"));
     auto ins_block = TRY(sql::Stmt::prepare(db, "INSERT INTO block (ino, id, key) VALUES (?,?,?)"));
     auto ins_xattr = TRY(sql::Stmt::prepare(db, "INSERT INTO tiffin_xattr (ino, name, value) VALUES (?,?,?)"));
@@ -249,9 +262,16 @@ Result<void> save_flist(const std::string& path, const Tree& tree) {
     for (size_t idx : order) {
       const Node& n = tree.nodes[idx];
       int64_t ino = ino_of[idx];
-      ins_inode.bind(1, ino).bind(2, idx == Tree::kRoot ? 0 : ino_of[n.parent]).bind(3, idx == Tree::kRoot ? std::string("/") : n.name)
-          .bind(4, static_cast<int64_t>(n.size)).bind(5, n.uid).bind(6, n.gid).bind(7, n.mode)
-          .bind(8, static_cast<int64_t>(n.rdev)).bind(9, n.ctime).bind(10, n.mtime);
+      ins_inode.bind(1, ino)
+          .bind(2, idx == Tree::kRoot ? 0 : ino_of[n.parent])
+          .bind(3, idx == Tree::kRoot ? std::string("/") : n.name)
+          .bind(4, static_cast<int64_t>(n.size))
+          .bind(5, n.uid)
+          .bind(6, n.gid)
+          .bind(7, n.mode)
+          .bind(8, static_cast<int64_t>(n.rdev))
+          .bind(9, n.ctime)
+          .bind(10, n.mtime);
       TRY(ins_inode.run());
       if (n.is_symlink()) TRY(ins_extra.bind(1, ino).bind(2, n.link).run());
       for (const auto& b : n.blocks) TRY(ins_block.bind(1, ino).bind_blob(2, b.id).bind_blob(3, b.key).run());

@@ -4,7 +4,6 @@
 
 #include <cstring>
 
-
 namespace tiffin {
 namespace {
 constexpr size_t kInodeCacheLimit = 200000;
@@ -12,8 +11,8 @@ constexpr const char* kColumns = "i.ino, i.parent, i.name, i.size, i.uid, i.gid,
 
 InodeRow row_of(const sql::Stmt& s) {
   return InodeRow{static_cast<uint64_t>(s.i64(0)), static_cast<uint64_t>(s.i64(1)), s.text(2), static_cast<uint64_t>(s.i64(3)),
-                  static_cast<uint64_t>(s.i64(7)), static_cast<uint32_t>(s.i64(4)), static_cast<uint32_t>(s.i64(5)),
-                  static_cast<uint32_t>(s.i64(6)), s.i64(8), s.i64(9)};
+      static_cast<uint64_t>(s.i64(7)), static_cast<uint32_t>(s.i64(4)), static_cast<uint32_t>(s.i64(5)), static_cast<uint32_t>(s.i64(6)),
+      s.i64(8), s.i64(9)};
 }
 }  // namespace
 
@@ -44,9 +43,9 @@ Result<std::unique_ptr<FlistIndex::Conn>> FlistIndex::acquire() {
   c->by_ino = TRY(sql::Stmt::prepare(c->db, "SELECT " + cols + " FROM inode i WHERE i.ino = ?"));
   c->by_name = TRY(sql::Stmt::prepare(c->db, "SELECT " + cols + " FROM inode i WHERE i.parent = ? AND i.name = ?"));
   // Children come with the inode a hard link resolves to, in the same query.
-  c->children = TRY(sql::Stmt::prepare(c->db, "SELECT " + cols + (links ? ", h.target FROM inode i LEFT JOIN tiffin_hardlink h ON h.ino = i.ino"
-                                                                          : ", NULL FROM inode i") +
-                                                 " WHERE i.parent = ? AND i.ino != 1 ORDER BY i.name"));
+  c->children = TRY(sql::Stmt::prepare(
+      c->db, "SELECT " + cols + (links ? ", h.target FROM inode i LEFT JOIN tiffin_hardlink h ON h.ino = i.ino" : ", NULL FROM inode i") +
+                 " WHERE i.parent = ? AND i.ino != 1 ORDER BY i.name"));
   c->blocks = TRY(sql::Stmt::prepare(c->db, "SELECT id, key FROM block WHERE ino = ? ORDER BY rowid"));
   c->link = TRY(sql::Stmt::prepare(c->db, "SELECT data FROM extra WHERE ino = ?"));
   if (c->db.has_table("tiffin_xattr"))

@@ -6,8 +6,8 @@ namespace tiffin {
 
 std::string image_config_to_json(const ImageConfig& c) {
   // nlohmann::json sorts object keys, which makes the text canonical for signatures.
-  nlohmann::json j = {{"entrypoint", c.entrypoint}, {"cmd", c.cmd}, {"env", c.env},
-                      {"workdir", c.workdir},       {"user", c.user}, {"ports", c.ports}};
+  nlohmann::json j = {
+      {"entrypoint", c.entrypoint}, {"cmd", c.cmd}, {"env", c.env}, {"workdir", c.workdir}, {"user", c.user}, {"ports", c.ports}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -37,7 +37,8 @@ Result<ImageConfig> image_config_from_json(std::string_view text) {
   TRY(string("workdir", c.workdir));
   TRY(string("user", c.user));
   for (const auto& e : c.env)
-    if (e.find('=') == std::string::npos || e.front() == '=') return fail(Errc::invalid_input, "image config: env entry '" + e + "' is not KEY=value");
+    if (e.find('=') == std::string::npos || e.front() == '=')
+      return fail(Errc::invalid_input, "image config: env entry '" + e + "' is not KEY=value");
   return c;
 }
 

@@ -19,9 +19,7 @@
 namespace tiffin {
 namespace {
 
-unsigned thread_count(const PackOptions& o) {
-  return o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-}
+unsigned thread_count(const PackOptions& o) { return o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency()); }
 
 void note(const PackOptions& o, std::string line) {
   if (o.notes) o.notes->push_back(std::move(line));
@@ -235,8 +233,7 @@ Result<PackStats> pack_tar(int fd, const std::string& name, BlockStore& store, T
   archive_read_support_filter_all(a.get());
   archive_read_support_format_tar(a.get());
   archive_read_support_format_gnutar(a.get());
-  if (archive_read_open_fd(a.get(), fd, 1 << 16) != ARCHIVE_OK)
-    return fail(Errc::invalid_input, name + ": " + archive_message(a.get()));
+  if (archive_read_open_fd(a.get(), fd, 1 << 16) != ARCHIVE_OK) return fail(Errc::invalid_input, name + ": " + archive_message(a.get()));
 
   Progress progress("packing", 0, opts.progress);
   BlockWriter writer(store, thread_count(opts), &progress);
@@ -274,13 +271,17 @@ Result<PackStats> pack_tar(int fd, const std::string& name, BlockStore& store, T
     }
     // pax archives may carry an attribute twice (LIBARCHIVE.xattr and SCHILY.xattr): keep one.
     std::stable_sort(n.xattrs.begin(), n.xattrs.end(), [](const Xattr& x, const Xattr& y) { return x.name < y.name; });
-    n.xattrs.erase(std::unique(n.xattrs.begin(), n.xattrs.end(), [](const Xattr& x, const Xattr& y) { return x.name == y.name; }),
-                   n.xattrs.end());
+    n.xattrs.erase(
+        std::unique(n.xattrs.begin(), n.xattrs.end(), [](const Xattr& x, const Xattr& y) { return x.name == y.name; }), n.xattrs.end());
 
     if (parts->empty()) {  // "./": the root's own metadata
       if (!S_ISDIR(n.mode)) return abort(Error{Errc::invalid_input, 0, "tar entry '" + entry + "' names the root but is not a directory"});
       Node& root = tree.nodes[Tree::kRoot];
-      root.mode = n.mode; root.uid = n.uid; root.gid = n.gid; root.mtime = n.mtime; root.ctime = n.ctime;
+      root.mode = n.mode;
+      root.uid = n.uid;
+      root.gid = n.gid;
+      root.mtime = n.mtime;
+      root.ctime = n.ctime;
       root.xattrs = std::move(n.xattrs);
       continue;
     }
@@ -291,7 +292,8 @@ Result<PackStats> pack_tar(int fd, const std::string& name, BlockStore& store, T
     if (const char* hl = archive_entry_hardlink(e)) {
       auto target = tree.find(hl);
       if (!target || !tree.nodes[*target].is_reg())
-        return abort(Error{Errc::invalid_input, 0, "tar entry '" + entry + "': hard link to '" + std::string(hl) + "', which is not an earlier regular file"});
+        return abort(Error{Errc::invalid_input, 0,
+            "tar entry '" + entry + "': hard link to '" + std::string(hl) + "', which is not an earlier regular file"});
       Node copy = tree.nodes[*target];
       copy.name = n.name;
       copy.children.clear();
@@ -344,14 +346,9 @@ Result<PackStats> pack_tar(int fd, const std::string& name, BlockStore& store, T
         n.rdev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
         tree.put(*parent, std::move(n));
         break;
-      case AE_IFIFO:
-        tree.put(*parent, std::move(n));
-        break;
-      case AE_IFSOCK:
-        note(opts, "skipped socket " + entry);
-        break;
-      default:
-        return abort(Error{Errc::invalid_input, 0, "tar entry '" + entry + "' has an unknown type"});
+      case AE_IFIFO: tree.put(*parent, std::move(n)); break;
+      case AE_IFSOCK: note(opts, "skipped socket " + entry); break;
+      default: return abort(Error{Errc::invalid_input, 0, "tar entry '" + entry + "' has an unknown type"});
     }
   }
   TRY(writer.finish(tree, stats));

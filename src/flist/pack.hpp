@@ -10,8 +10,8 @@
 namespace tiffin {
 
 struct PackOptions {
-  unsigned threads = 0;    // 0: one per core
-  bool progress = true;    // drawn only when stderr is a terminal
+  unsigned threads = 0;                       // 0: one per core
+  bool progress = true;                       // drawn only when stderr is a terminal
   std::vector<std::string>* notes = nullptr;  // things skipped (sockets), one line each
 };
 

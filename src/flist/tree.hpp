@@ -45,7 +45,7 @@ struct Node {
   std::vector<Xattr> xattrs;
   std::optional<size_t> hardlink;  // the node whose content this one shares (a hard link)
   size_t parent = 0;
-  uint64_t ino = 0;  // the inode number it had in the .fl it was read from (0: not read from one)
+  uint64_t ino = 0;                        // the inode number it had in the .fl it was read from (0: not read from one)
   std::map<std::string, size_t> children;  // directories: name → node index, sorted by name
 
   uint32_t type() const { return mode & S_IFMT; }

@@ -119,13 +119,16 @@ struct Unpacker {
         UniqueFd fd(::openat(pfd.get(), n.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!fd) return errno == EEXIST ? exists() : fail_errno("create " + shown);
         off_t off = 0;
-        TRY_CTX(read_blocks(n.blocks, store, [&](std::span<const uint8_t> chunk) -> Result<void> {
-          TRY(pwrite_all(fd.get(), chunk, off));
-          off += static_cast<off_t>(chunk.size());
-          progress.add(chunk.size());
-          return {};
-        }), shown);
-        if (static_cast<uint64_t>(off) != n.size) return fail(Errc::corrupt, shown + ": blocks hold " + std::to_string(off) + " bytes, the flist says " + std::to_string(n.size));
+        TRY_CTX(read_blocks(n.blocks, store,
+                    [&](std::span<const uint8_t> chunk) -> Result<void> {
+                      TRY(pwrite_all(fd.get(), chunk, off));
+                      off += static_cast<off_t>(chunk.size());
+                      progress.add(chunk.size());
+                      return {};
+                    }),
+            shown);
+        if (static_cast<uint64_t>(off) != n.size)
+          return fail(Errc::corrupt, shown + ": blocks hold " + std::to_string(off) + " bytes, the flist says " + std::to_string(n.size));
         bytes += n.size;
         TRY(set_meta_fd(n, fd.get(), shown));
         break;
@@ -147,9 +150,7 @@ struct Unpacker {
         }
         TRY(set_meta_at(n, pfd.get(), shown));
         break;
-      case S_IFSOCK:
-        warn("skipped socket " + shown);
-        break;
+      case S_IFSOCK: warn("skipped socket " + shown); break;
     }
     ++files;
     progress.add(0, 1);

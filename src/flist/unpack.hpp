@@ -14,9 +14,9 @@
 namespace tiffin {
 
 struct UnpackOptions {
-  unsigned threads = 0;     // 0: two per core (fetching overlaps with decoding)
+  unsigned threads = 0;  // 0: two per core (fetching overlaps with decoding)
   bool progress = true;
-  bool same_owner = true;   // chown to the flist's owners (only possible as root)
+  bool same_owner = true;  // chown to the flist's owners (only possible as root)
   std::vector<std::string>* warnings = nullptr;
 };
 

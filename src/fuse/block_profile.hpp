@@ -24,7 +24,11 @@ class BlockRecorder {
 
  private:
   struct HashOf {
-    size_t operator()(const Hash& h) const { size_t v; std::memcpy(&v, h.data(), sizeof v); return v; }
+    size_t operator()(const Hash& h) const {
+      size_t v;
+      std::memcpy(&v, h.data(), sizeof v);
+      return v;
+    }
   };
   mutable std::mutex mu_;
   std::unordered_set<Hash, HashOf> seen_;

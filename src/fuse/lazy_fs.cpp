@@ -87,9 +87,8 @@ struct FsTotals {
 class LazyFs {
  public:
   LazyFs(const MountOptions& opts, std::unique_ptr<FlistIndex> index, std::shared_ptr<BlockFetcher> fetcher, FsTotals totals,
-         std::vector<BlockRef> prefetch)
-      : opts_(opts), index_(std::move(index)), fetcher_(std::move(fetcher)), totals_(totals), memory_(64),
-        prefetch_(std::move(prefetch)) {
+      std::vector<BlockRef> prefetch)
+      : opts_(opts), index_(std::move(index)), fetcher_(std::move(fetcher)), totals_(totals), memory_(64), prefetch_(std::move(prefetch)) {
     if (!opts_.record_profile.empty()) recorder_ = std::make_unique<BlockRecorder>();
   }
   ~LazyFs() {
@@ -109,7 +108,7 @@ class LazyFs {
   const FsTotals& totals() const { return totals_; }
 
   struct stat to_stat(const InodeRow& r) const {
-    struct stat st{};
+    struct stat st {};
     st.st_ino = r.ino;
     st.st_mode = r.mode;
     st.st_nlink = S_ISDIR(r.mode) ? 2 : r.nlink;
@@ -185,7 +184,7 @@ class LazyFs {
       return {};
     });
     spdlog::info("prefetched {} blocks ({} failed) in {:.2f}s", prefetch_.size() - failed, failed.load(),
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
 
   MountOptions opts_;
@@ -279,7 +278,7 @@ void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_in
   size_t used = 0;
   for (size_t i = static_cast<size_t>(off); i < d->entries.size(); ++i) {
     const InodeRow& r = d->entries[i];
-    struct stat st{};
+    struct stat st {};
     st.st_ino = r.ino;
     st.st_mode = r.mode;
     size_t n = fuse_add_direntry(req, buf.data() + used, size - used, r.name.c_str(), &st, static_cast<off_t>(i + 1));
@@ -323,7 +322,7 @@ void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 
 void op_statfs(fuse_req_t req, fuse_ino_t) {
   const FsTotals& t = fs_of(req).totals();
-  struct statvfs st{};
+  struct statvfs st {};
   st.f_bsize = st.f_frsize = 4096;
   st.f_blocks = (t.bytes + 4095) / 4096;
   st.f_files = t.inodes;
@@ -391,8 +390,7 @@ Result<void> unmount_flist(const std::string& mountpoint) {
   // A writable root: the overlay, then the flist mount under it, then the sized upper layer.
   if (auto layer = overlay_layer_dir(mountpoint)) {
     RwLayerOptions rw{.dir = *layer};
-    if (::umount2(mountpoint.c_str(), 0) != 0 && ::umount2(mountpoint.c_str(), MNT_DETACH) != 0)
-      return fail_errno("umount " + mountpoint);
+    if (::umount2(mountpoint.c_str(), 0) != 0 && ::umount2(mountpoint.c_str(), MNT_DETACH) != 0) return fail_errno("umount " + mountpoint);
     std::string lower = rw_lower_dir(rw);
     if (::umount2(lower.c_str(), 0) != 0 && errno != EINVAL) ::umount2(lower.c_str(), MNT_DETACH);
     release_rw_layer(rw, "");
@@ -449,8 +447,7 @@ Result<void> serve_mount(const MountOptions& opts, ReadySignal& ready) {
   if (fuse_mount_state(fuse_point) == MountState::dead) TRY(unmount_flist(fuse_point));
 
   std::vector<std::string> argv{"tiffin-mount", "-o",
-                                std::string("ro,default_permissions,fsname=tiffin:") + opts.flist + ",subtype=tiffin" +
-                                    (opts.allow_other ? ",allow_other" : "")};
+      std::string("ro,default_permissions,fsname=tiffin:") + opts.flist + ",subtype=tiffin" + (opts.allow_other ? ",allow_other" : "")};
   if (opts.debug) argv.push_back("-d");
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
@@ -477,8 +474,7 @@ Result<void> serve_mount(const MountOptions& opts, ReadySignal& ready) {
   } rw_guard{opts};
   if (fuse_set_signal_handlers(se) != 0) return fail(Errc::io, "installing signal handlers failed");
   guard.handlers = true;
-  if (fuse_session_mount(se, fuse_point.c_str()) != 0)
-    return fail(Errc::io, "mounting " + opts.flist + " on " + fuse_point + " failed");
+  if (fuse_session_mount(se, fuse_point.c_str()) != 0) return fail(Errc::io, "mounting " + opts.flist + " on " + fuse_point + " failed");
   guard.mounted = true;
 
   // overlayfs asks the lower layer questions while mounting, so it can only be mounted while the

@@ -20,19 +20,19 @@ namespace tiffin {
 struct MountOptions {
   std::string flist;
   std::string mountpoint;
-  std::vector<std::string> stores;     // override the flist's routes
+  std::vector<std::string> stores;  // override the flist's routes
   std::string cache_dir = "/var/cache/tiffin/blocks";
   uint64_t cache_bytes = uint64_t(2) << 30;
   std::chrono::milliseconds timeout{5000};  // per block fetch, before a read fails with EIO
   unsigned readahead_blocks = 4;
   unsigned fetch_threads = 8;
-  bool allow_other = true;             // containers run as other users
-  std::string record_profile;          // write the blocks read, in first-read order, here at unmount
-  std::string prefetch_profile;        // fetch these blocks into the cache in the background
+  bool allow_other = true;       // containers run as other users
+  std::string record_profile;    // write the blocks read, in first-read order, here at unmount
+  std::string prefetch_profile;  // fetch these blocks into the cache in the background
   unsigned prefetch_threads = 16;
-  std::optional<layer::RwLayerOptions> rw;    // writable root: overlayfs over the flist on `mountpoint`
-  std::string log_file;                // a daemon's log (default: none)
-  bool daemon = false;                 // return once mounted, serve in the background
+  std::optional<layer::RwLayerOptions> rw;  // writable root: overlayfs over the flist on `mountpoint`
+  std::string log_file;                     // a daemon's log (default: none)
+  bool daemon = false;                      // return once mounted, serve in the background
   bool debug = false;
 };
 

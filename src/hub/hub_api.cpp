@@ -34,9 +34,7 @@ HubResponse json_response(unsigned status, const json& j) {
   return r;
 }
 
-HubResponse error_response(unsigned status, const std::string& message) {
-  return json_response(status, json{{"error", message}});
-}
+HubResponse error_response(unsigned status, const std::string& message) { return json_response(status, json{{"error", message}}); }
 
 // Path components, percent-decoded; the query string is ignored. nullopt for malformed escapes.
 std::optional<std::vector<std::string>> split_target(const std::string& target) {
@@ -61,11 +59,7 @@ std::optional<std::vector<std::string>> split_target(const std::string& target) 
 }
 
 json info_json(const FlistInfo& i) {
-  json j{{"name", i.ref.name + ":" + i.ref.tag},
-         {"flist", i.ref.str()},
-         {"type", i.type},
-         {"size", i.size},
-         {"updated", i.updated}};
+  json j{{"name", i.ref.name + ":" + i.ref.tag}, {"flist", i.ref.str()}, {"type", i.type}, {"size", i.size}, {"updated", i.updated}};
   if (!i.target.empty()) j["target"] = i.target;
   if (!i.md5.empty()) {
     j["md5"] = i.md5;
@@ -155,8 +149,8 @@ Result<HubResponse> HubApi::serve_file(const HubRequest& req, const std::string&
   if (*range) {
     span = **range;
     r.status = 206;
-    r.headers.push_back({"Content-Range", "bytes " + std::to_string(span.first) + "-" + std::to_string(span.last) + "/" +
-                                              std::to_string(size)});
+    r.headers.push_back(
+        {"Content-Range", "bytes " + std::to_string(span.first) + "-" + std::to_string(span.last) + "/" + std::to_string(size)});
   }
   r.content_length = size ? span.last - span.first + 1 : 0;
   if (req.method == "HEAD") return r;

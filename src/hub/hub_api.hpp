@@ -43,8 +43,7 @@ struct HubResponse {
 
 class HubApi {
  public:
-  HubApi(HubRepository& repo, HubKey key, std::string public_url)
-      : repo_(repo), key_(key), public_url_(std::move(public_url)) {}
+  HubApi(HubRepository& repo, HubKey key, std::string public_url) : repo_(repo), key_(key), public_url_(std::move(public_url)) {}
 
   HubResponse handle(const HubRequest& req);
   void set_public_url(std::string url) { public_url_ = std::move(url); }

@@ -7,8 +7,11 @@ using json = nlohmann::json;
 
 Errc errc_for(long status) {
   switch (status) {
-    case 400: case 413: case 416: return Errc::invalid_input;
-    case 401: case 403: return Errc::denied;
+    case 400:
+    case 413:
+    case 416: return Errc::invalid_input;
+    case 401:
+    case 403: return Errc::denied;
     case 404: return Errc::not_found;
     case 409: return Errc::conflict;
     default: return Errc::io;
@@ -30,14 +33,12 @@ HubClient::HubClient(std::string base_url, std::string token, HttpOptions opts)
   while (!base_.empty() && base_.back() == '/') base_.pop_back();
 }
 
-Result<HttpResponse> HubClient::call(const std::string& method, const std::string& path, std::span<const uint8_t> body,
-                                     unsigned ok) {
+Result<HttpResponse> HubClient::call(const std::string& method, const std::string& path, std::span<const uint8_t> body, unsigned ok) {
   HttpRequest req{.method = method, .url = base_ + path, .body = body};
   if (!token_.empty()) req.headers.push_back("Authorization: Bearer " + token_);
   if (!body.empty()) req.headers.push_back("Content-Type: application/octet-stream");
   HttpResponse r = TRY(http_.send(req));
-  if (r.status != static_cast<long>(ok) && !(ok == 201 && r.status == 200))
-    return fail(errc_for(r.status), describe_status(r, req.url));
+  if (r.status != static_cast<long>(ok) && !(ok == 201 && r.status == 200)) return fail(errc_for(r.status), describe_status(r, req.url));
   return r;
 }
 

@@ -29,8 +29,7 @@ class HubClient {
   Result<nlohmann::json> list(const std::string& user);
 
  private:
-  Result<HttpResponse> call(const std::string& method, const std::string& path, std::span<const uint8_t> body = {},
-                            unsigned ok = 200);
+  Result<HttpResponse> call(const std::string& method, const std::string& path, std::span<const uint8_t> body = {}, unsigned ok = 200);
   std::string base_, token_;
   HttpClient http_;
 };

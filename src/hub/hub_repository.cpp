@@ -79,14 +79,12 @@ std::string HubRepository::temp_path() {
   return root_ + "/tmp/upload-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
 }
 
-std::string HubRepository::flist_path(const FlistRef& ref) const {
-  return root_ + "/flists/" + ref.user + "/" + ref.file_name();
-}
+std::string HubRepository::flist_path(const FlistRef& ref) const { return root_ + "/flists/" + ref.user + "/" + ref.file_name(); }
 
 Result<void> HubRepository::put_block(const Hash& id, std::span<const uint8_t> sealed) {
   if (sealed.size() > limits_.max_block)
-    return fail(Errc::invalid_input, "block of " + std::to_string(sealed.size()) + " bytes is over the limit of " +
-                                         std::to_string(limits_.max_block));
+    return fail(Errc::invalid_input,
+        "block of " + std::to_string(sealed.size()) + " bytes is over the limit of " + std::to_string(limits_.max_block));
   if (blake2b256(sealed) != id) return fail(Errc::invalid_input, "block id " + to_hex(id) + " is not the hash of its content");
   return blocks_->put(id, sealed);
 }
@@ -116,9 +114,8 @@ Result<FlistInfo> HubRepository::put_flist(const FlistRef& ref, const std::strin
   std::vector<Hash> ids = tree.block_ids();
   std::vector<Hash> absent = TRY(missing(ids));
   if (!absent.empty())
-    return fail(Errc::conflict, "flist " + ref.str() + " names " + std::to_string(absent.size()) + " of its " +
-                                    std::to_string(ids.size()) + " blocks that the hub does not have (first: " +
-                                    to_hex(absent[0]) + "); upload them first");
+    return fail(Errc::conflict, "flist " + ref.str() + " names " + std::to_string(absent.size()) + " of its " + std::to_string(ids.size()) +
+                                    " blocks that the hub does not have (first: " + to_hex(absent[0]) + "); upload them first");
   UniqueFd fd(::open(upload.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd || ::fsync(fd.get()) != 0) return fail_errno("fsync " + upload);
   auto info = TRY(install(ref, upload));
@@ -215,8 +212,8 @@ Result<FlistInfo> HubRepository::info(const FlistRef& ref) const {
   std::string path = TRY(resolve(ref));
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return fail_errno("stat " + path);
-  auto key = std::make_tuple(uint64_t(st.st_dev), uint64_t(st.st_ino),
-                             int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, uint64_t(st.st_size));
+  auto key = std::make_tuple(
+      uint64_t(st.st_dev), uint64_t(st.st_ino), int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, uint64_t(st.st_size));
   {
     std::lock_guard lock(digests_->mu);
     if (auto it = digests_->entries.find(key); it != digests_->entries.end()) {

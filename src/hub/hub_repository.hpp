@@ -28,8 +28,8 @@ struct FlistInfo {
   std::string type = "regular";  // or "symlink"
   std::string target;            // a link's "user/name:tag"
   uint64_t size = 0;
-  int64_t updated = 0;           // mtime, unix seconds
-  std::string md5, sha256;       // of the (resolved) file; filled by info() only
+  int64_t updated = 0;      // mtime, unix seconds
+  std::string md5, sha256;  // of the (resolved) file; filled by info() only
 };
 
 struct HubLimits {

@@ -35,9 +35,7 @@ struct Session {
   explicit Session(tcp::socket s) : socket(std::move(s)) {}
   tcp::socket socket;
   std::atomic<int64_t> deadline{0};  // steady clock ns; 0 while busy answering
-  void touch(std::chrono::seconds idle) {
-    deadline = (Clock::now() + idle).time_since_epoch().count();
-  }
+  void touch(std::chrono::seconds idle) { deadline = (Clock::now() + idle).time_since_epoch().count(); }
   void cut() { ::shutdown(socket.native_handle(), SHUT_RDWR); }
 };
 
@@ -66,8 +64,8 @@ class Server final : public HubServer {
     port_ = acceptor_.local_endpoint().port();
     if (!opts_.tls_cert.empty()) {
       tls_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
-      tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+      tls_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                        asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
       tls_->use_certificate_chain_file(opts_.tls_cert, ec);
       if (!ec) tls_->use_private_key_file(opts_.tls_key, asio::ssl::context::pem, ec);
       if (ec) return fail(Errc::invalid_input, "TLS certificate or key: " + ec.message());

@@ -21,9 +21,7 @@ Mac sign(const HubKey& key, const std::string& user, int64_t expiry) {
   return mac;
 }
 
-int64_t now_unix() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+int64_t now_unix() { return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 }  // namespace
 
@@ -33,8 +31,7 @@ Result<HubKey> load_hub_key(const std::string& path, bool create) {
     HubKey key;
     randombytes_buf(key.data(), key.size());
     std::string hex = to_hex(key) + "\n";
-    TRY_CTX(write_file_atomic(path, {reinterpret_cast<const uint8_t*>(hex.data()), hex.size()}, 0600),
-            "writing hub key " + path);
+    TRY_CTX(write_file_atomic(path, {reinterpret_cast<const uint8_t*>(hex.data()), hex.size()}, 0600), "writing hub key " + path);
     sodium_memzero(hex.data(), hex.size());
   }
   Bytes text = TRY_CTX(read_file(path, 4096), "reading hub key " + path);
@@ -61,8 +58,7 @@ Result<std::string> verify_token(const HubKey& key, const std::string& token) {
   std::string exp_text = token.substr(exp_dot + 1, mac_dot - exp_dot - 1);
   auto mac = from_hex(std::string_view(token).substr(mac_dot + 1));
   auto expiry = parse_int<int64_t>(exp_text);
-  if (!valid_name(user) || !mac || mac->size() != crypto_auth_hmacsha256_BYTES || !expiry || *expiry < 0)
-    return bad("malformed");
+  if (!valid_name(user) || !mac || mac->size() != crypto_auth_hmacsha256_BYTES || !expiry || *expiry < 0) return bad("malformed");
   Mac want = sign(key, user, *expiry);
   if (sodium_memcmp(want.data(), mac->data(), want.size()) != 0) return bad("bad signature");
   if (*expiry < now_unix()) return bad("expired");

@@ -22,7 +22,7 @@ struct PushStats {
   uint64_t blocks_sent = 0;  // the ones the hub lacked
   uint64_t bytes_sent = 0;   // their sealed size
   uint64_t flist_bytes = 0;
-  std::string url;           // where the flist can be pulled from
+  std::string url;  // where the flist can be pulled from
 };
 
 Result<PushStats> push_flist(const std::string& flist, const HubLocation& to, const PushOptions& opts);

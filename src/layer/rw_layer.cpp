@@ -74,8 +74,8 @@ Result<void> ensure_image(const std::string& image, uint64_t size_mib) {
   struct stat st;
   if (::stat(image.c_str(), &st) == 0) {
     if (static_cast<uint64_t>(st.st_size) != bytes)
-      return fail(Errc::conflict, image + " exists with " + std::to_string(st.st_size >> 20) + " MiB, not " +
-                                      std::to_string(size_mib) + " MiB");
+      return fail(
+          Errc::conflict, image + " exists with " + std::to_string(st.st_size >> 20) + " MiB, not " + std::to_string(size_mib) + " MiB");
     return {};
   }
   std::string tmp = image + ".new";
@@ -147,8 +147,7 @@ Result<void> mount_overlay(const RwLayerOptions& o, const std::string& target) {
   if ((o.dir + rw_lower_dir(o)).find_first_of(",:\\") != std::string::npos)
     return fail(Errc::invalid_input, "the writable layer's path must not contain ',', ':' or '\\' (overlayfs separators)");
   std::string opts = "lowerdir=" + rw_lower_dir(o) + ",upperdir=" + rw + "/upper,workdir=" + rw + "/work";
-  if (::mount("overlay", target.c_str(), "overlay", 0, opts.c_str()) != 0)
-    return fail_errno("mounting overlay on " + target);
+  if (::mount("overlay", target.c_str(), "overlay", 0, opts.c_str()) != 0) return fail_errno("mounting overlay on " + target);
   return {};
 }
 

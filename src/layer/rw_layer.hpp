@@ -24,7 +24,7 @@ struct RwLayerOptions {
   uint64_t size_mib = 0;                            // 0: no limit beyond the disk's
   std::string disk_type = "ssd";                    // ssd | hdd: which pool holds the image
   std::string pools_dir = "/var/lib/tiffin/pools";  // pool of a type: <pools_dir>/<type>
-  std::string lower;  // the read-only layer; default <dir>/lower (the engine shares one mount per flist)
+  std::string lower;                                // the read-only layer; default <dir>/lower (the engine shares one mount per flist)
 };
 
 std::string rw_lower_dir(const RwLayerOptions& o);

@@ -33,7 +33,7 @@ Result<void> loopback_up() {
 }  // namespace
 
 bool netns_mounted(const std::string& path) {
-  struct statfs st{};
+  struct statfs st {};
   return ::statfs(path.c_str(), &st) == 0 && st.f_type == NSFS_MAGIC;
 }
 

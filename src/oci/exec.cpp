@@ -61,8 +61,7 @@ Result<runtime::Process> build_process(const Globals& g, ExecFlags& f) {
   p.user.gid = user.gid.value_or(p.user.gid);  // the container's without one
   p.user.additional_gids.insert(p.user.additional_gids.end(), user.additional_gids.begin(), user.additional_gids.end());
   for (const auto& c : f.caps)
-    for (auto* set : {&p.capabilities.bounding, &p.capabilities.effective, &p.capabilities.permitted})
-      set->push_back(c);
+    for (auto* set : {&p.capabilities.bounding, &p.capabilities.effective, &p.capabilities.permitted}) set->push_back(c);
   if (f.no_new_privs) p.no_new_privileges = true;
   return p;
 }

@@ -18,14 +18,13 @@ void add_list(CLI::App& app, Globals& g) {
         for (const auto& c : all) std::printf("%s\n", c.state.id.c_str());
       } else if (*format == "json") {
         nlohmann::json out = nlohmann::json::array();
-        for (const auto& c : all)
-          out.push_back(nlohmann::json::parse(runtime::oci_state_json(c.state, c.status)));
+        for (const auto& c : all) out.push_back(nlohmann::json::parse(runtime::oci_state_json(c.state, c.status)));
         std::printf("%s\n", out.dump().c_str());
       } else {
         std::printf("%-20s %-8s %-10s %-40s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
         for (const auto& c : all)
           std::printf("%-20s %-8d %-10s %-40s %s\n", c.state.id.c_str(), c.status == runtime::Status::stopped ? 0 : c.state.pid,
-                      runtime::status_name(c.status), c.state.bundle.c_str(), c.state.created.c_str());
+              runtime::status_name(c.status), c.state.bundle.c_str(), c.state.created.c_str());
       }
       return 0;
     });

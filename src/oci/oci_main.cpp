@@ -17,10 +17,9 @@ void log_line(const Globals& g, const char* level, const std::string& msg) {
   ::gmtime_r(&ts.tv_sec, &t);
   char when[64];
   std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &t);
-  std::string line = g.log_format == "json"
-                         ? nlohmann::json{{"level", level}, {"msg", msg}, {"time", when}}.dump(-1, ' ', false,
-                                                                                                nlohmann::json::error_handler_t::replace)
-                         : std::string(when) + " " + level + " " + msg;
+  std::string line = g.log_format == "json" ? nlohmann::json{{"level", level}, {"msg", msg}, {"time", when}}.dump(
+                                                  -1, ' ', false, nlohmann::json::error_handler_t::replace)
+                                            : std::string(when) + " " + level + " " + msg;
   line += '\n';
   int fd = ::open(g.log_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return;
@@ -62,17 +61,16 @@ int oci_main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   app.allow_windows_style_options(false);
   const scmp_version* v = seccomp_version();
-  app.set_version_flag("-v,--version",
-                       std::string("tiffin-oci version ") + TIFFIN_VERSION + "\nspec: 1.1.0\nlibseccomp: " +
-                           std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro));
+  app.set_version_flag("-v,--version", std::string("tiffin-oci version ") + TIFFIN_VERSION + "\nspec: 1.1.0\nlibseccomp: " +
+                                           std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro));
   app.add_option("--root", g.rt.root, "where container state lives")->capture_default_str();
   app.add_option("--log", g.log_file, "log file (default: stderr only)");
   app.add_option("--log-format", g.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
   app.add_flag("--debug", g.debug, "log debug messages");
   app.add_flag("--systemd-cgroup", g.rt.systemd_cgroup, "cgroupsPath is slice:prefix:name");
   app.add_option("--error-fd", g.error_fd,
-                 "tiffin's extension: on failure also write the error as \"<kind>:<errno>:<message>\" and a newline "
-                 "to this open fd (the container never gets it; keep it out of --preserve-fds)")
+         "tiffin's extension: on failure also write the error as \"<kind>:<errno>:<message>\" and a newline "
+         "to this open fd (the container never gets it; keep it out of --preserve-fds)")
       ->check(CLI::Range(0, 1 << 20));
   auto& ignored = g.keep<std::string>();
   app.add_option("--rootless", ignored, "accepted for runc compatibility");

@@ -39,8 +39,7 @@ Result<void> apply_capabilities(const Capabilities& caps) {
   if (!state) return fail_errno("cap_init");
   auto set = [&](cap_flag_t flag, const std::vector<std::string>& names) -> Result<void> {
     auto v = TRY(values_of(names));
-    if (!v.empty() && cap_set_flag(state, flag, static_cast<int>(v.size()), v.data(), CAP_SET) != 0)
-      return fail_errno("cap_set_flag");
+    if (!v.empty() && cap_set_flag(state, flag, static_cast<int>(v.size()), v.data(), CAP_SET) != 0) return fail_errno("cap_set_flag");
     return {};
   };
   Result<void> r = set(CAP_EFFECTIVE, caps.effective);
@@ -57,10 +56,8 @@ Result<void> apply_capabilities(const Capabilities& caps) {
 }
 
 const std::vector<std::string>& docker_default_capabilities() {
-  static const std::vector<std::string> caps = {
-      "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",       "CAP_FOWNER",   "CAP_MKNOD",
-      "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",       "CAP_SETFCAP",  "CAP_SETPCAP",
-      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
+  static const std::vector<std::string> caps = {"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+      "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
   return caps;
 }
 

@@ -12,9 +12,8 @@
 namespace tiffin::runtime {
 namespace {
 
-const std::vector<std::string> kV1Controllers = {"cpu",     "cpuacct", "cpuset",   "memory",     "devices", "freezer",
-                                                 "blkio",   "pids",    "net_cls",  "net_prio",   "perf_event",
-                                                 "hugetlb", "rdma",    "misc"};
+const std::vector<std::string> kV1Controllers = {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "net_cls",
+    "net_prio", "perf_event", "hugetlb", "rdma", "misc"};
 
 }  // namespace
 
@@ -62,8 +61,7 @@ Result<CgroupLayout> parse_cgroup_layout(std::string_view mountinfo, std::string
       continue;
     }
     for (const auto& opt : split(m.super_options, ',')) {
-      if (opt.starts_with("name=") ||
-          std::find(kV1Controllers.begin(), kV1Controllers.end(), opt) != kV1Controllers.end())
+      if (opt.starts_with("name=") || std::find(kV1Controllers.begin(), kV1Controllers.end(), opt) != kV1Controllers.end())
         h.controllers.push_back(opt);
     }
     if (h.controllers.empty()) continue;
@@ -128,14 +126,14 @@ std::vector<std::string> cgroup_dirs_from_proc(const CgroupLayout& layout, std::
 std::string controller_dir(const std::vector<std::string>& dirs, std::string_view controller) {
   // Each hierarchy is known by a file only it has: cgroup.controllers for v2, a file of the
   // controller's ("memory.limit_in_bytes", "cpu.shares") for a v1 one.
-  std::string probe = controller.empty()            ? "/cgroup.controllers"
-                      : controller == "devices"     ? "/devices.list"
-                      : controller == "freezer"     ? "/freezer.state"
-                      : controller == "cpuset"      ? "/cpuset.cpus"
-                      : controller == "pids"        ? "/pids.max"
-                      : controller == "memory"      ? "/memory.limit_in_bytes"
-                      : controller == "cpu"         ? "/cpu.shares"
-                                                    : "/" + std::string(controller) + ".stat";
+  std::string probe = controller.empty()        ? "/cgroup.controllers"
+                      : controller == "devices" ? "/devices.list"
+                      : controller == "freezer" ? "/freezer.state"
+                      : controller == "cpuset"  ? "/cpuset.cpus"
+                      : controller == "pids"    ? "/pids.max"
+                      : controller == "memory"  ? "/memory.limit_in_bytes"
+                      : controller == "cpu"     ? "/cpu.shares"
+                                                : "/" + std::string(controller) + ".stat";
   for (const auto& d : dirs)
     if (::access((d + probe).c_str(), F_OK) == 0) return d;
   return {};

@@ -3,8 +3,7 @@
 namespace tiffin::runtime {
 namespace {
 
-std::string device_rule(const std::string& type, std::optional<int64_t> major, std::optional<int64_t> minor,
-                        const std::string& access) {
+std::string device_rule(const std::string& type, std::optional<int64_t> major, std::optional<int64_t> minor, const std::string& access) {
   auto num = [](std::optional<int64_t> n) { return n && *n >= 0 ? std::to_string(*n) : std::string("*"); };
   if (type == "a") return "a";
   return type + " " + num(major) + ":" + num(minor) + " " + access;
@@ -12,9 +11,8 @@ std::string device_rule(const std::string& type, std::optional<int64_t> major, s
 
 // The devices every container may use, whatever its rules say (as runc and crun allow).
 const std::vector<std::string>& default_allowed_devices() {
-  static const std::vector<std::string> rules = {
-      "c 1:3 rwm",  "c 1:5 rwm",   "c 1:7 rwm",  "c 1:8 rwm", "c 1:9 rwm",
-      "c 5:0 rwm",  "c 5:2 rwm",   "c 136:* rwm", "c 10:200 rwm", "c *:* m", "b *:* m"};
+  static const std::vector<std::string> rules = {"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:2 rwm",
+      "c 136:* rwm", "c 10:200 rwm", "c *:* m", "b *:* m"};
   return rules;
 }
 

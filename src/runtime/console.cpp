@@ -12,9 +12,7 @@
 
 namespace tiffin::runtime {
 
-Result<UniqueFd> connect_console_socket(const std::string& path) {
-  return TRY_CTX(connect_unix(path), "the console socket");
-}
+Result<UniqueFd> connect_console_socket(const std::string& path) { return TRY_CTX(connect_unix(path), "the console socket"); }
 
 Result<Pty> open_pty() {
   Pty pty;

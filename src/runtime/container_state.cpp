@@ -27,9 +27,8 @@ const char* status_name(Status s) {
 }
 
 std::string oci_state_json(const ContainerState& s, Status status, bool indent) {
-  json j = {{"ociVersion", s.oci_version}, {"id", s.id},         {"pid", status == Status::stopped ? 0 : s.pid},
-            {"status", status_name(status)}, {"bundle", s.bundle}, {"rootfs", s.rootfs},
-            {"created", s.created},          {"owner", ""},       {"annotations", s.annotations}};
+  json j = {{"ociVersion", s.oci_version}, {"id", s.id}, {"pid", status == Status::stopped ? 0 : s.pid}, {"status", status_name(status)},
+      {"bundle", s.bundle}, {"rootfs", s.rootfs}, {"created", s.created}, {"owner", ""}, {"annotations", s.annotations}};
   return j.dump(indent ? 2 : -1);
 }
 
@@ -37,8 +36,7 @@ Result<void> check_container_id(const std::string& id) {
   if (id.empty()) return fail(Errc::invalid_input, "container id cannot be empty");
   if (id == "." || id == ".." || id.size() > 1024) return fail(Errc::invalid_input, "invalid container id: " + id);
   for (unsigned char c : id)
-    if (!std::isalnum(c) && c != '_' && c != '+' && c != '-' && c != '.')
-      return fail(Errc::invalid_input, "invalid container id: " + id);
+    if (!std::isalnum(c) && c != '_' && c != '+' && c != '-' && c != '.') return fail(Errc::invalid_input, "invalid container id: " + id);
   return {};
 }
 
@@ -76,23 +74,11 @@ Result<void> StateStore::make_dir(const std::string& id) const {
 Result<void> StateStore::save(const ContainerState& s) const {
   json ns = json::array();
   for (const auto& n : s.namespaces) ns.push_back({{"type", n.type}, {"path", n.path}});
-  json j = {{"id", s.id},
-            {"bundle", s.bundle},
-            {"rootfs", s.rootfs},
-            {"created", s.created},
-            {"ociVersion", s.oci_version},
-            {"pid", s.pid},
-            {"pid_start", s.pid_start},
-            {"creator", s.creator},
-            {"annotations", s.annotations},
-            {"namespaces", ns},
-            {"no_pivot", s.no_pivot},
-            {"cgroup_mode", cgroup_mode_name(s.cgroup_mode)},
-            {"cgroup_dirs", s.cgroup_dirs},
-            {"cgroup_created", s.cgroup_created}};
+  json j = {{"id", s.id}, {"bundle", s.bundle}, {"rootfs", s.rootfs}, {"created", s.created}, {"ociVersion", s.oci_version}, {"pid", s.pid},
+      {"pid_start", s.pid_start}, {"creator", s.creator}, {"annotations", s.annotations}, {"namespaces", ns}, {"no_pivot", s.no_pivot},
+      {"cgroup_mode", cgroup_mode_name(s.cgroup_mode)}, {"cgroup_dirs", s.cgroup_dirs}, {"cgroup_created", s.cgroup_created}};
   std::string text = j.dump();
-  return write_file_atomic(dir(s.id) + "/state.json", std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()),
-                           0600, false);
+  return write_file_atomic(dir(s.id) + "/state.json", std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0600, false);
 }
 
 Result<ContainerState> StateStore::load(const std::string& id) const {

@@ -44,8 +44,7 @@ std::string now_rfc3339() {
 
 Result<void> write_id_map(pid_t pid, const char* file, const std::vector<IdMapping>& maps) {
   std::string text;
-  for (const auto& m : maps)
-    text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) + "\n";
+  for (const auto& m : maps) text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) + "\n";
   std::string path = "/proc/" + std::to_string(pid) + "/" + file;
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd) return fail_errno("opening " + path);
@@ -84,7 +83,8 @@ struct InitContext {
 
 Result<void> init_setup(const InitContext& c, PreparedProcess& out) {
   const Spec& spec = *c.spec;
-  bool new_user = spec.linux.has_namespace("user") && std::none_of(c.joins->begin(), c.joins->end(), [](auto& n) { return n.type == "user"; });
+  bool new_user =
+      spec.linux.has_namespace("user") && std::none_of(c.joins->begin(), c.joins->end(), [](auto& n) { return n.type == "user"; });
   TRY(join_namespaces(*c.joins, {"user"}));
   if (new_user) {
     // Made by clone together with the pid namespace, so that it owns that one (and /proc can be
@@ -96,13 +96,12 @@ Result<void> init_setup(const InitContext& c, PreparedProcess& out) {
     if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) return fail_errno("becoming root in the user namespace");
   }
   TRY(join_namespaces(*c.joins, {"ipc", "uts", "network", "mount"}));
-  int unshare_flags = namespaces_to_create(spec.linux.namespaces) &
-                      ~(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWCGROUP | namespace_flag("time"));
+  int unshare_flags =
+      namespaces_to_create(spec.linux.namespaces) & ~(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWCGROUP | namespace_flag("time"));
   if (!spec.linux.has_namespace("mount")) return fail(Errc::invalid_input, "config.json: linux.namespaces: a mount namespace is required");
   if (::unshare(unshare_flags) != 0) return fail_errno("creating namespaces");
   if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) return fail_errno("sethostname");
-  if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0)
-    return fail_errno("setdomainname");
+  if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0) return fail_errno("setdomainname");
   // Meanwhile the runtime makes the cgroup and moves us into it (a write that waits for an RCU
   // grace period).
   TRY(apply_rootfs_steps(c.plan->mounts, spec.root_path));
@@ -208,7 +207,7 @@ struct CreateCleanup {
 
 // The runtime's side of init_setup, step for step: id maps, the cgroup, runtime hooks, "ready".
 Result<void> drive_init(const Spec& spec, const CgroupLayout& layout, const std::string& cgroup_path, const ContainerState& st,
-                        CreateCleanup& cleanup, int sync, bool new_user) {
+    CreateCleanup& cleanup, int sync, bool new_user) {
   pid_t child = cleanup.child;
   if (new_user) {
     if (TRY(sync_receive_step(sync)) != "userns") return fail(Errc::internal, "the container's init died during setup");
@@ -241,8 +240,8 @@ Result<void> drive_init(const Spec& spec, const CgroupLayout& layout, const std:
 Result<void> write_pid_file(const std::string& path, pid_t pid) {
   if (path.empty()) return {};
   std::string text = std::to_string(pid);
-  TRY_CTX(write_file_atomic(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644, false),
-          "writing the pid file");
+  TRY_CTX(
+      write_file_atomic(path, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644, false), "writing the pid file");
   return {};
 }
 
@@ -311,13 +310,15 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
     if (n.type == "user" && n.path.empty()) clone_flags |= CLONE_NEWUSER;
     if (n.type == "time") {
       own_time = UniqueFd(::open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC));
-      if (n.path.empty() ? ::unshare(namespace_flag("time")) != 0 : ::setns(std::find_if(joins.begin(), joins.end(), [](auto& j) { return j.type == "time"; })->fd.get(), namespace_flag("time")) != 0)
+      if (n.path.empty() ? ::unshare(namespace_flag("time")) != 0
+                         : ::setns(std::find_if(joins.begin(), joins.end(), [](auto& j) { return j.type == "time"; })->fd.get(),
+                               namespace_flag("time")) != 0)
         return fail_errno("entering the time namespace");
     }
   }
   ContainerState hook_state = st;
-  InitContext ictx{&spec, &o, &plan, &joins, &seccomp, sync.child.get(), fifo ? fifo.get() : -1,
-                   console ? console.get() : -1, oci_state_json(st, Status::creating)};
+  InitContext ictx{&spec, &o, &plan, &joins, &seccomp, sync.child.get(), fifo ? fifo.get() : -1, console ? console.get() : -1,
+      oci_state_json(st, Status::creating)};
   pid_t child = fork_into(clone_flags);
   if (child < 0) return fail_errno("cloning the container's init");
   if (child == 0) {
@@ -352,8 +353,7 @@ Result<void> start_container(const RuntimeOptions& rt, const std::string& id) {
   StateStore store(rt.root);
   ContainerState st = TRY(store.load(id));
   Status status = store.status(st);
-  if (status != Status::created)
-    return fail(Errc::conflict, std::string("cannot start a container that is ") + status_name(status));
+  if (status != Status::created) return fail(Errc::conflict, std::string("cannot start a container that is ") + status_name(status));
   UniqueFd fifo(::open(store.fifo(id).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fifo) return fail_errno("container not running: exec.fifo");
   if (::write(fifo.get(), "0", 1) != 1) return fail_errno("releasing the container");

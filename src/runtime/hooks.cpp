@@ -40,7 +40,8 @@ Result<void> run_hook(const Hook& hook, const std::string& state_json, const std
   rd.reset();
   // A hook that does not read its stdin must not kill us with SIGPIPE. Restored afterwards: an
   // ignored disposition would survive exec into the container's program.
-  struct sigaction ignore{}, old{};
+  struct sigaction ignore {
+  }, old{};
   ignore.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ignore, &old);
   (void)write_all(wr.get(), std::span(reinterpret_cast<const uint8_t*>(state_json.data()), state_json.size()));

@@ -65,9 +65,7 @@ Result<int> parse_signal(const std::string& text) {
   return fail(Errc::invalid_input, "invalid signal: " + text);
 }
 
-Result<StateReport> container_state(const RuntimeOptions& rt, const std::string& id) {
-  return load(StateStore(rt.root), id);
-}
+Result<StateReport> container_state(const RuntimeOptions& rt, const std::string& id) { return load(StateStore(rt.root), id); }
 
 Result<std::vector<StateReport>> list_containers(const RuntimeOptions& rt) {
   StateStore store(rt.root);
@@ -110,8 +108,7 @@ Result<void> delete_container(const RuntimeOptions& rt, const std::string& id, b
     case Status::stopped: break;
     case Status::created:
     case Status::creating:
-      if (status == Status::creating && !force)
-        return fail(Errc::conflict, "cannot delete container " + id + " that is being created");
+      if (status == Status::creating && !force) return fail(Errc::conflict, "cannot delete container " + id + " that is being created");
       if (status == Status::creating) ::kill(st.creator, SIGKILL);
       if (st.pid > 0) ::kill(st.pid, SIGKILL);
       break;

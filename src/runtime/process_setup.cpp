@@ -20,13 +20,11 @@ namespace tiffin::runtime {
 namespace {
 
 const std::map<std::string, int>& rlimit_numbers() {
-  static const std::map<std::string, int> m = {
-      {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},         {"RLIMIT_CPU", RLIMIT_CPU},
-      {"RLIMIT_DATA", RLIMIT_DATA},       {"RLIMIT_FSIZE", RLIMIT_FSIZE},       {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
-      {"RLIMIT_NOFILE", RLIMIT_NOFILE},   {"RLIMIT_NPROC", RLIMIT_NPROC},       {"RLIMIT_RSS", RLIMIT_RSS},
-      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},     {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-      {"RLIMIT_STACK", RLIMIT_STACK}};
+  static const std::map<std::string, int> m = {{"RLIMIT_AS", RLIMIT_AS}, {"RLIMIT_CORE", RLIMIT_CORE}, {"RLIMIT_CPU", RLIMIT_CPU},
+      {"RLIMIT_DATA", RLIMIT_DATA}, {"RLIMIT_FSIZE", RLIMIT_FSIZE}, {"RLIMIT_LOCKS", RLIMIT_LOCKS}, {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+      {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE}, {"RLIMIT_NOFILE", RLIMIT_NOFILE}, {"RLIMIT_NPROC", RLIMIT_NPROC},
+      {"RLIMIT_RSS", RLIMIT_RSS}, {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK}};
   return m;
 }
 
@@ -55,7 +53,9 @@ Result<void> apply_rlimits(const std::vector<Rlimit>& rlimits) {
   for (const auto& r : rlimits) {
     auto it = rlimit_numbers().find(r.type);
     if (it == rlimit_numbers().end()) return fail(Errc::invalid_input, "unknown rlimit " + r.type);
-    struct rlimit lim{r.soft, r.hard};
+    struct rlimit lim {
+      r.soft, r.hard
+    };
     if (::setrlimit(it->second, &lim) != 0)
       return fail_errno("setting " + r.type + " to " + std::to_string(r.soft) + ":" + std::to_string(r.hard));
   }
@@ -75,8 +75,7 @@ Result<void> switch_user(const User& user) {
   std::vector<gid_t> groups(user.additional_gids.begin(), user.additional_gids.end());
   // setgroups is refused in a user namespace whose setgroups file says deny; then only an
   // empty request could have worked anyway.
-  if (::setgroups(groups.size(), groups.data()) != 0 && !(errno == EPERM && groups.empty()))
-    return fail_errno("setgroups");
+  if (::setgroups(groups.size(), groups.data()) != 0 && !(errno == EPERM && groups.empty())) return fail_errno("setgroups");
   if (::setresgid(user.gid, user.gid, user.gid) != 0) return fail_errno("setting gid " + std::to_string(user.gid));
   if (::setresuid(user.uid, user.uid, user.uid) != 0) return fail_errno("setting uid " + std::to_string(user.uid));
   if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) return fail_errno("PR_SET_KEEPCAPS");

@@ -36,7 +36,6 @@ struct ExecArgs {
   void build();
 };
 
-
 // A process ready for execve: everything applied but the seccomp filter, which is loaded last
 // when no_new_privs allows loading it without privilege.
 struct PreparedProcess {

@@ -18,7 +18,7 @@ namespace {
 
 // openat2 with RESOLVE_IN_ROOT: ".." and absolute symlinks stop at `root`.
 int open_in_root(int root, const std::string& rel, int flags) {
-  struct open_how how{};
+  struct open_how how {};
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   return static_cast<int>(::syscall(SYS_openat2, root, rel.c_str(), &how, sizeof how));
@@ -106,8 +106,7 @@ Result<void> bind_device(int root, const std::string& path) {
   UniqueFd f(::openat(dir.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (!f) return fail_errno("creating " + path);
   UniqueFd target = TRY(make_in_root(root, path, true));
-  if (::mount(path.c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) != 0)
-    return fail_errno("binding device " + path);
+  if (::mount(path.c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) != 0) return fail_errno("binding device " + path);
   return {};
 }
 
@@ -141,8 +140,7 @@ Result<void> remount(int root, const RemountStep& r) {
 Result<void> mount_fs(int root, const MountStep& m) {
   UniqueFd target = TRY(make_in_root(root, m.destination, false));
   std::string tpath = fd_path(target.get());
-  if (::mount(m.source.c_str(), tpath.c_str(), m.type.c_str(), m.flags, m.data.empty() ? nullptr : m.data.c_str()) == 0)
-    return {};
+  if (::mount(m.source.c_str(), tpath.c_str(), m.type.c_str(), m.flags, m.data.empty() ? nullptr : m.data.c_str()) == 0) return {};
   int e = errno;
   if (m.fallback_source.empty() || (m.fallback_on != 0 && e != m.fallback_on))
     return fail_errno("mounting " + m.type + " on " + m.destination, e);

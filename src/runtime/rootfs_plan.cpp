@@ -16,8 +16,7 @@ bool is_cgroup(const Mount& m) { return m.type == "cgroup" || m.type == "cgroup2
 unsigned long remount_flags(unsigned long flags) { return flags & ~(MS_BIND | MS_REC | MS_REMOUNT); }
 
 // A bind of `source` and the remount and propagation it needs.
-void add_bind(std::vector<RootfsStep>& out, const std::string& source, const std::string& dest, const MountOptions& o,
-              bool recursive) {
+void add_bind(std::vector<RootfsStep>& out, const std::string& source, const std::string& dest, const MountOptions& o, bool recursive) {
   out.push_back(BindStep{source, dest, recursive});
   if (unsigned long extra = remount_flags(o.flags)) out.push_back(RemountStep{dest, extra, o.clear_flags});
 }
@@ -38,8 +37,8 @@ Result<void> plan_cgroups(std::vector<RootfsStep>& out, const Mount& m, const Mo
   unsigned long flags = o.flags & ~(MS_BIND | MS_REC);
   // One hierarchy on `dest`: mounted fresh in a cgroup namespace (falling back to the bind on any
   // refusal), else bound.
-  auto hierarchy = [&](const CgroupHierarchy& h, const std::string& dest, const std::string& fstype,
-                       const std::string& data, unsigned long bind_flags, const MountOptions& bind_opts) -> Result<void> {
+  auto hierarchy = [&](const CgroupHierarchy& h, const std::string& dest, const std::string& fstype, const std::string& data,
+                       unsigned long bind_flags, const MountOptions& bind_opts) -> Result<void> {
     std::string own = own_dir(ctx, h);
     if (ctx.cgroup_ns) {
       out.push_back(MountStep{dest, fstype, fstype, flags, data, own, bind_flags, bind_opts.clear_flags, 0});
@@ -97,8 +96,8 @@ struct DefaultDevice {
   const char* name;
   unsigned major, minor;
 };
-constexpr DefaultDevice kDefaultDevices[] = {{"null", 1, 3}, {"zero", 1, 5},    {"full", 1, 7},
-                                             {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+constexpr DefaultDevice kDefaultDevices[] = {
+    {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
 
 bool has_mount_at(const Spec& spec, const std::string& dest) {
   for (const auto& m : spec.mounts)
@@ -118,10 +117,10 @@ Result<void> plan_dev(std::vector<RootfsStep>& out, const Spec& spec, const Root
   for (const auto& d : spec.linux.devices) {
     mode_t type = d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : S_IFCHR;
     device(d.path, type, static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor), d.file_mode.value_or(0666) & 07777,
-           d.uid.value_or(0), d.gid.value_or(0));
+        d.uid.value_or(0), d.gid.value_or(0));
   }
-  for (const auto& [target, name] : {std::pair{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"},
-                                     {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}})
+  for (const auto& [target, name] :
+      {std::pair{"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}})
     out.push_back(SymlinkStep{target, std::string("/dev/") + name, false, false, ""});
   out.push_back(SymlinkStep{"/proc/kcore", "/dev/core", false, true, "/proc/kcore"});
   if (has_mount_at(spec, "/dev/pts")) out.push_back(SymlinkStep{"pts/ptmx", "/dev/ptmx", true, false, ""});
@@ -151,19 +150,23 @@ Result<RootfsPlan> plan_rootfs(const Spec& spec, const RootfsContext& ctx) {
 namespace {
 
 std::string flags_text(unsigned long flags) {
-  static const std::pair<unsigned long, const char*> names[] = {
-      {MS_RDONLY, "ro"},        {MS_NOSUID, "nosuid"},   {MS_NODEV, "nodev"},       {MS_NOEXEC, "noexec"},
-      {MS_NOATIME, "noatime"},  {MS_NODIRATIME, "nodiratime"}, {MS_RELATIME, "relatime"}, {MS_STRICTATIME, "strictatime"},
-      {MS_BIND, "bind"},        {MS_SHARED, "shared"},   {MS_SLAVE, "slave"},       {MS_PRIVATE, "private"},
-      {MS_UNBINDABLE, "unbindable"}, {MS_SYNCHRONOUS, "sync"}, {MS_DIRSYNC, "dirsync"}, {MS_MANDLOCK, "mand"},
-      {MS_REMOUNT, "remount"},  {MS_REC, "rec"}};
+  static const std::pair<unsigned long, const char*> names[] = {{MS_RDONLY, "ro"}, {MS_NOSUID, "nosuid"}, {MS_NODEV, "nodev"},
+      {MS_NOEXEC, "noexec"}, {MS_NOATIME, "noatime"}, {MS_NODIRATIME, "nodiratime"}, {MS_RELATIME, "relatime"},
+      {MS_STRICTATIME, "strictatime"}, {MS_BIND, "bind"}, {MS_SHARED, "shared"}, {MS_SLAVE, "slave"}, {MS_PRIVATE, "private"},
+      {MS_UNBINDABLE, "unbindable"}, {MS_SYNCHRONOUS, "sync"}, {MS_DIRSYNC, "dirsync"}, {MS_MANDLOCK, "mand"}, {MS_REMOUNT, "remount"},
+      {MS_REC, "rec"}};
   std::string out;
   for (const auto& [bit, name] : names)
     if (flags & bit) {
       out += (out.empty() ? "" : ",") + std::string(name);
       flags &= ~bit;
     }
-  if (flags) out += (out.empty() ? "0x" : ",0x") + [&] { char b[32]; std::snprintf(b, sizeof b, "%lx", flags); return std::string(b); }();
+  if (flags)
+    out += (out.empty() ? "0x" : ",0x") + [&] {
+      char b[32];
+      std::snprintf(b, sizeof b, "%lx", flags);
+      return std::string(b);
+    }();
   return out.empty() ? "-" : out;
 }
 
@@ -180,9 +183,7 @@ struct Describe {
              (s.fallback_on ? " on errno " + std::to_string(s.fallback_on) : "");
     return out;
   }
-  std::string operator()(const BindStep& s) const {
-    return "bind " + s.source + " on " + s.destination + (s.recursive ? " rec" : "");
-  }
+  std::string operator()(const BindStep& s) const { return "bind " + s.source + " on " + s.destination + (s.recursive ? " rec" : ""); }
   std::string operator()(const RemountStep& s) const {
     return "remount " + s.destination + " " + flags_text(s.flags) + (s.clear ? " clear " + flags_text(s.clear) : "");
   }
@@ -190,8 +191,8 @@ struct Describe {
   std::string operator()(const DeviceStep& s) const {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(s.mode));
-    return "mknod " + s.path + " " + device_type(s.type) + " " + std::to_string(s.major) + ":" + std::to_string(s.minor) +
-           " " + mode + " " + std::to_string(s.uid) + ":" + std::to_string(s.gid);
+    return "mknod " + s.path + " " + device_type(s.type) + " " + std::to_string(s.major) + ":" + std::to_string(s.minor) + " " + mode +
+           " " + std::to_string(s.uid) + ":" + std::to_string(s.gid);
   }
   std::string operator()(const BindDeviceStep& s) const { return "bind device " + s.path; }
   std::string operator()(const SymlinkStep& s) const {

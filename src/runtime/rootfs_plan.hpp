@@ -23,7 +23,7 @@ struct RootfsContext {
   const CgroupLayout* layout = nullptr;  // the hierarchies a cgroup mount shows
   std::vector<std::string> cgroup_dirs;  // the container's, bound in when there is no cgroup namespace
   bool cgroup_ns = false;
-  bool user_ns = false;                  // mknod is refused there: devices are bound from the host
+  bool user_ns = false;  // mknod is refused there: devices are bound from the host
 };
 
 // Destinations are absolute paths in the container; sources of binds are host paths.
@@ -104,8 +104,8 @@ struct ReadonlyPathStep {
   bool operator==(const ReadonlyPathStep&) const = default;
 };
 
-using RootfsStep = std::variant<RootPropagationStep, BindRootfsStep, MountStep, BindStep, RemountStep, PropagationStep,
-                                DeviceStep, BindDeviceStep, SymlinkStep, MaskStep, ReadonlyPathStep>;
+using RootfsStep = std::variant<RootPropagationStep, BindRootfsStep, MountStep, BindStep, RemountStep, PropagationStep, DeviceStep,
+    BindDeviceStep, SymlinkStep, MaskStep, ReadonlyPathStep>;
 
 struct RootfsPlan {
   // In the new mount namespace: the root's propagation, the rootfs bind, the spec's mounts but the

@@ -32,15 +32,13 @@ Result<uint32_t> action_of(const std::string& name, std::optional<uint32_t> errn
   if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(errno_ret.value_or(EPERM));
   if (name == "SCMP_ACT_ALLOW") return SCMP_ACT_ALLOW;
   if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
-  if (name == "SCMP_ACT_NOTIFY")
-    return fail(Errc::unsupported, "seccomp: SCMP_ACT_NOTIFY needs a listener, which tiffin does not offer");
+  if (name == "SCMP_ACT_NOTIFY") return fail(Errc::unsupported, "seccomp: SCMP_ACT_NOTIFY needs a listener, which tiffin does not offer");
   return fail(Errc::invalid_input, "seccomp: unknown action " + name);
 }
 
 Result<scmp_compare> op_of(const std::string& name) {
-  static const std::map<std::string, scmp_compare> ops = {
-      {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT}, {"SCMP_CMP_LE", SCMP_CMP_LE},
-      {"SCMP_CMP_EQ", SCMP_CMP_EQ}, {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+  static const std::map<std::string, scmp_compare> ops = {{"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
+      {"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ}, {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
       {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
   auto it = ops.find(name);
   if (it == ops.end()) return fail(Errc::invalid_input, "seccomp: unknown operator " + name);
@@ -140,8 +138,8 @@ Result<std::vector<uint8_t>> SeccompFilter::bpf() const {
 }
 
 Result<void> SeccompProgram::load() const {
-  sock_fprog prog{static_cast<unsigned short>(bpf.size() / sizeof(sock_filter)),
-                  reinterpret_cast<sock_filter*>(const_cast<uint8_t*>(bpf.data()))};
+  sock_fprog prog{
+      static_cast<unsigned short>(bpf.size() / sizeof(sock_filter)), reinterpret_cast<sock_filter*>(const_cast<uint8_t*>(bpf.data()))};
   if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) != 0) return fail_errno("loading the seccomp filter");
   return {};
 }
@@ -187,9 +185,8 @@ Result<SeccompProgram> seccomp_program(const Seccomp& spec, const std::string& c
   // hash collision) is simply a miss.
   std::string file = cache_dir + "/" + std::to_string(std::hash<std::string>{}(key)) + ".bpf";
   if (!cache_dir.empty()) {
-    if (auto data = read_file(file, 16 << 20); data && data->size() > key.size() &&
-                                               std::equal(key.begin(), key.end(), data->begin()) &&
-                                               (*data)[key.size()] == 0) {
+    if (auto data = read_file(file, 16 << 20);
+        data && data->size() > key.size() && std::equal(key.begin(), key.end(), data->begin()) && (*data)[key.size()] == 0) {
       prog.bpf.assign(data->begin() + static_cast<long>(key.size()) + 1, data->end());
       if (!prog.bpf.empty() && prog.bpf.size() % sizeof(sock_filter) == 0) return prog;
     }

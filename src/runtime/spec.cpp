@@ -17,17 +17,15 @@ namespace {
 using json = nlohmann::json;
 
 const std::set<std::string> kNamespaces = {"pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"};
-const std::set<std::string> kRlimits = {
-    "RLIMIT_AS",     "RLIMIT_CORE",   "RLIMIT_CPU",   "RLIMIT_DATA",   "RLIMIT_FSIZE",  "RLIMIT_LOCKS",
-    "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_RSS",
-    "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK"};
-const std::set<std::string> kSeccompActions = {"SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-                                               "SCMP_ACT_TRAP",  "SCMP_ACT_ERRNO",        "SCMP_ACT_TRACE",
-                                               "SCMP_ACT_ALLOW", "SCMP_ACT_LOG",          "SCMP_ACT_NOTIFY"};
-const std::set<std::string> kSeccompOps = {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",       "SCMP_CMP_EQ",
-                                           "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"};
-const std::set<std::string> kSeccompFlags = {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
-                                             "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"};
+const std::set<std::string> kRlimits = {"RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_LOCKS",
+    "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_NOFILE", "RLIMIT_NPROC", "RLIMIT_RSS", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+    "RLIMIT_SIGPENDING", "RLIMIT_STACK"};
+const std::set<std::string> kSeccompActions = {"SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
+    "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY"};
+const std::set<std::string> kSeccompOps = {
+    "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"};
+const std::set<std::string> kSeccompFlags = {
+    "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"};
 
 std::unexpected<Error> bad(const std::string& path, const std::string& what) {
   return fail(Errc::invalid_input, "config.json: " + path + ": " + what);
@@ -161,8 +159,7 @@ Result<std::vector<IdMapping>> parse_mappings(const Obj& linux, const std::strin
   auto sorted = out;
   std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.container_id < b.container_id; });
   for (size_t i = 1; i < sorted.size(); ++i)
-    if (uint64_t(sorted[i - 1].container_id) + sorted[i - 1].size > sorted[i].container_id)
-      return bad(linux.at(key), "mappings overlap");
+    if (uint64_t(sorted[i - 1].container_id) + sorted[i - 1].size > sorted[i].container_id) return bad(linux.at(key), "mappings overlap");
   if (out.size() > 340) return bad(linux.at(key), "more than 340 mappings");
   return out;
 }
@@ -195,8 +192,8 @@ Result<Process> parse_process(const Obj& p) {
   TRY(p.abs_path("cwd", proc.cwd));
   Obj caps = TRY(p.obj("capabilities"));
   for (auto [key, list] : {std::pair{"bounding", &proc.capabilities.bounding}, {"effective", &proc.capabilities.effective},
-                           {"inheritable", &proc.capabilities.inheritable}, {"permitted", &proc.capabilities.permitted},
-                           {"ambient", &proc.capabilities.ambient}}) {
+           {"inheritable", &proc.capabilities.inheritable}, {"permitted", &proc.capabilities.permitted},
+           {"ambient", &proc.capabilities.ambient}}) {
     TRY(caps.strings(key, *list));
     TRY(check_capabilities(*list, caps.at(key)));
   }
@@ -316,8 +313,7 @@ Result<Linux> parse_linux(const Obj& l) {
   }));
   linux.uid_mappings = TRY(parse_mappings(l, "uidMappings"));
   linux.gid_mappings = TRY(parse_mappings(l, "gidMappings"));
-  if (!linux.uid_mappings.empty() && !linux.has_namespace("user"))
-    return bad(l.at("uidMappings"), "id mappings need a user namespace");
+  if (!linux.uid_mappings.empty() && !linux.has_namespace("user")) return bad(l.at("uidMappings"), "id mappings need a user namespace");
   if (const json* s = l.find("sysctl")) {
     if (!s->is_object()) return bad(l.at("sysctl"), "must be an object of strings");
     for (const auto& [k, v] : s->items()) {
@@ -335,7 +331,8 @@ Result<Linux> parse_linux(const Obj& l) {
       if (p.empty() || p[0] != '/') return bad(l.at(key), "'" + p + "' is not absolute");
   }
   TRY(l.str("rootfsPropagation", linux.rootfs_propagation));
-  static const std::set<std::string> props = {"", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"};
+  static const std::set<std::string> props = {
+      "", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"};
   if (!props.contains(linux.rootfs_propagation)) return bad(l.at("rootfsPropagation"), "unknown mode " + linux.rootfs_propagation);
   TRY(l.each("devices", [&](const json& e, const std::string& path) -> Result<void> {
     Obj d = TRY(Obj::of(e, path));
@@ -403,8 +400,7 @@ Result<Spec> parse_spec(const std::string& text, const std::string& bundle) {
   spec.hooks.poststart = TRY(parse_hooks(hooks, "poststart"));
   spec.hooks.poststop = TRY(parse_hooks(hooks, "poststop"));
   spec.linux = TRY(parse_linux(TRY(top.obj("linux"))));
-  if (!spec.hostname.empty() && !spec.linux.has_namespace("uts"))
-    return bad("hostname", "setting a hostname needs a uts namespace");
+  if (!spec.hostname.empty() && !spec.linux.has_namespace("uts")) return bad("hostname", "setting a hostname needs a uts namespace");
   return spec;
 }
 

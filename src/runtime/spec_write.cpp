@@ -163,9 +163,9 @@ std::string spec_to_json(const Spec& s, bool pretty) {
     mounts.push_back(std::move(e));
   }
   json hooks = json::object();
-  for (auto [key, list] : {std::pair{"prestart", &s.hooks.prestart}, {"createRuntime", &s.hooks.create_runtime},
-                           {"createContainer", &s.hooks.create_container}, {"startContainer", &s.hooks.start_container},
-                           {"poststart", &s.hooks.poststart}, {"poststop", &s.hooks.poststop}})
+  for (auto [key, list] :
+      {std::pair{"prestart", &s.hooks.prestart}, {"createRuntime", &s.hooks.create_runtime}, {"createContainer", &s.hooks.create_container},
+          {"startContainer", &s.hooks.start_container}, {"poststart", &s.hooks.poststart}, {"poststop", &s.hooks.poststop}})
     if (!list->empty()) hooks[key] = hooks_json(*list);
   if (!hooks.empty()) j["hooks"] = hooks;
   j["linux"] = linux_json(s.linux);

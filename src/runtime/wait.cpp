@@ -20,7 +20,8 @@ void forward(int sig) {
 
 int wait_forwarding_signals(pid_t pid) {
   static const int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT};
-  struct sigaction sa{}, old[std::size(kForwarded)];
+  struct sigaction sa {
+  }, old[std::size(kForwarded)];
   sa.sa_handler = forward;
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);

@@ -39,8 +39,7 @@ Result<Fields> decode_fields(std::string_view text) {
     pos = end + 1;
     if (line.empty()) continue;
     size_t eq = line.find('=');
-    if (eq == std::string_view::npos || eq == 0)
-      return fail(Errc::corrupt, "not key=value: " + std::string(line.substr(0, 100)));
+    if (eq == std::string_view::npos || eq == 0) return fail(Errc::corrupt, "not key=value: " + std::string(line.substr(0, 100)));
     std::string value;
     for (size_t i = eq + 1; i < line.size(); ++i) {
       if (line[i] != '\\') {

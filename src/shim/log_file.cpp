@@ -36,8 +36,7 @@ std::string log_timestamp() {
   civil_from_days(days, y, m, d);
   char buf[96];
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%09ldZ", static_cast<long long>(y), m, d,
-                static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
-                ts.tv_nsec);
+      static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60), ts.tv_nsec);
   return buf;
 }
 
@@ -71,7 +70,7 @@ Result<LogRecord> parse_log_record(std::string_view line) {
 Result<void> LogWriter::open() {
   fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
   if (!fd_) return fail_errno("opening log " + path_);
-  struct stat st{};
+  struct stat st {};
   ::fstat(fd_.get(), &st);
   size_ = static_cast<uint64_t>(st.st_size);
   return {};

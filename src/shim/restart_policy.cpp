@@ -34,8 +34,8 @@ Result<RestartPolicy> parse_restart_policy(const std::string& text) {
   return p;
 }
 
-std::optional<std::chrono::milliseconds> RestartTracker::after_exit(int exit_code, bool stopped_by_user,
-                                                                    Clock::duration ran_for, Clock::time_point now) {
+std::optional<std::chrono::milliseconds> RestartTracker::after_exit(
+    int exit_code, bool stopped_by_user, Clock::duration ran_for, Clock::time_point now) {
   using std::chrono::milliseconds;
   using Kind = RestartPolicy::Kind;
   if (stopped_by_user || policy_.kind == Kind::no) return std::nullopt;

@@ -33,8 +33,8 @@ class RestartTracker {
 
   // After an exit: how long to wait before starting again, or nullopt to stay stopped.
   // `ran_for` is how long the run that just ended lasted.
-  std::optional<std::chrono::milliseconds> after_exit(int exit_code, bool stopped_by_user, Clock::duration ran_for,
-                                                      Clock::time_point now = Clock::now());
+  std::optional<std::chrono::milliseconds> after_exit(
+      int exit_code, bool stopped_by_user, Clock::duration ran_for, Clock::time_point now = Clock::now());
   int restarts() const { return restarts_; }
 
  private:

@@ -65,7 +65,9 @@ struct Run {
 class Shim {
  public:
   Shim(const ShimConfig& c, int ready_fd)
-      : c_(c), ready_(ready_fd), log_(c.log_path(), c.log_max_bytes, c.log_max_files),
+      : c_(c),
+        ready_(ready_fd),
+        log_(c.log_path(), c.log_max_bytes, c.log_max_files),
         tracker_(parse_restart_policy(c.restart).value_or(RestartPolicy{})) {}
 
   int run();
@@ -339,7 +341,7 @@ void Shim::on_message(Client& cl, Message m) {
                    cl.fd.reset();  // a reply type from a client: not a peer we know
                  },
              },
-             m);
+      m);
 }
 
 void Shim::broadcast_output(Output::Stream stream, std::string_view data) {
@@ -460,8 +462,7 @@ Result<Run> Shim::create_and_start(bool retried_stale) {
     return std::unexpected(std::move(e));
   };
   auto pid_text = read_file(c_.init_pid_file(), 64);
-  auto pid = pid_text ? parse_int<int>(std::string_view(reinterpret_cast<const char*>(pid_text->data()), pid_text->size()))
-                      : std::nullopt;
+  auto pid = pid_text ? parse_int<int>(std::string_view(reinterpret_cast<const char*>(pid_text->data()), pid_text->size())) : std::nullopt;
   if (!pid || *pid <= 0) return cleanup(Error{Errc::internal, 0, "the runtime wrote no pid for the container"});
   if (c_.tty && !r.out) return cleanup(Error{Errc::internal, 0, "the runtime did not send the terminal"});
   // The latest size a client sent (a restart's spec holds the first one).
@@ -540,16 +541,13 @@ void Shim::stop(const Stop& s, Client& cl) {
   cl.wants_exit = true;
   switch (phase_) {
     case Phase::waiting:
-    case Phase::delay:
-      finish();
-      return;
+    case Phase::delay: finish(); return;
     case Phase::running:
       if (init_status_) return;  // already on its way out
       if (s.timeout_ms == 0 || !signal_init(s.signal)) (void)signal_init(SIGKILL);
       else kill_at_ = Clock::now() + milliseconds(s.timeout_ms);
       return;
-    case Phase::done:
-      return;
+    case Phase::done: return;
   }
 }
 

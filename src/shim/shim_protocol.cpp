@@ -7,9 +7,24 @@ namespace {
 
 // Wire types; never renumber (a CLI and a shim of different builds may meet after an upgrade).
 enum class Type : uint8_t {
-  attach = 1, stdin_data = 2, stdin_close = 3, resize = 4, start = 5, status = 6, stop = 7, kill = 8,
-  pause = 9, resume = 10, wait = 11,
-  stdout_data = 64, stderr_data = 65, started = 66, status_reply = 67, exited = 68, done = 69, failed = 70,
+  attach = 1,
+  stdin_data = 2,
+  stdin_close = 3,
+  resize = 4,
+  start = 5,
+  status = 6,
+  stop = 7,
+  kill = 8,
+  pause = 9,
+  resume = 10,
+  wait = 11,
+  stdout_data = 64,
+  stderr_data = 65,
+  started = 66,
+  status_reply = 67,
+  exited = 68,
+  done = 69,
+  failed = 70,
 };
 
 std::string frame(Type type, std::string_view payload) {
@@ -40,9 +55,7 @@ struct Encoder {
   std::string operator()(const Pause&) { return frame(Type::pause, ""); }
   std::string operator()(const Resume&) { return frame(Type::resume, ""); }
   std::string operator()(const Wait&) { return frame(Type::wait, ""); }
-  std::string operator()(const Output& m) {
-    return frame(m.stream == Output::Stream::out ? Type::stdout_data : Type::stderr_data, m.data);
-  }
+  std::string operator()(const Output& m) { return frame(m.stream == Output::Stream::out ? Type::stdout_data : Type::stderr_data, m.data); }
   std::string operator()(const Started& m) { return frame(Type::started, Fields().add("pid", m.pid)); }
   std::string operator()(const StatusReply& m) { return frame(Type::status_reply, encode_status(m.status)); }
   std::string operator()(const Exited& m) { return frame(Type::exited, Fields().add("exit_code", m.exit_code)); }
@@ -150,9 +163,8 @@ Result<std::optional<Message>> take_message(const std::string& buffer, size_t& o
 }
 
 const char* message_name(const Message& m) {
-  static constexpr const char* kNames[] = {"Attach", "StdinData", "StdinClose", "Resize",  "Start",       "Status",
-                                           "Stop",   "Kill",      "Pause",      "Resume",  "Wait",        "Output",
-                                           "Started", "StatusReply", "Exited",  "Done",    "Failed"};
+  static constexpr const char* kNames[] = {"Attach", "StdinData", "StdinClose", "Resize", "Start", "Status", "Stop", "Kill", "Pause",
+      "Resume", "Wait", "Output", "Started", "StatusReply", "Exited", "Done", "Failed"};
   static_assert(std::size(kNames) == std::variant_size_v<Message>);
   return kNames[m.index()];
 }

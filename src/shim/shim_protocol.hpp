@@ -101,8 +101,8 @@ struct Failed {
   bool operator==(const Failed&) const = default;
 };
 
-using Message = std::variant<Attach, StdinData, StdinClose, Resize, Start, StatusRequest, Stop, Kill, Pause, Resume,
-                             Wait, Output, Started, StatusReply, Exited, Done, Failed>;
+using Message = std::variant<Attach, StdinData, StdinClose, Resize, Start, StatusRequest, Stop, Kill, Pause, Resume, Wait, Output, Started,
+    StatusReply, Exited, Done, Failed>;
 
 inline constexpr size_t kFrameHeader = 5;
 inline constexpr size_t kMaxFramePayload = 1 << 20;

@@ -6,8 +6,10 @@ namespace tiffin::shim {
 
 namespace {
 constexpr std::pair<ContainerStatus, const char*> kNames[] = {
-    {ContainerStatus::created, "created"},       {ContainerStatus::running, "running"},
-    {ContainerStatus::paused, "paused"},         {ContainerStatus::restarting, "restarting"},
+    {ContainerStatus::created, "created"},
+    {ContainerStatus::running, "running"},
+    {ContainerStatus::paused, "paused"},
+    {ContainerStatus::restarting, "restarting"},
     {ContainerStatus::exited, "exited"},
 };
 }  // namespace

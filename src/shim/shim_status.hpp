@@ -13,7 +13,7 @@ namespace tiffin::shim {
 
 // docker's container states, those tiffin has.
 enum class ContainerStatus {
-  created,     // made, never started (or its start failed)
+  created,  // made, never started (or its start failed)
   running,
   paused,      // frozen
   restarting,  // exited; the restart policy starts it again after a delay

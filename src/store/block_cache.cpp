@@ -22,7 +22,8 @@ Result<std::unique_ptr<BlockCache>> BlockCache::open(const BlockCacheOptions& op
   if (::mkdir(opts.dir.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("creating block cache " + opts.dir);
   std::unique_ptr<BlockCache> c(new BlockCache(opts));
   c->db_ = TRY_CTX(sql::Db::open_readwrite(opts.dir + "/index.db", true), "block cache index");
-  TRY(c->db_.exec("PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+  TRY(
+      c->db_.exec("PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                   "CREATE TABLE IF NOT EXISTS block (id BLOB PRIMARY KEY, size INTEGER NOT NULL, used INTEGER NOT NULL);"
                   "CREATE INDEX IF NOT EXISTS block_used ON block (used);"
                   "CREATE TABLE IF NOT EXISTS total (one INTEGER PRIMARY KEY CHECK (one = 1), bytes INTEGER NOT NULL);"

@@ -41,7 +41,7 @@ class BlockCache {
   // Stores a verified plain block, then evicts down to the bound if needed.
   Result<void> insert(const Hash& id, std::span<const uint8_t> plain);
 
-  uint64_t size_bytes();   // total as recorded in the index
+  uint64_t size_bytes();  // total as recorded in the index
   uint64_t max_bytes() const { return opts_.max_bytes; }
   std::string block_path(const Hash& id) const;
 

@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <unistd.h>
 
-
 #include "common/fd.hpp"
 
 namespace tiffin {

@@ -90,8 +90,7 @@ Result<HttpResponse> HttpClient::send_once(void* handle, const HttpRequest& req)
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   CURLcode rc = curl_easy_perform(curl);
-  if (sink.overflow)
-    return fail(Errc::corrupt, req.url + ": response larger than " + std::to_string(opts_.max_body) + " bytes");
+  if (sink.overflow) return fail(Errc::corrupt, req.url + ": response larger than " + std::to_string(opts_.max_body) + " bytes");
   if (rc != CURLE_OK) return fail(Errc::unavailable, req.url + ": " + curl_easy_strerror(rc));
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp.status);
   char* ct = nullptr;

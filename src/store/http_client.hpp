@@ -19,9 +19,9 @@ namespace tiffin {
 struct HttpOptions {
   std::chrono::milliseconds connect_timeout{3000};
   std::chrono::milliseconds request_timeout{20000};
-  int attempts = 3;                                // tries per request, including the first
-  std::chrono::milliseconds backoff{100};          // doubled after every failed try
-  size_t max_body = 32 * 1024 * 1024;              // refuse larger responses
+  int attempts = 3;                        // tries per request, including the first
+  std::chrono::milliseconds backoff{100};  // doubled after every failed try
+  size_t max_body = 32 * 1024 * 1024;      // refuse larger responses
 };
 
 struct HttpRequest {

@@ -76,8 +76,8 @@ Result<StoreSpec> parse_store_spec(std::string_view spec) {
       if (v) out = *v;
       return v.has_value();
     };
-    if (dash == std::string_view::npos || !parse_byte(range.substr(0, dash), s.start) ||
-        !parse_byte(range.substr(dash + 1), s.end) || s.start > s.end)
+    if (dash == std::string_view::npos || !parse_byte(range.substr(0, dash), s.start) || !parse_byte(range.substr(dash + 1), s.end) ||
+        s.start > s.end)
       return fail(Errc::invalid_input, "bad store range '" + std::string(range) + "' (expected e.g. 00-7f)");
     spec = spec.substr(eq + 1);
   }

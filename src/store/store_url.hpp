@@ -13,8 +13,8 @@ struct StoreUrl {
   std::string scheme;  // dir, http, https, zdb, s3
   std::string user, password;
   std::string host;
-  uint16_t port = 0;   // 0: the scheme's default
-  std::string path;    // for dir://: the directory; otherwise what follows host[:port], with its leading '/'
+  uint16_t port = 0;  // 0: the scheme's default
+  std::string path;   // for dir://: the directory; otherwise what follows host[:port], with its leading '/'
   std::string original;
 
   // The URL with the password removed, as it is written into an flist's routes.

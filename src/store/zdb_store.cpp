@@ -40,13 +40,11 @@ Result<void*> ZdbStore::connect() {
   std::string ns = url_.path.size() > 1 ? url_.path.substr(1) : "";
   ReplyPtr r;
   if (!ns.empty()) {
-    r.reset(static_cast<redisReply*>(url_.password.empty()
-        ? redisCommand(c, "SELECT %s", ns.c_str())
-        : redisCommand(c, "SELECT %s %s", ns.c_str(), url_.password.c_str())));
+    r.reset(static_cast<redisReply*>(url_.password.empty() ? redisCommand(c, "SELECT %s", ns.c_str())
+                                                           : redisCommand(c, "SELECT %s %s", ns.c_str(), url_.password.c_str())));
   } else if (!url_.password.empty()) {
-    r.reset(static_cast<redisReply*>(url_.user.empty()
-        ? redisCommand(c, "AUTH %s", url_.password.c_str())
-        : redisCommand(c, "AUTH %s %s", url_.user.c_str(), url_.password.c_str())));
+    r.reset(static_cast<redisReply*>(url_.user.empty() ? redisCommand(c, "AUTH %s", url_.password.c_str())
+                                                       : redisCommand(c, "AUTH %s %s", url_.user.c_str(), url_.password.c_str())));
   }
   if ((!ns.empty() || !url_.password.empty()) && (!r || r->type == REDIS_REPLY_ERROR)) {
     std::string msg = url() + ": " + (r ? std::string(r->str, r->len) : std::string(c->errstr));

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   auto dirs = runtime::cgroup_dirs_from_proc(*layout, std::string_view(reinterpret_cast<const char*>(text->data()), text->size()));
   runtime::CgroupStats s = runtime::read_cgroup_stats(layout->mode, dirs);
   std::printf("%s memory %llu cpu %llu pids %llu\n", dirs.empty() ? "-" : dirs.back().c_str(),
-              static_cast<unsigned long long>(s.memory_usage), static_cast<unsigned long long>(s.cpu_usage),
-              static_cast<unsigned long long>(s.pids_current));
+      static_cast<unsigned long long>(s.memory_usage), static_cast<unsigned long long>(s.cpu_usage),
+      static_cast<unsigned long long>(s.pids_current));
   return 0;
 }

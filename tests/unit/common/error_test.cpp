@@ -9,9 +9,8 @@ namespace tiffin {
 namespace {
 
 TEST(ErrorWire, EveryKindRoundTrips) {
-  for (Errc k : {Errc::io, Errc::invalid_input, Errc::not_found, Errc::corrupt, Errc::conflict, Errc::denied,
-                 Errc::unavailable, Errc::unsupported, Errc::internal, Errc::program_not_found,
-                 Errc::program_not_executable}) {
+  for (Errc k : {Errc::io, Errc::invalid_input, Errc::not_found, Errc::corrupt, Errc::conflict, Errc::denied, Errc::unavailable,
+           Errc::unsupported, Errc::internal, Errc::program_not_found, Errc::program_not_executable}) {
     Error e{k, 13, "a: b\nc \\ d: é"};
     auto back = decode_error(encode_error(e));
     ASSERT_TRUE(back) << encode_error(e);

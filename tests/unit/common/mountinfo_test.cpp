@@ -96,8 +96,7 @@ TEST(MountInfo, FuseMountStateTellsNoneLiveAndDead) {
   if (pid == 0) {
     // Each wrong answer sets a bit of the exit code; 77: cannot run here.
     int live_fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC), dead_fd = ::open("/dev/fuse", O_RDWR | O_CLOEXEC);
-    if (live_fd < 0 || dead_fd < 0 || ::unshare(CLONE_NEWNS) != 0 ||
-        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    if (live_fd < 0 || dead_fd < 0 || ::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
       ::_exit(77);
     if (!mount_fuse(dir / "live", live_fd) || !mount_fuse(dir / "dead", dead_fd) ||
         ::mount("tmpfs", (dir / "tmpfs").c_str(), "tmpfs", 0, nullptr) != 0)

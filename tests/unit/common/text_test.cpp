@@ -28,8 +28,7 @@ TEST(Text, ParseIntTakesOnlyTheWholeNumber) {
   EXPECT_EQ(parse_int("9223372036854775807"), INT64_MAX);
   EXPECT_EQ(parse_int("-9223372036854775808"), INT64_MIN);
   EXPECT_EQ(parse_int<int>("2147483647"), 2147483647);
-  for (const char* bad : {"", "-", " 1", "1 ", "+1", "--1", "12abc", "1e3", "9223372036854775808"})
-    EXPECT_FALSE(parse_int(bad)) << bad;
+  for (const char* bad : {"", "-", " 1", "1 ", "+1", "--1", "12abc", "1e3", "9223372036854775808"}) EXPECT_FALSE(parse_int(bad)) << bad;
   EXPECT_FALSE(parse_int<int>("2147483648"));
 }
 

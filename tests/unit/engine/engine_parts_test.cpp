@@ -96,8 +96,7 @@ TEST(BuildSpec, SecureDefaultsAndOverrides) {
   c.memory = 64 << 20;
   c.cpus = 1.5;
   c.pids_limit = 10;
-  SpecInputs in{"0123456789abcdef", "/r", 1000, 100, {7}, {{"/data", "bind", "/srv", {"rbind", "ro"}}}, "/tiffin/x",
-                "/run/tiffin/netns/x"};
+  SpecInputs in{"0123456789abcdef", "/r", 1000, 100, {7}, {{"/data", "bind", "/srv", {"rbind", "ro"}}}, "/tiffin/x", "/run/tiffin/netns/x"};
   auto spec = build_spec(c, img, in);
   ASSERT_TRUE(spec);
   const runtime::Spec& s = *spec;
@@ -115,7 +114,7 @@ TEST(BuildSpec, SecureDefaultsAndOverrides) {
   EXPECT_EQ(s.linux.resources.pids_limit, 10);
   EXPECT_TRUE(s.linux.seccomp);
   EXPECT_EQ(std::find(s.process.capabilities.bounding.begin(), s.process.capabilities.bounding.end(), "CAP_SYS_ADMIN"),
-            s.process.capabilities.bounding.end());
+      s.process.capabilities.bounding.end());
   auto net = std::find_if(s.linux.namespaces.begin(), s.linux.namespaces.end(), [](auto& n) { return n.type == "network"; });
   ASSERT_NE(net, s.linux.namespaces.end());
   EXPECT_EQ(net->path, "/run/tiffin/netns/x") << "the engine's network namespace is joined";

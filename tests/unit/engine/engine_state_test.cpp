@@ -100,9 +100,10 @@ TEST(StateDb, ADatabaseFromBeforeVersionsIsAdopted) {
   {
     auto db = sql::Db::open_readwrite(path, true);
     ASSERT_TRUE(db);
-    ASSERT_TRUE(db->exec("CREATE TABLE containers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, image TEXT NOT NULL, "
-                         "image_id TEXT NOT NULL, config TEXT NOT NULL, created INTEGER NOT NULL);"
-                         "INSERT INTO containers VALUES ('a', 'n', 'i', 'ii', '{}', 1);"));
+    ASSERT_TRUE(
+        db->exec("CREATE TABLE containers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, image TEXT NOT NULL, "
+                 "image_id TEXT NOT NULL, config TEXT NOT NULL, created INTEGER NOT NULL);"
+                 "INSERT INTO containers VALUES ('a', 'n', 'i', 'ii', '{}', 1);"));
   }
   auto db = open_state_db(path);
   ASSERT_TRUE(db) << db.error().message;

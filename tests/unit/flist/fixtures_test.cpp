@@ -25,8 +25,8 @@ std::map<int64_t, Row> raw_inodes(const std::string& path) {
   std::map<int64_t, Row> rows;
   while (sqlite3_step(st) == SQLITE_ROW) {
     Row r{sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5),
-          sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 8), sqlite3_column_int64(st, 9),
-          reinterpret_cast<const char*>(sqlite3_column_text(st, 2))};
+        sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 8), sqlite3_column_int64(st, 9),
+        reinterpret_cast<const char*>(sqlite3_column_text(st, 2))};
     rows[sqlite3_column_int64(st, 0)] = r;
   }
   sqlite3_finalize(st);

@@ -89,7 +89,9 @@ TEST(Pack, SocketsAreSkippedWithANote) {
   test::TempDir dir;
   ::mkdir((dir / "src").c_str(), 0755);
   // Bind a unix socket with python to leave a socket file behind.
-  ASSERT_EQ(std::system(("/usr/bin/python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); s.bind('" + (dir / "src/sock") + "')\"").c_str()), 0);
+  ASSERT_EQ(
+      std::system(("/usr/bin/python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); s.bind('" + (dir / "src/sock") + "')\"").c_str()),
+      0);
   auto store = *DirStore::open(dir / "store", true);
   Tree tree;
   std::vector<std::string> notes;

@@ -19,7 +19,7 @@ namespace {
 struct Entry {
   std::string path;
   mode_t mode;
-  std::string data;      // content, or symlink / hard link target
+  std::string data;  // content, or symlink / hard link target
   bool hardlink = false;
   dev_t rdev = 0;
 };
@@ -77,15 +77,10 @@ class Tar : public ::testing::Test {
 TEST_F(Tar, EveryEntryType) {
   std::string big(700000, 'z');
   write_tar(dir_ / "ok.tar.gz",
-            {{"./", S_IFDIR | 0755, ""},
-             {"etc/x", S_IFREG | 0640, "hello"},  // parent created implicitly
-             {"etc/big", S_IFREG | 0644, big},
-             {"etc/hl", S_IFREG | 0640, "etc/x", true},
-             {"bin/sh", S_IFLNK | 0777, "/bin/busybox"},
-             {"dev/null", S_IFCHR | 0666, "", false, makedev(1, 3)},
-             {"run/fifo", S_IFIFO | 0600, ""},
-             {"/abs/file", S_IFREG | 0600, "abs"}},
-            true);
+      {{"./", S_IFDIR | 0755, ""}, {"etc/x", S_IFREG | 0640, "hello"},  // parent created implicitly
+          {"etc/big", S_IFREG | 0644, big}, {"etc/hl", S_IFREG | 0640, "etc/x", true}, {"bin/sh", S_IFLNK | 0777, "/bin/busybox"},
+          {"dev/null", S_IFCHR | 0666, "", false, makedev(1, 3)}, {"run/fifo", S_IFIFO | 0600, ""}, {"/abs/file", S_IFREG | 0600, "abs"}},
+      true);
   Tree tree;
   auto r = pack_file(dir_ / "ok.tar.gz", tree);
   ASSERT_TRUE(r) << r.error().message;

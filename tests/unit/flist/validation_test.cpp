@@ -65,9 +65,10 @@ TEST_F(Validation, MissingFileAndEmptyDatabase) {
 
 TEST_F(Validation, Cycle) {
   // Two directories that are each other's parent, cut off from the root.
-  expect_rejected("UPDATE inode SET parent = (SELECT ino FROM inode WHERE name='lib' AND parent=1) WHERE name='bin' AND parent=1;"
-                  "UPDATE inode SET parent = (SELECT ino FROM inode WHERE name='bin') WHERE name='lib' AND parent=1;",
-                  "not reachable");
+  expect_rejected(
+      "UPDATE inode SET parent = (SELECT ino FROM inode WHERE name='lib' AND parent=1) WHERE name='bin' AND parent=1;"
+      "UPDATE inode SET parent = (SELECT ino FROM inode WHERE name='bin') WHERE name='lib' AND parent=1;",
+      "not reachable");
 }
 
 TEST_F(Validation, Orphan) { expect_rejected("UPDATE inode SET parent = 99999 WHERE name = 'bin'", "orphan"); }

@@ -16,8 +16,8 @@ TEST(FlistRef, ParsesNamesTagsAndTheZeroHubSuffix) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->tag, "v2");
   EXPECT_EQ(r->file_name(), "web:v2.fl");
-  for (const char* bad : {"alice", "alice/", "/web", "../x/y", "alice/..", "alice/.hidden", "a/b/c", "alice/x:", "alice/x:../y",
-                          "al ice/x", "alice/-rf"})
+  for (const char* bad :
+      {"alice", "alice/", "/web", "../x/y", "alice/..", "alice/.hidden", "a/b/c", "alice/x:", "alice/x:../y", "al ice/x", "alice/-rf"})
     EXPECT_FALSE(parse_flist_ref(bad)) << bad;
 }
 

@@ -95,8 +95,8 @@ TEST(HubServer, PushPullAndLazyReadsFromTheHub) {
 
 TEST(HubServer, RefusesABadListenAddress) {
   test::TempDir dir;
-  for (const char* listen : {"127.0.0.1:x", "127.0.0.1:80x", "127.0.0.1:", "127.0.0.1:70000", "127.0.0.1:-1", "127.0.0.1",
-                             "localhost:8080"}) {
+  for (const char* listen :
+      {"127.0.0.1:x", "127.0.0.1:80x", "127.0.0.1:", "127.0.0.1:70000", "127.0.0.1:-1", "127.0.0.1", "localhost:8080"}) {
     auto server = HubServer::start({.root = dir / "hub", .listen = listen});
     ASSERT_FALSE(server) << listen;
     EXPECT_EQ(server.error().kind, Errc::invalid_input) << listen << ": " << server.error().what();
@@ -141,8 +141,8 @@ TEST(HubServer, KeepsConnectionsAlive) {
 
 TEST(HubServer, ServesHttps) {
   test::TempDir dir;
-  std::string gen = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " + (dir / "key.pem") +
-                    " -out " + (dir / "cert.pem") + " >/dev/null 2>&1";
+  std::string gen = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " + (dir / "key.pem") + " -out " +
+                    (dir / "cert.pem") + " >/dev/null 2>&1";
   ASSERT_EQ(std::system(gen.c_str()), 0);
   HubServeOptions o;
   o.tls_cert = dir / "cert.pem";

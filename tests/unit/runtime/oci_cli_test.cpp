@@ -41,8 +41,7 @@ TEST(OciCli, BadNumbersAreInvalidInputNotACrash) {
            {{"exec", "--user", "99999999999", "c1", "true"}, "--user 99999999999 is not uid[:gid]"},
            {{"exec", "--user", "-1", "c1", "true"}, "--user -1 is not uid[:gid]"},
            {{"exec", "--additional-gids", "5x", "c1", "true"}, "--additional-gids 5x is not a gid"},
-           {{"kill", "c1", "9x"}, "invalid signal: 9x"},
-           {{"kill", "c1", "65"}, "invalid signal: 65"}}) {
+           {{"kill", "c1", "9x"}, "invalid signal: 9x"}, {{"kill", "c1", "65"}, "invalid signal: 65"}}) {
     Outcome o = run(root, args);
     EXPECT_EQ(o.exit_code, 1) << says;
     EXPECT_TRUE(o.error_line.starts_with("invalid_input:0:" + says)) << o.error_line;

@@ -46,41 +46,31 @@ TEST(RootfsPlan, TheDefaultSpec) {
   Fixture f;
   RootfsPlan p = f.plan();
   EXPECT_EQ(describe(p.mounts),
-            (Lines{"propagation / slave,rec",
-                   "bind rootfs /bundle/rootfs",
-                   "mount proc proc on /proc -",
-                   "mount tmpfs tmpfs on /dev nosuid,strictatime mode=755,size=65536k",
-                   "mount devpts devpts on /dev/pts nosuid,noexec newinstance,ptmxmode=0666,mode=0620,gid=5",
-                   "mount tmpfs shm on /dev/shm nosuid,nodev,noexec mode=1777,size=65536k",
-                   "mount mqueue mqueue on /dev/mqueue nosuid,nodev,noexec else bind /dev/mqueue ro,nosuid,nodev,noexec,bind,rec on errno 1",
-                   "mount sysfs sysfs on /sys ro,nosuid,nodev,noexec else bind /sys ro,nosuid,nodev,noexec,bind,rec on errno 1",
-                   "mknod /dev/null c 1:3 0666 0:0",
-                   "mknod /dev/zero c 1:5 0666 0:0",
-                   "mknod /dev/full c 1:7 0666 0:0",
-                   "mknod /dev/random c 1:8 0666 0:0",
-                   "mknod /dev/urandom c 1:9 0666 0:0",
-                   "mknod /dev/tty c 5:0 0666 0:0",
-                   "symlink /dev/fd -> /proc/self/fd",
-                   "symlink /dev/stdin -> /proc/self/fd/0",
-                   "symlink /dev/stdout -> /proc/self/fd/1",
-                   "symlink /dev/stderr -> /proc/self/fd/2",
-                   "symlink /dev/core -> /proc/kcore best-effort if /proc/kcore exists",
-                   "symlink /dev/ptmx -> pts/ptmx replace"}));
+      (Lines{"propagation / slave,rec", "bind rootfs /bundle/rootfs", "mount proc proc on /proc -",
+          "mount tmpfs tmpfs on /dev nosuid,strictatime mode=755,size=65536k",
+          "mount devpts devpts on /dev/pts nosuid,noexec newinstance,ptmxmode=0666,mode=0620,gid=5",
+          "mount tmpfs shm on /dev/shm nosuid,nodev,noexec mode=1777,size=65536k",
+          "mount mqueue mqueue on /dev/mqueue nosuid,nodev,noexec else bind /dev/mqueue ro,nosuid,nodev,noexec,bind,rec on errno 1",
+          "mount sysfs sysfs on /sys ro,nosuid,nodev,noexec else bind /sys ro,nosuid,nodev,noexec,bind,rec on errno 1",
+          "mknod /dev/null c 1:3 0666 0:0", "mknod /dev/zero c 1:5 0666 0:0", "mknod /dev/full c 1:7 0666 0:0",
+          "mknod /dev/random c 1:8 0666 0:0", "mknod /dev/urandom c 1:9 0666 0:0", "mknod /dev/tty c 5:0 0666 0:0",
+          "symlink /dev/fd -> /proc/self/fd", "symlink /dev/stdin -> /proc/self/fd/0", "symlink /dev/stdout -> /proc/self/fd/1",
+          "symlink /dev/stderr -> /proc/self/fd/2", "symlink /dev/core -> /proc/kcore best-effort if /proc/kcore exists",
+          "symlink /dev/ptmx -> pts/ptmx replace"}));
   // Hybrid with a cgroup namespace: a tmpfs with a fresh mount per hierarchy, each falling back
   // to binding the container's own directory, then the whole made read-only.
   EXPECT_EQ(describe(p.cgroups),
-            (Lines{"mount tmpfs tmpfs on /sys/fs/cgroup nosuid,nodev,noexec,relatime mode=755",
-                   "mount cgroup2 cgroup2 on /sys/fs/cgroup/unified ro,nosuid,nodev,noexec,relatime else bind "
-                   "/sys/fs/cgroup/unified/box/c1 ro,nosuid,nodev,noexec,relatime,bind",
-                   "mount cgroup cgroup on /sys/fs/cgroup/cpu,cpuacct ro,nosuid,nodev,noexec,relatime cpu,cpuacct else bind "
-                   "/sys/fs/cgroup/cpu,cpuacct/box/c1 ro,nosuid,nodev,noexec,relatime,bind",
-                   "symlink /sys/fs/cgroup/cpu -> cpu,cpuacct best-effort",
-                   "symlink /sys/fs/cgroup/cpuacct -> cpu,cpuacct best-effort",
-                   "mount cgroup cgroup on /sys/fs/cgroup/memory ro,nosuid,nodev,noexec,relatime memory else bind "
-                   "/sys/fs/cgroup/memory/box/c1 ro,nosuid,nodev,noexec,relatime,bind",
-                   "mount cgroup cgroup on /sys/fs/cgroup/systemd ro,nosuid,nodev,noexec,relatime none,name=systemd else bind "
-                   "/sys/fs/cgroup/systemd/box/c1 ro,nosuid,nodev,noexec,relatime,bind",
-                   "remount /sys/fs/cgroup ro"}));
+      (Lines{"mount tmpfs tmpfs on /sys/fs/cgroup nosuid,nodev,noexec,relatime mode=755",
+          "mount cgroup2 cgroup2 on /sys/fs/cgroup/unified ro,nosuid,nodev,noexec,relatime else bind "
+          "/sys/fs/cgroup/unified/box/c1 ro,nosuid,nodev,noexec,relatime,bind",
+          "mount cgroup cgroup on /sys/fs/cgroup/cpu,cpuacct ro,nosuid,nodev,noexec,relatime cpu,cpuacct else bind "
+          "/sys/fs/cgroup/cpu,cpuacct/box/c1 ro,nosuid,nodev,noexec,relatime,bind",
+          "symlink /sys/fs/cgroup/cpu -> cpu,cpuacct best-effort", "symlink /sys/fs/cgroup/cpuacct -> cpu,cpuacct best-effort",
+          "mount cgroup cgroup on /sys/fs/cgroup/memory ro,nosuid,nodev,noexec,relatime memory else bind "
+          "/sys/fs/cgroup/memory/box/c1 ro,nosuid,nodev,noexec,relatime,bind",
+          "mount cgroup cgroup on /sys/fs/cgroup/systemd ro,nosuid,nodev,noexec,relatime none,name=systemd else bind "
+          "/sys/fs/cgroup/systemd/box/c1 ro,nosuid,nodev,noexec,relatime,bind",
+          "remount /sys/fs/cgroup ro"}));
   Lines after;
   for (const auto& m : default_masked_paths()) after.push_back("mask " + m);
   for (const auto& r : default_readonly_paths()) after.push_back("readonly " + r);
@@ -90,13 +80,12 @@ TEST(RootfsPlan, TheDefaultSpec) {
 
 TEST(RootfsPlan, ABindWithRoIsABindAndARemount) {
   Fixture f;
-  f.spec.mounts = {Mount{"/data", "bind", "data", {"rbind", "ro", "nosuid", "rslave"}},
-                   Mount{"/etc/hosts", "", "/host/hosts", {"bind", "rw"}}};
+  f.spec.mounts = {
+      Mount{"/data", "bind", "data", {"rbind", "ro", "nosuid", "rslave"}}, Mount{"/etc/hosts", "", "/host/hosts", {"bind", "rw"}}};
   RootfsPlan p = f.plan();
   Lines steps = describe(p.mounts);
-  EXPECT_EQ(Lines(steps.begin() + 2, steps.begin() + 6),
-            (Lines{"bind /bundle/data on /data rec", "remount /data ro,nosuid", "propagation /data slave,rec",
-                   "bind /host/hosts on /etc/hosts"}));
+  EXPECT_EQ(Lines(steps.begin() + 2, steps.begin() + 6), (Lines{"bind /bundle/data on /data rec", "remount /data ro,nosuid",
+                                                             "propagation /data slave,rec", "bind /host/hosts on /etc/hosts"}));
   // A remount is typed, not text: what apply() gets.
   EXPECT_EQ(std::get<RemountStep>(p.mounts[3]), (RemountStep{"/data", MS_RDONLY | MS_NOSUID, 0}));
   // "rw" alone needs no remount of its own.
@@ -136,19 +125,19 @@ TEST(RootfsPlan, ADevBoundFromTheHostGetsNoDevices) {
   Fixture f;
   f.spec.mounts = {Mount{"/dev", "bind", "/dev", {"rbind"}}, Mount{"/dev/pts", "devpts", "devpts", {}}};
   Lines steps = describe(f.plan().mounts);
-  EXPECT_EQ(steps, (Lines{"propagation / slave,rec", "bind rootfs /bundle/rootfs", "bind /dev on /dev rec",
-                          "mount devpts devpts on /dev/pts -"}));
+  EXPECT_EQ(steps,
+      (Lines{"propagation / slave,rec", "bind rootfs /bundle/rootfs", "bind /dev on /dev rec", "mount devpts devpts on /dev/pts -"}));
 }
 
 TEST(RootfsPlan, CgroupsWithoutANamespaceAreTheContainersOwnDirectories) {
   Fixture f("31 23 0:27 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "cpu memory");
   f.ctx.cgroup_ns = false;
   EXPECT_EQ(describe(f.plan().cgroups),
-            (Lines{"bind /sys/fs/cgroup/box/c1 on /sys/fs/cgroup rec", "remount /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime"}));
+      (Lines{"bind /sys/fs/cgroup/box/c1 on /sys/fs/cgroup rec", "remount /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime"}));
   f.ctx.cgroup_ns = true;
   EXPECT_EQ(describe(f.plan().cgroups),
-            (Lines{"mount cgroup2 cgroup2 on /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime else bind /sys/fs/cgroup/box/c1 "
-                   "ro,nosuid,nodev,noexec,relatime,bind,rec"}));
+      (Lines{"mount cgroup2 cgroup2 on /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime else bind /sys/fs/cgroup/box/c1 "
+             "ro,nosuid,nodev,noexec,relatime,bind,rec"}));
   // Neither a namespace nor a directory: nothing sensible to mount.
   f.ctx.cgroup_ns = false;
   f.ctx.cgroup_dirs.clear();

@@ -54,8 +54,7 @@ TEST(Spec, ReadsEverySectionTheRuntimeActsOn) {
   j["root"]["path"] = "/abs/../abs/rootfs";
   j["process"]["user"] = {{"uid", 1000}, {"gid", 1000}, {"umask", 18}, {"additionalGids", {5, 6}}};
   j["process"]["oomScoreAdj"] = -500;
-  j["hooks"] = {{"prestart", {{{"path", "/bin/true"}, {"args", {"true"}}, {"timeout", 5}}}},
-                {"poststop", {{{"path", "/bin/false"}}}}};
+  j["hooks"] = {{"prestart", {{{"path", "/bin/true"}, {"args", {"true"}}, {"timeout", 5}}}}, {"poststop", {{{"path", "/bin/false"}}}}};
   j["linux"]["namespaces"].push_back({{"type", "user"}});
   j["linux"]["namespaces"][1]["path"] = "/proc/1/ns/net";
   j["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
@@ -64,13 +63,9 @@ TEST(Spec, ReadsEverySectionTheRuntimeActsOn) {
   j["linux"]["resources"]["memory"] = {{"limit", 67108864}, {"swap", -1}};
   j["linux"]["resources"]["cpu"] = {{"shares", 512}, {"quota", 50000}, {"period", 100000}, {"cpus", "0-1"}};
   j["linux"]["resources"]["pids"] = {{"limit", 64}};
-  j["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ERRNO"},
-                           {"defaultErrnoRet", 1},
-                           {"architectures", {"SCMP_ARCH_X86_64"}},
-                           {"syscalls",
-                            {{{"names", {"personality"}},
-                              {"action", "SCMP_ACT_ALLOW"},
-                              {"args", {{{"index", 0}, {"value", 8}, {"op", "SCMP_CMP_EQ"}}}}}}}};
+  j["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ERRNO"}, {"defaultErrnoRet", 1}, {"architectures", {"SCMP_ARCH_X86_64"}},
+      {"syscalls",
+          {{{"names", {"personality"}}, {"action", "SCMP_ACT_ALLOW"}, {"args", {{{"index", 0}, {"value", 8}, {"op", "SCMP_CMP_EQ"}}}}}}}};
   auto spec = parse_spec(j.dump(), "/bundle");
   ASSERT_TRUE(spec) << spec.error().what();
   EXPECT_EQ(spec->root_path, "/abs/rootfs");
@@ -115,31 +110,50 @@ TEST(Spec, RefusesWhatItCannotMeanClearly) {
       {"root.path", [](json& j) { j["root"].erase("path"); }},
       {"must be an absolute path", [](json& j) { j["mounts"][0]["destination"] = "proc"; }},
       {"unknown namespace", [](json& j) { j["linux"]["namespaces"][0]["type"] = "time-travel"; }},
-      {"given twice", [](json& j) { j["linux"]["namespaces"].push_back({{"type", "pid"}}); }},
-      {"need a user namespace", [](json& j) { j["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}}; }},
-      {"mappings overlap", [](json& j) {
-         j["linux"]["namespaces"].push_back({{"type", "user"}});
-         j["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 10}},
-                                      {{"containerID", 5}, {"hostID", 5000}, {"size", 10}}};
-       }},
-      {"size must be positive", [](json& j) {
-         j["linux"]["namespaces"].push_back({{"type", "user"}});
-         j["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 0}}};
-       }},
-      {"unknown action", [](json& j) { j["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_MAYBE"}}; }},
-      {"unknown operator", [](json& j) {
-         j["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
-                                  {"syscalls", {{{"names", {"read"}}, {"action", "SCMP_ACT_ERRNO"},
-                                                 {"args", {{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_ROUGHLY"}}}}}}}};
-       }},
-      {"at most 6 arguments", [](json& j) {
-         j["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
-                                  {"syscalls", {{{"names", {"read"}}, {"action", "SCMP_ACT_ERRNO"},
-                                                 {"args", {{{"index", 6}, {"value", 1}, {"op", "SCMP_CMP_EQ"}}}}}}}};
-       }},
+      {"given twice",
+          [](json& j) {
+            j["linux"]["namespaces"].push_back({{"type", "pid"}});
+          }},
+      {"need a user namespace",
+          [](json& j) {
+            j["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}};
+          }},
+      {"mappings overlap",
+          [](json& j) {
+            j["linux"]["namespaces"].push_back({{"type", "user"}});
+            j["linux"]["uidMappings"] = {
+                {{"containerID", 0}, {"hostID", 1000}, {"size", 10}}, {{"containerID", 5}, {"hostID", 5000}, {"size", 10}}};
+          }},
+      {"size must be positive",
+          [](json& j) {
+            j["linux"]["namespaces"].push_back({{"type", "user"}});
+            j["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 1000}, {"size", 0}}};
+          }},
+      {"unknown action",
+          [](json& j) {
+            j["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_MAYBE"}};
+          }},
+      {"unknown operator",
+          [](json& j) {
+            j["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                {"syscalls", {{{"names", {"read"}}, {"action", "SCMP_ACT_ERRNO"},
+                                 {"args", {{{"index", 0}, {"value", 1}, {"op", "SCMP_CMP_ROUGHLY"}}}}}}}};
+          }},
+      {"at most 6 arguments",
+          [](json& j) {
+            j["linux"]["seccomp"] = {
+                {"defaultAction", "SCMP_ACT_ALLOW"}, {"syscalls", {{{"names", {"read"}}, {"action", "SCMP_ACT_ERRNO"},
+                                                                      {"args", {{{"index", 6}, {"value", 1}, {"op", "SCMP_CMP_EQ"}}}}}}}};
+          }},
       {"needs a uts namespace", [](json& j) { j["linux"]["namespaces"].erase(3); }},
-      {"hooks.prestart[0].path", [](json& j) { j["hooks"] = {{"prestart", {{{"path", "relative/hook"}}}}}; }},
-      {"invalid entry", [](json& j) { j["linux"]["sysctl"] = {{"../../etc/passwd", "x"}}; }},
+      {"hooks.prestart[0].path",
+          [](json& j) {
+            j["hooks"] = {{"prestart", {{{"path", "relative/hook"}}}}};
+          }},
+      {"invalid entry",
+          [](json& j) {
+            j["linux"]["sysctl"] = {{"../../etc/passwd", "x"}};
+          }},
       {"rootfsPropagation", [](json& j) { j["linux"]["rootfsPropagation"] = "sideways"; }},
   };
   for (const auto& c : cases) {

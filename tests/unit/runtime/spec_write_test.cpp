@@ -33,23 +33,23 @@ Spec everything() {
   p.rlimits = {Rlimit{"RLIMIT_NOFILE", 512, 1024}, Rlimit{"RLIMIT_CORE", 0, 0}};
   p.no_new_privileges = true;
   p.oom_score_adj = -200;
-  s.mounts = {Mount{"/data", "bind", "data", {"rbind", "ro", "rslave"}}, Mount{"/tmp", "tmpfs", "tmpfs", {"size=1m"}},
-              Mount{"/empty", "", "", {}}};
+  s.mounts = {
+      Mount{"/data", "bind", "data", {"rbind", "ro", "rslave"}}, Mount{"/tmp", "tmpfs", "tmpfs", {"size=1m"}}, Mount{"/empty", "", "", {}}};
   Hook h{"/bin/hook", {"hook", "x"}, {"K=V"}, 7};
   s.hooks = Hooks{{h}, {h}, {Hook{"/bin/true", {}, {}, std::nullopt}}, {h}, {h}, {h}};
   Linux& l = s.linux;
-  l.namespaces = {Namespace{"pid", ""}, Namespace{"network", "/proc/1/ns/net"}, Namespace{"mount", ""},
-                  Namespace{"user", ""}, Namespace{"uts", ""}};
+  l.namespaces = {
+      Namespace{"pid", ""}, Namespace{"network", "/proc/1/ns/net"}, Namespace{"mount", ""}, Namespace{"user", ""}, Namespace{"uts", ""}};
   l.uid_mappings = {IdMapping{0, 100000, 65536}};
   l.gid_mappings = {IdMapping{0, 200000, 1000}, IdMapping{1000, 300000, 10}};
   l.sysctl = {{"net.ipv4.ip_forward", "1"}};
   l.resources = Resources{4 << 20, 2 << 20, 8 << 20, 512, 50000, 100000, "0-1", "0", 64,
-                          {DeviceRule{true, "c", "rw", 1, 3}, DeviceRule{false, "a", "rwm", std::nullopt, std::nullopt}}};
+      {DeviceRule{true, "c", "rw", 1, 3}, DeviceRule{false, "a", "rwm", std::nullopt, std::nullopt}}};
   l.cgroups_path = "/tiffin/test";
   l.seccomp = Seccomp{"SCMP_ACT_ERRNO", 1, {"SCMP_ARCH_X86_64"}, {"SECCOMP_FILTER_FLAG_LOG"},
-                      {SeccompRule{{"read", "write"}, "SCMP_ACT_ALLOW", std::nullopt, {}},
-                       SeccompRule{{"personality"}, "SCMP_ACT_ERRNO", 38, {SeccompArg{0, 8, 0, "SCMP_CMP_EQ"},
-                                                                          SeccompArg{1, 0xff, 0x0f, "SCMP_CMP_MASKED_EQ"}}}}};
+      {SeccompRule{{"read", "write"}, "SCMP_ACT_ALLOW", std::nullopt, {}},
+          SeccompRule{{"personality"}, "SCMP_ACT_ERRNO", 38,
+              {SeccompArg{0, 8, 0, "SCMP_CMP_EQ"}, SeccompArg{1, 0xff, 0x0f, "SCMP_CMP_MASKED_EQ"}}}}};
   l.masked_paths = {"/proc/kcore"};
   l.readonly_paths = {"/proc/sys"};
   l.rootfs_propagation = "rshared";

@@ -43,8 +43,8 @@ TEST(SyncSocket, AChildsErrorArrivesWithItsKindAndErrno) {
 }
 
 TEST(SyncSocket, EveryKindSurvivesTheTrip) {
-  for (Errc kind : {Errc::io, Errc::invalid_input, Errc::not_found, Errc::conflict, Errc::denied, Errc::unsupported,
-                    Errc::internal, Errc::program_not_found, Errc::program_not_executable}) {
+  for (Errc kind : {Errc::io, Errc::invalid_input, Errc::not_found, Errc::conflict, Errc::denied, Errc::unsupported, Errc::internal,
+           Errc::program_not_found, Errc::program_not_executable}) {
     const Error sent{kind, kind == Errc::not_found ? ENOENT : 0, std::string("mount /data: source /nope: ") + errc_name(kind)};
     auto [fd, pid] = fork_child([&](int child) { child_fail(child, sent); });
     auto got = sync_receive_step(fd.get());

@@ -26,8 +26,8 @@ TEST(RedisUrl, ZeroOsForms) {
   auto v6 = parse_redis_url("redis://[::1]:7000/c");
   ASSERT_TRUE(v6);
   EXPECT_EQ(v6->host, "::1");
-  for (const char* bad : {"http://h/c", "redis://h", "redis://h/", "redis://h:0/c", "redis://h:99999/c", "redis://:p@/c",
-                          "redis://h:12x/c", "redis://[::1/c"})
+  for (const char* bad :
+      {"http://h/c", "redis://h", "redis://h/", "redis://h:0/c", "redis://h:99999/c", "redis://:p@/c", "redis://h:12x/c", "redis://[::1/c"})
     EXPECT_FALSE(parse_redis_url(bad)) << bad;
 }
 

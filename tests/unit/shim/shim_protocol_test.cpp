@@ -19,23 +19,9 @@ std::vector<Message> every_message() {
   st.restart_count = 2;
   st.started_at = "2026-11-29T10:00:00.000000001Z";
   st.error = Error{Errc::program_not_found, 2, "exec: \"nope\": executable file not found in $PATH"};
-  return {Attach{true},
-          StdinData{std::string("a\0b\nc\\", 6)},
-          StdinClose{},
-          Resize{24, 80},
-          Start{},
-          StatusRequest{},
-          Stop{2500, 15},
-          Kill{9},
-          Pause{},
-          Resume{},
-          Wait{},
-          Output{Output::Stream::err, std::string(70000, 'x')},
-          Started{1234},
-          StatusReply{st},
-          Exited{137},
-          Done{},
-          Failed{Error{Errc::conflict, 0, "line one\nline two: a \\ backslash"}}};
+  return {Attach{true}, StdinData{std::string("a\0b\nc\\", 6)}, StdinClose{}, Resize{24, 80}, Start{}, StatusRequest{}, Stop{2500, 15},
+      Kill{9}, Pause{}, Resume{}, Wait{}, Output{Output::Stream::err, std::string(70000, 'x')}, Started{1234}, StatusReply{st}, Exited{137},
+      Done{}, Failed{Error{Errc::conflict, 0, "line one\nline two: a \\ backslash"}}};
 }
 
 TEST(ShimProtocol, EveryMessageRoundTripsWhateverTheReadsCutItInto) {
@@ -71,16 +57,16 @@ TEST(ShimProtocol, FramesNoPeerWouldSendAreRefused) {
     for (int i = 0; i < 4; ++i) f += static_cast<char>((n >> (8 * i)) & 0xff);
     return f + payload;
   };
-  EXPECT_TRUE(refused(frame(200, "")));                              // unknown type
-  EXPECT_TRUE(refused(std::string("\x01\xff\xff\xff\x7f", 5)));      // oversized
-  EXPECT_TRUE(refused(frame(5, "x")));                               // Start carries nothing
-  EXPECT_TRUE(refused(frame(4, "rows=70000\ncols=1\n")));            // Resize out of range
-  EXPECT_TRUE(refused(frame(4, "rows=1\ncols=1\ncolour=red\n")));    // unknown key
-  EXPECT_TRUE(refused(frame(7, "timeout_ms=-1\nsignal=15\n")));      // negative timeout
-  EXPECT_TRUE(refused(frame(8, "signal=0\n")));                      // no such signal
-  EXPECT_TRUE(refused(frame(66, "pid=0\n")));                        // Started without a pid
-  EXPECT_TRUE(refused(frame(70, "error=bogus:1:x\n")));              // unknown error kind
-  EXPECT_TRUE(refused(frame(1, "stdin=maybe\n")));                   // not a flag
+  EXPECT_TRUE(refused(frame(200, "")));                            // unknown type
+  EXPECT_TRUE(refused(std::string("\x01\xff\xff\xff\x7f", 5)));    // oversized
+  EXPECT_TRUE(refused(frame(5, "x")));                             // Start carries nothing
+  EXPECT_TRUE(refused(frame(4, "rows=70000\ncols=1\n")));          // Resize out of range
+  EXPECT_TRUE(refused(frame(4, "rows=1\ncols=1\ncolour=red\n")));  // unknown key
+  EXPECT_TRUE(refused(frame(7, "timeout_ms=-1\nsignal=15\n")));    // negative timeout
+  EXPECT_TRUE(refused(frame(8, "signal=0\n")));                    // no such signal
+  EXPECT_TRUE(refused(frame(66, "pid=0\n")));                      // Started without a pid
+  EXPECT_TRUE(refused(frame(70, "error=bogus:1:x\n")));            // unknown error kind
+  EXPECT_TRUE(refused(frame(1, "stdin=maybe\n")));                 // not a flag
   // Half a frame is no error: more bytes will come.
   std::string half = encode_message(Exited{1}).substr(0, 7);
   size_t offset = 0;
@@ -106,8 +92,8 @@ TEST(ShimStatus, RecordsRoundTripAndToleratesNewerKeys) {
   EXPECT_TRUE(is_active(ContainerStatus::restarting));
   EXPECT_FALSE(is_active(ContainerStatus::created));
   EXPECT_FALSE(is_active(ContainerStatus::exited));
-  for (auto st : {ContainerStatus::created, ContainerStatus::running, ContainerStatus::paused, ContainerStatus::restarting,
-                  ContainerStatus::exited})
+  for (auto st :
+      {ContainerStatus::created, ContainerStatus::running, ContainerStatus::paused, ContainerStatus::restarting, ContainerStatus::exited})
     EXPECT_EQ(parse_status(status_name(st)), st);
 }
 
@@ -151,8 +137,8 @@ TEST(Fields, EscapesAndMalformedLines) {
 TEST(StatsRecord, ZeroOsShape) {
   runtime::CgroupStats s{1, 2, 3, 4, 5};
   EXPECT_EQ(stats_json(s, 1700000000),
-            "{\"timestamp\":1700000000,\"memory_usage\":1,\"memory_limit\":2,\"memory_cache\":3,\"cpu_usage\":4,"
-            "\"pids_current\":5}");
+      "{\"timestamp\":1700000000,\"memory_usage\":1,\"memory_limit\":2,\"memory_cache\":3,\"cpu_usage\":4,"
+      "\"pids_current\":5}");
 }
 
 }  // namespace

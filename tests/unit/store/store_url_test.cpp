@@ -34,8 +34,8 @@ TEST(StoreUrl, ParsesIpv6AndHttp) {
 }
 
 TEST(StoreUrl, RejectsBadInput) {
-  for (const char* bad : {"", "/tmp/x", "ftp://x", "dir://relative", "zdb://:9900", "zdb://h:0", "zdb://h:70000", "zdb://h:12ab", "zdb://h:+1",
-                          "zdb://h:-1", "zdb://h: 1", "zdb://[::1"})
+  for (const char* bad : {"", "/tmp/x", "ftp://x", "dir://relative", "zdb://:9900", "zdb://h:0", "zdb://h:70000", "zdb://h:12ab",
+           "zdb://h:+1", "zdb://h:-1", "zdb://h: 1", "zdb://[::1"})
     EXPECT_FALSE(parse_store_url(bad)) << bad;
 }
 

@@ -13,8 +13,8 @@ using namespace tiffin;
 namespace {
 
 test::Process start_redis(uint16_t port, const std::string& dir, const std::string& password) {
-  std::vector<std::string> argv{"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", dir};
+  std::vector<std::string> argv{
+      "redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir};
   if (!password.empty()) {
     argv.push_back("--requirepass");
     argv.push_back(password);
