@@ -105,7 +105,7 @@ class Shim {
   Result<void> signal_init(int sig);
   Result<void> freeze(bool frozen);
   void publish_stats();
-  void teardown();
+  void teardown(RuntimeCall* deleting);
   void write_status();
 
   const ShimConfig& c_;
@@ -585,9 +585,12 @@ void Shim::end_run() {
 // (once the runtime's delete, if one runs, is done too).
 void Shim::finish(RuntimeCall* deleting) {
   if (status_.status == ContainerStatus::restarting) status_.status = ContainerStatus::exited;
-  if (c_.auto_remove) teardown();
-  else write_status();
-  if (deleting) (void)finish_runtime(*deleting);
+  if (c_.auto_remove) {
+    teardown(deleting);
+  } else {
+    write_status();
+    if (deleting) (void)finish_runtime(*deleting);
+  }
   for (auto& cl : clients_)
     if (cl->fd && (cl->attached || cl->wants_exit)) send(*cl, Exited{status_.exit_code});
   flush_clients_blocking();
@@ -595,13 +598,19 @@ void Shim::finish(RuntimeCall* deleting) {
   phase_ = Phase::done;
 }
 
-void Shim::teardown() {
+// The mounts, then the trees; the last tree (the container's directory, whose absence ends the
+// engine's record) only once the runtime's delete is done too, so nothing of the container
+// outlives its record.
+void Shim::teardown(RuntimeCall* deleting) {
   // Until nothing is mounted there any more (EINVAL), without reading mountinfo each time.
   for (const auto& path : c_.teardown_unmount)
     for (int i = 0; i < 8 && ::umount2(path.c_str(), MNT_DETACH) == 0; ++i) {
     }
   bool removed = true;
-  for (const auto& path : c_.teardown_remove) removed = removed && remove_tree(path).has_value();
+  const auto& trees = c_.teardown_remove;
+  for (size_t i = 0; i + 1 < trees.size(); ++i) removed = removed && remove_tree(trees[i]).has_value();
+  if (deleting) removed = finish_runtime(*deleting).has_value() && removed;
+  if (removed && !trees.empty()) removed = remove_tree(trees.back()).has_value();
   // What could not go stays for `tiffin rm`, with its status.
   if (!removed) write_status();
 }

@@ -26,8 +26,9 @@ struct ShimConfig {
   bool open_stdin = false;   // -i: stdin is a pipe fed by attached clients
   bool auto_remove = false;  // --rm: tear down once stopped for good (below)
   // With auto_remove, what the shim undoes itself once the container stopped for good, in order:
-  // mounts to detach, then files and directories to delete (never through a mount). The
-  // engine's record of the container goes when its directory has gone.
+  // mounts to detach, then files and directories to delete (never through a mount). The last
+  // tree is the container's directory: it goes once the runtime's delete is done too, and the
+  // engine's record of the container goes when it has gone.
   std::vector<std::string> teardown_unmount, teardown_remove;
 
   std::string log_path() const { return state_dir + "/container.log"; }
