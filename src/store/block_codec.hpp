@@ -2,6 +2,7 @@
 //   key    = BLAKE2b-256(plain)
 //   sealed = AES-256-GCM(key, nonce = key[0..12], snappy_raw(plain)) || 16-byte tag
 //   id     = BLAKE2b-256(sealed)
+// snappy_raw is compressed as rfs's snap crate does (store/snappy_encoder.hpp): the ids are rfs's.
 // Convergent encryption: equal plain text gives an equal block, so stores de-duplicate.
 #pragma once
 
