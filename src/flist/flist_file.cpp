@@ -8,9 +8,9 @@
 #include <unordered_map>
 
 #include "common/fd.hpp"
-#include "flist/path.hpp"
 #include "common/sqlite.hpp"
-#include "store/block_codec.hpp"
+#include "common/text.hpp"
+#include "flist/path.hpp"
 
 namespace tiffin {
 namespace {
@@ -61,7 +61,8 @@ CREATE TABLE tiffin_signature (public_key BLOB PRIMARY KEY, signature BLOB);
 constexpr uint64_t kMaxFileSize = uint64_t(1) << 50;  // 1 PiB: anything larger is not a real file
 constexpr size_t kMaxXattrValue = 64 * 1024;
 
-Error bad(const std::string& path, const std::string& what) { return Error{Errc::corrupt, 0, path + ": " + what}; }
+// A structurally bad flist is bad input (exit code 2), whoever made it.
+Error bad(const std::string& path, const std::string& what) { return Error{Errc::invalid_input, 0, path + ": " + what}; }
 
 bool valid_type(uint32_t mode) {
   switch (mode & S_IFMT) {
@@ -87,9 +88,8 @@ Result<Hash> hash_column(const sql::Stmt& s, int col, const std::string& path, c
   return h;
 }
 
-}  // namespace
-
-Result<Tree> load_flist(const std::string& path) {
+// Reads and validates the file; load_flist() settles the kind of its errors.
+Result<Tree> read_flist(const std::string& path) {
   sql::Db db = TRY(sql::Db::open_readonly(path));
   for (const char* t : {"inode", "extra", "block", "tag", "route"})
     if (!db.has_table(t)) return fail(Errc::invalid_input, path + " is not an flist: table '" + std::string(t) + "' is missing");
@@ -125,7 +125,7 @@ Result<Tree> load_flist(const std::string& path) {
     if (ino == 1) {
       if (rows.i64(1) != 0 || !n.is_dir()) return std::unexpected(bad(path, "inode 1 is not a root directory"));
     } else if (!valid_name(n.name)) {
-      return std::unexpected(bad(path, where + " has an invalid name '" + n.name + "'"));
+      return std::unexpected(bad(path, where + " has an invalid name '" + printable(n.name) + "'"));
     }
     if (by_ino.contains(ino)) return std::unexpected(bad(path, "duplicate " + where));
     by_ino[ino] = tree.nodes.size();
@@ -153,13 +153,16 @@ Result<Tree> load_flist(const std::string& path) {
     if (!tree.nodes[p->second].is_dir()) return std::unexpected(bad(path, where + " has a parent that is not a directory"));
     n.parent = p->second;
     if (!tree.nodes[p->second].children.emplace(n.name, i).second)
-      return std::unexpected(bad(path, "two entries named '" + n.name + "' in one directory"));
+      return std::unexpected(
+          bad(path, "two entries named '" + printable(n.name) + "' in one directory (inode " + std::to_string(parent_ino[i]) + ")"));
   }
-  // Every node must be reachable from the root; what is not is part of a cycle.
+  // Every node must be reachable from the root; what is not is part of a cycle. From here on
+  // the tree is sound and messages can name whole paths.
   size_t reachable = tree.preorder().size();
   if (reachable != tree.nodes.size())
     return std::unexpected(
         bad(path, std::to_string(tree.nodes.size() - reachable) + " inodes are not reachable from the root (a cycle in the tree)"));
+  auto shown = [&](const Node* n) { return printable(tree.path_of(static_cast<size_t>(n - tree.nodes.data()))); };
 
   auto node_of = [&](int64_t ino, const char* table) -> Result<Node*> {
     auto it = by_ino.find(ino);
@@ -169,23 +172,24 @@ Result<Tree> load_flist(const std::string& path) {
 
   auto extra = TRY(sql::Stmt::prepare(db, "SELECT ino, data FROM extra"));
   while (TRY(extra.step())) {
-    Node* n = TRY(node_of(extra.i64(0), "extra"));
-    if (!n->is_symlink()) continue;  // rfs keeps only symlink targets here; anything else means nothing
-    n->link = extra.text(1);
-    if (n->link.size() > 4096) return std::unexpected(bad(path, "symlink target longer than 4096 bytes"));
+    // rfs keeps only symlink targets here and reads them joined to their inode: a row of another
+    // inode, or of none, means nothing to it, nor to tiffin.
+    auto it = by_ino.find(extra.i64(0));
+    if (it == by_ino.end() || !tree.nodes[it->second].is_symlink()) continue;
+    Node& n = tree.nodes[it->second];
+    n.link = extra.text(1);
+    if (n.link.size() > 4096) return std::unexpected(bad(path, "symlink " + shown(&n) + " has a target longer than 4096 bytes"));
   }
   auto blocks = TRY(sql::Stmt::prepare(db, "SELECT ino, id, key FROM block ORDER BY rowid"));
   while (TRY(blocks.step())) {
     Node* n = TRY(node_of(blocks.i64(0), "block"));
-    if (!n->is_reg()) return std::unexpected(bad(path, "blocks for inode " + std::to_string(n->ino) + ", which is not a regular file"));
+    if (!n->is_reg()) return std::unexpected(bad(path, "blocks for " + shown(n) + ", which is not a regular file"));
     n->blocks.push_back({TRY(hash_column(blocks, 1, path, "id")), TRY(hash_column(blocks, 2, path, "key"))});
   }
-  for (const Node& n : tree.nodes) {
-    if (n.is_reg() && n.blocks.size() != (n.size + kBlockSize - 1) / kBlockSize)
-      return std::unexpected(
-          bad(path, "file " + n.name + " of " + std::to_string(n.size) + " bytes has " + std::to_string(n.blocks.size()) + " blocks"));
-    if (n.is_symlink() && n.link.empty()) return std::unexpected(bad(path, "symlink " + n.name + " has no target"));
-  }
+  // A regular file whose blocks do not cover its size is damaged, not malformed: it stays in the
+  // tree as it is (Node::damaged) and only reading its content fails.
+  for (const Node& n : tree.nodes)
+    if (n.is_symlink() && n.link.empty()) return std::unexpected(bad(path, "symlink " + shown(&n) + " has no target"));
 
   auto tags = TRY(sql::Stmt::prepare(db, "SELECT key, value FROM tag"));
   while (TRY(tags.step())) tree.tags[tags.text(0)] = tags.text(1);
@@ -203,7 +207,8 @@ Result<Tree> load_flist(const std::string& path) {
       Node* n = TRY(node_of(x.i64(0), "tiffin_xattr"));
       auto v = x.blob(2);
       std::string name = x.text(1);
-      if (name.empty() || name.size() > 255 || v.size() > kMaxXattrValue) return std::unexpected(bad(path, "invalid extended attribute"));
+      if (name.empty() || name.size() > 255 || v.size() > kMaxXattrValue)
+        return std::unexpected(bad(path, "invalid extended attribute on " + shown(n)));
       n->xattrs.push_back({name, Bytes(v.begin(), v.end())});
     }
   }
@@ -212,13 +217,13 @@ Result<Tree> load_flist(const std::string& path) {
     while (TRY(h.step())) {
       Node* n = TRY(node_of(h.i64(0), "tiffin_hardlink"));
       Node* t = TRY(node_of(h.i64(1), "tiffin_hardlink"));
-      if (!n->is_reg() || !t->is_reg()) return std::unexpected(bad(path, "hard link between non-regular files"));
+      if (!n->is_reg() || !t->is_reg()) return std::unexpected(bad(path, "hard link " + shown(n) + " between non-regular files"));
       if (n == t || n->mode != t->mode || n->blocks != t->blocks)
-        return std::unexpected(bad(path, "hard link " + n->name + " differs from its target"));
+        return std::unexpected(bad(path, "hard link " + shown(n) + " differs from its target"));
       n->hardlink = by_ino[h.i64(1)];
     }
     for (const Node& n : tree.nodes)
-      if (n.hardlink && tree.nodes[*n.hardlink].hardlink) return std::unexpected(bad(path, "hard link to a hard link"));
+      if (n.hardlink && tree.nodes[*n.hardlink].hardlink) return std::unexpected(bad(path, "hard link " + shown(&n) + " to a hard link"));
   }
   if (db.has_table("tiffin_config")) {
     auto c = TRY(sql::Stmt::prepare(db, "SELECT value FROM tiffin_config WHERE key = 'image'"));
@@ -231,6 +236,15 @@ Result<Tree> load_flist(const std::string& path) {
       tree.signatures.push_back({Bytes(pk.begin(), pk.end()), Bytes(sig.begin(), sig.end())});
     }
   }
+  return tree;
+}
+
+}  // namespace
+
+Result<Tree> load_flist(const std::string& path) {
+  auto tree = read_flist(path);
+  // SQLite's "database disk image is malformed" (Errc::corrupt) is a bad file like any other.
+  if (!tree && tree.error().kind == Errc::corrupt) tree.error().kind = Errc::invalid_input;
   return tree;
 }
 

@@ -11,9 +11,13 @@
 
 namespace tiffin {
 
-// Loads and validates a whole flist. Anything inconsistent — missing tables, wrong column types,
-// orphans or cycles in the inode graph, invalid names, blocks that do not cover a file's size,
-// absurd sizes — is an Errc::invalid_input / Errc::corrupt error naming what is wrong.
+// Loads and validates a whole flist. Anything structurally wrong — not a database or a malformed
+// one, missing tables, wrong column types, orphans or cycles in the inode graph, invalid names,
+// bad block rows (not 32-byte blobs, on something not a regular file, of no inode), absurd sizes,
+// symlinks without a target — is an Errc::invalid_input error naming the file and what is wrong
+// (names escaped with printable()). What rfs accepts and is not dangerous opens: a regular file
+// whose blocks do not cover its size is loaded as it is (Node::damaged), extra rows of no
+// symlink are ignored.
 Result<Tree> load_flist(const std::string& path);
 
 // Writes `tree` to `path` atomically (temp file, fsync, rename). Inodes are numbered in

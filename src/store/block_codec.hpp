@@ -14,6 +14,8 @@
 namespace tiffin {
 
 inline constexpr size_t kBlockSize = 512 * 1024;  // files are cut into chunks of this size
+// The number of blocks a file of `size` bytes is cut into.
+constexpr uint64_t block_count(uint64_t size) { return (size + kBlockSize - 1) / kBlockSize; }
 
 struct EncodedBlock {
   Hash id;
