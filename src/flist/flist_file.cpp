@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <unordered_map>
 
@@ -11,52 +12,10 @@
 #include "common/sqlite.hpp"
 #include "common/text.hpp"
 #include "flist/path.hpp"
+#include "flist/schema.hpp"
 
 namespace tiffin {
 namespace {
-
-// rfs's schema.sql, verbatim.
-constexpr const char* kRfsSchema = R"(CREATE TABLE inode (
-    ino INTEGER PRIMARY KEY AUTOINCREMENT,
-    parent INTEGER,
-    name VARCHAR(255),
-    size INTEGER,
-    uid INTEGER,
-    gid INTEGER,
-    mode INTEGER,
-    rdev INTEGER,
-    ctime INTEGER,
-    mtime INTEGER
-);
-CREATE INDEX parents ON inode (parent);
-CREATE INDEX names ON inode (name);
-CREATE TABLE extra (
-    ino INTEGER PRIMARY KEY,
-    data VARCHAR(4096)
-);
-CREATE TABLE block (
-    ino INTEGER,
-    id VARCHAR(32),
-    key VARCHAR(32)
-);
-CREATE INDEX block_ino ON block (ino);
-CREATE TABLE tag (
-    key VARCHAR(10) PRIMARY KEY,
-    value VARCHAR(255)
-);
-CREATE TABLE route (
-    start integer, -- one byte hash prefix
-    end integer, -- one byte hash prefix
-    url VARCHAR(2048)
-);
-)";
-
-constexpr const char* kTiffinSchema = R"(CREATE TABLE tiffin_xattr (ino INTEGER, name TEXT, value BLOB);
-CREATE INDEX tiffin_xattr_ino ON tiffin_xattr (ino);
-CREATE TABLE tiffin_hardlink (ino INTEGER PRIMARY KEY, target INTEGER);
-CREATE TABLE tiffin_config (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE tiffin_signature (public_key BLOB PRIMARY KEY, signature BLOB);
-)";
 
 constexpr uint64_t kMaxFileSize = uint64_t(1) << 50;  // 1 PiB: anything larger is not a real file
 constexpr size_t kMaxXattrValue = 64 * 1024;
@@ -91,8 +50,7 @@ Result<Hash> hash_column(const sql::Stmt& s, int col, const std::string& path, c
 // Reads and validates the file; load_flist() settles the kind of its errors.
 Result<Tree> read_flist(const std::string& path) {
   sql::Db db = TRY(sql::Db::open_readonly(path));
-  for (const char* t : {"inode", "extra", "block", "tag", "route"})
-    if (!db.has_table(t)) return fail(Errc::invalid_input, path + " is not an flist: table '" + std::string(t) + "' is missing");
+  TRY(schema::require_rfs_tables(db, path));
 
   Tree tree;
   tree.nodes.clear();
@@ -239,6 +197,26 @@ Result<Tree> read_flist(const std::string& path) {
   return tree;
 }
 
+// An insert into one of tiffin's extension tables, which is created with its first row: a tree
+// that does not use an extension is written without its table, as rfs would write it.
+class ExtensionInsert {
+ public:
+  ExtensionInsert(sql::Db& db, const char* create, std::string insert) : db_(db), create_(create), insert_(std::move(insert)) {}
+  Result<sql::Stmt*> stmt() {
+    if (!stmt_) {
+      TRY(db_.exec(create_));
+      stmt_ = TRY(sql::Stmt::prepare(db_, insert_));
+    }
+    return &*stmt_;
+  }
+
+ private:
+  sql::Db& db_;
+  const char* create_;
+  std::string insert_;
+  std::optional<sql::Stmt> stmt_;
+};
+
 }  // namespace
 
 Result<Tree> load_flist(const std::string& path) {
@@ -257,15 +235,14 @@ Result<void> save_flist(const std::string& path, const Tree& tree) {
   auto write = [&]() -> Result<void> {
     sql::Db db = TRY(sql::Db::open_readwrite(tmp, true));
     TRY(db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"));
-    TRY(db.exec(kRfsSchema));
-    TRY(db.exec(kTiffinSchema));
+    TRY(db.exec(schema::kRfs));
     TRY(db.exec("BEGIN"));
     auto ins_inode = TRY(sql::Stmt::prepare(
         db, "INSERT INTO inode (ino, parent, name, size, uid, gid, mode, rdev, ctime, mtime) VALUES (?,?,?,?,?,?,?,?,?,?)"));
     auto ins_extra = TRY(sql::Stmt::prepare(db, "INSERT INTO extra (ino, data) VALUES (?,?)"));
     auto ins_block = TRY(sql::Stmt::prepare(db, "INSERT INTO block (ino, id, key) VALUES (?,?,?)"));
-    auto ins_xattr = TRY(sql::Stmt::prepare(db, "INSERT INTO tiffin_xattr (ino, name, value) VALUES (?,?,?)"));
-    auto ins_link = TRY(sql::Stmt::prepare(db, "INSERT INTO tiffin_hardlink (ino, target) VALUES (?,?)"));
+    ExtensionInsert ins_xattr(db, schema::kXattr, "INSERT INTO tiffin_xattr (ino, name, value) VALUES (?,?,?)");
+    ExtensionInsert ins_link(db, schema::kHardlink, "INSERT INTO tiffin_hardlink (ino, target) VALUES (?,?)");
 
     std::vector<size_t> order = tree.preorder();
     std::vector<int64_t> ino_of(tree.nodes.size(), 0);
@@ -289,11 +266,11 @@ Result<void> save_flist(const std::string& path, const Tree& tree) {
       TRY(ins_inode.run());
       if (n.is_symlink()) TRY(ins_extra.bind(1, ino).bind(2, n.link).run());
       for (const auto& b : n.blocks) TRY(ins_block.bind(1, ino).bind_blob(2, b.id).bind_blob(3, b.key).run());
-      for (const auto& x : n.xattrs) TRY(ins_xattr.bind(1, ino).bind(2, x.name).bind_blob(3, x.value).run());
+      for (const auto& x : n.xattrs) TRY(TRY(ins_xattr.stmt())->bind(1, ino).bind(2, x.name).bind_blob(3, x.value).run());
       if (n.is_reg()) {
         size_t group = n.hardlink.value_or(idx);
         auto [it, first] = group_primary.emplace(group, ino);
-        if (!first) TRY(ins_link.bind(1, ino).bind(2, it->second).run());
+        if (!first) TRY(TRY(ins_link.stmt())->bind(1, ino).bind(2, it->second).run());
       }
     }
     auto ins_tag = TRY(sql::Stmt::prepare(db, "INSERT INTO tag (key, value) VALUES (?,?)"));
@@ -301,11 +278,11 @@ Result<void> save_flist(const std::string& path, const Tree& tree) {
     auto ins_route = TRY(sql::Stmt::prepare(db, "INSERT INTO route (start, end, url) VALUES (?,?,?)"));
     for (const auto& r : tree.routes) TRY(ins_route.bind(1, r.start).bind(2, r.end).bind(3, r.url).run());
     if (tree.config) {
-      auto ins_cfg = TRY(sql::Stmt::prepare(db, "INSERT INTO tiffin_config (key, value) VALUES ('image', ?)"));
-      TRY(ins_cfg.bind(1, image_config_to_json(*tree.config)).run());
+      ExtensionInsert ins_cfg(db, schema::kConfig, "INSERT INTO tiffin_config (key, value) VALUES ('image', ?)");
+      TRY(TRY(ins_cfg.stmt())->bind(1, image_config_to_json(*tree.config)).run());
     }
-    auto ins_sig = TRY(sql::Stmt::prepare(db, "INSERT OR REPLACE INTO tiffin_signature (public_key, signature) VALUES (?,?)"));
-    for (const auto& s : tree.signatures) TRY(ins_sig.bind_blob(1, s.public_key).bind_blob(2, s.signature).run());
+    ExtensionInsert ins_sig(db, schema::kSignature, std::string(schema::kInsertSignature));
+    for (const auto& s : tree.signatures) TRY(TRY(ins_sig.stmt())->bind_blob(1, s.public_key).bind_blob(2, s.signature).run());
     TRY(db.exec("COMMIT"));
     return {};
   };
@@ -326,12 +303,6 @@ Result<void> save_flist(const std::string& path, const Tree& tree) {
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd) ::fsync(dfd.get());
   return {};
-}
-
-Result<void> edit_flist(const std::string& path, const std::function<Result<void>(Tree&)>& change) {
-  Tree tree = TRY(load_flist(path));
-  TRY(change(tree));
-  return save_flist(path, tree);
 }
 
 }  // namespace tiffin

@@ -1,9 +1,9 @@
-// Reading and writing .fl files. The tables are exactly rfs's schema (docs/DESIGN.md §3.1), so rfs reads
-// what tiffin writes and the other way round; tiffin's additions live in tables of their own
-// (tiffin_xattr, tiffin_hardlink, tiffin_config, tiffin_signature) that rfs ignores.
+// Reading and writing whole .fl files. The tables are exactly rfs's schema (docs/DESIGN.md §3.1),
+// so rfs reads what tiffin writes and the other way round; tiffin's additions live in tables of
+// their own (tiffin_xattr, tiffin_hardlink, tiffin_config, tiffin_signature) that rfs ignores and
+// that a file holds only when it uses them. Changing an existing file: flist_edit.hpp.
 #pragma once
 
-#include <functional>
 #include <string>
 
 #include "common/error.hpp"
@@ -23,8 +23,5 @@ Result<Tree> load_flist(const std::string& path);
 // Writes `tree` to `path` atomically (temp file, fsync, rename). Inodes are numbered in
 // pre-order from 1 (the root), children sorted by name.
 Result<void> save_flist(const std::string& path, const Tree& tree);
-
-// Load, change, save atomically.
-Result<void> edit_flist(const std::string& path, const std::function<Result<void>(Tree&)>& change);
 
 }  // namespace tiffin
