@@ -1,7 +1,6 @@
 #include "flist/check.hpp"
 
 #include <algorithm>
-
 #include <mutex>
 #include <unordered_map>
 

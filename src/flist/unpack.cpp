@@ -178,8 +178,9 @@ struct Unpacker {
 
 Result<UnpackStats> unpack(const Tree& tree, BlockStore& store, const std::string& dest_path, const UnpackOptions& opts) {
   if (auto damaged = tree.damaged_files(); opts.strict && !damaged.empty())
-    return fail(Errc::invalid_input, std::to_string(damaged.size()) + " damaged files (the first: " + tree.describe_damage(damaged[0]) +
-                                         "); without --strict they are unpacked empty");
+    return fail(Errc::invalid_input, tree.describe_damage(damaged[0]) +
+                                         (damaged.size() > 1 ? " and " + std::to_string(damaged.size() - 1) + " more" : std::string()) +
+                                         "; without --strict they are unpacked empty");
   if (::mkdir(dest_path.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir " + dest_path);
   UniqueFd dest(::open(dest_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dest) return fail_errno("open " + dest_path);
