@@ -4,13 +4,13 @@
 #include <gtest/gtest.h>
 #include <snappy.h>
 
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <string>
 
-#include "store/snap_reference.hpp"
 #include "common/hash.hpp"
+#include "store/snap_reference.hpp"
 #include "store/snappy_encoder.hpp"
 
 using namespace tiffin;
