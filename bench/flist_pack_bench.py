@@ -6,6 +6,10 @@ same real root filesystem, in the same run, printing medians and ratios.
   2. dedup: a second tree with a few more packages; store growth / bytes that changed (goal ≤ 1.2)
   3. unpack throughput                      tiffin flist unpack  vs  unsquashfs
 
+With --against OTHER_TIFFIN (a build of another commit), only tiffin's pack is timed: both
+binaries in turn, interleaved (the order alternating each round), so that load from elsewhere on
+the machine falls on both alike; it prints both medians of wall and CPU time.
+
 The trees are a minimal Debian made once with debootstrap (cached in $TIFFIN_BENCH_CACHE,
 default /var/tmp/tiffin-bench); tree B adds a few packages' files (dpkg -x). All runs read a
 warm page cache: every tool gets the same conditions.
@@ -13,6 +17,7 @@ warm page cache: every tool gets the same conditions.
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -120,11 +125,50 @@ def snapshot(root):
     return out
 
 
+def compare_pack(a, work, binaries, runs):
+    """Median wall and CPU seconds of `tiffin flist pack` of tree a, per binary, runs interleaved."""
+    size = tree_bytes(a)
+    times = {name: ([], []) for name in binaries}
+
+    def pack(binary):
+        fresh(work / "store", work / "a.fl")
+        cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        run([binary, "flist", "pack", str(a), "-o", str(work / "a.fl"), "-s", f"dir://{work}/store", "--no-progress"])
+        wall = time.perf_counter() - t
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return wall, (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
+
+    names = list(binaries)
+    for name in names:
+        pack(binaries[name])  # warm the page cache and the binaries
+    for i in range(runs):
+        for name in (names if i % 2 == 0 else reversed(names)):
+            wall, cpu = pack(binaries[name])
+            times[name][0].append(wall)
+            times[name][1].append(cpu)
+    print(f"\nPACK  {a}  ({size / 2**20:.0f} MiB of file content, median of {runs} interleaved runs, {os.cpu_count()} cores)")
+    print(f"  {'tiffin':<40}{'wall s':>8}{'MiB/s':>8}{'CPU s':>8}")
+    for name in names:
+        wall, cpu = statistics.median(times[name][0]), statistics.median(times[name][1])
+        print(f"  {name:<40}{wall:>8.2f}{size / 2**20 / wall:>8.0f}{cpu:>8.2f}")
+    first, second = (statistics.median(times[n][0]) for n in names)
+    print(f"  {names[1]} packs at {first / second:.2f}x the speed of {names[0]}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--against", metavar="OTHER_TIFFIN", help="compare pack with another tiffin binary, interleaved")
     args = ap.parse_args()
     a, b = make_trees()
+    if args.against:
+        work = Path(tempfile.mkdtemp(prefix="tiffin-bench-"))
+        try:
+            compare_pack(a, work, {args.against: args.against, TIFFIN: TIFFIN}, args.runs)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return 0
     size = tree_bytes(a)
     ncpu = os.cpu_count()
     work = Path(tempfile.mkdtemp(prefix="tiffin-bench-"))

@@ -17,7 +17,8 @@ void add_flist_check(CLI::App& flist, Context& ctx) {
     bool no_progress = false;
   };
   auto o = std::make_shared<Opts>();
-  CLI::App* cmd = flist.add_subcommand("check", "Validate an flist and fetch and verify every block (exit 1 on any problem)");
+  CLI::App* cmd =
+      flist.add_subcommand("check", "Validate an flist, report damaged files, and fetch and verify every block (exit 1 on any problem)");
   cmd->add_option("flist", o->flist)->required();
   cmd->add_option("-s,--store", o->stores, "Check these stores instead of the flist's routes");
   cmd->add_option("-j,--threads", o->threads, "Parallel fetches");
@@ -30,11 +31,11 @@ void add_flist_check(CLI::App& flist, Context& ctx) {
       CheckReport r = TRY(check(tree, *router, o->threads, !o->no_progress));
       if (want_json(o->format)) {
         print_json(nlohmann::json{{"blocks", r.blocks}, {"missing", r.missing}, {"corrupt", r.corrupt}, {"unreachable", r.unreachable},
-            {"problems", r.problems}});
+            {"damaged", r.damaged}, {"problems", r.problems}});
       } else {
         for (const auto& p : r.problems) fmt::print("{}\n", p);
-        fmt::print("{}: {} blocks, {} missing, {} corrupt, {} unreachable\n", r.ok() ? "ok" : "FAILED", r.blocks, r.missing, r.corrupt,
-            r.unreachable);
+        fmt::print("{}: {} blocks, {} missing, {} corrupt, {} unreachable, {} damaged files\n", r.ok() ? "ok" : "FAILED", r.blocks,
+            r.missing, r.corrupt, r.unreachable, r.damaged);
       }
       return r.ok() ? 0 : 1;
     });

@@ -173,6 +173,7 @@ void add_flist_inspect(CLI::App& flist, Context& ctx) {
       Tree tree = TRY(load_flist(o->flist));
       size_t idx = TRY(resolve(tree, o->path, true));
       if (!tree.nodes[idx].is_reg()) return fail(Errc::invalid_input, o->path + " is not a regular file");
+      if (tree.nodes[idx].damaged()) return fail(Errc::corrupt, tree.describe_damage(idx) + "; its content cannot be read");
       auto router = TRY(stores_for(tree, o->stores));
       TRY_CTX(read_blocks(tree.nodes[idx].blocks, *router, [](std::span<const uint8_t> chunk) { return write_all(STDOUT_FILENO, chunk); }),
           o->path);

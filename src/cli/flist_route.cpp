@@ -1,9 +1,11 @@
-// tiffin flist route list|add|rm — where an flist's blocks are; the blocks are not touched.
+// tiffin flist route list|add|rm — where an flist's blocks are; the blocks are not touched, the route
+// rows are changed in place.
 #include <fmt/core.h>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "flist/flist_edit.hpp"
 #include "flist/flist_file.hpp"
 
 namespace tiffin::cli {
@@ -40,15 +42,13 @@ void add_flist_route(CLI::App& flist, Context& ctx) {
   add->add_flag("--replace", o->replace, "Drop the existing routes first");
   add->callback([&ctx, o] {
     ctx.run([&]() -> Result<int> {
-      TRY(edit_flist(o->flist, [&](Tree& t) -> Result<void> {
-        if (o->replace) t.routes.clear();
-        for (const auto& spec : o->args) {
-          StoreSpec s = TRY(parse_store_spec(spec));
-          StoreUrl u = TRY(parse_store_url(s.url));
-          t.routes.push_back({s.start, s.end, u.public_url()});
-        }
-        return {};
-      }));
+      std::vector<Route> routes;
+      for (const auto& spec : o->args) {
+        StoreSpec s = TRY(parse_store_spec(spec));
+        StoreUrl u = TRY(parse_store_url(s.url));
+        routes.push_back({s.start, s.end, u.public_url()});
+      }
+      TRY(add_routes(o->flist, routes, o->replace));
       return 0;
     });
   });
@@ -58,14 +58,7 @@ void add_flist_route(CLI::App& flist, Context& ctx) {
   rm->add_option("urls", o->args)->required();
   rm->callback([&ctx, o] {
     ctx.run([&]() -> Result<int> {
-      TRY(edit_flist(o->flist, [&](Tree& t) -> Result<void> {
-        for (const auto& url : o->args) {
-          size_t before = t.routes.size();
-          std::erase_if(t.routes, [&](const Route& r) { return r.url == url; });
-          if (t.routes.size() == before) return fail(Errc::not_found, "no route to " + url);
-        }
-        return {};
-      }));
+      TRY(remove_routes(o->flist, o->args));
       return 0;
     });
   });

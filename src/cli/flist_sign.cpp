@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "cli/cli.hpp"
+#include "flist/flist_edit.hpp"
 #include "flist/flist_file.hpp"
 #include "flist/signature.hpp"
 
@@ -29,10 +30,7 @@ void add_flist_sign(CLI::App& flist, Context& ctx) {
   sign_cmd->callback([&ctx, o] {
     ctx.run([&]() -> Result<int> {
       SigningKey k = TRY(load_secret_key(o->key));
-      TRY(edit_flist(o->flist, [&](Tree& t) -> Result<void> {
-        sign(t, k);
-        return {};
-      }));
+      TRY(add_signature(o->flist, k));
       return 0;
     });
   });

@@ -1,9 +1,10 @@
-// tiffin flist tag list|set|rm
+// tiffin flist tag list|set|rm — set and rm change the tag rows in place, as rfs does.
 #include <fmt/core.h>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
+#include "flist/flist_edit.hpp"
 #include "flist/flist_file.hpp"
 
 namespace tiffin::cli {
@@ -35,10 +36,9 @@ void add_flist_tag(CLI::App& flist, Context& ctx) {
   set->add_option("tags", o->args, "key=value …")->required();
   set->callback([&ctx, o] {
     ctx.run([&]() -> Result<int> {
-      TRY(edit_flist(o->flist, [&](Tree& t) -> Result<void> {
-        for (const auto& kv : o->args) TRY(set_tag(t.tags, kv));
-        return {};
-      }));
+      std::map<std::string, std::string> tags;
+      for (const auto& kv : o->args) TRY(set_tag(tags, kv));
+      TRY(set_tags(o->flist, tags));
       return 0;
     });
   });
@@ -48,11 +48,7 @@ void add_flist_tag(CLI::App& flist, Context& ctx) {
   rm->add_option("keys", o->args, "key …")->required();
   rm->callback([&ctx, o] {
     ctx.run([&]() -> Result<int> {
-      TRY(edit_flist(o->flist, [&](Tree& t) -> Result<void> {
-        for (const auto& k : o->args)
-          if (!t.tags.erase(k)) return fail(Errc::not_found, "no tag '" + k + "'");
-        return {};
-      }));
+      TRY(remove_tags(o->flist, o->args));
       return 0;
     });
   });

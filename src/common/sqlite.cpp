@@ -86,7 +86,7 @@ Result<bool> Stmt::step() {
   int rc = sqlite3_step(st_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  Error e = db_->error("query");
+  Error e = db_->error(db_->path());  // "x.fl: database disk image is malformed"
   if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) e.kind = Errc::corrupt;
   // A statement that failed must be reset before it can be bound and run again; statements
   // prepared once and reused (the block cache, the flist index) depend on it.

@@ -16,6 +16,11 @@ namespace tiffin {
 // Splits on `sep`, keeping empty fields ("a::b" → "a", "", "b").
 std::vector<std::string> split(std::string_view s, char sep);
 
+// `s` fit for a message on one line: names in flists and tars are bytes and may hold control
+// characters or NUL, which must not reach a terminal or a log raw. Backslash, \n, \t and \r are
+// escaped as in C, other bytes below 0x20 and 0x7f as \xNN; everything else (UTF-8 too) is kept.
+std::string printable(std::string_view s);
+
 // The whole of `s` as an unsigned number in `base` (no sign, no spaces, no overflow of T), or
 // nullopt.
 template <class T = uint64_t>

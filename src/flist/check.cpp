@@ -1,11 +1,12 @@
-#include <algorithm>
 #include "flist/check.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
 #include "common/parallel.hpp"
 #include "common/progress.hpp"
+#include "common/text.hpp"
 #include "store/block_codec.hpp"
 
 namespace tiffin {
@@ -23,6 +24,10 @@ Result<CheckReport> check(const Tree& tree, BlockStore& store, unsigned threads,
 
   CheckReport report;
   report.blocks = items.size();
+  for (size_t idx : tree.damaged_files()) {
+    ++report.damaged;
+    report.problems.push_back(tree.describe_damage(idx));
+  }
   Progress progress("checking", 0, show_progress);
   std::mutex mu;
   // Problems are collected, not returned: every block gets checked.
@@ -43,7 +48,7 @@ Result<CheckReport> check(const Tree& tree, BlockStore& store, unsigned threads,
       what = "unreachable";
     }
     report.problems.push_back(
-        std::string(what) + " block " + to_hex(it.ref.id) + " of " + tree.path_of(it.node) + ": " + plain.error().message);
+        std::string(what) + " block " + to_hex(it.ref.id) + " of " + printable(tree.path_of(it.node)) + ": " + plain.error().message);
     return {};
   });
   progress.finish();

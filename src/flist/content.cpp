@@ -1,6 +1,8 @@
-#include <algorithm>
 #include "flist/content.hpp"
 
+#include <algorithm>
+
+#include "common/text.hpp"
 #include "flist/path.hpp"
 #include "store/block_codec.hpp"
 
@@ -55,8 +57,10 @@ Result<void> read_blocks(
 }
 
 Result<Bytes> read_content(const Node& node, BlockStore& store, size_t max_size) {
-  if (!node.is_reg()) return fail(Errc::invalid_input, node.name + " is not a regular file");
-  if (node.size > max_size) return fail(Errc::invalid_input, node.name + " is too large to read into memory");
+  if (!node.is_reg()) return fail(Errc::invalid_input, printable(node.name) + " is not a regular file");
+  if (node.size > max_size) return fail(Errc::invalid_input, printable(node.name) + " is too large to read into memory");
+  if (node.damaged())
+    return fail(Errc::corrupt, "damaged: " + std::to_string(node.size) + " bytes, " + std::to_string(node.blocks.size()) + " blocks");
   Bytes out;
   out.reserve(node.size);
   TRY(read_blocks(node.blocks, store, [&](std::span<const uint8_t> chunk) -> Result<void> {

@@ -4,64 +4,24 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <unordered_map>
 
 #include "common/fd.hpp"
-#include "flist/path.hpp"
 #include "common/sqlite.hpp"
-#include "store/block_codec.hpp"
+#include "common/text.hpp"
+#include "flist/path.hpp"
+#include "flist/schema.hpp"
 
 namespace tiffin {
 namespace {
 
-// rfs's schema.sql, verbatim.
-constexpr const char* kRfsSchema = R"(CREATE TABLE inode (
-    ino INTEGER PRIMARY KEY AUTOINCREMENT,
-    parent INTEGER,
-    name VARCHAR(255),
-    size INTEGER,
-    uid INTEGER,
-    gid INTEGER,
-    mode INTEGER,
-    rdev INTEGER,
-    ctime INTEGER,
-    mtime INTEGER
-);
-CREATE INDEX parents ON inode (parent);
-CREATE INDEX names ON inode (name);
-CREATE TABLE extra (
-    ino INTEGER PRIMARY KEY,
-    data VARCHAR(4096)
-);
-CREATE TABLE block (
-    ino INTEGER,
-    id VARCHAR(32),
-    key VARCHAR(32)
-);
-CREATE INDEX block_ino ON block (ino);
-CREATE TABLE tag (
-    key VARCHAR(10) PRIMARY KEY,
-    value VARCHAR(255)
-);
-CREATE TABLE route (
-    start integer, -- one byte hash prefix
-    end integer, -- one byte hash prefix
-    url VARCHAR(2048)
-);
-)";
-
-constexpr const char* kTiffinSchema = R"(CREATE TABLE tiffin_xattr (ino INTEGER, name TEXT, value BLOB);
-CREATE INDEX tiffin_xattr_ino ON tiffin_xattr (ino);
-CREATE TABLE tiffin_hardlink (ino INTEGER PRIMARY KEY, target INTEGER);
-CREATE TABLE tiffin_config (key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE tiffin_signature (public_key BLOB PRIMARY KEY, signature BLOB);
-)";
-
 constexpr uint64_t kMaxFileSize = uint64_t(1) << 50;  // 1 PiB: anything larger is not a real file
 constexpr size_t kMaxXattrValue = 64 * 1024;
 
-Error bad(const std::string& path, const std::string& what) { return Error{Errc::corrupt, 0, path + ": " + what}; }
+// A structurally bad flist is bad input (exit code 2), whoever made it.
+Error bad(const std::string& path, const std::string& what) { return Error{Errc::invalid_input, 0, path + ": " + what}; }
 
 bool valid_type(uint32_t mode) {
   switch (mode & S_IFMT) {
@@ -87,12 +47,10 @@ Result<Hash> hash_column(const sql::Stmt& s, int col, const std::string& path, c
   return h;
 }
 
-}  // namespace
-
-Result<Tree> load_flist(const std::string& path) {
+// Reads and validates the file; load_flist() settles the kind of its errors.
+Result<Tree> read_flist(const std::string& path) {
   sql::Db db = TRY(sql::Db::open_readonly(path));
-  for (const char* t : {"inode", "extra", "block", "tag", "route"})
-    if (!db.has_table(t)) return fail(Errc::invalid_input, path + " is not an flist: table '" + std::string(t) + "' is missing");
+  TRY(schema::require_rfs_tables(db, path));
 
   Tree tree;
   tree.nodes.clear();
@@ -125,7 +83,7 @@ Result<Tree> load_flist(const std::string& path) {
     if (ino == 1) {
       if (rows.i64(1) != 0 || !n.is_dir()) return std::unexpected(bad(path, "inode 1 is not a root directory"));
     } else if (!valid_name(n.name)) {
-      return std::unexpected(bad(path, where + " has an invalid name '" + n.name + "'"));
+      return std::unexpected(bad(path, where + " has an invalid name '" + printable(n.name) + "'"));
     }
     if (by_ino.contains(ino)) return std::unexpected(bad(path, "duplicate " + where));
     by_ino[ino] = tree.nodes.size();
@@ -153,13 +111,16 @@ Result<Tree> load_flist(const std::string& path) {
     if (!tree.nodes[p->second].is_dir()) return std::unexpected(bad(path, where + " has a parent that is not a directory"));
     n.parent = p->second;
     if (!tree.nodes[p->second].children.emplace(n.name, i).second)
-      return std::unexpected(bad(path, "two entries named '" + n.name + "' in one directory"));
+      return std::unexpected(
+          bad(path, "two entries named '" + printable(n.name) + "' in one directory (inode " + std::to_string(parent_ino[i]) + ")"));
   }
-  // Every node must be reachable from the root; what is not is part of a cycle.
+  // Every node must be reachable from the root; what is not is part of a cycle. From here on
+  // the tree is sound and messages can name whole paths.
   size_t reachable = tree.preorder().size();
   if (reachable != tree.nodes.size())
     return std::unexpected(
         bad(path, std::to_string(tree.nodes.size() - reachable) + " inodes are not reachable from the root (a cycle in the tree)"));
+  auto shown = [&](const Node* n) { return printable(tree.path_of(static_cast<size_t>(n - tree.nodes.data()))); };
 
   auto node_of = [&](int64_t ino, const char* table) -> Result<Node*> {
     auto it = by_ino.find(ino);
@@ -169,23 +130,24 @@ Result<Tree> load_flist(const std::string& path) {
 
   auto extra = TRY(sql::Stmt::prepare(db, "SELECT ino, data FROM extra"));
   while (TRY(extra.step())) {
-    Node* n = TRY(node_of(extra.i64(0), "extra"));
-    if (!n->is_symlink()) continue;  // rfs keeps only symlink targets here; anything else means nothing
-    n->link = extra.text(1);
-    if (n->link.size() > 4096) return std::unexpected(bad(path, "symlink target longer than 4096 bytes"));
+    // rfs keeps only symlink targets here and reads them joined to their inode: a row of another
+    // inode, or of none, means nothing to it, nor to tiffin.
+    auto it = by_ino.find(extra.i64(0));
+    if (it == by_ino.end() || !tree.nodes[it->second].is_symlink()) continue;
+    Node& n = tree.nodes[it->second];
+    n.link = extra.text(1);
+    if (n.link.size() > 4096) return std::unexpected(bad(path, "symlink " + shown(&n) + " has a target longer than 4096 bytes"));
   }
   auto blocks = TRY(sql::Stmt::prepare(db, "SELECT ino, id, key FROM block ORDER BY rowid"));
   while (TRY(blocks.step())) {
     Node* n = TRY(node_of(blocks.i64(0), "block"));
-    if (!n->is_reg()) return std::unexpected(bad(path, "blocks for inode " + std::to_string(n->ino) + ", which is not a regular file"));
+    if (!n->is_reg()) return std::unexpected(bad(path, "blocks for " + shown(n) + ", which is not a regular file"));
     n->blocks.push_back({TRY(hash_column(blocks, 1, path, "id")), TRY(hash_column(blocks, 2, path, "key"))});
   }
-  for (const Node& n : tree.nodes) {
-    if (n.is_reg() && n.blocks.size() != (n.size + kBlockSize - 1) / kBlockSize)
-      return std::unexpected(
-          bad(path, "file " + n.name + " of " + std::to_string(n.size) + " bytes has " + std::to_string(n.blocks.size()) + " blocks"));
-    if (n.is_symlink() && n.link.empty()) return std::unexpected(bad(path, "symlink " + n.name + " has no target"));
-  }
+  // A regular file whose blocks do not cover its size is damaged, not malformed: it stays in the
+  // tree as it is (Node::damaged) and only reading its content fails.
+  for (const Node& n : tree.nodes)
+    if (n.is_symlink() && n.link.empty()) return std::unexpected(bad(path, "symlink " + shown(&n) + " has no target"));
 
   auto tags = TRY(sql::Stmt::prepare(db, "SELECT key, value FROM tag"));
   while (TRY(tags.step())) tree.tags[tags.text(0)] = tags.text(1);
@@ -203,7 +165,8 @@ Result<Tree> load_flist(const std::string& path) {
       Node* n = TRY(node_of(x.i64(0), "tiffin_xattr"));
       auto v = x.blob(2);
       std::string name = x.text(1);
-      if (name.empty() || name.size() > 255 || v.size() > kMaxXattrValue) return std::unexpected(bad(path, "invalid extended attribute"));
+      if (name.empty() || name.size() > 255 || v.size() > kMaxXattrValue)
+        return std::unexpected(bad(path, "invalid extended attribute on " + shown(n)));
       n->xattrs.push_back({name, Bytes(v.begin(), v.end())});
     }
   }
@@ -212,13 +175,13 @@ Result<Tree> load_flist(const std::string& path) {
     while (TRY(h.step())) {
       Node* n = TRY(node_of(h.i64(0), "tiffin_hardlink"));
       Node* t = TRY(node_of(h.i64(1), "tiffin_hardlink"));
-      if (!n->is_reg() || !t->is_reg()) return std::unexpected(bad(path, "hard link between non-regular files"));
+      if (!n->is_reg() || !t->is_reg()) return std::unexpected(bad(path, "hard link " + shown(n) + " between non-regular files"));
       if (n == t || n->mode != t->mode || n->blocks != t->blocks)
-        return std::unexpected(bad(path, "hard link " + n->name + " differs from its target"));
+        return std::unexpected(bad(path, "hard link " + shown(n) + " differs from its target"));
       n->hardlink = by_ino[h.i64(1)];
     }
     for (const Node& n : tree.nodes)
-      if (n.hardlink && tree.nodes[*n.hardlink].hardlink) return std::unexpected(bad(path, "hard link to a hard link"));
+      if (n.hardlink && tree.nodes[*n.hardlink].hardlink) return std::unexpected(bad(path, "hard link " + shown(&n) + " to a hard link"));
   }
   if (db.has_table("tiffin_config")) {
     auto c = TRY(sql::Stmt::prepare(db, "SELECT value FROM tiffin_config WHERE key = 'image'"));
@@ -234,6 +197,35 @@ Result<Tree> load_flist(const std::string& path) {
   return tree;
 }
 
+// An insert into one of tiffin's extension tables, which is created with its first row: a tree
+// that does not use an extension is written without its table, as rfs would write it.
+class ExtensionInsert {
+ public:
+  ExtensionInsert(sql::Db& db, const char* create, std::string insert) : db_(db), create_(create), insert_(std::move(insert)) {}
+  Result<sql::Stmt*> stmt() {
+    if (!stmt_) {
+      TRY(db_.exec(create_));
+      stmt_ = TRY(sql::Stmt::prepare(db_, insert_));
+    }
+    return &*stmt_;
+  }
+
+ private:
+  sql::Db& db_;
+  const char* create_;
+  std::string insert_;
+  std::optional<sql::Stmt> stmt_;
+};
+
+}  // namespace
+
+Result<Tree> load_flist(const std::string& path) {
+  auto tree = read_flist(path);
+  // SQLite's "database disk image is malformed" (Errc::corrupt) is a bad file like any other.
+  if (!tree && tree.error().kind == Errc::corrupt) tree.error().kind = Errc::invalid_input;
+  return tree;
+}
+
 Result<void> save_flist(const std::string& path, const Tree& tree) {
   std::filesystem::path target(path);
   std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
@@ -243,15 +235,14 @@ Result<void> save_flist(const std::string& path, const Tree& tree) {
   auto write = [&]() -> Result<void> {
     sql::Db db = TRY(sql::Db::open_readwrite(tmp, true));
     TRY(db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"));
-    TRY(db.exec(kRfsSchema));
-    TRY(db.exec(kTiffinSchema));
+    TRY(db.exec(schema::kRfs));
     TRY(db.exec("BEGIN"));
     auto ins_inode = TRY(sql::Stmt::prepare(
         db, "INSERT INTO inode (ino, parent, name, size, uid, gid, mode, rdev, ctime, mtime) VALUES (?,?,?,?,?,?,?,?,?,?)"));
     auto ins_extra = TRY(sql::Stmt::prepare(db, "INSERT INTO extra (ino, data) VALUES (?,?)"));
     auto ins_block = TRY(sql::Stmt::prepare(db, "INSERT INTO block (ino, id, key) VALUES (?,?,?)"));
-    auto ins_xattr = TRY(sql::Stmt::prepare(db, "INSERT INTO tiffin_xattr (ino, name, value) VALUES (?,?,?)"));
-    auto ins_link = TRY(sql::Stmt::prepare(db, "INSERT INTO tiffin_hardlink (ino, target) VALUES (?,?)"));
+    ExtensionInsert ins_xattr(db, schema::kXattr, "INSERT INTO tiffin_xattr (ino, name, value) VALUES (?,?,?)");
+    ExtensionInsert ins_link(db, schema::kHardlink, "INSERT INTO tiffin_hardlink (ino, target) VALUES (?,?)");
 
     std::vector<size_t> order = tree.preorder();
     std::vector<int64_t> ino_of(tree.nodes.size(), 0);
@@ -275,11 +266,11 @@ Result<void> save_flist(const std::string& path, const Tree& tree) {
       TRY(ins_inode.run());
       if (n.is_symlink()) TRY(ins_extra.bind(1, ino).bind(2, n.link).run());
       for (const auto& b : n.blocks) TRY(ins_block.bind(1, ino).bind_blob(2, b.id).bind_blob(3, b.key).run());
-      for (const auto& x : n.xattrs) TRY(ins_xattr.bind(1, ino).bind(2, x.name).bind_blob(3, x.value).run());
+      for (const auto& x : n.xattrs) TRY(TRY(ins_xattr.stmt())->bind(1, ino).bind(2, x.name).bind_blob(3, x.value).run());
       if (n.is_reg()) {
         size_t group = n.hardlink.value_or(idx);
         auto [it, first] = group_primary.emplace(group, ino);
-        if (!first) TRY(ins_link.bind(1, ino).bind(2, it->second).run());
+        if (!first) TRY(TRY(ins_link.stmt())->bind(1, ino).bind(2, it->second).run());
       }
     }
     auto ins_tag = TRY(sql::Stmt::prepare(db, "INSERT INTO tag (key, value) VALUES (?,?)"));
@@ -287,11 +278,11 @@ Result<void> save_flist(const std::string& path, const Tree& tree) {
     auto ins_route = TRY(sql::Stmt::prepare(db, "INSERT INTO route (start, end, url) VALUES (?,?,?)"));
     for (const auto& r : tree.routes) TRY(ins_route.bind(1, r.start).bind(2, r.end).bind(3, r.url).run());
     if (tree.config) {
-      auto ins_cfg = TRY(sql::Stmt::prepare(db, "INSERT INTO tiffin_config (key, value) VALUES ('image', ?)"));
-      TRY(ins_cfg.bind(1, image_config_to_json(*tree.config)).run());
+      ExtensionInsert ins_cfg(db, schema::kConfig, "INSERT INTO tiffin_config (key, value) VALUES ('image', ?)");
+      TRY(TRY(ins_cfg.stmt())->bind(1, image_config_to_json(*tree.config)).run());
     }
-    auto ins_sig = TRY(sql::Stmt::prepare(db, "INSERT OR REPLACE INTO tiffin_signature (public_key, signature) VALUES (?,?)"));
-    for (const auto& s : tree.signatures) TRY(ins_sig.bind_blob(1, s.public_key).bind_blob(2, s.signature).run());
+    ExtensionInsert ins_sig(db, schema::kSignature, std::string(schema::kInsertSignature));
+    for (const auto& s : tree.signatures) TRY(TRY(ins_sig.stmt())->bind_blob(1, s.public_key).bind_blob(2, s.signature).run());
     TRY(db.exec("COMMIT"));
     return {};
   };
@@ -312,12 +303,6 @@ Result<void> save_flist(const std::string& path, const Tree& tree) {
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd) ::fsync(dfd.get());
   return {};
-}
-
-Result<void> edit_flist(const std::string& path, const std::function<Result<void>(Tree&)>& change) {
-  Tree tree = TRY(load_flist(path));
-  TRY(change(tree));
-  return save_flist(path, tree);
 }
 
 }  // namespace tiffin

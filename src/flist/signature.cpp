@@ -108,12 +108,17 @@ Result<Bytes> load_public_key(const std::string& path_or_hex) {
   return read_hex_file(path_or_hex, crypto_sign_PUBLICKEYBYTES);
 }
 
-void sign(Tree& tree, const SigningKey& key) {
+Signature signature_for(const Tree& tree, const SigningKey& key) {
   Bytes msg = signed_message(tree);
   Bytes sig(crypto_sign_BYTES);
   crypto_sign_detached(sig.data(), nullptr, msg.data(), msg.size(), key.secret.data());
-  std::erase_if(tree.signatures, [&](const Signature& s) { return s.public_key == key.public_key; });
-  tree.signatures.push_back({key.public_key, sig});
+  return {key.public_key, sig};
+}
+
+void sign(Tree& tree, const SigningKey& key) {
+  Signature s = signature_for(tree, key);
+  std::erase_if(tree.signatures, [&](const Signature& old) { return old.public_key == key.public_key; });
+  tree.signatures.push_back(std::move(s));
 }
 
 std::vector<SignatureCheck> verify(const Tree& tree) {

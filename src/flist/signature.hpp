@@ -23,6 +23,8 @@ Result<SigningKey> load_secret_key(const std::string& path);
 // A file holding a hex public key, or the hex itself.
 Result<Bytes> load_public_key(const std::string& path_or_hex);
 
+// The signature of `key` over the tree.
+Signature signature_for(const Tree& tree, const SigningKey& key);
 // Adds (or replaces) the signature of `key` on the tree.
 void sign(Tree& tree, const SigningKey& key);
 

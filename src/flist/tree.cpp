@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/text.hpp"
 #include "flist/path.hpp"
 
 namespace tiffin {
@@ -74,6 +75,19 @@ std::vector<Hash> Tree::block_ids() const {
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   return ids;
+}
+
+std::vector<size_t> Tree::damaged_files() const {
+  std::vector<size_t> out;
+  for (size_t i : preorder())
+    if (nodes[i].damaged()) out.push_back(i);
+  return out;
+}
+
+std::string Tree::describe_damage(size_t index) const {
+  const Node& n = nodes[index];
+  return "damaged file " + printable(path_of(index)) + ": " + std::to_string(n.size) + " bytes, " + std::to_string(n.blocks.size()) +
+         " block" + (n.blocks.size() == 1 ? "" : "s");
 }
 
 }  // namespace tiffin

@@ -13,6 +13,7 @@
 
 #include "common/hash.hpp"
 #include "flist/image_config.hpp"
+#include "store/block_codec.hpp"
 #include "store/router.hpp"
 
 namespace tiffin {
@@ -52,6 +53,11 @@ struct Node {
   bool is_dir() const { return type() == S_IFDIR; }
   bool is_reg() const { return type() == S_IFREG; }
   bool is_symlink() const { return type() == S_IFLNK; }
+  // A regular file whose blocks do not cover its size: rfs writes such files (an upload that
+  // failed leaves a file of N bytes with no block rows) and reads them as what the blocks hold.
+  // tiffin lists them as they are and refuses to read them: reading gives an error, check
+  // reports them, unpack leaves them empty with a warning.
+  bool damaged() const { return is_reg() && blocks.size() != block_count(size); }
 };
 
 class Tree {
@@ -76,6 +82,10 @@ class Tree {
   std::vector<size_t> preorder() const;
   // The distinct block ids all files use, sorted.
   std::vector<Hash> block_ids() const;
+  // The damaged files (Node::damaged) reachable from the root, in pre-order.
+  std::vector<size_t> damaged_files() const;
+  // "damaged file /etc/x: 1234 bytes, 0 blocks" (the path escaped for a message).
+  std::string describe_damage(size_t index) const;
 };
 
 }  // namespace tiffin

@@ -15,6 +15,7 @@
 #include "common/fd.hpp"
 #include "common/parallel.hpp"
 #include "common/progress.hpp"
+#include "common/text.hpp"
 #include "flist/content.hpp"
 #include "flist/path.hpp"
 
@@ -100,24 +101,29 @@ struct Unpacker {
     const Node& n = tree.nodes[idx];
     UniqueFd pfd = TRY(open_beneath(dest, rel_path(tree, n.parent)));
     if (::mkdirat(pfd.get(), n.name.c_str(), 0700) < 0) {
-      if (errno != EEXIST) return fail_errno("mkdir " + tree.path_of(idx));
+      std::string shown = printable(tree.path_of(idx));
+      if (errno != EEXIST) return fail_errno("mkdir " + shown);
       struct stat st;
-      if (::fstatat(pfd.get(), n.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return fail_errno("stat " + tree.path_of(idx));
-      if (S_ISLNK(st.st_mode))
-        return fail(Errc::invalid_input, tree.path_of(idx) + " is a symlink in the destination; refusing to follow it");
-      if (!S_ISDIR(st.st_mode)) return fail(Errc::conflict, tree.path_of(idx) + " exists in the destination and is not a directory");
+      if (::fstatat(pfd.get(), n.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0) return fail_errno("stat " + shown);
+      if (S_ISLNK(st.st_mode)) return fail(Errc::invalid_input, shown + " is a symlink in the destination; refusing to follow it");
+      if (!S_ISDIR(st.st_mode)) return fail(Errc::conflict, shown + " exists in the destination and is not a directory");
     }
     return {};
   }
 
   Result<void> make_entry(size_t idx, const UniqueFd& pfd) {
     const Node& n = tree.nodes[idx];
-    std::string shown = tree.path_of(idx);
+    std::string shown = printable(tree.path_of(idx));
     auto exists = [&]() { return fail(Errc::conflict, shown + " already exists in the destination"); };
     switch (n.type()) {
       case S_IFREG: {
         UniqueFd fd(::openat(pfd.get(), n.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
         if (!fd) return errno == EEXIST ? exists() : fail_errno("create " + shown);
+        if (n.damaged()) {
+          warn(tree.describe_damage(idx) + "; unpacked empty");
+          TRY(set_meta_fd(n, fd.get(), shown));
+          break;
+        }
         off_t off = 0;
         TRY_CTX(read_blocks(n.blocks, store,
                     [&](std::span<const uint8_t> chunk) -> Result<void> {
@@ -162,7 +168,7 @@ struct Unpacker {
     UniqueFd pfd = TRY(open_beneath(dest, rel_path(tree, n.parent)));
     UniqueFd tfd = TRY(open_beneath(dest, rel_path(tree, tree.nodes[target].parent)));
     if (::linkat(tfd.get(), tree.nodes[target].name.c_str(), pfd.get(), n.name.c_str(), 0) < 0)
-      return fail_errno("link " + tree.path_of(idx) + " to " + tree.path_of(target));
+      return fail_errno("link " + printable(tree.path_of(idx)) + " to " + printable(tree.path_of(target)));
     ++files;
     return {};
   }
@@ -171,6 +177,10 @@ struct Unpacker {
 }  // namespace
 
 Result<UnpackStats> unpack(const Tree& tree, BlockStore& store, const std::string& dest_path, const UnpackOptions& opts) {
+  if (auto damaged = tree.damaged_files(); opts.strict && !damaged.empty())
+    return fail(Errc::invalid_input, tree.describe_damage(damaged[0]) +
+                                         (damaged.size() > 1 ? " and " + std::to_string(damaged.size() - 1) + " more" : std::string()) +
+                                         "; without --strict they are unpacked empty");
   if (::mkdir(dest_path.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir " + dest_path);
   UniqueFd dest(::open(dest_path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!dest) return fail_errno("open " + dest_path);
@@ -179,10 +189,10 @@ Result<UnpackStats> unpack(const Tree& tree, BlockStore& store, const std::strin
   // Trees loaded from a file are validated already; one built in memory may not be.
   for (size_t i : order)
     if (i != Tree::kRoot && !valid_name(tree.nodes[i].name))
-      return fail(Errc::invalid_input, "refusing to unpack an entry named '" + tree.nodes[i].name + "'");
+      return fail(Errc::invalid_input, "refusing to unpack an entry named '" + printable(tree.nodes[i].name) + "'");
   uint64_t total = 0;
   for (size_t i : order)
-    if (tree.nodes[i].is_reg() && !tree.nodes[i].hardlink) total += tree.nodes[i].size;
+    if (tree.nodes[i].is_reg() && !tree.nodes[i].hardlink && !tree.nodes[i].damaged()) total += tree.nodes[i].size;
   Progress progress("unpacking", total, opts.progress);
   Unpacker u{tree, store, opts, dest.get(), progress, {}, {}, {}};
 
@@ -236,7 +246,7 @@ Result<UnpackStats> unpack(const Tree& tree, BlockStore& store, const std::strin
     const Node& n = tree.nodes[*it];
     if (!n.is_dir()) continue;
     UniqueFd fd = TRY(open_beneath(dest.get(), rel_path(tree, *it)));
-    TRY(u.set_meta_fd(n, fd.get(), tree.path_of(*it)));
+    TRY(u.set_meta_fd(n, fd.get(), printable(tree.path_of(*it))));
   }
   progress.finish();
   return UnpackStats{u.files.load(), u.bytes.load()};

@@ -18,6 +18,10 @@ struct UnpackOptions {
   bool progress = true;
   bool same_owner = true;  // chown to the flist's owners (only possible as root)
   std::vector<std::string>* warnings = nullptr;
+  // Damaged files (Node::damaged) are unpacked empty, with their metadata and a warning each, as
+  // rfs unpacks them; `strict` refuses such an flist instead (Errc::invalid_input), before
+  // anything is written.
+  bool strict = false;
 };
 
 struct UnpackStats {

@@ -44,6 +44,8 @@ struct OpenFile {
   uint64_t size;
   std::vector<BlockRef> blocks;
   std::atomic<uint64_t> next_offset{0};  // where a sequential reader reads next
+  // Its blocks do not cover its size (Node::damaged): every read fails with EIO.
+  bool damaged() const { return blocks.size() != block_count(size); }
 };
 
 struct OpenDir {
@@ -147,10 +149,10 @@ class LazyFs {
   // Reads [off, off+size) of a file: the blocks it covers are fetched in parallel.
   Result<ReadReply> read(OpenFile& f, uint64_t off, size_t size) {
     ReadReply reply;
+    if (f.damaged()) return fail(Errc::corrupt, "damaged file: its blocks do not cover its size");
     if (off >= f.size) return reply;
     uint64_t end = std::min<uint64_t>(f.size, off + size);
     size_t first = off / kBlockSize, last = (end - 1) / kBlockSize;
-    if (last >= f.blocks.size()) return fail(Errc::corrupt, "file has fewer blocks than its size needs");
     if (recorder_)
       for (size_t i = first; i <= last; ++i) recorder_->note(f.blocks[i].id);
     std::vector<std::future<Result<std::shared_ptr<const Bytes>>>> pending;
@@ -302,6 +304,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   auto blocks = fs.index().blocks(ino);
   if (!blocks) return (void)fuse_reply_err(req, EIO);
   auto* f = new OpenFile{r->size, std::move(*blocks)};
+  if (f->damaged()) spdlog::warn("inode {} is damaged ({} bytes, {} blocks): reads fail with EIO", ino, f->size, f->blocks.size());
   fi->fh = reinterpret_cast<uint64_t>(f);
   fi->keep_cache = 1;  // content never changes: keep the page cache across opens
   fuse_reply_open(req, fi);

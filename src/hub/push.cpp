@@ -8,6 +8,7 @@
 #include "common/fd.hpp"
 #include "common/parallel.hpp"
 #include "common/progress.hpp"
+#include "flist/flist_edit.hpp"
 #include "flist/flist_file.hpp"
 #include "hub/hub_client.hpp"
 #include "store/router.hpp"
@@ -62,10 +63,15 @@ Result<PushStats> push_flist(const std::string& flist, const HubLocation& to, co
     stats.bytes_sent = sent;
   }
 
-  // The flist as the hub serves it: its blocks are read from the hub from now on.
-  tree.routes = {Route{0, 0xff, to.base}};
+  // The flist as the hub serves it: its blocks are read from the hub from now on. A copy with only
+  // the route rows changed, so an rfs flist reaches the hub as rfs made it.
   TempFile copy{(std::filesystem::temp_directory_path() / ("tiffin-push-" + std::to_string(::getpid()) + ".fl")).string()};
-  TRY(save_flist(copy.path, tree));
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::copy_file(flist, copy.path, fs::copy_options::overwrite_existing, ec);
+  if (!ec) fs::permissions(copy.path, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace, ec);
+  if (ec) return fail(Errc::io, "copying " + flist + " to " + copy.path + ": " + ec.message());
+  TRY(add_routes(copy.path, {Route{0, 0xff, to.base}}, true));
   Bytes content = TRY(read_file(copy.path, size_t(256) << 20));
   stats.flist_bytes = content.size();
   TRY_CTX(hub.put_flist(to.ref, content), "uploading the flist");

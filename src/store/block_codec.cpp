@@ -5,6 +5,8 @@
 
 #include <memory>
 
+#include "store/snappy_encoder.hpp"
+
 namespace tiffin {
 namespace {
 
@@ -30,10 +32,10 @@ EncodedBlock encode_block(std::span<const uint8_t> plain) {
   EncodedBlock out;
   out.key = blake2b256(plain);
 
-  // Compress straight into the output buffer and encrypt it in place: no temporary copies.
-  out.sealed.resize(snappy::MaxCompressedLength(plain.size()) + kTagSize);
-  size_t clen = 0;
-  snappy::RawCompress(reinterpret_cast<const char*>(plain.data()), plain.size(), reinterpret_cast<char*>(out.sealed.data()), &clen);
+  // Compress straight into the output buffer and encrypt it in place: no temporary copies. The
+  // compressor is rfs's (snappy_encoder.hpp), so the same plain text gives rfs's very block.
+  out.sealed.resize(snappy_max_compressed_length(plain.size()) + kTagSize);
+  const size_t clen = snappy_compress(plain, out.sealed.data());
 
   EVP_CIPHER_CTX* ctx = thread_ctx();
   EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr);

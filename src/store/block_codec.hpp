@@ -2,6 +2,7 @@
 //   key    = BLAKE2b-256(plain)
 //   sealed = AES-256-GCM(key, nonce = key[0..12], snappy_raw(plain)) || 16-byte tag
 //   id     = BLAKE2b-256(sealed)
+// snappy_raw is compressed as rfs's snap crate does (store/snappy_encoder.hpp): the ids are rfs's.
 // Convergent encryption: equal plain text gives an equal block, so stores de-duplicate.
 #pragma once
 
@@ -13,6 +14,8 @@
 namespace tiffin {
 
 inline constexpr size_t kBlockSize = 512 * 1024;  // files are cut into chunks of this size
+// The number of blocks a file of `size` bytes is cut into.
+constexpr uint64_t block_count(uint64_t size) { return (size + kBlockSize - 1) / kBlockSize; }
 
 struct EncodedBlock {
   Hash id;

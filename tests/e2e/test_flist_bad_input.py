@@ -30,13 +30,29 @@ def corrupt_copy(tmp_path, sql):
     ("DROP TABLE block", b"table 'block' is missing"),
 ])
 def test_malformed_flists(tmp_path, sql, message):
+    """A structurally corrupt flist is bad input: exit 2, and the message names the file."""
     p = corrupt_copy(tmp_path, sql)
-    for verb in (["ls"], ["tree"], ["check"], ["unpack"]):
-        args = ["flist", *verb, p] + ([tmp_path / "out"] if verb == ["unpack"] else [])
-        r = tiffin(*args, rc=None)
-        assert r.returncode != 0
+    for verb in (["ls"], ["tree"], ["check"], ["unpack"], ["tag", "set"], ["route", "rm"]):
+        extra = {"unpack": [tmp_path / "out"], "tag": ["a=b"], "route": ["dir:///tmp/rfs-e2e-tests/store"]}.get(verb[0], [])
+        r = tiffin("flist", *verb, p, *extra, rc=2)
         assert message in r.stderr, r.stderr
+        assert str(p).encode() in r.stderr, r.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_malformed_database_and_hostile_names(tmp_path):
+    p = tmp_path / "bad.fl"
+    data = bytearray((FIXTURES / "alpine-latest.fl").read_bytes())
+    data[8192:8192 + 16384] = b"\xa5" * 16384  # the tables' pages; the header and schema stay readable
+    p.write_bytes(bytes(data))
+    r = tiffin("flist", "ls", p, rc=2)
+    assert r.stderr == f"tiffin: error: {p}: database disk image is malformed\n".encode()
+
+    # Names are bytes: control characters and NUL are escaped in messages, never printed raw.
+    p = corrupt_copy(tmp_path, "UPDATE inode SET name = 'x' || char(27) || '[2J' || char(0) WHERE name = 'bin' AND parent = 1")
+    r = tiffin("flist", "ls", p, rc=2)
+    assert b"invalid name 'x\\x1b[2J\\x00'" in r.stderr, r.stderr
+    assert b"\x1b" not in r.stderr and b"\x00" not in r.stderr
 
 
 def test_random_and_truncated_files(tmp_path):

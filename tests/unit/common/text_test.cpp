@@ -10,6 +10,12 @@ TEST(Text, SplitKeepsEmptyFields) {
   EXPECT_EQ(split("", ','), std::vector<std::string>{""});
 }
 
+TEST(Text, PrintableEscapesControlBytesAndNul) {
+  EXPECT_EQ(printable("etc/passwd"), "etc/passwd");
+  EXPECT_EQ(printable(std::string_view("a\0b\n\x1b[31m\\\x7f", 11)), "a\\x00b\\n\\x1b[31m\\\\\\x7f");
+  EXPECT_EQ(printable("caf\xc3\xa9"), "caf\xc3\xa9");  // UTF-8 stays as it is
+}
+
 TEST(Text, ParseUintTakesOnlyTheWholeNumber) {
   EXPECT_EQ(parse_uint("0"), 0u);
   EXPECT_EQ(parse_uint("18446744073709551615"), UINT64_MAX);

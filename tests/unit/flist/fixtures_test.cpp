@@ -2,10 +2,13 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <cstdio>
+#include <filesystem>
 #include <map>
 
 #include "flist/content.hpp"
 #include "flist/flist_file.hpp"
+#include "common/fd.hpp"
 #include "store/block_codec.hpp"
 
 using namespace tiffin;
@@ -117,4 +120,47 @@ TEST(Fixtures, AlpineDetails) {
   auto via_link = resolve(*tree, "/sbin/hwclock", true);
   ASSERT_TRUE(via_link);
   EXPECT_EQ(tree->path_of(*via_link), "/bin/busybox");
+}
+
+// tests/fixtures/rfs/content/<flist>/<path> holds files of those images whose content could be
+// reconstructed (each proven by its key, the BLAKE2b of the content, which the flist holds).
+// Encoding each must give rfs's very block: the same key and the same id, in every row of every
+// fixture that holds that content.
+TEST(Fixtures, EveryReconstructedFileEncodesToRfsBlock) {
+  namespace fs = std::filesystem;
+  const std::string root = std::string(TIFFIN_FIXTURES) + "/content";
+  std::map<std::string, Tree> flists;
+  for (const char* name : {"alpine-latest", "hello-world-latest", "keinos-sqlite3-latest"}) {
+    auto tree = load_flist(std::string(TIFFIN_FIXTURES) + "/" + name + ".fl");
+    ASSERT_TRUE(tree) << tree.error().message;
+    flists.emplace(name, std::move(*tree));
+  }
+  size_t files = 0, rows = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    if (!entry.is_regular_file()) continue;
+    fs::path rel = fs::relative(entry.path(), root);
+    std::string flist = rel.begin()->string(), path = "/" + fs::relative(rel, flist).string();
+    SCOPED_TRACE(flist + ":" + path);
+    auto content = read_file(entry.path().string(), 1 << 20);
+    ASSERT_TRUE(content);
+    const Tree& tree = flists.at(flist);
+    auto idx = resolve(tree, path, false);
+    ASSERT_TRUE(idx);
+    const Node& n = tree.nodes[*idx];
+    ASSERT_EQ(n.blocks.size(), 1u);
+    EncodedBlock b = encode_block(*content);
+    ASSERT_EQ(to_hex(n.blocks[0].key), to_hex(b.key)) << "the reconstructed content is not the file's";
+    EXPECT_EQ(to_hex(n.blocks[0].id), to_hex(b.id));
+    ++files;
+    for (const auto& [name, other] : flists)
+      for (const Node& m : other.nodes)
+        for (const BlockRef& r : m.blocks)
+          if (r.key == b.key) {
+            EXPECT_EQ(to_hex(r.id), to_hex(b.id)) << name << ":" << other.path_of(static_cast<size_t>(&m - other.nodes.data()));
+            ++rows;
+          }
+  }
+  EXPECT_GE(files, 27u);
+  EXPECT_GE(rows, 43u);
+  std::printf("%zu reconstructed files, %zu block rows of rfs's equal to tiffin's\n", files, rows);
 }

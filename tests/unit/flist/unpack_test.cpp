@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "flist/check.hpp"
 #include "flist/pack.hpp"
 #include "flist/unpack.hpp"
 #include "store/dir_store.hpp"
@@ -91,4 +92,37 @@ TEST_F(Unpack, HostileNamesInATreeAreRefused) {
   auto r = unpack(t, *store_, dir_ / "out2", opts());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, Errc::invalid_input);
+}
+
+// A file whose blocks do not cover its size (rfs writes such files when an upload failed): rfs
+// unpacks it empty, and so does tiffin, with a warning naming it; --strict refuses the flist.
+TEST_F(Unpack, DamagedFilesAreUnpackedEmptyWithAWarningOrRefusedWhenStrict) {
+  for (const char* p : {"/etc/conf", "/hard"}) tree_.nodes[*tree_.find(p)].blocks.clear();  // one file, two names
+  UnpackOptions strict = opts();
+  strict.strict = true;
+  auto refused = unpack(tree_, *store_, dir_ / "strict", strict);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, Errc::invalid_input);
+  EXPECT_NE(refused.error().message.find("damaged file /etc/conf: 7 bytes, 0 blocks"), std::string::npos) << refused.error().message;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "strict")) << "nothing is written";
+
+  auto r = unpack(tree_, *store_, dir_ / "out", opts());
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(slurp(dir_ / "out/etc/conf"), "");
+  struct stat a, b;
+  ASSERT_EQ(::lstat((dir_ / "out/etc/conf").c_str(), &a), 0);
+  ASSERT_EQ(::lstat((dir_ / "out/hard").c_str(), &b), 0);
+  EXPECT_EQ(a.st_ino, b.st_ino);
+  EXPECT_EQ(a.st_mode & 07777, tree_.nodes[*tree_.find("/etc/conf")].mode & 07777);
+  EXPECT_EQ(warnings_, std::vector<std::string>{"damaged file /etc/conf: 7 bytes, 0 blocks; unpacked empty"});
+}
+
+TEST_F(Unpack, CheckReportsDamagedFilesByTheirWholePaths) {
+  tree_.nodes[*tree_.find("/etc/conf")].blocks.clear();
+  tree_.nodes[*tree_.find("/hard")].blocks.clear();
+  auto r = check(tree_, *store_, 1, false);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_FALSE(r->ok());
+  EXPECT_EQ(r->damaged, 2u);
+  EXPECT_EQ(r->problems, (std::vector<std::string>{"damaged file /etc/conf: 7 bytes, 0 blocks", "damaged file /hard: 7 bytes, 0 blocks"}));
 }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/fd.hpp"
+#include "flist/flist_edit.hpp"
 #include "flist/flist_file.hpp"
 #include "flist/pack.hpp"
 #include "hub/hub_api.hpp"
@@ -228,10 +229,7 @@ TEST_F(HubApiTest, DigestsFollowAReplacedFlist) {
   std::string first = call("GET", "/alice/x.fl.md5").body;
   EXPECT_EQ(call("GET", "/alice/x.fl.md5").body, first) << "asked twice, same answer";
   // The same blocks, other bytes: a tag makes a new flist under the same name.
-  ASSERT_TRUE(edit_flist(dir_ / "x.fl", [](Tree& t) -> Result<void> {
-    t.tags["version"] = "2";
-    return {};
-  }));
+  ASSERT_TRUE(set_tags(dir_ / "x.fl", {{"version", "2"}}));
   ASSERT_EQ(call("PUT", "/api/flist/alice/x", flist_bytes(), alice_).status, 201u);
   std::string second = call("GET", "/alice/x.fl.md5").body;
   EXPECT_NE(second, first);
