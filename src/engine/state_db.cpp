@@ -16,6 +16,21 @@ CREATE TABLE IF NOT EXISTS containers (id TEXT PRIMARY KEY, name TEXT NOT NULL U
   image_id TEXT NOT NULL, config TEXT NOT NULL, created INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS volumes (name TEXT PRIMARY KEY, size_mib INTEGER NOT NULL, created INTEGER NOT NULL);
 )",
+    // 1 → 2: networks, their leases (endpoints) and published ports (engine/network_store.hpp).
+    // Leases name containers without a foreign key: a container's record may go first (its
+    // shim removed it), and the next allocation reclaims what it held.
+    R"(
+CREATE TABLE networks (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, driver TEXT NOT NULL, bridge TEXT NOT NULL UNIQUE,
+  subnet TEXT NOT NULL, gateway TEXT NOT NULL, ip_range TEXT NOT NULL, subnet6 TEXT NOT NULL, gateway6 TEXT NOT NULL,
+  internal INTEGER NOT NULL, labels TEXT NOT NULL, created INTEGER NOT NULL);
+CREATE TABLE endpoints (container TEXT NOT NULL, network TEXT NOT NULL REFERENCES networks(id), ifname TEXT NOT NULL,
+  host_ifname TEXT NOT NULL UNIQUE, ip TEXT NOT NULL, ip6 TEXT NOT NULL, mac TEXT NOT NULL, aliases TEXT NOT NULL,
+  PRIMARY KEY (container, network));
+CREATE UNIQUE INDEX endpoints_ip ON endpoints (network, ip);
+CREATE TABLE ports (container TEXT NOT NULL, proto TEXT NOT NULL, host_ip TEXT NOT NULL, host_port INTEGER NOT NULL,
+  ctr_port INTEGER NOT NULL, PRIMARY KEY (proto, host_ip, host_port));
+CREATE INDEX ports_container ON ports (container);
+)",
 };
 
 Result<int> schema_version(sql::Db& db) {

@@ -7,7 +7,8 @@
 
 namespace tiffin::net {
 
-std::optional<IpAddress> first_free_address(const Cidr& subnet, const Cidr& range, const IpAddress& gateway, const std::set<IpAddress>& taken) {
+std::optional<IpAddress> first_free_address(
+    const Cidr& subnet, const Cidr& range, const IpAddress& gateway, const std::set<IpAddress>& taken) {
   IpAddress network = subnet.network();
   IpAddress broadcast = subnet.last();
   // A free address comes within |taken| + 3 steps, so even a /64 range is walked briefly.

@@ -14,7 +14,8 @@ namespace tiffin::net {
 
 // The first address of `range` (inside `subnet`) that is not the network address, the IPv4
 // broadcast address, the gateway or in `taken`; nullopt when the range is full.
-std::optional<IpAddress> first_free_address(const Cidr& subnet, const Cidr& range, const IpAddress& gateway, const std::set<IpAddress>& taken);
+std::optional<IpAddress> first_free_address(
+    const Cidr& subnet, const Cidr& range, const IpAddress& gateway, const std::set<IpAddress>& taken);
 
 // The gateway a subnet gets when none is given: its first host address.
 IpAddress default_gateway(const Cidr& subnet);

@@ -74,7 +74,8 @@ Result<ExpandedPorts> expand_port_spec(const PortSpec& s) {
                                          " and the container range " + std::to_string(s.ctr_first) + "-" + std::to_string(s.ctr_last) +
                                          " differ in length");
   for (unsigned i = 0; i < ctr_count; ++i)
-    out.ports.push_back({s.proto, s.host_ip, static_cast<uint16_t>(host_count ? s.host_first + i : 0), static_cast<uint16_t>(s.ctr_first + i)});
+    out.ports.push_back(
+        {s.proto, s.host_ip, static_cast<uint16_t>(host_count ? s.host_first + i : 0), static_cast<uint16_t>(s.ctr_first + i)});
   return out;
 }
 

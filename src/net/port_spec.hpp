@@ -20,7 +20,7 @@ Result<Proto> parse_proto(std::string_view text);
 
 struct PortSpec {
   Proto proto = Proto::tcp;
-  std::optional<IpAddress> host_ip;  // none: every address of the host
+  std::optional<IpAddress> host_ip;        // none: every address of the host
   uint16_t host_first = 0, host_last = 0;  // 0: any free port
   uint16_t ctr_first = 0, ctr_last = 0;
   bool operator==(const PortSpec&) const = default;
