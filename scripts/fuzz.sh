@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-${FUZZ_SECONDS:-60}}"
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DTIFFIN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz hub_api_fuzz >/dev/null
+ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz hub_api_fuzz dns_message_fuzz >/dev/null
 
 work="$(mktemp -d /tmp/tiffin-fuzz.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 export TMPDIR="$work"
-mkdir -p "$work/fl" "$work/tar" "$work/hub" "$work/tree/d" "$work/artifacts"
+mkdir -p "$work/fl" "$work/tar" "$work/hub" "$work/dns" "$work/tree/d" "$work/artifacts"
 
 # Seeds: the rfs-made flists, and small tars of every entry type in every compression.
 cp tests/fixtures/rfs/*.fl "$work/fl/"
@@ -37,8 +37,13 @@ printf '!DELETE /api/flist/fuzz/x:v1\n\n' > "$work/hub/delete"
 { printf '!PUT /api/flist/fuzz/tar\n\n'; cat "$work/tar/plain.tar"; } > "$work/hub/put-tar"
 { printf '!PUT /api/flist/fuzz/fl\n\n'; cat "$(ls tests/fixtures/rfs/*.fl | head -n 1)"; } > "$work/hub/put-flist"
 
+# DNS queries and a reply: A for web.tiffin, PTR, a compressed answer.
+printf '\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03web\x06tiffin\x00\x00\x01\x00\x01' > "$work/dns/a"
+printf '\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x013\x010\x0289\x0210\x07in-addr\x04arpa\x00\x00\x0c\x00\x01' > "$work/dns/ptr"
+printf '\x00\x02\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00\x03web\x00\x00\x01\x00\x01\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x0a\x59\x00\x02' > "$work/dns/reply"
+
 status=0
-for target in flist_reader_fuzz:fl tar_import_fuzz:tar hub_api_fuzz:hub; do
+for target in flist_reader_fuzz:fl tar_import_fuzz:tar hub_api_fuzz:hub dns_message_fuzz:dns; do
   name="${target%%:*}"; seeds="$work/${target##*:}"
   echo "fuzz: $name for ${SECONDS_EACH}s"
   if ! "build-fuzz/fuzz/$name" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

@@ -1,0 +1,641 @@
+#include "dns/resolver.hpp"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <memory>
+
+#include "dns/answer.hpp"
+#include "dns/event_loop.hpp"
+#include "dns/forward_table.hpp"
+#include "dns/resolver_control.hpp"
+#include "dns/sockets.hpp"
+#include "dns/zone.hpp"
+
+namespace tiffin::dns {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+void log(const std::string& message) {
+  std::time_t t = std::time(nullptr);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  std::fprintf(stderr, "%s tiffin-dns[%d]: %s\n", when, static_cast<int>(::getpid()), message.c_str());
+}
+
+struct Network {
+  NetworkFile file;
+  Zone zone;
+};
+using Networks = std::map<std::string, std::shared_ptr<const Network>>;
+
+struct Listener {
+  std::string network;
+  UniqueFd udp, tcp;
+  bool failure_logged = false;
+};
+
+// One client's TCP connection: queries are taken one at a time (the next is read once the
+// previous is answered), each answered locally or forwarded over a TCP connection of its own.
+struct TcpSession {
+  UniqueFd client;
+  std::string network;
+  Bytes in, out;
+  size_t out_sent = 0;
+  bool client_eof = false;
+  // The query being forwarded, and the connection to the upstream it is at.
+  Bytes query;
+  std::vector<Endpoint> upstreams;
+  size_t upstream = 0;
+  UniqueFd up;
+  Bytes up_out, up_in;
+  size_t up_sent = 0;
+  bool up_connected = false;
+  Clock::time_point deadline;
+};
+
+constexpr size_t max_tcp_sessions = 256;
+constexpr size_t udp_buffer = 65536;
+
+class Resolver {
+ public:
+  Resolver(const ResolverOptions& o, UniqueFd lock, EventLoop loop) : opt_(o), lock_(std::move(lock)), loop_(std::move(loop)) {}
+
+  Result<void> run();
+
+ private:
+  Result<void> setup();
+  void reload();
+  Networks read_directory(size_t& files_seen);
+  void update_listeners();
+  void try_bind(const Endpoint& e, Listener& l);
+  void close_listener(Listener& l);
+  const Network* network_of(const std::string& name) const;
+  void on_inotify();
+  void on_signal();
+  void on_udp_query(const Endpoint& at, int fd);
+  void forward_udp(const Endpoint& at, const Network& n, std::span<const uint8_t> query, const SocketAddress& from);
+  bool send_upstream(PendingQuery& p);
+  void on_upstream_reply(int fd);
+  void on_timers(Clock::time_point now);
+  void on_accept(const Endpoint& at, int fd);
+  void tcp_event(uint64_t id, uint32_t events);
+  void tcp_upstream_event(uint64_t id, uint32_t events);
+  void tcp_process(uint64_t id);
+  void tcp_start_upstream(uint64_t id);
+  void tcp_upstream_failed(uint64_t id);
+  void tcp_flush(uint64_t id);
+  void tcp_close(uint64_t id);
+  bool idle_exit();
+  int next_timeout(Clock::time_point now);
+
+  ResolverOptions opt_;
+  UniqueFd lock_;
+  EventLoop loop_;
+  UniqueFd inotify_, signals_, up4_, up6_;
+  Networks networks_;
+  size_t files_seen_ = 0;
+  std::map<Endpoint, Listener> listeners_;
+  ForwardTable table_;
+  std::map<uint64_t, std::unique_ptr<TcpSession>> tcp_;
+  uint64_t next_tcp_id_ = 1;
+  uint32_t rotation_ = 0;
+  bool stop_ = false;
+  Clock::time_point empty_since_ = Clock::now();
+  Clock::time_point next_bind_retry_ = Clock::time_point::max();
+  std::vector<uint8_t> buffer_ = std::vector<uint8_t>(udp_buffer);
+};
+
+const Network* Resolver::network_of(const std::string& name) const {
+  auto it = networks_.find(name);
+  return it == networks_.end() ? nullptr : it->second.get();
+}
+
+Networks Resolver::read_directory(size_t& files_seen) {
+  Networks next;
+  files_seen = 0;
+  DIR* d = ::opendir(opt_.dir.c_str());
+  if (!d) {
+    log("reading " + opt_.dir + ": " + std::strerror(errno));
+    return networks_;  // keep serving what we have
+  }
+  while (auto* ent = ::readdir(d)) {
+    std::string network = network_of_file(ent->d_name);
+    if (network.empty()) continue;
+    std::string path = opt_.dir + "/" + ent->d_name;
+    auto text = read_file(path, 1 << 20);
+    if (!text) {
+      if (text.error().sys_errno != ENOENT) log(text.error().message);
+      continue;
+    }
+    ++files_seen;
+    auto file = parse_network_file(network, std::string_view(reinterpret_cast<const char*>(text->data()), text->size()), path);
+    if (!file) {
+      // Refused whole; the version loaded before (if any) stays in service.
+      log(file.error().message + (networks_.contains(network) ? " (keeping the previous version)" : ""));
+      if (auto old = networks_.find(network); old != networks_.end()) next.emplace(network, old->second);
+      continue;
+    }
+    Zone zone(*file);
+    next.emplace(network, std::make_shared<const Network>(Network{std::move(*file), std::move(zone)}));
+  }
+  ::closedir(d);
+  return next;
+}
+
+void Resolver::reload() {
+  size_t seen = 0;
+  Networks next = read_directory(seen);
+  for (const auto& [name, n] : next)
+    if (!networks_.contains(name)) log("network " + name + " added");
+  for (const auto& [name, n] : networks_)
+    if (!next.contains(name)) log("network " + name + " removed");
+  networks_ = std::move(next);  // the swap: queries from here on see only the new set
+  if (seen > 0) {
+    empty_since_ = Clock::time_point::max();
+  } else if (files_seen_ > 0 || empty_since_ == Clock::time_point::max()) {
+    empty_since_ = Clock::now();
+  }
+  files_seen_ = seen;
+  update_listeners();
+}
+
+void Resolver::close_listener(Listener& l) {
+  for (UniqueFd* fd : {&l.udp, &l.tcp}) {
+    if (*fd) loop_.unwatch(fd->get());
+    fd->reset();
+  }
+}
+
+void Resolver::update_listeners() {
+  std::map<Endpoint, std::string> wanted;
+  for (const auto& [name, n] : networks_) {
+    for (const auto& e : n->file.listen) {
+      auto [it, added] = wanted.emplace(e, name);
+      if (!added && it->second != name) log("network " + name + ": " + e.str() + " is network " + it->second + "'s already; ignored");
+    }
+  }
+  for (auto it = listeners_.begin(); it != listeners_.end();) {
+    if (wanted.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    close_listener(it->second);
+    it = listeners_.erase(it);
+  }
+  next_bind_retry_ = Clock::time_point::max();
+  for (const auto& [e, name] : wanted) {
+    Listener& l = listeners_[e];
+    l.network = name;
+    try_bind(e, l);
+  }
+}
+
+void Resolver::try_bind(const Endpoint& e, Listener& l) {
+  if (!l.udp) {
+    if (auto fd = listen_on(e, SOCK_DGRAM)) {
+      int raw = fd->get();
+      if (loop_.watch(raw, EPOLLIN, [this, e, raw](uint32_t) { on_udp_query(e, raw); })) l.udp = std::move(*fd);
+    } else if (!l.failure_logged) {
+      log(fd.error().message + " (retrying)");
+      l.failure_logged = true;
+    }
+  }
+  if (!l.tcp) {
+    if (auto fd = listen_on(e, SOCK_STREAM)) {
+      int raw = fd->get();
+      if (loop_.watch(raw, EPOLLIN, [this, e, raw](uint32_t) { on_accept(e, raw); })) l.tcp = std::move(*fd);
+    } else if (!l.failure_logged) {
+      log(fd.error().message + " (retrying)");
+      l.failure_logged = true;
+    }
+  }
+  if (l.udp && l.tcp) {
+    if (l.failure_logged) log("listening on " + e.str());
+    l.failure_logged = false;
+  } else {
+    next_bind_retry_ = std::min(next_bind_retry_, Clock::now() + opt_.bind_retry);
+  }
+}
+
+void Resolver::on_inotify() {
+  alignas(struct inotify_event) char buf[8192];
+  bool changed = false;
+  for (;;) {
+    ssize_t n = ::read(inotify_.get(), buf, sizeof buf);
+    if (n <= 0) break;
+    for (char* p = buf; p < buf + n;) {
+      auto* ev = reinterpret_cast<struct inotify_event*>(p);
+      if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+        log(opt_.dir + " went away; exiting");
+        stop_ = true;
+      }
+      if (ev->mask & IN_Q_OVERFLOW) changed = true;
+      if (ev->len > 0 && !network_of_file(ev->name).empty()) changed = true;
+      p += sizeof(struct inotify_event) + ev->len;
+    }
+  }
+  if (changed && !stop_) reload();
+}
+
+void Resolver::on_signal() {
+  struct signalfd_siginfo si;
+  while (::read(signals_.get(), &si, sizeof si) == sizeof si) {
+    if (si.ssi_signo == SIGHUP) {
+      reload();
+    } else {
+      log("signal " + std::to_string(si.ssi_signo) + "; exiting");
+      stop_ = true;
+    }
+  }
+}
+
+void Resolver::on_udp_query(const Endpoint& at, int fd) {
+  // A bounded batch per wake-up, so one busy network cannot starve the others.
+  for (int i = 0; i < 64; ++i) {
+    SocketAddress from;
+    from.len = sizeof from.storage;
+    ssize_t n = ::recvfrom(fd, buffer_.data(), buffer_.size(), 0, from.get(), &from.len);
+    if (n < 0) return;
+    auto l = listeners_.find(at);
+    const Network* net = l == listeners_.end() ? nullptr : network_of(l->second.network);
+    if (!net) continue;
+    std::span<const uint8_t> query(buffer_.data(), static_cast<size_t>(n));
+    Decision d = decide(net->zone, query, 512, !net->file.upstreams.empty(), rotation_++);
+    if (d.kind == Decision::Kind::reply && !d.reply.empty()) {
+      (void)::sendto(fd, d.reply.data(), d.reply.size(), 0, from.get(), from.len);
+    } else if (d.kind == Decision::Kind::forward) {
+      forward_udp(at, *net, query, from);
+    }
+  }
+}
+
+void Resolver::forward_udp(const Endpoint& at, const Network& n, std::span<const uint8_t> query, const SocketAddress& from) {
+  auto question = parse_first_question(query);
+  if (!question) return;  // decide() parsed it already; cannot happen
+  PendingQuery p;
+  p.client_id = static_cast<uint16_t>(query[0] << 8 | query[1]);
+  p.listener = at;
+  p.client = from.storage;
+  p.client_len = from.len;
+  p.network = n.file.network;
+  p.upstreams = n.file.upstreams;
+  p.question = std::move(*question);
+  p.wire.assign(query.begin(), query.end());
+  p.deadline = Clock::now() + opt_.upstream_timeout;
+  auto id = table_.add(std::move(p));
+  if (!id) return;  // too many pending: the client will retry
+  PendingQuery* pending = table_.find(*id);
+  // Upstreams that cannot even be sent to are skipped at once.
+  while (!send_upstream(*pending)) {
+    if (++pending->upstream >= pending->upstreams.size()) {
+      Bytes servfail = error_reply(query, rcode::servfail);
+      auto l = listeners_.find(at);
+      if (l != listeners_.end() && l->second.udp)
+        (void)::sendto(l->second.udp.get(), servfail.data(), servfail.size(), 0, from.get(), from.len);
+      table_.erase(*id);
+      return;
+    }
+  }
+}
+
+bool Resolver::send_upstream(PendingQuery& p) {
+  const Endpoint& up = p.upstreams[p.upstream];
+  UniqueFd& sock = up.address.is_v4() ? up4_ : up6_;
+  if (!sock) {
+    auto fd = udp_client_socket(up.address.is_v4());
+    if (!fd) return false;
+    int raw = fd->get();
+    if (!loop_.watch(raw, EPOLLIN, [this, raw](uint32_t) { on_upstream_reply(raw); })) return false;
+    sock = std::move(*fd);
+  }
+  SocketAddress to = to_socket_address(up);
+  return ::sendto(sock.get(), p.wire.data(), p.wire.size(), 0, to.get(), to.len) == static_cast<ssize_t>(p.wire.size());
+}
+
+void Resolver::on_upstream_reply(int fd) {
+  for (int i = 0; i < 64; ++i) {
+    SocketAddress from;
+    from.len = sizeof from.storage;
+    ssize_t n = ::recvfrom(fd, buffer_.data(), buffer_.size(), 0, from.get(), &from.len);
+    if (n < 0) return;
+    if (n < static_cast<ssize_t>(header_size)) continue;
+    std::span<uint8_t> reply(buffer_.data(), static_cast<size_t>(n));
+    uint16_t id = static_cast<uint16_t>(reply[0] << 8 | reply[1]);
+    PendingQuery* p = table_.find(id);
+    // Only the upstream asked, answering the question asked, ends a query; anything else is
+    // late, stray or spoofed.
+    if (!p || !same_endpoint(from, p->upstreams[p->upstream])) continue;
+    auto q = parse_first_question(reply);
+    if (!q || q->type != p->question.type || q->klass != p->question.klass || lowercase(q->name) != lowercase(p->question.name)) continue;
+    reply[0] = static_cast<uint8_t>(p->client_id >> 8);
+    reply[1] = static_cast<uint8_t>(p->client_id);
+    auto l = listeners_.find(p->listener);
+    if (l != listeners_.end() && l->second.udp)
+      (void)::sendto(l->second.udp.get(), reply.data(), reply.size(), 0, reinterpret_cast<const sockaddr*>(&p->client), p->client_len);
+    table_.erase(id);
+  }
+}
+
+void Resolver::on_timers(Clock::time_point now) {
+  for (uint16_t id : table_.expired(now)) {
+    PendingQuery* p = table_.find(id);
+    if (!p) continue;
+    bool sent = false;
+    while (!sent && ++p->upstream < p->upstreams.size()) sent = send_upstream(*p);
+    if (sent) {
+      table_.extend(id, now + opt_.upstream_timeout);
+      continue;
+    }
+    Bytes servfail = error_reply(p->wire, rcode::servfail);
+    if (servfail.size() >= 2) {
+      servfail[0] = static_cast<uint8_t>(p->client_id >> 8);
+      servfail[1] = static_cast<uint8_t>(p->client_id);
+    }
+    auto l = listeners_.find(p->listener);
+    if (l != listeners_.end() && l->second.udp)
+      (void)::sendto(
+          l->second.udp.get(), servfail.data(), servfail.size(), 0, reinterpret_cast<const sockaddr*>(&p->client), p->client_len);
+    table_.erase(id);
+  }
+  std::vector<uint64_t> late;
+  for (const auto& [id, s] : tcp_)
+    if (s->deadline <= now) late.push_back(id);
+  for (uint64_t id : late) {
+    if (tcp_[id]->up) {
+      tcp_upstream_failed(id);
+    } else {
+      tcp_close(id);
+    }
+  }
+  if (now >= next_bind_retry_) {
+    next_bind_retry_ = Clock::time_point::max();
+    for (auto& [e, l] : listeners_) try_bind(e, l);
+  }
+}
+
+// --- TCP ---------------------------------------------------------------------------------------
+
+void Resolver::on_accept(const Endpoint& at, int fd) {
+  for (;;) {
+    UniqueFd c(::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!c) return;
+    auto l = listeners_.find(at);
+    if (tcp_.size() >= max_tcp_sessions || l == listeners_.end()) continue;  // closed at once
+    uint64_t id = next_tcp_id_++;
+    auto s = std::make_unique<TcpSession>();
+    s->network = l->second.network;
+    s->deadline = Clock::now() + opt_.tcp_idle;
+    int raw = c.get();
+    if (!loop_.watch(raw, EPOLLIN, [this, id](uint32_t ev) { tcp_event(id, ev); })) continue;
+    s->client = std::move(c);
+    tcp_.emplace(id, std::move(s));
+  }
+}
+
+void Resolver::tcp_close(uint64_t id) {
+  auto it = tcp_.find(id);
+  if (it == tcp_.end()) return;
+  if (it->second->up) loop_.unwatch(it->second->up.get());
+  loop_.unwatch(it->second->client.get());
+  tcp_.erase(it);
+}
+
+void Resolver::tcp_event(uint64_t id, uint32_t events) {
+  auto it = tcp_.find(id);
+  if (it == tcp_.end()) return;
+  TcpSession& s = *it->second;
+  if (events & (EPOLLHUP | EPOLLERR)) return tcp_close(id);  // gone both ways: nobody to answer
+  if (events & EPOLLOUT) {
+    tcp_flush(id);
+    if (!tcp_.contains(id)) return;
+  }
+  if (events & EPOLLIN) {
+    char buf[16384];
+    for (;;) {
+      ssize_t n = ::read(s.client.get(), buf, sizeof buf);
+      if (n > 0) {
+        s.in.insert(s.in.end(), buf, buf + n);
+        if (s.in.size() > 2 + 65535 + sizeof buf) break;  // enough queued; read more later
+        continue;
+      }
+      if (n == 0 || (errno != EAGAIN && errno != EINTR)) s.client_eof = true;
+      if (n < 0 && errno == EINTR) continue;
+      break;
+    }
+    s.deadline = Clock::now() + opt_.tcp_idle;
+  }
+  tcp_process(id);
+}
+
+void Resolver::tcp_process(uint64_t id) {
+  auto it = tcp_.find(id);
+  if (it == tcp_.end()) return;
+  TcpSession& s = *it->second;
+  while (!s.up && s.in.size() >= 2) {
+    size_t len = size_t(s.in[0]) << 8 | s.in[1];
+    if (s.in.size() < 2 + len) break;
+    Bytes query(s.in.begin() + 2, s.in.begin() + 2 + static_cast<ptrdiff_t>(len));
+    s.in.erase(s.in.begin(), s.in.begin() + 2 + static_cast<ptrdiff_t>(len));
+    const Network* net = network_of(s.network);
+    if (!net) return tcp_close(id);
+    Decision d = decide(net->zone, query, 65535, !net->file.upstreams.empty(), rotation_++);
+    if (d.kind == Decision::Kind::drop || (d.kind == Decision::Kind::reply && d.reply.empty())) return tcp_close(id);
+    if (d.kind == Decision::Kind::reply) {
+      s.out.push_back(static_cast<uint8_t>(d.reply.size() >> 8));
+      s.out.push_back(static_cast<uint8_t>(d.reply.size()));
+      s.out.insert(s.out.end(), d.reply.begin(), d.reply.end());
+      continue;
+    }
+    s.query = std::move(query);
+    s.upstreams = net->file.upstreams;
+    s.upstream = 0;
+    tcp_start_upstream(id);
+    if (!tcp_.contains(id)) return;
+  }
+  tcp_flush(id);
+}
+
+void Resolver::tcp_start_upstream(uint64_t id) {
+  TcpSession& s = *tcp_[id];
+  for (; s.upstream < s.upstreams.size(); ++s.upstream) {
+    auto fd = connect_tcp(s.upstreams[s.upstream]);
+    if (!fd) continue;
+    int raw = fd->get();
+    if (!loop_.watch(raw, EPOLLOUT, [this, id](uint32_t ev) { tcp_upstream_event(id, ev); })) continue;
+    s.up = std::move(*fd);
+    s.up_connected = false;
+    s.up_out.clear();
+    s.up_out.push_back(static_cast<uint8_t>(s.query.size() >> 8));
+    s.up_out.push_back(static_cast<uint8_t>(s.query.size()));
+    s.up_out.insert(s.up_out.end(), s.query.begin(), s.query.end());
+    s.up_sent = 0;
+    s.up_in.clear();
+    s.deadline = Clock::now() + opt_.upstream_timeout;
+    return;
+  }
+  // No upstream left: SERVFAIL, and the session goes on with the next query.
+  Bytes servfail = error_reply(s.query, rcode::servfail);
+  s.out.push_back(static_cast<uint8_t>(servfail.size() >> 8));
+  s.out.push_back(static_cast<uint8_t>(servfail.size()));
+  s.out.insert(s.out.end(), servfail.begin(), servfail.end());
+  s.deadline = Clock::now() + opt_.tcp_idle;
+}
+
+void Resolver::tcp_upstream_failed(uint64_t id) {
+  TcpSession& s = *tcp_[id];
+  loop_.unwatch(s.up.get());
+  s.up.reset();
+  ++s.upstream;
+  tcp_start_upstream(id);
+  tcp_process(id);
+}
+
+void Resolver::tcp_upstream_event(uint64_t id, uint32_t events) {
+  auto it = tcp_.find(id);
+  if (it == tcp_.end() || !it->second->up) return;
+  TcpSession& s = *it->second;
+  if (events & EPOLLERR) return tcp_upstream_failed(id);
+  if (!s.up_connected && (events & EPOLLOUT)) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(s.up.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) return tcp_upstream_failed(id);
+    s.up_connected = true;
+  }
+  if (s.up_connected && s.up_sent < s.up_out.size()) {
+    ssize_t n = ::send(s.up.get(), s.up_out.data() + s.up_sent, s.up_out.size() - s.up_sent, MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EINTR) return tcp_upstream_failed(id);
+    if (n > 0) s.up_sent += static_cast<size_t>(n);
+    if (s.up_sent == s.up_out.size()) (void)loop_.modify(s.up.get(), EPOLLIN);
+    return;
+  }
+  if (events & (EPOLLIN | EPOLLHUP)) {
+    char buf[16384];
+    for (;;) {
+      ssize_t n = ::read(s.up.get(), buf, sizeof buf);
+      if (n > 0) {
+        s.up_in.insert(s.up_in.end(), buf, buf + n);
+        if (s.up_in.size() >= 2 && s.up_in.size() >= 2 + (size_t(s.up_in[0]) << 8 | s.up_in[1])) break;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return;  // more to come
+      return tcp_upstream_failed(id);        // closed before a whole reply
+    }
+    size_t len = size_t(s.up_in[0]) << 8 | s.up_in[1];
+    if (len < header_size || s.up_in[2] != s.query[0] || s.up_in[3] != s.query[1]) return tcp_upstream_failed(id);
+    s.out.insert(s.out.end(), s.up_in.begin(), s.up_in.begin() + 2 + static_cast<ptrdiff_t>(len));
+    loop_.unwatch(s.up.get());
+    s.up.reset();
+    s.deadline = Clock::now() + opt_.tcp_idle;
+    tcp_process(id);
+  }
+}
+
+void Resolver::tcp_flush(uint64_t id) {
+  auto it = tcp_.find(id);
+  if (it == tcp_.end()) return;
+  TcpSession& s = *it->second;
+  while (s.out_sent < s.out.size()) {
+    ssize_t n = ::send(s.client.get(), s.out.data() + s.out_sent, s.out.size() - s.out_sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) return tcp_close(id);
+    s.out_sent += static_cast<size_t>(n);
+  }
+  if (s.out_sent == s.out.size()) {
+    s.out.clear();
+    s.out_sent = 0;
+  }
+  bool waiting = !s.out.empty();
+  if (s.client_eof && !waiting && !s.up) return tcp_close(id);
+  // Read the next query only when this one is answered and written (one at a time per client).
+  uint32_t want = (waiting ? uint32_t(EPOLLOUT) : 0u) | (!s.up && !s.client_eof && !waiting ? uint32_t(EPOLLIN) : 0u);
+  (void)loop_.modify(s.client.get(), want);
+}
+
+// --- life --------------------------------------------------------------------------------------
+
+bool Resolver::idle_exit() {
+  // Let go of the lock first, then look: a network file written before an engine found the lock
+  // free is seen here, and one written later comes with a new resolver (docs/ARCHITECTURE.md).
+  lock_.reset();
+  reload();
+  if (files_seen_ == 0) return true;
+  auto lock = take_resolver_lock(opt_.dir);
+  if (!lock) return true;  // a new resolver took over
+  lock_ = std::move(*lock);
+  return false;
+}
+
+int Resolver::next_timeout(Clock::time_point now) {
+  Clock::time_point next = next_bind_retry_;
+  if (auto t = table_.next_deadline()) next = std::min(next, *t);
+  for (const auto& [id, s] : tcp_) next = std::min(next, s->deadline);
+  if (files_seen_ == 0 && empty_since_ != Clock::time_point::max()) next = std::min(next, empty_since_ + opt_.idle_exit);
+  if (next == Clock::time_point::max()) return -1;
+  auto ms = std::chrono::duration_cast<milliseconds>(next - now).count() + 1;
+  return static_cast<int>(std::clamp<int64_t>(ms, 0, 60000));
+}
+
+Result<void> Resolver::setup() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return fail_errno("sigprocmask");
+  ::signal(SIGPIPE, SIG_IGN);
+  signals_.reset(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!signals_) return fail_errno("signalfd");
+  TRY(loop_.watch(signals_.get(), EPOLLIN, [this](uint32_t) { on_signal(); }));
+  inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!inotify_) return fail_errno("inotify_init1");
+  uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR;
+  if (::inotify_add_watch(inotify_.get(), opt_.dir.c_str(), mask) < 0) return fail_errno("watching " + opt_.dir);
+  TRY(loop_.watch(inotify_.get(), EPOLLIN, [this](uint32_t) { on_inotify(); }));
+  return {};
+}
+
+Result<void> Resolver::run() {
+  TRY(setup());
+  reload();
+  log("serving " + opt_.dir + ": " + std::to_string(networks_.size()) + " network(s)");
+  if (opt_.ready_fd >= 0) {
+    (void)write_all(opt_.ready_fd, {reinterpret_cast<const uint8_t*>("ok\n"), 3});
+    ::close(opt_.ready_fd);
+  }
+  while (!stop_) {
+    auto now = Clock::now();
+    TRY(loop_.run_once(next_timeout(now)));
+    now = Clock::now();
+    on_timers(now);
+    if (files_seen_ == 0 && empty_since_ != Clock::time_point::max() && now >= empty_since_ + opt_.idle_exit) {
+      if (idle_exit()) {
+        log("no networks for " + std::to_string(opt_.idle_exit.count()) + " ms; exiting");
+        break;
+      }
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> run_resolver(const ResolverOptions& options, UniqueFd lock) {
+  auto loop = TRY(EventLoop::create());
+  Resolver r(options, std::move(lock), std::move(loop));
+  return r.run();
+}
+
+}  // namespace tiffin::dns

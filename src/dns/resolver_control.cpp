@@ -1,0 +1,94 @@
+#include "dns/resolver_control.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "common/subprocess.hpp"
+
+namespace tiffin::dns {
+
+std::string resolver_lock_path(const std::string& dns_dir) { return dns_dir + "/resolver.pid"; }
+std::string resolver_log_path(const std::string& dns_dir) { return dns_dir + "/resolver.log"; }
+
+bool resolver_alive(const std::string& dns_dir) {
+  UniqueFd fd(::open(resolver_lock_path(dns_dir).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
+  // A query, not an attempt: it never takes the lock a starting resolver may be reaching for.
+  struct flock probe {};
+  probe.l_type = F_RDLCK;
+  probe.l_whence = SEEK_SET;
+  return ::fcntl(fd.get(), F_OFD_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
+}
+
+Result<UniqueFd> take_resolver_lock(const std::string& dns_dir) {
+  std::string path = resolver_lock_path(dns_dir);
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd) return fail_errno("opening " + path);
+  struct flock whole {};
+  whole.l_type = F_WRLCK;
+  whole.l_whence = SEEK_SET;
+  if (::fcntl(fd.get(), F_OFD_SETLK, &whole) != 0) {
+    if (errno == EAGAIN || errno == EACCES) return std::unexpected(Error{Errc::conflict, errno, "a resolver already serves " + dns_dir});
+    return fail_errno("locking " + path);
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd.get(), 0) != 0) return fail_errno("truncating " + path);
+  TRY_CTX(pwrite_all(fd.get(), {reinterpret_cast<const uint8_t*>(pid.data()), pid.size()}, 0), path);
+  return fd;
+}
+
+Result<void> ensure_resolver(const std::string& dns_dir, const std::string& resolver_binary) {
+  if (resolver_alive(dns_dir)) return {};
+  if (::mkdir(dns_dir.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("creating " + dns_dir);
+  std::string log = resolver_log_path(dns_dir);
+  UniqueFd log_fd(::open(log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644));
+  if (!log_fd) return fail_errno("opening " + log);
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return fail_errno("pipe");
+  UniqueFd ready(p[0]), ready_w(p[1]);
+  pid_t pid = TRY(spawn({resolver_binary, dns_dir, "--ready-fd", "3"}, [w = ready_w.get(), l = log_fd.get()] {
+    // Between fork and exec: system calls only. A new session, then a second fork so the
+    // resolver is nobody's child here and no terminal's: it outlives the CLI, which waits only
+    // for the middle process.
+    if (::setsid() < 0) return false;
+    pid_t again = ::fork();
+    if (again < 0) return false;
+    if (again > 0) ::_exit(0);
+    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(l, 1) < 0 || ::dup2(l, 2) < 0 || ::dup2(w, 3) < 0) return false;
+    ::close_range(4, ~0U, 0);
+    return ::chdir("/") == 0;
+  }));
+  ready_w.reset();
+  log_fd.reset();
+  if (int code = wait_exit(pid); code != 0) return fail(Errc::io, "starting " + resolver_binary + ": exit code " + std::to_string(code));
+  // The answer: "ok" (serving) or "running" (another resolver won), or EOF when it failed (its
+  // reason is in the log).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::string answer;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) return fail(Errc::unavailable, resolver_binary + " did not report ready within 5 s (see " + log + ")");
+    struct pollfd pfd {
+      ready.get(), POLLIN, 0
+    };
+    int n = ::poll(&pfd, 1, static_cast<int>(left));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("waiting for the resolver");
+    if (n == 0) continue;
+    char buf[64];
+    ssize_t got = ::read(ready.get(), buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    answer.append(buf, static_cast<size_t>(got));
+  }
+  if (answer.starts_with("ok") || answer.starts_with("running")) return {};
+  if (resolver_alive(dns_dir)) return {};
+  return fail(Errc::io, resolver_binary + " failed to start (see " + log + ")");
+}
+
+}  // namespace tiffin::dns
