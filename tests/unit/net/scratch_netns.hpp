@@ -22,6 +22,7 @@ bool running_as_root();
 
 class ScratchNetns {
  public:
+  // Needs root; without it nothing is made and ok() is false.
   ScratchNetns();
   ~ScratchNetns();
   ScratchNetns(const ScratchNetns&) = delete;
