@@ -75,6 +75,20 @@ std::vector<const nlattr*> link_attrs(const nlmsghdr* nlh) {
   return attrs;
 }
 
+void put_ip(nlmsghdr* nlh, uint16_t type, const IpAddress& a) { mnl_attr_put(nlh, type, a.size(), a.bytes()); }
+
+// An RTM_NEWLINK that creates link `name` of `kind` (and fails if the name is taken); returns
+// the open IFLA_LINKINFO nest, for the kind's own data, which the caller closes.
+nlattr* start_new_link(Message& m, const std::string& name, unsigned mtu, const char* kind) {
+  auto* ifi = m.start<ifinfomsg>(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+  ifi->ifi_family = AF_UNSPEC;
+  mnl_attr_put_strz(m.nlh, IFLA_IFNAME, name.c_str());
+  if (mtu) mnl_attr_put_u32(m.nlh, IFLA_MTU, mtu);
+  nlattr* info = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
+  mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, kind);
+  return info;
+}
+
 std::unexpected<Error> kernel_error(const std::string& what, int e, const std::string& detail) {
   auto err = fail_errno(what, e);
   // A missing link is "not found" for callers, whatever errno the kernel chose for it.
@@ -166,12 +180,7 @@ Result<void> Netlink::create_bridge(const std::string& name, unsigned mtu) {
   const std::string what = "creating bridge " + name;
   TRY_CTX(check_name(name), what);
   Message m;
-  auto* ifi = m.start<ifinfomsg>(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-  ifi->ifi_family = AF_UNSPEC;
-  mnl_attr_put_strz(m.nlh, IFLA_IFNAME, name.c_str());
-  if (mtu) mnl_attr_put_u32(m.nlh, IFLA_MTU, mtu);
-  nlattr* info = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
-  mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, "bridge");
+  nlattr* info = start_new_link(m, name, mtu, "bridge");
   mnl_attr_nest_end(m.nlh, info);
   return transact(m.nlh, what);
 }
@@ -181,12 +190,7 @@ Result<void> Netlink::create_veth(const std::string& host_name, const std::strin
   TRY_CTX(check_name(host_name), what);
   TRY_CTX(check_name(peer_name), what);
   Message m;
-  auto* ifi = m.start<ifinfomsg>(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-  ifi->ifi_family = AF_UNSPEC;
-  mnl_attr_put_strz(m.nlh, IFLA_IFNAME, host_name.c_str());
-  if (mtu) mnl_attr_put_u32(m.nlh, IFLA_MTU, mtu);
-  nlattr* info = mnl_attr_nest_start(m.nlh, IFLA_LINKINFO);
-  mnl_attr_put_strz(m.nlh, IFLA_INFO_KIND, "veth");
+  nlattr* info = start_new_link(m, host_name, mtu, "veth");
   nlattr* data = mnl_attr_nest_start(m.nlh, IFLA_INFO_DATA);
   nlattr* peer = mnl_attr_nest_start(m.nlh, VETH_INFO_PEER);
   // The peer's attributes follow an ifinfomsg of its own, inside the VETH_INFO_PEER attribute.
@@ -246,7 +250,7 @@ Result<void> Netlink::set_hairpin(const std::string& port_ifname, bool on) {
 }
 
 Result<void> Netlink::add_address(const std::string& ifname, const Cidr& address) {
-  const std::string what = "adding address " + address.address().str() + "/" + std::to_string(address.prefix()) + " to " + ifname;
+  const std::string what = "adding address " + address.str() + " to " + ifname;
   int index = TRY_CTX(link_index(ifname), what);
   Message m;
   auto* ifa = m.start<ifaddrmsg>(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
@@ -258,12 +262,9 @@ Result<void> Netlink::add_address(const std::string& ifname, const Cidr& address
   // used; the addresses tiffin gives out are unique by IPAM, so it skips that.
   if (!address.address().is_v4()) ifa->ifa_flags = IFA_F_NODAD;
   const IpAddress& a = address.address();
-  mnl_attr_put(m.nlh, IFA_LOCAL, a.size(), a.bytes());
-  mnl_attr_put(m.nlh, IFA_ADDRESS, a.size(), a.bytes());
-  if (a.is_v4() && address.prefix() < 31) {
-    IpAddress broadcast = address.last();
-    mnl_attr_put(m.nlh, IFA_BROADCAST, broadcast.size(), broadcast.bytes());
-  }
+  put_ip(m.nlh, IFA_LOCAL, a);
+  put_ip(m.nlh, IFA_ADDRESS, a);
+  if (a.is_v4() && address.prefix() < 31) put_ip(m.nlh, IFA_BROADCAST, address.last());
   return transact(m.nlh, what);
 }
 
@@ -282,11 +283,8 @@ Result<void> Netlink::add_route(const Cidr& dst, const IpAddress& gateway, const
   rtm->rtm_protocol = RTPROT_STATIC;
   rtm->rtm_type = RTN_UNICAST;
   rtm->rtm_scope = gateway.is_unspecified() ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
-  if (dst.prefix() > 0) {
-    IpAddress net = dst.network();
-    mnl_attr_put(m.nlh, RTA_DST, net.size(), net.bytes());
-  }
-  if (!gateway.is_unspecified()) mnl_attr_put(m.nlh, RTA_GATEWAY, gateway.size(), gateway.bytes());
+  if (dst.prefix() > 0) put_ip(m.nlh, RTA_DST, dst.network());
+  if (!gateway.is_unspecified()) put_ip(m.nlh, RTA_GATEWAY, gateway);
   mnl_attr_put_u32(m.nlh, RTA_OIF, static_cast<uint32_t>(index));
   return transact(m.nlh, what);
 }
