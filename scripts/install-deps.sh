@@ -9,7 +9,7 @@ PACKAGES=(
   # libraries (docs/DESIGN.md §4)
   libsqlite3-dev libsodium-dev libssl-dev libsnappy-dev libzstd-dev libfuse3-dev fuse3
   libcurl4-openssl-dev libboost-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
-  libspdlog-dev libfmt-dev libseccomp-dev libcap-dev libnftables-dev libarchive-dev
+  libspdlog-dev libfmt-dev libseccomp-dev libcap-dev libnftables-dev libmnl-dev libarchive-dev
   libhiredis-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing: libFuzzer comes with clang 16 (see fuzz/CMakeLists.txt)
   clang-16 libclang-rt-16-dev llvm-16

@@ -4,7 +4,7 @@
 # new one means the node's verbs grew a dependency they should not have (put it in tiffin-full).
 set -eu
 binary="$1"
-allowed="libsqlite3 libcap libseccomp libm libc ld-linux-x86-64"
+allowed="libsqlite3 libcap libseccomp libmnl libm libc ld-linux-x86-64"
 # Sanitizer builds add their runtimes, and link the C++ library dynamically.
 allowed="$allowed libasan libubsan libstdc++ libgcc_s"
 status=0

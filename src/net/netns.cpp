@@ -59,6 +59,21 @@ Result<void> create_netns(const std::string& path) {
   return made;
 }
 
+Result<void> run_in_netns(const std::string& path, const std::function<Result<void>()>& fn) {
+  UniqueFd ns(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns) return fail_errno("opening the network namespace " + path);
+  Result<void> result;
+  std::thread runner([&] {
+    if (::setns(ns.get(), CLONE_NEWNET) != 0) {
+      result = fail_errno("entering the network namespace " + path);
+      return;
+    }
+    result = fn();
+  });
+  runner.join();
+  return result;
+}
+
 Result<void> remove_netns(const std::string& path) {
   for (int i = 0; i < 8 && netns_mounted(path); ++i)
     if (::umount2(path.c_str(), MNT_DETACH) != 0) return fail_errno("unmounting " + path);

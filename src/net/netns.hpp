@@ -4,6 +4,7 @@
 // is the engine's to set up before the program runs and survives restarts of the container.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "common/error.hpp"
@@ -17,5 +18,11 @@ Result<void> create_netns(const std::string& path);
 Result<void> remove_netns(const std::string& path);
 // Whether a network namespace is mounted on `path`.
 bool netns_mounted(const std::string& path);
+
+// Runs `fn` on a short-lived thread that has joined the network namespace at `path` (a mounted
+// namespace or /proc/<pid>/ns/net) and returns its result. A netns is a property of a thread, so
+// the process itself never moves; what `fn` opens there (netlink sockets, /proc/sys/net files)
+// stays bound to that namespace after the thread is gone.
+Result<void> run_in_netns(const std::string& path, const std::function<Result<void>()>& fn);
 
 }  // namespace tiffin::net
