@@ -6,6 +6,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -179,9 +180,15 @@ Result<void> Netlink::change_link(const std::string& ifname, const std::string& 
 Result<void> Netlink::create_bridge(const std::string& name, unsigned mtu) {
   const std::string what = "creating bridge " + name;
   TRY_CTX(check_name(name), what);
+  // A bridge takes the lowest MAC of its ports unless it was given one: containers coming and
+  // going would change their gateway's MAC under their ARP caches. A MAC set at creation stays.
+  std::array<uint8_t, 6> mac;
+  if (::getrandom(mac.data(), mac.size(), 0) != static_cast<ssize_t>(mac.size())) return fail_errno(what + ": choosing a MAC address");
+  mac[0] = (mac[0] & 0xfe) | 0x02;  // unicast, locally administered
   Message m;
   nlattr* info = start_new_link(m, name, mtu, "bridge");
   mnl_attr_nest_end(m.nlh, info);
+  mnl_attr_put(m.nlh, IFLA_ADDRESS, mac.size(), mac.data());
   return transact(m.nlh, what);
 }
 

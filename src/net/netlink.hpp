@@ -41,7 +41,8 @@ class Netlink {
   Netlink& operator=(Netlink&&) noexcept;
   ~Netlink();
 
-  // A new bridge (down; mtu 0 keeps the kernel's default). Errc::conflict if the name is taken.
+  // A new bridge (down; mtu 0 keeps the kernel's default) with a random locally administered MAC
+  // of its own, which it keeps as ports come and go. Errc::conflict if the name is taken.
   // Set net/ipv6/conf/<name>/accept_dad to 0 before it comes up: while the bridge's link-local
   // address is tentative (a second or two), the host cannot resolve containers' IPv6 addresses,
   // and connections it forwards to a new container (published ports) stall.

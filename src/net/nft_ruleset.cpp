@@ -120,7 +120,7 @@ std::string nft_ruleset(std::span<const BridgeNetworkRules> networks, std::span<
 
   // Deleting a table that is not there would fail the transaction; adding an existing one is a
   // no-op. So: make sure it exists, delete it, declare it anew — one atomic replacement.
-  std::string out = "add table " + table + "\ndelete table " + table + "\ntable " + table + " {\n";
+  std::string out = nft_delete_table() + "table " + table + " {\n";
   out += map_declaration("published_any4", "inet_proto . inet_service : ipv4_addr . inet_service", elements);
   out += map_declaration("published_any6", "inet_proto . inet_service : ipv6_addr . inet_service", elements);
   out += map_declaration("published_at4", "ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service", elements);
@@ -180,6 +180,11 @@ std::string nft_ruleset(std::span<const BridgeNetworkRules> networks, std::span<
     }
   out += "  }\n}\n";
   return out;
+}
+
+std::string nft_delete_table() {
+  const std::string table(kNftTable);
+  return "add table " + table + "\ndelete table " + table + "\n";
 }
 
 std::string nft_add_ports(std::span<const PortMapping> ports) { return element_commands("add", ports); }

@@ -65,6 +65,9 @@ Result<void> check_port_mapping(const PortMapping& mapping);
 // never none. Mappings with the same key after the first are left out.
 std::string nft_ruleset(std::span<const BridgeNetworkRules> networks, std::span<const PortMapping> ports);
 
+// Removes tiffin's table (and nothing else); no error when it is not there.
+std::string nft_delete_table();
+
 // Incremental changes to the port maps only (the table must exist), so publishing one
 // container's ports does not rewrite the rules. Adding a port that is already mapped to the same
 // destination does nothing; to another destination it fails ("File exists") and the whole

@@ -60,7 +60,13 @@ TEST(Netlink, BridgeVethAddressesRoutesAndTraffic) {
   EXPECT_TRUE(*h.link_exists("tfv0"));
   EXPECT_FALSE(*h.link_exists("eth0"));
   EXPECT_TRUE(*c.link_exists("eth0"));
+  // The bridge keeps its own MAC when a port with a lower one joins.
+  auto bridge_mac = h.get_mac("tfbr0");
+  ASSERT_TRUE(bridge_mac) << bridge_mac.error().message;
+  EXPECT_EQ((*bridge_mac)[0] & 0x03, 0x02);  // unicast, locally administered
+  ASSERT_TRUE(h.set_mac("tfv0", {0x02, 0, 0, 0, 0, 1}));
   ASSERT_TRUE(h.set_master("tfv0", "tfbr0"));
+  EXPECT_EQ(*h.get_mac("tfbr0"), *bridge_mac);
   auto hairpin = h.set_hairpin("tfv0", true);
   ASSERT_TRUE(hairpin) << hairpin.error().message;
   EXPECT_NE(host.sh("bridge -d link show dev tfv0").find("hairpin on"), std::string::npos);
@@ -71,6 +77,9 @@ TEST(Netlink, BridgeVethAddressesRoutesAndTraffic) {
   ASSERT_TRUE(c.set_mac("eth0", mac));
   EXPECT_EQ(*c.get_mac("eth0"), mac);
   ASSERT_TRUE(c.set_mtu("eth0", 1400));
+  auto tiny = c.set_mtu("eth0", 10);
+  ASSERT_FALSE(tiny);
+  EXPECT_NE(tiny.error().message.find("setting the MTU of eth0 to 10: Invalid argument ("), std::string::npos) << tiny.error().message;
   EXPECT_NE(ctr.sh("ip -o link show dev eth0").find("mtu 1400"), std::string::npos);
 
   ASSERT_TRUE(h.add_address("tfbr0", cidr("10.99.0.1/24")));

@@ -168,6 +168,15 @@ TEST(NftRuleset, NftLoadsItInAPrivateNamespace) {
   EXPECT_FALSE(contains(listed, "10.88.0.7"));
   EXPECT_TRUE(contains(listed, "\"nftables\"")) << listed;  // JSON
 
+  auto removed = in_ns([]() -> Result<void> {
+    TRY(nft_apply(nft_delete_table()));
+    TRY(nft_apply(nft_delete_table()));  // not there: no error
+    auto gone = nft_list_table();
+    EXPECT_EQ(gone.error().kind, Errc::not_found);
+    return {};
+  });
+  ASSERT_TRUE(removed) << removed.error().message;
+
   auto bad = in_ns([] { return nft_apply("add rule inet tiffin nosuchchain accept\n"); });
   ASSERT_FALSE(bad);
   EXPECT_TRUE(contains(bad.error().message, "applying nftables rules: Error:")) << bad.error().message;
