@@ -18,6 +18,7 @@
 #include "dns/forward_table.hpp"
 #include "dns/resolver_control.hpp"
 #include "dns/sockets.hpp"
+#include "dns/tcp_stream.hpp"
 #include "dns/zone.hpp"
 
 namespace tiffin::dns {
@@ -89,6 +90,10 @@ class Resolver {
   void on_upstream_reply(int fd);
   void on_timers(Clock::time_point now);
   void on_accept(const Endpoint& at, int fd);
+  TcpSession* session(uint64_t id) {
+    auto it = tcp_.find(id);
+    return it == tcp_.end() ? nullptr : it->second.get();
+  }
   void tcp_event(uint64_t id, uint32_t events);
   void tcp_upstream_event(uint64_t id, uint32_t events);
   void tcp_process(uint64_t id);
@@ -412,49 +417,37 @@ void Resolver::tcp_close(uint64_t id) {
 }
 
 void Resolver::tcp_event(uint64_t id, uint32_t events) {
-  auto it = tcp_.find(id);
-  if (it == tcp_.end()) return;
-  TcpSession& s = *it->second;
+  TcpSession* found = session(id);
+  if (!found) return;
+  TcpSession& s = *found;
   if (events & (EPOLLHUP | EPOLLERR)) return tcp_close(id);  // gone both ways: nobody to answer
   if (events & EPOLLOUT) {
     tcp_flush(id);
     if (!tcp_.contains(id)) return;
   }
   if (events & EPOLLIN) {
-    char buf[16384];
-    for (;;) {
-      ssize_t n = ::read(s.client.get(), buf, sizeof buf);
-      if (n > 0) {
-        s.in.insert(s.in.end(), buf, buf + n);
-        if (s.in.size() > 2 + 65535 + sizeof buf) break;  // enough queued; read more later
-        continue;
-      }
-      if (n == 0 || (errno != EAGAIN && errno != EINTR)) s.client_eof = true;
-      if (n < 0 && errno == EINTR) continue;
-      break;
-    }
+    // At most one whole query ahead is buffered; the rest waits in the socket.
+    if (read_available(s.client.get(), s.in, 2 + 65535) == ReadStatus::closed) s.client_eof = true;
     s.deadline = Clock::now() + opt_.tcp_idle;
   }
   tcp_process(id);
 }
 
 void Resolver::tcp_process(uint64_t id) {
-  auto it = tcp_.find(id);
-  if (it == tcp_.end()) return;
-  TcpSession& s = *it->second;
-  while (!s.up && s.in.size() >= 2) {
-    size_t len = size_t(s.in[0]) << 8 | s.in[1];
-    if (s.in.size() < 2 + len) break;
-    Bytes query(s.in.begin() + 2, s.in.begin() + 2 + static_cast<ptrdiff_t>(len));
-    s.in.erase(s.in.begin(), s.in.begin() + 2 + static_cast<ptrdiff_t>(len));
+  TcpSession* found = session(id);
+  if (!found) return;
+  TcpSession& s = *found;
+  while (!s.up) {
+    auto frame = complete_frame(s.in);
+    if (!frame) break;
+    Bytes query(s.in.begin() + 2, s.in.begin() + static_cast<ptrdiff_t>(*frame));
+    s.in.erase(s.in.begin(), s.in.begin() + static_cast<ptrdiff_t>(*frame));
     const Network* net = network_of(s.network);
     if (!net) return tcp_close(id);
     Decision d = decide(net->zone, query, 65535, !net->file.upstreams.empty(), rotation_++);
     if (d.kind == Decision::Kind::drop || (d.kind == Decision::Kind::reply && d.reply.empty())) return tcp_close(id);
     if (d.kind == Decision::Kind::reply) {
-      s.out.push_back(static_cast<uint8_t>(d.reply.size() >> 8));
-      s.out.push_back(static_cast<uint8_t>(d.reply.size()));
-      s.out.insert(s.out.end(), d.reply.begin(), d.reply.end());
+      append_frame(s.out, d.reply);
       continue;
     }
     s.query = std::move(query);
@@ -476,19 +469,14 @@ void Resolver::tcp_start_upstream(uint64_t id) {
     s.up = std::move(*fd);
     s.up_connected = false;
     s.up_out.clear();
-    s.up_out.push_back(static_cast<uint8_t>(s.query.size() >> 8));
-    s.up_out.push_back(static_cast<uint8_t>(s.query.size()));
-    s.up_out.insert(s.up_out.end(), s.query.begin(), s.query.end());
+    append_frame(s.up_out, s.query);
     s.up_sent = 0;
     s.up_in.clear();
     s.deadline = Clock::now() + opt_.upstream_timeout;
     return;
   }
   // No upstream left: SERVFAIL, and the session goes on with the next query.
-  Bytes servfail = error_reply(s.query, rcode::servfail);
-  s.out.push_back(static_cast<uint8_t>(servfail.size() >> 8));
-  s.out.push_back(static_cast<uint8_t>(servfail.size()));
-  s.out.insert(s.out.end(), servfail.begin(), servfail.end());
+  append_frame(s.out, error_reply(s.query, rcode::servfail));
   s.deadline = Clock::now() + opt_.tcp_idle;
 }
 
@@ -502,9 +490,9 @@ void Resolver::tcp_upstream_failed(uint64_t id) {
 }
 
 void Resolver::tcp_upstream_event(uint64_t id, uint32_t events) {
-  auto it = tcp_.find(id);
-  if (it == tcp_.end() || !it->second->up) return;
-  TcpSession& s = *it->second;
+  TcpSession* found = session(id);
+  if (!found || !found->up) return;
+  TcpSession& s = *found;
   if (events & EPOLLERR) return tcp_upstream_failed(id);
   if (!s.up_connected && (events & EPOLLOUT)) {
     int err = 0;
@@ -520,21 +508,15 @@ void Resolver::tcp_upstream_event(uint64_t id, uint32_t events) {
     return;
   }
   if (events & (EPOLLIN | EPOLLHUP)) {
-    char buf[16384];
-    for (;;) {
-      ssize_t n = ::read(s.up.get(), buf, sizeof buf);
-      if (n > 0) {
-        s.up_in.insert(s.up_in.end(), buf, buf + n);
-        if (s.up_in.size() >= 2 && s.up_in.size() >= 2 + (size_t(s.up_in[0]) << 8 | s.up_in[1])) break;
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN) return;  // more to come
-      return tcp_upstream_failed(id);        // closed before a whole reply
+    ReadStatus st = read_available(s.up.get(), s.up_in, 2 + 65535);
+    auto frame = complete_frame(s.up_in);
+    if (!frame) {
+      if (st == ReadStatus::closed) tcp_upstream_failed(id);  // closed before a whole reply
+      return;                                                 // else more to come
     }
-    size_t len = size_t(s.up_in[0]) << 8 | s.up_in[1];
-    if (len < header_size || s.up_in[2] != s.query[0] || s.up_in[3] != s.query[1]) return tcp_upstream_failed(id);
-    s.out.insert(s.out.end(), s.up_in.begin(), s.up_in.begin() + 2 + static_cast<ptrdiff_t>(len));
+    // The reply to this query (same id), which passes through as it is.
+    if (*frame < 2 + header_size || s.up_in[2] != s.query[0] || s.up_in[3] != s.query[1]) return tcp_upstream_failed(id);
+    s.out.insert(s.out.end(), s.up_in.begin(), s.up_in.begin() + static_cast<ptrdiff_t>(*frame));
     loop_.unwatch(s.up.get());
     s.up.reset();
     s.deadline = Clock::now() + opt_.tcp_idle;
@@ -543,9 +525,9 @@ void Resolver::tcp_upstream_event(uint64_t id, uint32_t events) {
 }
 
 void Resolver::tcp_flush(uint64_t id) {
-  auto it = tcp_.find(id);
-  if (it == tcp_.end()) return;
-  TcpSession& s = *it->second;
+  TcpSession* found = session(id);
+  if (!found) return;
+  TcpSession& s = *found;
   while (s.out_sent < s.out.size()) {
     ssize_t n = ::send(s.client.get(), s.out.data() + s.out_sent, s.out.size() - s.out_sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
