@@ -571,6 +571,8 @@ int Resolver::next_timeout(Clock::time_point now) {
 }
 
 Result<void> Resolver::setup() {
+  // Dispositions survive exec: a starter that ignored these must not make us deaf to them.
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::signal(sig, SIG_DFL);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);

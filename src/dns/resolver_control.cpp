@@ -29,6 +29,30 @@ Result<UniqueFd> take_resolver_lock(const std::string& dns_dir) {
   return fd;
 }
 
+namespace {
+
+Result<std::string> network_file_path(const std::string& dns_dir, const std::string& network) {
+  if (network_of_file(network + ".conf") != network) return fail(Errc::invalid_input, "'" + network + "' cannot name a network file");
+  return dns_dir + "/" + network + ".conf";
+}
+
+}  // namespace
+
+Result<void> write_network_file(const std::string& dns_dir, const NetworkFile& file) {
+  std::string path = TRY(network_file_path(dns_dir, file.network));
+  std::string text = format_network_file(file);
+  TRY(parse_network_file(file.network, text, path));
+  if (::mkdir(dns_dir.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("creating " + dns_dir);
+  // Under the run root (tmpfs): nothing to fsync, the file does not outlive a reboot anyway.
+  return write_file_atomic(path, text, 0644, false);
+}
+
+Result<void> remove_network_file(const std::string& dns_dir, const std::string& network) {
+  std::string path = TRY(network_file_path(dns_dir, network));
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return fail_errno("removing " + path);
+  return {};
+}
+
 Result<void> ensure_resolver(const std::string& dns_dir, const std::string& resolver_binary) {
   if (resolver_alive(dns_dir)) return {};
   if (::mkdir(dns_dir.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("creating " + dns_dir);
