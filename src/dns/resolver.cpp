@@ -171,24 +171,19 @@ void Resolver::update_listeners() {
 }
 
 void Resolver::try_bind(const Endpoint& e, Listener& l) {
-  if (!l.udp) {
-    if (auto fd = listen_on(e, SOCK_DGRAM)) {
-      int raw = fd->get();
-      if (loop_.watch(raw, EPOLLIN, [this, e, raw](uint32_t) { on_udp_query(e, raw); })) l.udp = std::move(*fd);
-    } else if (!l.failure_logged) {
-      log(fd.error().message + " (retrying)");
+  auto bind_one = [&](UniqueFd& slot, int type, void (Resolver::*on_ready)(const Endpoint&, int)) {
+    if (slot) return;
+    auto fd = listen_on(e, type);
+    if (!fd) {
+      if (!l.failure_logged) log(fd.error().message + " (retrying)");
       l.failure_logged = true;
+      return;
     }
-  }
-  if (!l.tcp) {
-    if (auto fd = listen_on(e, SOCK_STREAM)) {
-      int raw = fd->get();
-      if (loop_.watch(raw, EPOLLIN, [this, e, raw](uint32_t) { on_accept(e, raw); })) l.tcp = std::move(*fd);
-    } else if (!l.failure_logged) {
-      log(fd.error().message + " (retrying)");
-      l.failure_logged = true;
-    }
-  }
+    int raw = fd->get();
+    if (loop_.watch(raw, EPOLLIN, [this, e, raw, on_ready](uint32_t) { (this->*on_ready)(e, raw); })) slot = std::move(*fd);
+  };
+  bind_one(l.udp, SOCK_DGRAM, &Resolver::on_udp_query);
+  bind_one(l.tcp, SOCK_STREAM, &Resolver::on_accept);
   if (l.udp && l.tcp) {
     if (l.failure_logged) log("listening on " + e.str());
     l.failure_logged = false;
