@@ -8,11 +8,10 @@ namespace {
 uint64_t tag(int fd, uint32_t generation) { return uint64_t(generation) << 32 | static_cast<uint32_t>(fd); }
 }  // namespace
 
-Result<EventLoop> EventLoop::create() {
-  EventLoop loop;
-  loop.epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
-  if (!loop.epoll_) return fail_errno("epoll_create1");
-  return loop;
+Result<void> EventLoop::open() {
+  epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_) return fail_errno("epoll_create1");
+  return {};
 }
 
 Result<void> EventLoop::watch(int fd, uint32_t events, Handler handler) {

@@ -19,7 +19,8 @@ class EventLoop {
  public:
   using Handler = std::function<void(uint32_t events)>;
 
-  static Result<EventLoop> create();
+  // Makes the epoll instance; before anything else.
+  Result<void> open();
 
   Result<void> watch(int fd, uint32_t events, Handler handler);
   Result<void> modify(int fd, uint32_t events);

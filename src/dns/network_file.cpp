@@ -74,6 +74,15 @@ bool valid_hostname(std::string_view name) {
   return label > 0;
 }
 
+std::string format_network_file(const NetworkFile& f) {
+  std::string out = "# tiffin-dns network file (written by tiffin; see src/dns/network_file.hpp)\n";
+  for (const auto& e : f.listen) out += "listen " + e.str() + "\n";
+  for (const auto& e : f.upstreams) out += "upstream " + e.str() + "\n";
+  if (!f.search.empty()) out += "search " + f.search + "\n";
+  for (const auto& r : f.records) out += "record " + r.name + " " + r.address.str() + "\n";
+  return out;
+}
+
 std::string network_of_file(std::string_view filename) {
   constexpr std::string_view suffix = ".conf";
   if (!filename.ends_with(suffix) || filename.size() == suffix.size() || filename.starts_with('.')) return {};

@@ -41,15 +41,19 @@ struct NameRecord {
 };
 
 struct NetworkFile {
-  std::string network;
+  std::string network;  // the file's name without ".conf" (not in the file itself)
   std::vector<Endpoint> listen;
   std::vector<Endpoint> upstreams;
   std::string search;  // lowercase; empty when none
   std::vector<NameRecord> records;
+  bool operator==(const NetworkFile&) const = default;
 };
 
 // `text` is the file's content, `path` only names it in errors.
 Result<NetworkFile> parse_network_file(std::string_view network, std::string_view text, std::string_view path);
+
+// The file's text, which parse_network_file reads back as `f` (what the engine writes).
+std::string format_network_file(const NetworkFile& f);
 
 // The network a directory entry describes: "<network>.conf" with a name of letters, digits,
 // '-', '_' and '.' not starting with '.', so temp files (".tmp.…") and the resolver's own files

@@ -18,6 +18,7 @@
 #include "dns/forward_table.hpp"
 #include "dns/resolver_control.hpp"
 #include "dns/sockets.hpp"
+#include "dns/tcp_sessions.hpp"
 #include "dns/zone.hpp"
 
 namespace tiffin::dns {
@@ -33,10 +34,6 @@ void log(const std::string& message) {
   std::fprintf(stderr, "%s tiffin-dns[%d]: %s\n", when, static_cast<int>(::getpid()), message.c_str());
 }
 
-struct Network {
-  NetworkFile file;
-  Zone zone;
-};
 using Networks = std::map<std::string, std::shared_ptr<const Network>>;
 
 struct Listener {
@@ -45,31 +42,11 @@ struct Listener {
   bool failure_logged = false;
 };
 
-// One client's TCP connection: queries are taken one at a time (the next is read once the
-// previous is answered), each answered locally or forwarded over a TCP connection of its own.
-struct TcpSession {
-  UniqueFd client;
-  std::string network;
-  Bytes in, out;
-  size_t out_sent = 0;
-  bool client_eof = false;
-  // The query being forwarded, and the connection to the upstream it is at.
-  Bytes query;
-  std::vector<Endpoint> upstreams;
-  size_t upstream = 0;
-  UniqueFd up;
-  Bytes up_out, up_in;
-  size_t up_sent = 0;
-  bool up_connected = false;
-  Clock::time_point deadline;
-};
-
-constexpr size_t max_tcp_sessions = 256;
 constexpr size_t udp_buffer = 65536;
 
 class Resolver {
  public:
-  Resolver(const ResolverOptions& o, UniqueFd lock, EventLoop loop) : opt_(o), lock_(std::move(lock)), loop_(std::move(loop)) {}
+  Resolver(const ResolverOptions& o, UniqueFd lock) : opt_(o), lock_(std::move(lock)) {}
 
   Result<void> run();
 
@@ -89,13 +66,6 @@ class Resolver {
   void on_upstream_reply(int fd);
   void on_timers(Clock::time_point now);
   void on_accept(const Endpoint& at, int fd);
-  void tcp_event(uint64_t id, uint32_t events);
-  void tcp_upstream_event(uint64_t id, uint32_t events);
-  void tcp_process(uint64_t id);
-  void tcp_start_upstream(uint64_t id);
-  void tcp_upstream_failed(uint64_t id);
-  void tcp_flush(uint64_t id);
-  void tcp_close(uint64_t id);
   bool idle_exit();
   int next_timeout(Clock::time_point now);
 
@@ -107,8 +77,7 @@ class Resolver {
   size_t files_seen_ = 0;
   std::map<Endpoint, Listener> listeners_;
   ForwardTable table_;
-  std::map<uint64_t, std::unique_ptr<TcpSession>> tcp_;
-  uint64_t next_tcp_id_ = 1;
+  TcpSessions tcp_{loop_, [this](const std::string& n) { return network_of(n); }, opt_.upstream_timeout, opt_.tcp_idle};
   uint32_t rotation_ = 0;
   bool stop_ = false;
   Clock::time_point empty_since_ = Clock::now();
@@ -202,24 +171,19 @@ void Resolver::update_listeners() {
 }
 
 void Resolver::try_bind(const Endpoint& e, Listener& l) {
-  if (!l.udp) {
-    if (auto fd = listen_on(e, SOCK_DGRAM)) {
-      int raw = fd->get();
-      if (loop_.watch(raw, EPOLLIN, [this, e, raw](uint32_t) { on_udp_query(e, raw); })) l.udp = std::move(*fd);
-    } else if (!l.failure_logged) {
-      log(fd.error().message + " (retrying)");
+  auto bind_one = [&](UniqueFd& slot, int type, void (Resolver::*on_ready)(const Endpoint&, int)) {
+    if (slot) return;
+    auto fd = listen_on(e, type);
+    if (!fd) {
+      if (!l.failure_logged) log(fd.error().message + " (retrying)");
       l.failure_logged = true;
+      return;
     }
-  }
-  if (!l.tcp) {
-    if (auto fd = listen_on(e, SOCK_STREAM)) {
-      int raw = fd->get();
-      if (loop_.watch(raw, EPOLLIN, [this, e, raw](uint32_t) { on_accept(e, raw); })) l.tcp = std::move(*fd);
-    } else if (!l.failure_logged) {
-      log(fd.error().message + " (retrying)");
-      l.failure_logged = true;
-    }
-  }
+    int raw = fd->get();
+    if (loop_.watch(raw, EPOLLIN, [this, e, raw, on_ready](uint32_t) { (this->*on_ready)(e, raw); })) slot = std::move(*fd);
+  };
+  bind_one(l.udp, SOCK_DGRAM, &Resolver::on_udp_query);
+  bind_one(l.tcp, SOCK_STREAM, &Resolver::on_accept);
   if (l.udp && l.tcp) {
     if (l.failure_logged) log("listening on " + e.str());
     l.failure_logged = false;
@@ -368,203 +332,17 @@ void Resolver::on_timers(Clock::time_point now) {
           l->second.udp.get(), servfail.data(), servfail.size(), 0, reinterpret_cast<const sockaddr*>(&p->client), p->client_len);
     table_.erase(id);
   }
-  std::vector<uint64_t> late;
-  for (const auto& [id, s] : tcp_)
-    if (s->deadline <= now) late.push_back(id);
-  for (uint64_t id : late) {
-    if (tcp_[id]->up) {
-      tcp_upstream_failed(id);
-    } else {
-      tcp_close(id);
-    }
-  }
+  tcp_.on_timers(now);
   if (now >= next_bind_retry_) {
     next_bind_retry_ = Clock::time_point::max();
     for (auto& [e, l] : listeners_) try_bind(e, l);
   }
 }
 
-// --- TCP ---------------------------------------------------------------------------------------
-
 void Resolver::on_accept(const Endpoint& at, int fd) {
-  for (;;) {
-    UniqueFd c(::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
-    if (!c) return;
-    auto l = listeners_.find(at);
-    if (tcp_.size() >= max_tcp_sessions || l == listeners_.end()) continue;  // closed at once
-    uint64_t id = next_tcp_id_++;
-    auto s = std::make_unique<TcpSession>();
-    s->network = l->second.network;
-    s->deadline = Clock::now() + opt_.tcp_idle;
-    int raw = c.get();
-    if (!loop_.watch(raw, EPOLLIN, [this, id](uint32_t ev) { tcp_event(id, ev); })) continue;
-    s->client = std::move(c);
-    tcp_.emplace(id, std::move(s));
-  }
+  auto l = listeners_.find(at);
+  if (l != listeners_.end()) tcp_.accept_from(fd, l->second.network);
 }
-
-void Resolver::tcp_close(uint64_t id) {
-  auto it = tcp_.find(id);
-  if (it == tcp_.end()) return;
-  if (it->second->up) loop_.unwatch(it->second->up.get());
-  loop_.unwatch(it->second->client.get());
-  tcp_.erase(it);
-}
-
-void Resolver::tcp_event(uint64_t id, uint32_t events) {
-  auto it = tcp_.find(id);
-  if (it == tcp_.end()) return;
-  TcpSession& s = *it->second;
-  if (events & (EPOLLHUP | EPOLLERR)) return tcp_close(id);  // gone both ways: nobody to answer
-  if (events & EPOLLOUT) {
-    tcp_flush(id);
-    if (!tcp_.contains(id)) return;
-  }
-  if (events & EPOLLIN) {
-    char buf[16384];
-    for (;;) {
-      ssize_t n = ::read(s.client.get(), buf, sizeof buf);
-      if (n > 0) {
-        s.in.insert(s.in.end(), buf, buf + n);
-        if (s.in.size() > 2 + 65535 + sizeof buf) break;  // enough queued; read more later
-        continue;
-      }
-      if (n == 0 || (errno != EAGAIN && errno != EINTR)) s.client_eof = true;
-      if (n < 0 && errno == EINTR) continue;
-      break;
-    }
-    s.deadline = Clock::now() + opt_.tcp_idle;
-  }
-  tcp_process(id);
-}
-
-void Resolver::tcp_process(uint64_t id) {
-  auto it = tcp_.find(id);
-  if (it == tcp_.end()) return;
-  TcpSession& s = *it->second;
-  while (!s.up && s.in.size() >= 2) {
-    size_t len = size_t(s.in[0]) << 8 | s.in[1];
-    if (s.in.size() < 2 + len) break;
-    Bytes query(s.in.begin() + 2, s.in.begin() + 2 + static_cast<ptrdiff_t>(len));
-    s.in.erase(s.in.begin(), s.in.begin() + 2 + static_cast<ptrdiff_t>(len));
-    const Network* net = network_of(s.network);
-    if (!net) return tcp_close(id);
-    Decision d = decide(net->zone, query, 65535, !net->file.upstreams.empty(), rotation_++);
-    if (d.kind == Decision::Kind::drop || (d.kind == Decision::Kind::reply && d.reply.empty())) return tcp_close(id);
-    if (d.kind == Decision::Kind::reply) {
-      s.out.push_back(static_cast<uint8_t>(d.reply.size() >> 8));
-      s.out.push_back(static_cast<uint8_t>(d.reply.size()));
-      s.out.insert(s.out.end(), d.reply.begin(), d.reply.end());
-      continue;
-    }
-    s.query = std::move(query);
-    s.upstreams = net->file.upstreams;
-    s.upstream = 0;
-    tcp_start_upstream(id);
-    if (!tcp_.contains(id)) return;
-  }
-  tcp_flush(id);
-}
-
-void Resolver::tcp_start_upstream(uint64_t id) {
-  TcpSession& s = *tcp_[id];
-  for (; s.upstream < s.upstreams.size(); ++s.upstream) {
-    auto fd = connect_tcp(s.upstreams[s.upstream]);
-    if (!fd) continue;
-    int raw = fd->get();
-    if (!loop_.watch(raw, EPOLLOUT, [this, id](uint32_t ev) { tcp_upstream_event(id, ev); })) continue;
-    s.up = std::move(*fd);
-    s.up_connected = false;
-    s.up_out.clear();
-    s.up_out.push_back(static_cast<uint8_t>(s.query.size() >> 8));
-    s.up_out.push_back(static_cast<uint8_t>(s.query.size()));
-    s.up_out.insert(s.up_out.end(), s.query.begin(), s.query.end());
-    s.up_sent = 0;
-    s.up_in.clear();
-    s.deadline = Clock::now() + opt_.upstream_timeout;
-    return;
-  }
-  // No upstream left: SERVFAIL, and the session goes on with the next query.
-  Bytes servfail = error_reply(s.query, rcode::servfail);
-  s.out.push_back(static_cast<uint8_t>(servfail.size() >> 8));
-  s.out.push_back(static_cast<uint8_t>(servfail.size()));
-  s.out.insert(s.out.end(), servfail.begin(), servfail.end());
-  s.deadline = Clock::now() + opt_.tcp_idle;
-}
-
-void Resolver::tcp_upstream_failed(uint64_t id) {
-  TcpSession& s = *tcp_[id];
-  loop_.unwatch(s.up.get());
-  s.up.reset();
-  ++s.upstream;
-  tcp_start_upstream(id);
-  tcp_process(id);
-}
-
-void Resolver::tcp_upstream_event(uint64_t id, uint32_t events) {
-  auto it = tcp_.find(id);
-  if (it == tcp_.end() || !it->second->up) return;
-  TcpSession& s = *it->second;
-  if (events & EPOLLERR) return tcp_upstream_failed(id);
-  if (!s.up_connected && (events & EPOLLOUT)) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (::getsockopt(s.up.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) return tcp_upstream_failed(id);
-    s.up_connected = true;
-  }
-  if (s.up_connected && s.up_sent < s.up_out.size()) {
-    ssize_t n = ::send(s.up.get(), s.up_out.data() + s.up_sent, s.up_out.size() - s.up_sent, MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN && errno != EINTR) return tcp_upstream_failed(id);
-    if (n > 0) s.up_sent += static_cast<size_t>(n);
-    if (s.up_sent == s.up_out.size()) (void)loop_.modify(s.up.get(), EPOLLIN);
-    return;
-  }
-  if (events & (EPOLLIN | EPOLLHUP)) {
-    char buf[16384];
-    for (;;) {
-      ssize_t n = ::read(s.up.get(), buf, sizeof buf);
-      if (n > 0) {
-        s.up_in.insert(s.up_in.end(), buf, buf + n);
-        if (s.up_in.size() >= 2 && s.up_in.size() >= 2 + (size_t(s.up_in[0]) << 8 | s.up_in[1])) break;
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN) return;  // more to come
-      return tcp_upstream_failed(id);        // closed before a whole reply
-    }
-    size_t len = size_t(s.up_in[0]) << 8 | s.up_in[1];
-    if (len < header_size || s.up_in[2] != s.query[0] || s.up_in[3] != s.query[1]) return tcp_upstream_failed(id);
-    s.out.insert(s.out.end(), s.up_in.begin(), s.up_in.begin() + 2 + static_cast<ptrdiff_t>(len));
-    loop_.unwatch(s.up.get());
-    s.up.reset();
-    s.deadline = Clock::now() + opt_.tcp_idle;
-    tcp_process(id);
-  }
-}
-
-void Resolver::tcp_flush(uint64_t id) {
-  auto it = tcp_.find(id);
-  if (it == tcp_.end()) return;
-  TcpSession& s = *it->second;
-  while (s.out_sent < s.out.size()) {
-    ssize_t n = ::send(s.client.get(), s.out.data() + s.out_sent, s.out.size() - s.out_sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) break;
-    if (n <= 0) return tcp_close(id);
-    s.out_sent += static_cast<size_t>(n);
-  }
-  if (s.out_sent == s.out.size()) {
-    s.out.clear();
-    s.out_sent = 0;
-  }
-  bool waiting = !s.out.empty();
-  if (s.client_eof && !waiting && !s.up) return tcp_close(id);
-  // Read the next query only when this one is answered and written (one at a time per client).
-  uint32_t want = (waiting ? uint32_t(EPOLLOUT) : 0u) | (!s.up && !s.client_eof && !waiting ? uint32_t(EPOLLIN) : 0u);
-  (void)loop_.modify(s.client.get(), want);
-}
-
-// --- life --------------------------------------------------------------------------------------
 
 bool Resolver::idle_exit() {
   // Let go of the lock first, then look: a network file written before an engine found the lock
@@ -581,7 +359,7 @@ bool Resolver::idle_exit() {
 int Resolver::next_timeout(Clock::time_point now) {
   Clock::time_point next = next_bind_retry_;
   if (auto t = table_.next_deadline()) next = std::min(next, *t);
-  for (const auto& [id, s] : tcp_) next = std::min(next, s->deadline);
+  if (auto t = tcp_.next_deadline()) next = std::min(next, *t);
   if (files_seen_ == 0 && empty_since_ != Clock::time_point::max()) next = std::min(next, empty_since_ + opt_.idle_exit);
   if (next == Clock::time_point::max()) return -1;
   auto ms = std::chrono::duration_cast<milliseconds>(next - now).count() + 1;
@@ -589,6 +367,9 @@ int Resolver::next_timeout(Clock::time_point now) {
 }
 
 Result<void> Resolver::setup() {
+  TRY(loop_.open());
+  // Dispositions survive exec: a starter that ignored these must not make us deaf to them.
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::signal(sig, SIG_DFL);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
@@ -633,8 +414,7 @@ Result<void> Resolver::run() {
 }  // namespace
 
 Result<void> run_resolver(const ResolverOptions& options, UniqueFd lock) {
-  auto loop = TRY(EventLoop::create());
-  Resolver r(options, std::move(lock), std::move(loop));
+  Resolver r(options, std::move(lock));
   return r.run();
 }
 

@@ -7,6 +7,7 @@
 
 #include <chrono>
 
+#include "common/ofd_lock.hpp"
 #include "common/subprocess.hpp"
 
 namespace tiffin::dns {
@@ -14,31 +15,42 @@ namespace tiffin::dns {
 std::string resolver_lock_path(const std::string& dns_dir) { return dns_dir + "/resolver.pid"; }
 std::string resolver_log_path(const std::string& dns_dir) { return dns_dir + "/resolver.log"; }
 
-bool resolver_alive(const std::string& dns_dir) {
-  UniqueFd fd(::open(resolver_lock_path(dns_dir).c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return false;
-  // A query, not an attempt: it never takes the lock a starting resolver may be reaching for.
-  struct flock probe {};
-  probe.l_type = F_RDLCK;
-  probe.l_whence = SEEK_SET;
-  return ::fcntl(fd.get(), F_OFD_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
-}
+bool resolver_alive(const std::string& dns_dir) { return ofd_lock_held(resolver_lock_path(dns_dir)); }
 
 Result<UniqueFd> take_resolver_lock(const std::string& dns_dir) {
   std::string path = resolver_lock_path(dns_dir);
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!fd) return fail_errno("opening " + path);
-  struct flock whole {};
-  whole.l_type = F_WRLCK;
-  whole.l_whence = SEEK_SET;
-  if (::fcntl(fd.get(), F_OFD_SETLK, &whole) != 0) {
-    if (errno == EAGAIN || errno == EACCES) return std::unexpected(Error{Errc::conflict, errno, "a resolver already serves " + dns_dir});
-    return fail_errno("locking " + path);
-  }
+  auto fd = take_ofd_lock(path);
+  if (!fd && fd.error().kind == Errc::conflict)
+    return std::unexpected(Error{Errc::conflict, fd.error().sys_errno, "a resolver already serves " + dns_dir});
+  if (!fd) return std::unexpected(fd.error());
   std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd.get(), 0) != 0) return fail_errno("truncating " + path);
-  TRY_CTX(pwrite_all(fd.get(), {reinterpret_cast<const uint8_t*>(pid.data()), pid.size()}, 0), path);
+  if (::ftruncate(fd->get(), 0) != 0) return fail_errno("truncating " + path);
+  TRY_CTX(pwrite_all(fd->get(), {reinterpret_cast<const uint8_t*>(pid.data()), pid.size()}, 0), path);
   return fd;
+}
+
+namespace {
+
+Result<std::string> network_file_path(const std::string& dns_dir, const std::string& network) {
+  if (network_of_file(network + ".conf") != network) return fail(Errc::invalid_input, "'" + network + "' cannot name a network file");
+  return dns_dir + "/" + network + ".conf";
+}
+
+}  // namespace
+
+Result<void> write_network_file(const std::string& dns_dir, const NetworkFile& file) {
+  std::string path = TRY(network_file_path(dns_dir, file.network));
+  std::string text = format_network_file(file);
+  TRY(parse_network_file(file.network, text, path));
+  if (::mkdir(dns_dir.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("creating " + dns_dir);
+  // Under the run root (tmpfs): nothing to fsync, the file does not outlive a reboot anyway.
+  return write_file_atomic(path, text, 0644, false);
+}
+
+Result<void> remove_network_file(const std::string& dns_dir, const std::string& network) {
+  std::string path = TRY(network_file_path(dns_dir, network));
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return fail_errno("removing " + path);
+  return {};
 }
 
 Result<void> ensure_resolver(const std::string& dns_dir, const std::string& resolver_binary) {

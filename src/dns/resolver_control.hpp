@@ -10,6 +10,7 @@
 
 #include "common/error.hpp"
 #include "common/fd.hpp"
+#include "dns/network_file.hpp"
 
 namespace tiffin::dns {
 
@@ -26,6 +27,14 @@ bool resolver_alive(const std::string& dns_dir);
 // other fds) and waits, at most 5 s, for it to say it holds the lock and has read the directory
 // (or that another resolver won the race, which is as good). The resolver outlives the caller.
 Result<void> ensure_resolver(const std::string& dns_dir, const std::string& resolver_binary);
+
+// The engine's side of the files. `<dns_dir>/<network>.conf` is written atomically (temp +
+// rename: the resolver reads the old file or the new, never part of one) after checking that the
+// resolver will take it (invalid_input otherwise, nothing written). Write before calling
+// ensure_resolver: a resolver about to exit for want of networks then sees the file (resolver.hpp).
+Result<void> write_network_file(const std::string& dns_dir, const NetworkFile& file);
+// Removes the network's file; a missing one is not an error.
+Result<void> remove_network_file(const std::string& dns_dir, const std::string& network);
 
 // For the resolver itself: takes the lock (Errc::conflict when another process holds it) and
 // writes this process's pid into the file.

@@ -32,6 +32,12 @@ class Zone {
   std::map<net::IpAddress, std::vector<std::string>> by_address_;
 };
 
+// A network as the resolver serves it: its file and the names looked up from it.
+struct Network {
+  NetworkFile file;
+  Zone zone;
+};
+
 // The address a reverse name stands for: "4.3.2.10.in-addr.arpa" → 10.2.3.4, the 32-nibble
 // ip6.arpa form → a v6 address (any case); nullopt for anything else (partial names too).
 std::optional<net::IpAddress> parse_reverse_name(std::string_view name);

@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/ofd_lock.hpp"
 #include "common/subprocess.hpp"
 #include "common/text.hpp"
 #include "common/unix_socket.hpp"
@@ -83,15 +84,7 @@ Result<UniqueFd> launch_shim(const std::string& shim_binary, const std::string& 
   }
 }
 
-bool shim_alive(const std::string& run_dir) {
-  UniqueFd fd(::open((run_dir + "/shim.pid").c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return false;
-  // A query, not an attempt: it never takes the lock a starting shim may be reaching for.
-  struct flock probe {};
-  probe.l_type = F_RDLCK;
-  probe.l_whence = SEEK_SET;
-  return ::fcntl(fd.get(), F_OFD_GETLK, &probe) == 0 && probe.l_type != F_UNLCK;
-}
+bool shim_alive(const std::string& run_dir) { return ofd_lock_held(run_dir + "/shim.pid"); }
 
 Result<ShimConnection> connect_shim(const std::string& run_dir) {
   // A shim takes its lock, then listens: in between (a few system calls) it is alive and not

@@ -213,6 +213,23 @@ def test_reload_records_and_networks(dns, upstream):
     assert udp_query(N1, dns.port, "api").values == ["10.89.0.7"]
 
 
+def test_bind_retried_until_the_port_is_free(dns, upstream):
+    """An address whose port another process holds is bound once it lets go (retried every
+    second), without any change to the files."""
+    addr = "127.0.0.36"
+    port = free_udp_port(addr)
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    squatter.bind((addr, port))
+    try:
+        write_atomic(dns.dir / "n6.conf", network_file(f"{addr}:{port}", [f"127.0.0.1:{upstream.port}"], [("late", "10.96.0.6")]))
+        wait_for(lambda: "binding UDP " + f"{addr}:{port}" in dns.log(), what="the bind failure logged")
+        assert tcp_query(addr, port, "late").values == ["10.96.0.6"]  # TCP got its socket
+    finally:
+        squatter.close()
+    wait_for(lambda: udp_query(addr, port, "late", timeout=0.3).values == ["10.96.0.6"], what="UDP bound on retry")
+    assert f"listening on {addr}:{port}" in dns.log()
+
+
 def test_hostile_packets_do_not_hurt(dns):
     import random
     from dnsutil import build_query
