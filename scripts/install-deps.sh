@@ -21,6 +21,10 @@ PACKAGES=(
   # OCI runtime peers and clients (issue 4): runc and crun to compare with, podman (with conmon)
   # and containerd (ctr) to drive tiffin-oci
   runc crun podman conmon containerd
+  # the network benchmark (issue 14): iperf3 for throughput, wrk for connections/s
+  iperf3 wrk
+  # nft, to look at tiffin's table in tests (tiffin itself goes through libnftables)
+  nftables
   # the engine's benchmark peer (issue 5): dockerd, started by bench/engine_bench.py itself
   docker.io
 )

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/fd.hpp"
+#include "common/ofd_lock.hpp"
 #include "shim/shim.hpp"
 #include "shim/shim_protocol.hpp"
 
@@ -34,13 +35,10 @@ int main(int argc, char** argv) {
   if (!config) return refuse(ready_fd, config.error());
   // One shim per container: an open-file-description lock, held for the shim's whole life (the
   // forked child keeps it), is how the engine knows the shim is alive.
-  tiffin::UniqueFd lock(::open(config->lock_path().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!lock) return refuse(ready_fd, tiffin::fail_errno("opening " + config->lock_path()).error());
-  struct flock whole {};
-  whole.l_type = F_WRLCK;
-  whole.l_whence = SEEK_SET;
-  if (::fcntl(lock.get(), F_OFD_SETLK, &whole) != 0)
-    return refuse(ready_fd, {tiffin::Errc::conflict, errno, "container " + config->id + " has a shim already"});
+  auto lock = tiffin::take_ofd_lock(config->lock_path(), 0600);
+  if (!lock && lock.error().kind == tiffin::Errc::conflict)
+    return refuse(ready_fd, {tiffin::Errc::conflict, lock.error().sys_errno, "container " + config->id + " has a shim already"});
+  if (!lock) return refuse(ready_fd, lock.error());
   // Detach: the engine waits only for this first process; the shim lives on in a new session.
   pid_t child = ::fork();
   if (child < 0) return refuse(ready_fd, tiffin::fail_errno("fork").error());
@@ -48,7 +46,7 @@ int main(int argc, char** argv) {
   ::setsid();
   if (::chdir("/") != 0) return 1;
   std::string pid = std::to_string(::getpid()) + "\n";
-  (void)::ftruncate(lock.get(), 0);
-  (void)tiffin::pwrite_all(lock.get(), {reinterpret_cast<const uint8_t*>(pid.data()), pid.size()}, 0);
+  (void)::ftruncate(lock->get(), 0);
+  (void)tiffin::pwrite_all(lock->get(), {reinterpret_cast<const uint8_t*>(pid.data()), pid.size()}, 0);
   return tiffin::shim::run_shim(*config, ready_fd);
 }

@@ -89,6 +89,10 @@ int run_with(int argc, char** argv, const AddVerbs& add_verbs, const std::functi
   app.add_option("--run-root", ctx.engine.run_root, "The node's volatile state: mounts, sockets")
       ->envname("TIFFIN_RUN_ROOT")
       ->capture_default_str();
+  app.add_option("--dns-upstream", ctx.engine.dns_upstreams,
+         "Where the node's resolver sends names that are not containers' (default: the host's resolv.conf)")
+      ->envname("TIFFIN_DNS_UPSTREAM")
+      ->delimiter(',');
   app.require_subcommand(1);
   app.parse_complete_callback([&] {
     if (on_parsed) on_parsed(debug);
@@ -109,14 +113,14 @@ int run_with(int argc, char** argv, const AddVerbs& add_verbs, const std::functi
 
 void add_node_verbs(CLI::App& app, Context& ctx) {
   for (auto add : {add_run, add_create, add_start, add_restart, add_attach, add_ps, add_inspect, add_stop, add_kill, add_rm, add_wait,
-           add_pause, add_top, add_stats, add_logs, add_exec, add_images, add_rmi, add_volume, add_system})
+           add_pause, add_top, add_stats, add_logs, add_exec, add_images, add_rmi, add_volume, add_network, add_port, add_system})
     add(app, ctx);
 }
 
 std::string first_verb(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--root" || a == "--run-root") {
+    if (a == "--root" || a == "--run-root" || a == "--dns-upstream") {
       ++i;
       continue;
     }

@@ -81,8 +81,10 @@ void add_logs(CLI::App& app, Context& ctx);
 void add_exec(CLI::App& app, Context& ctx);
 void add_images(CLI::App& app, Context& ctx);
 void add_rmi(CLI::App& app, Context& ctx);
-void add_volume(CLI::App& app, Context& ctx);  // volume create, ls, inspect, rm
-void add_system(CLI::App& app, Context& ctx);  // system prune
+void add_volume(CLI::App& app, Context& ctx);   // volume create, ls, inspect, rm
+void add_network(CLI::App& app, Context& ctx);  // network create, ls, inspect, rm, prune, connect, disconnect
+void add_port(CLI::App& app, Context& ctx);
+void add_system(CLI::App& app, Context& ctx);  // system prune, boot
 
 int exit_code_for(const Error& e);
 

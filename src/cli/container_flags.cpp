@@ -43,7 +43,16 @@ void ContainerFlags::add_to(CLI::App* cmd) {
   cmd->add_flag("--rm", c.auto_remove, "Remove the container when it exits");
   cmd->add_option("--log-redis", log_redis, "Publish output lines to Redis: stdout=redis://…/chan,stderr=redis://…/chan");
   cmd->add_option("--stats-redis", c.stats_redis, "Publish stats every 2 s to redis://[:password@]host[:port]/channel");
-  cmd->add_option("--network,--net", c.network, "none (own network namespace with loopback) or host");
+  cmd->add_option("--network,--net", c.network, "A network's name, bridge (the default network), none, host or container:<name|id>");
+  cmd->add_option("-p,--publish", c.publish, "Publish a port: [hostip:][hostport[-end]:]ctrport[-end][/tcp|/udp]");
+  cmd->add_option("--ip", c.ip, "IPv4 address on the network");
+  cmd->add_option("--ip6", c.ip6, "IPv6 address on the network");
+  cmd->add_option("--network-alias", c.network_aliases, "Another name for the container on its network");
+  cmd->add_option("--mac-address", c.mac_address, "MAC address of the container's interface");
+  cmd->add_option("--add-host", c.add_hosts, "A line for /etc/hosts: name:ip");
+  cmd->add_option("--dns", c.dns, "Name server for the container (instead of the node's resolver)");
+  cmd->add_option("--dns-search", c.dns_search, "DNS search domain");
+  cmd->add_option("--dns-option", c.dns_options, "resolv.conf option (ndots:2, …)");
   cmd->add_flag("--read-only", c.read_only, "Mount the container's root read-only");
   cmd->add_option("--cap-add", c.cap_add, "Add a Linux capability");
   cmd->add_option("--cap-drop", c.cap_drop, "Drop a Linux capability");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
 
 namespace tiffin::cli {
 
@@ -17,6 +18,32 @@ nlohmann::json container_json(const engine::ContainerInfo& c) {
                     {"Pid", s.pid}, {"ExitCode", s.exit_code}, {"Error", s.error ? s.error->message : ""}, {"StartedAt", s.started_at},
                     {"FinishedAt", s.finished_at}}},
       {"RestartCount", s.restart_count}, {"Config", engine::container_config_to_json(c.config)}};
+}
+
+nlohmann::json network_settings_json(engine::Engine& e, const engine::ContainerInfo& c) {
+  nlohmann::json networks = nlohmann::json::object();
+  std::map<std::string, engine::Network> known;
+  for (const auto& ep : e.container_endpoints(c.id).value_or(std::vector<engine::Endpoint>{})) {
+    auto n = e.network(ep.network_id);
+    if (!n) continue;
+    networks[ep.network_name] = {{"NetworkID", ep.network_id}, {"IPAddress", ep.ip.str()}, {"IPPrefixLen", n->subnet.prefix()},
+        {"Gateway", n->gateway.str()}, {"MacAddress", ep.mac}, {"Aliases", ep.aliases}, {"GlobalIPv6Address", ep.ip6 ? ep.ip6->str() : ""},
+        {"GlobalIPv6PrefixLen", ep.ip6 ? n->subnet6->prefix() : 0}, {"IPv6Gateway", ep.ip6 ? n->gateway6->str() : ""},
+        {"InterfaceName", ep.ifname}, {"HostInterfaceName", ep.host_ifname}};
+  }
+  nlohmann::json ports = nlohmann::json::object();
+  for (const auto& p : e.container_ports(c.id).value_or(std::vector<net::PublishedPort>{})) {
+    std::string key = std::to_string(p.ctr_port) + "/" + net::proto_name(p.proto);
+    if (!ports.contains(key)) ports[key] = nlohmann::json::array();
+    ports[key].push_back({{"HostIp", p.host_ip ? p.host_ip->str() : "0.0.0.0"}, {"HostPort", std::to_string(p.host_port)}});
+  }
+  nlohmann::json out = {{"Networks", networks}, {"Ports", ports}};
+  // docker's top-level fields: the first network's.
+  if (!networks.empty()) {
+    const auto& first = networks.begin().value();
+    for (const char* k : {"IPAddress", "IPPrefixLen", "Gateway", "MacAddress"}) out[k] = first[k];
+  }
+  return out;
 }
 
 std::string time_ago(int64_t t) {

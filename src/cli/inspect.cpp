@@ -12,7 +12,12 @@ void add_inspect(CLI::App& app, Context& ctx) {
     ctx.run([&]() -> Result<int> {
       auto e = TRY(ctx.open_engine());
       nlohmann::json arr = nlohmann::json::array();
-      for (const auto& r : *refs) arr.push_back(container_json(TRY(e.inspect(r))));
+      for (const auto& r : *refs) {
+        auto info = TRY(e.inspect(r));
+        nlohmann::json j = container_json(info);
+        j["NetworkSettings"] = network_settings_json(e, info);
+        arr.push_back(std::move(j));
+      }
       print_json(arr);
       return 0;
     });

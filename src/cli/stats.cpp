@@ -31,17 +31,21 @@ void add_stats(CLI::App& app, Context& ctx) {
           for (const auto& r : o->refs) list.push_back(TRY(e.inspect(r)));
         nlohmann::json arr = nlohmann::json::array();
         if (!want_json(o->format))
-          fmt::print("{:<14}{:<24}{:>12}{:>14}{:>14}{:>8}\n", "CONTAINER ID", "NAME", "CPU (s)", "MEM USAGE", "LIMIT", "PIDS");
+          fmt::print(
+              "{:<14}{:<24}{:>12}{:>14}{:>14}{:>22}{:>8}\n", "CONTAINER ID", "NAME", "CPU (s)", "MEM USAGE", "LIMIT", "NET I/O", "PIDS");
         for (const auto& c : list) {
           runtime::CgroupStats s = TRY(e.stats(c.id));
+          net::NetIo io = e.network_io(c);
           if (want_json(o->format)) {
             nlohmann::json j = nlohmann::json::parse(shim::stats_json(s, ::time(nullptr)));
             j["id"] = c.id;
             j["name"] = c.name;
+            j["network"] = {{"rx_bytes", io.rx_bytes}, {"tx_bytes", io.tx_bytes}};
             arr.push_back(std::move(j));
           } else {
-            fmt::print("{:<14}{:<24}{:>12.3f}{:>14}{:>14}{:>8}\n", engine::short_id(c.id), c.name, s.cpu_usage / 1e9,
-                human_bytes(s.memory_usage), s.memory_limit ? human_bytes(s.memory_limit) : "-", s.pids_current);
+            fmt::print("{:<14}{:<24}{:>12.3f}{:>14}{:>14}{:>22}{:>8}\n", engine::short_id(c.id), c.name, s.cpu_usage / 1e9,
+                human_bytes(s.memory_usage), s.memory_limit ? human_bytes(s.memory_limit) : "-",
+                human_bytes(io.rx_bytes) + " / " + human_bytes(io.tx_bytes), s.pids_current);
           }
         }
         if (want_json(o->format)) print_json(arr, -1);

@@ -1,4 +1,4 @@
-// tiffin system prune [-a] [--volumes]
+// tiffin system prune [-a] [--volumes] | boot
 #include <fmt/core.h>
 
 #include "cli/cli.hpp"
@@ -20,6 +20,15 @@ void add_system(CLI::App& app, Context& ctx) {
     ctx.run([&]() -> Result<int> {
       auto e = TRY(ctx.open_engine());
       for (const auto& line : TRY(e.prune(po->all, po->volumes))) fmt::print("{}\n", line);
+      for (const auto& name : TRY(e.prune_networks())) fmt::print("Deleted network: {}\n", name);
+      return 0;
+    });
+  });
+  CLI::App* boot = system->add_subcommand("boot", "After a reboot: bridges, port rules, the resolver, and --restart containers");
+  boot->callback([&ctx] {
+    ctx.run([&]() -> Result<int> {
+      auto e = TRY(ctx.open_engine());
+      for (const auto& line : TRY(e.boot())) fmt::print("{}\n", line);
       return 0;
     });
   });

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/text.hpp"
+#include "net/port_spec.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/secure_defaults.hpp"
 #include "shim/redis_url.hpp"
@@ -19,7 +20,9 @@ json container_config_to_json(const ContainerConfig& c) {
       {"hostname", c.hostname}, {"cpus", c.cpus}, {"memory", c.memory}, {"pids_limit", c.pids_limit}, {"disk_size_mib", c.disk_size_mib},
       {"disk_type", c.disk_type}, {"restart", c.restart}, {"tty", c.tty}, {"interactive", c.interactive}, {"auto_remove", c.auto_remove},
       {"read_only", c.read_only}, {"privileged", c.privileged}, {"network", c.network}, {"volumes", c.volumes}, {"cap_add", c.cap_add},
-      {"cap_drop", c.cap_drop}, {"log_stdout", c.log_stdout}, {"log_stderr", c.log_stderr}, {"stats_redis", c.stats_redis}};
+      {"cap_drop", c.cap_drop}, {"log_stdout", c.log_stdout}, {"log_stderr", c.log_stderr}, {"stats_redis", c.stats_redis}, {"ip", c.ip},
+      {"ip6", c.ip6}, {"network_aliases", c.network_aliases}, {"mac_address", c.mac_address}, {"publish", c.publish},
+      {"add_hosts", c.add_hosts}, {"dns", c.dns}, {"dns_search", c.dns_search}, {"dns_options", c.dns_options}};
   j["entrypoint"] = c.entrypoint ? json(*c.entrypoint) : json(nullptr);
   return j;
 }
@@ -53,6 +56,15 @@ Result<ContainerConfig> container_config_from_json(const json& j) {
     c.log_stdout = j.value("log_stdout", "");
     c.log_stderr = j.value("log_stderr", "");
     c.stats_redis = j.value("stats_redis", "");
+    c.ip = j.value("ip", "");
+    c.ip6 = j.value("ip6", "");
+    c.network_aliases = j.value("network_aliases", std::vector<std::string>{});
+    c.mac_address = j.value("mac_address", "");
+    c.publish = j.value("publish", std::vector<std::string>{});
+    c.add_hosts = j.value("add_hosts", std::vector<std::string>{});
+    c.dns = j.value("dns", std::vector<std::string>{});
+    c.dns_search = j.value("dns_search", std::vector<std::string>{});
+    c.dns_options = j.value("dns_options", std::vector<std::string>{});
     return c;
   } catch (const json::exception& e) {
     return fail(Errc::corrupt, std::string("container config: ") + e.what());
@@ -92,15 +104,69 @@ Result<VolumeSpec> parse_volume_spec(const std::string& text) {
   return v;
 }
 
+NetworkMode network_mode(const ContainerConfig& c) {
+  if (c.network == "none") return NetworkMode::none;
+  if (c.network == "host") return NetworkMode::host;
+  if (c.network.starts_with("container:")) return NetworkMode::container;
+  return NetworkMode::bridge;
+}
+
+std::string network_container(const ContainerConfig& c) { return c.network.substr(std::string_view("container:").size()); }
+
+namespace {
+
+Result<void> validate_network_options(const ContainerConfig& c) {
+  NetworkMode mode = network_mode(c);
+  if (mode == NetworkMode::host && !c.hostname.empty())
+    return fail(Errc::invalid_input, "conflicting options: --hostname and --network host");
+  if (mode == NetworkMode::container && network_container(c).empty())
+    return fail(Errc::invalid_input, "--network container: needs a container's name or id");
+  if (mode == NetworkMode::bridge && !valid_container_name(c.network))
+    return fail(Errc::invalid_input, "invalid network name '" + c.network + "'");
+  if (mode != NetworkMode::bridge) {
+    const char* what = !c.publish.empty()                ? "-p"
+                       : !c.ip.empty() || !c.ip6.empty() ? "--ip"
+                       : !c.network_aliases.empty()      ? "--network-alias"
+                       : !c.mac_address.empty()          ? "--mac-address"
+                                                         : nullptr;
+    if (what) return fail(Errc::invalid_input, std::string(what) + " needs a bridge network, not --network " + c.network);
+  }
+  if (mode == NetworkMode::container && (!c.dns.empty() || !c.add_hosts.empty() || !c.hostname.empty()))
+    return fail(
+        Errc::invalid_input, "--dns, --add-host and --hostname cannot go with --network " + c.network + " (it has that container's)");
+  if (!c.ip.empty()) {
+    auto a = TRY(net::IpAddress::parse(c.ip));
+    if (!a.is_v4()) return fail(Errc::invalid_input, "--ip " + c.ip + " is not IPv4 (use --ip6)");
+  }
+  if (!c.ip6.empty() && TRY(net::IpAddress::parse(c.ip6)).is_v4()) return fail(Errc::invalid_input, "--ip6 " + c.ip6 + " is not IPv6");
+  if (!c.mac_address.empty()) TRY(net::parse_mac(c.mac_address));
+  for (const auto& a : c.network_aliases)
+    if (!valid_container_name(a)) return fail(Errc::invalid_input, "invalid network alias '" + a + "'");
+  for (const auto& p : c.publish) TRY(net::expand_port_spec(TRY(net::parse_port_spec(p))));
+  for (const auto& h : c.add_hosts) TRY(parse_add_host(h));
+  for (const auto& d : c.dns) TRY(net::IpAddress::parse(d));
+  return {};
+}
+
+}  // namespace
+
+Result<net::HostsEntry> parse_add_host(const std::string& text) {
+  // docker: name:ip, the address may be IPv6 (so split at the first ':'); name=ip too.
+  auto sep = text.find_first_of(":=");
+  if (sep == std::string::npos || sep == 0) return fail(Errc::invalid_input, "--add-host " + printable(text) + ": expected name:ip");
+  std::string name = text.substr(0, sep), addr = text.substr(sep + 1);
+  if (addr.starts_with('[') && addr.ends_with(']')) addr = addr.substr(1, addr.size() - 2);
+  auto ip = TRY_CTX(net::IpAddress::parse(addr), "--add-host " + printable(text));
+  return net::HostsEntry{ip.str(), {name}};
+}
+
 Result<void> validate_container_config(const ContainerConfig& c) {
   if (!c.name.empty() && !valid_container_name(c.name))
     return fail(Errc::invalid_input, "invalid container name '" + c.name + "': use [a-zA-Z0-9][a-zA-Z0-9_.-]*");
   if (c.memory < 0 || (c.memory > 0 && c.memory < (6 << 20))) return fail(Errc::invalid_input, "minimum memory limit allowed is 6 MiB");
   if (c.cpus < 0 || !std::isfinite(c.cpus)) return fail(Errc::invalid_input, "--cpus must be a positive number");
   if (c.pids_limit < 0) return fail(Errc::invalid_input, "--pids-limit must be positive");
-  if (c.network != "none" && c.network != "host")
-    return fail(Errc::invalid_input, "network '" + c.network + "': only none and host exist for now");
-  if (c.network == "host" && !c.hostname.empty()) return fail(Errc::invalid_input, "conflicting options: --hostname and --network host");
+  TRY(validate_network_options(c));
   if (c.disk_type != "ssd" && c.disk_type != "hdd")
     return fail(Errc::invalid_input, "disk type '" + c.disk_type + "' is neither ssd nor hdd");
   if (c.disk_size_mib != 0 && c.disk_size_mib < 8) return fail(Errc::invalid_input, "--disk-size must be at least 8 MiB");

@@ -12,6 +12,7 @@
 
 #include "common/error.hpp"
 #include "flist/image_config.hpp"
+#include "net/etc_files.hpp"
 #include "runtime/spec.hpp"
 
 namespace tiffin::engine {
@@ -29,8 +30,15 @@ struct ContainerConfig {
   std::string disk_type = "ssd";
   std::string restart = "no";
   bool tty = false, interactive = false, auto_remove = false, read_only = false, privileged = false;
-  std::string network = "none";      // none | host
-  std::vector<std::string> volumes;  // name:/dst[:ro] or /host:/dst[:ro]
+  // none | host | container:<name or id> | a network's name or id ("bridge": the default one)
+  std::string network = "bridge";
+  std::string ip, ip6;                       // fixed addresses on that network
+  std::vector<std::string> network_aliases;  // more names for it there
+  std::string mac_address;
+  std::vector<std::string> publish;                       // -p specs (net/port_spec.hpp)
+  std::vector<std::string> add_hosts;                     // name:ip lines for /etc/hosts
+  std::vector<std::string> dns, dns_search, dns_options;  // for /etc/resolv.conf
+  std::vector<std::string> volumes;                       // name:/dst[:ro] or /host:/dst[:ro]
   std::vector<std::string> cap_add, cap_drop;
   std::string log_stdout, log_stderr;  // redis://…/channel
   std::string stats_redis;
@@ -41,8 +49,8 @@ struct ContainerConfig {
 nlohmann::json container_config_to_json(const ContainerConfig& c);
 Result<ContainerConfig> container_config_from_json(const nlohmann::json& j);
 
-// Every field checked before anything is made: memory, cpus, names, network, volume syntax,
-// restart policy, redis URLs, capabilities.
+// Every field checked before anything is made: memory, cpus, names, network and its options,
+// volume syntax, restart policy, redis URLs, capabilities.
 Result<void> validate_container_config(const ContainerConfig& c);
 
 // Sets KEY=value in an environment, replacing an earlier KEY.
@@ -50,6 +58,16 @@ void set_env(std::vector<std::string>& env, const std::string& key_value);
 
 // Container names: [a-zA-Z0-9][a-zA-Z0-9_.-]* (docker's rule).
 bool valid_container_name(const std::string& name);
+
+// How a container is networked: none, the host's, another container's namespace, or a bridge
+// network of the engine's.
+enum class NetworkMode { none, host, container, bridge };
+NetworkMode network_mode(const ContainerConfig& c);
+// The container whose namespace a `container:<ref>` network joins.
+std::string network_container(const ContainerConfig& c);
+
+// --add-host name:ip (docker also takes name=ip, and [v6] in brackets).
+Result<net::HostsEntry> parse_add_host(const std::string& text);
 
 struct VolumeSpec {
   std::string source;  // a volume name or an absolute host path

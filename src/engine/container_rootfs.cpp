@@ -77,11 +77,6 @@ Result<void> Engine::prepare_rootfs(const std::string& id, const ContainerConfig
   return {};
 }
 
-Result<void> Engine::prepare_network(const std::string& id, const ContainerConfig& c) {
-  if (c.network == "host" || net::netns_mounted(netns_path(id))) return {};
-  return net::create_netns(netns_path(id));
-}
-
 Result<void> Engine::release(const std::string& id, const ContainerConfig& c, const std::string& image_id) {
   std::string dir = container_dir(id);
   auto rw = layer_options(dir, c, opts_.root, opts_.run_root + "/mounts/" + image_id);
@@ -91,7 +86,7 @@ Result<void> Engine::release(const std::string& id, const ContainerConfig& c, co
   // The image's mount stays for the next container (starting one then costs no mount);
   // rmi and system prune unmount it.
   if (c.disk_size_mib) ::unlink(layer::rw_image_path(rw).c_str());
-  return net::remove_netns(netns_path(id));
+  return release_network(id);
 }
 
 Result<void> Engine::write_bundle(
@@ -101,18 +96,21 @@ Result<void> Engine::write_bundle(
   ImageConfig icfg = TRY(image_config(image));
   ResolvedUser user = TRY(resolve_user(!c.user.empty() ? c.user : icfg.user, read_file_in_root(rootfs, "etc/passwd").value_or(""),
       read_file_in_root(rootfs, "etc/group").value_or("")));
-  SpecInputs in{id, rootfs, user.uid, user.gid, user.additional_gids, {}, "/tiffin/" + id, c.network == "host" ? "" : netns_path(id)};
+  NetworkMode mode = network_mode(c);
+  std::string netns = mode == NetworkMode::host        ? ""
+                      : mode == NetworkMode::container ? netns_path(TRY(resolve_container(network_container(c))))
+                                                       : netns_path(id);
+  SpecInputs in{id, rootfs, user.uid, user.gid, user.additional_gids, {}, "/tiffin/" + id, netns};
   // /etc/hosts, /etc/hostname and /etc/resolv.conf are the engine's, bound in as docker does.
   struct stat st {};
   if (::lstat((rootfs + "/etc").c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    std::string hostname = c.network == "host" ? "" : (c.hostname.empty() ? short_id(id) : c.hostname);
-    if (c.network == "host") {
-      TRY(write_file_atomic(dir + "/hosts", read_text("/etc/hosts"), 0644, false));
-      TRY(write_file_atomic(dir + "/resolv.conf", read_text("/etc/resolv.conf"), 0644, false));
-    } else {
-      TRY(write_file_atomic(
-          dir + "/hosts", "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t" + hostname + "\n", 0644, false));
-      TRY(write_file_atomic(dir + "/resolv.conf", "", 0644, false));  // no network, no name servers
+    std::string hostname = mode == NetworkMode::host ? "" : (c.hostname.empty() ? short_id(id) : c.hostname);
+    std::string hosts = mode == NetworkMode::host        ? read_text("/etc/hosts")
+                        : mode == NetworkMode::container ? read_text(container_dir(TRY(resolve_container(network_container(c)))) + "/hosts")
+                                                         : TRY(hosts_for(id, c, hostname));
+    TRY(write_file_atomic(dir + "/hosts", hosts, 0644, false));
+    TRY(write_file_atomic(dir + "/resolv.conf", TRY(resolv_conf_for(id, c)), 0644, false));
+    if (mode != NetworkMode::host) {
       TRY(write_file_atomic(dir + "/hostname", hostname + "\n", 0644, false));
       in.mounts.push_back(bind_mount(dir + "/hostname", "/etc/hostname", c.read_only));
     }

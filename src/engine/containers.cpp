@@ -162,6 +162,10 @@ Result<std::string> Engine::create(const ContainerConfig& config) {
   // From here a failure removes what was made, the record last. The network namespace is made
   // on a thread of its own meanwhile (it costs as much as the rootfs, and needs nothing of it);
   // the bundle is written when the container starts, as docker makes its spec then.
+  if (auto leased = lease_network(id, c); !leased) {
+    (void)remove(id, true);
+    return std::unexpected(leased.error());
+  }
   Result<void> network;
   std::thread net([&] { network = prepare_network(id, c); });
   auto made = prepare_rootfs(id, c, image);
@@ -178,7 +182,10 @@ Result<void> Engine::remove(const std::string& ref, bool force) {
   std::string id = TRY(resolve_container(ref));
   // Its shim took it down already (--rm): what is left is the record.
   struct stat st;
-  if (::stat(container_dir(id).c_str(), &st) != 0 && errno == ENOENT && !shim_alive(id)) return drop_record(id);
+  if (::stat(container_dir(id).c_str(), &st) != 0 && errno == ENOENT && !shim_alive(id)) {
+    TRY(release_network(id));
+    return drop_record(id);
+  }
   auto loaded = load_container(id);
   if (loaded) {
     const ContainerInfo& info = *loaded;
@@ -189,7 +196,7 @@ Result<void> Engine::remove(const std::string& ref, bool force) {
   runtime::RuntimeOptions rt{runtime_root(), false};
   if (auto r = runtime::delete_container(rt, id, true); !r && r.error().kind != Errc::not_found) return r;
   if (loaded) TRY(release(id, loaded->config, loaded->image_id));
-  else TRY(net::remove_netns(netns_path(id)));
+  else TRY(release_network(id));
   TRY(remove_tree(shim_dir(id)));
   TRY(remove_tree(container_dir(id)));
   return drop_record(id);

@@ -13,7 +13,8 @@
 //   <run-root>/mounts/<image id>     the shared lazy mount of an image, one per image in use
 //   <run-root>/runtime               the runtime's state directories
 //   <run-root>/c/<id>/               the shim's socket, lock and the init's pid file
-//   <run-root>/netns/<id>            the container's network namespace (--network none)
+//   <run-root>/netns/<id>            the container's network namespace (none and bridge networks)
+//   <run-root>/dns/<network>.conf    what the node's resolver (tiffin-dns) answers on a network
 // A container's record is valid while its directory exists: the directory is made before the
 // record and removed before it, so a record without one (a shim that removed its --rm
 // container, a remove killed half way) is dropped on sight.
@@ -33,6 +34,8 @@
 #include "common/sqlite.hpp"
 #include "engine/container_config.hpp"
 #include "engine/container_state.hpp"
+#include "engine/network_store.hpp"
+#include "net/net_dev.hpp"
 #include "engine/shim_client.hpp"
 #include "flist/image_config.hpp"
 #include "runtime/cgroup_stats.hpp"
@@ -49,7 +52,10 @@ struct EngineOptions {
   std::string runtime_binary;  // the OCI runtime the shims drive; default: tiffin-oci beside it
   std::string tiffin_binary;   // default: the running executable
   std::string full_binary;     // tiffin-full (mounts, pulls, imports); default: beside tiffin_binary
-  bool progress = true;        // on pulls, imports and pushes (drawn only on a terminal)
+  std::string dns_binary;      // the node's resolver, tiffin-dns; default: beside tiffin_binary
+  // Where the resolver sends names that are not containers'; default: the host's resolv.conf.
+  std::vector<std::string> dns_upstreams;
+  bool progress = true;  // on pulls, imports and pushes (drawn only on a terminal)
 };
 
 struct ImageInfo {
@@ -160,9 +166,31 @@ class Engine {
   Result<ExecTerminal> exec_terminal(const std::string& ref, const ExecRequest& r);
   Result<std::vector<ProcessRow>> top(const std::string& ref);
   Result<runtime::CgroupStats> stats(const std::string& ref);
+  // Bytes in and out of a running container's network namespace (all but lo); zero otherwise.
+  net::NetIo network_io(const ContainerInfo& c);
 
   std::string container_dir(const std::string& id) const { return opts_.root + "/containers/" + id; }
   std::string log_path(const std::string& id) const { return container_dir(id) + "/container.log"; }
+
+  // ---- networks (networks.cpp; a container's part in container_network.cpp)
+  Result<Network> create_network(const NetworkSpec& spec);
+  Result<std::vector<Network>> networks();
+  Result<Network> network(const std::string& ref);
+  Result<std::vector<Endpoint>> endpoints_on(const Network& n);
+  // Errc::conflict while containers are on it.
+  Result<void> remove_network(const std::string& ref);
+  // Removes networks no container is on (the default one stays); their names.
+  Result<std::vector<std::string>> prune_networks();
+  // Joins a created or running container to one more network (an interface appears in it at
+  // once when it has a namespace); leaves one.
+  Result<Endpoint> connect(const std::string& container_ref, const EndpointRequest& r);
+  Result<void> disconnect(const std::string& container_ref, const std::string& network_ref);
+  Result<std::vector<Endpoint>> container_endpoints(const std::string& id);
+  Result<std::vector<net::PublishedPort>> container_ports(const std::string& id);
+  // After a reboot, kernel state is gone: bridges, tiffin's nftables table and the resolver are
+  // made again, and containers with --restart always, unless-stopped or zos started; what was
+  // done, one line each.
+  Result<std::vector<std::string>> boot();
 
   // ---- volumes
   Result<VolumeInfo> create_volume(const std::string& name, uint64_t size_mib);
@@ -195,7 +223,26 @@ class Engine {
   Result<void> drop_record(const std::string& id);
   // container_rootfs.cpp: what a container needs before its shim starts, and undoing it
   Result<void> prepare_rootfs(const std::string& id, const ContainerConfig& c, const ImageInfo& image);
+  // container_network.cpp: leases first (in create, before anything is made in the kernel),
+  // then the namespace, veths, addresses and routes; undone by release_network.
+  Result<void> lease_network(const std::string& id, const ContainerConfig& c);
   Result<void> prepare_network(const std::string& id, const ContainerConfig& c);
+  Result<void> release_network(const std::string& id);
+  // Drops the leases of containers that went without a remove, and what they held.
+  Result<void> collect_network_garbage();
+  Result<void> ensure_bridge(const Network& n);
+  Result<void> join_network(const std::string& id, const Endpoint& e, bool default_route);
+  // tiffin's nftables table from the networks and ports in the database.
+  Result<void> sync_firewall();
+  // "inet tiffin" for the default --root, "inet tiffin_<hash of root>" for others.
+  std::string firewall_table() const;
+  // The resolver's file for a network (or its removal), and a live resolver.
+  Result<void> sync_dns(const Network& n);
+  Result<void> sync_dns_of(const std::vector<Endpoint>& endpoints);
+  std::string dns_dir() const { return opts_.run_root + "/dns"; }
+  // The addresses the container's /etc/resolv.conf names, and its /etc/hosts lines.
+  Result<std::string> resolv_conf_for(const std::string& id, const ContainerConfig& c);
+  Result<std::string> hosts_for(const std::string& id, const ContainerConfig& c, const std::string& hostname);
   // config.json; `size` is the terminal's, when a client with one starts the container.
   Result<void> write_bundle(
       const std::string& id, const ContainerConfig& c, const ImageInfo& image, const std::optional<shim::Resize>& size);

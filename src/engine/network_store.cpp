@@ -121,7 +121,7 @@ Result<Network> NetworkStore::create(const NetworkSpec& spec, const std::vector<
   n.labels = spec.labels;
   n.created = static_cast<int64_t>(::time(nullptr));
   n.id = TRY(random_hex(32));
-  n.bridge = is_default ? kDefaultBridge : "tf-" + n.id.substr(0, 8);
+  n.bridge = "tf-" + n.id.substr(0, 8);
   TRY(in_transaction([&]() -> Result<void> {
     auto others = TRY(list());
     for (const auto& o : others)

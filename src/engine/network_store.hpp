@@ -20,8 +20,9 @@
 namespace tiffin::engine {
 
 // The network a container joins when it names none (docker's "bridge"; that name works too).
+// Its bridge is named like every other's, tf-<id>: engines with different roots on one host
+// (tests, users) each have a default network, and must not share a bridge.
 inline constexpr const char* kDefaultNetwork = "tiffin";
-inline constexpr const char* kDefaultBridge = "tiffin0";
 
 struct NetworkSpec {
   std::string name, driver = "bridge";

@@ -62,10 +62,10 @@ std::string map_declaration(const std::string& name, const char* type, const std
 }
 
 // The element commands for `ports` with `verb` ("add" or "delete").
-std::string element_commands(const char* verb, std::span<const PortMapping> ports) {
+std::string element_commands(const char* verb, std::span<const PortMapping> ports, std::string_view table) {
   std::string out;
   for (const Element& e : elements_of(ports))
-    out += std::string(verb) + " element " + std::string(kNftTable) + " " + e.map + " { " + e.key + " : " + e.value + " }\n";
+    out += std::string(verb) + " element " + std::string(table) + " " + e.map + " { " + e.key + " : " + e.value + " }\n";
   return out;
 }
 
@@ -92,8 +92,6 @@ std::string postrouting_rules(const BridgeNetworkRules& n) {
 
 }  // namespace
 
-const char* proto_name(PortMapping::Proto proto) { return proto == PortMapping::Proto::udp ? "udp" : "tcp"; }
-
 Result<void> check_network_rules(const BridgeNetworkRules& n) {
   if (!is_name(n.name)) return fail(Errc::invalid_input, "'" + n.name + "' is not a valid network name for firewall rules");
   if (!is_name(n.bridge) || n.bridge.size() > 15) return fail(Errc::invalid_input, "'" + n.bridge + "' is not a valid bridge name");
@@ -111,16 +109,21 @@ Result<void> check_port_mapping(const PortMapping& m) {
   return {};
 }
 
-std::string nft_ruleset(std::span<const BridgeNetworkRules> networks, std::span<const PortMapping> ports) {
+std::string nft_delete_table(std::string_view table_name) {
+  const std::string table(table_name);
+  return "add table " + table + "\ndelete table " + table + "\n";
+}
+
+std::string nft_ruleset(std::span<const BridgeNetworkRules> networks, std::span<const PortMapping> ports, std::string_view table_name) {
   std::vector<const BridgeNetworkRules*> nets;
   for (const BridgeNetworkRules& n : networks)
     if (check_network_rules(n)) nets.push_back(&n);
   std::vector<Element> elements = elements_of(ports);
-  const std::string table(kNftTable);
+  const std::string table(table_name);
 
   // Deleting a table that is not there would fail the transaction; adding an existing one is a
   // no-op. So: make sure it exists, delete it, declare it anew — one atomic replacement.
-  std::string out = nft_delete_table() + "table " + table + " {\n";
+  std::string out = nft_delete_table(table) + "table " + table + " {\n";
   out += map_declaration("published_any4", "inet_proto . inet_service : ipv4_addr . inet_service", elements);
   out += map_declaration("published_any6", "inet_proto . inet_service : ipv6_addr . inet_service", elements);
   out += map_declaration("published_at4", "ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service", elements);
@@ -182,16 +185,11 @@ std::string nft_ruleset(std::span<const BridgeNetworkRules> networks, std::span<
   return out;
 }
 
-std::string nft_delete_table() {
-  const std::string table(kNftTable);
-  return "add table " + table + "\ndelete table " + table + "\n";
-}
+std::string nft_add_ports(std::span<const PortMapping> ports, std::string_view table) { return element_commands("add", ports, table); }
 
-std::string nft_add_ports(std::span<const PortMapping> ports) { return element_commands("add", ports); }
-
-std::string nft_delete_ports(std::span<const PortMapping> ports) {
+std::string nft_delete_ports(std::span<const PortMapping> ports, std::string_view table) {
   // add, then delete: each element exists (with this destination) when the delete comes.
-  return element_commands("add", ports) + element_commands("delete", ports);
+  return element_commands("add", ports, table) + element_commands("delete", ports, table);
 }
 
 }  // namespace tiffin::net

@@ -27,10 +27,13 @@
 
 #include "common/error.hpp"
 #include "net/address.hpp"
+#include "net/port_spec.hpp"
 
 namespace tiffin::net {
 
-// The family and name of tiffin's table, as nft commands name it.
+// The family and name of tiffin's table, as nft commands name it. An engine with another root
+// than the default names its own ("inet tiffin_<hash>"), so two engines on one host never
+// replace each other's rules; every function below takes the table.
 inline constexpr std::string_view kNftTable = "inet tiffin";
 
 struct BridgeNetworkRules {
@@ -41,7 +44,7 @@ struct BridgeNetworkRules {
 };
 
 struct PortMapping {
-  enum class Proto : uint8_t { tcp, udp };
+  using Proto = net::Proto;
   Proto proto = Proto::tcp;
   // None, or an unspecified address (0.0.0.0, ::): every host address of container_ip's family.
   std::optional<IpAddress> host_ip;
@@ -49,8 +52,6 @@ struct PortMapping {
   IpAddress container_ip;
   uint16_t container_port = 0;
 };
-
-const char* proto_name(PortMapping::Proto proto);
 
 // What the generators assume of their input, for the caller to check when it takes the input
 // from a user: names are link names (letters, digits, '.', '-', '_'), subnets of the right family,
@@ -63,10 +64,11 @@ Result<void> check_port_mapping(const PortMapping& mapping);
 // The whole table, as one nft transaction that replaces whatever tiffin's table held before
 // (created empty first so that deleting it cannot fail): traffic sees the old rules or the new,
 // never none. Mappings with the same key after the first are left out.
-std::string nft_ruleset(std::span<const BridgeNetworkRules> networks, std::span<const PortMapping> ports);
+std::string nft_ruleset(
+    std::span<const BridgeNetworkRules> networks, std::span<const PortMapping> ports, std::string_view table = kNftTable);
 
 // Removes tiffin's table (and nothing else); no error when it is not there.
-std::string nft_delete_table();
+std::string nft_delete_table(std::string_view table = kNftTable);
 
 // Incremental changes to the port maps only (the table must exist), so publishing one
 // container's ports does not rewrite the rules. Adding a port that is already mapped to the same
@@ -74,7 +76,7 @@ std::string nft_delete_table();
 // transaction with it. Deleting is idempotent and removes only an element mapped to this very
 // destination (it is added and deleted in one transaction: a missing element is no error, and
 // another container's mapping of the same port makes the transaction fail, untouched).
-std::string nft_add_ports(std::span<const PortMapping> ports);
-std::string nft_delete_ports(std::span<const PortMapping> ports);
+std::string nft_add_ports(std::span<const PortMapping> ports, std::string_view table = kNftTable);
+std::string nft_delete_ports(std::span<const PortMapping> ports, std::string_view table = kNftTable);
 
 }  // namespace tiffin::net

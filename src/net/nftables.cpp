@@ -101,9 +101,9 @@ Result<void> nft_apply(const std::string& commands) {
   return {};
 }
 
-Result<std::string> nft_list_table(bool json) {
-  auto listed = run("list table " + std::string(kNftTable), json);
-  if (!listed) return std::unexpected(std::move(listed.error()).context("listing table " + std::string(kNftTable)));
+Result<std::string> nft_list_table(bool json, std::string_view table) {
+  auto listed = run("list table " + std::string(table), json);
+  if (!listed) return std::unexpected(std::move(listed.error()).context("listing table " + std::string(table)));
   return listed;
 }
 

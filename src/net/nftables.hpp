@@ -6,8 +6,10 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "common/error.hpp"
+#include "net/nft_ruleset.hpp"
 
 namespace tiffin::net {
 
@@ -15,8 +17,8 @@ namespace tiffin::net {
 // or none. On failure the error carries nft's own message (the line and what is wrong with it).
 // Errc::unsupported when libnftables is not installed.
 Result<void> nft_apply(const std::string& commands);
-// `list table inet tiffin`, as nft's text or (json) its JSON; Errc::not_found when the table does
-// not exist.
-Result<std::string> nft_list_table(bool json = false);
+// `list table <table>` (nft_ruleset.hpp's kNftTable unless given), as nft's text or (json) its
+// JSON; Errc::not_found when the table does not exist.
+Result<std::string> nft_list_table(bool json = false, std::string_view table = kNftTable);
 
 }  // namespace tiffin::net

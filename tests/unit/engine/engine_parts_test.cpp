@@ -40,6 +40,12 @@ TEST(ContainerConfig, JsonRoundTripAndValidation) {
   c.memory = 64 << 20;
   c.volumes = {"data:/data:ro", "/srv:/srv"};
   c.restart = "on-failure:3";
+  c.network = "app";
+  c.publish = {"8080:80"};
+  c.network_aliases = {"www"};
+  c.ip = "10.1.0.5";
+  c.dns = {"10.0.0.1"};
+  c.dns_search = {"example.test"};
   auto back = container_config_from_json(container_config_to_json(c));
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, c);
@@ -52,7 +58,22 @@ TEST(ContainerConfig, JsonRoundTripAndValidation) {
   };
   EXPECT_TRUE(bad([](ContainerConfig& x) { x.name = "-x"; }));
   EXPECT_TRUE(bad([](ContainerConfig& x) { x.memory = 1024; }));
-  EXPECT_TRUE(bad([](ContainerConfig& x) { x.network = "bridge"; }));
+  EXPECT_TRUE(bad([](ContainerConfig& x) { x.network = "no/such"; }));
+  EXPECT_TRUE(bad([](ContainerConfig& x) { x.network = "container:"; }));
+  EXPECT_TRUE(bad([](ContainerConfig& x) { x.network = "host", x.publish = {"80"}; })) << "-p needs a bridge";
+  EXPECT_TRUE(bad([](ContainerConfig& x) { x.network = "none", x.ip = "10.0.0.2"; }));
+  EXPECT_TRUE(bad([](ContainerConfig& x) { x.publish = {"80:80:80:80"}; }));
+  EXPECT_TRUE(bad([](ContainerConfig& x) { x.ip = "fd00::2"; })) << "--ip is IPv4";
+  EXPECT_TRUE(bad([](ContainerConfig& x) { x.ip6 = "10.0.0.2"; }));
+  EXPECT_TRUE(bad([](ContainerConfig& x) { x.mac_address = "zz"; }));
+  EXPECT_TRUE(bad([](ContainerConfig& x) { x.add_hosts = {"nohost"}; }));
+  EXPECT_TRUE(bad([](ContainerConfig& x) { x.dns = {"resolver.example"}; }));
+  EXPECT_TRUE(bad([](ContainerConfig& x) { x.network = "container:web", x.dns = {"10.0.0.1"}; }));
+  EXPECT_FALSE(bad([](ContainerConfig& x) {
+    x.network = "app", x.publish = {"8080:80", "127.0.0.1::53/udp"}, x.ip = "10.1.0.5", x.add_hosts = {"db:10.0.0.5", "v6:[::1]"};
+  }));
+  EXPECT_EQ(parse_add_host("v6:[fd00::1]")->address, "fd00::1");
+  EXPECT_EQ(parse_add_host("db=10.0.0.5")->names, std::vector<std::string>{"db"});
   EXPECT_TRUE(bad([](ContainerConfig& x) { x.restart = "maybe"; }));
   EXPECT_TRUE(bad([](ContainerConfig& x) { x.auto_remove = true; }));  // with a restart policy
   EXPECT_TRUE(bad([](ContainerConfig& x) { x.cap_add = {"NOT_A_CAP"}; }));

@@ -26,7 +26,7 @@ TEST_F(NetworkStoreTest, ChoosesSubnetsThatAvoidRoutesAndOtherNetworks) {
   auto def = store.ensure_default({*net::Cidr::parse("10.88.0.0/16", true)});
   ASSERT_TRUE(def) << def.error().message;
   EXPECT_EQ(def->subnet.str(), "10.87.0.0/16") << "the host's route pushes it on";
-  EXPECT_EQ(def->bridge, kDefaultBridge);
+  EXPECT_EQ(def->bridge, "tf-" + def->id.substr(0, 8));
   EXPECT_EQ(store.ensure_default({})->id, def->id) << "made once";
   EXPECT_EQ(store.find("bridge")->id, def->id) << "docker's name for it";
   auto a = *store.create({.name = "a"}, {*net::Cidr::parse("10.89.0.0/24", true)});

@@ -3,6 +3,7 @@
 
 #include "net/etc_files.hpp"
 #include "net/ipam.hpp"
+#include "net/net_dev.hpp"
 #include "net/port_spec.hpp"
 
 namespace tiffin::net {
@@ -107,6 +108,25 @@ TEST(Ipam, ReadsTheHostsRoutes) {
   // Every Linux host has at least lo's or an interface's route… unless it has no IPv4 at all;
   // what is read must at least parse into sane prefixes.
   for (const auto& r : host_routes_v4()) EXPECT_LE(r.prefix(), 32u);
+}
+
+}  // namespace
+}  // namespace tiffin::net
+
+namespace tiffin::net {
+namespace {
+
+TEST(NetDev, SumsAllButLoopback) {
+  const char* text =
+      "Inter-|   Receive                                                |  Transmit\n"
+      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+      "    lo:   10000      10    0    0    0     0          0         0    10000      10    0    0    0     0       0          0\n"
+      "  eth0:    1500      12    0    0    0     0          0         0      700       9    0    0    0     0       0          0\n"
+      "  eth1:      20       1    0    0    0     0          0         0       30       1    0    0    0     0       0          0\n"
+      "  bad: x\n";
+  auto io = parse_net_dev(text);
+  EXPECT_EQ(io.rx_bytes, 1520u);
+  EXPECT_EQ(io.tx_bytes, 730u);
 }
 
 }  // namespace

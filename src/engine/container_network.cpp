@@ -1,0 +1,305 @@
+// A container's network: its leases (network_store.hpp) are taken in create, before anything is
+// made in the kernel; then the network's bridge, a veth pair per network with its peer born in
+// the container's namespace, addresses and routes; tiffin's nftables table for published ports;
+// the resolver's records. release_network undoes it: the veths die with the namespace, the
+// leases go, and the table and the resolver's files are made again from what is left.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdio>
+#include <set>
+
+#include "common/fd.hpp"
+#include "dns/network_file.hpp"
+#include "dns/resolver_control.hpp"
+#include "engine/engine.hpp"
+#include "net/etc_files.hpp"
+#include "net/ipam.hpp"
+#include "net/netlink.hpp"
+#include "net/netns.hpp"
+#include "net/nft_ruleset.hpp"
+#include "net/nftables.hpp"
+#include "net/sysctl.hpp"
+
+namespace tiffin::engine {
+namespace {
+
+// Whether nothing on the host holds the port: bind it, then let it go. (A program that binds
+// it later loses its traffic to the DNAT rule, as with podman's default.)
+bool host_port_free(const net::PublishedPort& p) {
+  bool v6 = p.host_ip && !p.host_ip->is_v4();
+  UniqueFd s(::socket(v6 ? AF_INET6 : AF_INET, (p.proto == net::Proto::tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0));
+  if (!s) return true;
+  int rc;
+  if (v6) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(p.host_port);
+    std::copy(p.host_ip->bytes(), p.host_ip->bytes() + 16, a.sin6_addr.s6_addr);
+    rc = ::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+  } else {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(p.host_port);
+    if (p.host_ip) std::copy(p.host_ip->bytes(), p.host_ip->bytes() + 4, reinterpret_cast<uint8_t*>(&a.sin_addr));
+    rc = ::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  // An address this host does not have (EADDRNOTAVAIL) is free for a DNAT rule all the same.
+  return rc == 0 || errno != EADDRINUSE;
+}
+
+std::string read_text(const std::string& path) {
+  auto data = read_file(path, 1 << 20);
+  return data ? std::string(data->begin(), data->end()) : std::string();
+}
+
+// Serialises rewriting the nftables table and the resolver's files across CLIs: each rewrite
+// reads the database and replaces the whole, so two at once could put an older view last.
+class NetworkLock {
+ public:
+  static Result<NetworkLock> take(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd) return fail_errno("opening " + path);
+    while (::flock(fd.get(), LOCK_EX) != 0)
+      if (errno != EINTR) return fail_errno("locking " + path);
+    return NetworkLock(std::move(fd));
+  }
+
+ private:
+  explicit NetworkLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
+};
+
+}  // namespace
+
+net::NetIo Engine::network_io(const ContainerInfo& c) {
+  if (c.state.pid <= 0) return {};
+  return net::parse_net_dev(read_text("/proc/" + std::to_string(c.state.pid) + "/net/dev"));
+}
+
+Result<std::vector<Endpoint>> Engine::container_endpoints(const std::string& id) { return NetworkStore(db_).endpoints(id); }
+Result<std::vector<net::PublishedPort>> Engine::container_ports(const std::string& id) { return NetworkStore(db_).ports(id); }
+
+Result<void> Engine::collect_network_garbage() {
+  auto gone = [&](const std::string& id) {
+    struct stat st;
+    return ::stat(container_dir(id).c_str(), &st) != 0 && errno == ENOENT && !shim_alive(id);
+  };
+  auto released = TRY(NetworkStore(db_).release_gone(gone));
+  if (released.empty()) return {};
+  bool had_ports = false;
+  std::vector<Endpoint> held;
+  for (auto& r : released) {
+    had_ports = had_ports || !r.ports.empty();
+    held.insert(held.end(), r.endpoints.begin(), r.endpoints.end());
+    TRY(net::remove_netns(netns_path(r.container)));  // its veths go with it
+  }
+  if (had_ports) TRY(sync_firewall());
+  return sync_dns_of(held);
+}
+
+Result<void> Engine::lease_network(const std::string& id, const ContainerConfig& c) {
+  if (network_mode(c) != NetworkMode::bridge) return {};
+  TRY(collect_network_garbage());
+  NetworkStore store(db_);
+  Network n =
+      c.network == "bridge" || c.network == kDefaultNetwork ? TRY(store.ensure_default(net::host_routes_v4())) : TRY(store.find(c.network));
+  EndpointRequest r{n.id, {}, {}, c.mac_address, c.network_aliases};
+  if (!c.ip.empty()) r.ip = TRY(net::IpAddress::parse(c.ip));
+  if (!c.ip6.empty()) r.ip6 = TRY(net::IpAddress::parse(c.ip6));
+  TRY(store.attach(id, r));
+  if (!c.publish.empty()) {
+    std::vector<net::ExpandedPorts> ports;
+    for (const auto& p : c.publish) ports.push_back(TRY(net::expand_port_spec(TRY(net::parse_port_spec(p)))));
+    TRY(store.publish(id, ports, host_port_free));
+  }
+  return {};
+}
+
+Result<void> Engine::ensure_bridge(const Network& n) {
+  auto host = TRY(net::Netlink::open());
+  if (!TRY(host.link_exists(n.bridge))) {
+    auto made = host.create_bridge(n.bridge);
+    if (!made && made.error().kind != Errc::conflict) return made;  // another CLI made it meanwhile
+  }
+  // Each step again, so a bridge a killed CLI left half made is finished here.
+  for (auto [addr, subnet] : {std::pair{std::optional(n.gateway), std::optional(n.subnet)}, std::pair{n.gateway6, n.subnet6}}) {
+    if (!addr) continue;
+    auto added = host.add_address(n.bridge, net::Cidr(*addr, subnet->prefix()));
+    if (!added && added.error().kind != Errc::conflict) return added;
+  }
+  // A tentative link-local address on the bridge stalls neighbour discovery of new containers'
+  // IPv6 addresses for a second or two: no DAD on it.
+  if (n.subnet6) (void)net::write_sysctl("net/ipv6/conf/" + n.bridge + "/accept_dad", "0");
+  TRY(host.set_up(n.bridge));
+  // 127.0.0.1 DNAT'ed to a container crosses this bridge only with route_localnet.
+  TRY(net::write_sysctl("net/ipv4/conf/" + n.bridge + "/route_localnet", "1"));
+  if (!n.internal) {
+    TRY(net::write_sysctl("net/ipv4/ip_forward", "1"));
+    if (n.subnet6) TRY(net::write_sysctl("net/ipv6/conf/all/forwarding", "1"));
+  }
+  // The table is gone after a reboot, or a CLI was killed before it synced this network.
+  struct stat st;
+  if (::stat((opts_.run_root + "/firewall/" + n.id).c_str(), &st) != 0) TRY(sync_firewall());
+  return {};
+}
+
+Result<void> Engine::join_network(const std::string& id, const Endpoint& e, bool default_route) {
+  Network n = TRY(NetworkStore(db_).find(e.network_id));
+  TRY(ensure_bridge(n));
+  auto inside = TRY(net::Netlink::open_in(netns_path(id)));
+  if (TRY(inside.link_exists(e.ifname))) return {};  // made before: a start after a stop
+  auto host = TRY(net::Netlink::open());
+  TRY(host.delete_link(e.host_ifname));  // half a pair from a CLI killed while making it
+  UniqueFd ns(::open(netns_path(id).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns) return fail_errno("opening " + netns_path(id));
+  TRY(host.create_veth(e.host_ifname, e.ifname, ns.get()));
+  auto configured = [&]() -> Result<void> {
+    TRY(host.set_master(e.host_ifname, n.bridge));
+    TRY(host.set_hairpin(e.host_ifname, true));
+    TRY(host.set_up(e.host_ifname));
+    TRY(inside.set_mac(e.ifname, TRY(net::parse_mac(e.mac))));
+    TRY(inside.add_address(e.ifname, net::Cidr(e.ip, n.subnet.prefix())));
+    if (e.ip6) TRY(inside.add_address(e.ifname, net::Cidr(*e.ip6, n.subnet6->prefix())));
+    TRY(inside.set_up(e.ifname));
+    if (default_route && !n.internal) {
+      TRY(inside.add_default_route(n.gateway, e.ifname));
+      if (e.ip6) TRY(inside.add_default_route(*n.gateway6, e.ifname));
+    }
+    return {};
+  }();
+  if (!configured) {
+    (void)host.delete_link(e.host_ifname);  // takes the peer with it
+    return std::unexpected(std::move(configured).error().context("joining container " + short_id(id) + " to network " + n.name));
+  }
+  return {};
+}
+
+Result<void> Engine::prepare_network(const std::string& id, const ContainerConfig& c) {
+  NetworkMode mode = network_mode(c);
+  if (mode == NetworkMode::host || mode == NetworkMode::container) return {};
+  if (!net::netns_mounted(netns_path(id))) TRY(net::create_netns(netns_path(id)));
+  if (mode == NetworkMode::none) return {};
+  auto endpoints = TRY(NetworkStore(db_).endpoints(id));
+  for (size_t i = 0; i < endpoints.size(); ++i) TRY(join_network(id, endpoints[i], i == 0));
+  if (!c.publish.empty()) TRY(sync_firewall());
+  return sync_dns_of(endpoints);
+}
+
+Result<void> Engine::release_network(const std::string& id) {
+  auto held = TRY(NetworkStore(db_).release(id));
+  TRY(net::remove_netns(netns_path(id)));
+  if (!held.ports.empty()) TRY(sync_firewall());
+  return sync_dns_of(held.endpoints);
+}
+
+Result<void> Engine::sync_firewall() {
+  auto lock = TRY(NetworkLock::take(opts_.run_root + "/network.lock"));
+  NetworkStore store(db_);
+  auto nets = TRY(store.list());
+  std::vector<net::BridgeNetworkRules> rules;
+  for (const auto& n : nets) rules.push_back({n.name, n.bridge, n.subnet, n.subnet6, n.internal});
+  std::vector<net::PortMapping> maps;
+  for (const auto& lease : TRY(store.all_ports())) {
+    auto eps = TRY(store.endpoints(lease.container));
+    if (eps.empty()) continue;
+    const Endpoint& primary = eps.front();  // ports lead to the first network's address, as docker's do
+    const auto& p = lease.port;
+    if (!p.host_ip || p.host_ip->is_v4()) maps.push_back({p.proto, p.host_ip, p.host_port, primary.ip, p.ctr_port});
+    if (primary.ip6 && (!p.host_ip || !p.host_ip->is_v4())) maps.push_back({p.proto, p.host_ip, p.host_port, *primary.ip6, p.ctr_port});
+  }
+  // No networks, no rules: the table goes (rm of the last network, a test's teardown).
+  std::string text = nets.empty() ? net::nft_delete_table(firewall_table()) : net::nft_ruleset(rules, maps, firewall_table());
+  TRY_CTX(net::nft_apply(text), "writing nftables table " + firewall_table());
+  std::string marks = opts_.run_root + "/firewall";
+  if (::mkdir(marks.c_str(), 0700) != 0 && errno != EEXIST) return fail_errno("making " + marks);
+  for (const auto& n : nets) TRY(write_file_atomic(marks + "/" + n.id, "", 0600, false));
+  return {};
+}
+
+std::string Engine::firewall_table() const {
+  if (opts_.root == EngineOptions{}.root) return std::string(net::kNftTable);
+  uint32_t h = 2166136261u;  // FNV-1a of the root: stable across builds, unlike std::hash
+  for (char c : opts_.root) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
+  char name[32];
+  std::snprintf(name, sizeof name, "inet tiffin_%08x", h);
+  return name;
+}
+
+Result<void> Engine::sync_dns_of(const std::vector<Endpoint>& endpoints) {
+  std::set<std::string> done;
+  for (const auto& e : endpoints)
+    if (done.insert(e.network_id).second) TRY(sync_dns(TRY(NetworkStore(db_).find(e.network_id))));
+  return {};
+}
+
+Result<void> Engine::sync_dns(const Network& n) {
+  auto lock = TRY(NetworkLock::take(opts_.run_root + "/network.lock"));
+  dns::NetworkFile file;
+  file.network = n.name;
+  file.listen.push_back({n.gateway, 53});
+  if (n.gateway6) file.listen.push_back({*n.gateway6, 53});
+  // An internal network has no way out, for names neither.
+  if (!n.internal) {
+    auto upstreams = opts_.dns_upstreams;
+    if (upstreams.empty()) upstreams = net::parse_resolv_conf(read_text("/etc/resolv.conf")).nameservers;
+    for (const auto& u : upstreams) file.upstreams.push_back(TRY_CTX(dns::parse_endpoint(u), "upstream name server"));
+  }
+  auto st =
+      TRY(sql::Stmt::prepare(db_, "SELECT c.name, c.id FROM endpoints e JOIN containers c ON c.id = e.container WHERE e.network = ?"));
+  st.bind(1, n.id);
+  std::map<std::string, std::string> names;  // container id → name
+  while (TRY(st.step())) names[st.text(1)] = st.text(0);
+  for (const auto& e : TRY(NetworkStore(db_).endpoints_on(n.id))) {
+    auto name = names.find(e.container);
+    if (name == names.end()) continue;  // its record went first: a --rm container being collected
+    std::vector<std::string> all = {name->second, short_id(e.container)};
+    all.insert(all.end(), e.aliases.begin(), e.aliases.end());
+    for (auto each : all) {
+      for (auto& ch : each) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      file.records.push_back({each, e.ip});
+      if (e.ip6) file.records.push_back({each, *e.ip6});
+    }
+  }
+  // The file first: a resolver that starts finds it, and one that is idle does not exit.
+  TRY(dns::write_network_file(dns_dir(), file));
+  return dns::ensure_resolver(dns_dir(), opts_.dns_binary);
+}
+
+Result<std::string> Engine::resolv_conf_for(const std::string& id, const ContainerConfig& c) {
+  NetworkMode mode = network_mode(c);
+  if (mode == NetworkMode::host) return read_text("/etc/resolv.conf");
+  if (mode == NetworkMode::none) return std::string();  // no network, no name servers
+  if (mode == NetworkMode::container) return read_text(container_dir(TRY(resolve_container(network_container(c)))) + "/resolv.conf");
+  net::ResolvConf host = net::parse_resolv_conf(read_text("/etc/resolv.conf"));
+  net::ResolvConf r;
+  r.nameservers = c.dns;
+  if (r.nameservers.empty()) {
+    auto eps = TRY(NetworkStore(db_).endpoints(id));
+    if (!eps.empty()) {
+      Network n = TRY(NetworkStore(db_).find(eps.front().network_id));
+      r.nameservers.push_back(n.gateway.str());
+    }
+  }
+  r.search = c.dns_search.empty() ? host.search : c.dns_search;
+  r.options = c.dns_options.empty() ? host.options : c.dns_options;
+  return net::format_resolv_conf(r);
+}
+
+Result<std::string> Engine::hosts_for(const std::string& id, const ContainerConfig& c, const std::string& hostname) {
+  std::vector<std::string> own;
+  for (const auto& e : TRY(NetworkStore(db_).endpoints(id))) {
+    own.push_back(e.ip.str());
+    if (e.ip6) own.push_back(e.ip6->str());
+  }
+  std::vector<net::HostsEntry> extra;
+  for (const auto& h : c.add_hosts) extra.push_back(TRY(parse_add_host(h)));
+  return net::hosts_file(hostname, own, extra);
+}
+
+}  // namespace tiffin::engine
