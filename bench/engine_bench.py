@@ -85,12 +85,22 @@ class Docker:
         self.proc = None
 
     def start(self):
+        return self._start(["--bridge=none", "--iptables=false", "--ip-forward=false"])
+
+    def start_with_network(self):
+        """With docker0, iptables and the userland proxy, as a user has it; the caller puts the
+        host's iptables and ip_forward back (bench/net_bench.py's HostNetState)."""
+        return self._start(["--dns", "127.0.0.1"])
+
+    def _start(self, flags):
         if not shutil.which("dockerd"):
             return False
+        # A pull of a missing image would look up Docker Hub through the host's resolver: fail it
+        # on loopback at once instead (MACHINE-NOTES).
+        env = dict(os.environ, HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY="127.0.0.1,localhost")
         self.proc = subprocess.Popen(["dockerd", "--storage-driver=overlay2", "-H", self.sock, "--data-root", f"{self.dir}/data",
-                                      "--exec-root", f"{self.dir}/exec", "--pidfile", f"{self.dir}/pid", "--bridge=none",
-                                      "--iptables=false", "--ip-forward=false"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                      "--exec-root", f"{self.dir}/exec", "--pidfile", f"{self.dir}/pid", *flags],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         for _ in range(300):
             if subprocess.run(self.cli("info"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
                 return True
@@ -127,8 +137,9 @@ def main():
     try:
         r = rootfs(tmp)
         subprocess.run(node + ["import", str(r), "bb"], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(node + ["run", "--rm", "bb", "true"], check=True)  # warm: the image's mount
-        results["tiffin run"] = timed(node + ["run", "--rm", "bb", "true"], args.runs)
+        # --network none, as docker's below: bench/net_bench.py measures networks.
+        subprocess.run(node + ["run", "--rm", "--network", "none", "bb", "true"], check=True)  # warm: the image's mount
+        results["tiffin run"] = timed(node + ["run", "--rm", "--network", "none", "bb", "true"], args.runs)
         # The runtime alone, on a bundle of the same root filesystem.
         bundle = tmp / "bundle"
         bundle.mkdir()
@@ -145,7 +156,8 @@ def main():
             subprocess.run([TIFFIN_OCI, "--root", str(oci_root), "run", "--bundle", str(bundle), f"b{next(n)}"], check=True)
             times.append((time.perf_counter() - t) * 1000)
         results["tiffin-oci run"] = statistics.median(times)
-        subprocess.run(node + ["run", "-d", "--name", "idle0", "bb", "sleep", "100000"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(node + ["run", "-d", "--network", "none", "--name", "idle0", "bb", "sleep", "100000"], check=True,
+                       stdout=subprocess.DEVNULL)
         results["tiffin exec"] = timed(node + ["exec", "idle0", "true"], args.runs)
         shim = max(pids_named("tiffin-shim"))
         results["tiffin mem"] = mem_kb(shim)
@@ -184,7 +196,8 @@ def main():
 
         # Many idle containers: ps time and the total memory of their shims.
         for i in range(1, args.idle):
-            subprocess.run(node + ["run", "-d", "--name", f"idle{i}", "bb", "sleep", "100000"], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(node + ["run", "-d", "--network", "none", "--name", f"idle{i}", "bb", "sleep", "100000"], check=True,
+                           stdout=subprocess.DEVNULL)
         results["tiffin ps"] = timed(node + ["ps"], 9)
         shims = pids_named("tiffin-shim")
         total = [mem_kb(p) for p in shims]

@@ -33,13 +33,17 @@ def _mounts_under(*dirs):
 class Node:
     """One engine state: `node("run", "--rm", img, "true")` runs tiffin against it."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, dns_upstream="127.0.0.1:9"):
         self.root = tmp / "root"
         # Unix socket paths are short (108 bytes): the run root lives in /tmp, as podman's does.
         self.run_root = Path(tempfile.mkdtemp(prefix="tfr-", dir="/tmp"))
+        # The node's resolver must never forward to the host's (MACHINE-NOTES): by default its
+        # upstream is the discard port on loopback, where nothing answers.
+        self.dns_upstream = dns_upstream
 
     def __call__(self, *args, rc=0, input=None, timeout=60, env=None):
-        p = subprocess.run([TIFFIN, "--root", str(self.root), "--run-root", str(self.run_root), *map(str, args)],
+        p = subprocess.run([TIFFIN, "--root", str(self.root), "--run-root", str(self.run_root),
+                            "--dns-upstream", self.dns_upstream, *map(str, args)],
                            capture_output=True, input=input, timeout=timeout, env=env)
         assert p.returncode >= 0, f"tiffin {args} died with signal {-p.returncode}"
         if rc is not None:
@@ -56,6 +60,26 @@ class Node:
     def container_ids(self):
         return [c["Id"] for c in json.loads(self.out("ps", "-a", "--format", "json"))]
 
+    def networks(self):
+        return json.loads(self.out("network", "ls", "--format", "json"))
+
+    def kernel_leftovers(self):
+        """Links, nftables tables and resolver processes of this node that are still there."""
+        out = []
+        ids = [n["Id"] for n in self.networks()] if (self.root / "tiffin.db").exists() else []
+        for link in glob.glob("/sys/class/net/tf-*"):
+            name = os.path.basename(link)
+            if any(name == "tf-" + i[:8] for i in ids):
+                out.append("bridge " + name)
+        pidfile = self.run_root / "dns" / "resolver.pid"
+        if pidfile.exists():
+            try:
+                pid = int(pidfile.read_text().split()[0])
+                os.kill(pid, 9)  # a resolver lives until its directory is empty for a while
+            except (ValueError, IndexError, ProcessLookupError):
+                pass
+        return out
+
     def cgroup_dirs(self, cid):
         return [d for d in glob.glob(f"/sys/fs/cgroup/*/tiffin/{cid}") + glob.glob(f"/sys/fs/cgroup/tiffin/{cid}")]
 
@@ -67,8 +91,10 @@ class Node:
             for cid in ids:
                 self("rm", "-f", cid, rc=None)
             self("system", "prune", "-a", "--volumes", rc=None)
+            self("network", "rm", "tiffin", rc=None)  # the default network, made on first use
         finally:
             leaks = []
+            leaks += self.kernel_leftovers()
             for cid in ids:
                 leaks += self.cgroup_dirs(cid)
             mounts = _mounts_under(self.root, self.run_root)
