@@ -66,17 +66,22 @@ def iperf(server_ns_pid, client_prefix, address, port=5201, seconds=4):
     try:
         for _ in range(50):
             out = sh(*client_prefix, "iperf3", "-c", address, "-p", port, "-t", seconds, "-J")
-            if out.returncode == 0:
+            try:
                 return json.loads(out.stdout)["end"]["sum_received"]["bits_per_second"] / 1e9
-            time.sleep(0.1)
-        raise RuntimeError(f"iperf3 to {address}:{port}: {out.stdout[-300:]} {out.stderr[-300:]}")
+            except (ValueError, KeyError):
+                time.sleep(0.1)  # the server is not listening yet
+        raise RuntimeError(f"iperf3 to {address}:{port}: {out.stdout[-600:]} {out.stderr[-300:]}")
     finally:
         srv.kill()
         srv.wait()
 
 
-def wrk(url, seconds=4):
-    out = sh("wrk", "-t1", "-c8", f"-d{seconds}s", url).stdout
+def wrk_in(client, url, seconds=4):
+    return wrk(url, seconds, ["ip", "netns", "exec", client.name])
+
+
+def wrk(url, seconds=4, prefix=()):
+    out = sh(*prefix, "wrk", "-t1", "-c8", f"-d{seconds}s", "-H", "Connection: close", url).stdout
     for line in out.splitlines():
         if line.startswith("Requests/sec:"):
             return float(line.split()[1])
@@ -173,6 +178,7 @@ def main():
         res["tiffin tcp client->port"] = iperf(srv_pid, ["ip", "netns", "exec", client.name], client.host_ip, 15201, args.seconds)
         res["tiffin tcp 127.0.0.1->port"] = iperf(srv_pid, [], "127.0.0.1", 15201, args.seconds)
         res["tiffin http conn/s"] = wrk("http://127.0.0.1:18080/index.html", args.seconds)
+        res["tiffin http conn/s client"] = wrk_in(client, f"http://{client.host_ip}:18080/index.html", args.seconds)
         res["tiffin dns"] = lookups(cli_pid, gateway, "srv")
 
         # ---- docker, the same
@@ -193,18 +199,22 @@ def main():
             res["docker tcp client->port"] = iperf(dsrv, ["ip", "netns", "exec", client.name], client.host_ip, 25201, args.seconds)
             res["docker tcp 127.0.0.1->port"] = iperf(dsrv, [], "127.0.0.1", 25201, args.seconds)
             res["docker http conn/s"] = wrk("http://127.0.0.1:28080/index.html", args.seconds)
+            res["docker http conn/s client"] = wrk_in(client, f"http://{client.host_ip}:28080/index.html", args.seconds)
             res["docker dns"] = lookups(dcli, "127.0.0.11", "srv")
         else:
             print("dockerd did not start: docker figures skipped", file=sys.stderr)
 
         # ---- scale: time per run -d as one network fills
         subprocess.run(node + ["network", "create", "--subnet", "10.254.0.0/16", "scale"], check=True, stdout=subprocess.DEVNULL)
-        curve = []
+        # Beside it, every tenth step, a container with --network none: what grows with the
+        # count without any network (the host's mount table each new mount namespace copies).
+        curve, baseline = [], []
         for i in range(args.scale):
-            t = time.perf_counter()
-            subprocess.run(node + ["run", "-d", "--network", "scale", "bb", "sleep", "100000"], check=True, stdout=subprocess.DEVNULL)
-            curve.append((time.perf_counter() - t) * 1000)
-        res["scale"] = curve
+            for argv, out_list in [(["--network", "scale"], curve)] + ([(["--network", "none"], baseline)] if i % 10 == 9 else []):
+                t = time.perf_counter()
+                subprocess.run(node + ["run", "-d", *argv, "bb", "sleep", "100000"], check=True, stdout=subprocess.DEVNULL)
+                out_list.append((time.perf_counter() - t) * 1000)
+        res["scale"], res["scale none"] = curve, baseline
     finally:
         ids = subprocess.run(node + ["ps", "-aq"], capture_output=True, text=True).stdout.split()
         if ids:
@@ -239,20 +249,23 @@ def report(r):
         if "docker " + what in r:
             line += f" | docker {r['docker ' + what]:.2f} → tiffin/docker {ratio('tiffin ' + what, 'docker ' + what)}"
         print(line)
-    line = f"HTTP connections/s through a published port: tiffin {r['tiffin http conn/s']:.0f}"
-    if "docker http conn/s" in r:
-        line += f" | docker {r['docker http conn/s']:.0f} → {ratio('tiffin http conn/s', 'docker http conn/s')}"
-    print(line)
+    for key, where in [("http conn/s", "from 127.0.0.1"), ("http conn/s client", "from the client namespace")]:
+        line = f"HTTP connections/s through a published port {where}: tiffin {r['tiffin ' + key]:.0f}"
+        if "docker " + key in r:
+            line += f" | docker {r['docker ' + key]:.0f} → {ratio('tiffin ' + key, 'docker ' + key)}"
+        print(line)
     t = r["tiffin dns"]
     line = f"name lookup from a container (ms): tiffin p50 {t[0]:.3f} p99 {t[1]:.3f}"
     if "docker dns" in r:
         d = r["docker dns"]
         line += f" | docker p50 {d[0]:.3f} p99 {d[1]:.3f} → p50 {t[0] / d[0]:.2f}×"
     print(line)
-    curve = r["scale"]
+    curve, none = r["scale"], r["scale none"]
     step = max(1, len(curve) // 10)
-    print("run -d on one network, median ms per bucket of containers: " +
-          ", ".join(f"{i + 1}-{i + step}: {statistics.median(curve[i:i + step]):.1f}" for i in range(0, len(curve), step)))
+    print("run -d on one network as it fills, median ms per bucket of containers (and one --network none run per 10):")
+    for k, i in enumerate(range(0, len(curve), step)):
+        extra = f"  (none: {statistics.median(none[k * step // 10:(k + 1) * step // 10] or [0]):.1f})" if none else ""
+        print(f"  {i + 1:>4}-{i + step:<4} {statistics.median(curve[i:i + step]):6.1f}{extra}")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ void ContainerFlags::add_to(CLI::App* cmd) {
   cmd->add_option("--stats-redis", c.stats_redis, "Publish stats every 2 s to redis://[:password@]host[:port]/channel");
   cmd->add_option("--network,--net", c.network, "A network's name, bridge (the default network), none, host or container:<name|id>");
   cmd->add_option("-p,--publish", c.publish, "Publish a port: [hostip:][hostport[-end]:]ctrport[-end][/tcp|/udp]");
+  cmd->add_flag("-P,--publish-all", c.publish_all, "Publish each of the image's ports on a free host port");
   cmd->add_option("--ip", c.ip, "IPv4 address on the network");
   cmd->add_option("--ip6", c.ip6, "IPv6 address on the network");
   cmd->add_option("--network-alias", c.network_aliases, "Another name for the container on its network");

@@ -19,6 +19,7 @@ void add_import(CLI::App& app, Context& ctx) {
   imp->add_option("--env", io->config.env, "Image environment KEY=value");
   imp->add_option("--workdir", io->config.workdir, "Image working directory");
   imp->add_option("--user", io->config.user, "Image user");
+  imp->add_option("--expose", io->config.ports, "A port the image's program listens on: 80/tcp (what run -P publishes)");
   imp->callback([&ctx, io] {
     ctx.run([&]() -> Result<int> {
       auto e = TRY(ctx.open_engine());

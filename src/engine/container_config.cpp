@@ -22,7 +22,8 @@ json container_config_to_json(const ContainerConfig& c) {
       {"read_only", c.read_only}, {"privileged", c.privileged}, {"network", c.network}, {"volumes", c.volumes}, {"cap_add", c.cap_add},
       {"cap_drop", c.cap_drop}, {"log_stdout", c.log_stdout}, {"log_stderr", c.log_stderr}, {"stats_redis", c.stats_redis}, {"ip", c.ip},
       {"ip6", c.ip6}, {"network_aliases", c.network_aliases}, {"mac_address", c.mac_address}, {"publish", c.publish},
-      {"add_hosts", c.add_hosts}, {"dns", c.dns}, {"dns_search", c.dns_search}, {"dns_options", c.dns_options}};
+      {"publish_all", c.publish_all}, {"add_hosts", c.add_hosts}, {"dns", c.dns}, {"dns_search", c.dns_search},
+      {"dns_options", c.dns_options}};
   j["entrypoint"] = c.entrypoint ? json(*c.entrypoint) : json(nullptr);
   return j;
 }
@@ -61,6 +62,7 @@ Result<ContainerConfig> container_config_from_json(const json& j) {
     c.network_aliases = j.value("network_aliases", std::vector<std::string>{});
     c.mac_address = j.value("mac_address", "");
     c.publish = j.value("publish", std::vector<std::string>{});
+    c.publish_all = j.value("publish_all", false);
     c.add_hosts = j.value("add_hosts", std::vector<std::string>{});
     c.dns = j.value("dns", std::vector<std::string>{});
     c.dns_search = j.value("dns_search", std::vector<std::string>{});
@@ -124,11 +126,11 @@ Result<void> validate_network_options(const ContainerConfig& c) {
   if (mode == NetworkMode::bridge && !valid_container_name(c.network))
     return fail(Errc::invalid_input, "invalid network name '" + c.network + "'");
   if (mode != NetworkMode::bridge) {
-    const char* what = !c.publish.empty()                ? "-p"
-                       : !c.ip.empty() || !c.ip6.empty() ? "--ip"
-                       : !c.network_aliases.empty()      ? "--network-alias"
-                       : !c.mac_address.empty()          ? "--mac-address"
-                                                         : nullptr;
+    const char* what = !c.publish.empty() || c.publish_all ? "-p"
+                       : !c.ip.empty() || !c.ip6.empty()   ? "--ip"
+                       : !c.network_aliases.empty()        ? "--network-alias"
+                       : !c.mac_address.empty()            ? "--mac-address"
+                                                           : nullptr;
     if (what) return fail(Errc::invalid_input, std::string(what) + " needs a bridge network, not --network " + c.network);
   }
   if (mode == NetworkMode::container && (!c.dns.empty() || !c.add_hosts.empty() || !c.hostname.empty()))

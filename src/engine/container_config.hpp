@@ -36,6 +36,7 @@ struct ContainerConfig {
   std::vector<std::string> network_aliases;  // more names for it there
   std::string mac_address;
   std::vector<std::string> publish;                       // -p specs (net/port_spec.hpp)
+  bool publish_all = false;                               // -P: each of the image's ports on a free host port
   std::vector<std::string> add_hosts;                     // name:ip lines for /etc/hosts
   std::vector<std::string> dns, dns_search, dns_options;  // for /etc/resolv.conf
   std::vector<std::string> volumes;                       // name:/dst[:ro] or /host:/dst[:ro]

@@ -103,7 +103,7 @@ Result<void> Engine::collect_network_garbage() {
   return sync_dns_of(held);
 }
 
-Result<void> Engine::lease_network(const std::string& id, const ContainerConfig& c) {
+Result<void> Engine::lease_network(const std::string& id, const ContainerConfig& c, const ImageInfo& image) {
   if (network_mode(c) != NetworkMode::bridge) return {};
   TRY(collect_network_garbage());
   NetworkStore store(db_);
@@ -113,9 +113,12 @@ Result<void> Engine::lease_network(const std::string& id, const ContainerConfig&
   if (!c.ip.empty()) r.ip = TRY(net::IpAddress::parse(c.ip));
   if (!c.ip6.empty()) r.ip6 = TRY(net::IpAddress::parse(c.ip6));
   TRY(store.attach(id, r));
-  if (!c.publish.empty()) {
+  std::vector<std::string> specs = c.publish;
+  if (c.publish_all)  // docker's -P: the image's ports ("80/tcp"), each on a port the kernel would pick
+    for (const auto& p : TRY(image_config(image)).ports) specs.push_back(p);
+  if (!specs.empty()) {
     std::vector<net::ExpandedPorts> ports;
-    for (const auto& p : c.publish) ports.push_back(TRY(net::expand_port_spec(TRY(net::parse_port_spec(p)))));
+    for (const auto& p : specs) ports.push_back(TRY_CTX(net::expand_port_spec(TRY(net::parse_port_spec(p))), "port " + p));
     TRY(store.publish(id, ports, host_port_free));
   }
   return {};
@@ -149,11 +152,11 @@ Result<void> Engine::ensure_bridge(const Network& n) {
   return {};
 }
 
-Result<void> Engine::join_network(const std::string& id, const Endpoint& e, bool default_route) {
+Result<bool> Engine::join_network(const std::string& id, const Endpoint& e, bool default_route) {
+  auto inside = TRY(net::Netlink::open_in(netns_path(id)));
+  if (TRY(inside.link_exists(e.ifname))) return false;  // made before: a start after a stop
   Network n = TRY(NetworkStore(db_).find(e.network_id));
   TRY(ensure_bridge(n));
-  auto inside = TRY(net::Netlink::open_in(netns_path(id)));
-  if (TRY(inside.link_exists(e.ifname))) return {};  // made before: a start after a stop
   auto host = TRY(net::Netlink::open());
   TRY(host.delete_link(e.host_ifname));  // half a pair from a CLI killed while making it
   UniqueFd ns(::open(netns_path(id).c_str(), O_RDONLY | O_CLOEXEC));
@@ -177,7 +180,7 @@ Result<void> Engine::join_network(const std::string& id, const Endpoint& e, bool
     (void)host.delete_link(e.host_ifname);  // takes the peer with it
     return std::unexpected(std::move(configured).error().context("joining container " + short_id(id) + " to network " + n.name));
   }
-  return {};
+  return true;
 }
 
 Result<void> Engine::prepare_network(const std::string& id, const ContainerConfig& c) {
@@ -186,8 +189,11 @@ Result<void> Engine::prepare_network(const std::string& id, const ContainerConfi
   if (!net::netns_mounted(netns_path(id))) TRY(net::create_netns(netns_path(id)));
   if (mode == NetworkMode::none) return {};
   auto endpoints = TRY(NetworkStore(db_).endpoints(id));
-  for (size_t i = 0; i < endpoints.size(); ++i) TRY(join_network(id, endpoints[i], i == 0));
-  if (!c.publish.empty()) TRY(sync_firewall());
+  bool joined = false;
+  for (size_t i = 0; i < endpoints.size(); ++i) joined = TRY(join_network(id, endpoints[i], i == 0)) || joined;
+  // A start after a stop finds everything in place: only the resolver must be alive.
+  if (!joined) return dns::ensure_resolver(dns_dir(), opts_.dns_binary);
+  if (!c.publish.empty() || c.publish_all) TRY(sync_firewall());
   return sync_dns_of(endpoints);
 }
 

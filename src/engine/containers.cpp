@@ -162,7 +162,7 @@ Result<std::string> Engine::create(const ContainerConfig& config) {
   // From here a failure removes what was made, the record last. The network namespace is made
   // on a thread of its own meanwhile (it costs as much as the rootfs, and needs nothing of it);
   // the bundle is written when the container starts, as docker makes its spec then.
-  if (auto leased = lease_network(id, c); !leased) {
+  if (auto leased = lease_network(id, c, image); !leased) {
     (void)remove(id, true);
     return std::unexpected(leased.error());
   }

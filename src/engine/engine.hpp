@@ -225,13 +225,14 @@ class Engine {
   Result<void> prepare_rootfs(const std::string& id, const ContainerConfig& c, const ImageInfo& image);
   // container_network.cpp: leases first (in create, before anything is made in the kernel),
   // then the namespace, veths, addresses and routes; undone by release_network.
-  Result<void> lease_network(const std::string& id, const ContainerConfig& c);
+  Result<void> lease_network(const std::string& id, const ContainerConfig& c, const ImageInfo& image);
   Result<void> prepare_network(const std::string& id, const ContainerConfig& c);
   Result<void> release_network(const std::string& id);
   // Drops the leases of containers that went without a remove, and what they held.
   Result<void> collect_network_garbage();
   Result<void> ensure_bridge(const Network& n);
-  Result<void> join_network(const std::string& id, const Endpoint& e, bool default_route);
+  // Whether it made the container's interface (false: it was there).
+  Result<bool> join_network(const std::string& id, const Endpoint& e, bool default_route);
   // tiffin's nftables table from the networks and ports in the database.
   Result<void> sync_firewall();
   // "inet tiffin" for the default --root, "inet tiffin_<hash of root>" for others.

@@ -130,6 +130,16 @@ def test_published_port_from_client_host_and_containers(node, image, client):
     assert http_get(f"http://127.0.0.1:{port}/", timeout=2) == "", "the rule went with the container"
 
 
+def test_publish_all_takes_the_images_ports(node, image, tmp_path):
+    rootfs = tmp_path / "netbox"  # the image fixture's root filesystem, imported again with a port
+    node("import", rootfs, "exposed", "--cmd", "sh", "--expose", "80/tcp")
+    web(node, "exposed", "-P", name="allports")
+    line = node.out("port", "allports")
+    assert line.startswith("80/tcp -> 0.0.0.0:"), line
+    assert http_get(f"http://127.0.0.1:{line.rsplit(':', 1)[1]}/") == "hello"
+    node("rm", "-f", "allports")
+
+
 def test_udp_and_random_host_ports(node, image):
     node("run", "-d", "--name", "udp", "-p", "127.0.0.1::5000/udp", image, "sleep", "300")
     line = node.out("port", "udp", "5000/udp")
