@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 sys.path.insert(0, str(ROOT / "bench"))
 from engine_bench import Docker, timed  # noqa: E402
 from netenv import ClientNetns  # noqa: E402
+from oci import busybox_rootfs  # noqa: E402
 
 TIFFIN = os.environ.get("TIFFIN_BIN", str(ROOT / "build" / "apps" / "tiffin"))
-APPLETS = ["sh", "true", "sleep", "mkdir", "echo", "httpd", "cat"]
 
 
 def sh(*args, **kw):
@@ -44,14 +44,10 @@ def sh(*args, **kw):
 
 
 def rootfs(tmp):
-    r = tmp / "rootfs"
-    (r / "bin").mkdir(parents=True)
-    for d in ["etc", "proc", "sys", "dev", "tmp", "www"]:
-        (r / d).mkdir()
-    shutil.copy2("/bin/busybox", r / "bin" / "busybox")
-    for a in APPLETS:
+    r = busybox_rootfs(tmp / "rootfs")
+    for a in ["httpd", "mkdir"]:
         os.symlink("busybox", r / "bin" / a)
-    (r / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    (r / "www").mkdir()
     (r / "www" / "index.html").write_text("hello\n")
     subprocess.run(["tar", "-C", r, "-cf", tmp / "rootfs.tar", "."], check=True)
     return r
