@@ -20,6 +20,7 @@
 #include "runtime/capabilities.hpp"
 #include "runtime/cgroup.hpp"
 #include "runtime/console.hpp"
+#include "runtime/fd_range.hpp"
 #include "runtime/container.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/namespaces.hpp"
@@ -151,10 +152,10 @@ void close_unused_fds(const InitContext& c) {
   unsigned from = 3 + static_cast<unsigned>(c.opts->preserve_fds);
   for (int k : keep) {
     if (k < 0 || static_cast<unsigned>(k) < from) continue;
-    if (static_cast<unsigned>(k) > from) ::syscall(SYS_close_range, from, static_cast<unsigned>(k) - 1, 0);
+    if (static_cast<unsigned>(k) > from) (void)close_fd_range(from, static_cast<unsigned>(k) - 1, false);
     from = static_cast<unsigned>(k) + 1;
   }
-  ::syscall(SYS_close_range, from, ~0U, 0);
+  (void)close_fd_range(from, ~0U, false);
 }
 
 [[noreturn]] void init_main(InitContext c) {
