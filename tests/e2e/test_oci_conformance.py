@@ -66,3 +66,73 @@ def test_exec_under_an_allowlist_without_close_range(oci):
     oci("run", "-d", "--bundle", b, "e1")
     assert oci("exec", "e1", "sh", "-c", "echo in; ls /proc/self/fd").stdout.decode().split() == ["in", "0", "1", "2", "3"]
     oci("delete", "--force", "e1")
+
+
+def hook_battery(tmp_path, rootfs):
+    """Hooks for every phase that log "<phase>\t<state>\t<cmdline of the state's pid>" to
+    rootfs/hooks.log; poststart and poststop start with a failing hook. startContainer runs in the
+    container, so its hook is a script inside the rootfs."""
+    log = rootfs / "hooks.log"
+    rec = tmp_path / "rec.sh"
+    rec.write_text(f"#!/bin/sh\nread -r state\npid=$(echo \"$state\" | sed -n 's/.*\"pid\":\\([0-9]*\\).*/\\1/p')\n"
+                   f"cmd=$(tr '\\0' ' ' < /proc/$pid/cmdline 2>/dev/null)\nprintf '%s\\t%s\\t%s\\n' \"$1\" \"$state\" \"$cmd\" >> {log}\n")
+    rec.chmod(0o755)
+    (rootfs / "rec.sh").write_text("#!/bin/sh\nread -r state\necho \"$1\t$state\t\" >> /hooks.log\n")
+    (rootfs / "rec.sh").chmod(0o755)
+    env = ["PATH=/usr/bin:/bin"]
+
+    def recorder(phase, path=str(rec)):
+        return {"path": path, "args": ["rec.sh", phase], "env": env}
+
+    failing = {"path": "/bin/false"}
+    hooks = {phase: [recorder(phase)] for phase in ["prestart", "createRuntime", "createContainer"]}
+    hooks["startContainer"] = [recorder("startContainer", "/rec.sh")]
+    hooks["poststart"] = [failing, recorder("poststart")]
+    hooks["poststop"] = [failing, recorder("poststop")]
+
+    def entries():
+        out = []
+        for line in log.read_text().splitlines() if log.exists() else []:
+            phase, state, cmd = line.split("\t")
+            out.append((phase, json.loads(state), cmd.strip()))
+        return out
+
+    return hooks, entries
+
+
+def test_hook_battery_order_states_and_failures(oci, tmp_path):
+    b = oci.bundle(args=["sleep", "60"])
+    hooks, entries = hook_battery(tmp_path, b / "rootfs")
+    cfg = json.loads((b / "config.json").read_text())
+    cfg["hooks"] = hooks
+    cfg["root"]["readonly"] = False  # the startContainer hook writes its log in there
+    (b / "config.json").write_text(json.dumps(cfg))
+
+    oci("create", "--bundle", b, "h1")
+    pid = oci.state("h1")["pid"]
+    assert [(p, s["status"], s["pid"], s["bundle"], s["id"]) for p, s, _ in entries()] == [
+        (p, "created", pid, str(b), "h1") for p in ["prestart", "createRuntime", "createContainer"]]
+    err = oci("start", "h1").stderr.decode()
+    # poststart has run when start returns, after the program started (its pid is sleep's), and
+    # after a failing poststart hook, which is only a warning.
+    seen = entries()
+    assert [p for p, _, _ in seen] == ["prestart", "createRuntime", "createContainer", "startContainer", "poststart"]
+    assert seen[3][1]["status"] == "created" and seen[3][1]["pid"] == pid
+    assert seen[4][1]["status"] == "running" and seen[4][1]["pid"] == pid and seen[4][2] == "sleep 60"
+    assert "warning: poststart hook /bin/false failed" in err
+    assert oci.state("h1")["status"] == "running"
+    err = oci("delete", "--force", "h1").stderr.decode()
+    assert "warning: poststop hook /bin/false failed" in err
+    last = entries()[-1]
+    assert last[0] == "poststop" and last[1]["status"] == "stopped" and last[1]["bundle"] == str(b)
+
+
+def test_run_runs_poststart_after_the_program_starts(oci, tmp_path):
+    b = oci.bundle(args=["sleep", "1"])
+    hooks, entries = hook_battery(tmp_path, b / "rootfs")
+    cfg = json.loads((b / "config.json").read_text())
+    cfg["hooks"] = {"poststart": hooks["poststart"]}
+    (b / "config.json").write_text(json.dumps(cfg))
+    p = oci("run", "--bundle", b, "r1")
+    assert [(ph, s["status"], cmd) for ph, s, cmd in entries()] == [("poststart", "running", "sleep 1")]
+    assert "warning: poststart hook /bin/false failed" in p.stderr.decode()

@@ -241,7 +241,7 @@ def test_hooks_run_in_order_with_the_state_on_stdin(oci, tmp_path):
     lines = log.read_text().splitlines()
     assert [line.split()[0] for line in lines] == ["prestart", "createRuntime", "createContainer", "poststart", "poststop"]
     first = json.loads(lines[0].split(" ", 1)[1])
-    assert first["id"] == "h1" and first["status"] == "creating" and first["bundle"] == str(b) and first["pid"] > 0
+    assert first["id"] == "h1" and first["status"] == "created" and first["bundle"] == str(b) and first["pid"] > 0
     assert json.loads(lines[-1].split(" ", 1)[1])["status"] == "stopped"
 
 
