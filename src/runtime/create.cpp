@@ -100,7 +100,6 @@ Result<void> init_setup(InitContext& c, PreparedProcess& out) {
   TRY(join_namespaces(*c.joins, {"ipc", "uts", "network", "mount"}));
   int unshare_flags =
       namespaces_to_create(spec.linux.namespaces) & ~(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWCGROUP | namespace_flag("time"));
-  if (!spec.linux.has_namespace("mount")) return fail(Errc::invalid_input, "config.json: linux.namespaces: a mount namespace is required");
   if (::unshare(unshare_flags) != 0) return fail_errno("creating namespaces");
   if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) return fail_errno("sethostname");
   if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0) return fail_errno("setdomainname");
@@ -258,6 +257,11 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
   CreateOptions o = opts;
   o.bundle = bundle;
   Spec spec = TRY(load_spec(bundle));
+  // Checked before anything is made: the init builds the root in a mount namespace of its own.
+  if (!spec.linux.has_namespace("mount"))
+    return fail(Errc::unsupported,
+        "config.json: linux.namespaces: no mount namespace; tiffin-oci refuses this by design: a container's root is built in a "
+        "mount namespace of its own (add {\"type\": \"mount\"}), never in the host's");
   if (spec.process.terminal && o.console_socket.empty() && wait_for_start)
     return fail(Errc::invalid_input, "cannot allocate a terminal without --console-socket");
   TRY(store.make_dir(o.id));

@@ -136,3 +136,21 @@ def test_run_runs_poststart_after_the_program_starts(oci, tmp_path):
     p = oci("run", "--bundle", b, "r1")
     assert [(ph, s["status"], cmd) for ph, s, cmd in entries()] == [("poststart", "running", "sleep 1")]
     assert "warning: poststart hook /bin/false failed" in p.stderr.decode()
+
+
+@pytest.mark.parametrize("mode", ["private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"])
+def test_every_rootfs_propagation_mode_runs(oci, mode):
+    b = oci.bundle(args=["sh", "-c", "grep -E '^[0-9]+ [0-9]+ [^ ]+ [^ ]+ / ' /proc/self/mountinfo"], edit=lambda c: c["linux"].update(rootfsPropagation=mode))
+    line = oci("run", "--bundle", b, "p1").stdout.decode()
+    fields = line.split(" - ")[0].split()[6:]
+    if "unbindable" in mode:
+        assert "unbindable" in fields, line
+    elif "shared" in mode:
+        assert any(f.startswith("shared:") for f in fields), line
+
+
+def test_a_config_without_a_mount_namespace_is_refused_by_design(oci):
+    b = oci.bundle(edit=lambda c: c["linux"].update(namespaces=[n for n in c["linux"]["namespaces"] if n["type"] != "mount"]))
+    err = oci("create", "--bundle", b, "m1", rc=1).stderr.decode()
+    assert "no mount namespace" in err and "by design" in err, err
+    assert not (oci.root / "m1").exists() and cgroup_dirs(oci.cgroup_parent + "/b") == []
