@@ -229,10 +229,8 @@ Result<void> drive_init(const Spec& spec, const CgroupLayout& layout, const std:
     std::string msg = TRY(sync_receive_step(sync));
     if (msg == "ready") return {};
     if (msg != "hooks") {
-      int status = 0;
-      ::waitpid(child, &status, 0);
       cleanup.child = 0;
-      return fail(Errc::internal, "the container's init exited during setup (status " + std::to_string(status) + ")");
+      return std::unexpected(silent_death(child, "the container's init"));
     }
     // The spec's lifecycle: these run after the create operation's environment exists (step 2),
     // when the status is "created".
@@ -344,6 +342,12 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
   st.pid = child;
   if (auto driven = drive_init(spec, layout, cg_path, st, cleanup, sync.parent.get(), clone_flags & CLONE_NEWUSER); !driven) {
     if (auto e = pending_child_error(sync.parent.get())) return std::unexpected(std::move(*e));
+    // A step of ours failed because the init is gone without a word (a send on the closed
+    // socket, a cgroup.procs write for a dead pid): how it ended is the reason.
+    if (int e = driven.error().sys_errno; cleanup.child > 0 && (e == EPIPE || e == ECONNRESET || e == ESRCH)) {
+      cleanup.child = 0;
+      return std::unexpected(silent_death(child, "the container's init"));
+    }
     return std::unexpected(driven.error());
   }
   st.pid_start = process_start_time(child);

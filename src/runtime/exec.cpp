@@ -90,7 +90,7 @@ Result<int> exec_in_container(const RuntimeOptions& rt, const ExecOptions& opts)
   if (auto r = sync_send(sync.parent.get(), "cgroup"); !r) return fail_child(r.error());
   auto msg = sync_receive_step(sync.parent.get());
   if (!msg) return fail_child(std::move(msg.error()).context("exec failed"));
-  if (*msg != "ready") return fail_child(Error{Errc::internal, 0, "exec failed: the process died during setup"});
+  if (*msg != "ready") return std::unexpected(silent_death(child, "the exec'd process").context("exec failed"));
   if (!opts.pid_file.empty()) {
     std::string text = std::to_string(child);
     if (auto r = write_file_atomic(opts.pid_file, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644, false); !r)

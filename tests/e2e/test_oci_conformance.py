@@ -154,3 +154,42 @@ def test_a_config_without_a_mount_namespace_is_refused_by_design(oci):
     err = oci("create", "--bundle", b, "m1", rc=1).stderr.decode()
     assert "no mount namespace" in err and "by design" in err, err
     assert not (oci.root / "m1").exists() and cgroup_dirs(oci.cgroup_parent + "/b") == []
+
+
+def userns(c):
+    c["linux"]["namespaces"].append({"type": "user"})
+    c["linux"].update(uidMappings=[{"containerID": 0, "hostID": 100000, "size": 65536}],
+                      gidMappings=[{"containerID": 0, "hostID": 100000, "size": 65536}])
+
+
+def replace_ns(c, kind, path):
+    c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != kind] + [{"type": kind, "path": path}]
+
+
+# Failures of the init before, at and after the cgroup step: the user reads the init's own error.
+@pytest.mark.parametrize("case, edit, message", [
+    ("badfs", lambda c: c["mounts"].append({"destination": "/x", "type": "nosuchfs", "source": "none"}),
+     "mounting nosuchfs on /x: No such device"),
+    # In a user namespace (pytest's 0700 temporary directory is closed to its root).
+    ("rootfs_userns", userns, "bind-mounting the rootfs"),
+    ("nobindsource", lambda c: c["mounts"].append({"destination": "/x", "type": "bind", "source": "/nonexistent", "options": ["bind"]}),
+     "source /nonexistent: No such file or directory"),
+    ("missingns", lambda c: replace_ns(c, "network", "/run/netns/tiffin-missing"), "/run/netns/tiffin-missing: No such file"),
+    ("notans", lambda c: replace_ns(c, "network", "/etc/hostname"), "network namespace /etc/hostname is not a namespace"),
+    ("wrongns", lambda c: replace_ns(c, "uts", "/proc/self/ns/net"), "/proc/self/ns/net is not a uts namespace"),
+    ("badsysctl", lambda c: c["linux"].update(sysctl={"kernel.nosuchsysctl": "1"}), "sysctl kernel.nosuchsysctl=1"),
+    ("badhook", lambda c: c.update(hooks={"createContainer": [{"path": "/bin/false"}]}), "createContainer hook /bin/false failed"),
+    # Killed without a word: an early filter (no_new_privs false) that kills on the first
+    # syscall it does not list.
+    ("killed", lambda c: (c["process"].update(noNewPrivileges=False),
+                          c["linux"].update(seccomp=dict(allowlist(SHELL_SYSCALLS), defaultAction="SCMP_ACT_KILL_PROCESS"))),
+     "the container's init was killed by signal 31 (Bad system call) during setup"),
+])
+def test_an_early_failure_of_the_init_keeps_its_reason(oci, case, edit, message):
+    b = oci.bundle(name=case, args=["sleep", "4242"], edit=edit)
+    for verb in (["create"], ["run", "-d"]):
+        err = oci(*verb, "--bundle", b, case, rc=1).stderr.decode()
+        assert message in err and "Broken pipe" not in err, err
+        assert not (oci.root / case).exists()
+        assert cgroup_dirs(oci.cgroup_parent + "/" + case) == []
+    assert processes_running(f"--root {oci.root}") == [] and processes_running("sleep 4242") == []
