@@ -24,6 +24,7 @@
 #include "runtime/fd_range.hpp"
 #include "runtime/container.hpp"
 #include "runtime/hooks.hpp"
+#include "runtime/lsm.hpp"
 #include "runtime/namespaces.hpp"
 #include "runtime/process_setup.hpp"
 #include "runtime/rootfs.hpp"
@@ -256,6 +257,7 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
   o.bundle = bundle;
   Spec spec = TRY(load_spec(bundle));
   // Checked before anything is made: the init builds the root in a mount namespace of its own.
+  TRY(check_lsm_labels(spec.process, spec.linux.mount_label));
   if (!spec.linux.has_namespace("mount"))
     return fail(Errc::unsupported,
         "config.json: linux.namespaces: no mount namespace; tiffin-oci refuses this by design: a container's root is built in a "

@@ -12,6 +12,7 @@
 #include "common/fd.hpp"
 #include "runtime/console.hpp"
 #include "runtime/container.hpp"
+#include "runtime/lsm.hpp"
 #include "runtime/namespaces.hpp"
 #include "runtime/process_setup.hpp"
 #include "runtime/sync_socket.hpp"
@@ -36,6 +37,7 @@ Result<int> exec_in_container(const RuntimeOptions& rt, const ExecOptions& opts)
   if (status != Status::running && status != Status::created)
     return fail(Errc::conflict, std::string("cannot exec in a ") + status_name(status) + " container");
   if (opts.process.args.empty()) return fail(Errc::invalid_input, "exec needs a command");
+  TRY(check_lsm_labels(opts.process));
   if (opts.process.terminal && opts.console_socket.empty())
     return fail(Errc::invalid_input, "cannot allocate a terminal without --console-socket");
   Spec spec = TRY(store.saved_spec(st));

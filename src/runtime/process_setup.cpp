@@ -14,6 +14,7 @@
 #include "common/text.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/fd_range.hpp"
+#include "runtime/lsm.hpp"
 
 namespace tiffin::runtime {
 namespace {
@@ -143,6 +144,7 @@ Result<PreparedProcess> prepare_process(const Process& p, const std::optional<Se
   // Before any filter: the container's profile need not allow close_range (older Docker and
   // Kubernetes profiles do not), and the fallback's syscalls even less.
   TRY(close_fd_range(3 + static_cast<unsigned>(preserve_fds), ~0U, true));
+  TRY(apply_lsm_exec_labels(p));
   std::optional<SeccompProgram> filter = seccomp;
   if (filter && !p.no_new_privileges) {
     TRY(filter->load());

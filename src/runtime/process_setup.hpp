@@ -44,7 +44,7 @@ struct PreparedProcess {
 };
 
 // In order: rlimits, oom_score_adj, umask, cwd, the executable's path, fds beyond
-// 3 + preserve_fds marked close-on-exec, seccomp (now, while privileged, unless no_new_privs),
+// 3 + preserve_fds marked close-on-exec, AppArmor/SELinux exec labels, seccomp (now, while privileged, unless no_new_privs),
 // bounding set, user, capabilities, no_new_privs. The seccomp program is built by the runtime
 // beforehand (seccomp_program), where its cache is reachable.
 //

@@ -190,6 +190,8 @@ Result<Process> parse_process(const Obj& p) {
   for (const auto& e : proc.env)
     if (e.find('=') == std::string::npos || e.front() == '=') return bad(p.at("env"), "'" + e + "' is not KEY=value");
   TRY(p.abs_path("cwd", proc.cwd));
+  TRY(p.str("apparmorProfile", proc.apparmor_profile));
+  TRY(p.str("selinuxLabel", proc.selinux_label));
   Obj caps = TRY(p.obj("capabilities"));
   for (auto [key, list] : {std::pair{"bounding", &proc.capabilities.bounding}, {"effective", &proc.capabilities.effective},
            {"inheritable", &proc.capabilities.inheritable}, {"permitted", &proc.capabilities.permitted},
@@ -437,6 +439,7 @@ Result<Linux> parse_linux(const Obj& l) {
       if (p.empty() || p[0] != '/') return bad(l.at(key), "'" + p + "' is not absolute");
   }
   TRY(l.str("rootfsPropagation", linux.rootfs_propagation));
+  TRY(l.str("mountLabel", linux.mount_label));
   static const std::set<std::string> props = {
       "", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"};
   if (!props.contains(linux.rootfs_propagation)) return bad(l.at("rootfsPropagation"), "unknown mode " + linux.rootfs_propagation);

@@ -3,8 +3,9 @@
 // so that a container is never created from a config that means something other than what it
 // says. Unknown namespace types, capabilities, rlimits, seccomp actions or operators, relative
 // mount destinations, empty or overlapping id mappings and a missing rootfs are all errors of kind
-// Errc::invalid_input naming the field. Fields the runtime does not act on (annotations, apparmor,
-// selinux, windows, …) are ignored, as runc does.
+// Errc::invalid_input naming the field. Fields that only describe (annotations) or belong to other
+// platforms (windows, solaris, vm) are ignored, as runc does; security labels and resources are
+// parsed so that one asked for is applied or refused, never dropped.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +60,7 @@ struct Process {
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = false;
   std::optional<int> oom_score_adj;
+  std::string apparmor_profile, selinux_label;  // applied, or refused where the host lacks them (lsm.hpp)
 
   bool operator==(const Process&) const = default;
 };
@@ -215,6 +217,7 @@ struct Linux {
   std::vector<std::string> masked_paths, readonly_paths;
   std::string rootfs_propagation;
   std::vector<Device> devices;
+  std::string mount_label;  // SELinux; refused (lsm.hpp)
 
   bool has_namespace(const std::string& type) const;
 

@@ -46,6 +46,8 @@ json process_json(const Process& p) {
   }
   j["noNewPrivileges"] = p.no_new_privileges;
   put_opt(j, "oomScoreAdj", p.oom_score_adj);
+  put_str(j, "apparmorProfile", p.apparmor_profile);
+  put_str(j, "selinuxLabel", p.selinux_label);
   return j;
 }
 
@@ -183,6 +185,7 @@ json linux_json(const Linux& l) {
   put_list(j, "maskedPaths", l.masked_paths);
   put_list(j, "readonlyPaths", l.readonly_paths);
   put_str(j, "rootfsPropagation", l.rootfs_propagation);
+  put_str(j, "mountLabel", l.mount_label);
   if (!l.devices.empty()) {
     json& devices = j["devices"] = json::array();
     for (const auto& d : l.devices) {

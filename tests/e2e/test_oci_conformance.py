@@ -193,3 +193,29 @@ def test_an_early_failure_of_the_init_keeps_its_reason(oci, case, edit, message)
         assert not (oci.root / case).exists()
         assert cgroup_dirs(oci.cgroup_parent + "/" + case) == []
     assert processes_running(f"--root {oci.root}") == [] and processes_running("sleep 4242") == []
+
+
+# This host has neither AppArmor nor SELinux: a label asked for is refused, as runc refuses it,
+# rather than the container running unconfined.
+@pytest.mark.parametrize("case, edit, message", [
+    ("apparmor", lambda c: c["process"].update(apparmorProfile="docker-default"), "process.apparmorProfile 'docker-default': this host has no AppArmor"),
+    ("selinux", lambda c: c["process"].update(selinuxLabel="system_u:system_r:container_t:s0"), "process.selinuxLabel"),
+    ("mountlabel", lambda c: c["linux"].update(mountLabel="system_u:object_r:container_file_t:s0"), "linux.mountLabel"),
+])
+def test_security_labels_the_host_cannot_apply_are_refused(oci, case, edit, message):
+    assert not Path("/sys/kernel/security/apparmor").exists() and not Path("/sys/fs/selinux/enforce").exists()
+    b = oci.bundle(name=case, args=["sleep", "4242"], edit=edit)
+    err = oci("run", "-d", "--bundle", b, case, rc=1).stderr.decode()
+    assert message in err, err
+    assert not (oci.root / case).exists() and cgroup_dirs(oci.cgroup_parent + "/" + case) == []
+
+
+def test_exec_with_a_label_the_host_cannot_apply_is_refused(oci):
+    b = oci.bundle(args=["sleep", "4242"])
+    oci("run", "-d", "--bundle", b, "x1")
+    for flag, message in [("--apparmor", "this host has no AppArmor"), ("--process-label", "this host has no SELinux")]:
+        err = oci("exec", flag, "some-label", "x1", "true", rc=1).stderr.decode()
+        assert message in err, err
+    features = json.loads(oci("features").stdout)
+    assert features["linux"]["apparmor"]["enabled"] is False and features["linux"]["selinux"]["enabled"] is False
+    oci("delete", "--force", "x1")

@@ -33,6 +33,8 @@ Spec everything() {
   p.rlimits = {Rlimit{"RLIMIT_NOFILE", 512, 1024}, Rlimit{"RLIMIT_CORE", 0, 0}};
   p.no_new_privileges = true;
   p.oom_score_adj = -200;
+  p.apparmor_profile = "docker-default";
+  p.selinux_label = "system_u:system_r:container_t:s0";
   s.mounts = {
       Mount{"/data", "bind", "data", {"rbind", "ro", "rslave"}}, Mount{"/tmp", "tmpfs", "tmpfs", {"size=1m"}}, Mount{"/empty", "", "", {}}};
   Hook h{"/bin/hook", {"hook", "x"}, {"K=V"}, 7};
@@ -63,6 +65,7 @@ Spec everything() {
   r.rdma = {{"mlx5_0", RdmaLimit{3, std::nullopt}}};
   r.unified = {{"memory.high", "1000000"}};
   l.cgroups_path = "/tiffin/test";
+  l.mount_label = "system_u:object_r:container_file_t:s0";
   l.seccomp = Seccomp{"SCMP_ACT_ERRNO", 1, {"SCMP_ARCH_X86_64"}, {"SECCOMP_FILTER_FLAG_LOG"},
       {SeccompRule{{"read", "write"}, "SCMP_ACT_ALLOW", std::nullopt, {}},
           SeccompRule{{"personality"}, "SCMP_ACT_ERRNO", 38,
