@@ -44,6 +44,8 @@ def allowlist(names):
 @pytest.mark.parametrize("no_new_privs", [True, False])
 def test_a_seccomp_allowlist_without_close_range_runs(oci, no_new_privs):
     extra = [] if no_new_privs else PRIVILEGED_TAIL
+    if not no_new_privs and b"__asan_init" in Path(oci.binary).read_bytes():
+        pytest.skip("a sanitizer build's runtime makes syscalls of its own in the init, under the early filter")
 
     def edit(c):
         c["linux"]["seccomp"] = allowlist(SHELL_SYSCALLS + extra)

@@ -196,16 +196,19 @@ TEST(CgroupSettings, EveryFieldIsWrittenOrRefused) {
     }
   }
   // Where io.bfq.weight is missing, io.weight on its own scale.
-  const CgroupWrite* weight = find_write(cgroup_v2_writes(r), "blockIO.weight");
+  const auto v2 = cgroup_v2_writes(r);  // find_write points into it
+  const CgroupWrite* weight = find_write(v2, "blockIO.weight");
   EXPECT_EQ(weight->alt_file, "io.weight");
   EXPECT_EQ(weight->alt_value, std::to_string(blkio_weight_to_io_weight(500)));
   EXPECT_EQ(blkio_weight_to_io_weight(10), 1u);
   EXPECT_EQ(blkio_weight_to_io_weight(1000), 10000u);
   // kmem is read back: kernels since 5.16 take the write and limit nothing.
-  EXPECT_TRUE(find_write(cgroup_v1_writes(r), "memory.kernel")->verify);
+  const auto v1 = cgroup_v1_writes(r);
+  ASSERT_NE(find_write(v1, "memory.kernel"), nullptr);
+  EXPECT_TRUE(find_write(v1, "memory.kernel")->verify);
   // -1 (no limit) asks for nothing, so nothing is refused.
   r.memory_kernel = -1;
-  EXPECT_EQ(find_write(cgroup_v2_writes(r), "memory.kernel"), nullptr);
+  EXPECT_EQ(find_write(cgroup_v2_writes(r), "memory.kernel"), nullptr);  // compares the pointer only
   EXPECT_EQ(find_write(cgroup_v1_writes(r), "memory.kernel"), nullptr);
 }
 
