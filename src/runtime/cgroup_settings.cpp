@@ -46,6 +46,15 @@ std::string rdma_value(const std::string& device, const RdmaLimit& l) {
   return device + " hca_handle=" + n(l.hca_handles) + " hca_object=" + n(l.hca_objects);
 }
 
+// The files v1 and v2 name alike.
+void same_in_both(const Resources& r, std::vector<CgroupWrite>& w) {
+  if (r.cpu_idle) w.push_back(write("cpu", "cpu.idle", std::to_string(*r.cpu_idle), "cpu.idle"));
+  if (!r.cpuset_cpus.empty()) w.push_back(write("cpuset", "cpuset.cpus", r.cpuset_cpus, "cpu.cpus"));
+  if (!r.cpuset_mems.empty()) w.push_back(write("cpuset", "cpuset.mems", r.cpuset_mems, "cpu.mems"));
+  if (r.pids_limit) w.push_back(write("pids", "pids.max", *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max", "pids.limit"));
+  for (const auto& [device, l] : r.rdma) w.push_back(write("rdma", "rdma.max", rdma_value(device, l), "rdma"));
+}
+
 }  // namespace
 
 uint64_t cpu_shares_to_weight(uint64_t shares) {
@@ -90,10 +99,7 @@ std::vector<CgroupWrite> cgroup_v1_writes(const Resources& r) {
   if (r.cpu_realtime_period) w.push_back(write("cpu", "cpu.rt_period_us", std::to_string(*r.cpu_realtime_period), "cpu.realtimePeriod"));
   if (r.cpu_realtime_runtime)
     w.push_back(write("cpu", "cpu.rt_runtime_us", std::to_string(*r.cpu_realtime_runtime), "cpu.realtimeRuntime"));
-  if (r.cpu_idle) w.push_back(write("cpu", "cpu.idle", std::to_string(*r.cpu_idle), "cpu.idle"));
-  if (!r.cpuset_cpus.empty()) w.push_back(write("cpuset", "cpuset.cpus", r.cpuset_cpus, "cpu.cpus"));
-  if (!r.cpuset_mems.empty()) w.push_back(write("cpuset", "cpuset.mems", r.cpuset_mems, "cpu.mems"));
-  if (r.pids_limit) w.push_back(write("pids", "pids.max", *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max", "pids.limit"));
+  same_in_both(r, w);
   const BlockIO& b = r.block_io;
   // runc's choice: the CFQ files where they are, else BFQ's (same values).
   if (b.weight) {
@@ -120,7 +126,6 @@ std::vector<CgroupWrite> cgroup_v1_writes(const Resources& r) {
   if (r.net_class_id) w.push_back(write("net_cls", "net_cls.classid", std::to_string(*r.net_class_id), "network.classID"));
   for (const auto& p : r.net_priorities)
     w.push_back(write("net_prio", "net_prio.ifpriomap", p.name + " " + std::to_string(p.priority), "network.priorities"));
-  for (const auto& [device, l] : r.rdma) w.push_back(write("rdma", "rdma.max", rdma_value(device, l), "rdma"));
   if (!r.unified.empty()) w.push_back(refusal("unified", "unified", "cgroup v2 files, and this host has no cgroup v2 hierarchy"));
   if (!r.devices.empty()) {
     for (const auto& d : r.devices)
@@ -160,10 +165,7 @@ std::vector<CgroupWrite> cgroup_v2_writes(const Resources& r) {
   if (r.cpu_realtime_period || r.cpu_realtime_runtime)
     w.push_back(refusal("cpu", r.cpu_realtime_runtime ? "cpu.realtimeRuntime" : "cpu.realtimePeriod",
         "cgroup v2 has no real-time CPU bandwidth (cpu.rt_*)"));
-  if (r.cpu_idle) w.push_back(write("cpu", "cpu.idle", std::to_string(*r.cpu_idle), "cpu.idle"));
-  if (!r.cpuset_cpus.empty()) w.push_back(write("cpuset", "cpuset.cpus", r.cpuset_cpus, "cpu.cpus"));
-  if (!r.cpuset_mems.empty()) w.push_back(write("cpuset", "cpuset.mems", r.cpuset_mems, "cpu.mems"));
-  if (r.pids_limit) w.push_back(write("pids", "pids.max", *r.pids_limit > 0 ? std::to_string(*r.pids_limit) : "max", "pids.limit"));
+  same_in_both(r, w);
   const BlockIO& b = r.block_io;
   // runc's choice: BFQ's weight as it is where BFQ is, else io.weight on its 1..10000 scale.
   if (b.weight) {
@@ -189,7 +191,6 @@ std::vector<CgroupWrite> cgroup_v2_writes(const Resources& r) {
     w.push_back(write("hugetlb", "hugetlb." + h.page_size + ".max", std::to_string(h.limit), "hugepageLimits"));
   if (r.net_class_id) w.push_back(refusal("net_cls", "network.classID", "cgroup v2 has no net_cls controller"));
   if (!r.net_priorities.empty()) w.push_back(refusal("net_prio", "network.priorities", "cgroup v2 has no net_prio controller"));
-  for (const auto& [device, l] : r.rdma) w.push_back(write("rdma", "rdma.max", rdma_value(device, l), "rdma"));
   for (const auto& [file, value] : r.unified) w.push_back(write("unified", file, value, "unified." + file));
   return w;
 }

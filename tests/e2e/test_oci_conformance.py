@@ -2,15 +2,12 @@
 name close_range, hooks with the spec's states and failure rules, the init's own errors when it
 fails early, a config without a mount namespace, and every rootfsPropagation mode."""
 import json
-import os
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from conftest import needs_root
-from oci import Oci, become_subreaper, cgroup_dirs, kill_processes_in_cgroup, processes_running
+from oci import cgroup_dirs, oci_for_test, processes_running
 
 pytestmark = needs_root
 
@@ -26,14 +23,7 @@ SHELL_SYSCALLS = ["arch_prctl", "brk", "clone", "close", "dup2", "execve", "exit
 PRIVILEGED_TAIL = ["prctl", "capget", "capset", "setgroups", "setresgid", "setresuid", "sendto"]
 
 
-@pytest.fixture
-def oci(tmp_path):
-    become_subreaper()
-    o = Oci(tmp_path)
-    yield o
-    kill_processes_in_cgroup(o.cgroup_parent)
-    leftovers = o.cleanup()
-    assert not leftovers, f"the test left {leftovers}"
+oci = pytest.fixture(oci_for_test, name="oci")
 
 
 def allowlist(names):
