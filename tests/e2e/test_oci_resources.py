@@ -162,3 +162,23 @@ def test_every_resource_is_applied_or_refused(tmp_path, layout):
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--inside"]:
     inside(*sys.argv[2:5])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_update_applies_the_new_fields_or_refuses_them(tmp_path):
+    become_subreaper()
+    o = Oci(tmp_path)
+    b = o.bundle(args=["sleep", "4242"])
+    o("run", "-d", "--bundle", b, "u1")
+    try:
+        (tmp_path / "r.json").write_text(json.dumps({"memory": {"swappiness": 20}, "blockIO": {"weight": 300}}))
+        o("update", "-r", tmp_path / "r.json", "u1")
+        cg = o.cgroup_parent + "/b"
+        assert Path(f"/sys/fs/cgroup/memory{cg}/memory.swappiness").read_text().strip() == "20"
+        assert "300" in Path(f"/sys/fs/cgroup/blkio{cg}/blkio.bfq.weight").read_text()
+        (tmp_path / "r.json").write_text(json.dumps({"network": {"classID": 1}}))
+        err = o("update", "-r", tmp_path / "r.json", "u1", rc=1).stderr.decode()
+        assert "linux.resources.network.classID cannot be honoured" in err, err
+    finally:
+        o("delete", "--force", "u1", rc=None)
+        assert o.cleanup() == []
