@@ -5,6 +5,7 @@
 // Errc::program_not_found, a missing bind source not_found with ENOENT).
 #pragma once
 
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,12 +81,18 @@ inline std::optional<Error> pending_child_error(int fd) {
 // Parent side, when the child went away without reporting an error (killed by a signal — a
 // seccomp filter's SIGSYS, the OOM killer — or an exit before it could write): reaps it, waiting
 // up to a second, and says how it ended, so the user reads that rather than the consequence
-// ("sync send: Broken pipe"). `what` names the process ("the container's init").
+// ("sync send: Broken pipe"). One still alive after that second is killed. `what` names the
+// process ("the container's init").
 inline Error silent_death(pid_t child, const std::string& what) {
   int status = 0;
   pid_t got = 0;
   for (int i = 0; i < 1000 && (got = ::waitpid(child, &status, WNOHANG)) == 0; ++i) ::usleep(1000);
-  if (got != child) return Error{Errc::internal, 0, what + " stopped answering during setup"};
+  if (got != child) {
+    // Alive but silent: no use to anyone half set up.
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    return Error{Errc::internal, 0, what + " stopped answering during setup and was killed"};
+  }
   std::string how = WIFSIGNALED(status)
                         ? "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")"
                         : "exited with status " + std::to_string(WEXITSTATUS(status));
