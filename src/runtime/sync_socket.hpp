@@ -1,8 +1,9 @@
 // The runtime talks to a process it is setting up over a SOCK_SEQPACKET pair: one short text
-// message per step ("userns", "hooks", "ready", "error <encoded error>"), so either side sees the
-// other die as end of file instead of hanging. A child's error travels in encode_error's wire
-// form, so the runtime returns the very kind and errno the child saw (a missing program stays
-// Errc::program_not_found, a missing bind source not_found with ENOENT).
+// message per step ("userns", "cgroup <state JSON for the container's hooks>", "hooks", "ready",
+// "error <encoded error>"), so either side sees the other die as end of file instead of hanging.
+// A child's error travels in encode_error's wire form, so the runtime returns the very kind and
+// errno the child saw (a missing program stays Errc::program_not_found, a missing bind source
+// not_found with ENOENT).
 #pragma once
 
 #include <signal.h>
