@@ -63,6 +63,8 @@ Result<runtime::Process> build_process(const Globals& g, ExecFlags& f) {
   for (const auto& c : f.caps)
     for (auto* set : {&p.capabilities.bounding, &p.capabilities.effective, &p.capabilities.permitted}) set->push_back(c);
   if (f.no_new_privs) p.no_new_privileges = true;
+  if (!f.apparmor.empty()) p.apparmor_profile = f.apparmor;
+  if (!f.label.empty()) p.selinux_label = f.label;
   return p;
 }
 
@@ -83,8 +85,8 @@ void add_exec(CLI::App& app, Globals& g) {
   cmd->add_option("-c,--cap", f.caps, "add a capability (repeatable)")->allow_extra_args(false);
   cmd->add_flag("--no-new-privs", f.no_new_privs, "set no_new_privs");
   cmd->add_option("--preserve-fds", f.opts.preserve_fds, "pass fds 3 .. 3+N-1");
-  cmd->add_option("--apparmor", f.apparmor, "accepted: this host has no AppArmor");
-  cmd->add_option("--process-label", f.label, "accepted: this host has no SELinux");
+  cmd->add_option("--apparmor", f.apparmor, "the AppArmor profile (refused where the host has no AppArmor)");
+  cmd->add_option("--process-label", f.label, "the SELinux label (refused where the host has no SELinux)");
   cmd->add_option("id", f.opts.id, "container id")->required();
   // One value per repeatable flag, as runc's (else "-e K=V c1 sh" took the id and command as
   // values); everything after the id is the command, options included ("sh -c …").

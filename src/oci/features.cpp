@@ -1,6 +1,7 @@
 #include <nlohmann/json.hpp>
 
 #include "oci/oci_cli.hpp"
+#include "runtime/lsm.hpp"
 
 namespace tiffin::oci {
 
@@ -26,7 +27,7 @@ void add_features(CLI::App& app, Globals& g) {
                                         {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"}},
                                         {"supportedFlags",
                                             {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"}}}},
-                        {"apparmor", {{"enabled", false}}}, {"selinux", {{"enabled", false}}}}},
+                        {"apparmor", {{"enabled", runtime::apparmor_enabled()}}}, {"selinux", {{"enabled", runtime::selinux_enabled()}}}}},
           {"annotations", {{"org.opencontainers.runc.checkpoint.enabled", "false"}}}};
       std::printf("%s\n", j.dump(2).c_str());
       return 0;

@@ -8,9 +8,11 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "common/fd.hpp"
+#include "common/text.hpp"
 #include "runtime/cgroup_settings.hpp"
 
 namespace tiffin::runtime {
@@ -122,26 +124,113 @@ Cgroup Cgroup::open(CgroupMode mode, std::vector<std::string> dirs, std::vector<
 
 std::string Cgroup::dir_of(const std::string& controller) const { return controller_dir(dirs_, controller); }
 
+namespace {
+
+bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+bool listed(const std::string& controllers_file, const std::string& controller) {
+  for (const auto& c : split(read_text(controllers_file), ' '))
+    if (c == controller) return true;
+  return false;
+}
+
+// Makes a controller of the unified hierarchy available in `dir` if its root has it: on a
+// hybrid host nothing enables it in the parents tiffin made (pure v2 ones are enabled by make()).
+// Only done when a resource needs it, so a create that asks for nothing v2 pays nothing.
+bool enable_v2_controller(const std::string& dir, const std::string& controller) {
+  if (listed(dir + "/cgroup.controllers", controller)) return true;
+  std::vector<std::filesystem::path> ancestors;
+  for (auto p = std::filesystem::path(dir).parent_path(); exists(p / "cgroup.controllers"); p = p.parent_path()) ancestors.push_back(p);
+  for (auto it = ancestors.rbegin(); it != ancestors.rend(); ++it)
+    if (listed(*it / "cgroup.controllers", controller)) (void)write_text(*it / "cgroup.subtree_control", "+" + controller);
+  return listed(dir + "/cgroup.controllers", controller);
+}
+
+Error refused(const CgroupWrite& w, const std::string& why) {
+  return Error{Errc::unsupported, 0, "linux.resources." + w.field + " cannot be honoured on this host: " + why};
+}
+
+}  // namespace
+
+// Each controller's writes come from the version that has it: v1 where it is mounted (v1 and
+// hybrid), else the unified hierarchy (v2, and hybrid for what v1 lacks — hugetlb here). All are
+// checked before the first write, so a refused field leaves nothing half applied.
 Result<void> Cgroup::apply(const Resources& r) const {
-  if (mode_ == CgroupMode::v2) {
-    for (const auto& w : cgroup_v2_writes(r)) TRY(write_text(dirs_.at(0) + "/" + w.file, w.value));
-    return {};
+  std::vector<CgroupWrite> v1 = mode_ == CgroupMode::v2 ? std::vector<CgroupWrite>{} : cgroup_v1_writes(r);
+  std::vector<CgroupWrite> v2 = mode_ == CgroupMode::v1 ? std::vector<CgroupWrite>{} : cgroup_v2_writes(r);
+  std::string unified = mode_ == CgroupMode::v1 ? "" : (mode_ == CgroupMode::v2 ? dirs_.at(0) : dir_of(""));
+  auto v1_dir = [&](const std::string& controller) {
+    std::vector<std::string> v1_dirs;
+    for (const auto& d : dirs_)
+      if (d != unified) v1_dirs.push_back(d);
+    return controller_dir(v1_dirs, controller);
+  };
+  struct Planned {
+    const CgroupWrite* w;
+    std::string dir;
+  };
+  std::vector<Planned> planned;
+  std::map<std::string, std::string> source;  // controller → "v1", "v2"
+  auto choose = [&](const CgroupWrite& w) -> Result<std::string> {
+    if (auto it = source.find(w.controller); it != source.end()) return it->second;
+    std::string from;
+    if (w.controller != "unified" && !v1_dir(w.controller).empty()) from = "v1";
+    else if (!unified.empty() && (w.controller == "unified" || enable_v2_controller(unified, v2_controller_name(w.controller))))
+      from = "v2";
+    if (from.empty()) {
+      if (w.controller == "unified")
+        return std::unexpected(refused(w, "it names cgroup v2 files, and this host has no cgroup v2 hierarchy"));
+      // Why neither version can: what each lacks, in the words of its translation's refusal.
+      std::string why;
+      if (mode_ != CgroupMode::v2) why = "the " + w.controller + " controller is not mounted (cgroup v1)";
+      if (mode_ != CgroupMode::v1) {
+        std::string v2_why = "the cgroup v2 hierarchy has no " + v2_controller_name(w.controller) + " controller";
+        for (const auto& x : v2)
+          if (x.controller == w.controller && !x.refused.empty()) v2_why = x.refused;
+        why += (why.empty() ? "" : ", and ") + v2_why;
+      }
+      return std::unexpected(refused(w, why));
+    }
+    return source[w.controller] = from;
+  };
+  for (const auto* list : {&v1, &v2}) {
+    std::string version = list == &v1 ? "v1" : "v2";
+    for (const auto& w : *list) {
+      if (TRY(choose(w)) != version) continue;
+      if (!w.refused.empty()) return std::unexpected(refused(w, w.refused));
+      planned.push_back({&w, version == "v1" ? v1_dir(w.controller) : unified});
+    }
   }
-  for (const auto& w : cgroup_v1_writes(r)) {
-    std::string dir = dir_of(w.controller);
-    if (dir.empty()) return fail(Errc::unsupported, "the " + w.controller + " cgroup controller is not mounted");
-    std::string file = dir + "/" + w.file;
-    if (w.file == "memory.memsw.limit_in_bytes" && ::access(file.c_str(), F_OK) != 0) {
-      if (w.value == "-1") continue;
-      return fail(Errc::unsupported, "memory.swap: this kernel does not account swap");
+  for (auto& [w, dir] : planned) {
+    // A unified file's controller ("hugetlb" of hugetlb.2MB.max) may need enabling first.
+    if (w->controller == "unified") (void)enable_v2_controller(dir, w->file.substr(0, w->file.find('.')));
+    std::string file = dir + "/" + w->file, value = w->value;
+    if (!exists(file) && !w->alt_file.empty() && exists(dir + "/" + w->alt_file)) {
+      file = dir + "/" + w->alt_file;
+      if (!w->alt_value.empty()) value = w->alt_value;
     }
-    auto done = write_text(file, w.value);
+    if (!exists(file)) {
+      if (w->file == "memory.memsw.limit_in_bytes") {
+        if (value == "-1") continue;
+        return std::unexpected(refused(*w, "this kernel does not account swap"));
+      }
+      return std::unexpected(refused(*w, "this kernel has no " + w->file + (w->alt_file.empty() ? "" : " nor " + w->alt_file)));
+    }
+    auto done = write_text(file, value);
     // Raising the memory limit above memory+swap must raise memory+swap first.
-    if (!done && done.error().sys_errno == EINVAL && w.file == "memory.limit_in_bytes" && r.memory_swap) {
+    if (!done && done.error().sys_errno == EINVAL && w->file == "memory.limit_in_bytes" && r.memory_swap) {
       TRY(write_text(dir + "/memory.memsw.limit_in_bytes", std::to_string(*r.memory_swap)));
-      done = write_text(file, w.value);
+      done = write_text(file, value);
     }
-    if (!done) return std::unexpected(done.error());
+    if (!done && done.error().sys_errno == EOPNOTSUPP) return std::unexpected(refused(*w, done.error().message));
+    if (!done) return std::unexpected(std::move(done.error()).context("linux.resources." + w->field));
+    if (w->verify) {
+      // Limits are rounded down to a page.
+      auto want = parse_uint(value), got = parse_uint(read_text(file));
+      if (!want || !got || *got > *want || *want - *got >= 4096)
+        return std::unexpected(
+            refused(*w, "the kernel accepts " + w->file + " but does not enforce it (it reads back " + read_text(file) + ")"));
+    }
   }
   return {};
 }

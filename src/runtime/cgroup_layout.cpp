@@ -126,14 +126,19 @@ std::vector<std::string> cgroup_dirs_from_proc(const CgroupLayout& layout, std::
 std::string controller_dir(const std::vector<std::string>& dirs, std::string_view controller) {
   // Each hierarchy is known by a file only it has: cgroup.controllers for v2, a file of the
   // controller's ("memory.limit_in_bytes", "cpu.shares") for a v1 one.
-  std::string probe = controller.empty()        ? "/cgroup.controllers"
-                      : controller == "devices" ? "/devices.list"
-                      : controller == "freezer" ? "/freezer.state"
-                      : controller == "cpuset"  ? "/cpuset.cpus"
-                      : controller == "pids"    ? "/pids.max"
-                      : controller == "memory"  ? "/memory.limit_in_bytes"
-                      : controller == "cpu"     ? "/cpu.shares"
-                                                : "/" + std::string(controller) + ".stat";
+  std::string probe = controller.empty()         ? "/cgroup.controllers"
+                      : controller == "devices"  ? "/devices.list"
+                      : controller == "freezer"  ? "/freezer.state"
+                      : controller == "cpuset"   ? "/cpuset.cpus"
+                      : controller == "pids"     ? "/pids.max"
+                      : controller == "memory"   ? "/memory.limit_in_bytes"
+                      : controller == "cpu"      ? "/cpu.shares"
+                      : controller == "blkio"    ? "/blkio.throttle.read_bps_device"
+                      : controller == "hugetlb"  ? "/hugetlb.2MB.limit_in_bytes"
+                      : controller == "net_cls"  ? "/net_cls.classid"
+                      : controller == "net_prio" ? "/net_prio.ifpriomap"
+                      : controller == "rdma"     ? "/rdma.max"
+                                                 : "/" + std::string(controller) + ".stat";
   for (const auto& d : dirs)
     if (::access((d + probe).c_str(), F_OK) == 0) return d;
   return {};

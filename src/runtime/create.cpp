@@ -2,6 +2,7 @@
 // the child (the container's future init) builds everything inside its namespaces and waits on
 // exec.fifo. See container.hpp for the contract.
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -20,8 +21,10 @@
 #include "runtime/capabilities.hpp"
 #include "runtime/cgroup.hpp"
 #include "runtime/console.hpp"
+#include "runtime/fd_range.hpp"
 #include "runtime/container.hpp"
 #include "runtime/hooks.hpp"
+#include "runtime/lsm.hpp"
 #include "runtime/namespaces.hpp"
 #include "runtime/process_setup.hpp"
 #include "runtime/rootfs.hpp"
@@ -78,10 +81,10 @@ struct InitContext {
   int sync;
   int fifo;           // -1 for run: no wait
   int console;        // -1 without a terminal
-  std::string state;  // for createContainer / startContainer hooks
+  std::string state;  // for createContainer / startContainer hooks: sent by the runtime with "cgroup"
 };
 
-Result<void> init_setup(const InitContext& c, PreparedProcess& out) {
+Result<void> init_setup(InitContext& c, PreparedProcess& out) {
   const Spec& spec = *c.spec;
   bool new_user =
       spec.linux.has_namespace("user") && std::none_of(c.joins->begin(), c.joins->end(), [](auto& n) { return n.type == "user"; });
@@ -98,14 +101,16 @@ Result<void> init_setup(const InitContext& c, PreparedProcess& out) {
   TRY(join_namespaces(*c.joins, {"ipc", "uts", "network", "mount"}));
   int unshare_flags =
       namespaces_to_create(spec.linux.namespaces) & ~(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWCGROUP | namespace_flag("time"));
-  if (!spec.linux.has_namespace("mount")) return fail(Errc::invalid_input, "config.json: linux.namespaces: a mount namespace is required");
   if (::unshare(unshare_flags) != 0) return fail_errno("creating namespaces");
   if (!spec.hostname.empty() && ::sethostname(spec.hostname.data(), spec.hostname.size()) != 0) return fail_errno("sethostname");
   if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) != 0) return fail_errno("setdomainname");
   // Meanwhile the runtime makes the cgroup and moves us into it (a write that waits for an RCU
   // grace period).
   TRY(apply_rootfs_steps(c.plan->mounts, spec.root_path));
-  if (TRY(sync_receive(c.sync)) != "cgroup") return fail(Errc::internal, "the runtime went away");
+  // "cgroup <state>": the state the container's hooks see, with our pid as the host sees it.
+  std::string moved = TRY(sync_receive(c.sync));
+  if (!moved.starts_with("cgroup ")) return fail(Errc::internal, "the runtime went away");
+  c.state = moved.substr(7);
   // The cgroup namespace's root is the cgroup we are in when it is made: only now.
   TRY(join_namespaces(*c.joins, {"cgroup"}));
   if ((namespaces_to_create(spec.linux.namespaces) & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) != 0)
@@ -151,10 +156,10 @@ void close_unused_fds(const InitContext& c) {
   unsigned from = 3 + static_cast<unsigned>(c.opts->preserve_fds);
   for (int k : keep) {
     if (k < 0 || static_cast<unsigned>(k) < from) continue;
-    if (static_cast<unsigned>(k) > from) ::syscall(SYS_close_range, from, static_cast<unsigned>(k) - 1, 0);
+    if (static_cast<unsigned>(k) > from) (void)close_fd_range(from, static_cast<unsigned>(k) - 1, false);
     from = static_cast<unsigned>(k) + 1;
   }
-  ::syscall(SYS_close_range, from, ~0U, 0);
+  (void)close_fd_range(from, ~0U, false);
 }
 
 [[noreturn]] void init_main(InitContext c) {
@@ -165,14 +170,14 @@ void close_unused_fds(const InitContext& c) {
   // From here the container outlives the runtime.
   ::prctl(PR_SET_PDEATHSIG, 0);
   (void)sync_send(c.sync, "ready");
-  ::close(c.sync);
+  // The sync socket (for `run`) and exec.fifo (for `start`) stay open, close-on-exec, until the
+  // program runs: their closing tells the runtime that the poststart hooks may run.
   if (c.fifo >= 0) {
     char b;
     ssize_t n;
     while ((n = ::read(c.fifo, &b, 1)) < 0 && errno == EINTR) {
     }
     if (n != 1) ::_exit(1);
-    ::close(c.fifo);
   }
   if (!c.spec->hooks.start_container.empty()) {
     if (auto r = run_hooks(c.spec->hooks.start_container, c.state, "startContainer"); !r) {
@@ -218,19 +223,19 @@ Result<void> drive_init(const Spec& spec, const CgroupLayout& layout, const std:
   // Made while the init builds its mounts (measured: about 0.4 ms off a 12 ms create); the init
   // waits for "cgroup" before anything that needs it.
   TRY_CTX(cleanup.cgroup->make(layout), "cgroup " + cgroup_path);
-  TRY_CTX(cleanup.cgroup->apply(spec.linux.resources), "applying linux.resources");
+  TRY(cleanup.cgroup->apply(spec.linux.resources));  // its errors name the field
   TRY_CTX(cleanup.cgroup->add_process(child), "adding the init to its cgroup");
-  TRY(sync_send(sync, "cgroup"));
+  TRY(sync_send(sync, "cgroup " + oci_state_json(st, Status::created)));
   for (;;) {
     std::string msg = TRY(sync_receive_step(sync));
     if (msg == "ready") return {};
     if (msg != "hooks") {
-      int status = 0;
-      ::waitpid(child, &status, 0);
       cleanup.child = 0;
-      return fail(Errc::internal, "the container's init exited during setup (status " + std::to_string(status) + ")");
+      return std::unexpected(silent_death(child, "the container's init"));
     }
-    std::string state = oci_state_json(st, Status::creating);
+    // The spec's lifecycle: these run after the create operation's environment exists (step 2),
+    // when the status is "created".
+    std::string state = oci_state_json(st, Status::created);
     TRY(run_hooks(spec.hooks.prestart, state, "prestart"));
     TRY(run_hooks(spec.hooks.create_runtime, state, "createRuntime"));
     TRY(sync_send(sync, "hooks-done"));
@@ -251,6 +256,12 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
   CreateOptions o = opts;
   o.bundle = bundle;
   Spec spec = TRY(load_spec(bundle));
+  // Checked before anything is made: the init builds the root in a mount namespace of its own.
+  TRY(check_lsm_labels(spec.process, spec.linux.mount_label));
+  if (!spec.linux.has_namespace("mount"))
+    return fail(Errc::unsupported,
+        "config.json: linux.namespaces: no mount namespace; tiffin-oci refuses this by design: a container's root is built in a "
+        "mount namespace of its own (add {\"type\": \"mount\"}), never in the host's");
   if (spec.process.terminal && o.console_socket.empty() && wait_for_start)
     return fail(Errc::invalid_input, "cannot allocate a terminal without --console-socket");
   TRY(store.make_dir(o.id));
@@ -316,9 +327,7 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
         return fail_errno("entering the time namespace");
     }
   }
-  ContainerState hook_state = st;
-  InitContext ictx{&spec, &o, &plan, &joins, &seccomp, sync.child.get(), fifo ? fifo.get() : -1, console ? console.get() : -1,
-      oci_state_json(st, Status::creating)};
+  InitContext ictx{&spec, &o, &plan, &joins, &seccomp, sync.child.get(), fifo ? fifo.get() : -1, console ? console.get() : -1, ""};
   pid_t child = fork_into(clone_flags);
   if (child < 0) return fail_errno("cloning the container's init");
   if (child == 0) {
@@ -335,6 +344,12 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
   st.pid = child;
   if (auto driven = drive_init(spec, layout, cg_path, st, cleanup, sync.parent.get(), clone_flags & CLONE_NEWUSER); !driven) {
     if (auto e = pending_child_error(sync.parent.get())) return std::unexpected(std::move(*e));
+    // A step of ours failed because the init is gone without a word (a send on the closed
+    // socket, a cgroup.procs write for a dead pid): how it ended is the reason.
+    if (int e = driven.error().sys_errno; cleanup.child > 0 && (e == EPIPE || e == ECONNRESET || e == ESRCH)) {
+      cleanup.child = 0;
+      return std::unexpected(silent_death(child, "the container's init"));
+    }
     return std::unexpected(driven.error());
   }
   st.pid_start = process_start_time(child);
@@ -342,6 +357,9 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
   TRY(store.save(st));
   TRY(write_pid_file(o.pid_file, child));
   cleanup.armed = false;
+  // `run`: poststart hooks follow the program's start (the spec's step 9 after step 8), which
+  // the end of file on the close-on-exec sync socket marks.
+  if (!wait_for_start && !spec.hooks.poststart.empty()) (void)sync_receive(sync.parent.get());
   return child;
 }
 
@@ -359,8 +377,15 @@ Result<void> start_container(const RuntimeOptions& rt, const std::string& id) {
   if (::write(fifo.get(), "0", 1) != 1) return fail_errno("releasing the container");
   ::unlink(store.fifo(id).c_str());
   Spec spec = TRY(store.saved_spec(st));
-  if (auto r = run_hooks(spec.hooks.poststart, oci_state_json(st, Status::running), "poststart"); !r)
-    std::fprintf(stderr, "tiffin-oci: warning: %s\n", r.error().what().c_str());
+  if (spec.hooks.poststart.empty()) return {};
+  // The poststart hooks run once the program runs and before start returns: the init holds
+  // exec.fifo open, close-on-exec, so the fifo losing its last reader marks the execve (or the
+  // init's death, which the pidfd catches too).
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0)));
+  pollfd pfds[2] = {{fifo.get(), 0, 0}, {pidfd.get(), POLLIN, 0}};
+  while (::poll(pfds, pidfd ? 2 : 1, -1) < 0 && errno == EINTR) {
+  }
+  run_hooks_warning(spec.hooks.poststart, oci_state_json(st, Status::running), "poststart");
   return {};
 }
 
@@ -373,9 +398,7 @@ Result<int> run_container(const RuntimeOptions& rt, const CreateOptions& opts, b
   pid_t pid = TRY(create(rt, opts, false));
   StateStore store(rt.root);
   ContainerState st = TRY(store.load(opts.id));
-  if (auto spec = store.saved_spec(st); spec && !spec->hooks.poststart.empty())
-    if (auto r = run_hooks(spec->hooks.poststart, oci_state_json(st, Status::running), "poststart"); !r)
-      std::fprintf(stderr, "tiffin-oci: warning: %s\n", r.error().what().c_str());
+  if (auto spec = store.saved_spec(st)) run_hooks_warning(spec->hooks.poststart, oci_state_json(st, Status::running), "poststart");
   int code = wait_forwarding_signals(pid);
   TRY(delete_container(rt, opts.id, true));
   return code;

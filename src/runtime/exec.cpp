@@ -12,6 +12,7 @@
 #include "common/fd.hpp"
 #include "runtime/console.hpp"
 #include "runtime/container.hpp"
+#include "runtime/lsm.hpp"
 #include "runtime/namespaces.hpp"
 #include "runtime/process_setup.hpp"
 #include "runtime/sync_socket.hpp"
@@ -36,6 +37,7 @@ Result<int> exec_in_container(const RuntimeOptions& rt, const ExecOptions& opts)
   if (status != Status::running && status != Status::created)
     return fail(Errc::conflict, std::string("cannot exec in a ") + status_name(status) + " container");
   if (opts.process.args.empty()) return fail(Errc::invalid_input, "exec needs a command");
+  TRY(check_lsm_labels(opts.process));
   if (opts.process.terminal && opts.console_socket.empty())
     return fail(Errc::invalid_input, "cannot allocate a terminal without --console-socket");
   Spec spec = TRY(store.saved_spec(st));
@@ -90,7 +92,7 @@ Result<int> exec_in_container(const RuntimeOptions& rt, const ExecOptions& opts)
   if (auto r = sync_send(sync.parent.get(), "cgroup"); !r) return fail_child(r.error());
   auto msg = sync_receive_step(sync.parent.get());
   if (!msg) return fail_child(std::move(msg.error()).context("exec failed"));
-  if (*msg != "ready") return fail_child(Error{Errc::internal, 0, "exec failed: the process died during setup"});
+  if (*msg != "ready") return std::unexpected(silent_death(child, "the exec'd process").context("exec failed"));
   if (!opts.pid_file.empty()) {
     std::string text = std::to_string(child);
     if (auto r = write_file_atomic(opts.pid_file, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), 0644, false); !r)

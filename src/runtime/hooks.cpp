@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 
 #include "common/fd.hpp"
 #include "common/subprocess.hpp"
@@ -71,6 +72,11 @@ Result<void> run_hook(const Hook& hook, const std::string& state_json, const std
 Result<void> run_hooks(const std::vector<Hook>& hooks, const std::string& state_json, const std::string& phase) {
   for (const auto& h : hooks) TRY(run_hook(h, state_json, phase));
   return {};
+}
+
+void run_hooks_warning(const std::vector<Hook>& hooks, const std::string& state_json, const std::string& phase) {
+  for (const auto& h : hooks)
+    if (auto r = run_hook(h, state_json, phase); !r) std::fprintf(stderr, "tiffin-oci: warning: %s\n", r.error().what().c_str());
 }
 
 }  // namespace tiffin::runtime

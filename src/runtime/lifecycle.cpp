@@ -25,9 +25,7 @@ Result<void> destroy(const StateStore& store, const ContainerState& st) {
   (void)cg.signal_all(SIGKILL);
   TRY(cg.destroy());
   store.remove(st.id);
-  if (spec && !spec->hooks.poststop.empty())
-    if (auto r = run_hooks(spec->hooks.poststop, oci_state_json(st, Status::stopped), "poststop"); !r)
-      std::fprintf(stderr, "tiffin-oci: warning: %s\n", r.error().what().c_str());
+  if (spec) run_hooks_warning(spec->hooks.poststop, oci_state_json(st, Status::stopped), "poststop");
   return {};
 }
 

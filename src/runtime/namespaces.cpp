@@ -1,7 +1,9 @@
 #include "runtime/namespaces.hpp"
 
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -51,7 +53,13 @@ Result<std::vector<NamespaceToJoin>> open_spec_namespaces(const std::vector<Name
     if (ns.path.empty()) continue;
     UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return fail_errno("joining " + ns.type + " namespace " + ns.path);
-    out.push_back({ns.type, std::move(fd)});
+    // Checked here, before anything is made, rather than by setns in the init (EINVAL).
+    int type = ::ioctl(fd.get(), NS_GET_NSTYPE);
+    if (type < 0)
+      return fail(Errc::invalid_input, "config.json: linux.namespaces: " + ns.type + " namespace " + ns.path + " is not a namespace");
+    if (type != namespace_flag(ns.type))
+      return fail(Errc::invalid_input, "config.json: linux.namespaces: " + ns.path + " is not a " + ns.type + " namespace");
+    out.push_back({ns.type, std::move(fd), ns.path});
   }
   sort_for_joining(out);
   return out;
@@ -63,7 +71,7 @@ Result<std::vector<NamespaceToJoin>> open_process_namespaces(pid_t pid, const st
     std::string path = "/proc/" + std::to_string(pid) + "/ns/" + namespace_proc_name(ns.type);
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return fail_errno("opening " + path);
-    out.push_back({ns.type, std::move(fd)});
+    out.push_back({ns.type, std::move(fd), path});
   }
   sort_for_joining(out);
   return out;
@@ -72,7 +80,7 @@ Result<std::vector<NamespaceToJoin>> open_process_namespaces(pid_t pid, const st
 Result<void> join_namespaces(const std::vector<NamespaceToJoin>& list, const std::vector<std::string>& types) {
   for (const auto& ns : list) {
     if (!types.empty() && std::find(types.begin(), types.end(), ns.type) == types.end()) continue;
-    if (::setns(ns.fd.get(), namespace_flag(ns.type)) != 0) return fail_errno("setns " + ns.type);
+    if (::setns(ns.fd.get(), namespace_flag(ns.type)) != 0) return fail_errno("joining " + ns.type + " namespace " + ns.path);
   }
   return {};
 }

@@ -19,6 +19,7 @@ std::string namespace_proc_name(const std::string& type);
 struct NamespaceToJoin {
   std::string type;
   UniqueFd fd;
+  std::string path;  // for messages
 };
 
 // Opens every namespace of `spec` that names a path, user first (joining the user namespace

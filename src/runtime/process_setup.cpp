@@ -1,8 +1,6 @@
 #include "runtime/process_setup.hpp"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
-#include <sys/syscall.h>
 #include <grp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -15,6 +13,8 @@
 #include "common/fd.hpp"
 #include "common/text.hpp"
 #include "runtime/capabilities.hpp"
+#include "runtime/fd_range.hpp"
+#include "runtime/lsm.hpp"
 
 namespace tiffin::runtime {
 namespace {
@@ -141,6 +141,10 @@ Result<PreparedProcess> prepare_process(const Process& p, const std::optional<Se
   out.exec.path = TRY(find_executable(p.args.at(0), out.exec.env_strings));
   out.exec.argv_strings = p.args;
   out.exec.build();
+  // Before any filter: the container's profile need not allow close_range (older Docker and
+  // Kubernetes profiles do not), and the fallback's syscalls even less.
+  TRY(close_fd_range(3 + static_cast<unsigned>(preserve_fds), ~0U, true));
+  TRY(apply_lsm_exec_labels(p));
   std::optional<SeccompProgram> filter = seccomp;
   if (filter && !p.no_new_privileges) {
     TRY(filter->load());
@@ -150,7 +154,6 @@ Result<PreparedProcess> prepare_process(const Process& p, const std::optional<Se
   TRY(switch_user(p.user));
   TRY(apply_capabilities(p.capabilities));
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail_errno("setting no_new_privs");
-  if (::syscall(SYS_close_range, 3 + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC) != 0) return fail_errno("close_range");
   out.late_filter = std::move(filter);
   return out;
 }

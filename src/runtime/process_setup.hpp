@@ -43,10 +43,18 @@ struct PreparedProcess {
   std::optional<SeccompProgram> late_filter;
 };
 
-// In order: rlimits, oom_score_adj, umask, cwd, the executable's path, seccomp (now, while
-// privileged, unless no_new_privs), bounding set, user, capabilities, no_new_privs, and fds
-// beyond 3 + preserve_fds marked close-on-exec. The seccomp program is built by the runtime
+// In order: rlimits, oom_score_adj, umask, cwd, the executable's path, fds beyond
+// 3 + preserve_fds marked close-on-exec, AppArmor/SELinux exec labels, seccomp (now, while privileged, unless no_new_privs),
+// bounding set, user, capabilities, no_new_privs. The seccomp program is built by the runtime
 // beforehand (seccomp_program), where its cache is reachable.
+//
+// What runs under the container's filter is what any profile that allows execve must allow, so
+// the filter goes as late as it can (runc's order). With no_new_privs it is the last thing before
+// execve (exec_prepared). Without, loading it needs CAP_SYS_ADMIN, which the capability and user
+// steps drop, so it goes before them, and these run under it: prctl (PR_CAPBSET_DROP,
+// PR_SET_KEEPCAPS, PR_CAP_AMBIENT, PR_SET_PDEATHSIG), capget, capset, setgroups, setresgid,
+// setresuid; then in the init sendto and close (reporting "ready"), read and close (exec.fifo),
+// the startContainer hooks if any, and execve — what runc runs there too.
 Result<PreparedProcess> prepare_process(const Process& p, const std::optional<SeccompProgram>& seccomp, int preserve_fds);
 // Loads the late filter and execs; on failure prints the error and exits 127.
 [[noreturn]] void exec_prepared(PreparedProcess& p);

@@ -132,9 +132,11 @@ Result<void> plan_dev(std::vector<RootfsStep>& out, const Spec& spec, const Root
 Result<RootfsPlan> plan_rootfs(const Spec& spec, const RootfsContext& ctx) {
   RootfsPlan plan;
   // Nothing mounted in here may propagate back to the host; a shared root is made shared only
-  // after pivot_root, below it.
-  unsigned long prop = spec.linux.rootfs_propagation.empty() ? MS_SLAVE | MS_REC : propagation_flags(spec.linux.rootfs_propagation);
-  if (prop & MS_SHARED) prop = MS_SLAVE | MS_REC;
+  // after pivot_root, below it. An unbindable one too: the rootfs is bind-mounted from under
+  // "/" first, which an unbindable "/" refuses (EINVAL), as runc sets it after pivot_root.
+  unsigned long requested = propagation_flags(spec.linux.rootfs_propagation);
+  unsigned long prop = spec.linux.rootfs_propagation.empty() ? MS_SLAVE | MS_REC : requested;
+  if (prop & (MS_SHARED | MS_UNBINDABLE)) prop = MS_SLAVE | MS_REC;
   plan.mounts.push_back(RootPropagationStep{prop});
   plan.mounts.push_back(BindRootfsStep{spec.root_path});
   for (const auto& m : spec.mounts) TRY(plan_mount(is_cgroup(m) ? plan.cgroups : plan.mounts, m, ctx));
@@ -142,8 +144,7 @@ Result<RootfsPlan> plan_rootfs(const Spec& spec, const RootfsContext& ctx) {
   for (const auto& p : spec.linux.masked_paths) plan.after_pivot.push_back(MaskStep{p});
   for (const auto& p : spec.linux.readonly_paths) plan.after_pivot.push_back(ReadonlyPathStep{p});
   if (spec.root_readonly) plan.after_pivot.push_back(RemountStep{"/", MS_RDONLY, 0});
-  if (unsigned long shared = propagation_flags(spec.linux.rootfs_propagation); shared & MS_SHARED)
-    plan.after_pivot.push_back(RootPropagationStep{shared});
+  if (requested & (MS_SHARED | MS_UNBINDABLE)) plan.after_pivot.push_back(RootPropagationStep{requested});
   return plan;
 }
 

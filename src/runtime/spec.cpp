@@ -190,6 +190,8 @@ Result<Process> parse_process(const Obj& p) {
   for (const auto& e : proc.env)
     if (e.find('=') == std::string::npos || e.front() == '=') return bad(p.at("env"), "'" + e + "' is not KEY=value");
   TRY(p.abs_path("cwd", proc.cwd));
+  TRY(p.str("apparmorProfile", proc.apparmor_profile));
+  TRY(p.str("selinuxLabel", proc.selinux_label));
   Obj caps = TRY(p.obj("capabilities"));
   for (auto [key, list] : {std::pair{"bounding", &proc.capabilities.bounding}, {"effective", &proc.capabilities.effective},
            {"inheritable", &proc.capabilities.inheritable}, {"permitted", &proc.capabilities.permitted},
@@ -268,6 +270,54 @@ Result<Seccomp> parse_seccomp(const Obj& s) {
   return sc;
 }
 
+Result<void> opt_boolean(const Obj& o, const std::string& key, std::optional<bool>& out) {
+  if (!o.find(key)) return {};
+  bool v = false;
+  TRY(o.boolean(key, v));
+  out = v;
+  return {};
+}
+
+Result<BlockIO> parse_block_io(const Obj& b) {
+  BlockIO io;
+  auto weight = [](const Obj& o, const std::string& key, std::optional<uint16_t>& out) -> Result<void> {
+    TRY(o.number(key, out));
+    if (out && (*out < 10 || *out > 1000)) return bad(o.at(key), "must be 10 to 1000");
+    return {};
+  };
+  TRY(weight(b, "weight", io.weight));
+  TRY(weight(b, "leafWeight", io.leaf_weight));
+  auto device = [](const Obj& d, int64_t& major, int64_t& minor) -> Result<void> {
+    if (!d.find("major") || !d.find("minor")) return bad(d.at("major"), "major and minor are required");
+    TRY(d.number("major", major));
+    TRY(d.number("minor", minor));
+    if (major < 0 || minor < 0) return bad(d.at("major"), "must not be negative");
+    return {};
+  };
+  TRY(b.each("weightDevice", [&](const json& e, const std::string& path) -> Result<void> {
+    Obj d = TRY(Obj::of(e, path));
+    WeightDevice w;
+    TRY(device(d, w.major, w.minor));
+    TRY(weight(d, "weight", w.weight));
+    TRY(weight(d, "leafWeight", w.leaf_weight));
+    io.weight_device.push_back(w);
+    return {};
+  }));
+  for (auto [key, list] : {std::pair{"throttleReadBpsDevice", &io.throttle_read_bps}, {"throttleWriteBpsDevice", &io.throttle_write_bps},
+           {"throttleReadIOPSDevice", &io.throttle_read_iops}, {"throttleWriteIOPSDevice", &io.throttle_write_iops}}) {
+    TRY(b.each(key, [&](const json& e, const std::string& path) -> Result<void> {
+      Obj d = TRY(Obj::of(e, path));
+      ThrottleDevice t;
+      TRY(device(d, t.major, t.minor));
+      if (!d.find("rate")) return bad(path + ".rate", "is required");
+      TRY(d.number("rate", t.rate));
+      list->push_back(t);
+      return {};
+    }));
+  }
+  return io;
+}
+
 Result<Resources> parse_resources(const Obj& r) {
   Resources res;
   Obj mem = TRY(r.obj("memory"));
@@ -280,8 +330,66 @@ Result<Resources> parse_resources(const Obj& r) {
   TRY(cpu.number("period", res.cpu_period));
   TRY(cpu.str("cpus", res.cpuset_cpus));
   TRY(cpu.str("mems", res.cpuset_mems));
+  TRY(mem.number("kernel", res.memory_kernel));
+  TRY(mem.number("kernelTCP", res.memory_kernel_tcp));
+  // -1 is how runc's callers say "not set".
+  if (const json* sw = mem.find("swappiness"); sw && !(sw->is_number_integer() && sw->get<int64_t>() == -1)) {
+    TRY(mem.number("swappiness", res.memory_swappiness));
+    if (*res.memory_swappiness > 100) return bad(mem.at("swappiness"), "must be 0 to 100");
+  }
+  TRY(opt_boolean(mem, "disableOOMKiller", res.disable_oom_killer));
+  TRY(opt_boolean(mem, "useHierarchy", res.use_hierarchy));
+  TRY(cpu.number("burst", res.cpu_burst));
+  TRY(cpu.number("realtimeRuntime", res.cpu_realtime_runtime));
+  TRY(cpu.number("realtimePeriod", res.cpu_realtime_period));
+  TRY(cpu.number("idle", res.cpu_idle));
   Obj pids = TRY(r.obj("pids"));
   TRY(pids.number("limit", res.pids_limit));
+  res.block_io = TRY(parse_block_io(TRY(r.obj("blockIO"))));
+  TRY(r.each("hugepageLimits", [&](const json& e, const std::string& path) -> Result<void> {
+    Obj h = TRY(Obj::of(e, path));
+    HugepageLimit limit;
+    TRY(h.str("pageSize", limit.page_size, true));
+    // The kernel's names: a number and KB, MB or GB ("2MB"), as in hugetlb.2MB.max.
+    auto digits = limit.page_size.find_first_not_of("0123456789");
+    if (digits == 0 || digits == std::string::npos || !std::set<std::string>{"KB", "MB", "GB"}.contains(limit.page_size.substr(digits)))
+      return bad(path + ".pageSize", "'" + limit.page_size + "' is not a page size such as 2MB");
+    if (!h.find("limit")) return bad(path + ".limit", "is required");
+    TRY(h.number("limit", limit.limit));
+    res.hugepage_limits.push_back(limit);
+    return {};
+  }));
+  Obj net = TRY(r.obj("network"));
+  TRY(net.number("classID", res.net_class_id));
+  TRY(net.each("priorities", [&](const json& e, const std::string& path) -> Result<void> {
+    Obj p = TRY(Obj::of(e, path));
+    NetPriority prio;
+    TRY(p.str("name", prio.name, true));
+    if (prio.name.empty() || prio.name.find_first_of(" \n/") != std::string::npos) return bad(path + ".name", "is not an interface name");
+    TRY(p.number("priority", prio.priority));
+    res.net_priorities.push_back(prio);
+    return {};
+  }));
+  if (const json* rd = r.find("rdma")) {
+    if (!rd->is_object()) return bad(r.at("rdma"), "must be an object");
+    for (const auto& [dev, v] : rd->items()) {
+      Obj o = TRY(Obj::of(v, r.at("rdma") + "." + dev));
+      if (dev.empty() || dev.find_first_of(" \n/") != std::string::npos) return bad(r.at("rdma"), "invalid device " + dev);
+      RdmaLimit limit;
+      TRY(o.number("hcaHandles", limit.hca_handles));
+      TRY(o.number("hcaObjects", limit.hca_objects));
+      res.rdma[dev] = limit;
+    }
+  }
+  if (const json* u = r.find("unified")) {
+    if (!u->is_object()) return bad(r.at("unified"), "must be an object of strings");
+    for (const auto& [file, v] : u->items()) {
+      // A file of the container's own cgroup directory, nothing else.
+      if (!v.is_string() || file.empty() || file[0] == '.' || file.find('/') != std::string::npos || file.find('.') == std::string::npos)
+        return bad(r.at("unified"), "invalid entry " + file);
+      res.unified[file] = v.get<std::string>();
+    }
+  }
   TRY(r.each("devices", [&](const json& e, const std::string& path) -> Result<void> {
     Obj d = TRY(Obj::of(e, path));
     DeviceRule rule;
@@ -331,6 +439,7 @@ Result<Linux> parse_linux(const Obj& l) {
       if (p.empty() || p[0] != '/') return bad(l.at(key), "'" + p + "' is not absolute");
   }
   TRY(l.str("rootfsPropagation", linux.rootfs_propagation));
+  TRY(l.str("mountLabel", linux.mount_label));
   static const std::set<std::string> props = {
       "", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"};
   if (!props.contains(linux.rootfs_propagation)) return bad(l.at("rootfsPropagation"), "unknown mode " + linux.rootfs_propagation);

@@ -3,8 +3,9 @@
 // so that a container is never created from a config that means something other than what it
 // says. Unknown namespace types, capabilities, rlimits, seccomp actions or operators, relative
 // mount destinations, empty or overlapping id mappings and a missing rootfs are all errors of kind
-// Errc::invalid_input naming the field. Fields the runtime does not act on (annotations, apparmor,
-// selinux, windows, …) are ignored, as runc does.
+// Errc::invalid_input naming the field. Fields that only describe (annotations) or belong to other
+// platforms (windows, solaris, vm) are ignored, as runc does; security labels and resources are
+// parsed so that one asked for is applied or refused, never dropped.
 #pragma once
 
 #include <cstdint>
@@ -59,6 +60,7 @@ struct Process {
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = false;
   std::optional<int> oom_score_adj;
+  std::string apparmor_profile, selinux_label;  // applied, or refused where the host lacks them (lsm.hpp)
 
   bool operator==(const Process&) const = default;
 };
@@ -133,6 +135,53 @@ struct DeviceRule {
   bool operator==(const DeviceRule&) const = default;
 };
 
+// linux.resources.blockIO's per-device entries: weightDevice (weight and/or leafWeight) and the
+// throttle lists (rate: bytes or operations per second).
+struct WeightDevice {
+  int64_t major = 0, minor = 0;
+  std::optional<uint16_t> weight, leaf_weight;
+
+  bool operator==(const WeightDevice&) const = default;
+};
+
+struct ThrottleDevice {
+  int64_t major = 0, minor = 0;
+  uint64_t rate = 0;
+
+  bool operator==(const ThrottleDevice&) const = default;
+};
+
+struct BlockIO {
+  std::optional<uint16_t> weight, leaf_weight;  // 10..1000
+  std::vector<WeightDevice> weight_device;
+  std::vector<ThrottleDevice> throttle_read_bps, throttle_write_bps, throttle_read_iops, throttle_write_iops;
+
+  bool empty() const { return *this == BlockIO{}; }
+  bool operator==(const BlockIO&) const = default;
+};
+
+struct HugepageLimit {
+  std::string page_size;  // "2MB", "1GB", "64KB"
+  uint64_t limit = 0;     // bytes
+
+  bool operator==(const HugepageLimit&) const = default;
+};
+
+struct NetPriority {
+  std::string name;  // interface
+  uint32_t priority = 0;
+
+  bool operator==(const NetPriority&) const = default;
+};
+
+struct RdmaLimit {
+  std::optional<uint32_t> hca_handles, hca_objects;
+
+  bool operator==(const RdmaLimit&) const = default;
+};
+
+// Every field of linux.resources: a field given is applied or create fails (Errc::unsupported
+// naming it); none is ignored.
 struct Resources {
   std::optional<int64_t> memory_limit, memory_reservation, memory_swap;
   std::optional<uint64_t> cpu_shares;
@@ -141,6 +190,19 @@ struct Resources {
   std::string cpuset_cpus, cpuset_mems;
   std::optional<int64_t> pids_limit;
   std::vector<DeviceRule> devices;
+  std::optional<int64_t> memory_kernel, memory_kernel_tcp;
+  std::optional<uint64_t> memory_swappiness;  // 0..100
+  std::optional<bool> disable_oom_killer, use_hierarchy;
+  std::optional<uint64_t> cpu_burst;
+  std::optional<int64_t> cpu_realtime_runtime;
+  std::optional<uint64_t> cpu_realtime_period;
+  std::optional<int64_t> cpu_idle;
+  BlockIO block_io;
+  std::vector<HugepageLimit> hugepage_limits;
+  std::optional<uint32_t> net_class_id;
+  std::vector<NetPriority> net_priorities;
+  std::map<std::string, RdmaLimit> rdma;       // by device name
+  std::map<std::string, std::string> unified;  // cgroup v2 file → value
 
   bool operator==(const Resources&) const = default;
 };
@@ -155,6 +217,7 @@ struct Linux {
   std::vector<std::string> masked_paths, readonly_paths;
   std::string rootfs_propagation;
   std::vector<Device> devices;
+  std::string mount_label;  // SELinux; refused (lsm.hpp)
 
   bool has_namespace(const std::string& type) const;
 

@@ -46,6 +46,8 @@ json process_json(const Process& p) {
   }
   j["noNewPrivileges"] = p.no_new_privileges;
   put_opt(j, "oomScoreAdj", p.oom_score_adj);
+  put_str(j, "apparmorProfile", p.apparmor_profile);
+  put_str(j, "selinuxLabel", p.selinux_label);
   return j;
 }
 
@@ -79,6 +81,28 @@ json seccomp_object(const Seccomp& s) {
   return j;
 }
 
+json block_io_json(const BlockIO& b) {
+  json j = json::object();
+  put_opt(j, "weight", b.weight);
+  put_opt(j, "leafWeight", b.leaf_weight);
+  if (!b.weight_device.empty()) {
+    json& list = j["weightDevice"] = json::array();
+    for (const auto& w : b.weight_device) {
+      json e = {{"major", w.major}, {"minor", w.minor}};
+      put_opt(e, "weight", w.weight);
+      put_opt(e, "leafWeight", w.leaf_weight);
+      list.push_back(std::move(e));
+    }
+  }
+  for (auto [key, list] : {std::pair{"throttleReadBpsDevice", &b.throttle_read_bps}, {"throttleWriteBpsDevice", &b.throttle_write_bps},
+           {"throttleReadIOPSDevice", &b.throttle_read_iops}, {"throttleWriteIOPSDevice", &b.throttle_write_iops}}) {
+    if (list->empty()) continue;
+    json& out = j[key] = json::array();
+    for (const auto& t : *list) out.push_back({{"major", t.major}, {"minor", t.minor}, {"rate", t.rate}});
+  }
+  return j;
+}
+
 json resources_json(const Resources& r) {
   json j = json::object();
   json mem = json::object(), cpu = json::object(), pids = json::object();
@@ -91,6 +115,36 @@ json resources_json(const Resources& r) {
   put_str(cpu, "cpus", r.cpuset_cpus);
   put_str(cpu, "mems", r.cpuset_mems);
   put_opt(pids, "limit", r.pids_limit);
+  put_opt(mem, "kernel", r.memory_kernel);
+  put_opt(mem, "kernelTCP", r.memory_kernel_tcp);
+  put_opt(mem, "swappiness", r.memory_swappiness);
+  put_opt(mem, "disableOOMKiller", r.disable_oom_killer);
+  put_opt(mem, "useHierarchy", r.use_hierarchy);
+  put_opt(cpu, "burst", r.cpu_burst);
+  put_opt(cpu, "realtimeRuntime", r.cpu_realtime_runtime);
+  put_opt(cpu, "realtimePeriod", r.cpu_realtime_period);
+  put_opt(cpu, "idle", r.cpu_idle);
+  if (!r.block_io.empty()) j["blockIO"] = block_io_json(r.block_io);
+  if (!r.hugepage_limits.empty()) {
+    json& list = j["hugepageLimits"] = json::array();
+    for (const auto& h : r.hugepage_limits) list.push_back({{"pageSize", h.page_size}, {"limit", h.limit}});
+  }
+  json net = json::object();
+  put_opt(net, "classID", r.net_class_id);
+  if (!r.net_priorities.empty()) {
+    json& list = net["priorities"] = json::array();
+    for (const auto& p : r.net_priorities) list.push_back({{"name", p.name}, {"priority", p.priority}});
+  }
+  if (!net.empty()) j["network"] = net;
+  if (!r.rdma.empty()) {
+    json& rdma = j["rdma"] = json::object();
+    for (const auto& [dev, l] : r.rdma) {
+      json& e = rdma[dev] = json::object();
+      put_opt(e, "hcaHandles", l.hca_handles);
+      put_opt(e, "hcaObjects", l.hca_objects);
+    }
+  }
+  if (!r.unified.empty()) j["unified"] = r.unified;
   if (!mem.empty()) j["memory"] = mem;
   if (!cpu.empty()) j["cpu"] = cpu;
   if (!pids.empty()) j["pids"] = pids;
@@ -131,6 +185,7 @@ json linux_json(const Linux& l) {
   put_list(j, "maskedPaths", l.masked_paths);
   put_list(j, "readonlyPaths", l.readonly_paths);
   put_str(j, "rootfsPropagation", l.rootfs_propagation);
+  put_str(j, "mountLabel", l.mount_label);
   if (!l.devices.empty()) {
     json& devices = j["devices"] = json::array();
     for (const auto& d : l.devices) {

@@ -1,13 +1,17 @@
 // The runtime talks to a process it is setting up over a SOCK_SEQPACKET pair: one short text
-// message per step ("userns", "hooks", "ready", "error <encoded error>"), so either side sees the
-// other die as end of file instead of hanging. A child's error travels in encode_error's wire
-// form, so the runtime returns the very kind and errno the child saw (a missing program stays
-// Errc::program_not_found, a missing bind source not_found with ENOENT).
+// message per step ("userns", "cgroup <state JSON for the container's hooks>", "hooks", "ready",
+// "error <encoded error>"), so either side sees the other die as end of file instead of hanging.
+// A child's error travels in encode_error's wire form, so the runtime returns the very kind and
+// errno the child saw (a missing program stays Errc::program_not_found, a missing bind source
+// not_found with ENOENT).
 #pragma once
 
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -73,6 +77,27 @@ inline std::optional<Error> pending_child_error(int fd) {
       if (auto e = decode_error(msg.substr(6))) return *e;
   }
   return std::nullopt;
+}
+
+// Parent side, when the child went away without reporting an error (killed by a signal — a
+// seccomp filter's SIGSYS, the OOM killer — or an exit before it could write): reaps it, waiting
+// up to a second, and says how it ended, so the user reads that rather than the consequence
+// ("sync send: Broken pipe"). One still alive after that second is killed. `what` names the
+// process ("the container's init").
+inline Error silent_death(pid_t child, const std::string& what) {
+  int status = 0;
+  pid_t got = 0;
+  for (int i = 0; i < 1000 && (got = ::waitpid(child, &status, WNOHANG)) == 0; ++i) ::usleep(1000);
+  if (got != child) {
+    // Alive but silent: no use to anyone half set up.
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    return Error{Errc::internal, 0, what + " stopped answering during setup and was killed"};
+  }
+  std::string how = WIFSIGNALED(status)
+                        ? "was killed by signal " + std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")"
+                        : "exited with status " + std::to_string(WEXITSTATUS(status));
+  return Error{Errc::internal, 0, what + " " + how + " during setup, without reporting an error"};
 }
 
 }  // namespace tiffin::runtime

@@ -92,6 +92,29 @@ class Oci:
         return leftovers
 
 
+def reap():
+    """Collects the zombies of containers reparented to us (become_subreaper)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def oci_for_test(tmp_path):
+    """The body of a test module's `oci` fixture: an Oci in tmp_path, and afterwards the check
+    that the test left no container, cgroup, mount or process (killing what it left)."""
+    become_subreaper()
+    o = Oci(tmp_path)
+    yield o
+    kill_processes_in_cgroup(o.cgroup_parent)
+    leftovers = o.cleanup()
+    reap()
+    assert not leftovers, f"the test left {leftovers}"
+
+
 def cgroup_dirs(parent):
     return [d for d in glob.glob(f"/sys/fs/cgroup/*{parent}") + glob.glob(f"/sys/fs/cgroup/*/{parent.lstrip('/')}")
             if os.path.isdir(d)]

@@ -16,31 +16,13 @@ from pathlib import Path
 import pytest
 
 from conftest import needs_root
-from oci import Oci, become_subreaper, cgroup_dirs, kill_processes_in_cgroup, processes_running
+from oci import cgroup_dirs, oci_for_test, processes_running, reap
 
 pytestmark = needs_root
 HERE = Path(__file__).resolve().parent
 
 
-@pytest.fixture
-def oci(tmp_path):
-    become_subreaper()
-    o = Oci(tmp_path)
-    yield o
-    kill_processes_in_cgroup(o.cgroup_parent)
-    leftovers = o.cleanup()
-    reap()
-    assert not leftovers, f"the test left {leftovers}"
-
-
-def reap():
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+oci = pytest.fixture(oci_for_test, name="oci")
 
 
 def wait_dead(pid, timeout=5):
@@ -241,7 +223,7 @@ def test_hooks_run_in_order_with_the_state_on_stdin(oci, tmp_path):
     lines = log.read_text().splitlines()
     assert [line.split()[0] for line in lines] == ["prestart", "createRuntime", "createContainer", "poststart", "poststop"]
     first = json.loads(lines[0].split(" ", 1)[1])
-    assert first["id"] == "h1" and first["status"] == "creating" and first["bundle"] == str(b) and first["pid"] > 0
+    assert first["id"] == "h1" and first["status"] == "created" and first["bundle"] == str(b) and first["pid"] > 0
     assert json.loads(lines[-1].split(" ", 1)[1])["status"] == "stopped"
 
 

@@ -121,6 +121,18 @@ TEST(RootfsPlan, ASharedRootIsASlaveUntilAfterPivotRoot) {
   EXPECT_EQ(describe(p.after_pivot.back()), "remount / ro");
 }
 
+// An unbindable "/" would refuse the bind of the rootfs from under it: set after pivot_root.
+TEST(RootfsPlan, AnUnbindableRootIsASlaveUntilAfterPivotRoot) {
+  Fixture f;
+  for (const char* mode : {"unbindable", "runbindable"}) {
+    f.spec.linux.rootfs_propagation = mode;
+    RootfsPlan p = f.plan();
+    EXPECT_EQ(describe(p.mounts.front()), "propagation / slave,rec");
+    EXPECT_EQ(
+        describe(p.after_pivot.back()), std::string(mode) == "unbindable" ? "propagation / unbindable" : "propagation / unbindable,rec");
+  }
+}
+
 TEST(RootfsPlan, ADevBoundFromTheHostGetsNoDevices) {
   Fixture f;
   f.spec.mounts = {Mount{"/dev", "bind", "/dev", {"rbind"}}, Mount{"/dev/pts", "devpts", "devpts", {}}};

@@ -122,6 +122,96 @@ TEST(CgroupSettings, V2TranslationScalesAndSubtracts) {
   EXPECT_EQ(cpu_shares_to_weight(262144), 10000u);
 }
 
+namespace {
+const CgroupWrite* find_write(const std::vector<CgroupWrite>& w, const std::string& field) {
+  for (auto& x : w)
+    if (x.field == field) return &x;
+  return nullptr;
+}
+}  // namespace
+
+// Every field beyond the basic ones: a file and value where the version has one, a refusal
+// with its reason where it has none. None is dropped.
+TEST(CgroupSettings, EveryFieldIsWrittenOrRefused) {
+  Resources r;
+  r.memory_kernel = 1 << 20;
+  r.memory_kernel_tcp = 2 << 20;
+  r.memory_swappiness = 30;
+  r.disable_oom_killer = true;
+  r.cpu_burst = 1000;
+  r.cpu_realtime_runtime = 0;
+  r.cpu_idle = 1;
+  r.block_io.weight = 500;
+  r.block_io.leaf_weight = 200;
+  r.block_io.weight_device = {WeightDevice{8, 0, 300, std::nullopt}};
+  r.block_io.throttle_read_bps = {ThrottleDevice{8, 0, 1 << 20}};
+  r.block_io.throttle_write_iops = {ThrottleDevice{8, 16, 100}};
+  r.hugepage_limits = {HugepageLimit{"2MB", 4 << 20}};
+  r.net_class_id = 42;
+  r.net_priorities = {NetPriority{"eth0", 5}};
+  r.rdma = {{"mlx5_0", RdmaLimit{3, std::nullopt}}};
+  r.unified = {{"memory.high", "1000000"}};
+  struct Want {
+    const char* field;
+    const char* v1_file;  // "" = refused
+    const char* v1_value;
+    const char* v2_file;
+    const char* v2_value;
+  };
+  for (const Want& want : std::vector<Want>{
+           {"memory.kernel", "memory.kmem.limit_in_bytes", "1048576", "", ""},
+           {"memory.kernelTCP", "memory.kmem.tcp.limit_in_bytes", "2097152", "", ""},
+           {"memory.swappiness", "memory.swappiness", "30", "", ""},
+           {"memory.disableOOMKiller", "memory.oom_control", "1", "", ""},
+           {"cpu.burst", "cpu.cfs_burst_us", "1000", "cpu.max.burst", "1000"},
+           {"cpu.realtimeRuntime", "cpu.rt_runtime_us", "0", "", ""},
+           {"cpu.idle", "cpu.idle", "1", "cpu.idle", "1"},
+           {"blockIO.weight", "blkio.weight", "500", "io.bfq.weight", "500"},
+           {"blockIO.leafWeight", "blkio.leaf_weight", "200", "", ""},
+           {"blockIO.weightDevice", "blkio.weight_device", "8:0 300", "io.bfq.weight", "8:0 300"},
+           {"blockIO.throttleReadBpsDevice", "blkio.throttle.read_bps_device", "8:0 1048576", "io.max", "8:0 rbps=1048576"},
+           {"blockIO.throttleWriteIOPSDevice", "blkio.throttle.write_iops_device", "8:16 100", "io.max", "8:16 wiops=100"},
+           {"hugepageLimits", "hugetlb.2MB.limit_in_bytes", "4194304", "hugetlb.2MB.max", "4194304"},
+           {"network.classID", "net_cls.classid", "42", "", ""},
+           {"network.priorities", "net_prio.ifpriomap", "eth0 5", "", ""},
+           {"rdma", "rdma.max", "mlx5_0 hca_handle=3 hca_object=max", "rdma.max", "mlx5_0 hca_handle=3 hca_object=max"},
+           {"unified", "", "", "", ""},
+           {"unified.memory.high", nullptr, nullptr, "memory.high", "1000000"},
+       }) {
+    SCOPED_TRACE(want.field);
+    for (int v = 1; v <= 2; ++v) {
+      const char* file = v == 1 ? want.v1_file : want.v2_file;
+      if (!file) continue;
+      auto w = v == 1 ? cgroup_v1_writes(r) : cgroup_v2_writes(r);
+      const CgroupWrite* x = find_write(w, want.field);
+      if (v == 2 && std::string(want.field) == "unified") continue;  // v2 names each file
+      ASSERT_NE(x, nullptr) << "v" << v;
+      if (*file == 0) {
+        EXPECT_FALSE(x->refused.empty()) << "v" << v;
+      } else {
+        EXPECT_TRUE(x->refused.empty()) << "v" << v << ": " << x->refused;
+        EXPECT_EQ(x->file, file);
+        EXPECT_EQ(x->value, v == 1 ? want.v1_value : want.v2_value);
+      }
+    }
+  }
+  // Where io.bfq.weight is missing, io.weight on its own scale.
+  const auto v2 = cgroup_v2_writes(r);  // find_write points into it
+  const CgroupWrite* weight = find_write(v2, "blockIO.weight");
+  EXPECT_EQ(weight->alt_file, "io.weight");
+  EXPECT_EQ(weight->alt_value, std::to_string(blkio_weight_to_io_weight(500)));
+  EXPECT_EQ(blkio_weight_to_io_weight(10), 1u);
+  EXPECT_EQ(blkio_weight_to_io_weight(1000), 10000u);
+  // kmem is read back: kernels since 5.16 take the write and limit nothing.
+  const auto v1 = cgroup_v1_writes(r);
+  ASSERT_NE(find_write(v1, "memory.kernel"), nullptr);
+  EXPECT_TRUE(find_write(v1, "memory.kernel")->verify);
+  // -1 (no limit) asks for nothing, so nothing is refused.
+  r.memory_kernel = -1;
+  EXPECT_EQ(find_write(cgroup_v2_writes(r), "memory.kernel"), nullptr);  // compares the pointer only
+  EXPECT_EQ(find_write(cgroup_v1_writes(r), "memory.kernel"), nullptr);
+}
+
 TEST(CgroupPath, ResolvesDefaultsAndSystemdForm) {
   EXPECT_EQ(resolve_cgroups_path("", "abc"), "/tiffin-oci/abc");
   EXPECT_EQ(resolve_cgroups_path("/a/b", "abc"), "/a/b");

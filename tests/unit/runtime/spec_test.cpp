@@ -155,6 +155,34 @@ TEST(Spec, RefusesWhatItCannotMeanClearly) {
             j["linux"]["sysctl"] = {{"../../etc/passwd", "x"}};
           }},
       {"rootfsPropagation", [](json& j) { j["linux"]["rootfsPropagation"] = "sideways"; }},
+      {"swappiness: must be 0 to 100",
+          [](json& j) {
+            j["linux"]["resources"]["memory"] = {{"swappiness", 101}};
+          }},
+      {"blockIO.weight: must be 10 to 1000",
+          [](json& j) {
+            j["linux"]["resources"]["blockIO"] = {{"weight", 5}};
+          }},
+      {"major and minor are required",
+          [](json& j) {
+            j["linux"]["resources"]["blockIO"] = {{"throttleReadBpsDevice", {{{"major", 8}, {"rate", 1}}}}};
+          }},
+      {"not a page size",
+          [](json& j) {
+            j["linux"]["resources"]["hugepageLimits"] = {{{"pageSize", "2M"}, {"limit", 1}}};
+          }},
+      {"hugepageLimits[0].limit: is required",
+          [](json& j) {
+            j["linux"]["resources"]["hugepageLimits"] = {{{"pageSize", "2MB"}}};
+          }},
+      {"not an interface name",
+          [](json& j) {
+            j["linux"]["resources"]["network"] = {{"priorities", {{{"name", "a/b"}, {"priority", 1}}}}};
+          }},
+      {"unified: invalid entry ../x",
+          [](json& j) {
+            j["linux"]["resources"]["unified"] = {{"../x", "1"}};
+          }},
   };
   for (const auto& c : cases) {
     json j = base();
@@ -162,6 +190,15 @@ TEST(Spec, RefusesWhatItCannotMeanClearly) {
     std::string err = error_of(j);
     EXPECT_NE(err.find(c.expect), std::string::npos) << "wanted '" << c.expect << "' in: " << err;
   }
+}
+
+// -1 is how runc's callers leave swappiness unset.
+TEST(Spec, SwappinessMinusOneIsUnset) {
+  json j = base();
+  j["linux"]["resources"]["memory"] = {{"swappiness", -1}};
+  auto r = parse_spec(j.dump(), "/bundle");
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_FALSE(r->linux.resources.memory_swappiness);
 }
 
 TEST(Spec, LoadChecksTheBundle) {

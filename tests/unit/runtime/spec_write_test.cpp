@@ -33,6 +33,8 @@ Spec everything() {
   p.rlimits = {Rlimit{"RLIMIT_NOFILE", 512, 1024}, Rlimit{"RLIMIT_CORE", 0, 0}};
   p.no_new_privileges = true;
   p.oom_score_adj = -200;
+  p.apparmor_profile = "docker-default";
+  p.selinux_label = "system_u:system_r:container_t:s0";
   s.mounts = {
       Mount{"/data", "bind", "data", {"rbind", "ro", "rslave"}}, Mount{"/tmp", "tmpfs", "tmpfs", {"size=1m"}}, Mount{"/empty", "", "", {}}};
   Hook h{"/bin/hook", {"hook", "x"}, {"K=V"}, 7};
@@ -45,7 +47,25 @@ Spec everything() {
   l.sysctl = {{"net.ipv4.ip_forward", "1"}};
   l.resources = Resources{4 << 20, 2 << 20, 8 << 20, 512, 50000, 100000, "0-1", "0", 64,
       {DeviceRule{true, "c", "rw", 1, 3}, DeviceRule{false, "a", "rwm", std::nullopt, std::nullopt}}};
+  Resources& r = l.resources;
+  r.memory_kernel = 1 << 20;
+  r.memory_kernel_tcp = 2 << 20;
+  r.memory_swappiness = 10;
+  r.disable_oom_killer = true;
+  r.use_hierarchy = false;
+  r.cpu_burst = 10;
+  r.cpu_realtime_runtime = 950000;
+  r.cpu_realtime_period = 1000000;
+  r.cpu_idle = 1;
+  r.block_io = BlockIO{500, 100, {WeightDevice{8, 0, 300, 50}, WeightDevice{8, 16, std::nullopt, 70}}, {ThrottleDevice{8, 0, 1000}},
+      {ThrottleDevice{8, 0, 2000}}, {ThrottleDevice{8, 0, 30}}, {ThrottleDevice{8, 0, 40}}};
+  r.hugepage_limits = {HugepageLimit{"2MB", 4 << 20}, HugepageLimit{"1GB", 0}};
+  r.net_class_id = 0x100001;
+  r.net_priorities = {NetPriority{"eth0", 5}};
+  r.rdma = {{"mlx5_0", RdmaLimit{3, std::nullopt}}};
+  r.unified = {{"memory.high", "1000000"}};
   l.cgroups_path = "/tiffin/test";
+  l.mount_label = "system_u:object_r:container_file_t:s0";
   l.seccomp = Seccomp{"SCMP_ACT_ERRNO", 1, {"SCMP_ARCH_X86_64"}, {"SECCOMP_FILTER_FLAG_LOG"},
       {SeccompRule{{"read", "write"}, "SCMP_ACT_ALLOW", std::nullopt, {}},
           SeccompRule{{"personality"}, "SCMP_ACT_ERRNO", 38,

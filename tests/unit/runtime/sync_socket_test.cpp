@@ -2,6 +2,7 @@
 // forked child, the parent gets the very Error the child had (kind, errno, message with newlines
 // and backslashes); and the kinds a program lookup reports, which that path carries to the CLI.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,4 +105,26 @@ TEST(FindExecutable, MissingAndUnrunnableProgramsHaveKindsOfTheirOwn) {
 }
 
 }  // namespace
+
+// A child gone without a word is described by how it ended; one that stays silent is killed.
+TEST(SyncSocket, SilentDeathSaysHowTheChildEnded) {
+  pid_t killed = ::fork();
+  if (killed == 0) {
+    ::raise(SIGTERM);
+    ::_exit(0);
+  }
+  EXPECT_EQ(
+      silent_death(killed, "the init").message, "the init was killed by signal 15 (Terminated) during setup, without reporting an error");
+  pid_t exited = ::fork();
+  if (exited == 0) ::_exit(3);
+  EXPECT_EQ(silent_death(exited, "the init").message, "the init exited with status 3 during setup, without reporting an error");
+  pid_t silent = ::fork();
+  if (silent == 0) {
+    ::pause();
+    ::_exit(0);
+  }
+  EXPECT_EQ(silent_death(silent, "the init").message, "the init stopped answering during setup and was killed");
+  EXPECT_NE(::kill(silent, 0), 0);  // reaped: no such process
+}
+
 }  // namespace tiffin::runtime
