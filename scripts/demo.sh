@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -DNDEBUG" >/dev/null
-ninja -C build tiffin tiffin-full tiffin-shim >/dev/null
+ninja -C build tiffin tiffin-full tiffin-shim tiffin-oci tiffin-dns >/dev/null
 tiffin=build/apps/tiffin
 
 work="$(mktemp -d /tmp/tiffin-demo.XXXXXX)"
@@ -17,7 +17,10 @@ cleanup() {
   if [ -d "$work/engine" ]; then
     for c in $(node ps -a -q 2>/dev/null); do node rm -f "$c" >/dev/null 2>&1 || true; done
     node system prune -a >/dev/null 2>&1 || true
+    node network rm tiffin >/dev/null 2>&1 || true  # the default network: its bridge and rules
   fi
+  # The node's resolver lives until its directory has been empty for a while; not that long here.
+  [ -f "$work/run/dns/resolver.pid" ] && kill "$(head -n1 "$work/run/dns/resolver.pid")" 2>/dev/null || true
   for m in "$work/node/app" "$work/node/lazy"; do mountpoint -q "$m" 2>/dev/null && $tiffin flist umount "$m"; done
   [ -n "$hub_pid" ] && kill "$hub_pid" 2>/dev/null && wait "$hub_pid" 2>/dev/null
   rm -rf "$work"
