@@ -1,6 +1,7 @@
 #include "common/fd.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -134,6 +135,14 @@ Result<std::string> read_file_in_root(const std::string& root, const std::string
     if (out.size() + static_cast<size_t>(n) > max_size) return fail(Errc::invalid_input, rel + " in " + root + " is too large");
     out.append(buf, static_cast<size_t>(n));
   }
+}
+
+Result<UniqueFd> lock_file(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return fail_errno("opening " + path);
+  while (::flock(fd.get(), LOCK_EX) != 0)
+    if (errno != EINTR) return fail_errno("locking " + path);
+  return fd;
 }
 
 }  // namespace tiffin

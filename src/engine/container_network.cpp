@@ -5,7 +5,6 @@
 // leases go, and the table and the resolver's files are made again from what is left.
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,23 +57,6 @@ std::string read_text(const std::string& path) {
   return data ? std::string(data->begin(), data->end()) : std::string();
 }
 
-// Serialises rewriting the nftables table and the resolver's files across CLIs: each rewrite
-// reads the database and replaces the whole, so two at once could put an older view last.
-class NetworkLock {
- public:
-  static Result<NetworkLock> take(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-    if (!fd) return fail_errno("opening " + path);
-    while (::flock(fd.get(), LOCK_EX) != 0)
-      if (errno != EINTR) return fail_errno("locking " + path);
-    return NetworkLock(std::move(fd));
-  }
-
- private:
-  explicit NetworkLock(UniqueFd fd) : fd_(std::move(fd)) {}
-  UniqueFd fd_;
-};
-
 }  // namespace
 
 net::NetIo Engine::network_io(const ContainerInfo& c) {
@@ -108,7 +90,7 @@ Result<void> Engine::lease_network(const std::string& id, const ContainerConfig&
   TRY(collect_network_garbage());
   NetworkStore store(db_);
   Network n =
-      c.network == "bridge" || c.network == kDefaultNetwork ? TRY(store.ensure_default(net::host_routes_v4())) : TRY(store.find(c.network));
+      c.network == "bridge" || c.network == kDefaultNetwork ? TRY(store.ensure_default(net::host_routes_v4)) : TRY(store.find(c.network));
   EndpointRequest r{n.id, {}, {}, c.mac_address, c.network_aliases};
   if (!c.ip.empty()) r.ip = TRY(net::IpAddress::parse(c.ip));
   if (!c.ip6.empty()) r.ip6 = TRY(net::IpAddress::parse(c.ip6));
@@ -205,7 +187,9 @@ Result<void> Engine::release_network(const std::string& id) {
 }
 
 Result<void> Engine::sync_firewall() {
-  auto lock = TRY(NetworkLock::take(opts_.run_root + "/network.lock"));
+  // Each rewrite reads the database and replaces the whole: two CLIs at once could put an
+  // older view last.
+  auto lock = TRY(lock_file(opts_.run_root + "/network.lock"));
   NetworkStore store(db_);
   auto nets = TRY(store.list());
   std::vector<net::BridgeNetworkRules> rules;
@@ -245,7 +229,9 @@ Result<void> Engine::sync_dns_of(const std::vector<Endpoint>& endpoints) {
 }
 
 Result<void> Engine::sync_dns(const Network& n) {
-  auto lock = TRY(NetworkLock::take(opts_.run_root + "/network.lock"));
+  // Each rewrite reads the database and replaces the whole: two CLIs at once could put an
+  // older view last.
+  auto lock = TRY(lock_file(opts_.run_root + "/network.lock"));
   dns::NetworkFile file;
   file.network = n.name;
   file.listen.push_back({n.gateway, 53});

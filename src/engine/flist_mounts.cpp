@@ -15,13 +15,7 @@
 namespace tiffin::engine {
 namespace {
 
-Result<UniqueFd> lock_mount(const std::string& mountpoint) {
-  UniqueFd fd(::open((mountpoint + ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd) return fail_errno("opening " + mountpoint + ".lock");
-  while (::flock(fd.get(), LOCK_EX) != 0)
-    if (errno != EINTR) return fail_errno("locking " + mountpoint);
-  return fd;
-}
+Result<UniqueFd> lock_mount(const std::string& mountpoint) { return lock_file(mountpoint + ".lock"); }
 
 // The image mounts are plain FUSE mounts (no overlay of their own): unmount, or detach one
 // whose process died (it answers ENOTCONN to everything).

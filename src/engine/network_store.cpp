@@ -164,9 +164,9 @@ Result<Network> NetworkStore::create(const NetworkSpec& spec, const std::vector<
   return n;
 }
 
-Result<Network> NetworkStore::ensure_default(const std::vector<net::Cidr>& host_routes) {
+Result<Network> NetworkStore::ensure_default(const std::function<std::vector<net::Cidr>()>& host_routes) {
   if (auto found = find(kDefaultNetwork); found || found.error().kind != Errc::not_found) return found;
-  auto made = create({.name = kDefaultNetwork}, host_routes);
+  auto made = create({.name = kDefaultNetwork}, host_routes());
   if (!made && made.error().kind == Errc::conflict) return find(kDefaultNetwork);  // another CLI made it meanwhile
   return made;
 }

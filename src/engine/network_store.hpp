@@ -74,8 +74,9 @@ class NetworkStore {
   // `host_routes`: subnets a chosen subnet must avoid besides the other networks'. An explicit
   // subnet overlapping another network is refused (Errc::conflict); a name in use too.
   Result<Network> create(const NetworkSpec& spec, const std::vector<net::Cidr>& host_routes);
-  // The default network, made on first use.
-  Result<Network> ensure_default(const std::vector<net::Cidr>& host_routes);
+  // The default network, made on first use; `host_routes` is asked only then (every `run` on
+  // the default network comes here, and reading the host's routes is not free).
+  Result<Network> ensure_default(const std::function<std::vector<net::Cidr>()>& host_routes);
   // By name, id or unique id prefix; "bridge" is the default network.
   Result<Network> find(const std::string& ref);
   Result<std::vector<Network>> list();

@@ -31,7 +31,7 @@ Result<std::vector<Network>> Engine::networks() { return NetworkStore(db_).list(
 
 Result<Network> Engine::network(const std::string& ref) {
   NetworkStore store(db_);
-  if (ref == "bridge" || ref == kDefaultNetwork) return store.ensure_default(net::host_routes_v4());
+  if (ref == "bridge" || ref == kDefaultNetwork) return store.ensure_default(net::host_routes_v4);
   return store.find(ref);
 }
 
