@@ -8,6 +8,12 @@ std::string image_config_to_json(const ImageConfig& c) {
   // nlohmann::json sorts object keys, which makes the text canonical for signatures.
   nlohmann::json j = {
       {"entrypoint", c.entrypoint}, {"cmd", c.cmd}, {"env", c.env}, {"workdir", c.workdir}, {"user", c.user}, {"ports", c.ports}};
+  if (!c.volumes.empty()) j["volumes"] = c.volumes;
+  if (!c.labels.empty()) j["labels"] = c.labels;
+  if (!c.stop_signal.empty()) j["stop_signal"] = c.stop_signal;
+  if (!c.healthcheck.test.empty())
+    j["healthcheck"] = {{"test", c.healthcheck.test}, {"interval", c.healthcheck.interval_ns}, {"timeout", c.healthcheck.timeout_ns},
+        {"start_period", c.healthcheck.start_period_ns}, {"retries", c.healthcheck.retries}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -36,6 +42,34 @@ Result<ImageConfig> image_config_from_json(std::string_view text) {
   TRY(strings("ports", c.ports));
   TRY(string("workdir", c.workdir));
   TRY(string("user", c.user));
+  TRY(strings("volumes", c.volumes));
+  TRY(string("stop_signal", c.stop_signal));
+  if (j.contains("labels") && !j["labels"].is_null()) {
+    if (!j["labels"].is_object()) return fail(Errc::invalid_input, "image config: 'labels' must be an object of strings");
+    for (const auto& [k, v] : j["labels"].items()) {
+      if (!v.is_string()) return fail(Errc::invalid_input, "image config: label '" + k + "' must be a string");
+      c.labels[k] = v.get<std::string>();
+    }
+  }
+  if (j.contains("healthcheck") && !j["healthcheck"].is_null()) {
+    const auto& h = j["healthcheck"];
+    auto number = [&](const char* key, auto& out) -> Result<void> {
+      if (!h.contains(key)) return {};
+      if (!h[key].is_number_integer()) return fail(Errc::invalid_input, std::string("image config: healthcheck '") + key + "' must be an integer");
+      out = h[key].get<std::decay_t<decltype(out)>>();
+      return {};
+    };
+    if (!h.is_object() || !h.contains("test") || !h["test"].is_array())
+      return fail(Errc::invalid_input, "image config: 'healthcheck' must be an object with a 'test' list");
+    for (const auto& v : h["test"]) {
+      if (!v.is_string()) return fail(Errc::invalid_input, "image config: healthcheck 'test' must be a list of strings");
+      c.healthcheck.test.push_back(v.get<std::string>());
+    }
+    TRY(number("interval", c.healthcheck.interval_ns));
+    TRY(number("timeout", c.healthcheck.timeout_ns));
+    TRY(number("start_period", c.healthcheck.start_period_ns));
+    TRY(number("retries", c.healthcheck.retries));
+  }
   for (const auto& e : c.env)
     if (e.find('=') == std::string::npos || e.front() == '=')
       return fail(Errc::invalid_input, "image config: env entry '" + e + "' is not KEY=value");

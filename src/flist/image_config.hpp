@@ -2,12 +2,22 @@
 // JSON); flists converted by 0-hub carry it as /.startup.toml instead, which is read too.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "common/error.hpp"
 
 namespace tiffin {
+
+// Docker's HEALTHCHECK: a test ("CMD", args… / "CMD-SHELL", line / "NONE") and its timings.
+struct Healthcheck {
+  std::vector<std::string> test;
+  int64_t interval_ns = 0, timeout_ns = 0, start_period_ns = 0;
+  int retries = 0;
+  bool operator==(const Healthcheck&) const = default;
+};
 
 struct ImageConfig {
   std::vector<std::string> entrypoint;
@@ -16,8 +26,17 @@ struct ImageConfig {
   std::string workdir;
   std::string user;
   std::vector<std::string> ports;  // "80/tcp"
+  // From OCI images (absent from the JSON when empty, so older configs and their signatures
+  // keep their exact text):
+  std::vector<std::string> volumes;  // "/data": an anonymous volume per container
+  std::map<std::string, std::string> labels;
+  std::string stop_signal;  // "SIGQUIT", "3"
+  Healthcheck healthcheck;
 
-  bool empty() const { return entrypoint.empty() && cmd.empty() && env.empty() && workdir.empty() && user.empty() && ports.empty(); }
+  bool empty() const {
+    return entrypoint.empty() && cmd.empty() && env.empty() && workdir.empty() && user.empty() && ports.empty() && volumes.empty() &&
+           labels.empty() && stop_signal.empty() && healthcheck.test.empty();
+  }
   bool operator==(const ImageConfig&) const = default;
 };
 
