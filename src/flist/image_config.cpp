@@ -55,7 +55,8 @@ Result<ImageConfig> image_config_from_json(std::string_view text) {
     const auto& h = j["healthcheck"];
     auto number = [&](const char* key, auto& out) -> Result<void> {
       if (!h.contains(key)) return {};
-      if (!h[key].is_number_integer()) return fail(Errc::invalid_input, std::string("image config: healthcheck '") + key + "' must be an integer");
+      if (!h[key].is_number_integer())
+        return fail(Errc::invalid_input, std::string("image config: healthcheck '") + key + "' must be an integer");
       out = h[key].get<std::decay_t<decltype(out)>>();
       return {};
     };
