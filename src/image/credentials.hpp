@@ -16,6 +16,9 @@ struct Credentials {
   std::string username, password;  // or an identity token in password with username "<token>"
 };
 
+// base64("user:password"): a file's "auth" value and what HTTP Basic authorization sends.
+std::string encode_auth(const Credentials& c);
+
 // The file login writes to and lookups read first.
 std::string credentials_file();
 Result<std::optional<Credentials>> find_credentials(const std::string& registry);
