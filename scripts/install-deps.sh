@@ -27,6 +27,9 @@ PACKAGES=(
   nftables
   # the engine's benchmark peer (issue 5): dockerd, started by bench/engine_bench.py itself
   docker.io
+  # OCI images (issue 15): a real registry (Distribution), skopeo to push and convert archives,
+  # umoci to unpack layouts as the reference for conversion
+  docker-registry skopeo umoci
 )
 
 missing=()

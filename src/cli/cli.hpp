@@ -60,8 +60,10 @@ void add_flist_sign(CLI::App& flist, Context& ctx);  // keygen, sign, verify
 void add_flist_check(CLI::App& flist, Context& ctx);
 void add_flist_mount(CLI::App& flist, Context& ctx);  // mount, umount
 void add_hub(CLI::App& app, Context& ctx);            // hub serve, token, ls, link, rm
-void add_push_pull(CLI::App& app, Context& ctx);      // push, pull
-void add_import(CLI::App& app, Context& ctx);         // import
+void add_push(CLI::App& app, Context& ctx);
+void add_pull(CLI::App& app, Context& ctx);    // registry images and hub flists
+void add_load(CLI::App& app, Context& ctx);    // docker-archive / oci-archive tars
+void add_import(CLI::App& app, Context& ctx);  // import
 // The node's verbs (docker's command line), one per file.
 void add_run(CLI::App& app, Context& ctx);
 void add_create(CLI::App& app, Context& ctx);
@@ -81,6 +83,8 @@ void add_logs(CLI::App& app, Context& ctx);
 void add_exec(CLI::App& app, Context& ctx);
 void add_images(CLI::App& app, Context& ctx);
 void add_rmi(CLI::App& app, Context& ctx);
+void add_tag(CLI::App& app, Context& ctx);
+void add_image(CLI::App& app, Context& ctx);    // image inspect
 void add_volume(CLI::App& app, Context& ctx);   // volume create, ls, inspect, rm
 void add_network(CLI::App& app, Context& ctx);  // network create, ls, inspect, rm, prune, connect, disconnect
 void add_port(CLI::App& app, Context& ctx);

@@ -41,6 +41,8 @@ void ContainerFlags::add_to(CLI::App* cmd) {
   cmd->add_flag("-i,--interactive", c.interactive, "Keep stdin open");
   cmd->add_flag("-t,--tty", c.tty, "Allocate a pseudo-terminal");
   cmd->add_flag("--rm", c.auto_remove, "Remove the container when it exits");
+  cmd->add_option("--pull", c.pull, "Fetch the image: missing (when the store lacks it), always, never")
+      ->check(CLI::IsMember({"missing", "always", "never"}));
   cmd->add_option("--log-redis", log_redis, "Publish output lines to Redis: stdout=redis://…/chan,stderr=redis://…/chan");
   cmd->add_option("--stats-redis", c.stats_redis, "Publish stats every 2 s to redis://[:password@]host[:port]/channel");
   cmd->add_option("--network,--net", c.network, "A network's name, bridge (the default network), none, host or container:<name|id>");

@@ -1,4 +1,4 @@
-// tiffin images [-q] [--format table|json]: the local store.
+// tiffin images [-q] [--digests] [--format table|json]: the local store.
 #include <fmt/core.h>
 
 #include "cli/cli.hpp"
@@ -9,28 +9,39 @@ namespace tiffin::cli {
 void add_images(CLI::App& app, Context& ctx) {
   auto format = std::make_shared<std::string>();
   auto quiet = std::make_shared<bool>(false);
+  auto digests = std::make_shared<bool>(false);
   CLI::App* images = app.add_subcommand("images", "List the images of the local store");
   images->add_option("--format", *format, "table or json");
   images->add_flag("-q,--quiet", *quiet, "Only ids");
-  images->callback([&ctx, format, quiet] {
+  images->add_flag("--digests", *digests, "Show the registry digest of images pulled from registries");
+  images->callback([&ctx, format, quiet, digests] {
     ctx.run([&]() -> Result<int> {
       auto e = TRY(ctx.open_engine());
       auto list = TRY(e.images());
       if (want_json(*format)) {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& i : list)
-          arr.push_back({{"Id", i.id}, {"Tags", i.tags}, {"Source", i.source}, {"Created", i.created}, {"Size", i.size}});
+          arr.push_back({{"Id", i.id}, {"Tags", i.tags}, {"Source", i.source}, {"Digest", engine::image_digest(i)}, {"Created", i.created},
+              {"Size", i.size}});
         print_json(arr, -1);
         return 0;
       }
-      if (!*quiet) fmt::print("{:<50}{:<16}{:<14}{}\n", "REPOSITORY:TAG", "IMAGE ID", "SIZE", "SOURCE");
+      if (!*quiet && *digests) fmt::print("{:<50}{:<73}{:<16}{}\n", "REPOSITORY:TAG", "DIGEST", "IMAGE ID", "SIZE");
+      else if (!*quiet) fmt::print("{:<50}{:<16}{:<14}{}\n", "REPOSITORY:TAG", "IMAGE ID", "SIZE", "SOURCE");
       for (const auto& i : list) {
         if (*quiet) {
           fmt::print("{}\n", engine::short_id(i.id));
           continue;
         }
         std::vector<std::string> names = i.tags.empty() ? std::vector<std::string>{"<none>"} : i.tags;
-        for (const auto& n : names) fmt::print("{:<50}{:<16}{:<14}{}\n", n, engine::short_id(i.id), human_bytes(i.size), i.source);
+        for (const auto& n : names) {
+          if (*digests) {
+            std::string d = engine::image_digest(i);
+            fmt::print("{:<50}{:<73}{:<16}{}\n", n, d.empty() ? "<none>" : d, engine::short_id(i.id), human_bytes(i.size));
+          } else {
+            fmt::print("{:<50}{:<16}{:<14}{}\n", n, engine::short_id(i.id), human_bytes(i.size), i.source);
+          }
+        }
       }
       return 0;
     });

@@ -33,7 +33,9 @@ int run_full(int argc, char** argv) {
         add_flist_check(*flist, ctx);
         add_flist_mount(*flist, ctx);
         add_hub(app, ctx);
-        add_push_pull(app, ctx);
+        add_push(app, ctx);
+        add_pull(app, ctx);
+        add_load(app, ctx);
         add_import(app, ctx);
         add_node_verbs(app, ctx);
       },

@@ -1,4 +1,4 @@
-// tiffin push x.fl <hub>/<user>/<name>[:tag] | tiffin pull <hub>/<user>/<name>[:tag]
+// tiffin push x.fl <hub>/<user>/<name>[:tag]
 #include <fmt/core.h>
 #include <unistd.h>
 #include <nlohmann/json.hpp>
@@ -9,9 +9,9 @@
 
 namespace tiffin::cli {
 
-void add_push_pull(CLI::App& app, Context& ctx) {
+void add_push(CLI::App& app, Context& ctx) {
   struct Opts {
-    std::string flist, where, output, format;
+    std::string flist, where, format;
     hub::PushOptions push;
     bool no_progress = false;
   };
@@ -30,7 +30,7 @@ void add_push_pull(CLI::App& app, Context& ctx) {
       o->push.progress = !o->no_progress;
       if (::access(o->flist.c_str(), F_OK) != 0) {
         auto e = TRY(ctx.open_engine());
-        o->flist = TRY(e.resolve_image(o->flist, false)).flist;
+        o->flist = TRY(e.resolve_image(o->flist, "never")).flist;
       }
       auto s = TRY(hub::push_flist(o->flist, to, o->push));
       if (want_json(o->format))
@@ -40,26 +40,6 @@ void add_push_pull(CLI::App& app, Context& ctx) {
       else
         fmt::print(stderr, "pushed {}: {} of {} blocks sent ({}), flist {}\n", s.url, s.blocks_sent, s.blocks, human_bytes(s.bytes_sent),
             human_bytes(s.flist_bytes));
-      return 0;
-    });
-  });
-
-  CLI::App* pull = app.add_subcommand("pull", "Fetch an image's flist from a hub into the local store (its blocks come lazily, when read)");
-  pull->add_option("source", o->where, "http(s)://hub/<user>/<name>[:tag] or hub[:port]/<user>/<name>[:tag]")->required();
-  pull->add_option("-o,--output", o->output, "Write the .fl here instead of adding it to the store");
-  pull->callback([&ctx, o] {
-    ctx.run([&]() -> Result<int> {
-      if (o->output.empty()) {
-        auto e = TRY(ctx.open_engine());
-        auto info = TRY(e.pull(o->where));
-        fmt::print(stderr, "pulled {} → image {}\n", o->where, engine::short_id(info.id));
-        fmt::print("{}\n", info.tags.empty() ? info.id : info.tags.front());
-        return 0;
-      }
-      auto from = TRY(hub::parse_hub_location(o->where));
-      std::string out = o->output;
-      uint64_t size = TRY(hub::pull_flist(from, out));
-      fmt::print(stderr, "pulled {} ({}) → {}\n", from.ref.str(), human_bytes(size), out);
       return 0;
     });
   });

@@ -143,7 +143,7 @@ Result<std::vector<ContainerInfo>> Engine::list(const ContainerFilter& filter) {
 
 Result<std::string> Engine::create(const ContainerConfig& config) {
   TRY(validate_container_config(config));
-  ImageInfo image = TRY(resolve_image(config.image));
+  ImageInfo image = TRY(resolve_image(config.image, config.pull));
   ContainerConfig c = config;
   std::string id = TRY(random_id());
   if (c.name.empty()) c.name = "tiffin_" + id.substr(0, 8);

@@ -73,12 +73,30 @@ Result<std::optional<ImageInfo>> Engine::find_image(const std::string& ref) {
   return std::optional<ImageInfo>{std::move(info)};
 }
 
-Result<ImageInfo> Engine::resolve_image(const std::string& text, bool pull_missing) {
+std::string image_digest(const ImageInfo& image) {
+  size_t at = image.source.rfind("@sha256:");
+  return at == std::string::npos ? "" : image.source.substr(at + 1);
+}
+
+Result<void> Engine::tag_image(const std::string& image, const std::string& name) {
+  auto found = TRY(find_image(image));
+  if (!found) return fail(Errc::not_found, "no such image: " + image);
+  std::string tag = normalize_image_name(name);
+  if (tag.find_first_of(" \t\n") != std::string::npos || tag.starts_with(":") || tag.ends_with(":"))
+    return fail(Errc::invalid_input, "'" + name + "' is not an image name");
+  auto t = TRY(sql::Stmt::prepare(db_, "INSERT OR REPLACE INTO tags (name, image) VALUES (?, ?)"));
+  TRY(t.bind(1, tag).bind(2, found->id).run());
+  return {};
+}
+
+Result<ImageInfo> Engine::resolve_image(const std::string& text, const std::string& pull) {
+  if (pull != "missing" && pull != "always" && pull != "never")
+    return fail(Errc::invalid_input, "--pull " + pull + ": say missing, always or never");
   auto ref = TRY(parse_image_reference(text));
-  if (ref.kind == ImageReference::Kind::local || ref.kind == ImageReference::Kind::hub)
+  bool remote = ref.kind == ImageReference::Kind::local || ref.kind == ImageReference::Kind::hub;
+  if (remote && pull != "always")
     if (auto found = TRY(find_image(ref.name))) return *found;
-  if (ref.kind == ImageReference::Kind::local || (ref.kind == ImageReference::Kind::hub && !pull_missing))
-    return fail(Errc::not_found, "no such image: " + text);
+  if (remote && pull == "never") return fail(Errc::not_found, "no such image: " + text);
   return fetch_image(ref);
 }
 
@@ -92,7 +110,7 @@ Result<ImageInfo> Engine::fetch_image(const ImageReference& ref) {
   if (g_fetcher) return g_fetcher(*this, ref);
   // `tiffin-full pull|import` prints the image's name or id on its last line.
   std::vector<std::string> argv = {opts_.full_binary, "--root", opts_.root, "--run-root", opts_.run_root};
-  if (ref.kind == ImageReference::Kind::hub) argv.insert(argv.end(), {"pull", ref.text});
+  if (ref.kind == ImageReference::Kind::hub || ref.kind == ImageReference::Kind::local) argv.insert(argv.end(), {"pull", ref.text});
   else argv.insert(argv.end(), {"import", ref.path});
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return fail_errno("pipe");

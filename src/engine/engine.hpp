@@ -40,6 +40,11 @@
 #include "flist/image_config.hpp"
 #include "runtime/cgroup_stats.hpp"
 
+namespace tiffin::image {
+class ImageSource;
+struct Reference;
+}  // namespace tiffin::image
+
 namespace tiffin::engine {
 
 class Engine;
@@ -58,14 +63,22 @@ struct EngineOptions {
   bool progress = true;  // on pulls, imports and pushes (drawn only on a terminal)
 };
 
+struct PullOptions {
+  std::string platform;    // "linux/arm64"; default: the host's
+  bool tls_verify = true;  // false: registries over https without verification, or http
+};
+
 struct ImageInfo {
   std::string id;                 // 64 hex
   std::vector<std::string> tags;  // "name:tag"
-  std::string source;             // where it came from (hub URL, file, directory)
+  std::string source;             // where it came from (hub URL, file, directory, registry ref@digest)
   int64_t created = 0;            // unix seconds
   uint64_t size = 0;              // bytes of file content it describes
   std::string flist;              // its .fl in the store
 };
+
+// The registry digest of an image pulled from one ("sha256:…", from its source "ref@sha256:…"), or "".
+std::string image_digest(const ImageInfo& image);
 
 struct VolumeInfo {
   std::string name, mountpoint;
@@ -128,15 +141,27 @@ class Engine {
   // or hub/user/name:tag (pulled), or a directory/tar (packed into <root>/blocks).
   // Fetching needs the HTTP client and the packer (image_fetch.cpp); a binary built without
   // them (the lean `tiffin`) runs `tiffin-full pull|import` for it instead.
-  Result<ImageInfo> resolve_image(const std::string& ref, bool pull_missing = true);
+  // `pull`: "missing" (fetch what the store lacks), "always" (fetch remote images anew),
+  // "never" (the store only).
+  Result<ImageInfo> resolve_image(const std::string& ref, const std::string& pull = "missing");
   // image_fetch.cpp:
-  Result<ImageInfo> pull(const std::string& ref);  // always fetches a hub image anew
+  // Always fetches anew: a hub flist (http(s)://hub/user/name:tag), or an OCI image from a
+  // registry (docker://ref, host[:port]/repo:tag when the host answers /v2/ as a registry, or a
+  // bare name from the search registries: $TIFFIN_SEARCH_REGISTRIES, default docker.io),
+  // converted to an flist whose blocks go to <root>/blocks.
+  Result<ImageInfo> pull(const std::string& ref, const PullOptions& opts = {});
+  // Every image in a `docker save` / oci-archive tar (or an OCI layout or docker archive
+  // directory), converted and tagged with the names it carries.
+  Result<std::vector<ImageInfo>> load(const std::string& archive, const PullOptions& opts = {});
   // A directory or tar (packed), or an .fl file (added as it is); `name` may be empty.
   Result<ImageInfo> import(const std::string& source, const std::string& name, const ImageConfig& config);
   Result<std::vector<ImageInfo>> images();
   // Removes a tag; the image goes once untagged and unused (or with force, unused).
   Result<std::vector<std::string>> remove_image(const std::string& ref, bool force);
   Result<ImageConfig> image_config(const ImageInfo& image);
+  // Gives an image (name, id or id prefix) another name ("name[:tag]"), moving the name if
+  // another image had it.
+  Result<void> tag_image(const std::string& image, const std::string& name);
 
   // ---- containers (containers.cpp: records; container_lifecycle.cpp: through the shim)
   Result<std::string> create(const ContainerConfig& config);
@@ -208,6 +233,11 @@ class Engine {
 
   Result<ImageInfo> add_image_file(const std::string& flist_path, const std::string& source, const std::string& tag);
   Result<ImageInfo> fetch_image(const ImageReference& ref);
+  // image_fetch.cpp: an OCI image converted into the store under `tags`; `origin` is recorded
+  // as its source (with the manifest digest).
+  Result<ImageInfo> add_converted_image(
+      image::ImageSource& source, const PullOptions& opts, const std::vector<std::string>& tags, const std::string& origin);
+  Result<ImageInfo> pull_from_registry(const image::Reference& ref, const PullOptions& opts);
   Result<std::optional<ImageInfo>> find_image(const std::string& ref);
 
   std::string shim_dir(const std::string& id) const { return opts_.run_root + "/c/" + id; }

@@ -1,6 +1,9 @@
 // Fetching images into the store: pulls from a hub, imports of directories, tars and .fl
 // files. The only part of the engine that needs the HTTP client and the packer; linked into
 // tiffin-full, not into the lean tiffin (see fetch_images_in_process).
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -8,12 +11,19 @@
 
 #include "common/fd.hpp"
 #include "common/hash.hpp"
+#include "common/progress.hpp"
+#include "common/remove_tree.hpp"
 #include "engine/engine.hpp"
 #include "engine/image_reference.hpp"
 #include "flist/content.hpp"
 #include "flist/flist_file.hpp"
 #include "flist/pack.hpp"
 #include "hub/push.hpp"
+#include "image/convert.hpp"
+#include "image/layout_source.hpp"
+#include "image/reference.hpp"
+#include "image/registry_source.hpp"
+#include "store/http_client.hpp"
 #include "store/router.hpp"
 
 namespace tiffin::engine {
@@ -74,10 +84,110 @@ Result<ImageInfo> Engine::add_image_file(const std::string& flist_path, const st
   return *info;
 }
 
-Result<ImageInfo> Engine::pull(const std::string& ref_text) {
-  auto ref = TRY(parse_image_reference(ref_text));
+namespace {
+
+// Registries to try for a name without a host ("busybox"): $TIFFIN_SEARCH_REGISTRIES, a comma
+// list ("" for none: such names are then only looked up locally), default docker.io.
+std::vector<std::string> search_registries() {
+  const char* env = ::getenv("TIFFIN_SEARCH_REGISTRIES");
+  std::string text = env ? env : "docker.io";
+  std::vector<std::string> out;
+  for (size_t i = 0; i <= text.size();) {
+    size_t j = std::min(text.find(',', i), text.size());
+    if (j > i) out.push_back(text.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+// A host named in front of a reference is a registry when it answers GET /v2/ as one (200, or
+// 401 asking for auth); a tiffin or 0-hub hub does not.
+bool answers_as_registry(const image::Reference& ref, bool tls_verify) {
+  HttpOptions o;
+  o.attempts = 1;
+  o.connect_timeout = std::chrono::milliseconds(3000);
+  o.request_timeout = std::chrono::milliseconds(5000);
+  HttpClient http(o);
+  std::string scheme = ref.loopback() || !tls_verify ? "http://" : "https://";
+  auto r = http.send({"GET", scheme + ref.api_host() + "/v2/", {}, {}});
+  return r && (r->status == 200 || r->status == 401);
+}
+
+Result<image::Platform> platform_of(const PullOptions& opts) {
+  if (opts.platform.empty()) return image::host_platform();
+  return image::parse_platform(opts.platform);
+}
+
+}  // namespace
+
+Result<ImageInfo> Engine::add_converted_image(
+    image::ImageSource& source, const PullOptions& opts, const std::vector<std::string>& tags, const std::string& origin) {
+  image::Platform platform = TRY(platform_of(opts));
+  std::string blocks = "dir://" + fs::absolute(opts_.root + "/blocks").string();
+  auto router = TRY(open_router({blocks}, true));
+  image::ConvertOptions co;
+  co.cache_dir = opts_.root + "/layers";
+  co.progress = opts_.progress;
+  auto converted = TRY_CTX(image::convert_image(source, platform, *router, co), source.describe());
+  TRY_CTX(router->flush(), "flushing the block store");
+  converted.tree.routes = router->routes();
+  std::string tmp = opts_.root + "/images/.convert-" + std::to_string(::getpid()) + ".fl";
+  auto saved = save_flist(tmp, converted.tree);
+  if (!saved) {
+    ::unlink(tmp.c_str());
+    return std::unexpected(saved.error());
+  }
+  std::string where = origin + (converted.manifest_digest.empty() ? "" : "@" + converted.manifest_digest);
+  auto info = add_image_file(tmp, where, tags.empty() ? "" : tags.front());
+  ::unlink(tmp.c_str());
+  if (!info) return info;
+  for (size_t i = 1; i < tags.size(); ++i) TRY(tag_image(info->id, tags[i]));
+  if (opts_.progress)
+    fmt::print(stderr, "{}: {} layers ({} already converted), {} downloaded, {} converted\n", source.describe(), converted.layers,
+        converted.layers_reused, human_bytes(converted.bytes_downloaded), human_bytes(converted.bytes_converted));
+  return TRY(find_image(info->id)).value_or(*info);
+}
+
+Result<ImageInfo> Engine::pull_from_registry(const image::Reference& ref, const PullOptions& opts) {
+  image::RegistryOptions ro;
+  ro.tls_verify = opts.tls_verify;
+  image::RegistryClient client(ro);
+  image::RegistrySource source(client, ref);
+  std::vector<std::string> tags;
+  if (ref.digest.empty()) tags.push_back(ref.familiar());
+  return add_converted_image(source, opts, tags, ref.str());
+}
+
+Result<ImageInfo> Engine::pull(const std::string& ref_text, const PullOptions& opts) {
+  bool forced_registry = ref_text.starts_with("docker://");
+  auto ref = forced_registry ? ImageReference{} : TRY(parse_image_reference(ref_text));
+  if (forced_registry || ref.kind == ImageReference::Kind::local) {
+    auto parsed = TRY(image::parse_reference(ref_text));
+    bool named_host = forced_registry || ref_text.substr(0, ref_text.find('/')).find_first_of(".:") != std::string::npos ||
+                      ref_text.starts_with("localhost/");
+    if (named_host) return pull_from_registry(parsed, opts);
+    auto registries = search_registries();
+    if (registries.empty())
+      return fail(Errc::not_found, "no such image: " + ref_text + " (and no registries to search: TIFFIN_SEARCH_REGISTRIES is empty)");
+    Error last{Errc::not_found, 0, "no such image: " + ref_text};
+    for (const auto& r : registries) {
+      image::Reference in = parsed;
+      if (r != "docker.io") {
+        in.registry = r;
+        if (in.repository.starts_with("library/") && ref_text.find('/') == std::string::npos) in.repository = in.repository.substr(8);
+      }
+      auto got = pull_from_registry(in, opts);
+      if (got || got.error().kind != Errc::not_found) return got;
+      last = got.error();
+    }
+    return std::unexpected(last);
+  }
   if (ref.kind != ImageReference::Kind::hub)
-    return fail(Errc::invalid_input, "'" + ref_text + "' is not a hub image (http(s)://hub/user/name:tag or hub/user/name:tag)");
+    return fail(Errc::invalid_input, "'" + ref_text + "' is neither a registry image nor a hub image (http(s)://hub/user/name:tag)");
+  if (!ref_text.starts_with("http://") && !ref_text.starts_with("https://")) {
+    auto parsed = image::parse_reference(ref_text);
+    if (parsed && answers_as_registry(*parsed, opts.tls_verify)) return pull_from_registry(*parsed, opts);
+  }
   auto loc = TRY(hub::parse_hub_location(ref.hub_url));
   std::string tmp = opts_.root + "/images/.pull-" + std::to_string(::getpid()) + ".fl";
   auto pulled = hub::pull_flist(loc, tmp);
@@ -90,6 +200,42 @@ Result<ImageInfo> Engine::pull(const std::string& ref_text) {
   auto info = add_image_file(tmp, ref.hub_url, ref.name);
   ::unlink(tmp.c_str());
   return info;
+}
+
+Result<std::vector<ImageInfo>> Engine::load(const std::string& archive, const PullOptions& opts) {
+  std::string dir = archive;
+  std::string unpacked;
+  struct stat st {};
+  if (archive == "-" || (::stat(archive.c_str(), &st) == 0 && !S_ISDIR(st.st_mode))) {
+    unpacked = opts_.root + "/tmp/load-" + std::to_string(::getpid());
+    (void)remove_tree(unpacked);
+    std::error_code ec;
+    fs::create_directories(unpacked, ec);
+    if (ec) return fail(Errc::io, "creating " + unpacked + ": " + ec.message());
+    UniqueFd in(archive == "-" ? ::dup(STDIN_FILENO) : ::open(archive.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in) return fail_errno("open " + archive);
+    auto ok = image::unpack_image_archive(in.get(), unpacked);
+    if (!ok) {
+      (void)remove_tree(unpacked);
+      return std::unexpected(std::move(ok).error().context("loading " + archive));
+    }
+    dir = unpacked;
+  } else if (archive != "-" && ::stat(archive.c_str(), &st) != 0) {
+    return fail(Errc::not_found, "loading " + archive + ": no such file or directory");
+  }
+  auto result = [&]() -> Result<std::vector<ImageInfo>> {
+    auto images = TRY_CTX(image::open_image_layout(dir), "loading " + archive);
+    std::vector<ImageInfo> out;
+    for (auto& img : images) {
+      std::vector<std::string> tags;
+      for (const auto& n : img.names)
+        if (auto r = image::parse_reference(n); r && r->digest.empty()) tags.push_back(r->familiar());
+      out.push_back(TRY(add_converted_image(*img.source, opts, tags, fs::absolute(archive == "-" ? "stdin" : archive).string())));
+    }
+    return out;
+  }();
+  if (!unpacked.empty()) (void)remove_tree(unpacked);
+  return result;
 }
 
 Result<ImageInfo> Engine::import(const std::string& source, const std::string& name, const ImageConfig& config) {
@@ -114,7 +260,7 @@ Result<ImageInfo> Engine::import(const std::string& source, const std::string& n
 }
 
 Result<ImageInfo> fetch_image_in_process(Engine& engine, const ImageReference& ref) {
-  if (ref.kind == ImageReference::Kind::hub) return engine.pull(ref.text);
+  if (ref.kind == ImageReference::Kind::hub || ref.kind == ImageReference::Kind::local) return engine.pull(ref.text);
   return engine.import(ref.path, "", {});
 }
 

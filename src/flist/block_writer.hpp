@@ -23,6 +23,7 @@ struct PackStats {
   uint64_t blocks = 0;       // chunks encoded
   uint64_t blocks_sent = 0;  // blocks the store did not have yet
   uint64_t bytes_sent = 0;   // sealed bytes sent to the store
+  uint64_t whiteouts = 0;    // OCI layers: whiteouts and opaque markers applied
 };
 
 class BlockWriter {

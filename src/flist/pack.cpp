@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_set>
 
 #include "common/fd.hpp"
 #include "flist/path.hpp"
@@ -226,7 +227,36 @@ Result<size_t> ensure_parents(Tree& tree, const std::vector<std::string>& parts,
   return cur;
 }
 
+constexpr std::string_view kWhiteout = ".wh.";
+constexpr std::string_view kOpaque = ".wh..wh..opq";
+
+// An opaque directory keeps only what this layer put in it; a subdirectory this layer declared
+// again loses its lower content too (as an overlayfs upper directory marked opaque hides all).
+void hide_lower(Tree& tree, size_t dir, const std::unordered_set<size_t>& this_layer) {
+  std::vector<std::string> gone;
+  for (const auto& [name, child] : tree.nodes[dir].children) {
+    if (!this_layer.contains(child)) {
+      gone.push_back(name);
+    } else if (tree.nodes[child].is_dir()) {
+      hide_lower(tree, child, this_layer);
+    }
+  }
+  for (const auto& name : gone) tree.remove(dir, name);
+}
+
 }  // namespace
+
+void settle_hardlinks(Tree& tree) {
+  std::vector<bool> reachable(tree.nodes.size(), false);
+  for (size_t i : tree.preorder()) reachable[i] = true;
+  std::map<size_t, size_t> new_first;  // unreachable first → the reachable node taking its place
+  for (size_t i : tree.preorder()) {
+    Node& n = tree.nodes[i];
+    if (!n.hardlink || reachable[*n.hardlink]) continue;
+    auto [it, added] = new_first.try_emplace(*n.hardlink, i);
+    n.hardlink = added ? std::nullopt : std::optional<size_t>(it->second);
+  }
+}
 
 Result<PackStats> pack_tar(int fd, const std::string& name, BlockStore& store, Tree& tree, const PackOptions& opts) {
   std::unique_ptr<archive, ArchiveFree> a(archive_read_new());
@@ -244,6 +274,7 @@ Result<PackStats> pack_tar(int fd, const std::string& name, BlockStore& store, T
     return std::unexpected(std::move(e).context(name));
   };
 
+  std::unordered_set<size_t> this_layer;  // oci_layer: the nodes this layer put
   archive_entry* e = nullptr;
   for (;;) {
     int rc = archive_read_next_header(a.get(), &e);
@@ -288,6 +319,25 @@ Result<PackStats> pack_tar(int fd, const std::string& name, BlockStore& store, T
     auto parent = ensure_parents(tree, *parts, n.mtime, entry);
     if (!parent) return abort(parent.error());
     n.name = parts->back();
+    if (opts.oci_layer && n.name.starts_with(kWhiteout)) {
+      if (n.name == kOpaque) {
+        hide_lower(tree, *parent, this_layer);
+      } else {
+        std::string hidden = n.name.substr(kWhiteout.size());
+        if (!valid_name(hidden)) return abort(Error{Errc::invalid_input, 0, "tar entry '" + entry + "': a whiteout of no valid name"});
+        tree.remove(*parent, hidden);
+      }
+      ++stats.whiteouts;
+      continue;
+    }
+    // Every node this entry creates or re-declares (an opaque marker later keeps them).
+    auto put = [&](size_t at, Node node) {
+      size_t idx = tree.put(at, std::move(node));
+      if (opts.oci_layer) this_layer.insert(idx);
+      return idx;
+    };
+    if (opts.oci_layer)
+      for (size_t p = *parent; p != Tree::kRoot; p = tree.nodes[p].parent) this_layer.insert(p);
 
     if (const char* hl = archive_entry_hardlink(e)) {
       auto target = tree.find(hl);
@@ -298,14 +348,14 @@ Result<PackStats> pack_tar(int fd, const std::string& name, BlockStore& store, T
       copy.name = n.name;
       copy.children.clear();
       copy.hardlink = tree.nodes[*target].hardlink.value_or(*target);
-      tree.put(*parent, std::move(copy));
+      put(*parent, std::move(copy));
       continue;
     }
 
     switch (archive_entry_filetype(e)) {
       case AE_IFREG: {
         n.mode = S_IFREG | (n.mode & 07777);
-        size_t idx = tree.put(*parent, std::move(n));
+        size_t idx = put(*parent, std::move(n));
         uint64_t total = 0;
         for (size_t index = 0;; ++index) {
           Bytes chunk(kBlockSize);
@@ -330,7 +380,7 @@ Result<PackStats> pack_tar(int fd, const std::string& name, BlockStore& store, T
       }
       case AE_IFDIR:
         n.size = 4096;
-        tree.put(*parent, std::move(n));
+        put(*parent, std::move(n));
         break;
       case AE_IFLNK: {
         const char* target = archive_entry_symlink(e);
@@ -338,15 +388,15 @@ Result<PackStats> pack_tar(int fd, const std::string& name, BlockStore& store, T
         n.link = target;
         if (n.link.size() > 4096) return abort(Error{Errc::invalid_input, 0, "tar entry '" + entry + "': symlink target too long"});
         n.size = n.link.size();
-        tree.put(*parent, std::move(n));
+        put(*parent, std::move(n));
         break;
       }
       case AE_IFCHR:
       case AE_IFBLK:
         n.rdev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
-        tree.put(*parent, std::move(n));
+        put(*parent, std::move(n));
         break;
-      case AE_IFIFO: tree.put(*parent, std::move(n)); break;
+      case AE_IFIFO: put(*parent, std::move(n)); break;
       case AE_IFSOCK: note(opts, "skipped socket " + entry); break;
       default: return abort(Error{Errc::invalid_input, 0, "tar entry '" + entry + "' has an unknown type"});
     }

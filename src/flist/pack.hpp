@@ -13,6 +13,10 @@ struct PackOptions {
   unsigned threads = 0;                       // 0: one per core
   bool progress = true;                       // drawn only when stderr is a terminal
   std::vector<std::string>* notes = nullptr;  // things skipped (sockets), one line each
+  // An OCI image layer applied over the tree's content (the layers below it): `.wh.<name>`
+  // entries remove <name>, `.wh..wh..opq` hides what lower layers had in its directory, and
+  // neither appears in the tree. Off: such names are ordinary files.
+  bool oci_layer = false;
 };
 
 // `source` is a directory, or a tar / tar.gz / tar.xz / tar.zst file, or "-" for a tar on stdin.
@@ -22,5 +26,9 @@ Result<PackStats> pack(const std::string& source, BlockStore& store, Tree& tree,
 Result<PackStats> pack_directory(const std::string& dir, BlockStore& store, Tree& tree, const PackOptions& opts);
 // Reads a tar archive (any compression libarchive knows) from an open fd.
 Result<PackStats> pack_tar(int fd, const std::string& name, BlockStore& store, Tree& tree, const PackOptions& opts);
+
+// After layers removed files that others hard-linked to: every hard link group whose first
+// file is gone gets a reachable file as its new first, so the tree saves as it reads.
+void settle_hardlinks(Tree& tree);
 
 }  // namespace tiffin

@@ -22,6 +22,7 @@
 
 #include "common/error.hpp"
 #include "image/credentials.hpp"
+#include "image/image_source.hpp"
 #include "image/manifest.hpp"
 #include "image/reference.hpp"
 
@@ -40,9 +41,6 @@ struct FetchedManifest {
   std::string digest;       // sha256 of body, checked against the reference's digest if any
   ManifestDocument parsed;  // parse_manifest(body, media_type)
 };
-
-// Receives a blob's bytes in order; returning an error aborts the download.
-using BlobSink = std::function<Result<void>(std::span<const uint8_t>)>;
 
 class RegistryClient {
  public:

@@ -19,6 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 TIFFIN = os.environ.get("TIFFIN_BIN", str(ROOT / "build" / "apps" / "tiffin"))
 FIXTURES = Path(os.environ.get("TIFFIN_FIXTURES", str(ROOT / "tests" / "fixtures" / "rfs")))
 
+# A name without a registry host ("busybox") is pulled from the search registries when the store
+# lacks it: docker.io by default. Tests never reach outside the machine (no lookups of outside
+# names), so in tests there are none; registry tests name their loopback registry in full.
+os.environ["TIFFIN_SEARCH_REGISTRIES"] = ""
+
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (owners, devices, trusted xattrs)")
 
 

@@ -51,6 +51,10 @@ class Node:
                                         f"stdout: {p.stdout.decode()}\nstderr: {p.stderr.decode()}")
         return p
 
+    def full(self):
+        """tiffin-full, beside tiffin: the flist verbs."""
+        return str(Path(TIFFIN).parent / "tiffin-full")
+
     def out(self, *args, **kw):
         return self(*args, **kw).stdout.decode().strip()
 

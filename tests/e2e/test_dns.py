@@ -256,8 +256,13 @@ def test_hostile_packets_do_not_hurt(dns):
     with socket.create_connection((N1, dns.port)) as idle, socket.create_connection((N1, dns.port)) as junk:
         idle.sendall(b"\x00\x20")
         junk.sendall(b"\x00\x03abc")
-        assert udp_query(N1, dns.port, "web").values == ["10.89.0.2"]
-    assert dns.proc.poll() is None
+        # On a failure, say whether the resolver died (and what it printed) or went deaf.
+        try:
+            answer = udp_query(N1, dns.port, "web").values
+        except TimeoutError:
+            raise AssertionError(f"no answer; resolver exit status {dns.proc.poll()}; its log:\n{dns.log()}")
+        assert answer == ["10.89.0.2"]
+    assert dns.proc.poll() is None, dns.log()
 
 
 def test_idle_exit(dns):

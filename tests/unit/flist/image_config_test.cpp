@@ -11,6 +11,23 @@ TEST(ImageConfig, JsonRoundTrip) {
   EXPECT_EQ(*back, c);
 }
 
+TEST(ImageConfig, OciFieldsRoundTripAndStayOutWhenEmpty) {
+  ImageConfig c{{}, {"sh"}, {}, "", "", {}};
+  std::string plain = image_config_to_json(c);
+  // Configs without the OCI fields keep their exact text (signatures are made over it).
+  EXPECT_EQ(plain, R"({"cmd":["sh"],"entrypoint":[],"env":[],"ports":[],"user":"","workdir":""})");
+  c.volumes = {"/data"};
+  c.labels = {{"a", "b"}};
+  c.stop_signal = "SIGQUIT";
+  c.healthcheck = {{"CMD-SHELL", "true"}, 30000000000, 5000000000, 0, 3};
+  auto back = image_config_from_json(image_config_to_json(c));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, c);
+  EXPECT_FALSE(image_config_from_json(R"({"labels": {"a": 1}})"));
+  EXPECT_FALSE(image_config_from_json(R"({"healthcheck": {"test": "x"}})"));
+  EXPECT_FALSE(image_config_from_json(R"({"healthcheck": {"test": [], "retries": "3"}})"));
+}
+
 TEST(ImageConfig, RejectsBadJson) {
   EXPECT_FALSE(image_config_from_json("{"));
   EXPECT_FALSE(image_config_from_json("[]"));

@@ -8,6 +8,7 @@
 
 #include "common/fd.hpp"
 #include "flist/content.hpp"
+#include "flist/flist_file.hpp"
 #include "flist/pack.hpp"
 #include "store/dir_store.hpp"
 #include "test_support.hpp"
@@ -134,4 +135,71 @@ TEST_F(Tar, LaterEntriesReplaceEarlierOnes) {
   const Node& f = tree.nodes[*tree.find("/f")];
   EXPECT_EQ(f.size, 4u);
   EXPECT_EQ(f.mode, S_IFREG | 0600u);
+}
+
+namespace {
+
+// Applies `layers` in order as OCI layers over one tree.
+Result<Tree> apply_layers(const test::TempDir& dir, BlockStore& store, const std::vector<std::vector<Entry>>& layers) {
+  Tree tree;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    std::string tar = dir / ("layer" + std::to_string(i) + ".tar");
+    write_tar(tar, layers[i]);
+    UniqueFd fd(::open(tar.c_str(), O_RDONLY));
+    PackOptions o{1, false, nullptr};
+    o.oci_layer = true;
+    TRY(pack_tar(fd.get(), tar, store, tree, o));
+  }
+  settle_hardlinks(tree);
+  return tree;
+}
+
+}  // namespace
+
+TEST_F(Tar, OciLayersApplyWhiteoutsAndOpaqueDirectories) {
+  auto tree = apply_layers(dir_, *store_,
+      {{{"a/keep", S_IFREG | 0644, "k"}, {"a/gone", S_IFREG | 0644, "g"}, {"o/old", S_IFREG | 0644, "1"},
+           {"o/sub/old", S_IFREG | 0644, "2"}, {"d/f", S_IFREG | 0644, "f"}},
+          // The opaque marker after an entry of the same layer: that entry stays (order does not matter).
+          {{"a/.wh.gone", S_IFREG | 0600, ""}, {".wh.d", S_IFREG | 0600, ""}, {"o/new", S_IFREG | 0644, "n"},
+              {"o/sub/new", S_IFREG | 0644, "n2"}, {"o/.wh..wh..opq", S_IFREG | 0600, ""}, {"a/.wh.never-there", S_IFREG | 0600, ""}}});
+  ASSERT_TRUE(tree) << tree.error().message;
+  EXPECT_TRUE(tree->find("/a/keep"));
+  EXPECT_FALSE(tree->find("/a/gone"));
+  EXPECT_FALSE(tree->find("/d"));
+  EXPECT_FALSE(tree->find("/o/old"));
+  EXPECT_FALSE(tree->find("/o/sub/old"));  // below an opaque directory, lower content goes at every depth
+  EXPECT_TRUE(tree->find("/o/new"));
+  EXPECT_TRUE(tree->find("/o/sub/new"));
+  for (size_t i : tree->preorder()) EXPECT_FALSE(tree->nodes[i].name.starts_with(".wh.")) << tree->path_of(i);
+}
+
+TEST_F(Tar, OciLayersKeepHardLinksWhoseFirstFileWasRemoved) {
+  auto tree = apply_layers(dir_, *store_,
+      {{{"f", S_IFREG | 0644, "shared"}, {"g", S_IFREG | 0644, "f", true}, {"h", S_IFREG | 0644, "f", true}},
+          {{".wh.f", S_IFREG | 0600, ""}}});
+  ASSERT_TRUE(tree) << tree.error().message;
+  const Node& g = tree->nodes[*tree->find("/g")];
+  const Node& h = tree->nodes[*tree->find("/h")];
+  EXPECT_FALSE(g.hardlink);  // the new first of the group
+  ASSERT_TRUE(h.hardlink);
+  EXPECT_EQ(*h.hardlink, *tree->find("/g"));
+  EXPECT_EQ(*read_content(h, *store_), Bytes({'s', 'h', 'a', 'r', 'e', 'd'}));
+  // And the tree saves and loads as it is.
+  ASSERT_TRUE(save_flist(dir_ / "x.fl", *tree));
+  auto back = load_flist(dir_ / "x.fl");
+  ASSERT_TRUE(back) << back.error().message;
+}
+
+TEST_F(Tar, OciLayersRefuseWritingThroughASymlink) {
+  auto tree = apply_layers(dir_, *store_, {{{"evil", S_IFLNK | 0777, "/etc"}}, {{"evil/passwd", S_IFREG | 0644, "owned"}}});
+  ASSERT_FALSE(tree);
+  EXPECT_NE(tree.error().message.find("not a directory"), std::string::npos) << tree.error().message;
+}
+
+TEST_F(Tar, WhiteoutNamesAreOrdinaryOutsideLayers) {
+  write_tar(dir_ / "plain.tar", {{".wh.x", S_IFREG | 0644, "data"}});
+  Tree tree;
+  ASSERT_TRUE(pack_file(dir_ / "plain.tar", tree));
+  EXPECT_TRUE(tree.find("/.wh.x"));
 }

@@ -1,0 +1,164 @@
+#include "image/convert.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <future>
+
+#include "common/fd.hpp"
+#include "common/progress.hpp"
+#include "flist/flist_file.hpp"
+#include "flist/pack.hpp"
+#include "image/digest.hpp"
+
+namespace tiffin::image {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr uint64_t kMaxConfigSize = 8 << 20;  // image configs are kilobytes; refuse absurd ones
+
+std::string hex_of(const std::string& digest) { return digest.substr(digest.find(':') + 1); }
+
+Result<Bytes> fetch_small_blob(ImageSource& source, const Descriptor& d, const std::string& what) {
+  if (d.size > kMaxConfigSize)
+    return fail(Errc::invalid_input, what + " " + d.digest + " is " + std::to_string(d.size) + " bytes: too large");
+  Bytes out;
+  TRY_CTX(source.blob(d,
+              [&](std::span<const uint8_t> data) -> Result<void> {
+                if (out.size() + data.size() > kMaxConfigSize) return fail(Errc::invalid_input, what + " too large");
+                out.insert(out.end(), data.begin(), data.end());
+                return {};
+              }),
+      "fetching " + what + " " + d.digest);
+  return out;
+}
+
+// A layer's compressed bytes, downloaded into the spool (a file removed when done with).
+struct Spooled {
+  std::string path;
+  uint64_t bytes = 0;
+};
+
+Result<Spooled> spool_blob(ImageSource& source, const Descriptor& d, const std::string& spool_dir, Progress* progress) {
+  std::string path = spool_dir + "/" + hex_of(d.digest) + "." + std::to_string(::getpid()) + ".blob";
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd) return fail_errno("creating " + path);
+  Spooled s{path, 0};
+  auto got = source.blob(d, [&](std::span<const uint8_t> data) -> Result<void> {
+    TRY(write_all(fd.get(), data));
+    s.bytes += data.size();
+    if (progress) progress->add(data.size());
+    return {};
+  });
+  if (!got) {
+    ::unlink(path.c_str());
+    return std::unexpected(std::move(got).error().context("downloading layer " + d.digest));
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string layer_chain_id(const std::vector<Descriptor>& layers, size_t n) {
+  std::string chain;
+  for (size_t i = 0; i < n && i < layers.size(); ++i) {
+    std::string text = chain.empty() ? layers[i].digest : chain + " " + layers[i].digest;
+    chain = sha256_digest({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+  }
+  return chain;
+}
+
+Result<ConvertedImage> convert_image(ImageSource& source, const Platform& platform, BlockStore& store, const ConvertOptions& opts) {
+  ResolvedImage resolved = TRY(source.resolve(platform));
+  const Manifest& m = resolved.manifest;
+  for (const auto& l : m.layers) {
+    TRY(validate_digest(l.digest));
+    TRY_CTX(layer_compression(l.media_type), "layer " + l.digest);
+  }
+  TRY(validate_digest(m.config.digest));
+  Bytes config_json = TRY(fetch_small_blob(source, m.config, "image config"));
+  ConvertedImage out;
+  out.config = TRY_CTX(parse_image_config(config_json), "image config " + m.config.digest);
+  out.manifest_digest = resolved.digest;
+  out.layers = m.layers.size();
+
+  std::error_code ec;
+  std::string spool = opts.cache_dir + "/spool";
+  fs::create_directories(spool, ec);
+  if (ec) return fail(Errc::io, "creating " + spool + ": " + ec.message());
+
+  // The longest chain of these layers converted before.
+  size_t start = 0;
+  for (size_t n = m.layers.size(); n > 0; --n) {
+    std::string cached = opts.cache_dir + "/" + hex_of(layer_chain_id(m.layers, n)) + ".fl";
+    if (::access(cached.c_str(), F_OK) != 0) continue;
+    auto tree = load_flist(cached);
+    if (!tree) continue;  // unreadable: converted again, and replaced
+    out.tree = std::move(*tree);
+    out.tree.routes.clear();
+    start = n;
+    break;
+  }
+  out.layers_reused = start;
+
+  uint64_t to_download = 0;
+  for (size_t i = start; i < m.layers.size(); ++i) to_download += m.layers[i].size;
+  Progress progress("downloading", to_download, opts.progress);
+
+  // Downloads run ahead of the conversion, a few at once; layers are applied in order.
+  std::vector<std::future<Result<Spooled>>> downloads(m.layers.size());
+  size_t next_download = start;
+  // Whatever happens, every download is waited for and its file removed.
+  auto drain = [&](size_t from) {
+    for (size_t i = from; i < next_download; ++i)
+      if (downloads[i].valid())
+        if (auto s = downloads[i].get()) ::unlink(s->path.c_str());
+  };
+
+  size_t window = std::max(1u, opts.parallel_downloads);
+  for (size_t i = start; i < m.layers.size(); ++i) {
+    while (next_download < m.layers.size() && next_download < i + window) {
+      const Descriptor& d = m.layers[next_download];
+      downloads[next_download] =
+          std::async(std::launch::async, [&source, d, spool, &progress] { return spool_blob(source, d, spool, &progress); });
+      ++next_download;
+    }
+    auto spooled = downloads[i].get();
+    if (!spooled) {
+      drain(i + 1);
+      return std::unexpected(spooled.error());
+    }
+    out.bytes_downloaded += spooled->bytes;
+    UniqueFd fd(::open(spooled->path.c_str(), O_RDONLY | O_CLOEXEC));
+    ::unlink(spooled->path.c_str());  // the open descriptor keeps it readable
+    if (!fd) {
+      drain(i + 1);
+      return fail_errno("opening the spooled layer " + m.layers[i].digest);
+    }
+    PackOptions po;
+    po.progress = false;
+    po.oci_layer = true;
+    auto packed = pack_tar(fd.get(), "layer " + m.layers[i].digest, store, out.tree, po);
+    if (!packed) {
+      drain(i + 1);
+      return std::unexpected(packed.error());
+    }
+    out.bytes_converted += packed->bytes;
+    // Keep the chain so far for the next image on these layers (best effort: a cache).
+    std::string cached = opts.cache_dir + "/" + hex_of(layer_chain_id(m.layers, i + 1)) + ".fl";
+    std::string tmp = cached + "." + std::to_string(::getpid()) + ".tmp";
+    Tree snapshot = out.tree;
+    settle_hardlinks(snapshot);
+    if (save_flist(tmp, snapshot) && ::rename(tmp.c_str(), cached.c_str()) == 0) continue;
+    ::unlink(tmp.c_str());
+  }
+  progress.finish();
+  settle_hardlinks(out.tree);
+  out.tree.config = out.config.config;
+  return out;
+}
+
+}  // namespace tiffin::image

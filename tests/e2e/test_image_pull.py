@@ -1,0 +1,128 @@
+"""Images from a real registry (Debian's Distribution on loopback), end to end, as root: pushed
+with skopeo, pulled and converted by tiffin, run.
+
+Covers: pull and run of host:port/repo:tag (plain http on loopback, docker's rule); `run` pulls
+what is missing, `--pull never` refuses, `--pull always` fetches anew; pulls by digest;
+`images --digests` and `image inspect`'s RepoDigests; a manifest list resolved to the host's
+platform; a registry behind htpasswd: refused without or with wrong credentials, pulled after
+`tiffin login` (credentials stored 0600), refused again after `logout`; a blob whose bytes the
+registry changed is refused (digest mismatch) and leaves no image; an unknown tag and a dead
+registry give clear errors.
+"""
+import json
+import os
+import stat
+
+import pytest
+
+from conftest import needs_root
+from engine import node  # noqa: F401 (fixture)
+from ociimage import Layout, busybox_members
+from registry import Registry
+
+pytestmark = needs_root
+
+
+@pytest.fixture
+def registry(tmp_path):
+    r = Registry(tmp_path / "registry")
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def auth_registry(tmp_path):
+    r = Registry(tmp_path / "auth-registry", users={"alice": "s3cret"})
+    yield r
+    r.stop()
+
+
+def busybox_layout(tmp_path, marker=b"one"):
+    lay = Layout(tmp_path / ("layout-" + marker.decode()))
+    base = lay.layer(busybox_members())
+    top = lay.layer([("file", "marker", marker, 0o644)])
+    lay.tag(lay.image([base, top], {"Cmd": ["cat", "/marker"]}), "latest")
+    return lay
+
+
+def images(node):
+    return json.loads(node.out("images", "--format", "json"))
+
+
+def test_pull_run_and_policies(node, tmp_path, registry):
+    ref = registry.push(busybox_layout(tmp_path).dir, "latest", "team/bb:1")
+    # run pulls what the store lacks; --pull never does not.
+    node("run", "--rm", "--pull", "never", "--network", "none", ref, rc=125)
+    assert node.out("run", "--rm", "--network", "none", ref) == "one"
+    [img] = images(node)
+    assert img["Tags"] == [ref] and img["Digest"].startswith("sha256:")
+    assert img["Source"] == f"{registry.host}/team/bb:1@{img['Digest']}"
+    assert img["Digest"] in node.out("images", "--digests")
+    inspect = json.loads(node.out("image", "inspect", ref))[0]
+    assert inspect["RepoDigests"] == [f"{registry.host}/team/bb@{img['Digest']}"]
+    # A new push under the same tag: `run` uses what it has, --pull always fetches it.
+    registry.push(busybox_layout(tmp_path, b"two").dir, "latest", "team/bb:1")
+    assert node.out("run", "--rm", "--network", "none", ref) == "one"
+    assert node.out("run", "--rm", "--pull", "always", "--network", "none", ref) == "two"
+    # By digest (docker://, the transport prefix, accepted).
+    digest = img["Digest"]
+    out = node.out("pull", "-q", f"docker://{registry.host}/team/bb@{digest}")
+    pulled = [i for i in images(node) if i["Digest"] == digest]
+    assert pulled and out in (pulled[0]["Id"], *pulled[0]["Tags"])
+
+
+def test_manifest_list_picks_the_host(node, tmp_path, registry):
+    lay = Layout(tmp_path / "multi")
+    base = lay.layer(busybox_members())
+    manifests = [lay.image([base, lay.layer([("file", "arch", arch.encode(), 0o644)])], {"Cmd": ["cat", "/arch"]}, arch=arch)
+                 for arch in ["arm64", "amd64"]]
+    lay.tag(lay.index_of(manifests), "latest")
+    ref = registry.push(lay.dir, "latest", "multi:latest")
+    host = {"x86_64": "amd64", "aarch64": "arm64"}[os.uname().machine]
+    node("pull", "-q", ref)
+    assert node.out("run", "--rm", "--network", "none", ref) == host
+
+
+def test_auth_login_logout(node, tmp_path, auth_registry, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = dict(os.environ, HOME=str(home), DOCKER_CONFIG=str(home / ".docker"))
+    env.pop("REGISTRY_AUTH_FILE", None)
+    env.pop("XDG_RUNTIME_DIR", None)
+    ref = auth_registry.push(busybox_layout(tmp_path).dir, "latest", "private/bb:1", user="alice")
+    p = node("pull", "-q", ref, rc=None, env=env)
+    assert p.returncode != 0 and (b"401" in p.stderr or b"denied" in p.stderr.lower() or b"unauthorized" in p.stderr.lower()), p.stderr
+    p = node("login", "-u", "alice", "-p", "wrong", auth_registry.host, rc=None, env=env)
+    assert p.returncode != 0
+    assert not (home / ".docker/config.json").exists() or "auths" not in (home / ".docker/config.json").read_text() or \
+        auth_registry.host not in (home / ".docker/config.json").read_text()
+    node("login", "-u", "alice", "-p", "s3cret", auth_registry.host, env=env)
+    cfg = home / ".docker/config.json"
+    assert stat.S_IMODE(cfg.stat().st_mode) == 0o600
+    assert auth_registry.host in json.loads(cfg.read_text())["auths"]
+    assert b"s3cret" not in cfg.read_bytes()  # base64, as docker keeps it (never the plain text)
+    assert node.out("run", "--rm", "--network", "none", ref, env=env) == "one"
+    node("logout", auth_registry.host, env=env)
+    assert node("pull", "-q", ref, rc=None, env=env).returncode != 0
+
+
+def test_tampered_blob_unknown_tag_dead_registry(node, tmp_path, registry):
+    lay = busybox_layout(tmp_path)
+    ref = registry.push(lay.dir, "latest", "bad/bb:1")
+    manifest = json.loads((lay.dir / "blobs/sha256" / lay.entries[0]["digest"][7:]).read_text())
+    top = manifest["layers"][-1]["digest"]
+    # skopeo pushes the layer as it is in the layout: same digest in the registry.
+    path = registry.blob_path(top)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    p = node("pull", "-q", ref, rc=None)
+    assert p.returncode != 0 and b"digest" in p.stderr and top.encode() in p.stderr, p.stderr
+    assert images(node) == []
+    assert not any((node.root / "layers" / "spool").iterdir())
+    p = node("pull", "-q", f"{registry.host}/bad/bb:nosuchtag", rc=None)
+    assert p.returncode == 2 and b"nosuchtag" in p.stderr, p.stderr
+    registry.stop()
+    p = node("pull", "-q", ref, rc=None, timeout=120)
+    assert p.returncode != 0 and p.stderr, p.stderr
+    assert images(node) == []
