@@ -7,7 +7,7 @@ PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkg-config git clang clang-format libclang-rt-14-dev
   # libraries (docs/DESIGN.md §4)
-  libsqlite3-dev libsodium-dev libssl-dev libsnappy-dev libzstd-dev libfuse3-dev fuse3
+  libsqlite3-dev libsodium-dev libssl-dev libsnappy-dev libzstd-dev zlib1g-dev libfuse3-dev fuse3
   libcurl4-openssl-dev libboost-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   libspdlog-dev libfmt-dev libseccomp-dev libcap-dev libnftables-dev libmnl-dev libarchive-dev
   libhiredis-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev

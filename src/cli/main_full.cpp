@@ -36,6 +36,7 @@ int run_full(int argc, char** argv) {
         add_push(app, ctx);
         add_pull(app, ctx);
         add_load(app, ctx);
+        add_save(app, ctx);
         add_import(app, ctx);
         add_node_verbs(app, ctx);
       },

@@ -13,7 +13,7 @@
 namespace tiffin::cli {
 
 int run_node(int argc, char** argv) {
-  static const std::set<std::string> full_verbs = {"flist", "hub", "push", "pull", "load", "import"};
+  static const std::set<std::string> full_verbs = {"flist", "hub", "push", "pull", "load", "save", "import"};
   if (full_verbs.contains(first_verb(argc, argv))) {
     std::error_code ec;
     auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -29,6 +29,7 @@ int run_node(int argc, char** argv) {
              {"flist", "Make, inspect, mount and change flists"}, {"hub", "Serve flists and blocks; tokens, listings, links"},
              {"push", "Upload an image or .fl to a hub"}, {"pull", "Fetch an image from a registry (converted to an flist) or a hub"},
              {"load", "Load images from a docker-archive or oci-archive tar"},
+             {"save", "Write images to a tar that docker load and OCI tools read"},
              {"import", "Pack a directory or tar (or add an .fl) into the local image store"}})
       app.add_subcommand(verb, what)->allow_extras();
   });

@@ -153,6 +153,12 @@ class Engine {
   // Every image in a `docker save` / oci-archive tar (or an OCI layout or docker archive
   // directory), converted and tagged with the names it carries.
   Result<std::vector<ImageInfo>> load(const std::string& archive, const PullOptions& opts = {});
+  // Images (names or ids) as one archive that `docker load` and OCI tools read (one layer per
+  // image, holding its whole tree), written to `out` ("-": stdout).
+  Result<void> save(const std::vector<std::string>& images, const std::string& out);
+  // An image uploaded to a registry as an OCI image (one gzip or zstd layer); its manifest digest.
+  Result<std::string> push_to_registry(
+      const std::string& image, const std::string& destination, const PullOptions& opts, bool zstd = false);
   // A directory or tar (packed), or an .fl file (added as it is); `name` may be empty.
   Result<ImageInfo> import(const std::string& source, const std::string& name, const ImageConfig& config);
   Result<std::vector<ImageInfo>> images();

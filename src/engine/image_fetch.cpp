@@ -19,11 +19,12 @@
 #include "flist/flist_file.hpp"
 #include "flist/pack.hpp"
 #include "hub/push.hpp"
+#include "image/archive_writer.hpp"
 #include "image/convert.hpp"
+#include "image/image_export.hpp"
 #include "image/layout_source.hpp"
 #include "image/reference.hpp"
 #include "image/registry_source.hpp"
-#include "store/http_client.hpp"
 #include "store/router.hpp"
 
 namespace tiffin::engine {
@@ -100,19 +101,6 @@ std::vector<std::string> search_registries() {
   return out;
 }
 
-// A host named in front of a reference is a registry when it answers GET /v2/ as one (200, or
-// 401 asking for auth); a tiffin or 0-hub hub does not.
-bool answers_as_registry(const image::Reference& ref, bool tls_verify) {
-  HttpOptions o;
-  o.attempts = 1;
-  o.connect_timeout = std::chrono::milliseconds(3000);
-  o.request_timeout = std::chrono::milliseconds(5000);
-  HttpClient http(o);
-  std::string scheme = ref.loopback() || !tls_verify ? "http://" : "https://";
-  auto r = http.send({"GET", scheme + ref.api_host() + "/v2/", {}, {}});
-  return r && (r->status == 200 || r->status == 401);
-}
-
 Result<image::Platform> platform_of(const PullOptions& opts) {
   if (opts.platform.empty()) return image::host_platform();
   return image::parse_platform(opts.platform);
@@ -186,7 +174,7 @@ Result<ImageInfo> Engine::pull(const std::string& ref_text, const PullOptions& o
     return fail(Errc::invalid_input, "'" + ref_text + "' is neither a registry image nor a hub image (http(s)://hub/user/name:tag)");
   if (!ref_text.starts_with("http://") && !ref_text.starts_with("https://")) {
     auto parsed = image::parse_reference(ref_text);
-    if (parsed && answers_as_registry(*parsed, opts.tls_verify)) return pull_from_registry(*parsed, opts);
+    if (parsed && image::answers_as_registry(*parsed, opts.tls_verify)) return pull_from_registry(*parsed, opts);
   }
   auto loc = TRY(hub::parse_hub_location(ref.hub_url));
   std::string tmp = opts_.root + "/images/.pull-" + std::to_string(::getpid()) + ".fl";
@@ -236,6 +224,107 @@ Result<std::vector<ImageInfo>> Engine::load(const std::string& archive, const Pu
   }();
   if (!unpacked.empty()) (void)remove_tree(unpacked);
   return result;
+}
+
+namespace {
+
+// An image of the store with a store to read its blocks from: its flist's routes, and this
+// node's block store (imported and converted images keep their blocks there).
+struct OpenedImage {
+  Tree tree;
+  std::shared_ptr<Router> store;
+  ImageConfig config;
+};
+
+Result<OpenedImage> open_image(Engine& e, const ImageInfo& info) {
+  OpenedImage o;
+  o.tree = TRY_CTX(load_flist(info.flist), "reading " + info.flist);
+  o.store = TRY(open_routes(o.tree.routes));
+  o.config = TRY(e.image_config(info));
+  return o;
+}
+
+}  // namespace
+
+Result<void> Engine::save(const std::vector<std::string>& refs, const std::string& out) {
+  if (refs.empty()) return fail(Errc::invalid_input, "save: no images given");
+  std::string spool = opts_.root + "/tmp";
+  std::error_code ec;
+  fs::create_directories(spool, ec);
+  std::vector<image::ExportedImage> exported;
+  exported.reserve(refs.size());
+  auto cleanup = [&] {
+    for (const auto& x : exported) ::unlink(x.layer_path.c_str());
+  };
+  std::vector<image::ArchivedImage> archived;
+  for (const auto& r : refs) {
+    auto info = resolve_image(r, "never");
+    if (!info) {
+      cleanup();
+      return std::unexpected(info.error());
+    }
+    auto done = [&]() -> Result<void> {
+      auto img = TRY(open_image(*this, *info));
+      exported.push_back(
+          TRY_CTX(image::export_image(img.tree, *img.store, img.config, image::LayerCompression::none, spool), "saving " + r));
+      return {};
+    }();
+    if (!done) {
+      cleanup();
+      return std::unexpected(done.error());
+    }
+    std::vector<std::string> names;
+    if (r.find_first_of(":/") != std::string::npos || !info->id.starts_with(r)) names.push_back(normalize_image_name(r));
+    archived.push_back({&exported.back(), names});
+  }
+  std::string tmp = out == "-" ? "" : out + ".tmp-" + std::to_string(::getpid());
+  UniqueFd fd(out == "-" ? ::dup(STDOUT_FILENO) : ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) {
+    cleanup();
+    return fail_errno("creating " + out);
+  }
+  auto written = image::write_image_archive(archived, [&](std::span<const uint8_t> d) { return write_all(fd.get(), d); });
+  cleanup();
+  if (written && !tmp.empty() && ::rename(tmp.c_str(), out.c_str()) != 0) written = fail_errno("renaming to " + out);
+  if (!written && !tmp.empty()) ::unlink(tmp.c_str());
+  return written;
+}
+
+Result<std::string> Engine::push_to_registry(const std::string& ref, const std::string& destination, const PullOptions& opts, bool zstd) {
+  auto info = TRY(resolve_image(ref, "never"));
+  image::Reference to = TRY(image::parse_reference(destination));
+  auto img = TRY(open_image(*this, info));
+  std::string spool = opts_.root + "/tmp";
+  std::error_code ec;
+  fs::create_directories(spool, ec);
+  auto exported = TRY_CTX(
+      image::export_image(img.tree, *img.store, img.config, zstd ? image::LayerCompression::zstd : image::LayerCompression::gzip, spool),
+      "pushing " + ref);
+  auto pushed = [&]() -> Result<std::string> {
+    image::RegistryOptions ro;
+    ro.tls_verify = opts.tls_verify;
+    image::RegistryClient client(ro);
+    auto upload_file = [&](const image::Descriptor& d, const std::string& path) -> Result<void> {
+      if (TRY(client.has_blob(to, d.digest))) return {};
+      return client.upload_blob(to, d, "", [&](const image::BlobSink& sink) -> Result<void> {
+        UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) return fail_errno("open " + path);
+        Bytes buf(1 << 20);
+        for (;;) {
+          size_t n = TRY(read_full(fd.get(), buf));
+          if (n == 0) return {};
+          TRY(sink({buf.data(), n}));
+        }
+      });
+    };
+    TRY_CTX(upload_file(exported.layer, exported.layer_path), "uploading the layer");
+    if (!TRY(client.has_blob(to, exported.config.digest)))
+      TRY_CTX(client.upload_blob(to, exported.config, "", [&](const image::BlobSink& sink) { return sink(exported.config_json); }),
+          "uploading the image config");
+    return client.put_manifest(to, exported.manifest_json, exported.manifest.media_type);
+  }();
+  ::unlink(exported.layer_path.c_str());
+  return pushed;
 }
 
 Result<ImageInfo> Engine::import(const std::string& source, const std::string& name, const ImageConfig& config) {

@@ -44,6 +44,17 @@ std::string sha256_digest(std::span<const uint8_t> data) {
   return s.finish();
 }
 
+Sha256::Sha256() : state_(std::make_unique<Sha256State>()) {}
+Sha256::~Sha256() = default;
+Sha256::Sha256(Sha256&&) noexcept = default;
+
+void Sha256::update(std::span<const uint8_t> data) {
+  size_ += data.size();
+  if (state_->ctx) EVP_DigestUpdate(state_->ctx, data.data(), data.size());
+}
+
+std::string Sha256::digest() { return state_->finish(); }
+
 DigestVerifier::DigestVerifier(std::string expected) : expected_(std::move(expected)), state_(std::make_unique<Sha256State>()) {}
 DigestVerifier::~DigestVerifier() = default;
 DigestVerifier::DigestVerifier(DigestVerifier&&) noexcept = default;

@@ -1,6 +1,19 @@
 #include "image/registry_source.hpp"
 
+#include "store/http_client.hpp"
+
 namespace tiffin::image {
+
+bool answers_as_registry(const Reference& ref, bool tls_verify) {
+  HttpOptions o;
+  o.attempts = 1;
+  o.connect_timeout = std::chrono::milliseconds(3000);
+  o.request_timeout = std::chrono::milliseconds(5000);
+  HttpClient http(o);
+  std::string scheme = ref.loopback() || !tls_verify ? "http://" : "https://";
+  auto r = http.send({"GET", scheme + ref.api_host() + "/v2/", {}, {}});
+  return r && (r->status == 200 || r->status == 401);
+}
 
 Result<ResolvedImage> RegistrySource::resolve(const Platform& platform) {
   FetchedManifest top = TRY(client_.manifest(ref_));

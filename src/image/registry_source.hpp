@@ -8,6 +8,11 @@
 
 namespace tiffin::image {
 
+// Whether the host in front of a reference ("host:5000/x") is a registry: it answers GET /v2/
+// as one (200, or 401 asking for auth); a tiffin or 0-hub hub does not. Loopback hosts (and
+// any with tls_verify off) are asked over http.
+bool answers_as_registry(const Reference& ref, bool tls_verify);
+
 class RegistrySource final : public ImageSource {
  public:
   RegistrySource(RegistryClient& client, Reference ref) : client_(client), ref_(std::move(ref)) {}

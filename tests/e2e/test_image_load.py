@@ -256,3 +256,36 @@ def test_archive_with_escaping_names_is_refused(node, tmp_path):
     assert node("load", "-i", junk, rc=None).returncode != 0
     assert node("load", "-i", tmp_path / "missing.tar", rc=None).returncode != 0
     no_leftovers(node)
+
+
+def test_save_load_round_trip_and_peers_read_it(node, tmp_path):
+    lay = layered(tmp_path)
+    node("load", "-i", lay.dir)
+    [img] = images(node)
+    node("tag", img["Id"], "example.com/team/layered:v1")
+    archive = tmp_path / "saved.tar"
+    node("save", "-o", archive, "example.com/team/layered:v1")
+    # skopeo reads it as an OCI archive and as a docker archive.
+    for transport in ("oci-archive", "docker-archive"):
+        p = subprocess.run(["skopeo", "inspect", "--config", f"{transport}:{archive}"], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        assert json.loads(p.stdout)["config"]["Entrypoint"] == ["/bin/sh", "-c"]
+    # umoci unpacks the same tree tiffin had.
+    layout = tmp_path / "saved-layout"
+    layout.mkdir()
+    subprocess.run(["tar", "-C", layout, "-xf", archive], check=True)
+    bundle = tmp_path / "bundle"
+    subprocess.run(["umoci", "unpack", "--image", f"{layout}:v1", bundle], check=True, capture_output=True)
+    ours = tmp_path / "ours"
+    subprocess.run([node.full(), "flist", "unpack", flist_of(node, "example.com/team/layered:v1"), ours], check=True, capture_output=True)
+    assert describe_tree(bundle / "rootfs") == describe_tree(ours)
+    # A fresh node loads it back and runs it.
+    n2 = Node(tmp_path / "n2")
+    try:
+        assert "Loaded image: example.com/team/layered:v1" in n2.out("load", "-i", archive)
+        assert n2.out("run", "--rm", "--network", "none", "example.com/team/layered:v1").split()[0] == "keep"
+    finally:
+        n2.teardown()
+    assert node("save", "nosuch:image", "-o", tmp_path / "x.tar", rc=None).returncode == 2
+    assert not (tmp_path / "x.tar").exists()
+    no_leftovers(node)

@@ -12,11 +12,12 @@ registry give clear errors.
 import json
 import os
 import stat
+import subprocess
 
 import pytest
 
 from conftest import needs_root
-from engine import node  # noqa: F401 (fixture)
+from engine import Node, node  # noqa: F401 (fixture)
 from ociimage import Layout, busybox_members
 from registry import Registry
 
@@ -126,3 +127,22 @@ def test_tampered_blob_unknown_tag_dead_registry(node, tmp_path, registry):
     p = node("pull", "-q", ref, rc=None, timeout=120)
     assert p.returncode != 0 and p.stderr, p.stderr
     assert images(node) == []
+
+
+@pytest.mark.parametrize("zstd", [False, True])
+def test_push_then_pull_elsewhere(node, tmp_path, registry, zstd):
+    ref = registry.push(busybox_layout(tmp_path).dir, "latest", "src/bb:1")
+    node("pull", "-q", ref)
+    dest = f"{registry.host}/pushed/bb:{'z' if zstd else 'g'}"
+    digest = node.out("push", ref, dest, *(["--zstd"] if zstd else []))
+    assert digest.startswith("sha256:")
+    p = subprocess.run(["skopeo", "inspect", "--tls-verify=false", f"docker://{dest}"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["Digest"] == digest
+    # Pushed again: nothing new to upload, the same manifest.
+    assert node.out("push", ref, dest, *(["--zstd"] if zstd else [])) == digest
+    n2 = Node(tmp_path / "n2")
+    try:
+        assert n2.out("run", "--rm", "--network", "none", dest) == "one"
+    finally:
+        n2.teardown()
