@@ -104,7 +104,7 @@ struct RegistryClient::Impl {
   }
 
   Result<std::optional<Credentials>> credentials(const Reference& ref) {
-    if (opts.credentials) return opts.credentials;
+    if (opts.credentials) return opts.credentials->username.empty() ? std::nullopt : opts.credentials;
     std::lock_guard lock(mu);
     if (auto it = creds.find(ref.registry); it != creds.end()) return it->second;
     auto c = TRY_CTX(find_credentials(ref.registry), "reading credentials for " + ref.registry);
@@ -419,26 +419,14 @@ Result<void> RegistryClient::upload_blob(const Reference& repo, const Descriptor
     }
     return {};
   };
-  auto cancel = [&] {
-    Request rq;
-    rq.method = "DELETE";
-    rq.path = location;
-    rq.scopes = Impl::push_scope(repo);
-    (void)impl_->request(repo, rq);
-  };
-  if (auto rr = read(sink); !rr) {
-    cancel();
-    return std::unexpected(std::move(rr).error().context(what));
-  }
+  // On any failure the upload is left unfinished (no PUT): nothing is committed, and the
+  // registry drops the session later (a DELETE would need the "delete" right too).
+  if (auto rr = read(sink); !rr) return std::unexpected(std::move(rr).error().context(what));
   if (verifier.size() != desc.size) {
-    cancel();
     return fail(
         Errc::corrupt, what + ": size mismatch: expected " + std::to_string(desc.size) + " bytes, read " + std::to_string(verifier.size()));
   }
-  if (auto v = verifier.finish(what); !v) {
-    cancel();
-    return std::unexpected(std::move(v).error());
-  }
+  TRY(verifier.finish(what));
   Request put;
   put.method = "PUT";
   put.path = location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + url_escape(desc.digest);

@@ -29,7 +29,7 @@ namespace tiffin::image {
 
 struct RegistryOptions {
   bool tls_verify = true;                  // false: https without verification, then http
-  std::optional<Credentials> credentials;  // none: looked up with find_credentials()
+  std::optional<Credentials> credentials;  // none: looked up with find_credentials(); an empty username: anonymous
   std::chrono::milliseconds connect_timeout{5000};
   int attempts = 3;
 };
