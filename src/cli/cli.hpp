@@ -62,6 +62,7 @@ void add_flist_mount(CLI::App& flist, Context& ctx);  // mount, umount
 void add_hub(CLI::App& app, Context& ctx);            // hub serve, token, ls, link, rm
 void add_push_pull(CLI::App& app, Context& ctx);      // push, pull
 void add_import(CLI::App& app, Context& ctx);         // import
+void add_login(CLI::App& app, Context& ctx);          // login, logout (registries)
 // The node's verbs (docker's command line), one per file.
 void add_run(CLI::App& app, Context& ctx);
 void add_create(CLI::App& app, Context& ctx);

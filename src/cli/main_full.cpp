@@ -35,6 +35,7 @@ int run_full(int argc, char** argv) {
         add_hub(app, ctx);
         add_push_pull(app, ctx);
         add_import(app, ctx);
+        add_login(app, ctx);
         add_node_verbs(app, ctx);
       },
       on_parsed);

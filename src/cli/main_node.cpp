@@ -13,7 +13,7 @@
 namespace tiffin::cli {
 
 int run_node(int argc, char** argv) {
-  static const std::set<std::string> full_verbs = {"flist", "hub", "push", "pull", "import"};
+  static const std::set<std::string> full_verbs = {"flist", "hub", "push", "pull", "import", "login", "logout"};
   if (full_verbs.contains(first_verb(argc, argv))) {
     std::error_code ec;
     auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -28,7 +28,8 @@ int run_node(int argc, char** argv) {
     for (const auto& [verb, what] : std::initializer_list<std::pair<const char*, const char*>>{
              {"flist", "Make, inspect, mount and change flists"}, {"hub", "Serve flists and blocks; tokens, listings, links"},
              {"push", "Upload an image or .fl to a hub"}, {"pull", "Fetch an image's flist from a hub into the local store"},
-             {"import", "Pack a directory or tar (or add an .fl) into the local image store"}})
+             {"import", "Pack a directory or tar (or add an .fl) into the local image store"}, {"login", "Log in to a registry"},
+             {"logout", "Forget the credentials stored for a registry"}})
       app.add_subcommand(verb, what)->allow_extras();
   });
 }
