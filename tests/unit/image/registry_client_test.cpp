@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 
+#include "common/text.hpp"
 #include "image/digest.hpp"
 #include "test_support.hpp"
 
@@ -222,4 +223,21 @@ TEST_F(RegistryLive, DetectsCorruptBlob) {
   EXPECT_EQ(b.error().kind, Errc::corrupt);
   EXPECT_NE(b.error().message.find("digest mismatch"), std::string::npos) << b.error().message;
   EXPECT_NE(b.error().message.find(m.parsed.manifest->layers[0].digest), std::string::npos) << b.error().message;
+}
+
+// A registry faked by test_registry_client.py (REGISTRY_FAKE = "127.0.0.1:<port>"): a bearer
+// challenge, a blob redirected to another host that breaks the first transfer half way.
+TEST(RegistryFake, RedirectedBlobResumes) {
+  if (env("REGISTRY_FAKE").empty()) GTEST_SKIP() << "REGISTRY_FAKE is not set";
+  auto ref = parse_reference(env("REGISTRY_FAKE") + "/fake/blob");
+  ASSERT_TRUE(ref);
+  auto size = parse_uint(env("REGISTRY_FAKE_SIZE"));
+  ASSERT_TRUE(size);
+  Descriptor d{"application/octet-stream", env("REGISTRY_FAKE_DIGEST"), *size, std::nullopt, {}};
+  RegistryClient c(options(false));
+  Bytes out;
+  auto r = collect(c, *ref, d, out);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(out.size(), *size);
+  EXPECT_EQ(sha256_digest(out), d.digest);
 }
