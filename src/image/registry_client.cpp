@@ -8,6 +8,7 @@
 #include <cctype>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "common/text.hpp"
@@ -310,6 +311,7 @@ Result<void> RegistryClient::blob(const Reference& repo, const Descriptor& desc,
   const std::string what = "blob " + desc.digest + " of " + repo.registry + "/" + repo.repository;
   DigestVerifier verifier(desc.digest);
   uint64_t received = 0;  // bytes handed to the sink (a resumed download continues from here)
+  int failures = 0;       // tries in a row that got no byte further
   for (int attempt = 0;; ++attempt) {
     const uint64_t before = received;
     uint64_t skip = 0;  // a resumed request answered from the start (200): bytes to drop
@@ -337,11 +339,18 @@ Result<void> RegistryClient::blob(const Reference& repo, const Descriptor& desc,
     if (received > 0) rq.headers.push_back("Range: bytes=" + std::to_string(received) + "-");
     rq.stream = &on_data;
     auto r = impl_->request(repo, rq);
-    if (!r) {
-      // A transfer that broke after some bytes resumes; one that never started does not.
-      if (r.error().kind == Errc::unavailable && received > before && attempt + 1 < std::max(1, impl_->opts.attempts)) continue;
-      return std::unexpected(std::move(r).error().context(what));
+    // Connection failures, 5xx and 429 are retried with backoff; a transfer that broke after
+    // making progress resumes where it stopped and does not use up an attempt.
+    bool transient = !r ? r.error().kind == Errc::unavailable : r->status >= 500 || r->status == 429;
+    if (transient && received == desc.size) break;  // all there: the digest decides
+    if (transient) {
+      failures = received > before ? 0 : failures + 1;
+      if (failures < std::max(1, impl_->opts.attempts) && attempt < 1000) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100) * (1 << std::min(failures, 6)));
+        continue;
+      }
     }
+    if (!r) return std::unexpected(std::move(r).error().context(what));
     if (r->status == 404)
       return fail(Errc::not_found, (registry_message(*r).empty() ? "blob unknown" : registry_message(*r)) + ": " + what);
     if (r->status == 403) return fail(Errc::denied, describe(*r, what));

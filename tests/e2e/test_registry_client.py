@@ -302,8 +302,9 @@ def check_login_flow(reg, tmp_path):
 
 class FakeRegistry:
     """Just enough of a registry for what Distribution's filesystem driver never does: a bearer
-    challenge answered by an anonymous token, and a blob redirected to storage on another host
-    (127.0.0.2) whose first transfer breaks half way. The storage records the headers it got."""
+    challenge answered by an anonymous token, a 503 once, and a blob redirected to storage on
+    another host (127.0.0.2) whose first transfer breaks half way. The storage records the
+    headers it got."""
 
     def __init__(self, blob):
         self.blob = blob
@@ -311,6 +312,7 @@ class FakeRegistry:
         self.port, self.storage_port = free_port(), free_port()
         self.storage_requests = []
         self.servers = []
+        self.unavailable_once = True
 
     def start(self):
         outer = self
@@ -337,6 +339,9 @@ class FakeRegistry:
                     return self.reply(401, [("WWW-Authenticate", challenge), ("Content-Type", "application/json")],
                                       b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}')
                 if self.path == f"/v2/fake/blob/blobs/{outer.digest}":
+                    if outer.unavailable_once:  # a passing hiccup: retried
+                        outer.unavailable_once = False
+                        return self.reply(503, [("Content-Type", "application/json")], b'{"errors":[{"code":"UNAVAILABLE"}]}')
                     return self.reply(307, [("Location", f"http://127.0.0.2:{outer.storage_port}/data")])
                 self.reply(404, [("Content-Type", "application/json")], b'{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}')
 
@@ -396,3 +401,4 @@ def test_redirected_blob_keeps_token_and_resumes(fake_registry, tmp_path):
     assert "Range" not in reqs[0] and reqs[1]["Range"] == f"bytes={len(fake_registry.blob) // 2}-", reqs
     # The registry's token never reaches the storage it redirects to.
     assert not any("Authorization" in r for r in reqs), reqs
+    assert not fake_registry.unavailable_once
