@@ -313,6 +313,7 @@ class FakeRegistry:
         self.storage_requests = []
         self.servers = []
         self.unavailable_once = True
+        self.uploads = []
 
     def start(self):
         outer = self
@@ -331,19 +332,50 @@ class FakeRegistry:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def authorized(self):
+                if self.headers.get("Authorization") == "Bearer tok123":
+                    return True
+                challenge = f'Bearer realm="http://127.0.0.1:{outer.port}/token",service="fake",scope="repository:fake/blob:pull"'
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                del body
+                self.reply(401, [("WWW-Authenticate", challenge), ("Content-Type", "application/json")],
+                           b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}')
+                return False
+
             def do_GET(self):
                 if self.path.startswith("/token"):
                     return self.reply(200, [("Content-Type", "application/json")], b'{"access_token":"tok123","expires_in":300}')
-                if self.headers.get("Authorization") != "Bearer tok123":
-                    challenge = f'Bearer realm="http://127.0.0.1:{outer.port}/token",service="fake",scope="repository:fake/blob:pull"'
-                    return self.reply(401, [("WWW-Authenticate", challenge), ("Content-Type", "application/json")],
-                                      b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}')
+                if not self.authorized():
+                    return
                 if self.path == f"/v2/fake/blob/blobs/{outer.digest}":
                     if outer.unavailable_once:  # a passing hiccup: retried
                         outer.unavailable_once = False
                         return self.reply(503, [("Content-Type", "application/json")], b'{"errors":[{"code":"UNAVAILABLE"}]}')
                     return self.reply(307, [("Location", f"http://127.0.0.2:{outer.storage_port}/data")])
                 self.reply(404, [("Content-Type", "application/json")], b'{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}')
+
+            def do_HEAD(self):
+                if self.authorized():
+                    self.reply(404)
+
+            # Uploads with a relative Location (the spec allows it; Distribution sends absolute ones).
+            def do_POST(self):
+                if not self.authorized():
+                    return
+                if self.path == "/v2/fake/blob/blobs/uploads/":
+                    return self.reply(202, [("Location", "/uploads/u1?_state=s")])
+                self.reply(404)
+
+            def do_PUT(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.headers.get("Authorization") != "Bearer tok123":
+                    return self.reply(401)
+                from urllib.parse import parse_qs, urlparse
+                u = urlparse(self.path)
+                digest = parse_qs(u.query).get("digest", [""])[0]
+                outer.uploads.append((u.path, parse_qs(u.query).get("_state", [""])[0], digest, body))
+                ok = u.path == "/uploads/u1" and digest == "sha256:" + hashlib.sha256(body).hexdigest()
+                self.reply(201 if ok else 400)
 
         class Storage(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -393,7 +425,7 @@ def test_redirected_blob_keeps_token_and_resumes(fake_registry, tmp_path):
     env = clean_env(tmp_path)
     env.update({"REGISTRY_FAKE": f"127.0.0.1:{fake_registry.port}", "REGISTRY_FAKE_DIGEST": fake_registry.digest,
                 "REGISTRY_FAKE_SIZE": str(len(fake_registry.blob))})
-    p = run(IMAGE_TESTS, "--gtest_filter=RegistryFake.*", env=env, check=False)
+    p = run(IMAGE_TESTS, "--gtest_filter=RegistryFake.RedirectedBlobResumes", env=env, check=False)
     out = p.stdout.decode()
     assert p.returncode == 0 and "[  PASSED  ] 1 test" in out, out[-4000:]
     reqs = fake_registry.storage_requests
@@ -402,3 +434,14 @@ def test_redirected_blob_keeps_token_and_resumes(fake_registry, tmp_path):
     # The registry's token never reaches the storage it redirects to.
     assert not any("Authorization" in r for r in reqs), reqs
     assert not fake_registry.unavailable_once
+
+
+def test_upload_follows_a_relative_location(fake_registry, tmp_path):
+    env = clean_env(tmp_path)
+    env["REGISTRY_FAKE"] = f"127.0.0.1:{fake_registry.port}"
+    p = run(IMAGE_TESTS, "--gtest_filter=RegistryFake.UploadFollowsRelativeLocation", env=env, check=False)
+    out = p.stdout.decode()
+    assert p.returncode == 0 and "[  PASSED  ] 1 test" in out, out[-4000:]
+    assert len(fake_registry.uploads) == 1, fake_registry.uploads
+    path, state, digest, body = fake_registry.uploads[0]
+    assert (path, state, len(body)) == ("/uploads/u1", "s", 1000)

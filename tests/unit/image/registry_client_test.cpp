@@ -241,3 +241,15 @@ TEST(RegistryFake, RedirectedBlobResumes) {
   EXPECT_EQ(out.size(), *size);
   EXPECT_EQ(sha256_digest(out), d.digest);
 }
+
+// The fake's upload answers with a relative Location ("/uploads/u1?_state=s").
+TEST(RegistryFake, UploadFollowsRelativeLocation) {
+  if (env("REGISTRY_FAKE").empty()) GTEST_SKIP() << "REGISTRY_FAKE is not set";
+  auto ref = parse_reference(env("REGISTRY_FAKE") + "/fake/blob");
+  ASSERT_TRUE(ref);
+  Bytes data = test::random_bytes(1000, 3);
+  Descriptor d{media_type::oci_layer_gzip, sha256_digest(data), data.size(), std::nullopt, {}};
+  RegistryClient c(options(false));
+  auto r = c.upload_blob(*ref, d, "", [&](const BlobSink& sink) { return sink(data); });
+  ASSERT_TRUE(r) << r.error().message;
+}
