@@ -22,8 +22,9 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr size_t kMaxManifest = 4 << 20;  // distribution's own limit for a manifest
-constexpr size_t kUploadChunk = 8 << 20;  // PATCH size of chunked uploads (bounds memory)
+constexpr size_t kMaxManifest = 4 << 20;               // distribution's own limit for a manifest
+constexpr const char* kIdentityTokenUser = "<token>";  // credentials.hpp's marker
+constexpr size_t kUploadChunk = 8 << 20;               // PATCH size of chunked uploads (bounds memory)
 
 std::string url_escape(std::string_view s) {
   static const char* hex = "0123456789ABCDEF";
@@ -172,7 +173,21 @@ struct RegistryClient::Impl {
     }
     HttpRequest req;
     req.url = u;
-    if (c) req.headers.push_back("Authorization: Basic " + encode_auth(*c));
+    std::string form;
+    if (c && c->username == kIdentityTokenUser) {
+      // An identity token (what `az acr login` and docker's OAuth logins store): OAuth2's
+      // refresh-token grant, POSTed as a form, scopes space-separated.
+      std::string scope;
+      for (const auto& s : scopes) scope += (scope.empty() ? "" : " ") + s;
+      form = "grant_type=refresh_token&client_id=tiffin&service=" + url_escape(ch.param("service")) +
+             "&refresh_token=" + url_escape(c->password) + (scope.empty() ? "" : "&scope=" + url_escape(scope));
+      req.method = "POST";
+      req.url = realm;
+      req.body = {reinterpret_cast<const uint8_t*>(form.data()), form.size()};
+      req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
+    } else if (c) {
+      req.headers.push_back("Authorization: Basic " + encode_auth(*c));
+    }
     HttpResponse r = TRY_CTX(http.send(req), ref.registry + ": token request");
     if (r.status == 401 || r.status == 403)
       return fail(Errc::denied, ref.registry + ": authentication failed" + (c ? " (wrong username or password?)" : "") +

@@ -314,6 +314,7 @@ class FakeRegistry:
         self.servers = []
         self.unavailable_once = True
         self.uploads = []
+        self.token_forms = []
 
     def start(self):
         outer = self
@@ -347,6 +348,8 @@ class FakeRegistry:
                     return self.reply(200, [("Content-Type", "application/json")], b'{"access_token":"tok123","expires_in":300}')
                 if not self.authorized():
                     return
+                if self.path == "/v2/":
+                    return self.reply(200, [("Content-Type", "application/json")], b"{}")
                 if self.path == f"/v2/fake/blob/blobs/{outer.digest}":
                     if outer.unavailable_once:  # a passing hiccup: retried
                         outer.unavailable_once = False
@@ -360,6 +363,13 @@ class FakeRegistry:
 
             # Uploads with a relative Location (the spec allows it; Distribution sends absolute ones).
             def do_POST(self):
+                if self.path == "/token":  # OAuth2's refresh-token grant (identity tokens)
+                    from urllib.parse import parse_qs
+                    form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
+                    outer.token_forms.append(form)
+                    if form.get("grant_type") == ["refresh_token"] and form.get("refresh_token") == ["id-tok"]:
+                        return self.reply(200, [("Content-Type", "application/json")], b'{"access_token":"tok123","expires_in":300}')
+                    return self.reply(401, [("Content-Type", "application/json")], b'{"errors":[{"message":"bad refresh token"}]}')
                 if not self.authorized():
                     return
                 if self.path == "/v2/fake/blob/blobs/uploads/":
@@ -445,3 +455,15 @@ def test_upload_follows_a_relative_location(fake_registry, tmp_path):
     assert len(fake_registry.uploads) == 1, fake_registry.uploads
     path, state, digest, body = fake_registry.uploads[0]
     assert (path, state, len(body)) == ("/uploads/u1", "s", 1000)
+
+
+def test_identity_token_is_a_refresh_token(fake_registry, tmp_path):
+    home = tmp_path / "home"
+    (home / ".docker").mkdir(parents=True)
+    host = f"127.0.0.1:{fake_registry.port}"
+    (home / ".docker" / "config.json").write_text(json.dumps({"auths": {host: {"auth": "", "identitytoken": "id-tok"}}}))
+    env = clean_env(home)
+    env["REGISTRY_FAKE"] = host
+    p = run(IMAGE_TESTS, "--gtest_filter=RegistryFake.StoredIdentityToken", env=env, check=False)
+    assert p.returncode == 0 and "[  PASSED  ] 1 test" in p.stdout.decode(), p.stdout.decode()[-4000:]
+    assert fake_registry.token_forms and fake_registry.token_forms[0]["service"] == ["fake"], fake_registry.token_forms

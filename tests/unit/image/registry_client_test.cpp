@@ -253,3 +253,20 @@ TEST(RegistryFake, UploadFollowsRelativeLocation) {
   auto r = c.upload_blob(*ref, d, "", [&](const BlobSink& sink) { return sink(data); });
   ASSERT_TRUE(r) << r.error().message;
 }
+
+// The user's files hold an identity token for the fake: login works through OAuth2's refresh
+// grant; with a wrong token it is denied.
+TEST(RegistryFake, StoredIdentityToken) {
+  if (env("REGISTRY_FAKE").empty()) GTEST_SKIP() << "REGISTRY_FAKE is not set";
+  auto ref = parse_reference(env("REGISTRY_FAKE") + "/fake/blob");
+  ASSERT_TRUE(ref);
+  RegistryClient c{RegistryOptions{}};
+  auto r = c.check_login(*ref);
+  ASSERT_TRUE(r) << r.error().message;
+  RegistryOptions wrong;
+  wrong.credentials = Credentials{"<token>", "other"};
+  RegistryClient w(wrong);
+  r = w.check_login(*ref);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, Errc::denied) << r.error().message;
+}
