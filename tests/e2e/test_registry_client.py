@@ -315,6 +315,7 @@ class FakeRegistry:
         self.unavailable_once = True
         self.uploads = []
         self.token_forms = []
+        self.ignore_range = False
 
     def start(self):
         outer = self
@@ -405,6 +406,12 @@ class FakeRegistry:
                     self.wfile.flush()
                     self.close_connection = True
                     return
+                if outer.ignore_range:  # allowed by HTTP: the whole blob again, 200
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(outer.blob)))
+                    self.end_headers()
+                    self.wfile.write(outer.blob)
+                    return
                 start = int(rng.split("=")[1].split("-")[0])
                 self.send_response(206)
                 self.send_header("Content-Range", f"bytes {start}-{len(outer.blob) - 1}/{len(outer.blob)}")
@@ -431,7 +438,9 @@ def fake_registry():
     f.stop()
 
 
-def test_redirected_blob_keeps_token_and_resumes(fake_registry, tmp_path):
+@pytest.mark.parametrize("ignore_range", [False, True])
+def test_redirected_blob_keeps_token_and_resumes(fake_registry, tmp_path, ignore_range):
+    fake_registry.ignore_range = ignore_range
     env = clean_env(tmp_path)
     env.update({"REGISTRY_FAKE": f"127.0.0.1:{fake_registry.port}", "REGISTRY_FAKE_DIGEST": fake_registry.digest,
                 "REGISTRY_FAKE_SIZE": str(len(fake_registry.blob))})
