@@ -91,7 +91,7 @@ struct RegistryClient::Impl {
   std::map<std::string, Challenge> challenges;              // per registry: what its last 401 said
   std::map<std::string, Token> tokens;                      // per registry + scopes
   std::map<std::string, std::optional<Credentials>> creds;  // per registry, looked up once
-  std::map<std::string, std::string> schemes;               // per registry: "https://" or "http://"
+  std::map<std::string, std::string> schemes;               // per registry reached (or fallen back to http)
 
   explicit Impl(RegistryOptions o) : opts(std::move(o)), http(http_options(opts)) {}
 
@@ -225,12 +225,23 @@ struct RegistryClient::Impl {
   Result<HttpResponse> request(const Reference& ref, const Request& rq) {
     auto auth = TRY(authorization(ref, rq.scopes));
     auto r = send_once(ref, rq, auth);
+    // Only for a registry never reached over https: a transfer that broke half way must not be
+    // repeated into the same sink.
     if (!r && r.error().kind == Errc::unavailable && !opts.tls_verify && scheme(ref) == "https://" && !rq.path.starts_with("http")) {
+      bool fall_back = false;
       {
         std::lock_guard lock(mu);
-        schemes[ref.registry] = "http://";
+        if (!schemes.contains(ref.registry)) {
+          schemes[ref.registry] = "http://";
+          fall_back = true;
+        }
       }
-      r = send_once(ref, rq, auth);
+      if (fall_back) r = send_once(ref, rq, auth);
+    }
+    if (r) {
+      std::string used = scheme(ref);  // reached: from now on, no fallback
+      std::lock_guard lock(mu);
+      schemes.try_emplace(ref.registry, used);
     }
     HttpResponse resp = TRY(std::move(r));
     if (resp.status != 401) return resp;
