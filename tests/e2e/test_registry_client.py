@@ -214,7 +214,7 @@ def clean_env(home):
     return env
 
 
-def live_tests(registry, repo, home, creds=None, only="RegistryLive.*:-RegistryLive.DetectsCorruptBlob", extra=None):
+def live_tests(registry, repo, home, creds=None, only="RegistryLive.*:-RegistryLive.DetectsCorrupt*", extra=None):
     env = clean_env(home)
     env["REGISTRY_TEST_IMAGE"] = f"{registry.host}/{repo}"
     if creds:
@@ -232,7 +232,7 @@ def manifest_of(registry, repo, tag):
     return json.loads(out)
 
 
-def test_client_without_auth_and_corrupt_blob(registries, oci_layout, tmp_path):
+def test_client_without_auth_and_corrupt_blob_and_manifest(registries, oci_layout, tmp_path):
     reg = registries()
     reg.push(oci_layout, "test/busybox:latest")
     live_tests(reg, "test/busybox:latest", tmp_path)
@@ -244,6 +244,15 @@ def test_client_without_auth_and_corrupt_blob(registries, oci_layout, tmp_path):
     f.write_bytes(bytes(data))
     live_tests(reg, "test/busybox:latest", tmp_path, only="RegistryLive.DetectsCorruptBlob",
                extra={"REGISTRY_TEST_CORRUPT": "test/busybox:latest"})
+    # The manifest's stored bytes changed (still valid JSON): refused by digest and by tag.
+    raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{reg.host}/test/busybox:latest"],
+                         capture_output=True, check=True, timeout=60).stdout
+    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+    f = reg.blob_file(digest)
+    assert f.read_bytes() == raw
+    f.write_bytes(raw.replace(b'"schemaVersion":', b'"schemaVersion": ', 1))
+    live_tests(reg, "test/busybox:latest", tmp_path, only="RegistryLive.DetectsCorruptManifest",
+               extra={"REGISTRY_TEST_CORRUPT_MANIFEST": f"test/busybox:latest@{digest}"})
 
 
 def test_login_and_client_with_basic_auth(registries, oci_layout, tmp_path):

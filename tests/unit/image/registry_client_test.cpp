@@ -4,6 +4,7 @@
 //   REGISTRY_TEST_USER/PASS credentials when the registry wants them
 //   REGISTRY_TEST_CORRUPT   optionally, "<repo>:<tag>" of an image whose first layer the test
 //                           changed in the registry's storage
+//   REGISTRY_TEST_CORRUPT_MANIFEST  optionally, "<repo>:<tag>@<digest>" of a manifest changed there
 // Without REGISTRY_TEST_IMAGE they are skipped.
 #include "image/registry_client.hpp"
 
@@ -269,4 +270,22 @@ TEST(RegistryFake, StoredIdentityToken) {
   r = w.check_login(*ref);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, Errc::denied) << r.error().message;
+}
+
+// REGISTRY_TEST_CORRUPT_MANIFEST = "<repo>:<tag>@<digest>": a manifest whose stored bytes the
+// test changed: by digest and by tag (Docker-Content-Digest), the body is refused.
+TEST_F(RegistryLive, DetectsCorruptManifest) {
+  if (env("REGISTRY_TEST_CORRUPT_MANIFEST").empty()) GTEST_SKIP() << "REGISTRY_TEST_CORRUPT_MANIFEST is not set";
+  RegistryClient c(options());
+  auto by_digest = parse_reference(ref_.registry + "/" + env("REGISTRY_TEST_CORRUPT_MANIFEST"));
+  ASSERT_TRUE(by_digest) << by_digest.error().message;
+  ASSERT_FALSE(by_digest->digest.empty());
+  for (bool use_digest : {true, false}) {
+    Reference r = *by_digest;
+    if (!use_digest) r.digest.clear();
+    auto m = c.manifest(r);
+    ASSERT_FALSE(m) << r.str();
+    EXPECT_EQ(m.error().kind, Errc::corrupt) << m.error().message;
+    EXPECT_NE(m.error().message.find(by_digest->digest), std::string::npos) << m.error().message;
+  }
 }
