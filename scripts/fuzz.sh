@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-${FUZZ_SECONDS:-60}}"
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DTIFFIN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz hub_api_fuzz dns_message_fuzz >/dev/null
+ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz >/dev/null
 
 work="$(mktemp -d /tmp/tiffin-fuzz.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 export TMPDIR="$work"
-mkdir -p "$work/fl" "$work/tar" "$work/hub" "$work/dns" "$work/tree/d" "$work/artifacts"
+mkdir -p "$work/fl" "$work/tar" "$work/hub" "$work/dns" "$work/manifest" "$work/tree/d" "$work/artifacts"
 
 # Seeds: the rfs-made flists, and small tars of every entry type in every compression.
 cp tests/fixtures/rfs/*.fl "$work/fl/"
@@ -42,8 +42,19 @@ printf '\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03web\x06tiffin\x00\x0
 printf '\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x013\x010\x0289\x0210\x07in-addr\x04arpa\x00\x00\x0c\x00\x01' > "$work/dns/ptr"
 printf '\x00\x02\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00\x03web\x00\x00\x01\x00\x01\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x0a\x59\x00\x02' > "$work/dns/reply"
 
+# Registry documents: a manifest, an index, an image config, references, a challenge (the first
+# byte picks the Content-Type the manifest parser is given).
+a=sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+printf '\x01{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":7},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"%s","size":9,"urls":["http://x/"]}]}' "$a" "$a" > "$work/manifest/manifest"
+printf '\x03{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"%s","size":7,"platform":{"architecture":"arm64","os":"linux","variant":"v8"}}]}' "$a" > "$work/manifest/index"
+printf '{"architecture":"amd64","os":"linux","config":{"Env":["A=b"],"Cmd":["sh"],"ExposedPorts":{"80/tcp":{}},"Volumes":{"/d":{}},"Labels":{"a":"b"},"Healthcheck":{"Test":["CMD","true"],"Interval":1,"Retries":2}},"rootfs":{"type":"layers","diff_ids":["%s"]}}' "$a" > "$work/manifest/config"
+printf 'localhost:5000/ns/repo:tag@%s' "$a" > "$work/manifest/reference"
+printf 'docker://[::1]:5000/a.b__c-d/e' > "$work/manifest/reference6"
+printf 'linux/arm/v7' > "$work/manifest/platform"
+printf 'Bearer realm="https://a/token",service="s",scope="repository:x:pull", Basic realm="r"' > "$work/manifest/challenge"
+
 status=0
-for target in flist_reader_fuzz:fl tar_import_fuzz:tar hub_api_fuzz:hub dns_message_fuzz:dns; do
+for target in flist_reader_fuzz:fl tar_import_fuzz:tar hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest; do
   name="${target%%:*}"; seeds="$work/${target##*:}"
   echo "fuzz: $name for ${SECONDS_EACH}s"
   if ! "build-fuzz/fuzz/$name" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

@@ -16,6 +16,9 @@ PACKAGES=(
   # test peers and tools
   redis-server python3 python3-pytest attr squashfs-tools squashfuse zstd busybox-static
   debootstrap time tar xz-utils e2fsprogs util-linux openssl curl procps iproute2 bc
+  # registry tests (tests/e2e/test_registry_client.py): Distribution's registry, images made
+  # offline by umoci and pushed by skopeo
+  docker-registry skopeo umoci
   # DNS queries in the resolver's tests (dig)
   bind9-dnsutils
   # OCI runtime peers and clients (issue 4): runc and crun to compare with, podman (with conmon)

@@ -65,6 +65,7 @@ void add_pull(CLI::App& app, Context& ctx);  // registry images and hub flists
 void add_load(CLI::App& app, Context& ctx);  // docker-archive / oci-archive tars
 void add_save(CLI::App& app, Context& ctx);
 void add_import(CLI::App& app, Context& ctx);  // import
+void add_login(CLI::App& app, Context& ctx);   // login, logout (registries)
 // The node's verbs (docker's command line), one per file.
 void add_run(CLI::App& app, Context& ctx);
 void add_create(CLI::App& app, Context& ctx);

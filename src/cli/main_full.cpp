@@ -38,6 +38,7 @@ int run_full(int argc, char** argv) {
         add_load(app, ctx);
         add_save(app, ctx);
         add_import(app, ctx);
+        add_login(app, ctx);
         add_node_verbs(app, ctx);
       },
       on_parsed);

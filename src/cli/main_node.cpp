@@ -13,7 +13,7 @@
 namespace tiffin::cli {
 
 int run_node(int argc, char** argv) {
-  static const std::set<std::string> full_verbs = {"flist", "hub", "push", "pull", "load", "save", "import"};
+  static const std::set<std::string> full_verbs = {"flist", "hub", "push", "pull", "load", "save", "import", "login", "logout"};
   if (full_verbs.contains(first_verb(argc, argv))) {
     std::error_code ec;
     auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -25,12 +25,14 @@ int run_node(int argc, char** argv) {
   return run_with(argc, argv, [](CLI::App& app, Context& ctx) {
     add_node_verbs(app, ctx);
     // Listed in --help; never reached (handed to tiffin-full above).
-    for (const auto& [verb, what] : std::initializer_list<std::pair<const char*, const char*>>{
-             {"flist", "Make, inspect, mount and change flists"}, {"hub", "Serve flists and blocks; tokens, listings, links"},
-             {"push", "Upload an image or .fl to a hub"}, {"pull", "Fetch an image from a registry (converted to an flist) or a hub"},
-             {"load", "Load images from a docker-archive or oci-archive tar"},
-             {"save", "Write images to a tar that docker load and OCI tools read"},
-             {"import", "Pack a directory or tar (or add an .fl) into the local image store"}})
+    for (const auto& [verb, what] :
+        std::initializer_list<std::pair<const char*, const char*>>{{"flist", "Make, inspect, mount and change flists"},
+            {"hub", "Serve flists and blocks; tokens, listings, links"}, {"push", "Upload an image to a hub or a registry"},
+            {"pull", "Fetch an image from a registry (converted to an flist) or a hub"},
+            {"load", "Load images from a docker-archive or oci-archive tar"},
+            {"save", "Write images to a tar that docker load and OCI tools read"},
+            {"import", "Pack a directory or tar (or add an .fl) into the local image store"}, {"login", "Log in to a registry"},
+            {"logout", "Forget the credentials stored for a registry"}})
       app.add_subcommand(verb, what)->allow_extras();
   });
 }

@@ -69,9 +69,9 @@ std::optional<std::string> base64_decode(std::string_view in) {
   std::string out(in.size() / 4 * 3, '\0');
   int n = EVP_DecodeBlock(
       reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (n < 0) return std::nullopt;
   // EVP_DecodeBlock counts the bytes the padding stands for.
   size_t pad = in.ends_with("==") ? 2 : in.ends_with("=") ? 1 : 0;
+  if (n < 0 || static_cast<size_t>(n) < pad) return std::nullopt;
   out.resize(static_cast<size_t>(n) - pad);
   return out;
 }

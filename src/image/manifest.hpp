@@ -36,6 +36,8 @@ struct Platform {
   std::string str() const;                          // "linux/arm64/v8"
 };
 Platform host_platform();
+// uname's machine as Go names it: x86_64 → amd64, aarch64 → arm64/v8, armv7l → arm/v7.
+Platform platform_from_machine(std::string_view machine);
 // "linux/amd64", "linux/arm/v7", "arm64" (os defaults to linux).
 Result<Platform> parse_platform(std::string_view text);
 

@@ -41,21 +41,26 @@ std::string normal_variant(const Platform& p) {
 
 std::string Platform::str() const { return os + "/" + architecture + (variant.empty() ? "" : "/" + variant); }
 
-Platform host_platform() {
+Platform platform_from_machine(std::string_view machine) {
   Platform p;
-  utsname u{};
-  if (uname(&u) != 0) return p;
-  std::string machine = u.machine;
   if (machine == "aarch64" || machine == "arm64") {
     p.architecture = "arm64";
     p.variant = "v8";
-  } else if (machine.starts_with("armv") && machine.size() >= 5) {
+  } else if (machine.starts_with("armv") && machine.size() >= 5 && machine[4] >= '5' && machine[4] <= '8') {
+    // armv7l → arm/v7, armv6l → arm/v6; armv8l is a 32-bit user space on a 64-bit CPU, which
+    // runs arm/v7 images (arm/v8 ones hardly exist).
     p.architecture = "arm";
-    p.variant = std::string("v") + machine[4];  // armv7l → v7, armv6l → v6
+    p.variant = machine[4] == '8' ? "v7" : std::string("v") + machine[4];
   } else {
-    p.architecture = go_arch(machine, p.variant);
+    p.architecture = go_arch(std::string(machine), p.variant);
   }
   return p;
+}
+
+Platform host_platform() {
+  utsname u{};
+  if (uname(&u) != 0) return Platform{};
+  return platform_from_machine(u.machine);
 }
 
 Result<Platform> parse_platform(std::string_view text) {

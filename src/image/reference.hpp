@@ -5,9 +5,12 @@
 //   localhost/repo, [::1]:5000/r   localhost and bracketed IPv6 hosts are registries too
 //   repo@sha256:<64 hex>           by digest (a tag and a digest together: the digest wins)
 //   docker://…                     the same, with skopeo's transport prefix
-// The first component is a registry host when it has a '.' or a ':' or is "localhost";
-// repository components are lowercase [a-z0-9] joined by '.', '_', '__' or '-'; a tag is
-// [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}.
+// The first component is a registry host when it has a '.' or a ':', is "localhost" or has an
+// uppercase letter (docker's current rule: repositories are lowercase, so "Host/x" must be a
+// host; a lone "Ubuntu" is refused as an uppercase repository); index.docker.io is docker.io;
+// repository components are lowercase [a-z0-9] joined by '.', '_', '__' or a run of '-'; a tag is
+// [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}; digests are sha256 only; "registry/repository" is at most 255
+// characters.
 #pragma once
 
 #include <string>

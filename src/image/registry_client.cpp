@@ -8,6 +8,7 @@
 #include <cctype>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "common/text.hpp"
@@ -21,8 +22,9 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-constexpr size_t kMaxManifest = 4 << 20;  // distribution's own limit for a manifest
-constexpr size_t kUploadChunk = 8 << 20;  // PATCH size of chunked uploads (bounds memory)
+constexpr size_t kMaxManifest = 4 << 20;               // distribution's own limit for a manifest
+constexpr const char* kIdentityTokenUser = "<token>";  // credentials.hpp's marker
+constexpr size_t kUploadChunk = 8 << 20;               // PATCH size of chunked uploads (bounds memory)
 
 std::string url_escape(std::string_view s) {
   static const char* hex = "0123456789ABCDEF";
@@ -89,7 +91,7 @@ struct RegistryClient::Impl {
   std::map<std::string, Challenge> challenges;              // per registry: what its last 401 said
   std::map<std::string, Token> tokens;                      // per registry + scopes
   std::map<std::string, std::optional<Credentials>> creds;  // per registry, looked up once
-  std::map<std::string, std::string> schemes;               // per registry: "https://" or "http://"
+  std::map<std::string, std::string> schemes;               // per registry reached (or fallen back to http)
 
   explicit Impl(RegistryOptions o) : opts(std::move(o)), http(http_options(opts)) {}
 
@@ -104,7 +106,7 @@ struct RegistryClient::Impl {
   }
 
   Result<std::optional<Credentials>> credentials(const Reference& ref) {
-    if (opts.credentials) return opts.credentials;
+    if (opts.credentials) return opts.credentials->username.empty() ? std::nullopt : opts.credentials;
     std::lock_guard lock(mu);
     if (auto it = creds.find(ref.registry); it != creds.end()) return it->second;
     auto c = TRY_CTX(find_credentials(ref.registry), "reading credentials for " + ref.registry);
@@ -171,7 +173,21 @@ struct RegistryClient::Impl {
     }
     HttpRequest req;
     req.url = u;
-    if (c) req.headers.push_back("Authorization: Basic " + encode_auth(*c));
+    std::string form;
+    if (c && c->username == kIdentityTokenUser) {
+      // An identity token (what `az acr login` and docker's OAuth logins store): OAuth2's
+      // refresh-token grant, POSTed as a form, scopes space-separated.
+      std::string scope;
+      for (const auto& s : scopes) scope += (scope.empty() ? "" : " ") + s;
+      form = "grant_type=refresh_token&client_id=tiffin&service=" + url_escape(ch.param("service")) +
+             "&refresh_token=" + url_escape(c->password) + (scope.empty() ? "" : "&scope=" + url_escape(scope));
+      req.method = "POST";
+      req.url = realm;
+      req.body = {reinterpret_cast<const uint8_t*>(form.data()), form.size()};
+      req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
+    } else if (c) {
+      req.headers.push_back("Authorization: Basic " + encode_auth(*c));
+    }
     HttpResponse r = TRY_CTX(http.send(req), ref.registry + ": token request");
     if (r.status == 401 || r.status == 403)
       return fail(Errc::denied, ref.registry + ": authentication failed" + (c ? " (wrong username or password?)" : "") +
@@ -209,12 +225,23 @@ struct RegistryClient::Impl {
   Result<HttpResponse> request(const Reference& ref, const Request& rq) {
     auto auth = TRY(authorization(ref, rq.scopes));
     auto r = send_once(ref, rq, auth);
+    // Only for a registry never reached over https: a transfer that broke half way must not be
+    // repeated into the same sink.
     if (!r && r.error().kind == Errc::unavailable && !opts.tls_verify && scheme(ref) == "https://" && !rq.path.starts_with("http")) {
+      bool fall_back = false;
       {
         std::lock_guard lock(mu);
-        schemes[ref.registry] = "http://";
+        if (!schemes.contains(ref.registry)) {
+          schemes[ref.registry] = "http://";
+          fall_back = true;
+        }
       }
-      r = send_once(ref, rq, auth);
+      if (fall_back) r = send_once(ref, rq, auth);
+    }
+    if (r) {
+      std::string used = scheme(ref);  // reached: from now on, no fallback
+      std::lock_guard lock(mu);
+      schemes.try_emplace(ref.registry, used);
     }
     HttpResponse resp = TRY(std::move(r));
     if (resp.status != 401) return resp;
@@ -310,6 +337,7 @@ Result<void> RegistryClient::blob(const Reference& repo, const Descriptor& desc,
   const std::string what = "blob " + desc.digest + " of " + repo.registry + "/" + repo.repository;
   DigestVerifier verifier(desc.digest);
   uint64_t received = 0;  // bytes handed to the sink (a resumed download continues from here)
+  int failures = 0;       // tries in a row that got no byte further
   for (int attempt = 0;; ++attempt) {
     const uint64_t before = received;
     uint64_t skip = 0;  // a resumed request answered from the start (200): bytes to drop
@@ -337,11 +365,18 @@ Result<void> RegistryClient::blob(const Reference& repo, const Descriptor& desc,
     if (received > 0) rq.headers.push_back("Range: bytes=" + std::to_string(received) + "-");
     rq.stream = &on_data;
     auto r = impl_->request(repo, rq);
-    if (!r) {
-      // A transfer that broke after some bytes resumes; one that never started does not.
-      if (r.error().kind == Errc::unavailable && received > before && attempt + 1 < std::max(1, impl_->opts.attempts)) continue;
-      return std::unexpected(std::move(r).error().context(what));
+    // Connection failures, 5xx and 429 are retried with backoff; a transfer that broke after
+    // making progress resumes where it stopped and does not use up an attempt.
+    bool transient = !r ? r.error().kind == Errc::unavailable : r->status >= 500 || r->status == 429;
+    if (transient && received == desc.size) break;  // all there: the digest decides
+    if (transient) {
+      failures = received > before ? 0 : failures + 1;
+      if (failures < std::max(1, impl_->opts.attempts) && attempt < 1000) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100) * (1 << std::min(failures, 6)));
+        continue;
+      }
     }
+    if (!r) return std::unexpected(std::move(r).error().context(what));
     if (r->status == 404)
       return fail(Errc::not_found, (registry_message(*r).empty() ? "blob unknown" : registry_message(*r)) + ": " + what);
     if (r->status == 403) return fail(Errc::denied, describe(*r, what));
@@ -419,26 +454,14 @@ Result<void> RegistryClient::upload_blob(const Reference& repo, const Descriptor
     }
     return {};
   };
-  auto cancel = [&] {
-    Request rq;
-    rq.method = "DELETE";
-    rq.path = location;
-    rq.scopes = Impl::push_scope(repo);
-    (void)impl_->request(repo, rq);
-  };
-  if (auto rr = read(sink); !rr) {
-    cancel();
-    return std::unexpected(std::move(rr).error().context(what));
-  }
+  // On any failure the upload is left unfinished (no PUT): nothing is committed, and the
+  // registry drops the session later (a DELETE would need the "delete" right too).
+  if (auto rr = read(sink); !rr) return std::unexpected(std::move(rr).error().context(what));
   if (verifier.size() != desc.size) {
-    cancel();
     return fail(
         Errc::corrupt, what + ": size mismatch: expected " + std::to_string(desc.size) + " bytes, read " + std::to_string(verifier.size()));
   }
-  if (auto v = verifier.finish(what); !v) {
-    cancel();
-    return std::unexpected(std::move(v).error());
-  }
+  TRY(verifier.finish(what));
   Request put;
   put.method = "PUT";
   put.path = location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + url_escape(desc.digest);

@@ -5,7 +5,8 @@
 //   uploads: POST /v2/<repo>/blobs/uploads/ (with ?mount=&from= to mount across repositories),
 //   PUT …?digest=, HEAD /v2/<repo>/blobs/<digest>, PUT /v2/<repo>/manifests/<ref>
 // Auth: a 401's WWW-Authenticate decides. Bearer: GET realm?service=&scope=repository:<repo>:pull[,push]
-// (with basic auth when there are credentials), the token cached per scope until it expires;
+// (with basic auth when there are credentials; an identity token is POSTed as OAuth2's
+// refresh-token grant instead), the token cached per scope until it expires;
 // Basic: the credentials on every request. No credentials: anonymous tokens.
 // Transport: https with verification; plain http for loopback registries (docker's default
 // insecure rule) or when tls_verify is off and https fails.
@@ -30,7 +31,7 @@ namespace tiffin::image {
 
 struct RegistryOptions {
   bool tls_verify = true;                  // false: https without verification, then http
-  std::optional<Credentials> credentials;  // none: looked up with find_credentials()
+  std::optional<Credentials> credentials;  // none: looked up with find_credentials(); an empty username: anonymous
   std::chrono::milliseconds connect_timeout{5000};
   int attempts = 3;
 };

@@ -162,6 +162,18 @@ TEST(Platform, Host) {
 #endif
 }
 
+TEST(Platform, FromMachine) {
+  EXPECT_EQ(platform_from_machine("x86_64").str(), "linux/amd64");
+  EXPECT_EQ(platform_from_machine("aarch64").str(), "linux/arm64/v8");
+  EXPECT_EQ(platform_from_machine("armv7l").str(), "linux/arm/v7");
+  EXPECT_EQ(platform_from_machine("armv6l").str(), "linux/arm/v6");
+  EXPECT_EQ(platform_from_machine("armv8l").str(), "linux/arm/v7");
+  EXPECT_EQ(platform_from_machine("i686").str(), "linux/386");
+  EXPECT_EQ(platform_from_machine("ppc64le").str(), "linux/ppc64le");
+  EXPECT_EQ(platform_from_machine("s390x").str(), "linux/s390x");
+  EXPECT_EQ(platform_from_machine("riscv64").str(), "linux/riscv64");
+}
+
 TEST(Platform, Select) {
   auto d = parse_manifest(bytes(oci_index()), "");
   ASSERT_TRUE(d && d->index);

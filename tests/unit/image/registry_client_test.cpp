@@ -4,6 +4,7 @@
 //   REGISTRY_TEST_USER/PASS credentials when the registry wants them
 //   REGISTRY_TEST_CORRUPT   optionally, "<repo>:<tag>" of an image whose first layer the test
 //                           changed in the registry's storage
+//   REGISTRY_TEST_CORRUPT_MANIFEST  optionally, "<repo>:<tag>@<digest>" of a manifest changed there
 // Without REGISTRY_TEST_IMAGE they are skipped.
 #include "image/registry_client.hpp"
 
@@ -11,6 +12,7 @@
 
 #include <cstdlib>
 
+#include "common/text.hpp"
 #include "image/digest.hpp"
 #include "test_support.hpp"
 
@@ -222,4 +224,68 @@ TEST_F(RegistryLive, DetectsCorruptBlob) {
   EXPECT_EQ(b.error().kind, Errc::corrupt);
   EXPECT_NE(b.error().message.find("digest mismatch"), std::string::npos) << b.error().message;
   EXPECT_NE(b.error().message.find(m.parsed.manifest->layers[0].digest), std::string::npos) << b.error().message;
+}
+
+// A registry faked by test_registry_client.py (REGISTRY_FAKE = "127.0.0.1:<port>"): a bearer
+// challenge, a blob redirected to another host that breaks the first transfer half way.
+TEST(RegistryFake, RedirectedBlobResumes) {
+  if (env("REGISTRY_FAKE").empty()) GTEST_SKIP() << "REGISTRY_FAKE is not set";
+  auto ref = parse_reference(env("REGISTRY_FAKE") + "/fake/blob");
+  ASSERT_TRUE(ref);
+  auto size = parse_uint(env("REGISTRY_FAKE_SIZE"));
+  ASSERT_TRUE(size);
+  Descriptor d{"application/octet-stream", env("REGISTRY_FAKE_DIGEST"), *size, std::nullopt, {}};
+  RegistryClient c(options(false));
+  Bytes out;
+  auto r = collect(c, *ref, d, out);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(out.size(), *size);
+  EXPECT_EQ(sha256_digest(out), d.digest);
+}
+
+// The fake's upload answers with a relative Location ("/uploads/u1?_state=s").
+TEST(RegistryFake, UploadFollowsRelativeLocation) {
+  if (env("REGISTRY_FAKE").empty()) GTEST_SKIP() << "REGISTRY_FAKE is not set";
+  auto ref = parse_reference(env("REGISTRY_FAKE") + "/fake/blob");
+  ASSERT_TRUE(ref);
+  Bytes data = test::random_bytes(1000, 3);
+  Descriptor d{media_type::oci_layer_gzip, sha256_digest(data), data.size(), std::nullopt, {}};
+  RegistryClient c(options(false));
+  auto r = c.upload_blob(*ref, d, "", [&](const BlobSink& sink) { return sink(data); });
+  ASSERT_TRUE(r) << r.error().message;
+}
+
+// The user's files hold an identity token for the fake: login works through OAuth2's refresh
+// grant; with a wrong token it is denied.
+TEST(RegistryFake, StoredIdentityToken) {
+  if (env("REGISTRY_FAKE").empty()) GTEST_SKIP() << "REGISTRY_FAKE is not set";
+  auto ref = parse_reference(env("REGISTRY_FAKE") + "/fake/blob");
+  ASSERT_TRUE(ref);
+  RegistryClient c{RegistryOptions{}};
+  auto r = c.check_login(*ref);
+  ASSERT_TRUE(r) << r.error().message;
+  RegistryOptions wrong;
+  wrong.credentials = Credentials{"<token>", "other"};
+  RegistryClient w(wrong);
+  r = w.check_login(*ref);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, Errc::denied) << r.error().message;
+}
+
+// REGISTRY_TEST_CORRUPT_MANIFEST = "<repo>:<tag>@<digest>": a manifest whose stored bytes the
+// test changed: by digest and by tag (Docker-Content-Digest), the body is refused.
+TEST_F(RegistryLive, DetectsCorruptManifest) {
+  if (env("REGISTRY_TEST_CORRUPT_MANIFEST").empty()) GTEST_SKIP() << "REGISTRY_TEST_CORRUPT_MANIFEST is not set";
+  RegistryClient c(options());
+  auto by_digest = parse_reference(ref_.registry + "/" + env("REGISTRY_TEST_CORRUPT_MANIFEST"));
+  ASSERT_TRUE(by_digest) << by_digest.error().message;
+  ASSERT_FALSE(by_digest->digest.empty());
+  for (bool use_digest : {true, false}) {
+    Reference r = *by_digest;
+    if (!use_digest) r.digest.clear();
+    auto m = c.manifest(r);
+    ASSERT_FALSE(m) << r.str();
+    EXPECT_EQ(m.error().kind, Errc::corrupt) << m.error().message;
+    EXPECT_NE(m.error().message.find(by_digest->digest), std::string::npos) << m.error().message;
+  }
 }
