@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-${FUZZ_SECONDS:-60}}"
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DTIFFIN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz >/dev/null
+ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz >/dev/null
 
 work="$(mktemp -d /tmp/tiffin-fuzz.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 export TMPDIR="$work"
-mkdir -p "$work/fl" "$work/tar" "$work/hub" "$work/dns" "$work/manifest" "$work/tree/d" "$work/artifacts"
+mkdir -p "$work/fl" "$work/tar" "$work/layer" "$work/hub" "$work/dns" "$work/manifest" "$work/tree/d" "$work/artifacts"
 
 # Seeds: the rfs-made flists, and small tars of every entry type in every compression.
 cp tests/fixtures/rfs/*.fl "$work/fl/"
@@ -24,6 +24,13 @@ tar -C "$work/tree" -cf "$work/tar/plain.tar" .
 tar -C "$work/tree" -czf "$work/tar/gz.tar.gz" .
 tar -C "$work/tree" --zstd -cf "$work/tar/zst.tar.zst" .
 tar -C "$work/tree" --format=pax -cf "$work/tar/pax.tar" .
+
+# Layers: whiteouts of a base file and directory, an opaque directory, a hard link to a base file.
+mkdir -p "$work/ltree/a" "$work/ltree/n"
+touch "$work/ltree/.wh.h" "$work/ltree/a/.wh..wh..opq" "$work/ltree/.wh.l" "$work/ltree/n/x"
+tar -C "$work/ltree" -cf "$work/layer/whiteouts.tar" .
+tar -C "$work/ltree" -czf "$work/layer/whiteouts.tar.gz" .
+cp "$work/tar/plain.tar" "$work/layer/"
 
 # Hub requests: "<method> <target>\n<range>\n<body>", '!' first for a valid token.
 id=0000000000000000000000000000000000000000000000000000000000000000
@@ -54,7 +61,7 @@ printf 'linux/arm/v7' > "$work/manifest/platform"
 printf 'Bearer realm="https://a/token",service="s",scope="repository:x:pull", Basic realm="r"' > "$work/manifest/challenge"
 
 status=0
-for target in flist_reader_fuzz:fl tar_import_fuzz:tar hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest; do
+for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest; do
   name="${target%%:*}"; seeds="$work/${target##*:}"
   echo "fuzz: $name for ${SECONDS_EACH}s"
   if ! "build-fuzz/fuzz/$name" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
