@@ -249,7 +249,17 @@ Result<HubResponse> HubApi::flist_api(const HubRequest& req, const std::vector<s
     FlistRef target = TRY(parse_flist_ref(body["target"].get<std::string>()));
     return json_response(201, info_json(TRY(repo_.link(ref, target))));
   }
-  if (m == "GET") return json_response(200, info_json(TRY(repo_.info(ref))));
+  if (m == "GET") {
+    FlistInfo info = TRY(repo_.info(ref));
+    json j = info_json(info);
+    // A flist converted here says what from, while it is still the file that was converted.
+    if (auto source = repo_.source(ref); source && *source && (*source)->flist_sha256 == info.sha256) {
+      j["image"] = (*source)->image;
+      j["digest"] = (*source)->digest;
+      j["platform"] = (*source)->platform;
+    }
+    return json_response(200, j);
+  }
   if (m == "DELETE") {
     TRY(authorize(req, ref.user));
     TRY(repo_.remove(ref));

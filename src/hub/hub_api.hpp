@@ -7,6 +7,7 @@
 //   GET      /api/flist                          users
 //   GET      /api/flist/<user>                   that user's flists and links
 //   GET      /api/flist/<user>/<name>[:tag]      info: size, md5, sha256, updated, type, target
+//                                                (+ image, digest, platform if converted here)
 //   GET|HEAD /<user>/<name>[:tag].fl             the flist; Range supported
 //   GET      /<user>/<name>[:tag].fl.md5         its md5 (0-hub)
 // Writes (Authorization: Bearer <token of that user>):

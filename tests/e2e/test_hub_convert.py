@@ -114,6 +114,9 @@ def test_convert_run_lazily_and_again_at_once(node, tmp_path, registry, hub):
     assert again["converted"] is False and again["digest"] == info["digest"] and again["sha256"] == info["sha256"]
     assert hub_blocks(hub) == blocks
     assert elapsed < 5, elapsed
+    status, got = request("GET", f"{hub.url}/api/flist/alice/app:1")
+    got = json.loads(got)
+    assert got["digest"] == info["digest"] and got["image"] == ref and got["platform"].startswith("linux/")
 
 
 def test_a_shared_base_is_converted_once(tmp_path, registry, hub):
