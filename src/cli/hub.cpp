@@ -1,4 +1,4 @@
-// tiffin hub serve | token | ls | link | rm — running a hub and managing what it holds.
+// tiffin hub serve | token | ls | link | rm | convert — running a hub and managing what it holds.
 #include <fmt/core.h>
 
 #include "cli/cli.hpp"
@@ -118,6 +118,26 @@ void add_hub(CLI::App& app, Context& ctx) {
       auto target = TRY(hub::parse_flist_ref(co->target));
       hub::HubClient client(loc.base, co->token);
       TRY(client.link(loc.ref, target));
+      return 0;
+    });
+  });
+
+  struct ConvertOpts {
+    std::string where, image, token, platform, format;
+  };
+  auto cv = std::make_shared<ConvertOpts>();
+  CLI::App* convert = hub->add_subcommand("convert", "Have a hub convert a registry image into <hub>/<user>/<name>[:tag]");
+  convert->add_option("flist", cv->where, "http(s)://hub/user/name[:tag]")->required();
+  convert->add_option("image", cv->image, "The image in a registry the hub reaches: host:5000/repo:tag, repo@sha256:…")->required();
+  convert->add_option("--token", cv->token, "Write token of the flist's user")->envname("TIFFIN_HUB_TOKEN");
+  convert->add_option("--platform", cv->platform, "os/arch[/variant] of a multi-platform image (default: the hub's)");
+  convert->add_option("--format", cv->format, "text (the flist's URL) or json (the hub's answer)");
+  convert->callback([&ctx, cv] {
+    ctx.run([&]() -> Result<int> {
+      auto loc = TRY(hub::parse_hub_location(cv->where));
+      hub::HubClient client(loc.base, cv->token);
+      nlohmann::json j = TRY(client.convert(loc.ref, cv->image, cv->platform));
+      print_json_or(j, want_json(cv->format), [&] { fmt::print("{}/{}\n", loc.base, loc.ref.str()); });
       return 0;
     });
   });

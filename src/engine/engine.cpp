@@ -108,10 +108,22 @@ void set_image_fetcher(ImageFetcher fetcher) { g_fetcher = fetcher; }
 
 Result<ImageInfo> Engine::fetch_image(const ImageReference& ref) {
   if (g_fetcher) return g_fetcher(*this, ref);
+  if (ref.kind == ImageReference::Kind::hub || ref.kind == ImageReference::Kind::local) return run_full_fetch({"pull", ref.text}, ref.text);
+  return run_full_fetch({"import", ref.path}, ref.text);
+}
+
+Result<ImageInfo> Engine::fetch_through_hub(const std::string& hub, const std::string& image, const PullOptions& opts) {
+  std::vector<std::string> args = {"pull", "--hub", hub};
+  if (!opts.platform.empty()) args.insert(args.end(), {"--platform", opts.platform});
+  if (!opts.tls_verify) args.insert(args.end(), {"--tls-verify", "false"});
+  args.push_back(image);
+  return run_full_fetch(args, image + " through " + hub);
+}
+
+Result<ImageInfo> Engine::run_full_fetch(const std::vector<std::string>& args, const std::string& what) {
   // `tiffin-full pull|import` prints the image's name or id on its last line.
   std::vector<std::string> argv = {opts_.full_binary, "--root", opts_.root, "--run-root", opts_.run_root};
-  if (ref.kind == ImageReference::Kind::hub || ref.kind == ImageReference::Kind::local) argv.insert(argv.end(), {"pull", ref.text});
-  else argv.insert(argv.end(), {"import", ref.path});
+  argv.insert(argv.end(), args.begin(), args.end());
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return fail_errno("pipe");
   UniqueFd out_r(out[0]), out_w(out[1]);
@@ -127,10 +139,10 @@ Result<ImageInfo> Engine::fetch_image(const ImageReference& ref) {
   std::string last = text.substr(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
   if (code != 0) {
     // Its message is on our stderr already; what kind of failure it was is in its exit code.
-    return fail(code == 2 ? Errc::not_found : Errc::io, "could not fetch image " + ref.text);
+    return fail(code == 2 ? Errc::not_found : Errc::io, "could not fetch image " + what);
   }
   auto found = TRY(find_image(last));
-  if (!found) return fail(Errc::internal, "tiffin-full fetched " + ref.text + " but the store has no " + last);
+  if (!found) return fail(Errc::internal, "tiffin-full fetched " + what + " but the store has no " + last);
   return *found;
 }
 

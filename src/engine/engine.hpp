@@ -150,6 +150,15 @@ class Engine {
   // bare name from the search registries: $TIFFIN_SEARCH_REGISTRIES, default docker.io),
   // converted to an flist whose blocks go to <root>/blocks.
   Result<ImageInfo> pull(const std::string& ref, const PullOptions& opts = {});
+  // A registry image through a hub: asks the hub namespace `hub` (http(s)://hub/<user>, with
+  // that user's `token`) to convert `image` into <user>/<repository's last part>:<tag> (or to
+  // find it converted), then pulls that flist, whose blocks the container reads lazily from
+  // the hub. image_fetch.cpp.
+  Result<ImageInfo> pull_through_hub(
+      const std::string& hub, const std::string& image, const std::string& token, const PullOptions& opts = {});
+  // The same from any binary: runs `tiffin-full pull --hub` (the lean tiffin cannot speak
+  // HTTP); the token comes to it in $TIFFIN_HUB_TOKEN.
+  Result<ImageInfo> fetch_through_hub(const std::string& hub, const std::string& image, const PullOptions& opts = {});
   // Every image in a `docker save` / oci-archive tar (or an OCI layout or docker archive
   // directory), converted and tagged with the names it carries.
   Result<std::vector<ImageInfo>> load(const std::string& archive, const PullOptions& opts = {});
@@ -239,6 +248,9 @@ class Engine {
 
   Result<ImageInfo> add_image_file(const std::string& flist_path, const std::string& source, const std::string& tag);
   Result<ImageInfo> fetch_image(const ImageReference& ref);
+  // Runs tiffin-full with `args` after its global flags and finds the image it names on its
+  // output's last line.
+  Result<ImageInfo> run_full_fetch(const std::vector<std::string>& args, const std::string& what);
   // image_fetch.cpp: an OCI image converted into the store under `tags`; `origin` is recorded
   // as its source (with the manifest digest).
   Result<ImageInfo> add_converted_image(

@@ -18,6 +18,8 @@
 #include "flist/content.hpp"
 #include "flist/flist_file.hpp"
 #include "flist/pack.hpp"
+#include "hub/hub_client.hpp"
+#include "hub/hub_convert.hpp"
 #include "hub/push.hpp"
 #include "image/archive_writer.hpp"
 #include "image/convert.hpp"
@@ -188,6 +190,19 @@ Result<ImageInfo> Engine::pull(const std::string& ref_text, const PullOptions& o
   auto info = add_image_file(tmp, ref.hub_url, ref.name);
   ::unlink(tmp.c_str());
   return info;
+}
+
+Result<ImageInfo> Engine::pull_through_hub(
+    const std::string& hub, const std::string& image, const std::string& token, const PullOptions& opts) {
+  auto ns = TRY(hub::parse_hub_namespace(hub));
+  if (token.empty()) return fail(Errc::invalid_input, "--hub needs a write token of " + ns.user + " (--token or $TIFFIN_HUB_TOKEN)");
+  hub::FlistRef target = TRY(hub::flist_ref_for_image(ns.user, image));
+  hub::HubClient client(ns.base, token);
+  auto answer = TRY(client.convert(target, image, opts.platform));
+  if (opts_.progress)
+    fmt::print(stderr, "{}: {} on {} ({})\n", image, answer.value("converted", true) ? "converted" : "found converted", ns.base,
+        answer.value("digest", ""));
+  return pull(ns.base + "/" + target.str(), opts);
 }
 
 Result<std::vector<ImageInfo>> Engine::load(const std::string& archive, const PullOptions& opts) {

@@ -45,4 +45,19 @@ Result<HubLocation> parse_hub_location(const std::string& url) {
   return loc;
 }
 
+Result<HubNamespace> parse_hub_namespace(const std::string& text) {
+  std::string url = text;
+  while (url.ends_with("/")) url.pop_back();
+  size_t scheme = url.find("://");
+  if (scheme == std::string::npos || (url.substr(0, scheme) != "http" && url.substr(0, scheme) != "https"))
+    return fail(Errc::invalid_input, "'" + text + "' is not an http(s):// hub URL");
+  size_t slash = url.rfind('/');
+  if (slash == std::string::npos || slash < scheme + 3)
+    return fail(Errc::invalid_input, "'" + text + "' names no user: expected http(s)://hub[:port]/<user>");
+  HubNamespace ns{url.substr(0, slash), url.substr(slash + 1)};
+  if (ns.base.size() <= scheme + 3) return fail(Errc::invalid_input, "'" + text + "' has no host");
+  if (!valid_name(ns.user)) return fail(Errc::invalid_input, "invalid user name '" + ns.user + "' in " + text);
+  return ns;
+}
+
 }  // namespace tiffin::hub

@@ -31,4 +31,11 @@ struct HubLocation {
 };
 Result<HubLocation> parse_hub_location(const std::string& url);
 
+// A user's namespace on a hub: "http(s)://host[:port][/prefix]/user" (a trailing '/' allowed).
+struct HubNamespace {
+  std::string base;  // "http://host:port[/prefix]"
+  std::string user;
+};
+Result<HubNamespace> parse_hub_namespace(const std::string& url);
+
 }  // namespace tiffin::hub

@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "common/fd.hpp"
@@ -95,8 +98,17 @@ Result<std::optional<ByteRange>> parse_range(const std::string& header, uint64_t
 
 }  // namespace
 
-bool HubApi::streams_body(const std::string& method, const std::string& target) {
-  return method == "PUT" && target.starts_with("/api/flist/") && !target.ends_with("/link");
+bool HubApi::is_json(const std::string& content_type) {
+  std::string_view t = std::string_view(content_type).substr(0, content_type.find(';'));
+  while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+  while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+  constexpr std::string_view kJson = "application/json";
+  return t.size() == kJson.size() &&
+         std::equal(t.begin(), t.end(), kJson.begin(), [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+}
+
+bool HubApi::streams_body(const std::string& method, const std::string& target, const std::string& content_type) {
+  return method == "PUT" && target.starts_with("/api/flist/") && !target.ends_with("/link") && !is_json(content_type);
 }
 
 HubResponse HubApi::handle(const HubRequest& req) {
@@ -237,7 +249,17 @@ Result<HubResponse> HubApi::flist_api(const HubRequest& req, const std::vector<s
     FlistRef target = TRY(parse_flist_ref(body["target"].get<std::string>()));
     return json_response(201, info_json(TRY(repo_.link(ref, target))));
   }
-  if (m == "GET") return json_response(200, info_json(TRY(repo_.info(ref))));
+  if (m == "GET") {
+    FlistInfo info = TRY(repo_.info(ref));
+    json j = info_json(info);
+    // A flist converted here says what from, while it is still the file that was converted.
+    if (auto source = repo_.source(ref); source && *source && (*source)->flist_sha256 == info.sha256) {
+      j["image"] = (*source)->image;
+      j["digest"] = (*source)->digest;
+      j["platform"] = (*source)->platform;
+    }
+    return json_response(200, j);
+  }
   if (m == "DELETE") {
     TRY(authorize(req, ref.user));
     TRY(repo_.remove(ref));
@@ -248,6 +270,7 @@ Result<HubResponse> HubApi::flist_api(const HubRequest& req, const std::vector<s
   }
   if (m == "PUT") {
     TRY(authorize(req, ref.user));
+    if (is_json(req.content_type)) return convert_api(req, ref);
     if (req.body_file.empty()) return fail(Errc::internal, "upload body was not streamed to a file");
     char magic[16] = {};
     UniqueFd fd(::open(req.body_file.c_str(), O_RDONLY | O_CLOEXEC));
@@ -258,6 +281,23 @@ Result<HubResponse> HubApi::flist_api(const HubRequest& req, const std::vector<s
     return json_response(201, info_json(info));
   }
   return fail(Errc::not_found, "no such API: " + m + " " + req.target);
+}
+
+HubResponse HubApi::convert_api(const HubRequest& req, const FlistRef& ref) {
+  auto want = parse_convert_request(req.body);
+  if (!want) return error_response(400, want.error().what());
+  auto done = converter_->convert(ref, *want, public_url_);
+  if (!done) {
+    const Error& e = done.error();
+    return error_response(is_upstream_error(e) ? 502 : status_for(e.kind), e.what());
+  }
+  json j = info_json(done->info);
+  j["digest"] = done->digest;
+  j["image"] = want->image;
+  j["converted"] = !done->reused;
+  j["layers"] = done->layers;
+  j["layers_reused"] = done->layers_reused;
+  return json_response(201, j);
 }
 
 }  // namespace tiffin::hub

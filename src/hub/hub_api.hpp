@@ -7,20 +7,28 @@
 //   GET      /api/flist                          users
 //   GET      /api/flist/<user>                   that user's flists and links
 //   GET      /api/flist/<user>/<name>[:tag]      info: size, md5, sha256, updated, type, target
+//                                                (+ image, digest, platform if converted here)
 //   GET|HEAD /<user>/<name>[:tag].fl             the flist; Range supported
 //   GET      /<user>/<name>[:tag].fl.md5         its md5 (0-hub)
 // Writes (Authorization: Bearer <token of that user>):
 //   PUT      /blocks/<hex>                       a block; 400 unless hex = BLAKE2b-256(body)
 //   PUT      /api/flist/<user>/<name>[:tag]      an flist (SQLite) — 409 unless all blocks are
-//                                                here — or a tar/tar.gz/… that the hub packs
+//                                                here — or a tar/tar.gz/… that the hub packs;
+//                                                with Content-Type application/json, a body
+//                                                {"image": "REF", "platform": "os/arch"} that
+//                                                the hub converts from REF's registry
+//                                                (hub_convert.hpp): 201 with the info plus
+//                                                "digest"; 502 when the registry fails it
 //   PUT      /api/flist/<user>/<name>[:tag]/link {"target": "<user>/<name>[:tag]"}
 //   DELETE   /api/flist/<user>/<name>[:tag]
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "hub/hub_convert.hpp"
 #include "hub/hub_repository.hpp"
 #include "hub/hub_token.hpp"
 
@@ -28,7 +36,7 @@ namespace tiffin::hub {
 
 struct HubRequest {
   std::string method, target;
-  std::string authorization, range;
+  std::string authorization, range, content_type;
   std::string body;       // small bodies
   std::string body_file;  // large bodies, streamed to a file under HubRepository::temp_path()
 };
@@ -43,12 +51,16 @@ struct HubResponse {
 
 class HubApi {
  public:
-  HubApi(HubRepository& repo, HubKey key, std::string public_url) : repo_(repo), key_(key), public_url_(std::move(public_url)) {}
+  HubApi(HubRepository& repo, HubKey key, std::string public_url)
+      : repo_(repo), key_(key), public_url_(std::move(public_url)), converter_(std::make_shared<HubConverter>(repo)) {}
 
   HubResponse handle(const HubRequest& req);
   void set_public_url(std::string url) { public_url_ = std::move(url); }
-  // Whether a request's body should be streamed to a file rather than held in memory.
-  static bool streams_body(const std::string& method, const std::string& target);
+  // Whether a request's body should be streamed to a file rather than held in memory: flist
+  // and tar uploads are; a conversion request (JSON) is not.
+  static bool streams_body(const std::string& method, const std::string& target, const std::string& content_type = "");
+  // Whether a Content-Type is JSON ("application/json", any case, parameters ignored).
+  static bool is_json(const std::string& content_type);
 
  private:
   Result<HubResponse> route(const HubRequest& req);
@@ -56,10 +68,12 @@ class HubApi {
   Result<std::string> authorize(const HubRequest& req, const std::string& user);
   Result<HubResponse> serve_file(const HubRequest& req, const std::string& path, const std::string& type);
   Result<HubResponse> flist_api(const HubRequest& req, const std::vector<std::string>& parts);
+  HubResponse convert_api(const HubRequest& req, const FlistRef& ref);
 
   HubRepository& repo_;
   HubKey key_;
   std::string public_url_;
+  std::shared_ptr<HubConverter> converter_;  // shared: HubApi stays copyable
 };
 
 }  // namespace tiffin::hub

@@ -14,6 +14,9 @@ Errc errc_for(long status) {
     case 403: return Errc::denied;
     case 404: return Errc::not_found;
     case 409: return Errc::conflict;
+    case 502:  // the hub's upstream (a registry it converts from) failed
+    case 503:
+    case 504: return Errc::unavailable;
     default: return Errc::io;
   }
 }
@@ -29,15 +32,16 @@ std::span<const uint8_t> as_bytes(const std::string& s) { return {reinterpret_ca
 }  // namespace
 
 HubClient::HubClient(std::string base_url, std::string token, HttpOptions opts)
-    : base_(std::move(base_url)), token_(std::move(token)), http_(opts) {
+    : base_(std::move(base_url)), token_(std::move(token)), opts_(opts), http_(opts) {
   while (!base_.empty() && base_.back() == '/') base_.pop_back();
 }
 
-Result<HttpResponse> HubClient::call(const std::string& method, const std::string& path, std::span<const uint8_t> body, unsigned ok) {
+Result<HttpResponse> HubClient::call(const std::string& method, const std::string& path, std::span<const uint8_t> body, unsigned ok,
+    const std::string& content_type, HttpClient* http) {
   HttpRequest req{.method = method, .url = base_ + path, .body = body};
   if (!token_.empty()) req.headers.push_back("Authorization: Bearer " + token_);
-  if (!body.empty()) req.headers.push_back("Content-Type: application/octet-stream");
-  HttpResponse r = TRY(http_.send(req));
+  if (!body.empty()) req.headers.push_back("Content-Type: " + content_type);
+  HttpResponse r = TRY((http ? *http : http_).send(req));
   if (r.status != static_cast<long>(ok) && !(ok == 201 && r.status == 200)) return fail(errc_for(r.status), describe_status(r, req.url));
   return r;
 }
@@ -69,6 +73,22 @@ Result<void> HubClient::put_block(const Hash& id, std::span<const uint8_t> seale
 Result<json> HubClient::put_flist(const FlistRef& ref, std::span<const uint8_t> content) {
   HttpResponse r = TRY(call("PUT", "/api/flist/" + ref.user + "/" + ref.name + ":" + ref.tag, content, 201));
   return parse_json(r, "uploading " + ref.str());
+}
+
+Result<json> HubClient::convert(const FlistRef& ref, const std::string& image, const std::string& platform) {
+  json body{{"image", image}};
+  if (!platform.empty()) body["platform"] = platform;
+  std::string text = body.dump();
+  // A conversion downloads and packs a whole image: no request timeout short of an hour, and
+  // one attempt (the hub already retried its registry; a 502 would only come back again).
+  HttpOptions slow = opts_;
+  slow.request_timeout = std::chrono::hours(1);
+  slow.attempts = 1;
+  HttpClient http(slow);
+  HttpResponse r =
+      TRY_CTX(call("PUT", "/api/flist/" + ref.user + "/" + ref.name + ":" + ref.tag, as_bytes(text), 201, "application/json", &http),
+          "converting " + image);
+  return parse_json(r, "converting " + image);
 }
 
 Result<json> HubClient::link(const FlistRef& ref, const FlistRef& target) {

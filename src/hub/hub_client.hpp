@@ -22,6 +22,9 @@ class HubClient {
   Result<void> put_block(const Hash& id, std::span<const uint8_t> sealed);
   // Uploads an flist (or a tar archive for the hub to pack); returns the hub's info on it.
   Result<nlohmann::json> put_flist(const FlistRef& ref, std::span<const uint8_t> content);
+  // Asks the hub to convert the registry image `image` into `ref` (or find it converted); the
+  // hub's info on the flist plus "digest". Waits as long as the conversion takes.
+  Result<nlohmann::json> convert(const FlistRef& ref, const std::string& image, const std::string& platform = "");
   Result<nlohmann::json> link(const FlistRef& ref, const FlistRef& target);
   Result<void> remove(const FlistRef& ref);
   Result<Bytes> get_flist(const FlistRef& ref);
@@ -29,8 +32,10 @@ class HubClient {
   Result<nlohmann::json> list(const std::string& user);
 
  private:
-  Result<HttpResponse> call(const std::string& method, const std::string& path, std::span<const uint8_t> body = {}, unsigned ok = 200);
+  Result<HttpResponse> call(const std::string& method, const std::string& path, std::span<const uint8_t> body = {}, unsigned ok = 200,
+      const std::string& content_type = "application/octet-stream", HttpClient* http = nullptr);
   std::string base_, token_;
+  HttpOptions opts_;
   HttpClient http_;
 };
 

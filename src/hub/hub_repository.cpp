@@ -10,6 +10,8 @@
 #include <atomic>
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "common/fd.hpp"
 #include "common/hash.hpp"
 #include "flist/flist_file.hpp"
@@ -70,6 +72,8 @@ Result<HubRepository> HubRepository::open(const std::string& root, HubLimits lim
   TRY(make_dir(root + "/tmp"));
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(root + "/tmp", ec)) fs::remove_all(e.path(), ec);
+  // Layer downloads of conversions a crash cut short: nobody else uses the spool.
+  for (const auto& e : fs::directory_iterator(root + "/layers/spool", ec)) fs::remove_all(e.path(), ec);
   auto blocks = TRY(DirStore::open(root + "/blocks", true));
   return HubRepository(root, std::move(blocks), limits);
 }
@@ -129,6 +133,10 @@ Result<FlistInfo> HubRepository::put_tar(const FlistRef& ref, const std::string&
   if (!fd) return fail_errno("open " + upload);
   Tree tree;
   TRY_CTX(pack_tar(fd.get(), ref.str(), *blocks_, tree, {.progress = false}), "packing the uploaded archive");
+  return put_tree(ref, std::move(tree), blocks_url);
+}
+
+Result<FlistInfo> HubRepository::put_tree(const FlistRef& ref, Tree tree, const std::string& blocks_url) {
   TRY(blocks_->flush());
   tree.routes = {Route{0, 0xff, blocks_url}};
   RemoveOnExit flist{temp_path()};
@@ -136,6 +144,30 @@ Result<FlistInfo> HubRepository::put_tar(const FlistRef& ref, const std::string&
   auto info = TRY(install(ref, flist.path));
   flist.path.clear();
   return info;
+}
+
+std::string HubRepository::source_path(const FlistRef& ref) const {
+  return root_ + "/sources/" + ref.user + "/" + ref.name + ":" + ref.tag + ".json";
+}
+
+Result<void> HubRepository::put_source(const FlistRef& ref, const FlistSource& source) {
+  TRY(make_dir(root_ + "/sources"));
+  TRY(make_dir(root_ + "/sources/" + ref.user));
+  nlohmann::json j{
+      {"image", source.image}, {"platform", source.platform}, {"digest", source.digest}, {"flist_sha256", source.flist_sha256}};
+  std::string text = j.dump();
+  return write_file_atomic(source_path(ref), {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, 0644, true);
+}
+
+Result<std::optional<FlistSource>> HubRepository::source(const FlistRef& ref) const {
+  std::string path = source_path(ref);
+  if (::access(path.c_str(), F_OK) != 0) return std::nullopt;
+  Bytes data = TRY(read_file(path));
+  auto j = nlohmann::json::parse(data.begin(), data.end(), nullptr, false);
+  // A record that does not parse is as good as none: the next conversion rewrites it.
+  if (!j.is_object()) return std::nullopt;
+  auto str = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
+  return FlistSource{str("image"), str("platform"), str("digest"), str("flist_sha256")};
 }
 
 Result<FlistInfo> HubRepository::link(const FlistRef& ref, const FlistRef& target) {
@@ -157,6 +189,7 @@ Result<FlistInfo> HubRepository::link(const FlistRef& ref, const FlistRef& targe
 }
 
 Result<void> HubRepository::remove(const FlistRef& ref) {
+  ::unlink(source_path(ref).c_str());
   std::string path = flist_path(ref);
   if (::unlink(path.c_str()) != 0) {
     if (errno == ENOENT) return fail(Errc::not_found, "no flist " + ref.str());

@@ -2,6 +2,8 @@
 //
 //   <root>/blocks/<hex[0:2]>/<hex>        sealed blocks, the rfs layout (a DirStore)
 //   <root>/flists/<user>/<name>:<tag>.fl  flists; a link is a symlink to ../<user>/<name>:<tag>.fl
+//   <root>/sources/<user>/<name>:<tag>.json  where a converted flist came from (hub_convert.hpp)
+//   <root>/layers/                        converted layer chains, shared by conversions
 //   <root>/tmp/                           uploads in progress (emptied at start)
 //
 // A block is accepted only when its id is BLAKE2b-256 of its bytes; an flist only when it loads
@@ -13,11 +15,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <tuple>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "flist/tree.hpp"
 #include "hub/flist_ref.hpp"
 #include "store/dir_store.hpp"
 
@@ -30,6 +34,15 @@ struct FlistInfo {
   uint64_t size = 0;
   int64_t updated = 0;      // mtime, unix seconds
   std::string md5, sha256;  // of the (resolved) file; filled by info() only
+};
+
+// What an flist converted on the hub was made from. `flist_sha256` ties the record to the file
+// it describes: an flist uploaded later under the same name makes the record stale, not wrong.
+struct FlistSource {
+  std::string image;     // the reference as given
+  std::string platform;  // "linux/amd64"
+  std::string digest;    // the image's manifest digest
+  std::string flist_sha256;
 };
 
 struct HubLimits {
@@ -51,6 +64,11 @@ class HubRepository {
   // Packs the tar archive at `upload` (consumed) into blocks here and an flist whose route is
   // `blocks_url` (this hub's public address).
   Result<FlistInfo> put_tar(const FlistRef& ref, const std::string& upload, const std::string& blocks_url);
+  // Saves `tree` (its blocks already here) as the flist `ref`, routed to `blocks_url`.
+  Result<FlistInfo> put_tree(const FlistRef& ref, Tree tree, const std::string& blocks_url);
+  // The record of where `ref` came from, if it was converted here (nullopt otherwise).
+  Result<void> put_source(const FlistRef& ref, const FlistSource& source);
+  Result<std::optional<FlistSource>> source(const FlistRef& ref) const;
   Result<FlistInfo> link(const FlistRef& ref, const FlistRef& target);
   Result<void> remove(const FlistRef& ref);
 
@@ -63,11 +81,15 @@ class HubRepository {
   // A fresh path for an upload in progress.
   std::string temp_path();
   const HubLimits& limits() const { return limits_; }
+  const std::string& root() const { return root_; }
+  // Where the hub's blocks go: conversions write into it directly.
+  BlockStore& blocks() { return *blocks_; }
 
  private:
   HubRepository(std::string root, std::shared_ptr<DirStore> blocks, HubLimits limits)
       : root_(std::move(root)), blocks_(std::move(blocks)), limits_(limits), digests_(std::make_shared<DigestCache>()) {}
   std::string flist_path(const FlistRef& ref) const;
+  std::string source_path(const FlistRef& ref) const;
   Result<FlistInfo> stat_entry(const FlistRef& ref) const;
   Result<FlistInfo> install(const FlistRef& ref, const std::string& file);
 

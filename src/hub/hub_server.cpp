@@ -205,6 +205,7 @@ class Server final : public HubServer {
       req.target = std::string(h.target());
       req.authorization = std::string(h[http::field::authorization]);
       req.range = std::string(h[http::field::range]);
+      req.content_type = std::string(h[http::field::content_type]);
       bool keep_alive = h.keep_alive();
       unsigned version = h.version();
       if (beast::iequals(h[http::field::expect], "100-continue")) {
@@ -212,7 +213,7 @@ class Server final : public HubServer {
         http::write(stream, cont, ec);
         if (ec) return;
       }
-      bool streams = HubApi::streams_body(req.method, req.target);
+      bool streams = HubApi::streams_body(req.method, req.target, req.content_type);
       if (!streams && head.content_length() && *head.content_length() > kMaxSmallBody) {
         send_error(stream, 413, version, "request body too large");
         return;
@@ -237,7 +238,9 @@ class Server final : public HubServer {
         send_error(stream, 413, version, "request body too large or incomplete");
         return;
       }
-      session.deadline = 0;  // busy: the reaper leaves us alone while the API works
+      // Busy: the reaper leaves us alone while the API works, however long (a conversion
+      // takes minutes). Each connection has its own thread, so others are served meanwhile.
+      session.deadline = 0;
       HubResponse r = api_.handle(req);
       auto start = [&](auto& res) {
         res.result(r.status);

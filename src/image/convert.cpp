@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <future>
 
@@ -17,6 +18,13 @@ namespace tiffin::image {
 namespace fs = std::filesystem;
 
 namespace {
+
+// A suffix no other conversion uses at the same time: the pid alone is not, when one process
+// (the hub) converts several images at once on threads that share the spool and the cache.
+std::string unique_suffix() {
+  static std::atomic<uint64_t> counter{0};
+  return std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
 
 constexpr uint64_t kMaxConfigSize = 8 << 20;  // image configs are kilobytes; refuse absurd ones
 
@@ -43,7 +51,7 @@ struct Spooled {
 };
 
 Result<Spooled> spool_blob(ImageSource& source, const Descriptor& d, const std::string& spool_dir, Progress* progress) {
-  std::string path = spool_dir + "/" + hex_of(d.digest) + "." + std::to_string(::getpid()) + ".blob";
+  std::string path = spool_dir + "/" + hex_of(d.digest) + "." + unique_suffix() + ".blob";
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd) return fail_errno("creating " + path);
   Spooled s{path, 0};
@@ -149,7 +157,7 @@ Result<ConvertedImage> convert_image(ImageSource& source, const Platform& platfo
     out.bytes_converted += packed->bytes;
     // Keep the chain so far for the next image on these layers (best effort: a cache).
     std::string cached = opts.cache_dir + "/" + hex_of(layer_chain_id(m.layers, i + 1)) + ".fl";
-    std::string tmp = cached + "." + std::to_string(::getpid()) + ".tmp";
+    std::string tmp = cached + "." + unique_suffix() + ".tmp";
     Tree snapshot = out.tree;
     settle_hardlinks(snapshot);
     if (save_flist(tmp, snapshot) && ::rename(tmp.c_str(), cached.c_str()) == 0) continue;
