@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 sys.path.insert(0, str(ROOT / "bench"))
-from cold_start_bench import HUB_IP, NS_HUB, NS_NODE, Network, drop_caches, in_ns, make_image  # noqa: E402
+from cold_start_bench import HUB_IP, HUB_PORT, NS_HUB, NS_NODE, TAR_PORT, Network, drop_caches, in_ns, make_image  # noqa: E402
 from dockerd import Docker  # noqa: E402
 
 TIFFIN = os.environ.get("TIFFIN_BIN", str(ROOT / "build" / "apps" / "tiffin"))
@@ -168,7 +168,11 @@ def main():
                for e in json.loads((layout / "index.json").read_text())["manifests"][:1] for i in range(3))
     print(f"bench: image of {size / 1e6:.0f} MB compressed in 3 layers", flush=True)
 
-    reg = Registry("127.0.0.1:5055")
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    reg = Registry(f"127.0.0.1:{port}")
     docker = Docker(Path("/var/tmp"))
     try:
         reg.push(layout, "1", "bench/py:1")
@@ -234,19 +238,28 @@ def cold(args, layout):
     cmd = ["python3", "-c", "print(1)"]
     results = {"a": [], "b": [], "c": []}
     with Network("100mbit", 20) as net:
-        reg = Registry(f"{HUB_IP}:5000", netns=NS_HUB)
+        # Behind the delaying relay: the registry (TAR_PORT) and the hub (HUB_PORT), each listening
+        # on the hub namespace's loopback at port + 1000.
+        reg = Registry(f"127.0.0.1:{TAR_PORT + 1000}", netns=NS_HUB)
         hub_dir = Path(tempfile.mkdtemp(prefix="hub-", dir="/var/tmp"))
         try:
             reg.push(layout, "1", "bench/py:1")
-            ref = f"{HUB_IP}:5000/bench/py:1"
+            ref = f"{HUB_IP}:{TAR_PORT}/bench/py:1"
             can_convert = subprocess.run([TIFFIN, "hub", "convert", "--help"], capture_output=True).returncode == 0
             hub_url = None
             if can_convert:
-                token = run([TIFFIN, "hub", "token", "--data", hub_dir, "bench"]).stdout.decode().strip()
-                net.serve(TIFFIN, "hub", "serve", "--data", hub_dir, "--listen", f"{HUB_IP}:8000")
-                time.sleep(1)
-                run(in_ns(NS_HUB, TIFFIN, "hub", "convert", "--token", token, "--tls-verify=false", f"http://{HUB_IP}:8000/bench/py:1", ref))
-                hub_url = f"http://{HUB_IP}:8000/bench/py:1"
+                net.serve(TIFFIN, "hub", "serve", "--root", hub_dir, "-l", f"127.0.0.1:{HUB_PORT + 1000}", "--public-url",
+                          f"http://{HUB_IP}:{HUB_PORT}")
+                for _ in range(100):
+                    if (hub_dir / "hub.key").exists():
+                        break
+                    time.sleep(0.1)
+                token = run([TIFFIN, "hub", "token", "--root", hub_dir, "-u", "bench"]).stdout.decode().strip()
+                t = time.perf_counter()
+                run(in_ns(NS_HUB, TIFFIN, "hub", "convert", "--token", token, f"http://127.0.0.1:{HUB_PORT + 1000}/bench/py:1",
+                          f"127.0.0.1:{TAR_PORT + 1000}/bench/py:1"))
+                print(f"bench: the hub converted the image in {time.perf_counter() - t:.1f}s", flush=True)
+                hub_url = f"http://{HUB_IP}:{HUB_PORT}/bench/py:1"
             for _ in range(args.runs):
                 d = Docker(Path("/var/tmp"))
                 try:
@@ -256,7 +269,7 @@ def cold(args, layout):
                     d.proc = subprocess.Popen(in_ns(NS_NODE, "dockerd", "--storage-driver=overlay2", "-H", d.sock, "--data-root",
                                                     f"{d.dir}/data", "--exec-root", f"{d.dir}/exec", "--pidfile", f"{d.dir}/pid",
                                                     "--bridge=none", "--iptables=false", "--ip-forward=false",
-                                                    "--insecure-registry", f"{HUB_IP}:5000"),
+                                                    "--insecure-registry", f"{HUB_IP}:{TAR_PORT}"),
                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
                     for _ in range(300):
                         if subprocess.run(d.cli("info"), capture_output=True).returncode == 0:
