@@ -41,6 +41,7 @@ void ContainerFlags::add_to(CLI::App* cmd) {
   cmd->add_flag("-i,--interactive", c.interactive, "Keep stdin open");
   cmd->add_flag("-t,--tty", c.tty, "Allocate a pseudo-terminal");
   cmd->add_flag("--rm", c.auto_remove, "Remove the container when it exits");
+  cmd->add_option("--stop-signal", c.stop_signal, "Signal that stops the container (default: the image's StopSignal, else TERM)");
   cmd->add_option("--pull", c.pull, "Fetch the image: missing (when the store lacks it), always, never")
       ->check(CLI::IsMember({"missing", "always", "never"}));
   cmd->add_option("--log-redis", log_redis, "Publish output lines to Redis: stdout=redis://…/chan,stderr=redis://…/chan");

@@ -23,7 +23,7 @@ json container_config_to_json(const ContainerConfig& c) {
       {"cap_drop", c.cap_drop}, {"log_stdout", c.log_stdout}, {"log_stderr", c.log_stderr}, {"stats_redis", c.stats_redis}, {"ip", c.ip},
       {"ip6", c.ip6}, {"network_aliases", c.network_aliases}, {"mac_address", c.mac_address}, {"publish", c.publish},
       {"publish_all", c.publish_all}, {"add_hosts", c.add_hosts}, {"dns", c.dns}, {"dns_search", c.dns_search},
-      {"dns_options", c.dns_options}};
+      {"dns_options", c.dns_options}, {"stop_signal", c.stop_signal}};
   j["entrypoint"] = c.entrypoint ? json(*c.entrypoint) : json(nullptr);
   return j;
 }
@@ -45,6 +45,7 @@ Result<ContainerConfig> container_config_from_json(const json& j) {
     c.disk_size_mib = j.value("disk_size_mib", uint64_t(0));
     c.disk_type = j.value("disk_type", "ssd");
     c.restart = j.value("restart", "no");
+    c.stop_signal = j.value("stop_signal", "");
     c.tty = j.value("tty", false);
     c.interactive = j.value("interactive", false);
     c.auto_remove = j.value("auto_remove", false);

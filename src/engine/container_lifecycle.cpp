@@ -151,6 +151,10 @@ Result<ShimConnection> Engine::attach(const std::string& ref, bool with_stdin) {
 
 Result<void> Engine::stop(const std::string& ref, std::chrono::milliseconds timeout, int signal) {
   std::string id = TRY(resolve_container(ref));
+  if (signal == 0) {  // the container's own: --stop-signal or the image's StopSignal, else SIGTERM
+    auto info = TRY(load_container(id));
+    signal = info.config.stop_signal.empty() ? SIGTERM : TRY(runtime::parse_signal(info.config.stop_signal));
+  }
   std::string run = shim_dir(id);
   if (shim_alive(id)) {
     if (auto conn = connect_shim(run)) {

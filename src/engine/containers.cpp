@@ -145,6 +145,8 @@ Result<std::string> Engine::create(const ContainerConfig& config) {
   TRY(validate_container_config(config));
   ImageInfo image = TRY(resolve_image(config.image, config.pull));
   ContainerConfig c = config;
+  if (c.stop_signal.empty()) c.stop_signal = TRY(image_config(image)).stop_signal;
+  if (!c.stop_signal.empty()) TRY_CTX(runtime::parse_signal(c.stop_signal), "stop signal");
   std::string id = TRY(random_id());
   if (c.name.empty()) c.name = "tiffin_" + id.substr(0, 8);
   // The directory first: a record never exists without it (see engine.hpp).

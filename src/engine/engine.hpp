@@ -184,7 +184,7 @@ class Engine {
   // program_not_found / program_not_executable (docker's 127 / 126).
   Result<StartedContainer> start(const std::string& ref, const StartOptions& o = {});
   // The signal, then SIGKILL after the timeout; no restart policy applies afterwards.
-  Result<void> stop(const std::string& ref, std::chrono::milliseconds timeout, int signal = 15);
+  Result<void> stop(const std::string& ref, std::chrono::milliseconds timeout, int signal = 0);  // 0: the container's stop signal
   Result<void> kill(const std::string& ref, int signal);
   Result<void> pause(const std::string& ref, bool pause);
   // Waits until the container stopped for good; its exit code.

@@ -121,14 +121,14 @@ Result<std::vector<LayoutImage>> open_oci_layout(const std::string& dir) {
     d.size = m["size"].get<uint64_t>();
     if (m.contains("mediaType") && m["mediaType"].is_string()) d.media_type = m["mediaType"].get<std::string>();
     LayoutImage img;
-    // containerd and docker name the image in full; skopeo and umoci give a tag or a name.
+    // containerd and docker name the image in full; skopeo and umoci often give only a tag
+    // ("latest"), which names no image: such an image is loaded untagged, as docker does.
     if (m.contains("annotations") && m["annotations"].is_object()) {
       const auto& a = m["annotations"];
-      for (const char* key : {"io.containerd.image.name", "org.opencontainers.image.ref.name"})
-        if (a.contains(key) && a[key].is_string()) {
-          img.names.push_back(a[key].get<std::string>());
-          break;
-        }
+      auto text = [&](const char* key) { return a.contains(key) && a[key].is_string() ? a[key].get<std::string>() : std::string(); };
+      std::string full = text("io.containerd.image.name"), ref = text("org.opencontainers.image.ref.name");
+      if (!full.empty()) img.names.push_back(full);
+      else if (ref.find_first_of(":/") != std::string::npos) img.names.push_back(ref);
     }
     img.source = std::make_unique<OciLayoutSource>(dir, d, img.names.empty() ? "" : img.names.front());
     out.push_back(std::move(img));

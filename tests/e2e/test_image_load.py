@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -289,3 +290,22 @@ def test_save_load_round_trip_and_peers_read_it(node, tmp_path):
     assert node("save", "nosuch:image", "-o", tmp_path / "x.tar", rc=None).returncode == 2
     assert not (tmp_path / "x.tar").exists()
     no_leftovers(node)
+
+
+def test_stop_uses_the_image_stop_signal(node, tmp_path):
+    lay = busybox_layout(tmp_path, config={"StopSignal": "SIGUSR1", "Cmd": [
+        "sh", "-c", "trap 'echo got-usr1; exit 7' USR1; echo ready; while true; do sleep 0.1; done"]})
+    node("load", "-i", lay.dir)
+    [img] = images(node)
+    cid = node.out("run", "-d", "--network", "none", img["Id"])
+    deadline = time.time() + 10
+    while "ready" not in node.out("logs", cid) and time.time() < deadline:
+        time.sleep(0.05)
+    node("stop", "-t", "5", cid)
+    assert "got-usr1" in node.out("logs", cid)
+    assert node.inspect(cid)["State"]["ExitCode"] == 7
+    # --stop-signal overrides the image's: TERM is not trapped, so the shell dies of it.
+    cid = node.out("run", "-d", "--network", "none", "--stop-signal", "TERM", img["Id"])
+    node("stop", "-t", "5", cid)
+    assert "got-usr1" not in node.out("logs", cid)
+    node("rm", cid)

@@ -22,7 +22,8 @@ import pytest
 from conftest import ROOT, TIFFIN, free_port, wait_port
 
 TIFFIN_FULL = os.environ.get("TIFFIN_FULL_BIN", str(Path(TIFFIN).parent / "tiffin-full"))
-IMAGE_TESTS = os.environ.get("TIFFIN_IMAGE_TESTS", str(ROOT / "build" / "tests" / "tiffin_image_tests"))
+# Beside the tiffin under test (build/apps/tiffin → build/tests/tiffin_image_tests).
+IMAGE_TESTS = os.environ.get("TIFFIN_IMAGE_TESTS", str(Path(os.environ.get("TIFFIN_BIN", ROOT / "build/apps/tiffin")).parent.parent / "tests" / "tiffin_image_tests"))
 USER, PASSWORD = "alice", "correct horse"
 
 pytestmark = pytest.mark.skipif(
