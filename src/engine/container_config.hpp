@@ -29,7 +29,7 @@ struct ContainerConfig {
   uint64_t disk_size_mib = 0;
   std::string disk_type = "ssd";
   std::string restart = "no";
-  std::string stop_signal;        // --stop-signal, else the image's StopSignal; empty: SIGTERM
+  std::string stop_signal;       // --stop-signal, else the image's StopSignal; empty: SIGTERM
   std::string pull = "missing";  // --pull: missing, always, never (how create finds the image; not stored)
   bool tty = false, interactive = false, auto_remove = false, read_only = false, privileged = false;
   // none | host | container:<name or id> | a network's name or id ("bridge": the default one)
