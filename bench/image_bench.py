@@ -39,7 +39,10 @@ PY_LIB = "usr/lib/python3.11"
 
 
 def run(cmd, **kw):
-    return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, **kw)
+    p = subprocess.run([str(c) for c in cmd], capture_output=True, **kw)
+    if p.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(map(str, cmd))} exited {p.returncode}: {p.stderr.decode(errors='replace')[-2000:]}")
+    return p
 
 
 def timed(cmd, **kw):
@@ -137,9 +140,15 @@ class Registry:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def in_net(ns, *cmd):
+    """Only the network namespace (nsenter): `ip netns exec` also remounts /sys, which hides the
+    cgroup mounts containers need."""
+    return ["nsenter", f"--net=/run/netns/{ns}", *map(str, cmd)]
+
+
 def tiffin(root, *args, netns=None, **kw):
     argv = [TIFFIN, "--root", root / "root", "--run-root", root / "run", *args]
-    return run(in_ns(netns, *argv) if netns else argv, **kw)
+    return run(in_net(netns, *argv) if netns else argv, **kw)
 
 
 def fresh_root():
@@ -160,6 +169,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--skip-cold", action="store_true")
+    ap.add_argument("--skip-local", action="store_true", help="only the cold start over the shaped link")
     args = ap.parse_args()
     cache = Path(os.environ.get("TIFFIN_BENCH_CACHE", "/var/tmp/tiffin-bench"))
     tree = make_image()
@@ -172,6 +182,8 @@ def main():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    if args.skip_local:
+        return cold(args, layout)
     reg = Registry(f"127.0.0.1:{port}")
     docker = Docker(Path("/var/tmp"))
     try:
@@ -266,7 +278,7 @@ def cold(args, layout):
                     d.proc = None
                     # dockerd in the node's namespace, the registry over http (insecure, as asked).
                     env = dict(os.environ, HTTP_PROXY="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9", NO_PROXY=f"127.0.0.1,{HUB_IP}")
-                    d.proc = subprocess.Popen(in_ns(NS_NODE, "dockerd", "--storage-driver=overlay2", "-H", d.sock, "--data-root",
+                    d.proc = subprocess.Popen(in_net(NS_NODE, "dockerd", "--storage-driver=overlay2", "-H", d.sock, "--data-root",
                                                     f"{d.dir}/data", "--exec-root", f"{d.dir}/exec", "--pidfile", f"{d.dir}/pid",
                                                     "--bridge=none", "--iptables=false", "--ip-forward=false",
                                                     "--insecure-registry", f"{HUB_IP}:{TAR_PORT}"),

@@ -12,16 +12,9 @@
 #include "flist/flist_file.hpp"
 #include "flist/pack.hpp"
 #include "flist/path.hpp"
+#include "null_store.hpp"
 
 namespace {
-class NullStore final : public tiffin::BlockStore {
- public:
-  tiffin::Result<tiffin::Bytes> get(const tiffin::Hash&) override { return tiffin::fail(tiffin::Errc::not_found, "null store"); }
-  tiffin::Result<void> put(const tiffin::Hash&, std::span<const uint8_t>) override { return {}; }
-  tiffin::Result<bool> has(const tiffin::Hash&) override { return true; }
-  std::string url() const override { return "null://"; }
-};
-
 tiffin::Tree base_tree() {
   using tiffin::Node;
   tiffin::Tree t;
@@ -49,7 +42,7 @@ tiffin::Tree base_tree() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tiffin::UniqueFd fd(::memfd_create("layer", MFD_CLOEXEC));
   if (!fd || !tiffin::write_all(fd.get(), {data, size}) || ::lseek(fd.get(), 0, SEEK_SET) != 0) return 0;
-  NullStore store;
+  tiffin::fuzz::NullStore store;
   tiffin::Tree tree = base_tree();
   tiffin::PackOptions o{1, false, nullptr};
   o.oci_layer = true;

@@ -8,22 +8,12 @@
 #include "common/fd.hpp"
 #include "flist/pack.hpp"
 #include "flist/path.hpp"
-
-namespace {
-// Accepts every block without keeping it: the target is the archive reader, not a store.
-class NullStore final : public tiffin::BlockStore {
- public:
-  tiffin::Result<tiffin::Bytes> get(const tiffin::Hash&) override { return tiffin::fail(tiffin::Errc::not_found, "null store"); }
-  tiffin::Result<void> put(const tiffin::Hash&, std::span<const uint8_t>) override { return {}; }
-  tiffin::Result<bool> has(const tiffin::Hash&) override { return true; }
-  std::string url() const override { return "null://"; }
-};
-}  // namespace
+#include "null_store.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tiffin::UniqueFd fd(::memfd_create("tar", MFD_CLOEXEC));
   if (!fd || !tiffin::write_all(fd.get(), {data, size}) || ::lseek(fd.get(), 0, SEEK_SET) != 0) return 0;
-  NullStore store;
+  tiffin::fuzz::NullStore store;
   tiffin::Tree tree;
   auto r = tiffin::pack_tar(fd.get(), "fuzz", store, tree, {1, false, nullptr});
   if (!r) return 0;

@@ -4,49 +4,14 @@
 #include <archive_entry.h>
 #include <sys/sysmacros.h>
 
-#include <memory>
-
 #include "flist/content.hpp"
+#include "flist/tar_writer.hpp"
 
 namespace tiffin {
 
-namespace {
-
-struct Writer {
-  const ByteSink* sink;
-  std::optional<Error> failed;  // the sink's error, which libarchive only sees as -1
-};
-
-la_ssize_t on_write(archive*, void* data, const void* buf, size_t len) {
-  auto* w = static_cast<Writer*>(data);
-  auto r = (*w->sink)({static_cast<const uint8_t*>(buf), len});
-  if (!r) {
-    w->failed = r.error();
-    return -1;
-  }
-  return static_cast<la_ssize_t>(len);
-}
-
-struct ArchiveWriteFree {
-  void operator()(archive* a) const { archive_write_free(a); }
-};
-struct EntryFree {
-  void operator()(archive_entry* e) const { archive_entry_free(e); }
-};
-
-}  // namespace
-
 Result<TarExportStats> export_tar(const Tree& tree, BlockStore& store, const ByteSink& sink) {
-  Writer w{&sink, std::nullopt};
-  std::unique_ptr<archive, ArchiveWriteFree> a(archive_write_new());
-  archive_write_set_format_pax_restricted(a.get());
-  archive_write_set_bytes_per_block(a.get(), 10240);
-  auto error = [&](const std::string& what) -> Error {
-    if (w.failed) return std::move(*w.failed);
-    const char* m = archive_error_string(a.get());
-    return Error{Errc::io, 0, what + ": " + (m ? m : "tar writer failed")};
-  };
-  if (archive_write_open(a.get(), &w, nullptr, on_write, nullptr) != ARCHIVE_OK) return std::unexpected(error("starting the tar"));
+  TarWriter tar(sink);
+  TRY(tar.open());
 
   TarExportStats stats;
   std::vector<std::string> first_path(tree.nodes.size());  // hard link groups: the path written with content
@@ -54,7 +19,7 @@ Result<TarExportStats> export_tar(const Tree& tree, BlockStore& store, const Byt
     if (idx == Tree::kRoot) continue;
     const Node& n = tree.nodes[idx];
     std::string path = tree.path_of(idx).substr(1);  // "etc/passwd": relative, as layers are
-    std::unique_ptr<archive_entry, EntryFree> e(archive_entry_new());
+    UniqueArchiveEntry e = new_archive_entry();
     archive_entry_set_pathname(e.get(), n.is_dir() ? (path + "/").c_str() : path.c_str());
     archive_entry_set_mode(e.get(), n.mode);
     archive_entry_set_uid(e.get(), n.uid);
@@ -79,13 +44,13 @@ Result<TarExportStats> export_tar(const Tree& tree, BlockStore& store, const Byt
       archive_entry_set_rdevmajor(e.get(), major(n.rdev));
       archive_entry_set_rdevminor(e.get(), minor(n.rdev));
     }
-    if (archive_write_header(a.get(), e.get()) < ARCHIVE_WARN) return std::unexpected(error("tar entry " + path));
+    TRY(tar.header(e.get(), path));
     ++stats.entries;
     if (!content) continue;
     uint64_t written = 0;
     TRY_CTX(read_blocks(n.blocks, store,
                 [&](std::span<const uint8_t> chunk) -> Result<void> {
-                  if (archive_write_data(a.get(), chunk.data(), chunk.size()) < 0) return std::unexpected(error("writing " + path));
+                  TRY(tar.data(chunk, path));
                   written += chunk.size();
                   return {};
                 }),
@@ -95,7 +60,7 @@ Result<TarExportStats> export_tar(const Tree& tree, BlockStore& store, const Byt
           Errc::corrupt, tree.path_of(idx) + ": its blocks hold " + std::to_string(written) + " bytes, not " + std::to_string(n.size));
     stats.content_bytes += written;
   }
-  if (archive_write_close(a.get()) != ARCHIVE_OK) return std::unexpected(error("finishing the tar"));
+  TRY(tar.close());
   return stats;
 }
 

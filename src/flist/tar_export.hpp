@@ -7,12 +7,11 @@
 #include <functional>
 #include <span>
 
+#include "flist/tar_writer.hpp"
 #include "flist/tree.hpp"
 #include "store/block_store.hpp"
 
 namespace tiffin {
-
-using ByteSink = std::function<Result<void>(std::span<const uint8_t>)>;
 
 struct TarExportStats {
   uint64_t entries = 0, content_bytes = 0;

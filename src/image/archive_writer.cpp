@@ -1,6 +1,5 @@
 #include "image/archive_writer.hpp"
 
-#include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -16,41 +15,15 @@ namespace tiffin::image {
 
 namespace {
 
-struct Writer {
-  const ByteSink* sink;
-  std::optional<Error> failed;
-};
-
-la_ssize_t on_write(archive*, void* data, const void* buf, size_t len) {
-  auto* w = static_cast<Writer*>(data);
-  if (auto r = (*w->sink)({static_cast<const uint8_t*>(buf), len}); !r) {
-    w->failed = r.error();
-    return -1;
-  }
-  return static_cast<la_ssize_t>(len);
-}
-
-struct ArchiveWriteFree {
-  void operator()(archive* a) const { archive_write_free(a); }
-};
-struct EntryFree {
-  void operator()(archive_entry* e) const { archive_entry_free(e); }
-};
-
+// The archive's own entries: directories and files of known size, from memory or a file.
 class TarOut {
  public:
-  explicit TarOut(const ByteSink& sink) : w_{&sink, std::nullopt}, a_(archive_write_new()) {
-    archive_write_set_format_pax_restricted(a_.get());
-  }
-  Result<void> open() {
-    if (archive_write_open(a_.get(), &w_, nullptr, on_write, nullptr) != ARCHIVE_OK) return std::unexpected(error("starting the archive"));
-    return {};
-  }
+  explicit TarOut(const ByteSink& sink) : tar_(sink) {}
+  Result<void> open() { return tar_.open(); }
   Result<void> dir(const std::string& path) { return header(path, AE_IFDIR | 0755, 0); }
   Result<void> file(const std::string& path, std::span<const uint8_t> data) {
     TRY(header(path, AE_IFREG | 0644, data.size()));
-    if (!data.empty() && archive_write_data(a_.get(), data.data(), data.size()) < 0) return std::unexpected(error(path));
-    return {};
+    return tar_.data(data, path);
   }
   Result<void> file_from(const std::string& path, const std::string& source, uint64_t size) {
     UniqueFd fd(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
@@ -61,33 +34,23 @@ class TarOut {
     while (left > 0) {
       size_t n = TRY(read_full(fd.get(), std::span(buf).first(static_cast<size_t>(std::min<uint64_t>(left, buf.size())))));
       if (n == 0) return fail(Errc::io, source + " is shorter than " + std::to_string(size) + " bytes");
-      if (archive_write_data(a_.get(), buf.data(), n) < 0) return std::unexpected(error(path));
+      TRY(tar_.data({buf.data(), n}, path));
       left -= n;
     }
     return {};
   }
-  Result<void> close() {
-    if (archive_write_close(a_.get()) != ARCHIVE_OK) return std::unexpected(error("finishing the archive"));
-    return {};
-  }
+  Result<void> close() { return tar_.close(); }
 
  private:
   Result<void> header(const std::string& path, mode_t mode, uint64_t size) {
-    std::unique_ptr<archive_entry, EntryFree> e(archive_entry_new());
+    UniqueArchiveEntry e = new_archive_entry();
     archive_entry_set_pathname(e.get(), path.c_str());
     archive_entry_set_mode(e.get(), mode);
     archive_entry_set_size(e.get(), static_cast<la_int64_t>(size));
     archive_entry_set_mtime(e.get(), 0, 0);
-    if (archive_write_header(a_.get(), e.get()) < ARCHIVE_WARN) return std::unexpected(error(path));
-    return {};
+    return tar_.header(e.get(), path);
   }
-  Error error(const std::string& what) {
-    if (w_.failed) return std::move(*w_.failed);
-    const char* m = archive_error_string(a_.get());
-    return Error{Errc::io, 0, what + ": " + (m ? m : "tar writer failed")};
-  }
-  Writer w_;
-  std::unique_ptr<archive, ArchiveWriteFree> a_;
+  TarWriter tar_;
 };
 
 std::string blob_path(const std::string& digest) { return "blobs/sha256/" + digest.substr(7); }
