@@ -7,6 +7,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from conftest import free_port
 
 
@@ -69,3 +71,11 @@ class Registry:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+@pytest.fixture
+def registry(tmp_path):
+    """A registry without auth, for one test."""
+    r = Registry(tmp_path / "registry")
+    yield r
+    r.stop()

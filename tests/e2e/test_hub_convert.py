@@ -24,17 +24,10 @@ import pytest
 from conftest import cache_blocks, needs_root, tiffin
 from engine import node  # noqa: F401 (fixture)
 from ociimage import Layout, busybox_members
-from registry import Registry
+from registry import Registry, registry  # noqa: F401 (fixture)
 from test_hub import Hub
 
 pytestmark = needs_root
-
-
-@pytest.fixture
-def registry(tmp_path):
-    r = Registry(tmp_path / "registry")
-    yield r
-    r.stop()
 
 
 @pytest.fixture

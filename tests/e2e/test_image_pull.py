@@ -19,16 +19,9 @@ import pytest
 from conftest import needs_root
 from engine import Node, node  # noqa: F401 (fixture)
 from ociimage import Layout, busybox_members
-from registry import Registry
+from registry import Registry, registry  # noqa: F401 (fixture)
 
 pytestmark = needs_root
-
-
-@pytest.fixture
-def registry(tmp_path):
-    r = Registry(tmp_path / "registry")
-    yield r
-    r.stop()
 
 
 @pytest.fixture
