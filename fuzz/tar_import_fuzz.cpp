@@ -8,9 +8,10 @@
 #include "common/fd.hpp"
 #include "flist/pack.hpp"
 #include "flist/path.hpp"
-#include "null_store.hpp"
+#include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (tiffin::fuzz::expands_beyond(data, size, 8 << 20)) return 0;
   tiffin::UniqueFd fd(::memfd_create("tar", MFD_CLOEXEC));
   if (!fd || !tiffin::write_all(fd.get(), {data, size}) || ::lseek(fd.get(), 0, SEEK_SET) != 0) return 0;
   tiffin::fuzz::NullStore store;
