@@ -149,13 +149,10 @@ Result<ImageInfo> Engine::pull_from_registry(const image::Reference& ref, const 
 }
 
 Result<ImageInfo> Engine::pull(const std::string& ref_text, const PullOptions& opts) {
-  bool forced_registry = ref_text.starts_with("docker://");
-  auto ref = forced_registry ? ImageReference{} : TRY(parse_image_reference(ref_text));
-  if (forced_registry || ref.kind == ImageReference::Kind::local) {
+  if (ref_text.starts_with("docker://")) return pull_from_registry(TRY(image::parse_reference(ref_text)), opts);
+  auto ref = TRY(parse_image_reference(ref_text));
+  if (ref.kind == ImageReference::Kind::local) {  // no host: the search registries, in order
     auto parsed = TRY(image::parse_reference(ref_text));
-    bool named_host = forced_registry || ref_text.substr(0, ref_text.find('/')).find_first_of(".:") != std::string::npos ||
-                      ref_text.starts_with("localhost/");
-    if (named_host) return pull_from_registry(parsed, opts);
     auto registries = search_registries();
     if (registries.empty())
       return fail(Errc::not_found, "no such image: " + ref_text + " (and no registries to search: TIFFIN_SEARCH_REGISTRIES is empty)");

@@ -24,7 +24,7 @@ import pytest
 from conftest import cache_blocks, needs_root, tiffin
 from engine import node  # noqa: F401 (fixture)
 from ociimage import Layout, busybox_members
-from registry import Registry, registry  # noqa: F401 (fixture)
+from registry import registry  # noqa: F401 (fixture)
 from test_hub import Hub
 
 pytestmark = needs_root
