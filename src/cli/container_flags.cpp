@@ -21,6 +21,32 @@ Result<int64_t> parse_size(const std::string& text) {
   return static_cast<int64_t>(v * mul);
 }
 
+Result<int64_t> parse_duration(const std::string& text) {
+  auto bad = [&] { return fail(Errc::invalid_input, "invalid duration '" + text + "': use e.g. 30s, 1m30s, 500ms"); };
+  if (text == "0") return 0;
+  static constexpr std::pair<std::string_view, double> kUnits[] = {
+      {"ns", 1}, {"us", 1e3}, {"µs", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+  std::string_view rest = text;
+  double total = 0;
+  if (rest.empty()) return bad();
+  while (!rest.empty()) {
+    double v = 0;
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), v);
+    if (ec != std::errc() || v < 0 || !std::isdigit(static_cast<unsigned char>(rest[0]))) return bad();
+    rest.remove_prefix(static_cast<size_t>(end - rest.data()));
+    // The longest unit that matches ("ms" before "m").
+    size_t best = 0;
+    double mul = 0;
+    for (const auto& [unit, m] : kUnits)
+      if (rest.starts_with(unit) && unit.size() > best) best = unit.size(), mul = m;
+    if (!best) return bad();
+    rest.remove_prefix(best);
+    total += v * mul;
+  }
+  if (total > 9.2e18) return bad();
+  return static_cast<int64_t>(total);
+}
+
 void ContainerFlags::add_to(CLI::App* cmd) {
   cmd->add_option("--name", c.name, "Name of the container");
   cmd->add_option("-e,--env", c.env, "Environment variable KEY=value (KEY alone: taken from here)");
@@ -61,6 +87,13 @@ void ContainerFlags::add_to(CLI::App* cmd) {
   cmd->add_option("--cap-add", c.cap_add, "Add a Linux capability");
   cmd->add_option("--cap-drop", c.cap_drop, "Drop a Linux capability");
   cmd->add_flag("--privileged", c.privileged, "All capabilities, no seccomp, all devices");
+  cmd->add_option("--health-cmd", health_cmd, "Command (run by /bin/sh -c) that tells whether the container is healthy");
+  cmd->add_option("--health-interval", health_interval, "Time between health checks (default 30s)");
+  cmd->add_option("--health-timeout", health_timeout, "Time a health check may take (default 30s)");
+  cmd->add_option("--health-start-period", health_start_period, "Time to start in, when failed checks do not count (default 0s)");
+  cmd->add_option("--health-start-interval", health_start_interval, "Time between checks within the start period (default 5s)");
+  cmd->add_option("--health-retries", health_retries, "Failures in a row that make the container unhealthy (default 3)");
+  cmd->add_flag("--no-healthcheck", no_healthcheck, "Disable the image's HEALTHCHECK");
   cmd->add_option("image", image, "IMAGE [COMMAND] [ARG...]")->required();
 }
 
@@ -70,6 +103,16 @@ Result<engine::ContainerConfig> ContainerFlags::finish(const std::vector<std::st
   out.cmd = command;
   if (entrypoint_set) out.entrypoint = entrypoint_text.empty() ? std::vector<std::string>{} : std::vector<std::string>{entrypoint_text};
   if (!memory.empty()) out.memory = TRY(parse_size(memory));
+  Healthcheck& h = out.healthcheck;
+  if (!health_cmd.empty()) h.test = {"CMD-SHELL", health_cmd};
+  for (auto [text, ns] : {std::pair{&health_interval, &h.interval_ns}, {&health_timeout, &h.timeout_ns},
+           {&health_start_period, &h.start_period_ns}, {&health_start_interval, &h.start_interval_ns}})
+    if (!text->empty()) *ns = TRY(parse_duration(*text));
+  h.retries = health_retries;
+  if (no_healthcheck) {
+    if (h != Healthcheck{}) return fail(Errc::invalid_input, "--no-healthcheck conflicts with --health-* options");
+    h.test = {"NONE"};
+  }
   std::vector<std::string> env;
   for (const auto& file : env_files) {
     std::ifstream in(file);

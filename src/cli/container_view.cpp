@@ -11,13 +11,36 @@ namespace tiffin::cli {
 nlohmann::json container_json(const engine::ContainerInfo& c) {
   using shim::ContainerStatus;
   const auto& s = c.state;
-  return {{"Id", c.id}, {"Name", c.name}, {"Image", c.image}, {"ImageId", c.image_id}, {"Created", c.created},
+  nlohmann::json j = {{"Id", c.id}, {"Name", c.name}, {"Image", c.image}, {"ImageId", c.image_id}, {"Created", c.created},
       {"State", {{"Status", shim::status_name(s.status)},
                     {"Running", s.status == ContainerStatus::running || s.status == ContainerStatus::paused},
                     {"Paused", s.status == ContainerStatus::paused}, {"Restarting", s.status == ContainerStatus::restarting},
                     {"Pid", s.pid}, {"ExitCode", s.exit_code}, {"Error", s.error ? s.error->message : ""}, {"StartedAt", s.started_at},
                     {"FinishedAt", s.finished_at}}},
       {"RestartCount", s.restart_count}, {"Config", engine::container_config_to_json(c.config)}};
+  if (!s.health.status.empty()) {
+    nlohmann::json log = nlohmann::json::array();
+    for (const auto& p : s.health.log) log.push_back({{"Start", p.start}, {"End", p.end}, {"ExitCode", p.exit_code}, {"Output", p.output}});
+    j["State"]["Health"] = {{"Status", s.health.status}, {"FailingStreak", s.health.failing_streak}, {"Log", log}};
+  }
+  return j;
+}
+
+nlohmann::json mounts_json(engine::Engine& e, const engine::ContainerInfo& c) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& text : c.config.volumes) {
+    auto v = engine::parse_volume_spec(text);
+    if (!v) continue;
+    nlohmann::json m = {{"Type", v->named() ? "volume" : "bind"}, {"Source", v->source}, {"Destination", v->target},
+        {"Mode", v->read_only ? "ro" : ""}, {"RW", !v->read_only}, {"Propagation", v->named() ? "" : "rprivate"}};
+    if (v->named()) {
+      m["Name"] = v->source;
+      m["Driver"] = "local";
+      if (auto info = e.volume(v->source)) m["Source"] = info->mountpoint;
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
 nlohmann::json network_settings_json(engine::Engine& e, const engine::ContainerInfo& c) {
@@ -57,7 +80,10 @@ std::string time_ago(int64_t t) {
 std::string status_text(const engine::ContainerInfo& c) {
   switch (c.state.status) {
     case shim::ContainerStatus::exited: return fmt::format("Exited ({})", c.state.exit_code);
-    case shim::ContainerStatus::running: return "Up";
+    case shim::ContainerStatus::running:
+      if (c.state.health.status == "starting") return "Up (health: starting)";
+      if (!c.state.health.status.empty()) return "Up (" + c.state.health.status + ")";
+      return "Up";
     case shim::ContainerStatus::paused: return "Up (Paused)";
     case shim::ContainerStatus::restarting: return fmt::format("Restarting ({})", c.state.exit_code);
     case shim::ContainerStatus::created: return "Created";

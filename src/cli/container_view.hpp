@@ -13,7 +13,9 @@ namespace tiffin::cli {
 // docker's NetworkSettings: each network's address, gateway and MAC, and the published ports.
 nlohmann::json network_settings_json(engine::Engine& e, const engine::ContainerInfo& c);
 
-nlohmann::json container_json(const engine::ContainerInfo& c);
+nlohmann::json container_json(const engine::ContainerInfo& c);  // with State.Health when it has a health check
+// docker's Mounts: each volume (its name and where it lives) and bind mount.
+nlohmann::json mounts_json(engine::Engine& e, const engine::ContainerInfo& c);
 std::string status_text(const engine::ContainerInfo& c);   // "Up", "Exited (3)" …
 std::string command_text(const engine::ContainerInfo& c);  // the command, quoted, shortened
 std::string time_ago(int64_t unix_time);                   // "3 minutes ago"

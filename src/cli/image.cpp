@@ -21,6 +21,7 @@ nlohmann::json docker_config(const ImageConfig& c) {
   if (!c.healthcheck.test.empty())
     j["Healthcheck"] = {{"Test", c.healthcheck.test}, {"Interval", c.healthcheck.interval_ns}, {"Timeout", c.healthcheck.timeout_ns},
         {"StartPeriod", c.healthcheck.start_period_ns}, {"Retries", c.healthcheck.retries}};
+  if (c.healthcheck.start_interval_ns) j["Healthcheck"]["StartInterval"] = c.healthcheck.start_interval_ns;
   return j;
 }
 

@@ -16,6 +16,7 @@ void add_inspect(CLI::App& app, Context& ctx) {
         auto info = TRY(e.inspect(r));
         nlohmann::json j = container_json(info);
         j["NetworkSettings"] = network_settings_json(e, info);
+        j["Mounts"] = mounts_json(e, info);
         arr.push_back(std::move(j));
       }
       print_json(arr);

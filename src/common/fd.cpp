@@ -117,14 +117,19 @@ Result<void> write_file_atomic(const std::string& path, std::span<const uint8_t>
   return {};
 }
 
-Result<std::string> read_file_in_root(const std::string& root, const std::string& rel, size_t max_size) {
+Result<UniqueFd> open_in_root(const std::string& root, const std::string& rel, int flags) {
   UniqueFd dir(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!dir) return fail_errno("opening " + root);
   open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC;
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, dir.get(), rel.c_str(), &how, sizeof how)));
   if (!fd) return fail_errno("opening " + rel + " in " + root);
+  return fd;
+}
+
+Result<std::string> read_file_in_root(const std::string& root, const std::string& rel, size_t max_size) {
+  UniqueFd fd = TRY(open_in_root(root, rel, O_RDONLY));
   std::string out;
   char buf[8192];
   for (;;) {

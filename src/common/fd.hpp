@@ -54,8 +54,10 @@ inline Result<void> write_file_atomic(const std::string& path, std::string_view 
   return write_file_atomic(path, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, mode, durable);
 }
 
-// Reads `rel` in the tree `root` as if `root` were "/" (openat2 RESOLVE_IN_ROOT): symlinks in a
-// container's root cannot lead the read out of it. `root` may be a /proc/<pid>/root.
+// Opens `rel` in the tree `root` as if `root` were "/" (openat2 RESOLVE_IN_ROOT): ".." and
+// symlinks in a container's root cannot lead out of it. `root` may be a /proc/<pid>/root.
+Result<UniqueFd> open_in_root(const std::string& root, const std::string& rel, int flags);
+// Reads `rel` in `root` that way.
 Result<std::string> read_file_in_root(const std::string& root, const std::string& rel, size_t max_size = 4 << 20);
 
 }  // namespace tiffin

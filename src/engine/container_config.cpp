@@ -25,6 +25,11 @@ json container_config_to_json(const ContainerConfig& c) {
       {"publish_all", c.publish_all}, {"add_hosts", c.add_hosts}, {"dns", c.dns}, {"dns_search", c.dns_search},
       {"dns_options", c.dns_options}, {"stop_signal", c.stop_signal}};
   j["entrypoint"] = c.entrypoint ? json(*c.entrypoint) : json(nullptr);
+  if (!c.anonymous_volumes.empty()) j["anonymous_volumes"] = c.anonymous_volumes;
+  const Healthcheck& h = c.healthcheck;
+  if (h != Healthcheck{})
+    j["healthcheck"] = {{"test", h.test}, {"interval", h.interval_ns}, {"timeout", h.timeout_ns}, {"start_period", h.start_period_ns},
+        {"start_interval", h.start_interval_ns}, {"retries", h.retries}};
   return j;
 }
 
@@ -68,6 +73,12 @@ Result<ContainerConfig> container_config_from_json(const json& j) {
     c.dns = j.value("dns", std::vector<std::string>{});
     c.dns_search = j.value("dns_search", std::vector<std::string>{});
     c.dns_options = j.value("dns_options", std::vector<std::string>{});
+    c.anonymous_volumes = j.value("anonymous_volumes", std::vector<std::string>{});
+    if (j.contains("healthcheck")) {
+      const json& h = j["healthcheck"];
+      c.healthcheck = {h.at("test").get<std::vector<std::string>>(), h.at("interval").get<int64_t>(), h.at("timeout").get<int64_t>(),
+          h.at("start_period").get<int64_t>(), h.at("start_interval").get<int64_t>(), h.at("retries").get<int>()};
+    }
     return c;
   } catch (const json::exception& e) {
     return fail(Errc::corrupt, std::string("container config: ") + e.what());
@@ -89,12 +100,15 @@ Result<VolumeSpec> parse_volume_spec(const std::string& text) {
   auto bad = [&](const std::string& why) { return fail(Errc::invalid_input, "volume '" + text + "': " + why); };
   VolumeSpec v;
   std::vector<std::string> parts = split(text, ':');
-  if (parts.size() < 2 || parts.size() > 3) return bad("expected source:/destination[:ro|rw]");
+  if (parts.size() < 2 || parts.size() > 3) return bad("expected source:/destination[:ro|rw|nocopy]");
   v.source = parts[0];
   v.target = parts[1];
   if (parts.size() == 3) {
-    if (parts[2] == "ro") v.read_only = true;
-    else if (parts[2] != "rw") return bad("the mode must be ro or rw");
+    for (const auto& option : split(parts[2], ',')) {
+      if (option == "ro") v.read_only = true;
+      else if (option == "nocopy") v.no_copy = true;
+      else if (option != "rw") return bad("unknown option '" + option + "': use ro, rw or nocopy");
+    }
   }
   if (v.source.empty()) return bad("no source");
   if (!v.target.starts_with("/")) return bad("the destination must be an absolute path");
@@ -105,6 +119,27 @@ Result<VolumeSpec> parse_volume_spec(const std::string& text) {
   if (!v.named() && v.source.find(',') != std::string::npos) return bad("',' is not allowed in a host path");
   if (v.named() && !valid_container_name(v.source)) return bad("'" + v.source + "' is not a valid volume name");
   return v;
+}
+
+shim::HealthSettings health_settings(const ContainerConfig& c, const ImageConfig& image) {
+  const Healthcheck& mine = c.healthcheck;
+  const Healthcheck& theirs = image.healthcheck;
+  const auto& test = mine.test.empty() ? theirs.test : mine.test;
+  shim::HealthSettings s;
+  if (test.empty()) return s;
+  if (test[0] == "CMD") s.command.assign(test.begin() + 1, test.end());
+  else if (test[0] == "CMD-SHELL" && test.size() >= 2) s.command = {"/bin/sh", "-c", test[1]};
+  using std::chrono::milliseconds, std::chrono::nanoseconds;
+  auto pick = [](int64_t mine_ns, int64_t theirs_ns, milliseconds fallback) {
+    int64_t ns = mine_ns ? mine_ns : theirs_ns;
+    return ns ? std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(nanoseconds(ns))) : fallback;
+  };
+  s.interval = pick(mine.interval_ns, theirs.interval_ns, s.interval);
+  s.timeout = pick(mine.timeout_ns, theirs.timeout_ns, s.timeout);
+  s.start_period = pick(mine.start_period_ns, theirs.start_period_ns, s.start_period);
+  s.start_interval = pick(mine.start_interval_ns, theirs.start_interval_ns, s.start_interval);
+  s.retries = mine.retries ? mine.retries : theirs.retries ? theirs.retries : s.retries;
+  return s;
 }
 
 NetworkMode network_mode(const ContainerConfig& c) {
@@ -176,6 +211,16 @@ Result<void> validate_container_config(const ContainerConfig& c) {
   TRY(shim::parse_restart_policy(c.restart));
   if (c.auto_remove && c.restart != "no" && !c.restart.empty()) return fail(Errc::invalid_input, "conflicting options: --restart and --rm");
   for (const auto& v : c.volumes) TRY(parse_volume_spec(v));
+  const Healthcheck& h = c.healthcheck;
+  if (!h.test.empty() && h.test[0] != "NONE" && h.test[0] != "CMD" && h.test[0] != "CMD-SHELL")
+    return fail(Errc::invalid_input, "a health check's test starts with NONE, CMD or CMD-SHELL, not '" + h.test[0] + "'");
+  if ((h.test.size() == 1 && h.test[0] != "NONE") || (h.test.size() > 0 && h.test[0] == "CMD-SHELL" && h.test.size() != 2))
+    return fail(Errc::invalid_input, "the health check has no command");
+  for (auto [name, ns] : {std::pair{"interval", h.interval_ns}, {"timeout", h.timeout_ns}, {"start period", h.start_period_ns},
+           {"start interval", h.start_interval_ns}})
+    if (ns < 0 || (ns > 0 && ns < 1000000))
+      return fail(Errc::invalid_input, std::string("the health check's ") + name + " must be at least 1ms");
+  if (h.retries < 0) return fail(Errc::invalid_input, "--health-retries cannot be negative");
   for (const auto& e : c.env)
     if (e.empty() || e[0] == '=') return fail(Errc::invalid_input, "invalid environment variable '" + e + "'");
   for (const auto& u : {c.log_stdout, c.log_stderr, c.stats_redis})

@@ -14,6 +14,7 @@
 #include "flist/image_config.hpp"
 #include "net/etc_files.hpp"
 #include "runtime/spec.hpp"
+#include "shim/health.hpp"
 
 namespace tiffin::engine {
 
@@ -42,9 +43,12 @@ struct ContainerConfig {
   std::vector<std::string> add_hosts;                     // name:ip lines for /etc/hosts
   std::vector<std::string> dns, dns_search, dns_options;  // for /etc/resolv.conf
   std::vector<std::string> volumes;                       // name:/dst[:ro] or /host:/dst[:ro]
+  std::vector<std::string> anonymous_volumes;             // made by create for the image's Volumes (named in `volumes`)
   std::vector<std::string> cap_add, cap_drop;
   std::string log_stdout, log_stderr;  // redis://…/channel
   std::string stats_redis;
+  // --health-*: over the image's HEALTHCHECK, field by field (test {"NONE"}: --no-healthcheck).
+  Healthcheck healthcheck;
 
   bool operator==(const ContainerConfig&) const = default;
 };
@@ -72,12 +76,19 @@ std::string network_container(const ContainerConfig& c);
 // --add-host name:ip (docker also takes name=ip, and [v6] in brackets).
 Result<net::HostsEntry> parse_add_host(const std::string& text);
 
+// The health check the shim runs: the user's flags over the image's HEALTHCHECK over docker's
+// defaults (30 s interval and timeout, 3 retries, 5 s start interval). "CMD" runs its
+// arguments, "CMD-SHELL" runs /bin/sh -c; "NONE" or no test: none.
+shim::HealthSettings health_settings(const ContainerConfig& c, const ImageConfig& image);
+
 struct VolumeSpec {
   std::string source;  // a volume name or an absolute host path
   std::string target;
   bool read_only = false;
+  bool no_copy = false;  // nocopy: an empty volume is not filled from the image
   bool named() const { return !source.starts_with("/"); }
 };
+// source:/target[:options], options a comma list of ro, rw, nocopy (docker's).
 Result<VolumeSpec> parse_volume_spec(const std::string& text);
 
 // The program to run: docker's rules for entrypoint and cmd from the image and the user.

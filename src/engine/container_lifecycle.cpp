@@ -54,7 +54,7 @@ Result<std::string> with_address(const std::string& url) {
 
 }  // namespace
 
-Result<shim::ShimConfig> Engine::shim_config(const std::string& id, const ContainerConfig& c) const {
+Result<shim::ShimConfig> Engine::shim_config(const std::string& id, const ContainerConfig& c, const ImageConfig& image) const {
   shim::ShimConfig sc;
   sc.id = id;
   sc.bundle = container_dir(id);
@@ -69,6 +69,7 @@ Result<shim::ShimConfig> Engine::shim_config(const std::string& id, const Contai
   sc.tty = c.tty;
   sc.open_stdin = c.interactive;
   sc.auto_remove = c.auto_remove;
+  sc.health = health_settings(c, image);
   if (c.auto_remove) {
     // What release() and remove() undo, in the same order.
     layer::RwLayerOptions rw{container_dir(id) + "/layer", c.disk_size_mib, c.disk_type, opts_.root + "/pools", ""};
@@ -92,7 +93,7 @@ Result<ShimConnection> Engine::launch(const std::string& id, const ContainerInfo
   if (run.size() + sizeof("/console.sock") > 108)  // sun_path holds 108 bytes with its NUL
     return fail(Errc::invalid_input, "--run-root is too long for the shim's unix sockets (at most 30 characters): " + opts_.run_root);
   if (::mkdir(run.c_str(), 0700) != 0 && errno != EEXIST) return fail_errno("making " + run);
-  shim::ShimConfig sc = TRY(shim_config(id, info.config));
+  shim::ShimConfig sc = TRY(shim_config(id, info.config, TRY(image_config(image))));
   std::string conf = container_dir(id) + "/shim.conf";
   TRY(write_file_atomic(conf, shim::encode_config(sc), 0600, false));
   UniqueFd ready = TRY(launch_shim(opts_.shim_binary, conf));

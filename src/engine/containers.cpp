@@ -21,13 +21,13 @@ namespace tiffin::engine {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-namespace {
-
 Result<std::string> random_id() {
   uint8_t bytes[32];
   if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) return fail_errno("getrandom");
   return to_hex(std::span<const uint8_t>(bytes, sizeof bytes));
 }
+
+namespace {
 
 std::optional<ShimStatus> read_status(const std::string& path) {
   auto data = read_file(path, 1 << 16);
@@ -83,9 +83,18 @@ Result<std::vector<Engine::Record>> Engine::records(const std::string& where_id)
   return out;
 }
 
-Result<void> Engine::drop_record(const std::string& id) {
+Result<void> Engine::drop_record(const std::string& id, bool volumes) {
+  std::vector<std::string> anonymous;
+  for (const auto& r : TRY(records(id))) {
+    auto config = container_config_from_json(json::parse(r.config_json, nullptr, false));
+    if (config && (volumes || config->auto_remove)) anonymous = config->anonymous_volumes;
+  }
   auto del = TRY(sql::Stmt::prepare(db_, "DELETE FROM containers WHERE id = ?"));
-  return del.bind(1, id).run();
+  TRY(del.bind(1, id).run());
+  // After the record: nothing refers to them any more.
+  for (const auto& name : anonymous)
+    if (auto r = remove_volume(name, true); !r && r.error().kind != Errc::not_found) return r;
+  return {};
 }
 
 Result<ContainerInfo> Engine::load(const Record& r) {
@@ -122,7 +131,7 @@ Result<std::vector<ContainerInfo>> Engine::list(const ContainerFilter& filter) {
     if (::stat(container_dir(r.id).c_str(), &st) != 0) {
       // Its directory went before its record: a --rm container its shim removed, or a removal
       // that was cut short. Finish the job.
-      if (errno == ENOENT && !shim_alive(r.id)) (void)drop_record(r.id);
+      if (errno == ENOENT && !shim_alive(r.id)) (void)drop_record(r.id, false);
       continue;
     }
     auto info = load(r);
@@ -145,7 +154,9 @@ Result<std::string> Engine::create(const ContainerConfig& config) {
   TRY(validate_container_config(config));
   ImageInfo image = TRY(resolve_image(config.image, config.pull));
   ContainerConfig c = config;
-  if (c.stop_signal.empty()) c.stop_signal = TRY(image_config(image)).stop_signal;
+  ImageConfig image_cfg = TRY(image_config(image));
+  if (c.stop_signal.empty()) c.stop_signal = image_cfg.stop_signal;
+  TRY(add_anonymous_volumes(c, image_cfg));
   if (!c.stop_signal.empty()) TRY_CTX(runtime::parse_signal(c.stop_signal), "stop signal");
   std::string id = TRY(random_id());
   if (c.name.empty()) c.name = "tiffin_" + id.substr(0, 8);
@@ -165,7 +176,7 @@ Result<std::string> Engine::create(const ContainerConfig& config) {
   // on a thread of its own meanwhile (it costs as much as the rootfs, and needs nothing of it);
   // the bundle is written when the container starts, as docker makes its spec then.
   if (auto leased = lease_network(id, c, image); !leased) {
-    (void)remove(id, true);
+    (void)remove(id, true, true);
     return std::unexpected(leased.error());
   }
   Result<void> network;
@@ -173,20 +184,21 @@ Result<std::string> Engine::create(const ContainerConfig& config) {
   auto made = prepare_rootfs(id, c, image);
   net.join();
   if (made && !network) made = std::unexpected(network.error());
+  if (made) made = fill_volumes(id, c);
   if (!made) {
-    (void)remove(id, true);
+    (void)remove(id, true, true);
     return std::unexpected(made.error());
   }
   return id;
 }
 
-Result<void> Engine::remove(const std::string& ref, bool force) {
+Result<void> Engine::remove(const std::string& ref, bool force, bool volumes) {
   std::string id = TRY(resolve_container(ref));
   // Its shim took it down already (--rm): what is left is the record.
   struct stat st;
   if (::stat(container_dir(id).c_str(), &st) != 0 && errno == ENOENT && !shim_alive(id)) {
     TRY(release_network(id));
-    return drop_record(id);
+    return drop_record(id, volumes);
   }
   auto loaded = load_container(id);
   if (loaded) {
@@ -201,7 +213,7 @@ Result<void> Engine::remove(const std::string& ref, bool force) {
   else TRY(release_network(id));
   TRY(remove_tree(shim_dir(id)));
   TRY(remove_tree(container_dir(id)));
-  return drop_record(id);
+  return drop_record(id, volumes);
 }
 
 Result<std::vector<std::string>> Engine::prune(bool all, bool with_volumes) {

@@ -191,7 +191,9 @@ class Engine {
   Result<int> wait(const std::string& ref);
   // Attaches to a running container's output (and input).
   Result<ShimConnection> attach(const std::string& ref, bool with_stdin);
-  Result<void> remove(const std::string& ref, bool force);
+  // With `volumes`, the anonymous volumes create made for the image's Volumes go too (docker's
+  // rm -v; --rm containers always take theirs).
+  Result<void> remove(const std::string& ref, bool force, bool volumes = false);
   Result<ContainerInfo> inspect(const std::string& ref);
   Result<std::vector<ContainerInfo>> list(const ContainerFilter& filter);
   Result<std::string> resolve_container(const std::string& ref);  // id or unique id prefix, or name
@@ -261,14 +263,15 @@ class Engine {
   std::string shim_dir(const std::string& id) const { return opts_.run_root + "/c/" + id; }
   std::string netns_path(const std::string& id) const { return opts_.run_root + "/netns/" + id; }
   std::string runtime_root() const { return opts_.run_root + "/runtime"; }
-  Result<shim::ShimConfig> shim_config(const std::string& id, const ContainerConfig& c) const;
+  Result<shim::ShimConfig> shim_config(const std::string& id, const ContainerConfig& c, const ImageConfig& image) const;
   bool shim_alive(const std::string& id) const;
 
   // containers.cpp
   Result<std::vector<Record>> records(const std::string& where_id = {});
   Result<ContainerInfo> load(const Record& r);
   Result<ContainerInfo> load_container(const std::string& id);
-  Result<void> drop_record(const std::string& id);
+  // The record, and (with `volumes`, or for an --rm container) its anonymous volumes.
+  Result<void> drop_record(const std::string& id, bool volumes);
   // container_rootfs.cpp: what a container needs before its shim starts, and undoing it
   Result<void> prepare_rootfs(const std::string& id, const ContainerConfig& c, const ImageInfo& image);
   // container_network.cpp: leases first (in create, before anything is made in the kernel),
@@ -297,6 +300,11 @@ class Engine {
       const std::string& id, const ContainerConfig& c, const ImageInfo& image, const std::optional<shim::Resize>& size);
   Result<void> release(const std::string& id, const ContainerConfig& c, const std::string& image_id);
   Result<std::vector<std::string>> volume_mounts(const ContainerConfig& c);
+  // volumes.cpp: an anonymous volume for each of the image's Volumes the user mounted nothing
+  // on (recorded in the config), and docker's copy-up: an empty volume receives what the
+  // container's root has at its mount point.
+  Result<void> add_anonymous_volumes(ContainerConfig& c, const ImageConfig& image);
+  Result<void> fill_volumes(const std::string& id, const ContainerConfig& c);
   // container_lifecycle.cpp
   Result<ShimConnection> launch(const std::string& id, const ContainerInfo& info, const std::optional<shim::Resize>& size);
   Result<void> stop_without_shim(const std::string& id, std::chrono::milliseconds timeout, int signal);
@@ -311,6 +319,8 @@ using ImageFetcher = Result<ImageInfo> (*)(Engine& engine, const ImageReference&
 void set_image_fetcher(ImageFetcher fetcher);
 Result<ImageInfo> fetch_image_in_process(Engine& engine, const ImageReference& ref);  // image_fetch.cpp
 
+// A new 64-hex id (containers, anonymous volumes), from the kernel's random numbers.
+Result<std::string> random_id();
 // A 64-hex id's short form, as docker shows it.
 inline std::string short_id(const std::string& id) { return id.substr(0, 12); }
 

@@ -1,4 +1,6 @@
-// Named volumes: <root>/volumes/<name>/_data, on an ext4 image of their own when sized.
+// Named volumes: <root>/volumes/<name>/_data, on an ext4 image of their own when sized; the
+// anonymous ones a container gets for its image's Volumes, and their copy-up.
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -6,6 +8,8 @@
 #include <ctime>
 #include <filesystem>
 
+#include "common/copy_tree.hpp"
+#include "common/fd.hpp"
 #include "engine/engine.hpp"
 #include "layer/rw_layer.hpp"
 
@@ -62,11 +66,13 @@ Result<std::vector<VolumeInfo>> Engine::volumes() {
 
 Result<void> Engine::remove_volume(const std::string& name, bool force) {
   VolumeInfo v = TRY(volume(name));
-  for (const auto& c : TRY(list({true, {}}))) {
-    for (const auto& text : c.config.volumes) {
-      auto spec = parse_volume_spec(text);
-      if (spec && spec->named() && spec->source == name && !force)
-        return fail(Errc::conflict, "volume " + name + " is in use by container " + c.name);
+  if (!force) {
+    for (const auto& c : TRY(list({true, {}}))) {
+      for (const auto& text : c.config.volumes) {
+        auto spec = parse_volume_spec(text);
+        if (spec && spec->named() && spec->source == name)
+          return fail(Errc::conflict, "volume " + name + " is in use by container " + c.name);
+      }
     }
   }
   if (v.size_mib) ::umount2(v.mountpoint.c_str(), MNT_DETACH);
@@ -75,6 +81,39 @@ Result<void> Engine::remove_volume(const std::string& name, bool force) {
   if (ec) return fail(Errc::io, "removing volume " + name + ": " + ec.message());
   auto del = TRY(sql::Stmt::prepare(db_, "DELETE FROM volumes WHERE name = ?"));
   return del.bind(1, name).run();
+}
+
+Result<void> Engine::add_anonymous_volumes(ContainerConfig& c, const ImageConfig& image) {
+  for (const auto& declared : image.volumes) {
+    std::string path = fs::path(declared).lexically_normal().string();
+    while (path.size() > 1 && path.ends_with("/")) path.pop_back();
+    if (!path.starts_with("/") || path == "/")
+      return fail(Errc::invalid_input, "the image declares the volume '" + declared + "': not an absolute path below /");
+    bool mounted = false;  // the user's own mount there wins
+    for (const auto& text : c.volumes) mounted = mounted || TRY(parse_volume_spec(text)).target == path;
+    if (mounted) continue;
+    std::string name = TRY(random_id());
+    c.volumes.push_back(name + ":" + path);
+    c.anonymous_volumes.push_back(name);
+  }
+  return {};
+}
+
+Result<void> Engine::fill_volumes(const std::string& id, const ContainerConfig& c) {
+  auto sources = TRY(volume_mounts(c));
+  std::string rootfs = container_dir(id) + "/rootfs";
+  for (size_t i = 0; i < c.volumes.size(); ++i) {
+    VolumeSpec v = TRY(parse_volume_spec(c.volumes[i]));
+    if (!v.named() || v.no_copy || !TRY(directory_is_empty(sources[i]))) continue;
+    // Resolved inside the container's root: an image's symlinks cannot point the copy outside.
+    auto from = open_in_root(rootfs, v.target, O_RDONLY | O_DIRECTORY);
+    if (!from && (from.error().sys_errno == ENOENT || from.error().sys_errno == ENOTDIR)) continue;  // nothing there to copy
+    UniqueFd from_fd = TRY(std::move(from));
+    UniqueFd to(::open(sources[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!to) return fail_errno("opening " + sources[i]);
+    TRY_CTX(copy_tree(from_fd.get(), to.get()), "filling volume " + v.source + " from the image's " + v.target);
+  }
+  return {};
 }
 
 }  // namespace tiffin::engine

@@ -14,6 +14,7 @@ std::string image_config_to_json(const ImageConfig& c) {
   if (!c.healthcheck.test.empty())
     j["healthcheck"] = {{"test", c.healthcheck.test}, {"interval", c.healthcheck.interval_ns}, {"timeout", c.healthcheck.timeout_ns},
         {"start_period", c.healthcheck.start_period_ns}, {"retries", c.healthcheck.retries}};
+  if (c.healthcheck.start_interval_ns) j["healthcheck"]["start_interval"] = c.healthcheck.start_interval_ns;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -69,6 +70,7 @@ Result<ImageConfig> image_config_from_json(std::string_view text) {
     TRY(number("interval", c.healthcheck.interval_ns));
     TRY(number("timeout", c.healthcheck.timeout_ns));
     TRY(number("start_period", c.healthcheck.start_period_ns));
+    TRY(number("start_interval", c.healthcheck.start_interval_ns));
     TRY(number("retries", c.healthcheck.retries));
   }
   for (const auto& e : c.env)

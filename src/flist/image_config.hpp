@@ -14,7 +14,7 @@ namespace tiffin {
 // Docker's HEALTHCHECK: a test ("CMD", args… / "CMD-SHELL", line / "NONE") and its timings.
 struct Healthcheck {
   std::vector<std::string> test;
-  int64_t interval_ns = 0, timeout_ns = 0, start_period_ns = 0;
+  int64_t interval_ns = 0, timeout_ns = 0, start_period_ns = 0, start_interval_ns = 0;  // 0: docker's default
   int retries = 0;
   bool operator==(const Healthcheck&) const = default;
 };

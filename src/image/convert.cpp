@@ -8,7 +8,7 @@
 #include <future>
 
 #include "common/fd.hpp"
-#include "common/progress.hpp"
+#include "common/layer_progress.hpp"
 #include "flist/flist_file.hpp"
 #include "flist/pack.hpp"
 #include "image/digest.hpp"
@@ -50,21 +50,24 @@ struct Spooled {
   uint64_t bytes = 0;
 };
 
-Result<Spooled> spool_blob(ImageSource& source, const Descriptor& d, const std::string& spool_dir, Progress* progress) {
+Result<Spooled> spool_blob(ImageSource& source, const Descriptor& d, const std::string& spool_dir, LayerProgress& progress, size_t line) {
   std::string path = spool_dir + "/" + hex_of(d.digest) + "." + unique_suffix() + ".blob";
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd) return fail_errno("creating " + path);
   Spooled s{path, 0};
+  progress.state(line, "Downloading");
   auto got = source.blob(d, [&](std::span<const uint8_t> data) -> Result<void> {
     TRY(write_all(fd.get(), data));
     s.bytes += data.size();
-    if (progress) progress->add(data.size());
+    progress.bytes(line, s.bytes, d.size);
     return {};
   });
   if (!got) {
     ::unlink(path.c_str());
+    progress.state(line, "Failed");
     return std::unexpected(std::move(got).error().context("downloading layer " + d.digest));
   }
+  progress.state(line, "Download complete");
   return s;
 }
 
@@ -112,9 +115,11 @@ Result<ConvertedImage> convert_image(ImageSource& source, const Platform& platfo
   }
   out.layers_reused = start;
 
-  uint64_t to_download = 0;
-  for (size_t i = start; i < m.layers.size(); ++i) to_download += m.layers[i].size;
-  Progress progress("downloading", to_download, opts.progress);
+  // docker's lines: a layer's short digest and what is happening to it.
+  std::vector<std::string> names;
+  for (const auto& l : m.layers) names.push_back(hex_of(l.digest).substr(0, 12));
+  LayerProgress progress(std::move(names), opts.progress);
+  for (size_t i = 0; i < start; ++i) progress.state(i, "Already exists");
 
   // Downloads run ahead of the conversion, a few at once; layers are applied in order.
   std::vector<std::future<Result<Spooled>>> downloads(m.layers.size());
@@ -130,8 +135,8 @@ Result<ConvertedImage> convert_image(ImageSource& source, const Platform& platfo
   for (size_t i = start; i < m.layers.size(); ++i) {
     while (next_download < m.layers.size() && next_download < i + window) {
       const Descriptor& d = m.layers[next_download];
-      downloads[next_download] =
-          std::async(std::launch::async, [&source, d, spool, &progress] { return spool_blob(source, d, spool, &progress); });
+      downloads[next_download] = std::async(std::launch::async,
+          [&source, d, spool, &progress, line = next_download] { return spool_blob(source, d, spool, progress, line); });
       ++next_download;
     }
     auto spooled = downloads[i].get();
@@ -146,6 +151,7 @@ Result<ConvertedImage> convert_image(ImageSource& source, const Platform& platfo
       drain(i + 1);
       return fail_errno("opening the spooled layer " + m.layers[i].digest);
     }
+    progress.state(i, "Converting");
     PackOptions po;
     po.progress = false;
     po.oci_layer = true;
@@ -155,6 +161,7 @@ Result<ConvertedImage> convert_image(ImageSource& source, const Platform& platfo
       return std::unexpected(packed.error());
     }
     out.bytes_converted += packed->bytes;
+    progress.state(i, "Pull complete");
     // Keep the chain so far for the next image on these layers (best effort: a cache).
     std::string cached = opts.cache_dir + "/" + hex_of(layer_chain_id(m.layers, i + 1)) + ".fl";
     std::string tmp = cached + "." + unique_suffix() + ".tmp";

@@ -32,8 +32,9 @@ Result<Healthcheck> parse_healthcheck(const json& h) {
   hc.interval_ns = TRY(jf::integer(h, "Interval", where));
   hc.timeout_ns = TRY(jf::integer(h, "Timeout", where));
   hc.start_period_ns = TRY(jf::integer(h, "StartPeriod", where));
+  hc.start_interval_ns = TRY(jf::integer(h, "StartInterval", where));
   int64_t retries = TRY(jf::integer(h, "Retries", where));
-  if (hc.interval_ns < 0 || hc.timeout_ns < 0 || hc.start_period_ns < 0 || retries < 0 || retries > INT32_MAX)
+  if (hc.interval_ns < 0 || hc.timeout_ns < 0 || hc.start_period_ns < 0 || hc.start_interval_ns < 0 || retries < 0 || retries > INT32_MAX)
     return fail(Errc::invalid_input, where + ": durations and retries must be non-negative");
   hc.retries = static_cast<int>(retries);
   return hc;

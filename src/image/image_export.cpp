@@ -45,6 +45,7 @@ Bytes image_config_json(const ImageConfig& c, const std::vector<std::string>& di
   if (!c.healthcheck.test.empty())
     cfg["Healthcheck"] = {{"Test", c.healthcheck.test}, {"Interval", c.healthcheck.interval_ns}, {"Timeout", c.healthcheck.timeout_ns},
         {"StartPeriod", c.healthcheck.start_period_ns}, {"Retries", c.healthcheck.retries}};
+  if (c.healthcheck.start_interval_ns) cfg["Healthcheck"]["StartInterval"] = c.healthcheck.start_interval_ns;
   nlohmann::ordered_json j = {{"architecture", platform.architecture}, {"os", platform.os}};
   if (!platform.variant.empty()) j["variant"] = platform.variant;
   j["config"] = cfg;

@@ -62,6 +62,16 @@ struct Run {
   std::vector<std::string> cgroup_dirs;  // found from /proc/<pid>/cgroup when stats are wanted
 };
 
+// A health probe while it runs: `<runtime> exec` with its stdout and stderr on one pipe.
+struct Probe {
+  RuntimeCall call;
+  UniqueFd out;
+  std::string output;
+  std::string start;
+  Clock::time_point began, deadline;
+  bool timed_out = false;
+};
+
 class Shim {
  public:
   Shim(const ShimConfig& c, int ready_fd)
@@ -105,6 +115,11 @@ class Shim {
   Result<void> signal_init(int sig);
   Result<void> freeze(bool frozen);
   void publish_stats();
+  void schedule_probe();
+  void start_probe();
+  void read_probe();
+  void end_probe(int wait_status);
+  void kill_probe();
   void teardown(RuntimeCall* deleting);
   void write_status();
 
@@ -124,6 +139,8 @@ class Shim {
   bool stop_requested_ = false;
   bool start_asked_ = false;
   std::optional<Clock::time_point> kill_at_, delay_until_, drain_until_;
+  std::optional<Probe> probe_;
+  std::optional<Clock::time_point> probe_at_;
   LineSplitter split_[2];
   ShimStatus status_;
 };
@@ -183,6 +200,7 @@ void Shim::loop() {
     fds.push_back({run_.err && !backlog ? run_.err.get() : -1, POLLIN, 0});
     int stdin_fd = c_.tty ? run_.out.get() : run_.in.get();
     fds.push_back({stdin_fd >= 0 && !stdin_pending_.empty() ? stdin_fd : -1, POLLOUT, 0});
+    fds.push_back({probe_ && probe_->out ? probe_->out.get() : -1, POLLIN, 0});
     size_t first_client = fds.size();
     for (auto& cl : clients_) fds.push_back({cl->fd.get(), static_cast<short>(POLLIN | (cl->out.empty() ? 0 : POLLOUT)), 0});
 
@@ -193,6 +211,8 @@ void Shim::loop() {
     };
     sooner(kill_at_);
     sooner(delay_until_);
+    sooner(probe_at_);
+    if (probe_ && !probe_->timed_out) sooner(probe_->deadline);
     sooner(drain_until_ ? std::optional(std::min(*drain_until_, now + milliseconds(50))) : std::nullopt);
     for (auto* p : {pub_out_.get(), pub_err_.get(), pub_stats_.get()})
       if (p && p->queued()) sooner(p->next_retry());
@@ -207,6 +227,7 @@ void Shim::loop() {
     for (int which = 0; which < 2; ++which)
       if (fds[4 + which].fd >= 0 && (fds[4 + which].revents & (POLLIN | POLLHUP | POLLERR))) handle_output(which);
     if (fds[6].fd >= 0 && (fds[6].revents & (POLLOUT | POLLERR | POLLHUP))) write_stdin();
+    if (fds[7].fd >= 0 && (fds[7].revents & (POLLIN | POLLHUP | POLLERR))) read_probe();
     // Clients may be added while handling messages: only those polled are looked at.
     size_t polled = fds.size() - first_client;
     for (size_t i = 0; i < polled && i < clients_.size(); ++i) {
@@ -242,6 +263,16 @@ void Shim::loop() {
       if (!drain_until_) drain_until_ = now + std::chrono::seconds(1);
       if ((!run_.out && !run_.err) || now >= *drain_until_) end_run();
     }
+    if (probe_ && !probe_->timed_out && now >= probe_->deadline) {
+      // Past its timeout: the probe's process goes, its runtime exec then ends, and reap()
+      // records the failure.
+      probe_->timed_out = true;
+      kill_probe();
+    }
+    if (probe_at_ && now >= *probe_at_) {
+      probe_at_.reset();
+      start_probe();
+    }
     if (phase_ == Phase::delay && delay_until_ && now >= *delay_until_) {
       delay_until_.reset();
       start(nullptr);
@@ -270,6 +301,7 @@ void Shim::reap() {
     pid_t p = ::waitpid(-1, &st, WNOHANG);
     if (p <= 0) return;
     if (p == run_.pid && phase_ == Phase::running) init_status_ = st;
+    else if (probe_ && p == probe_->call.pid) end_probe(st);
   }
 }
 
@@ -391,6 +423,10 @@ void Shim::start(Client* requester) {
     status_.pid = run_.pid;
     status_.started_at = log_timestamp();
     status_.error.reset();
+    if (c_.health.enabled()) {
+      status_.health = Health{"starting", 0, {}};  // a new run starts its health afresh
+      schedule_probe();
+    }
     write_status();
     if (requester) send(*requester, Started{run_.pid});
     reap();  // the init may have exited before its SIGCHLD was being watched for
@@ -561,6 +597,15 @@ void Shim::end_run() {
   run_.in.reset();
   drain_until_.reset();
   kill_at_.reset();
+  probe_at_.reset();
+  if (probe_) {
+    kill_probe();
+    while (::waitpid(probe_->call.pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    probe_.reset();
+  }
+  // A container that stopped is not healthy.
+  if (!status_.health.status.empty()) status_.health.status = "unhealthy";
   // The runtime's delete (cgroups, its state) runs while the shim records and tears down.
   auto deleting = spawn_runtime(c_, {"delete", "--force", c_.id});
   status_.exit_code = code;
@@ -626,6 +671,93 @@ void Shim::publish_stats() {
   }
   auto stats = runtime::read_cgroup_stats(layout->mode, run_.cgroup_dirs);
   pub_stats_->publish(stats_json(stats, ::time(nullptr)));
+}
+
+// ---- health probes (shim/health.hpp)
+
+bool in_start_period(const HealthSettings& s, Clock::time_point began, Clock::time_point at) { return at - began < s.start_period; }
+
+void Shim::schedule_probe() {
+  auto now = Clock::now();
+  probe_at_ = now + next_probe_delay(c_.health, status_.health, in_start_period(c_.health, run_.began, now));
+}
+
+void Shim::start_probe() {
+  // A paused container is not probed (its processes cannot answer); the next one is due later.
+  if (phase_ != Phase::running || init_status_ || status_.status != ContainerStatus::running) {
+    if (phase_ == Phase::running && !init_status_) schedule_probe();
+    return;
+  }
+  auto now = Clock::now();
+  Probe p;
+  p.start = log_timestamp();
+  p.began = now;
+  p.deadline = now + c_.health.timeout;
+  int fds[2];
+  auto failed = [&](const Error& e) {
+    record_probe(status_.health, {p.start, log_timestamp(), -1, e.message}, in_start_period(c_.health, run_.began, now), c_.health.retries);
+    write_status();
+    schedule_probe();
+  };
+  if (::pipe2(fds, O_CLOEXEC) != 0) return failed(Error{Errc::io, errno, "pipe"});
+  UniqueFd out_r(fds[0]), out_w(fds[1]);
+  ::unlink(c_.probe_pid_file().c_str());
+  std::vector<std::string> args = {"exec", "--pid-file", c_.probe_pid_file(), c_.id};
+  args.insert(args.end(), c_.health.command.begin(), c_.health.command.end());
+  auto call = spawn_runtime(c_, args, -1, out_w.get(), out_w.get());
+  if (!call) return failed(call.error());
+  set_nonblocking(out_r.get());
+  p.call = std::move(*call);
+  p.out = std::move(out_r);
+  probe_ = std::move(p);
+}
+
+void Shim::read_probe() {
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(probe_->out.get(), buf, sizeof buf);
+    if (n > 0) {
+      // What comes past the limit is read and dropped: a chatty probe must not block on its pipe.
+      size_t room = kHealthOutputBytes - std::min(kHealthOutputBytes, probe_->output.size());
+      probe_->output.append(buf, std::min(room, static_cast<size_t>(n)));
+      continue;
+    }
+    if (n == 0 || (errno != EAGAIN && errno != EINTR)) probe_->out.reset();
+    return;
+  }
+}
+
+void Shim::end_probe(int wait_status) {
+  if (probe_->out) read_probe();  // what it wrote before exiting
+  std::string errors;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(probe_->call.errors.get(), buf, sizeof buf)) > 0) errors.append(buf, static_cast<size_t>(n));
+  HealthProbe result{probe_->start, log_timestamp(), tiffin::exit_code(wait_status), std::move(probe_->output)};
+  if (probe_->timed_out) {
+    result.exit_code = -1;
+    result.output = probe_timeout_message(c_.health.timeout);
+  } else if (result.exit_code != 0 && !errors.empty()) {
+    // The runtime could not run the probe (no such program …): its error is the probe's output.
+    while (!errors.empty() && errors.back() == '\n') errors.pop_back();
+    auto e = decode_error(errors.substr(errors.rfind('\n') == std::string::npos ? 0 : errors.rfind('\n') + 1));
+    if (e) result.output = e->message;
+  }
+  bool starting = in_start_period(c_.health, run_.began, probe_->began);
+  probe_.reset();
+  ::unlink(c_.probe_pid_file().c_str());
+  record_probe(status_.health, std::move(result), starting, c_.health.retries);
+  write_status();
+  if (phase_ == Phase::running && !init_status_) schedule_probe();
+}
+
+void Shim::kill_probe() {
+  // The process in the container first (the runtime's exec waits for it), then the exec.
+  if (auto text = read_file(c_.probe_pid_file(), 64)) {
+    auto pid = parse_int<int>(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()));
+    if (pid && *pid > 0) ::kill(*pid, SIGKILL);
+  }
+  ::kill(probe_->call.pid, SIGKILL);
 }
 
 void Shim::write_status() {

@@ -13,6 +13,13 @@ std::string encode_config(const ShimConfig& c) {
   f.add("stats_interval_ms", c.stats_interval_ms).add("restart", c.restart);
   f.add("tty", c.tty).add("open_stdin", c.open_stdin).add("auto_remove", c.auto_remove);
   f.add_all("teardown_unmount", c.teardown_unmount).add_all("teardown_remove", c.teardown_remove);
+  if (c.health.enabled()) {
+    f.add_all("health_command", c.health.command).add("health_retries", c.health.retries);
+    f.add("health_interval_ms", static_cast<int64_t>(c.health.interval.count()));
+    f.add("health_timeout_ms", static_cast<int64_t>(c.health.timeout.count()));
+    f.add("health_start_period_ms", static_cast<int64_t>(c.health.start_period.count()));
+    f.add("health_start_interval_ms", static_cast<int64_t>(c.health.start_interval.count()));
+  }
   return encode_fields(f);
 }
 
@@ -39,6 +46,14 @@ Result<ShimConfig> decode_config(std::string_view text) {
   c.auto_remove = r.flag("auto_remove");
   c.teardown_unmount = r.list("teardown_unmount");
   c.teardown_remove = r.list("teardown_remove");
+  using std::chrono::milliseconds;
+  c.health.command = r.list("health_command");
+  c.health.retries = static_cast<int>(r.unsigned_integer("health_retries", static_cast<uint64_t>(c.health.retries)));
+  c.health.interval = milliseconds(r.unsigned_integer("health_interval_ms", static_cast<uint64_t>(c.health.interval.count())));
+  c.health.timeout = milliseconds(r.unsigned_integer("health_timeout_ms", static_cast<uint64_t>(c.health.timeout.count())));
+  c.health.start_period = milliseconds(r.unsigned_integer("health_start_period_ms", static_cast<uint64_t>(c.health.start_period.count())));
+  c.health.start_interval =
+      milliseconds(r.unsigned_integer("health_start_interval_ms", static_cast<uint64_t>(c.health.start_interval.count())));
   if (auto done = r.finish(); !done) return fail(Errc::invalid_input, done.error().message);
   return c;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "shim/health.hpp"
 
 namespace tiffin::shim {
 
@@ -30,6 +31,7 @@ struct ShimConfig {
   // tree is the container's directory: it goes once the runtime's delete is done too, and the
   // engine's record of the container goes when it has gone.
   std::vector<std::string> teardown_unmount, teardown_remove;
+  HealthSettings health;  // the probe the shim runs through `<runtime> exec` (shim/health.hpp)
 
   std::string log_path() const { return state_dir + "/container.log"; }
   std::string status_path() const { return state_dir + "/status"; }
@@ -37,6 +39,7 @@ struct ShimConfig {
   std::string console_socket() const { return run_dir + "/console.sock"; }
   std::string lock_path() const { return run_dir + "/shim.pid"; }  // locked while the shim lives
   std::string init_pid_file() const { return run_dir + "/init.pid"; }
+  std::string probe_pid_file() const { return run_dir + "/probe.pid"; }
 
   bool operator==(const ShimConfig&) const = default;
 };

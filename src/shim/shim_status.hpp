@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/error.hpp"
+#include "shim/health.hpp"
 
 namespace tiffin::shim {
 
@@ -34,6 +35,7 @@ struct ShimStatus {
   int restart_count = 0;
   std::string started_at, finished_at;  // RFC 3339, UTC; empty until then
   std::optional<Error> error;           // why the last start failed
+  Health health;                        // with a health check
 
   bool operator==(const ShimStatus&) const = default;
 };

@@ -16,8 +16,8 @@ import subprocess
 
 import pytest
 
-from conftest import needs_root
-from engine import Node, node  # noqa: F401 (fixture)
+from conftest import TIFFIN, needs_root
+from engine import Node, node, run_in_pty  # noqa: F401 (fixture)
 from ociimage import Layout, busybox_members
 from registry import Registry, registry  # noqa: F401 (fixture)
 
@@ -63,6 +63,27 @@ def test_pull_run_and_policies(node, tmp_path, registry):
     out = node.out("pull", "-q", f"docker://{registry.host}/team/bb@{digest}")
     pulled = [i for i in images(node) if i["Digest"] == digest]
     assert pulled and out in (pulled[0]["Id"], *pulled[0]["Tags"])
+
+
+def test_pull_draws_a_line_per_layer_on_a_terminal_only(node, tmp_path, registry):
+    ref = registry.push(busybox_layout(tmp_path).dir, "latest", "team/bb:1")
+    argv = [TIFFIN, "--root", str(node.root), "--run-root", str(node.run_root), "pull", ref]
+    code, out = run_in_pty(argv)
+    text = out.decode(errors="replace")
+    assert code == 0, text
+    manifest = json.loads(subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
+                                         check=True, capture_output=True).stdout)
+    short = [layer["digest"][7:19] for layer in manifest["layers"]]
+    for s in short:
+        assert f"{s}: Downloading" in text and f"{s}: Pull complete" in text, text
+    # The same base under a new top layer: the base is there already.
+    ref2 = registry.push(busybox_layout(tmp_path, b"two").dir, "latest", "team/bb:2")
+    code, out = run_in_pty(argv[:-1] + [ref2])
+    assert code == 0 and f"{short[0]}: Already exists" in out.decode(errors="replace"), out
+    # Not a terminal: nothing but the result.
+    ref3 = registry.push(busybox_layout(tmp_path, b"three").dir, "latest", "team/bb:3")
+    p = node("pull", ref3)
+    assert b"Downloading" not in p.stderr and b"\033[" not in p.stderr, p.stderr
 
 
 def test_manifest_list_picks_the_host(node, tmp_path, registry):

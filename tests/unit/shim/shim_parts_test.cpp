@@ -1,10 +1,11 @@
 // The shim's pure parts: Redis URLs, the CRI log format and rotation, line splitting and
-// restart policies. The contract with the engine is in shim_protocol_test.cpp.
+// restart policies, health probes. The contract with the engine is in shim_protocol_test.cpp.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "shim/health.hpp"
 #include "shim/log_file.hpp"
 #include "shim/redis_url.hpp"
 #include "shim/restart_policy.hpp"
@@ -100,6 +101,46 @@ TEST(RestartPolicy, DockerPoliciesAndZeroOsRule) {
   EXPECT_FALSE(zos.after_exit(1, false, 1s, now + seconds(10))) << "the fourth failure within a minute";
   RestartTracker zos_slow(*parse_restart_policy("zos"));
   for (int i = 0; i < 6; ++i) EXPECT_TRUE(zos_slow.after_exit(1, false, 1s, now + seconds(30 * i)));
+}
+
+}  // namespace
+}  // namespace tiffin::shim
+
+namespace tiffin::shim {
+namespace {
+
+TEST(Health, DockersRulesForStreaksAndTheStartPeriod) {
+  Health h{"starting", 0, {}};
+  auto probe = [](int code, std::string out = {}) { return HealthProbe{"s", "e", code, std::move(out)}; };
+  record_probe(h, probe(1), true, 2);
+  record_probe(h, probe(1), true, 2);
+  EXPECT_EQ(h.status, "starting") << "failures within the start period do not count";
+  EXPECT_EQ(h.failing_streak, 0);
+  record_probe(h, probe(1), false, 2);
+  EXPECT_EQ(h.status, "starting");
+  EXPECT_EQ(h.failing_streak, 1);
+  record_probe(h, probe(0), false, 2);
+  EXPECT_EQ(h.status, "healthy");
+  EXPECT_EQ(h.failing_streak, 0);
+  record_probe(h, probe(1), true, 2);
+  EXPECT_EQ(h.failing_streak, 1) << "once healthy, the start period protects no more";
+  record_probe(h, probe(-1), true, 2);
+  EXPECT_EQ(h.status, "unhealthy");
+  EXPECT_EQ(h.log.size(), kHealthLogEntries) << "the last five probes";
+  record_probe(h, probe(0, std::string(10000, 'x')), false, 2);
+  EXPECT_EQ(h.log.size(), kHealthLogEntries);
+  EXPECT_EQ(h.log.back().output.size(), kHealthOutputBytes);
+  EXPECT_EQ(h.status, "healthy");
+
+  HealthSettings s;
+  s.interval = std::chrono::milliseconds(30000);
+  s.start_interval = std::chrono::milliseconds(500);
+  Health starting{"starting", 0, {}};
+  EXPECT_EQ(next_probe_delay(s, starting, true).count(), 500);
+  EXPECT_EQ(next_probe_delay(s, starting, false).count(), 30000);
+  EXPECT_EQ(next_probe_delay(s, h, true).count(), 30000);
+  EXPECT_EQ(probe_timeout_message(std::chrono::milliseconds(30000)), "Health check exceeded timeout (30s)");
+  EXPECT_EQ(probe_timeout_message(std::chrono::milliseconds(1500)), "Health check exceeded timeout (1500ms)");
 }
 
 }  // namespace

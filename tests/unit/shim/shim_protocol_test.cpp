@@ -85,6 +85,11 @@ TEST(ShimStatus, RecordsRoundTripAndToleratesNewerKeys) {
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, s);
   EXPECT_TRUE(decode_status(encode_status(s) + "written_by=tiffin 9\n")) << "a newer shim's extra keys";
+  s.health = {"unhealthy", 3, {{"2026-11-29T10:00:00Z", "2026-11-29T10:00:01Z", 1, "line one\nline\\two"}, {"a", "b", -1, ""}}};
+  back = decode_status(encode_status(s));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, s) << "the health log round-trips, output with newlines and backslashes";
+  EXPECT_FALSE(decode_status(encode_status(s) + "probe_start=x\n")) << "probe fields that do not pair up";
   EXPECT_FALSE(decode_status("status=sleeping\n"));
   EXPECT_FALSE(decode_status("pid=3\n")) << "status is required";
   EXPECT_FALSE(decode_status("status=running\npid=x\n"));
@@ -111,6 +116,8 @@ TEST(ShimConfig, RoundTripAndStrictness) {
   c.auto_remove = true;
   c.teardown_unmount = {"/s/rootfs", "/odd\npath\\"};
   c.teardown_remove = {"/s"};
+  c.health = {{"/bin/sh", "-c", "curl -f localhost || exit 1"}, std::chrono::milliseconds(1500), std::chrono::milliseconds(700),
+      std::chrono::milliseconds(0), std::chrono::milliseconds(100), 5};
   auto back = decode_config(encode_config(c));
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(*back, c);
