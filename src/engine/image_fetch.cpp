@@ -316,9 +316,20 @@ Result<std::string> Engine::push_to_registry(const std::string& ref, const std::
     image::RegistryOptions ro;
     ro.tls_verify = opts.tls_verify;
     image::RegistryClient client(ro);
+    // Where this node pushed a blob before: another repository on the same registry lends it
+    // (a cross-repository mount) instead of the bytes going up again.
+    auto remember = [&](const std::string& digest) -> Result<void> {
+      auto st = TRY(sql::Stmt::prepare(db_, "INSERT OR IGNORE INTO blob_locations (registry, repository, digest) VALUES (?, ?, ?)"));
+      return st.bind(1, to.registry).bind(2, to.repository).bind(3, digest).run();
+    };
+    auto known_in = [&](const std::string& digest) -> Result<std::string> {
+      auto st = TRY(sql::Stmt::prepare(db_, "SELECT repository FROM blob_locations WHERE registry = ? AND digest = ? AND repository != ?"));
+      st.bind(1, to.registry).bind(2, digest).bind(3, to.repository);
+      return TRY(st.step()) ? st.text(0) : std::string();
+    };
     auto upload_file = [&](const image::Descriptor& d, const std::string& path) -> Result<void> {
-      if (TRY(client.has_blob(to, d.digest))) return {};
-      return client.upload_blob(to, d, "", [&](const image::BlobSink& sink) -> Result<void> {
+      if (TRY(client.has_blob(to, d.digest))) return remember(d.digest);
+      TRY(client.upload_blob(to, d, TRY(known_in(d.digest)), [&](const image::BlobSink& sink) -> Result<void> {
         UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
         if (!fd) return fail_errno("open " + path);
         Bytes buf(1 << 20);
@@ -327,7 +338,8 @@ Result<std::string> Engine::push_to_registry(const std::string& ref, const std::
           if (n == 0) return {};
           TRY(sink({buf.data(), n}));
         }
-      });
+      }));
+      return remember(d.digest);
     };
     TRY_CTX(upload_file(exported.layer, exported.layer_path), "uploading the layer");
     if (!TRY(client.has_blob(to, exported.config.digest)))

@@ -31,6 +31,12 @@ CREATE TABLE ports (container TEXT NOT NULL, proto TEXT NOT NULL, host_ip TEXT N
   ctr_port INTEGER NOT NULL, PRIMARY KEY (proto, host_ip, host_port));
 CREATE INDEX ports_container ON ports (container);
 )",
+    // 2 → 3: which repositories of which registries have a blob this node pushed, so a push to
+    // another repository there mounts it instead of uploading it again.
+    R"(
+CREATE TABLE blob_locations (registry TEXT NOT NULL, repository TEXT NOT NULL, digest TEXT NOT NULL,
+  PRIMARY KEY (registry, digest, repository));
+)",
 };
 
 Result<int> schema_version(sql::Db& db) {

@@ -28,7 +28,7 @@ class Registry:
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         self.users = users or {}
-        lines = ["version: 0.1", "log:", "  level: error", "storage:", "  filesystem:",
+        lines = ["version: 0.1", "log:", "  level: info", "storage:", "  filesystem:",
                  f"    rootdirectory: {self.dir / 'data'}", "  delete:", "    enabled: true",
                  "http:", f"  addr: {self.host}"]
         if self.users:

@@ -155,6 +155,13 @@ def test_push_then_pull_elsewhere(node, tmp_path, registry, zstd):
     assert json.loads(p.stdout)["Digest"] == digest
     # Pushed again: nothing new to upload, the same manifest.
     assert node.out("push", ref, dest, *(["--zstd"] if zstd else [])) == digest
+    # To another repository of the same registry: the layer is mounted from the first, not sent.
+    other = f"{registry.host}/other/bb:1"
+    assert node.out("push", ref, other, *(["--zstd"] if zstd else [])) == digest
+    log = (registry.dir / "registry.log").read_text()
+    mounts = [line for line in log.splitlines() if "mount=sha256" in line and "from=pushed%2Fbb" in line
+              and "http.response.status=201" in line]
+    assert mounts, log[-3000:]
     n2 = Node(tmp_path / "n2")
     try:
         assert n2.out("run", "--rm", "--network", "none", dest) == "one"
