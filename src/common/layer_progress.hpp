@@ -21,7 +21,7 @@ class LayerProgress {
   LayerProgress(std::vector<std::string> names, bool enabled);
   ~LayerProgress();
 
-  void state(size_t line, std::string text);  // "Downloading", "Pull complete" …: drawn at once
+  void state(size_t line, std::string text);               // "Downloading", "Pull complete" …: drawn at once
   void bytes(size_t line, uint64_t done, uint64_t total);  // a bar while the state is Downloading
   void finish();                                           // the last drawing
 

@@ -44,7 +44,8 @@ TEST(CopyTree, KeepsModesLinksAndTimesAndFollowsNothing) {
   auto r = copy_tree(f.get(), t.get());
   ASSERT_TRUE(r) << r.error().message;
 
-  struct stat st {}, hard{};
+  struct stat st {
+  }, hard{};
   ASSERT_EQ(::lstat((to + "/sub/file").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 04710u);
   EXPECT_EQ(st.st_mtim.tv_sec, 1000000000);
