@@ -235,6 +235,15 @@ Result<std::vector<std::string>> Engine::prune(bool all, bool with_volumes) {
     ::unlink(img.flist.c_str());
     out.push_back("Deleted image: " + img.id);
   }
+  // With `all`, the converted layer chains of registry images too (<root>/layers: a cache that
+  // only saves converting a layer again).
+  if (all) {
+    std::error_code ec;
+    size_t n = 0;
+    for (const auto& entry : fs::directory_iterator(opts_.root + "/layers", ec))
+      if (entry.path().extension() == ".fl" && fs::remove(entry.path(), ec)) ++n;
+    if (n) out.push_back("Deleted converted layer chains: " + std::to_string(n));
+  }
   // Mounts of images no container uses any more.
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(opts_.run_root + "/mounts", ec))

@@ -63,6 +63,10 @@ def test_pull_run_and_policies(node, tmp_path, registry):
     out = node.out("pull", "-q", f"docker://{registry.host}/team/bb@{digest}")
     pulled = [i for i in images(node) if i["Digest"] == digest]
     assert pulled and out in (pulled[0]["Id"], *pulled[0]["Tags"])
+    # The converted layer chains are a cache: system prune -a empties it.
+    assert list((node.root / "layers").glob("*.fl"))
+    assert "Deleted converted layer chains" in node.out("system", "prune", "-a")
+    assert not list((node.root / "layers").glob("*.fl")) and images(node) == []
 
 
 def test_pull_draws_a_line_per_layer_on_a_terminal_only(node, tmp_path, registry):
