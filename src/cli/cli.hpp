@@ -61,8 +61,9 @@ void add_flist_check(CLI::App& flist, Context& ctx);
 void add_flist_mount(CLI::App& flist, Context& ctx);  // mount, umount
 void add_hub(CLI::App& app, Context& ctx);            // hub serve, token, ls, link, rm
 void add_push(CLI::App& app, Context& ctx);
-void add_pull(CLI::App& app, Context& ctx);  // registry images and hub flists
-void add_load(CLI::App& app, Context& ctx);  // docker-archive / oci-archive tars
+void add_pull(CLI::App& app, Context& ctx);   // registry images and hub flists
+void add_serve(CLI::App& app, Context& ctx);  // the Docker Engine API
+void add_load(CLI::App& app, Context& ctx);   // docker-archive / oci-archive tars
 void add_save(CLI::App& app, Context& ctx);
 void add_import(CLI::App& app, Context& ctx);  // import
 void add_login(CLI::App& app, Context& ctx);   // login, logout (registries)

@@ -87,6 +87,9 @@ void ContainerFlags::add_to(CLI::App* cmd) {
   cmd->add_option("--cap-add", c.cap_add, "Add a Linux capability");
   cmd->add_option("--cap-drop", c.cap_drop, "Drop a Linux capability");
   cmd->add_flag("--privileged", c.privileged, "All capabilities, no seccomp, all devices");
+  cmd->add_option("--tmpfs", c.tmpfs, "Mount a tmpfs: /path[:size=64m,mode=1777,…]");
+  cmd->add_option("--shm-size", shm_size, "Size of /dev/shm (e.g. 256m; default 64m)");
+  cmd->add_option("-l,--label", labels, "A label key=value on the container");
   cmd->add_option("--health-cmd", health_cmd, "Command (run by /bin/sh -c) that tells whether the container is healthy");
   cmd->add_option("--health-interval", health_interval, "Time between health checks (default 30s)");
   cmd->add_option("--health-timeout", health_timeout, "Time a health check may take (default 30s)");
@@ -103,6 +106,12 @@ Result<engine::ContainerConfig> ContainerFlags::finish(const std::vector<std::st
   out.cmd = command;
   if (entrypoint_set) out.entrypoint = entrypoint_text.empty() ? std::vector<std::string>{} : std::vector<std::string>{entrypoint_text};
   if (!memory.empty()) out.memory = TRY(parse_size(memory));
+  if (!shm_size.empty()) out.shm_size = TRY(parse_size(shm_size));
+  for (const auto& l : labels) {
+    size_t eq = l.find('=');
+    if (eq == 0) return fail(Errc::invalid_input, "invalid label '" + l + "': the key is empty");
+    out.labels[l.substr(0, eq)] = eq == std::string::npos ? "" : l.substr(eq + 1);
+  }
   Healthcheck& h = out.healthcheck;
   if (!health_cmd.empty()) h.test = {"CMD-SHELL", health_cmd};
   for (auto [text, ns] : {std::pair{&health_interval, &h.interval_ns}, {&health_timeout, &h.timeout_ns},

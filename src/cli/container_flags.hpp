@@ -15,7 +15,8 @@ namespace tiffin::cli {
 struct ContainerFlags {
   engine::ContainerConfig c;
   std::vector<std::string> env_files, log_redis;
-  std::string memory, entrypoint_text;
+  std::string memory, entrypoint_text, shm_size;
+  std::vector<std::string> labels;
   std::string health_cmd, health_interval, health_timeout, health_start_period, health_start_interval;
   int health_retries = 0;
   bool no_healthcheck = false;

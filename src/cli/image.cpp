@@ -3,29 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/docker_view.hpp"
 #include "cli/cli.hpp"
 
 namespace tiffin::cli {
-
-namespace {
-
-nlohmann::json docker_config(const ImageConfig& c) {
-  auto as_set = [](const std::vector<std::string>& keys) {
-    nlohmann::json o = nlohmann::json::object();
-    for (const auto& k : keys) o[k] = nlohmann::json::object();
-    return o;
-  };
-  nlohmann::json j = {{"Entrypoint", c.entrypoint.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.entrypoint)},
-      {"Cmd", c.cmd.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.cmd)}, {"Env", c.env}, {"WorkingDir", c.workdir}, {"User", c.user},
-      {"ExposedPorts", as_set(c.ports)}, {"Volumes", as_set(c.volumes)}, {"Labels", c.labels}, {"StopSignal", c.stop_signal}};
-  if (!c.healthcheck.test.empty())
-    j["Healthcheck"] = {{"Test", c.healthcheck.test}, {"Interval", c.healthcheck.interval_ns}, {"Timeout", c.healthcheck.timeout_ns},
-        {"StartPeriod", c.healthcheck.start_period_ns}, {"Retries", c.healthcheck.retries}};
-  if (c.healthcheck.start_interval_ns) j["Healthcheck"]["StartInterval"] = c.healthcheck.start_interval_ns;
-  return j;
-}
-
-}  // namespace
 
 void add_image(CLI::App& app, Context& ctx) {
   auto refs = std::make_shared<std::vector<std::string>>();
@@ -39,17 +20,7 @@ void add_image(CLI::App& app, Context& ctx) {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& r : *refs) {
         auto info = TRY(e.resolve_image(r, "never"));
-        ImageConfig cfg = TRY(e.image_config(info));
-        std::string digest = engine::image_digest(info);
-        nlohmann::json repo_digests = nlohmann::json::array();
-        if (!digest.empty()) {
-          std::string name = info.source.substr(0, info.source.rfind('@'));
-          size_t colon = name.rfind(':');
-          if (colon != std::string::npos && name.find('/', colon) == std::string::npos) name.resize(colon);
-          repo_digests.push_back(name + "@" + digest);
-        }
-        out.push_back({{"Id", "sha256:" + info.id}, {"RepoTags", info.tags}, {"RepoDigests", repo_digests}, {"Source", info.source},
-            {"Created", info.created}, {"Size", info.size}, {"Os", "linux"}, {"Config", docker_config(cfg)}, {"Flist", info.flist}});
+        out.push_back(api::image_inspect_json(e, info));
       }
       print_json(out, 2);
       return 0;

@@ -1,6 +1,6 @@
-// tiffin inspect CONTAINER…: docker-shaped JSON.
+// tiffin inspect CONTAINER…: the JSON the Engine API answers (api/docker_view).
 #include "cli/cli.hpp"
-#include "cli/container_view.hpp"
+#include "api/docker_view.hpp"
 
 namespace tiffin::cli {
 
@@ -14,10 +14,7 @@ void add_inspect(CLI::App& app, Context& ctx) {
       nlohmann::json arr = nlohmann::json::array();
       for (const auto& r : *refs) {
         auto info = TRY(e.inspect(r));
-        nlohmann::json j = container_json(info);
-        j["NetworkSettings"] = network_settings_json(e, info);
-        j["Mounts"] = mounts_json(e, info);
-        arr.push_back(std::move(j));
+        arr.push_back(api::inspect_json(e, info));
       }
       print_json(arr);
       return 0;

@@ -35,6 +35,7 @@ int run_full(int argc, char** argv) {
         add_hub(app, ctx);
         add_push(app, ctx);
         add_pull(app, ctx);
+        add_serve(app, ctx);
         add_load(app, ctx);
         add_save(app, ctx);
         add_import(app, ctx);

@@ -1,33 +1,10 @@
 // tiffin network create | ls | inspect | rm | prune | connect | disconnect
 #include <fmt/core.h>
 
+#include "api/docker_view.hpp"
 #include "cli/cli.hpp"
 
 namespace tiffin::cli {
-namespace {
-
-nlohmann::json network_json(engine::Engine& e, const engine::Network& n, bool with_containers) {
-  nlohmann::json config = nlohmann::json::array();
-  config.push_back({{"Subnet", n.subnet.str()}, {"Gateway", n.gateway.str()}, {"IPRange", n.ip_range.str()}});
-  if (n.subnet6) config.push_back({{"Subnet", n.subnet6->str()}, {"Gateway", n.gateway6->str()}});
-  nlohmann::json j = {{"Name", n.name}, {"Id", n.id}, {"Created", n.created}, {"Driver", n.driver}, {"EnableIPv6", n.subnet6.has_value()},
-      {"Internal", n.internal}, {"IPAM", {{"Driver", "default"}, {"Config", config}}}, {"Labels", n.labels},
-      {"Options", {{"com.docker.network.bridge.name", n.bridge}}}};
-  if (with_containers) {
-    nlohmann::json containers = nlohmann::json::object();
-    if (auto eps = e.endpoints_on(n))
-      for (const auto& ep : *eps) {
-        nlohmann::json c = {{"Name", ""}, {"MacAddress", ep.mac}, {"IPv4Address", ep.ip.str() + "/" + std::to_string(n.subnet.prefix())},
-            {"IPv6Address", ep.ip6 ? ep.ip6->str() + "/" + std::to_string(n.subnet6->prefix()) : ""}, {"Aliases", ep.aliases}};
-        if (auto info = e.inspect(ep.container)) c["Name"] = info->name;
-        containers[ep.container] = c;
-      }
-    j["Containers"] = containers;
-  }
-  return j;
-}
-
-}  // namespace
 
 void add_network(CLI::App& app, Context& ctx) {
   CLI::App* network = app.add_subcommand("network", "Manage networks");
@@ -74,7 +51,7 @@ void add_network(CLI::App& app, Context& ctx) {
       nlohmann::json arr = nlohmann::json::array();
       if (!json) fmt::print("{:<14}{:<20}{:<10}{:<20}{}\n", "NETWORK ID", "NAME", "DRIVER", "SUBNET", "BRIDGE");
       for (const auto& n : TRY(e.networks())) {
-        if (json) arr.push_back(network_json(e, n, false));
+        if (json) arr.push_back(api::network_json(e, n, false));
         else fmt::print("{:<14}{:<20}{:<10}{:<20}{}\n", n.id.substr(0, 12), n.name, n.driver, n.subnet.str(), n.bridge);
       }
       if (json) print_json(arr, -1);
@@ -89,7 +66,7 @@ void add_network(CLI::App& app, Context& ctx) {
     ctx.run([&]() -> Result<int> {
       auto e = TRY(ctx.open_engine());
       nlohmann::json arr = nlohmann::json::array();
-      for (const auto& n : *names) arr.push_back(network_json(e, TRY(e.network(n)), true));
+      for (const auto& n : *names) arr.push_back(api::network_json(e, TRY(e.network(n)), true));
       print_json(arr);
       return 0;
     });

@@ -2,7 +2,7 @@
 #include <fmt/core.h>
 
 #include "cli/cli.hpp"
-#include "cli/container_view.hpp"
+#include "api/docker_view.hpp"
 
 namespace tiffin::cli {
 
@@ -17,7 +17,7 @@ void add_ps(CLI::App& app, Context& ctx) {
   cmd->add_flag("-a,--all", o->all, "Show all containers (default: running ones)");
   cmd->add_flag("-q,--quiet", o->quiet, "Only ids");
   cmd->add_flag("--no-trunc", o->no_trunc, "Full ids");
-  cmd->add_option("-f,--filter", o->filters, "name=, id=, status=, ancestor=, exited=");
+  cmd->add_option("-f,--filter", o->filters, "name=, id=, status=, ancestor=, exited=, label=key[=value], health=");
   cmd->add_option("--format", o->format, "table or json");
   cmd->callback([&ctx, o] {
     ctx.run([&]() -> Result<int> {
@@ -26,7 +26,7 @@ void add_ps(CLI::App& app, Context& ctx) {
       auto list = TRY(e.list(filter));
       if (want_json(o->format)) {
         nlohmann::json arr = nlohmann::json::array();
-        for (const auto& c : list) arr.push_back(container_json(c));
+        for (const auto& c : list) arr.push_back(api::ps_json(c));
         print_json(arr, -1);
         return 0;
       }
@@ -37,8 +37,8 @@ void add_ps(CLI::App& app, Context& ctx) {
         out = fmt::format("{:<14}{:<30}{:<24}{:<18}{:<22}{}\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES");
         for (const auto& c : list) {
           std::string image = c.image.size() > 28 ? "…" + c.image.substr(c.image.size() - 27) : c.image;
-          out += fmt::format("{:<14}{:<30}{:<24}{:<18}{:<22}{}\n", o->no_trunc ? c.id : engine::short_id(c.id), image, command_text(c),
-              time_ago(c.created), status_text(c), c.name);
+          out += fmt::format("{:<14}{:<30}{:<24}{:<18}{:<22}{}\n", o->no_trunc ? c.id : engine::short_id(c.id), image, api::command_text(c),
+              api::time_ago(c.created), api::status_text(c), c.name);
         }
       }
       fmt::print("{}", out);

@@ -1,6 +1,7 @@
 // tiffin volume create | ls | inspect | rm
 #include <fmt/core.h>
 
+#include "api/docker_view.hpp"
 #include "cli/cli.hpp"
 
 namespace tiffin::cli {
@@ -35,8 +36,7 @@ void add_volume(CLI::App& app, Context& ctx) {
       nlohmann::json arr = nlohmann::json::array();
       if (!want_json(*vls_format)) fmt::print("{:<30}{:<12}{}\n", "VOLUME NAME", "SIZE (MiB)", "MOUNTPOINT");
       for (const auto& v : list) {
-        if (want_json(*vls_format))
-          arr.push_back({{"Name", v.name}, {"Mountpoint", v.mountpoint}, {"SizeMiB", v.size_mib}, {"Created", v.created}});
+        if (want_json(*vls_format)) arr.push_back(api::volume_json(v));
         else fmt::print("{:<30}{:<12}{}\n", v.name, v.size_mib ? std::to_string(v.size_mib) : "-", v.mountpoint);
       }
       if (want_json(*vls_format)) print_json(arr, -1);
@@ -52,7 +52,7 @@ void add_volume(CLI::App& app, Context& ctx) {
       nlohmann::json arr = nlohmann::json::array();
       for (const auto& n : *vin) {
         auto v = TRY(e.volume(n));
-        arr.push_back({{"Name", v.name}, {"Mountpoint", v.mountpoint}, {"SizeMiB", v.size_mib}, {"Created", v.created}});
+        arr.push_back(api::volume_json(v));
       }
       print_json(arr);
       return 0;

@@ -26,6 +26,9 @@ json container_config_to_json(const ContainerConfig& c) {
       {"dns_options", c.dns_options}, {"stop_signal", c.stop_signal}};
   j["entrypoint"] = c.entrypoint ? json(*c.entrypoint) : json(nullptr);
   if (!c.anonymous_volumes.empty()) j["anonymous_volumes"] = c.anonymous_volumes;
+  if (!c.tmpfs.empty()) j["tmpfs"] = c.tmpfs;
+  if (c.shm_size) j["shm_size"] = c.shm_size;
+  if (!c.labels.empty()) j["labels"] = c.labels;
   const Healthcheck& h = c.healthcheck;
   if (h != Healthcheck{})
     j["healthcheck"] = {{"test", h.test}, {"interval", h.interval_ns}, {"timeout", h.timeout_ns}, {"start_period", h.start_period_ns},
@@ -74,6 +77,9 @@ Result<ContainerConfig> container_config_from_json(const json& j) {
     c.dns_search = j.value("dns_search", std::vector<std::string>{});
     c.dns_options = j.value("dns_options", std::vector<std::string>{});
     c.anonymous_volumes = j.value("anonymous_volumes", std::vector<std::string>{});
+    c.tmpfs = j.value("tmpfs", std::vector<std::string>{});
+    c.shm_size = j.value("shm_size", int64_t(0));
+    c.labels = j.value("labels", std::map<std::string, std::string>{});
     if (j.contains("healthcheck")) {
       const json& h = j["healthcheck"];
       c.healthcheck = {h.at("test").get<std::vector<std::string>>(), h.at("interval").get<int64_t>(), h.at("timeout").get<int64_t>(),
@@ -140,6 +146,30 @@ shim::HealthSettings health_settings(const ContainerConfig& c, const ImageConfig
   s.start_interval = pick(mine.start_interval_ns, theirs.start_interval_ns, s.start_interval);
   s.retries = mine.retries ? mine.retries : theirs.retries ? theirs.retries : s.retries;
   return s;
+}
+
+Result<runtime::Mount> parse_tmpfs_spec(const std::string& text) {
+  size_t colon = text.find(':');
+  std::string target = text.substr(0, colon);
+  if (!target.starts_with("/") || target == "/" || target.find("/../") != std::string::npos || target.ends_with("/.."))
+    return fail(Errc::invalid_input, "tmpfs '" + text + "': the destination must be an absolute path below /");
+  runtime::Mount m{target, "tmpfs", "tmpfs", {"nosuid", "nodev", "noexec"}};
+  if (colon != std::string::npos) {
+    for (const auto& o : split(text.substr(colon + 1), ',')) {
+      if (o.empty()) continue;
+      // docker's: the mount options tmpfs takes, and the flags that undo the defaults.
+      static const char* known[] = {
+          "ro", "rw", "exec", "noexec", "suid", "nosuid", "dev", "nodev", "size=", "mode=", "uid=", "gid=", "nr_inodes=", "nr_blocks="};
+      bool ok = false;
+      for (const char* k : known) ok = ok || (std::string_view(k).ends_with("=") ? o.starts_with(k) : o == k);
+      if (!ok) return fail(Errc::invalid_input, "tmpfs '" + text + "': unknown option '" + o + "'");
+      for (const char* pair : {"exec", "suid", "dev"})
+        if (o == pair || o == std::string("no") + pair)
+          std::erase_if(m.options, [&](const std::string& x) { return x == pair || x == std::string("no") + pair; });
+      m.options.push_back(o);
+    }
+  }
+  return m;
 }
 
 NetworkMode network_mode(const ContainerConfig& c) {
@@ -211,6 +241,8 @@ Result<void> validate_container_config(const ContainerConfig& c) {
   TRY(shim::parse_restart_policy(c.restart));
   if (c.auto_remove && c.restart != "no" && !c.restart.empty()) return fail(Errc::invalid_input, "conflicting options: --restart and --rm");
   for (const auto& v : c.volumes) TRY(parse_volume_spec(v));
+  for (const auto& t : c.tmpfs) TRY(parse_tmpfs_spec(t));
+  if (c.shm_size < 0) return fail(Errc::invalid_input, "the size of /dev/shm cannot be negative");
   const Healthcheck& h = c.healthcheck;
   if (!h.test.empty() && h.test[0] != "NONE" && h.test[0] != "CMD" && h.test[0] != "CMD-SHELL")
     return fail(Errc::invalid_input, "a health check's test starts with NONE, CMD or CMD-SHELL, not '" + h.test[0] + "'");
@@ -318,7 +350,13 @@ Result<runtime::Spec> build_spec(const ContainerConfig& c, const ImageConfig& im
     for (auto& m : spec.mounts)
       if (m.destination == "/sys") m = {"/sys", "bind", "/sys", {"rbind", "nosuid", "noexec", "nodev", "ro"}};
   }
+  if (c.shm_size > 0)
+    for (auto& m : spec.mounts)
+      if (m.destination == "/dev/shm")
+        for (auto& o : m.options)
+          if (o.starts_with("size=")) o = "size=" + std::to_string(c.shm_size);
   spec.mounts.insert(spec.mounts.end(), in.mounts.begin(), in.mounts.end());
+  for (const auto& text : c.tmpfs) spec.mounts.push_back(TRY(parse_tmpfs_spec(text)));
   spec.annotations = {{"org.tiffin.image", c.image}, {"org.tiffin.name", c.name}};
   return spec;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,9 @@ struct ContainerConfig {
   std::vector<std::string> dns, dns_search, dns_options;  // for /etc/resolv.conf
   std::vector<std::string> volumes;                       // name:/dst[:ro] or /host:/dst[:ro]
   std::vector<std::string> anonymous_volumes;             // made by create for the image's Volumes (named in `volumes`)
+  std::vector<std::string> tmpfs;                         // /path[:mount options], a tmpfs each
+  int64_t shm_size = 0;                                   // bytes of /dev/shm; 0: 64 MiB
+  std::map<std::string, std::string> labels;
   std::vector<std::string> cap_add, cap_drop;
   std::string log_stdout, log_stderr;  // redis://…/channel
   std::string stats_redis;
@@ -88,6 +92,9 @@ struct VolumeSpec {
   bool no_copy = false;  // nocopy: an empty volume is not filled from the image
   bool named() const { return !source.starts_with("/"); }
 };
+// --tmpfs /path[:options] (docker's: size=, mode=, uid=, gid=, ro, exec, suid, dev …) as a mount.
+Result<runtime::Mount> parse_tmpfs_spec(const std::string& text);
+
 // source:/target[:options], options a comma list of ro, rw, nocopy (docker's).
 Result<VolumeSpec> parse_volume_spec(const std::string& text);
 

@@ -1,6 +1,7 @@
 // Inside a running container: exec, top and stats go to the runtime directly (no round trip
 // through the shim, so an exec costs one clone).
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,11 +12,13 @@
 
 #include "common/fd.hpp"
 #include "common/remove_tree.hpp"
+#include "common/subprocess.hpp"
 #include "common/text.hpp"
 #include "common/unix_socket.hpp"
 #include "engine/engine.hpp"
 #include "engine/user_lookup.hpp"
 #include "runtime/container.hpp"
+#include "runtime/spec.hpp"
 
 namespace tiffin::engine {
 namespace {
@@ -95,6 +98,49 @@ Result<ExecTerminal> Engine::exec_terminal(const std::string& ref, const ExecReq
   if (!pid) return fail(Errc::internal, "the runtime wrote no pid for the exec");
   t.pid = *pid;
   return t;
+}
+
+Result<PipedExec> Engine::exec_piped(const std::string& ref, const ExecRequest& r) {
+  if (r.tty) return fail(Errc::invalid_input, "an exec with a terminal goes through exec_terminal");
+  std::string id = TRY(resolve_container(ref));
+  runtime::RuntimeOptions rt{runtime_root(), false};
+  runtime::ExecOptions opts = TRY(exec_options(rt, id, ref, r));
+  // The process goes to the runtime through a pipe (its --process reads /dev/fd/3): nothing on
+  // disk, nothing to clean up.
+  std::string process = runtime::process_to_json(opts.process);
+  int p[2], in[2], out[2], err[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return fail_errno("pipe");
+  UniqueFd p_r(p[0]), p_w(p[1]);
+  if (::pipe2(in, O_CLOEXEC) != 0) return fail_errno("pipe");
+  UniqueFd in_r(in[0]), in_w(in[1]);
+  if (::pipe2(out, O_CLOEXEC) != 0) return fail_errno("pipe");
+  UniqueFd out_r(out[0]), out_w(out[1]);
+  if (::pipe2(err, O_CLOEXEC) != 0) return fail_errno("pipe");
+  UniqueFd err_r(err[0]), err_w(err[1]);
+  if (process.size() > 60000) return fail(Errc::invalid_input, "the exec's process is too large");
+  TRY(write_all(p_w.get(), {reinterpret_cast<const uint8_t*>(process.data()), process.size()}));
+  p_w.reset();
+  std::vector<std::string> argv = {opts_.runtime_binary, "--root", runtime_root(), "exec", "--process", "/dev/fd/3"};
+  if (r.detach) argv.push_back("--detach");
+  argv.push_back(id);
+  // Detached, the program's stdio is /dev/null: nobody holds the other ends.
+  UniqueFd null(r.detach ? ::open("/dev/null", O_RDWR | O_CLOEXEC) : -1);
+  if (r.detach && !null) return fail_errno("opening /dev/null");
+  int fds[4] = {r.detach ? null.get() : in_r.get(), r.detach ? null.get() : out_w.get(), r.detach ? null.get() : err_w.get(), p_r.get()};
+  pid_t pid = TRY(spawn(argv, [fds] {
+    // A server's threads block the signals it waits for: the program must get them.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    // All out of the way first, then onto 0..3 (one may sit on another's target).
+    int moved[4];
+    for (int i = 0; i < 4; ++i)
+      if ((moved[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 10)) < 0) return false;
+    for (int i = 0; i < 4; ++i)
+      if (::dup2(moved[i], i) < 0) return false;
+    return true;
+  }));
+  return PipedExec{pid, std::move(in_w), std::move(out_r), std::move(err_r)};
 }
 
 Result<std::vector<ProcessRow>> Engine::top(const std::string& ref) {

@@ -126,6 +126,7 @@ Result<StartedContainer> Engine::start(const std::string& ref, const StartOption
       conn = TRY(std::move(launched));
     }
     if (o.attach) TRY(conn->send(shim::Attach{o.attach_stdin}));
+    else if (o.watch_exit) TRY(conn->send(shim::Wait{}));
     if (o.size) TRY(conn->send(*o.size));
     auto started = conn->call<shim::Started>(shim::Start{});
     if (!started && started.error().kind == Errc::unavailable && attempt == 0) {
@@ -135,7 +136,7 @@ Result<StartedContainer> Engine::start(const std::string& ref, const StartOption
     if (!started && started.error().kind == Errc::conflict && attempt == 0) continue;  // another CLI's Start won
     if (!started) return std::unexpected(started.error());
     StartedContainer out{started->pid, {}};
-    if (o.attach) out.session = std::move(*conn);
+    if (o.attach || o.watch_exit) out.session = std::move(*conn);
     return out;
   }
 }
@@ -207,6 +208,13 @@ Result<void> Engine::kill(const std::string& ref, int signal) {
   if (info.shim_alive)
     if (auto conn = connect_shim(shim_dir(info.id))) return conn->call_done(shim::Kill{signal});
   return runtime::kill_container({runtime_root(), false}, info.id, signal, false);
+}
+
+Result<void> Engine::resize(const std::string& ref, uint16_t rows, uint16_t cols) {
+  ContainerInfo info = TRY(inspect(ref));
+  if (!is_active(info.state.status) || !info.shim_alive) return fail(Errc::conflict, "container " + info.name + " is not running");
+  auto conn = TRY(connect_shim(shim_dir(info.id)));
+  return conn.send(shim::Resize{rows, cols});
 }
 
 Result<void> Engine::pause(const std::string& ref, bool pause) {

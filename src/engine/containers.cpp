@@ -44,13 +44,46 @@ Result<ContainerFilter> parse_container_filter(bool all, const std::vector<std::
     auto eq = kv.find('=');
     if (eq == std::string::npos) return fail(Errc::invalid_input, "filter '" + kv + "' is not key=value");
     std::string key = kv.substr(0, eq);
-    if (key != "name" && key != "id" && key != "status" && key != "ancestor" && key != "exited")
+    if (key != "name" && key != "id" && key != "status" && key != "ancestor" && key != "exited" && key != "label" && key != "health")
       return fail(Errc::invalid_input, "unknown filter '" + key + "'");
     if (key == "status" && !shim::parse_status(kv.substr(eq + 1)))
       return fail(Errc::invalid_input, "unknown status '" + kv.substr(eq + 1) + "'");
     f.filters.emplace(key, kv.substr(eq + 1));
   }
   return f;
+}
+
+bool container_matches(const ContainerFilter& f, const ContainerInfo& c) {
+  auto status = c.state.status;
+  // A status filter asks for containers in any state (docker: it implies -a).
+  if (!f.all && !is_active(status) && !f.filters.contains("status")) return false;
+  // docker's rule: values of one key are alternatives, except labels, which all must hold.
+  for (auto it = f.filters.begin(); it != f.filters.end(); it = f.filters.upper_bound(it->first)) {
+    const std::string& key = it->first;
+    auto [first, last] = f.filters.equal_range(key);
+    auto one = [&](const std::string& value) {
+      if (key == "name") return c.name.find(value) != std::string::npos;
+      if (key == "id") return c.id.starts_with(value);
+      if (key == "status") return status_name(status) == value;
+      if (key == "ancestor") return c.image == value || c.image_id.starts_with(value);
+      if (key == "exited") return status == ContainerStatus::exited && std::to_string(c.state.exit_code) == value;
+      if (key == "health") return (c.state.health.status.empty() ? "none" : c.state.health.status) == value;
+      if (key == "label") {
+        size_t eq = value.find('=');
+        auto l = c.config.labels.find(value.substr(0, eq));
+        return l != c.config.labels.end() && (eq == std::string::npos || l->second == value.substr(eq + 1));
+      }
+      return false;
+    };
+    bool any = false, all = true;
+    for (auto v = first; v != last; ++v) {
+      bool m = one(v->second);
+      any = any || m;
+      all = all && m;
+    }
+    if (!(key == "label" ? all : any)) return false;
+  }
+  return true;
 }
 
 bool Engine::shim_alive(const std::string& id) const { return engine::shim_alive(shim_dir(id)); }
@@ -136,16 +169,7 @@ Result<std::vector<ContainerInfo>> Engine::list(const ContainerFilter& filter) {
     }
     auto info = load(r);
     if (!info) continue;
-    auto status = info->state.status;
-    bool keep = filter.all || is_active(status);
-    for (const auto& [key, value] : filter.filters) {
-      if (key == "name") keep = keep && info->name.find(value) != std::string::npos;
-      else if (key == "id") keep = keep && info->id.starts_with(value);
-      else if (key == "status") keep = status_name(status) == value;  // docker: a status filter implies -a
-      else if (key == "ancestor") keep = keep && (info->image == value || info->image_id.starts_with(value));
-      else if (key == "exited") keep = keep && status == ContainerStatus::exited && std::to_string(info->state.exit_code) == value;
-    }
-    if (keep) out.push_back(std::move(*info));
+    if (container_matches(filter, *info)) out.push_back(std::move(*info));
   }
   return out;
 }

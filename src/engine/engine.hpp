@@ -99,8 +99,12 @@ struct ContainerFilter {
   bool all = false;                                 // else only active ones
   std::multimap<std::string, std::string> filters;  // docker's name=, id=, status=, ancestor=, exited=
 };
-// Errc::invalid_input for a filter docker does not have.
+// Errc::invalid_input for a filter docker does not have (name, id, status, ancestor, exited,
+// label=key[=value], health).
 Result<ContainerFilter> parse_container_filter(bool all, const std::vector<std::string>& key_values);
+// docker's rules: values of one key are alternatives, labels must all hold, keys must all hold;
+// without `all` only active containers (unless a status is asked for).
+bool container_matches(const ContainerFilter& f, const ContainerInfo& c);
 
 // How `start` connects the caller: with `attach`, the returned session streams the program's
 // output (and takes its input with `attach_stdin`) until Exited; `size` reaches the terminal
@@ -108,6 +112,9 @@ Result<ContainerFilter> parse_container_filter(bool all, const std::vector<std::
 struct StartOptions {
   bool attach = false, attach_stdin = false;
   std::optional<shim::Resize> size;
+  // Without attach: the returned session carries no output, only the Exited that ends the run
+  // (for a caller that reports the exit code: an --rm container leaves no record of it).
+  bool watch_exit = false;
 };
 struct StartedContainer {
   int pid = 0;
@@ -123,6 +130,11 @@ struct ExecRequest {
 struct ExecTerminal {
   pid_t pid = 0;
   UniqueFd master;
+};
+
+struct PipedExec {
+  pid_t pid = 0;          // the runtime's `exec`: wait for it
+  UniqueFd in, out, err;  // the program's stdin (write end), stdout and stderr (read ends)
 };
 
 struct ProcessRow {
@@ -187,6 +199,8 @@ class Engine {
   Result<void> stop(const std::string& ref, std::chrono::milliseconds timeout, int signal = 0);  // 0: the container's stop signal
   Result<void> kill(const std::string& ref, int signal);
   Result<void> pause(const std::string& ref, bool pause);
+  // A running container's terminal size (its shim sets it on the pty).
+  Result<void> resize(const std::string& ref, uint16_t rows, uint16_t cols);
   // Waits until the container stopped for good; its exit code.
   Result<int> wait(const std::string& ref);
   // Attaches to a running container's output (and input).
@@ -206,6 +220,9 @@ class Engine {
   // with detach).
   Result<int> exec(const std::string& ref, const ExecRequest& r);
   Result<ExecTerminal> exec_terminal(const std::string& ref, const ExecRequest& r);
+  // Without a terminal, with pipes for stdio that the caller holds (the Engine API's hijacked
+  // connection): the runtime's exec process, whose exit status is the program's.
+  Result<PipedExec> exec_piped(const std::string& ref, const ExecRequest& r);
   Result<std::vector<ProcessRow>> top(const std::string& ref);
   Result<runtime::CgroupStats> stats(const std::string& ref);
   // Bytes in and out of a running container's network namespace (all but lo); zero otherwise.

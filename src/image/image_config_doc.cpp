@@ -4,11 +4,11 @@
 
 #include "common/text.hpp"
 #include "image/digest.hpp"
-#include "image/json_fields.hpp"
+#include "common/json_fields.hpp"
 #include "image/manifest.hpp"
 
 namespace tiffin::image {
-namespace jf = json_fields;
+namespace jf = tiffin::json_fields;
 using json = nlohmann::json;
 
 namespace {

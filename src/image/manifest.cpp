@@ -6,10 +6,10 @@
 
 #include "common/text.hpp"
 #include "image/digest.hpp"
-#include "image/json_fields.hpp"
+#include "common/json_fields.hpp"
 
 namespace tiffin::image {
-namespace jf = json_fields;
+namespace jf = tiffin::json_fields;
 using json = nlohmann::json;
 
 namespace {

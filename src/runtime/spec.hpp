@@ -249,8 +249,9 @@ std::string seccomp_to_json(const Seccomp& seccomp, bool pretty = false);
 Result<Spec> parse_spec(const std::string& json_text, const std::string& bundle);
 // Reads <bundle>/config.json and checks that the rootfs exists.
 Result<Spec> load_spec(const std::string& bundle);
-// A process object alone, as `exec --process` takes it.
+// A process object alone, as `exec --process` takes it, and its text.
 Result<Process> parse_process_json(const std::string& json_text);
+std::string process_to_json(const Process& process);
 // The linux.resources object alone, as `update --resources` takes it.
 Result<Resources> parse_resources_json(const std::string& json_text);
 

@@ -203,6 +203,8 @@ std::string dump(const json& j, bool pretty) { return pretty ? j.dump(1, '\t') +
 
 }  // namespace
 
+std::string process_to_json(const Process& p) { return process_json(p).dump(); }
+
 std::string spec_to_json(const Spec& s, bool pretty) {
   json j = {{"ociVersion", s.oci_version}, {"root", {{"path", s.root_path}, {"readonly", s.root_readonly}}}};
   if (!s.annotations.empty()) j["annotations"] = s.annotations;

@@ -40,3 +40,16 @@ TEST(Text, ParseIntTakesOnlyTheWholeNumber) {
 
 }  // namespace
 }  // namespace tiffin
+
+namespace tiffin {
+namespace {
+
+TEST(Text, ParseDecimalTakesWholeFiniteNumbersOnly) {
+  EXPECT_EQ(parse_decimal("1700000000.5"), 1700000000.5);
+  EXPECT_EQ(parse_decimal("0"), 0.0);
+  EXPECT_EQ(parse_decimal("-2.25"), -2.25);
+  for (const char* bad : {"", "+1", "1e3", "1.5x", "nan", "inf", " 1", "0x10"}) EXPECT_FALSE(parse_decimal(bad)) << bad;
+}
+
+}  // namespace
+}  // namespace tiffin

@@ -1,0 +1,90 @@
+#include "api/engine_api.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "api/attach_broker.hpp"
+#include "api/exec_store.hpp"
+
+namespace tiffin::api {
+
+std::string Request::arg(const std::string& key, const std::string& fallback) const {
+  auto it = query.find(key);
+  return it == query.end() ? fallback : it->second;
+}
+
+bool Request::flag(const std::string& key, bool fallback) const {
+  auto it = query.find(key);
+  if (it == query.end()) return fallback;
+  return it->second == "1" || it->second == "true" || it->second == "True";
+}
+
+std::vector<std::string> Request::args(const std::string& key) const {
+  std::vector<std::string> out;
+  auto [a, b] = query.equal_range(key);
+  for (auto it = a; it != b; ++it) out.push_back(it->second);
+  return out;
+}
+
+Response json_response(unsigned status, const std::string& text) {
+  Response r;
+  r.status = status;
+  r.body = text + "\n";
+  return r;
+}
+
+Response error_response(const Error& e) {
+  unsigned status = 500;
+  switch (e.kind) {
+    case Errc::invalid_input: status = 400; break;
+    case Errc::not_found: status = 404; break;
+    case Errc::conflict: status = 409; break;
+    case Errc::denied: status = 403; break;
+    case Errc::unsupported: status = 501; break;
+    case Errc::unavailable: status = 503; break;
+    // A command that cannot run: docker's create succeeds and start answers 400 with the reason.
+    case Errc::program_not_found:
+    case Errc::program_not_executable: status = 400; break;
+    default: break;
+  }
+  // docker's client tells 127 from 126 from 125 by words in the message, lowercase.
+  std::string message = e.message;
+  if (e.kind == Errc::program_not_found && message.find("executable file not found") == std::string::npos &&
+      message.find("no such file or directory") == std::string::npos)
+    message += ": no such file or directory";
+  if (e.kind == Errc::program_not_executable && message.find("permission denied") == std::string::npos) message += ": permission denied";
+  return json_response(status, nlohmann::json{{"message", message}}.dump());
+}
+
+EngineApi::EngineApi(engine::EngineOptions opts)
+    : opts_(std::move(opts)), attaches_(std::make_unique<AttachBroker>()), execs_(std::make_unique<ExecStore>()) {
+  opts_.progress = false;  // no terminal here
+  add_system_endpoints(*this);
+  add_container_endpoints(*this);
+  add_exec_endpoints(*this);
+  add_image_endpoints(*this);
+  add_volume_endpoints(*this);
+  add_network_endpoints(*this);
+}
+
+EngineApi::~EngineApi() = default;
+
+Response EngineApi::handle(Request& r) {
+  auto m = router_.match(r.method, r.path);
+  if (!m.handler) {
+    if (m.method_mismatch)
+      return json_response(405, nlohmann::json{{"message", "method " + r.method + " not allowed on " + r.path}}.dump());
+    return json_response(404, nlohmann::json{{"message", "page not found"}}.dump());
+  }
+  r.params = std::move(m.params);
+  try {
+    auto res = (*m.handler)(r);
+    if (!res) return error_response(res.error());
+    return std::move(*res);
+  } catch (const std::exception& e) {
+    // nlohmann's type errors in a handler that read a field unchecked: the client's fault.
+    spdlog::warn("api: {} {}: {}", r.method, r.path, e.what());
+    return json_response(400, nlohmann::json{{"message", std::string("bad request: ") + e.what()}}.dump());
+  }
+}
+
+}  // namespace tiffin::api

@@ -1,0 +1,174 @@
+// /containers/{id}/exec and /exec/{id}/…: docker's two-step exec (make, then start with the
+// connection hijacked), its inspect and resize.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
+
+#include "api/engine_api.hpp"
+#include "api/exec_store.hpp"
+#include "api/stream_frames.hpp"
+#include "common/json_fields.hpp"
+#include "common/subprocess.hpp"
+#include "common/text.hpp"
+
+namespace tiffin::api {
+
+using json = nlohmann::json;
+namespace jf = tiffin::json_fields;
+
+namespace {
+
+// Copies between the client and the exec's descriptors until the program's output ends.
+// `out`/`err`: read ends (with a terminal, the master alone as `out`); what the client did not
+// ask for is read and dropped, so the program never blocks on a full pipe. Stdin goes to
+// `in`; at the client's end of stream `close_stdin` runs (a pipe closes; a terminal stays).
+void relay(Connection& conn, int in, const std::function<void()>& close_stdin, int out, int err, bool fwd_out, bool fwd_err, bool tty) {
+  bool stdin_open = in >= 0;
+  bool out_open = out >= 0, err_open = err >= 0;
+  char buf[32768];
+  while (out_open || err_open) {
+    pollfd p[3] = {{out_open ? out : -1, POLLIN, 0}, {err_open ? err : -1, POLLIN, 0}, {stdin_open ? conn.fd() : -1, POLLIN, 0}};
+    if (!(stdin_open && conn.has_buffered()) && ::poll(p, 3, -1) < 0 && errno != EINTR) return;
+    for (int i = 0; i < 2; ++i) {
+      if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = ::read(p[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        (i == 0 ? out_open : err_open) = false;
+        continue;
+      }
+      if (!(i == 0 ? fwd_out : fwd_err)) continue;
+      std::string_view data(buf, static_cast<size_t>(n));
+      auto sent = tty ? conn.write(data) : conn.write(frame(i == 0 ? StreamKind::stdout_ : StreamKind::stderr_, data));
+      if (!sent) return;
+    }
+    if (stdin_open && (conn.has_buffered() || (p[2].revents & (POLLIN | POLLHUP)))) {
+      auto got = conn.read_some(0);
+      if (!got || (*got && (*got)->empty())) {
+        stdin_open = false;
+        close_stdin();
+      } else if (*got && !write_all(in, {reinterpret_cast<const uint8_t*>((*got)->data()), (*got)->size()})) {
+        stdin_open = false;
+        close_stdin();
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void add_exec_endpoints(EngineApi& api) {
+  api.route("POST", "/containers/{id}/exec", [&api](Request& r) -> Result<Response> {
+    auto body = json::parse(r.body.empty() ? "{}" : r.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) return fail(Errc::invalid_input, "the request body is not a JSON object");
+    auto e = TRY(api.engine());
+    auto id = e.resolve_container(r.params["id"]);
+    if (!id && id.error().kind == Errc::not_found) return fail(Errc::not_found, "No such container: " + r.params["id"]);
+    auto info = TRY(e.inspect(TRY(std::move(id))));
+    if (info.state.status != shim::ContainerStatus::running) return fail(Errc::conflict, "container " + info.id + " is not running");
+    ExecInstance x;
+    x.id = TRY(engine::random_id());
+    x.container = info.id;
+    x.request.args = TRY(jf::strings(body, "Cmd", "exec"));
+    if (x.request.args.empty()) return fail(Errc::invalid_input, "No exec command specified");
+    x.request.env = TRY(jf::strings(body, "Env", "exec"));
+    x.request.user = TRY(jf::string(body, "User", "exec"));
+    x.request.workdir = TRY(jf::string(body, "WorkingDir", "exec"));
+    x.request.tty = TRY(jf::boolean(body, "Tty", "exec"));
+    x.attach_stdin = TRY(jf::boolean(body, "AttachStdin", "exec"));
+    x.attach_stdout = TRY(jf::boolean(body, "AttachStdout", "exec"));
+    x.attach_stderr = TRY(jf::boolean(body, "AttachStderr", "exec"));
+    if (TRY(jf::boolean(body, "Privileged", "exec"))) return fail(Errc::unsupported, "privileged exec is not supported");
+    api.execs().put(x);
+    return json_response(201, json{{"Id", x.id}}.dump());
+  });
+
+  api.route("GET", "/exec/{id}/json", [&api](Request& r) -> Result<Response> {
+    auto x = api.execs().get(r.params["id"]);
+    if (!x) return fail(Errc::not_found, "No such exec instance: " + r.params["id"]);
+    json pc = {{"tty", x->request.tty}, {"entrypoint", x->request.args.front()},
+        {"arguments", std::vector<std::string>(x->request.args.begin() + 1, x->request.args.end())}, {"privileged", false},
+        {"user", x->request.user}};
+    return json_response(
+        200, json{{"ID", x->id}, {"Running", x->running}, {"ExitCode", x->exit_code ? json(*x->exit_code) : json(nullptr)},
+                 {"ProcessConfig", pc}, {"OpenStdin", x->attach_stdin}, {"OpenStdout", x->attach_stdout}, {"OpenStderr", x->attach_stderr},
+                 {"CanRemove", false}, {"ContainerID", x->container}, {"DetachKeys", ""}, {"Pid", x->pid}}
+                 .dump());
+  });
+
+  api.route("POST", "/exec/{id}/resize", [&api](Request& r) -> Result<Response> {
+    auto x = api.execs().get(r.params["id"]);
+    if (!x) return fail(Errc::not_found, "No such exec instance: " + r.params["id"]);
+    // The terminal is the relaying thread's; the program's process group gets the size through
+    // its pty, which the resize below reaches by the exec's pid.
+    auto h = parse_uint<uint16_t>(r.arg("h")), w = parse_uint<uint16_t>(r.arg("w"));
+    if (!h || !w) return fail(Errc::invalid_input, "resize needs h and w (numbers)");
+    if (x->pid > 0) {
+      std::string tty_path = "/proc/" + std::to_string(x->pid) + "/fd/0";
+      int fd = ::open(tty_path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
+      if (fd >= 0) {
+        winsize ws{*h, *w, 0, 0};
+        ::ioctl(fd, TIOCSWINSZ, &ws);
+        ::close(fd);
+      }
+    }
+    return json_response(200, "");
+  });
+
+  api.route("POST", "/exec/{id}/start", [&api](Request& r) -> Result<Response> {
+    auto x = api.execs().get(r.params["id"]);
+    if (!x) return fail(Errc::not_found, "No such exec instance: " + r.params["id"]);
+    if (x->running || x->exit_code) return fail(Errc::conflict, "exec " + x->id + " has already run");
+    auto body = json::parse(r.body.empty() ? "{}" : r.body, nullptr, false);
+    bool detach = body.is_object() && TRY(jf::boolean(body, "Detach", "exec start"));
+    auto e = TRY(api.engine());
+    engine::ExecRequest req = x->request;
+    if (detach) {
+      req.detach = true;
+      if (req.tty) req.tty = false;  // nobody reads a detached terminal
+      auto piped = TRY(e.exec_piped(x->container, req));
+      int code = wait_exit(piped.pid);
+      api.execs().update(x->id, [&](ExecInstance& i) { i.running = code == 0; });
+      if (code != 0) return fail(Errc::internal, "the exec did not start (runtime exit " + std::to_string(code) + ")");
+      Response res;
+      res.content_type.clear();
+      return res;
+    }
+    Response res;
+    res.hijack = true;
+    res.content_type = req.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
+    std::string exec_id = x->id, container = x->container;
+    bool in = x->attach_stdin, out = x->attach_stdout, err = x->attach_stderr;
+    res.stream = [&api, exec_id, container, req, in, out, err](Connection& conn) {
+      auto e = api.engine();
+      if (!e) return;
+      auto finish = [&](int code) { api.execs().update(exec_id, [&](ExecInstance& i) { i.running = false, i.exit_code = code; }); };
+      if (req.tty) {
+        auto t = e->exec_terminal(container, req);
+        if (!t) return finish(126);
+        api.execs().update(exec_id, [&](ExecInstance& i) { i.running = true, i.pid = t->pid; });
+        relay(
+            conn, in ? t->master.get() : -1, [] {}, t->master.get(), -1, out, out, true);
+        finish(wait_exit(t->pid));
+        return;
+      }
+      auto piped = e->exec_piped(container, req);
+      if (!piped) {
+        (void)conn.write(frame(StreamKind::stderr_, piped.error().message + "\n"));
+        return finish(126);
+      }
+      api.execs().update(exec_id, [&](ExecInstance& i) { i.running = true, i.pid = piped->pid; });
+      if (!in) piped->in.reset();
+      relay(
+          conn, piped->in.get(), [&] { piped->in.reset(); }, piped->out.get(), piped->err.get(), out, err, false);
+      piped->in.reset();
+      finish(wait_exit(piped->pid));
+    };
+    return res;
+  });
+}
+
+}  // namespace tiffin::api

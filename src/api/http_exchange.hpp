@@ -1,0 +1,62 @@
+// What the Engine API's handlers see of HTTP: a parsed request, and a response that is either
+// a body or a stream written after the head (logs, wait, stats, pull progress; the connection
+// closes when it ends), or — for attach and exec — the raw connection both ways ("hijacking":
+// 101 UPGRADED when the client asked to upgrade, as docker answers).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "api/router.hpp"
+#include "common/error.hpp"
+
+namespace tiffin::api {
+
+struct Request {
+  std::string method, path, version;  // path without the /vX.Y prefix; version negotiated
+  std::multimap<std::string, std::string> query;
+  PathParams params;  // from the route's {name}s
+  std::string body;
+  std::string content_type;
+  bool wants_upgrade = false;  // Connection: Upgrade, Upgrade: tcp
+
+  // A query value, or `fallback`.
+  std::string arg(const std::string& key, const std::string& fallback = {}) const;
+  // docker's booleans in queries: 1, true, True (0, false, "" are false).
+  bool flag(const std::string& key, bool fallback = false) const;
+  // Every value of a repeated key.
+  std::vector<std::string> args(const std::string& key) const;
+};
+
+// The client's connection once the head of a streamed or hijacked response went out.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Writes everything; Errc::unavailable when the client went away.
+  virtual Result<void> write(std::string_view bytes) = 0;
+  // What the client sent next: bytes, "" at its end of stream, nullopt when `timeout_ms` passed
+  // first (-1: wait as long as it takes).
+  virtual Result<std::optional<std::string>> read_some(int timeout_ms) = 0;
+  // For poll(): readable when read_some has something (bytes buffered count).
+  virtual int fd() const = 0;
+  virtual bool has_buffered() const = 0;
+};
+
+struct Response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::function<void(Connection&)> stream;  // set: streamed (or hijacked) after the head
+  bool hijack = false;                      // raw both ways (101 when the client asked)
+};
+
+// docker's error body {"message": …} with the status docker uses for the error's kind.
+Response error_response(const Error& e);
+Response json_response(unsigned status, const std::string& json_text);
+
+}  // namespace tiffin::api

@@ -1,0 +1,114 @@
+// /images/…: list, inspect, create (pull, with docker's progress messages), tag, remove, prune.
+#include "api/docker_view.hpp"
+#include "api/engine_api.hpp"
+#include "api/filters.hpp"
+
+namespace tiffin::api {
+
+using json = nlohmann::json;
+
+namespace {
+
+// Docker clients name images by "sha256:<id>" too.
+std::string image_ref(std::string ref) {
+  if (ref.starts_with("sha256:")) ref = ref.substr(7);
+  return ref;
+}
+
+Result<engine::ImageInfo> find_image(engine::Engine& e, const std::string& ref) {
+  auto found = e.resolve_image(image_ref(ref), "never");
+  if (!found && found.error().kind == Errc::not_found) return fail(Errc::not_found, "No such image: " + ref);
+  return found;
+}
+
+}  // namespace
+
+void add_image_endpoints(EngineApi& api) {
+  api.route("GET", "/images/json", [&api](Request& r) -> Result<Response> {
+    auto e = TRY(api.engine());
+    auto pairs = TRY(filter_pairs(r.arg("filters")));
+    json arr = json::array();
+    for (const auto& i : TRY(e.images())) {
+      bool keep = true;
+      for (const auto& p : pairs) {
+        std::string key = p.substr(0, p.find('=')), value = p.substr(p.find('=') + 1);
+        if (key == "reference") {
+          bool any = false;
+          for (const auto& t : i.tags) any = any || t == value || t.substr(0, t.rfind(':')) == value;
+          keep = keep && any;
+        } else if (key == "dangling") {
+          keep = keep && ((value == "true") == i.tags.empty());
+        } else {
+          return fail(Errc::invalid_input, "invalid filter '" + key + "'");
+        }
+      }
+      if (keep) arr.push_back(image_list_json(i));
+    }
+    return json_response(200, arr.dump());
+  });
+
+  api.route("GET", "/images/{name*}/json", [&api](Request& r) -> Result<Response> {
+    auto e = TRY(api.engine());
+    return json_response(200, image_inspect_json(e, TRY(find_image(e, r.params["name"]))).dump());
+  });
+
+  api.route("POST", "/images/create", [&api](Request& r) -> Result<Response> {
+    std::string from = r.arg("fromImage");
+    if (from.empty()) return fail(Errc::unsupported, "importing images (fromSrc) is not supported: use tiffin import");
+    std::string tag = r.arg("tag");
+    std::string ref = from;
+    if (!tag.empty()) ref += (tag.starts_with("sha256:") ? "@" : ":") + tag;
+    Response res;
+    // docker's progress stream: JSON messages, an error as the last one (the status is 200).
+    res.stream = [&api, ref, platform = r.arg("platform")](Connection& conn) {
+      (void)conn.write(json{{"status", "Pulling from " + ref}}.dump() + "\n");
+      auto e = api.engine();
+      if (!e) {
+        (void)conn.write(json{{"errorDetail", {{"message", e.error().message}}}, {"error", e.error().message}}.dump() + "\n");
+        return;
+      }
+      auto got = e->resolve_image(ref, "always");
+      if (!got) {
+        (void)conn.write(json{{"errorDetail", {{"message", got.error().message}}}, {"error", got.error().message}}.dump() + "\n");
+        return;
+      }
+      std::string digest = engine::image_digest(*got);
+      if (!digest.empty()) (void)conn.write(json{{"status", "Digest: " + digest}}.dump() + "\n");
+      (void)conn.write(json{{"status", "Status: Downloaded newer image for " + ref}}.dump() + "\n");
+    };
+    return res;
+  });
+
+  api.route("POST", "/images/{name*}/tag", [&api](Request& r) -> Result<Response> {
+    auto e = TRY(api.engine());
+    auto image = TRY(find_image(e, r.params["name"]));
+    std::string repo = r.arg("repo");
+    if (repo.empty()) return fail(Errc::invalid_input, "repository name (repo) is required");
+    TRY(e.tag_image(image.id, repo + ":" + r.arg("tag", "latest")));
+    return json_response(201, "");
+  });
+
+  api.route("DELETE", "/images/{name*}", [&api](Request& r) -> Result<Response> {
+    auto e = TRY(api.engine());
+    TRY(find_image(e, r.params["name"]));
+    json arr = json::array();
+    for (const auto& line : TRY(e.remove_image(image_ref(r.params["name"]), r.flag("force")))) {
+      size_t colon = line.find(": ");
+      if (colon != std::string::npos) arr.push_back({{line.substr(0, colon), line.substr(colon + 2)}});
+    }
+    return json_response(200, arr.dump());
+  });
+
+  api.route("POST", "/images/prune", [&api](Request&) -> Result<Response> {
+    auto e = TRY(api.engine());
+    json deleted = json::array();
+    for (const auto& i : TRY(e.images())) {
+      if (!i.tags.empty()) continue;
+      auto gone = e.remove_image(i.id, false);
+      if (gone) deleted.push_back({{"Deleted", "sha256:" + i.id}});
+    }
+    return json_response(200, json{{"ImagesDeleted", deleted}, {"SpaceReclaimed", 0}}.dump());
+  });
+}
+
+}  // namespace tiffin::api

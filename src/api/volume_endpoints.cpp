@@ -1,0 +1,64 @@
+// /volumes/…: create, list, inspect, remove, prune.
+#include "api/docker_view.hpp"
+#include "api/engine_api.hpp"
+#include "common/json_fields.hpp"
+#include "common/text.hpp"
+
+namespace tiffin::api {
+
+using json = nlohmann::json;
+namespace jf = tiffin::json_fields;
+
+void add_volume_endpoints(EngineApi& api) {
+  api.route("GET", "/volumes", [&api](Request&) -> Result<Response> {
+    auto e = TRY(api.engine());
+    json arr = json::array();
+    for (const auto& v : TRY(e.volumes())) arr.push_back(volume_json(v));
+    return json_response(200, json{{"Volumes", arr}, {"Warnings", json::array()}}.dump());
+  });
+
+  api.route("POST", "/volumes/create", [&api](Request& r) -> Result<Response> {
+    auto body = json::parse(r.body.empty() ? "{}" : r.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) return fail(Errc::invalid_input, "the request body is not a JSON object");
+    std::string name = TRY(jf::string(body, "Name", "volume"));
+    std::string driver = TRY(jf::string(body, "Driver", "volume"));
+    if (!driver.empty() && driver != "local") return fail(Errc::invalid_input, "volume driver '" + driver + "' is not supported (local)");
+    auto opts = TRY(jf::string_map(body, "DriverOpts", "volume"));
+    uint64_t size_mib = 0;
+    for (const auto& [k, v] : opts) {
+      if (k != "size") return fail(Errc::invalid_input, "volume option '" + k + "' is not supported (size)");
+      auto mib = parse_uint<uint64_t>(v.ends_with("m") || v.ends_with("M") ? v.substr(0, v.size() - 1) : v);
+      if (!mib) return fail(Errc::invalid_input, "volume size '" + v + "' is not a number of MiB");
+      size_mib = *mib;
+    }
+    auto e = TRY(api.engine());
+    if (name.empty()) name = TRY(engine::random_id());
+    // docker: creating a volume that exists returns it.
+    if (auto existing = e.volume(name)) return json_response(201, volume_json(*existing).dump());
+    return json_response(201, volume_json(TRY(e.create_volume(name, size_mib))).dump());
+  });
+
+  api.route("GET", "/volumes/{name}", [&api](Request& r) -> Result<Response> {
+    auto e = TRY(api.engine());
+    return json_response(200, volume_json(TRY(e.volume(r.params["name"]))).dump());
+  });
+
+  api.route("DELETE", "/volumes/{name}", [&api](Request& r) -> Result<Response> {
+    auto e = TRY(api.engine());
+    TRY(e.remove_volume(r.params["name"], r.flag("force")));
+    Response res;
+    res.status = 204;
+    res.content_type.clear();
+    return res;
+  });
+
+  api.route("POST", "/volumes/prune", [&api](Request&) -> Result<Response> {
+    auto e = TRY(api.engine());
+    json deleted = json::array();
+    for (const auto& v : TRY(e.volumes()))
+      if (e.remove_volume(v.name, false)) deleted.push_back(v.name);
+    return json_response(200, json{{"VolumesDeleted", deleted}, {"SpaceReclaimed", 0}}.dump());
+  });
+}
+
+}  // namespace tiffin::api

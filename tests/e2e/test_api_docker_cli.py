@@ -1,0 +1,151 @@
+"""The Docker Engine API of `tiffin serve`, driven by the real docker CLI (28.x from
+/usr/local/bin, or $DOCKER_CLI) over a unix socket, as root.
+
+Covers: version negotiation (the CLI's API 1.50 downgraded to 1.47); run --rm with output on
+both streams, the exit code and stdin; run -d, ps with label filters and --format, logs (with
+-f ending when the container exits), inspect -f, exec (exit codes, stdin), top, stop, wait,
+rm -f; what the CLI makes shows up in the API at once and the other way round; volumes and
+networks; a serve killed with SIGKILL leaves its containers running and a new one picks them
+up; bad requests get docker's error bodies; the socket is 0660 and TCP needs TLS.
+"""
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import time
+
+import pytest
+
+from apiserver import DOCKER, Serve, serve  # noqa: F401 (fixture)
+from conftest import TIFFIN, needs_root
+from engine import image, node, wait_for  # noqa: F401 (fixtures)
+
+pytestmark = [needs_root, pytest.mark.skipif(not os.path.exists(DOCKER), reason="no docker CLI")]
+
+
+def raw(sock, request: bytes):
+    """One request over the socket (asking the server to close after it); the whole answer."""
+    head, _, body = request.partition(b"\r\n\r\n")
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(str(sock))
+        s.sendall(head + b"\r\nConnection: close\r\n\r\n" + body)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return data
+
+
+def test_version_ping_and_info(serve):
+    v = json.loads(serve.out("version", "--format", "{{json .}}"))
+    assert v["Server"]["ApiVersion"] == "1.47" and v["Client"]["ApiVersion"] == "1.47"
+    assert serve.out("info", "--format", "{{.OSType}} {{.ServerVersion}}").startswith("linux ")
+    answer = raw(serve.sock, b"HEAD /_ping HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200") and b"Api-Version: 1.47" in answer
+    assert stat.S_IMODE(os.stat(serve.sock).st_mode) == 0o660
+
+
+def test_run_attach_exit_codes_and_stdin(serve, image):
+    p = serve.docker("run", "--rm", "--network", "none", image, "sh", "-c", "echo out; echo err >&2; exit 3", rc=3)
+    assert p.stdout == b"out\n" and p.stderr == b"err\n"
+    assert serve.out("run", "--rm", "-i", "--network", "none", image, "cat", input=b"through stdin\n") == "through stdin"
+    assert serve.out("ps", "-a", "-q") == "", "--rm took them"
+    # A missing program: docker's 127.
+    serve.docker("run", "--rm", "--network", "none", image, "/no/such/program", rc=127)
+
+
+def test_detached_lifecycle(serve, node, image):
+    cid = serve.out("run", "-d", "--name", "w1", "--network", "none", "-e", "FOO=bar", "-l", "app=x", image,
+                    "sh", "-c", "echo started; exec sleep 1000")
+    assert serve.out("ps", "--filter", "label=app=x", "--format", "{{.Names}} {{.Image}}") == f"w1 {image}"
+    assert serve.out("ps", "--filter", "label=app=y", "-q") == ""
+    assert serve.out("inspect", "-f", "{{.State.Running}} {{.Config.Env}}", "w1").startswith("true [")
+    assert int(serve.out("inspect", "-f", "{{.State.Pid}}", "w1")) > 0
+    wait_for(lambda: "started" in serve.out("logs", "w1"), what="the output")
+    assert serve.out("exec", "w1", "sh", "-c", "echo $FOO") == "bar"
+    serve.docker("exec", "w1", "sh", "-c", "exit 4", rc=4)
+    assert serve.out("exec", "-i", "w1", "cat", input=b"piped\n") == "piped"
+    assert "sleep 1000" in serve.out("top", "w1")
+    # The CLI sees what the API made, and the other way round.
+    assert node.inspect("w1")["Id"] == cid
+    other = node.out("run", "-d", "--name", "fromcli", "--network", "none", image, "sleep", "1000")
+    assert other in serve.out("ps", "-q", "--no-trunc").split()
+    serve.docker("stop", "-t", "1", "w1")
+    assert serve.out("inspect", "-f", "{{.State.Status}}", "w1") == "exited"
+    assert serve.out("wait", "w1") == "137"
+    serve.docker("rm", "-f", "w1", "fromcli")
+    assert node.container_ids() == []
+
+
+def test_logs_follow_ends_with_the_container(serve, image):
+    serve.docker("run", "-d", "--name", "talk", "--network", "none", image, "sh", "-c",
+                 "for i in 1 2 3; do echo line$i; sleep 0.3; done; echo bye >&2")
+    p = serve.docker("logs", "-f", "talk", timeout=30)
+    assert p.stdout.decode().split() == ["line1", "line2", "line3"] and p.stderr == b"bye\n"
+    assert serve.out("logs", "--tail", "1", "talk") == ""  # the last record is stderr's
+    assert serve.docker("logs", "--tail", "1", "talk").stderr == b"bye\n"
+    serve.docker("rm", "talk")
+
+
+def test_volumes_and_networks(serve, node, image):
+    assert serve.out("volume", "create", "data") == "data"
+    assert "data" in serve.out("volume", "ls", "-q").split()
+    serve.docker("run", "--rm", "--network", "none", "-v", "data:/data", image, "sh", "-c", "echo kept > /data/f")
+    assert serve.out("run", "--rm", "--network", "none", "-v", "data:/data", image, "cat", "/data/f") == "kept"
+    assert json.loads(serve.out("volume", "inspect", "data"))[0]["Mountpoint"].endswith("/volumes/data/_data")
+    serve.docker("volume", "rm", "data")
+    nid = serve.out("network", "create", "--subnet", "10.123.0.0/24", "appnet")
+    assert json.loads(serve.out("network", "inspect", "appnet"))[0]["Id"] == nid
+    serve.docker("run", "-d", "--name", "db", "--network", "appnet", "--network-alias", "database", image, "sleep", "1000")
+    db_ip = json.loads(serve.out("inspect", "-f", "{{json .NetworkSettings.Networks}}", "db"))["appnet"]["IPAddress"]
+    assert db_ip.startswith("10.123.0.")
+    # The alias resolves on the network (compose's service names work this way).
+    out = serve.out("run", "--rm", "--network", "appnet", image, "busybox", "nslookup", "database")
+    assert db_ip in out, out
+    serve.docker("rm", "-f", "db")
+    serve.docker("network", "rm", "appnet")
+    assert "appnet" not in serve.out("network", "ls")
+
+
+def test_a_killed_server_leaves_containers_running(serve, node, image):
+    cid = serve.out("run", "-d", "--network", "none", image, "sleep", "1000")
+    attach = subprocess.Popen([DOCKER, "attach", cid], env=dict(os.environ, DOCKER_HOST=f"unix://{serve.sock}"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    serve.stop(signal.SIGKILL)
+    attach.wait(timeout=10)
+    assert node.inspect(cid)["State"]["Running"], "the container is its shim's, not the server's"
+    serve.start()
+    assert serve.out("inspect", "-f", "{{.State.Running}}", cid) == "true"
+    serve.docker("rm", "-f", cid)
+
+
+def test_bad_requests_get_dockers_errors(serve, image):
+    answer = raw(serve.sock, b"POST /v1.47/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                             b"Content-Length: 5\r\n\r\n{bad}")
+    assert answer.startswith(b"HTTP/1.1 400") and b'"message"' in answer
+    answer = raw(serve.sock, b"GET /v1.99/info HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400") and b"too new" in answer
+    answer = raw(serve.sock, b"GET /v1.47/containers/nosuch/json HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 404") and b"No such container: nosuch" in answer
+    answer = raw(serve.sock, b"GET /v1.47/nothing/here HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 404")
+    big = b"x" * (70 << 20)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(serve.sock))
+        s.sendall(b"POST /v1.47/containers/create HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(big))
+        assert s.recv(100).startswith(b"HTTP/1.1 413")
+    p = serve.docker("run", "--rm", "--network", "none", "--restart", "always", image, "true", rc=None)
+    assert p.returncode != 0 and p.stderr
+    p = serve.docker("inspect", "nosuch", rc=1)
+    assert b"No such object" in p.stderr or b"No such" in p.stderr
+    # The server is still there.
+    assert serve.out("version", "--format", "{{.Server.APIVersion}}") == "1.47"
+
+
+def test_tcp_needs_tls(node, tmp_path):
+    p = subprocess.run([TIFFIN, "--root", str(node.root), "--run-root", str(node.run_root), "serve", "-H", "tcp://127.0.0.1:0"],
+                       capture_output=True, timeout=10)
+    assert p.returncode == 2 and b"TLS" in p.stderr
