@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-${FUZZ_SECONDS:-60}}"
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DTIFFIN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz >/dev/null
+ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz >/dev/null
 
 work="$(mktemp -d /tmp/tiffin-fuzz.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 export TMPDIR="$work"
-mkdir -p "$work/fl" "$work/tar" "$work/layer" "$work/hub" "$work/dns" "$work/manifest" "$work/tree/d" "$work/artifacts"
+mkdir -p "$work/fl" "$work/tar" "$work/layer" "$work/hub" "$work/dns" "$work/manifest" "$work/api" "$work/tree/d" "$work/artifacts"
 
 # Seeds: the rfs-made flists, and small tars of every entry type in every compression.
 cp tests/fixtures/rfs/*.fl "$work/fl/"
@@ -60,8 +60,14 @@ printf 'docker://[::1]:5000/a.b__c-d/e' > "$work/manifest/reference6"
 printf 'linux/arm/v7' > "$work/manifest/platform"
 printf 'Bearer realm="https://a/token",service="s",scope="repository:x:pull", Basic realm="r"' > "$work/manifest/challenge"
 
+# Engine API requests: "<method> <target>\n<body>".
+printf 'POST /v1.43/containers/create?name=web\n{"Image":"busybox","Cmd":["sh"],"HostConfig":{"Binds":["/a:/b:ro"],"PortBindings":{"80/tcp":[{"HostPort":"8080"}]},"RestartPolicy":{"Name":"on-failure","MaximumRetryCount":2},"Mounts":[{"Type":"tmpfs","Target":"/t"}]},"NetworkingConfig":{"EndpointsConfig":{"n":{"Aliases":["a"]}}}}' > "$work/api/create"
+printf 'GET /v1.47/containers/json?all=1&filters=%%7B%%22label%%22%%3A%%5B%%22a%%3Db%%22%%5D%%7D\n' > "$work/api/list"
+printf 'DELETE /images/127.0.0.1:5000/ns/app:1?force=1\n' > "$work/api/rmi"
+printf 'GET /v9.99/info\n{"status":{"running":true}}' > "$work/api/version"
+
 status=0
-for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest; do
+for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest api_request_fuzz:api; do
   name="${target%%:*}"; seeds="$work/${target##*:}"
   echo "fuzz: $name for ${SECONDS_EACH}s"
   if ! "build-fuzz/fuzz/$name" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

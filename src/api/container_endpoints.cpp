@@ -131,7 +131,16 @@ void add_container_endpoints(EngineApi& api) {
     auto limit = parse_int<int64_t>(r.arg("limit", "-1")).value_or(-1);
     if (limit > 0 && static_cast<size_t>(limit) < list.size()) list.resize(static_cast<size_t>(limit));
     json arr = json::array();
-    for (const auto& c : list) arr.push_back(list_json(e, c));
+    std::map<std::string, ImageConfig> images;  // each image's config read once
+    for (const auto& c : list) {
+      auto it = images.find(c.image_id);
+      if (it == images.end()) {
+        engine::ImageInfo image;
+        image.id = c.image_id;
+        it = images.emplace(c.image_id, e.image_config(image).value_or(ImageConfig{})).first;
+      }
+      arr.push_back(list_json(e, c, it->second));
+    }
     return json_response(200, arr.dump());
   });
 

@@ -152,15 +152,17 @@ json inspect_json(engine::Engine& e, const engine::ContainerInfo& c) {
       {"Config", config_json(c, image)}, {"NetworkSettings", network_settings_json(e, c)}};
 }
 
-json list_json(engine::Engine& e, const engine::ContainerInfo& c) {
+json list_json(engine::Engine& e, const engine::ContainerInfo& c) { return list_json(e, c, image_config_of(e, c)); }
+
+json list_json(engine::Engine& e, const engine::ContainerInfo& c, const ImageConfig& image) {
   json ports = json::array();
   for (const auto& p : e.container_ports(c.id).value_or(std::vector<net::PublishedPort>{}))
     ports.push_back({{"IP", p.host_ip ? p.host_ip->str() : "0.0.0.0"}, {"PrivatePort", p.ctr_port}, {"PublicPort", p.host_port},
         {"Type", net::proto_name(p.proto)}});
   json settings = network_settings_json(e, c);
   std::string command;
-  for (const auto& a : engine::container_args(c.config, image_config_of(e, c))) command += (command.empty() ? "" : " ") + a;
-  auto labels = image_config_of(e, c).labels;
+  for (const auto& a : engine::container_args(c.config, image)) command += (command.empty() ? "" : " ") + a;
+  auto labels = image.labels;
   for (const auto& [k, v] : c.config.labels) labels[k] = v;
   return {{"Id", c.id}, {"Names", {"/" + c.name}}, {"Image", c.image}, {"ImageID", c.image_id}, {"Command", command},
       {"Created", c.created}, {"Ports", ports}, {"Labels", labels}, {"State", shim::status_name(c.state.status)},

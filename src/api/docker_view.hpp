@@ -18,6 +18,8 @@ nlohmann::json inspect_json(engine::Engine& e, const engine::ContainerInfo& c);
 // An entry of GET /containers/json: Id, Names, Image, ImageID, Command, Created, Ports, Labels,
 // State, Status, HostConfig.NetworkMode, NetworkSettings.Networks, Mounts.
 nlohmann::json list_json(engine::Engine& e, const engine::ContainerInfo& c);
+// The same with the container's image config at hand (a listing reads each image's once).
+nlohmann::json list_json(engine::Engine& e, const engine::ContainerInfo& c, const ImageConfig& image);
 
 // docker's NetworkSettings: each network's address, gateway and MAC, and the published ports.
 nlohmann::json network_settings_json(engine::Engine& e, const engine::ContainerInfo& c);

@@ -149,3 +149,55 @@ def test_tcp_needs_tls(node, tmp_path):
     p = subprocess.run([TIFFIN, "--root", str(node.root), "--run-root", str(node.run_root), "serve", "-H", "tcp://127.0.0.1:0"],
                        capture_output=True, timeout=10)
     assert p.returncode == 2 and b"TLS" in p.stderr
+
+
+def make_certs(d):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, with openssl."""
+    def ssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "1", "-subj", "/CN=test-ca")
+    (d / "server.ext").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    (d / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    for who in ("server", "client"):
+        ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{who}-key.pem", "-out", f"{who}.csr", "-subj", f"/CN={who}")
+        ssl("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-out",
+            f"{who}.pem", "-days", "1", "-extfile", f"{who}.ext")
+
+
+def test_tcp_with_client_certificates(node, image, tmp_path):
+    from conftest import free_port
+    d = tmp_path / "tls"
+    d.mkdir()
+    make_certs(d)
+    port = free_port()
+    proc = subprocess.Popen([TIFFIN, "--root", str(node.root), "--run-root", str(node.run_root), "serve", "-H",
+                             f"tcp://127.0.0.1:{port}", "--tlscacert", d / "ca.pem", "--tlscert", d / "server.pem",
+                             "--tlskey", d / "server-key.pem"], stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        assert b"listening on tcp://127.0.0.1" in proc.stderr.readline()
+        env = dict(os.environ, DOCKER_CONFIG=str(tmp_path / "dc"))
+        base = [DOCKER, "-H", f"tcp://127.0.0.1:{port}", "--tlsverify", "--tlscacert", str(d / "ca.pem")]
+        ok = subprocess.run(base + ["--tlscert", str(d / "client.pem"), "--tlskey", str(d / "client-key.pem"),
+                                    "run", "--rm", "--network", "none", image, "echo", "over tls"], capture_output=True, env=env, timeout=60)
+        assert ok.returncode == 0 and ok.stdout == b"over tls\n", ok.stderr
+        # No client certificate: the handshake fails, nothing is served.
+        refused = subprocess.run(base + ["ps"], capture_output=True, env=env, timeout=60)
+        assert refused.returncode != 0
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def test_socket_activation(node, image, tmp_path):
+    sock = tmp_path / "act.sock"
+    proc = subprocess.Popen(["systemd-socket-activate", "-l", str(sock), TIFFIN, "--root", str(node.root), "--run-root",
+                             str(node.run_root), "serve", "-H", "fd://"], stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(lambda: sock.exists(), what="the socket")
+        env = dict(os.environ, DOCKER_HOST=f"unix://{sock}", DOCKER_CONFIG=str(tmp_path / "dc"))
+        p = subprocess.run([DOCKER, "run", "--rm", "--network", "none", image, "echo", "activated"], capture_output=True, env=env,
+                           timeout=60)
+        assert p.returncode == 0 and p.stdout == b"activated\n", p.stderr
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(15)
