@@ -31,30 +31,40 @@ Result<void> read_logs(Engine& e, const std::string& id, const LogOptions& o, co
     double t = log_record_time(r.time);
     return (!o.since || t >= o.since) && (!o.until || t <= o.until);
   };
+  // The rotated files, then the current one — whose stream then goes on being followed, so
+  // nothing written between reading and following is lost.
   std::deque<shim::LogRecord> last;
-  for (const auto& file : shim::log_files(path, 2)) {
-    std::ifstream in(file);
+  auto collect = [&](std::istream& in) {
     std::string line;
+    std::streampos good = in.tellg();
     while (std::getline(in, line)) {
+      if (in.eof()) break;  // no newline yet: a record being written, read again when whole
+      good = in.tellg();
       auto r = shim::parse_log_record(line);
       if (!r || !wanted(*r)) continue;
       last.push_back(std::move(*r));
       if (last.size() > o.tail) last.pop_front();
     }
+    in.clear();
+    in.seekg(good);
+  };
+  for (const auto& file : shim::log_files(path, 2)) {
+    if (file == path) continue;
+    std::ifstream rotated(file);
+    collect(rotated);
   }
+  std::ifstream in(path);
+  struct stat before {};
+  ::stat(path.c_str(), &before);
+  collect(in);
   for (const auto& r : last)
     if (!sink(r)) return {};
   if (!o.follow) return {};
-  // Follow the current file (reopened when it rotates) while the container lives.
-  std::ifstream in(path);
-  in.seekg(0, std::ios::end);
-  struct stat before {};
-  ::stat(path.c_str(), &before);
-  std::string partial;
   auto emit = [&](const std::string& text) {
     auto r = shim::parse_log_record(text);
     return !r || !wanted(*r) || sink(*r);
   };
+  std::string partial;
   for (;;) {
     std::string line;
     bool got = false;
@@ -70,18 +80,19 @@ Result<void> read_logs(Engine& e, const std::string& id, const LogOptions& o, co
     }
     in.clear();
     if (got) continue;
+    // The file rotated, or appeared (the shim makes it with the first line).
+    struct stat now {};
+    if (::stat(path.c_str(), &now) == 0 && now.st_ino != before.st_ino) {
+      in = std::ifstream(path);
+      before = now;
+      continue;
+    }
     auto info = e.inspect(id);
     if (!info || (!is_active(info->state.status) && !info->shim_alive)) {
       // One more pass for the last lines written before the exit.
       while (std::getline(in, line))
         if (!emit(partial + line)) return {};
       return {};
-    }
-    struct stat now {};
-    if (::stat(path.c_str(), &now) == 0 && now.st_ino != before.st_ino) {
-      in = std::ifstream(path);
-      before = now;
-      continue;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }

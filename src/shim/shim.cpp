@@ -155,6 +155,9 @@ Result<void> Shim::setup() {
   if (!sigfd_) return fail_errno("signalfd");
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return fail_errno("PR_SET_CHILD_SUBREAPER");
   listener_ = TRY(listen_unix(c_.socket_path(), true));
+  // The log exists before the program runs, so a reader that follows it from the start (docker's
+  // clients ask for the logs right after the start) has the file to follow.
+  (void)log_.open();
   auto publisher = [](const std::string& url) -> Result<std::unique_ptr<RedisPublisher>> {
     if (url.empty()) return std::unique_ptr<RedisPublisher>();
     return std::make_unique<RedisPublisher>(TRY(parse_redis_url(url)));
