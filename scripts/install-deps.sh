@@ -33,9 +33,10 @@ PACKAGES=(
   # OCI images (issue 15): a real registry (Distribution), skopeo to push and convert archives,
   # umoci to unpack layouts as the reference for conversion
   docker-registry skopeo umoci
-  # the Engine API (issue 16): the Docker SDK for Python as a client of tiffin serve, and
-  # systemd-socket-activate for its socket activation (the docker CLI comes with docker.io)
-  python3-docker systemd
+  # the Engine API (issue 16): the Docker SDK for Python and docker-compose 1.29 as clients of
+  # tiffin serve, systemd-socket-activate for its socket activation (the docker CLI comes with
+  # docker.io)
+  python3-docker docker-compose systemd
 )
 
 missing=()

@@ -1,0 +1,55 @@
+"""docker-compose 1.29 (Debian) against `tiffin serve`, as root: a two-service app — a web
+service that fetches from a db service by its name over the project's network, with a named
+volume — brought up, listed, exec'd into, its logs read, and taken down with its volume and
+network."""
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from apiserver import serve  # noqa: F401 (fixture)
+from conftest import needs_root
+from engine import image, node, wait_for  # noqa: F401 (fixtures)
+
+pytestmark = [needs_root, pytest.mark.skipif(not shutil.which("docker-compose"), reason="no docker-compose")]
+
+COMPOSE = """version: "3"
+services:
+  db:
+    image: {image}
+    command: ["sh", "-c", "mkdir -p /www && echo from-db > /www/index.html && echo db-ready && httpd -f -p 8080 -h /www"]
+  web:
+    image: {image}
+    command: ["sh", "-c", "until wget -qO- http://db:8080/ > /data/got; do sleep 0.2; done; echo web-got-it; exec sleep 1000"]
+    volumes:
+      - data:/data
+    depends_on: [db]
+volumes:
+  data:
+"""
+
+
+def test_two_services_up_exec_logs_down(serve, node, image, tmp_path):
+    (tmp_path / "docker-compose.yml").write_text(COMPOSE.format(image=image))
+    env = dict(os.environ, DOCKER_HOST=f"unix://{serve.sock}", COMPOSE_INTERACTIVE_NO_CLI="1")
+
+    def compose(*args, timeout=120):
+        p = subprocess.run(["docker-compose", "-p", "app", *args], cwd=tmp_path, env=env, capture_output=True, timeout=timeout)
+        assert p.returncode == 0, f"docker-compose {args}: {p.stderr.decode()}\nserve: {serve.log()[-2000:]}"
+        return p.stdout.decode()
+
+    compose("up", "-d")
+    listing = compose("ps")
+    assert "app_db_1" in listing and "app_web_1" in listing and listing.count(" Up ") == 2, listing
+    wait_for(lambda: compose("exec", "-T", "web", "cat", "/data/got").strip() == "from-db", timeout=30, what="web to reach db by name")
+    logs = compose("logs", "--no-color")
+    assert "db-ready" in logs and "web-got-it" in logs, logs
+    # The CLI sees compose's containers, with compose's labels.
+    names = {c["Name"] for c in json.loads(node.out("ps", "--format", "json"))}
+    assert {"app_db_1", "app_web_1"} <= names
+    compose("down", "-v")
+    assert node.container_ids() == []
+    assert "app_data" not in node.out("volume", "ls")
+    assert "app_default" not in node.out("network", "ls")
