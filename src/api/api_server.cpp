@@ -58,7 +58,9 @@ struct Session {
   int fd = -1;
   std::atomic<int64_t> deadline{0};  // steady ns; 0 while a handler works or streams
   void touch(std::chrono::seconds t) { deadline = (Clock::now() + t).time_since_epoch().count(); }
-  void cut() const { ::shutdown(fd, SHUT_RDWR); }
+  void cut() const {
+    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  }
 };
 
 // A connection's stream after a streamed or hijacked head: writes through the stream (TLS or
@@ -107,7 +109,7 @@ class StreamConnection final : public Connection {
 class Server final : public ApiServer {
  public:
   explicit Server(const ServeOptions& opts) : opts_(opts), api_(opts.engine) {}
-  ~Server() override { stop(); }
+  ~Server() override { (void)stop(); }
 
   Result<void> listen() {
     std::vector<std::string> hosts = opts_.hosts;
@@ -129,10 +131,10 @@ class Server final : public ApiServer {
     return out;
   }
 
-  void stop() override {
+  bool stop() override {
     {
       std::lock_guard lock(mu_);
-      if (stopping_) return;
+      if (stopping_) return live_ == 0;
       stopping_ = true;
       for (auto& l : listeners_) ::shutdown(l.fd.get(), SHUT_RDWR);
       for (auto* s : sessions_) s->cut();
@@ -143,9 +145,10 @@ class Server final : public ApiServer {
     // Requests in flight finish; streams were cut, and a wait for a container that keeps
     // running is not waited for (the container is its shim's, not ours).
     std::unique_lock lock(mu_);
-    drained_.wait_for(lock, std::chrono::seconds(5), [&] { return live_ == 0; });
+    bool drained = drained_.wait_for(lock, std::chrono::seconds(5), [&] { return live_ == 0; });
     for (auto& l : listeners_)
       if (!l.unix_path.empty()) ::unlink(l.unix_path.c_str());
+    return drained;
   }
 
  private:
@@ -301,28 +304,41 @@ class Server final : public ApiServer {
       sock.assign(asio::ip::tcp::v6(), s.fd, ec);
       if (ec) sock.assign(asio::ip::tcp::v4(), s.fd, ec);
       if (ec) {
-        ::close(s.fd);
+        int fd = s.fd;
+        retire(s);
+        ::close(fd);
         return;
       }
       if (tls_) {
         asio::ssl::stream<tcp_socket&> stream(sock, *tls_);
         stream.handshake(asio::ssl::stream_base::server, ec);
         if (!ec) exchange(stream, s);
+        s.touch(opts_.request_timeout);  // a peer that never answers the close_notify is cut
         stream.shutdown(ec);
       } else {
         exchange(sock, s);
       }
       sock.shutdown(tcp_socket::shutdown_both, ec);
+      retire(s);
     } else {
       unix_socket sock(io_);
       sock.assign(asio::local::stream_protocol(), s.fd, ec);
       if (ec) {
-        ::close(s.fd);
+        int fd = s.fd;
+        retire(s);
+        ::close(fd);
         return;
       }
       exchange(sock, s);
       sock.shutdown(unix_socket::shutdown_both, ec);
+      retire(s);
     }
+  }
+
+  // Before the socket closes: its number may be reused at once, and must not be cut then.
+  void retire(Session& s) {
+    std::lock_guard lock(mu_);
+    s.fd = -1;
   }
 
   template <class Stream>
@@ -380,7 +396,11 @@ class Server final : public ApiServer {
         // What the parser read past this request is the start of the client's stream (stdin).
         std::string leftover(static_cast<const char*>(buf.data().data()), buf.size());
         StreamConnection<Stream> conn(stream, s.fd, std::move(leftover));
-        res.stream(conn);
+        try {
+          res.stream(conn);
+        } catch (const std::exception& e) {
+          spdlog::warn("api: {} {}: {}", r.method, r.path, e.what());  // the head went out: only the stream ends
+        }
         return;
       }
       http::response<http::string_body> out{static_cast<http::status>(res.status), req.version()};
@@ -406,7 +426,7 @@ class Server final : public ApiServer {
     http::response<http::string_body> res{static_cast<http::status>(status), 11};
     for (const auto& [k, v] : common_headers()) res.set(k, v);
     res.set(http::field::content_type, "application/json");
-    res.body() = nlohmann::json{{"message", message}}.dump() + "\n";
+    res.body() = nlohmann::json{{"message", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     res.keep_alive(false);
     res.prepare_payload();
     beast::error_code ec;
@@ -447,7 +467,12 @@ Result<void> serve(const ServeOptions& opts) {
   int sig = 0;
   sigwait(&set, &sig);
   spdlog::info("api: signal {}, stopping", sig);
-  server->stop();
+  if (!server->stop()) {
+    // Requests still waiting (on containers that keep running): their threads use the server,
+    // so it is not destroyed under them; the process ends here.
+    std::fflush(nullptr);
+    ::_exit(0);
+  }
   return {};
 }
 

@@ -37,8 +37,10 @@ class ApiServer {
   virtual ~ApiServer() = default;
   // Where it listens, as "unix:///…" or "tcp://host:port" (the port picked when 0 was asked).
   virtual std::vector<std::string> endpoints() const = 0;
-  // Stops accepting, lets the requests in flight finish (streams are cut), and returns.
-  virtual void stop() = 0;
+  // Stops accepting, cuts every connection, gives the requests in flight 5 s to end; whether
+  // they all did (a wait for a running container may not: the caller then exits without
+  // destroying the server under them).
+  virtual bool stop() = 0;
 };
 
 // Serves until SIGTERM or SIGINT; prints "listening on <endpoint>" lines to stderr once ready.

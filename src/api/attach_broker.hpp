@@ -42,11 +42,14 @@ class AttachBroker {
     waiting_.erase(it);
     return w;
   }
-  // An attach that gave up (its client left) before any start.
-  void forget(const std::string& id, const std::shared_ptr<Waiter>& w) {
+  // An attach that gave up (its client left); false when a start took it already (its session
+  // is on its way through the promise).
+  bool forget(const std::string& id, const std::shared_ptr<Waiter>& w) {
     std::lock_guard lock(mu_);
     auto it = waiting_.find(id);
-    if (it != waiting_.end() && it->second == w) waiting_.erase(it);
+    if (it == waiting_.end() || it->second != w) return false;
+    waiting_.erase(it);
+    return true;
   }
 
   // ---- exits

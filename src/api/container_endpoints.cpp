@@ -2,6 +2,7 @@
 // pause, unpause, top, resize, prune.
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <thread>
 #include <variant>
@@ -50,6 +51,25 @@ bool client_gone(Connection& conn) {
   pollfd p{conn.fd(), 0, 0};
   if (::poll(&p, 1, 0) <= 0) return false;
   return (p.revents & (POLLHUP | POLLERR)) != 0;
+}
+
+// For requests whose client never sends more (wait, logs): its end of stream means it left —
+// over TCP a closed peer shows only that.
+bool client_left(Connection& conn) {
+  if (client_gone(conn)) return true;
+  pollfd p{conn.fd(), POLLIN | POLLRDHUP, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  if (p.revents & POLLRDHUP) return true;
+  char c;
+  return (p.revents & POLLIN) && ::recv(conn.fd(), &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+// docker's t: seconds; -1 (any negative) waits as long as it takes.
+Result<std::chrono::milliseconds> stop_timeout(const Request& r) {
+  auto t = parse_int<int64_t>(r.arg("t", "10"));
+  if (!t) return fail(Errc::invalid_input, "invalid timeout '" + r.arg("t") + "'");
+  if (*t < 0) return std::chrono::milliseconds(std::chrono::hours(24 * 365));
+  return std::chrono::milliseconds(*t * 1000);
 }
 
 // The shim's output to the client (framed without a terminal), the client's input to the shim,
@@ -119,7 +139,7 @@ void add_container_endpoints(EngineApi& api) {
     auto image = e.resolve_image(c.image, "never");
     if (!image) return fail(Errc::not_found, "No such image: " + c.image);
     std::string id = TRY(e.create(c));
-    return json_response(201, json{{"Id", id}, {"Warnings", json::array()}}.dump());
+    return json_response(201, json{{"Id", id}, {"Warnings", json::array()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   api.route("GET", "/containers/json", [&api](Request& r) -> Result<Response> {
@@ -141,13 +161,13 @@ void add_container_endpoints(EngineApi& api) {
       }
       arr.push_back(list_json(e, c, it->second));
     }
-    return json_response(200, arr.dump());
+    return json_response(200, arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   api.route("GET", "/containers/{id}/json", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
     auto info = TRY(e.inspect(TRY(container_id(e, r.params["id"]))));
-    return json_response(200, inspect_json(e, info).dump());
+    return json_response(200, inspect_json(e, info).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   api.route("POST", "/containers/{id}/start", [&api](Request& r) -> Result<Response> {
@@ -177,7 +197,9 @@ void add_container_endpoints(EngineApi& api) {
     if (waiter) {
       waiter->session.set_value(std::move(*started->session));
     } else {
-      std::thread([&api, id, session = std::move(*started->session)]() mutable { see_to_the_end(api.attaches(), id, session); }).detach();
+      std::thread([broker = api.shared_attaches(), id, session = std::move(*started->session)]() mutable {
+        see_to_the_end(*broker, id, session);
+      }).detach();
     }
     return no_content();
   });
@@ -186,20 +208,18 @@ void add_container_endpoints(EngineApi& api) {
     auto e = TRY(api.engine());
     std::string id = TRY(container_id(e, r.params["id"]));
     if (!is_active(TRY(e.inspect(id)).state.status)) return no_content(304);
-    auto t = parse_int<int64_t>(r.arg("t", "10"));
-    if (!t) return fail(Errc::invalid_input, "invalid timeout '" + r.arg("t") + "'");
+    auto timeout = TRY(stop_timeout(r));
     int sig = TRY(parse_signal_arg(r.arg("signal"), 0));
-    TRY(e.stop(id, std::chrono::milliseconds(std::max<int64_t>(0, *t) * 1000), sig));
+    TRY(e.stop(id, timeout, sig));
     return no_content();
   });
 
   api.route("POST", "/containers/{id}/restart", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
     std::string id = TRY(container_id(e, r.params["id"]));
-    auto t = parse_int<int64_t>(r.arg("t", "10"));
-    if (!t) return fail(Errc::invalid_input, "invalid timeout '" + r.arg("t") + "'");
+    auto timeout = TRY(stop_timeout(r));
     int sig = TRY(parse_signal_arg(r.arg("signal"), 0));
-    if (is_active(TRY(e.inspect(id)).state.status)) TRY(e.stop(id, std::chrono::milliseconds(std::max<int64_t>(0, *t) * 1000), sig));
+    if (is_active(TRY(e.inspect(id)).state.status)) TRY(e.stop(id, timeout, sig));
     TRY(e.start(id));
     return no_content();
   });
@@ -253,7 +273,8 @@ void add_container_endpoints(EngineApi& api) {
       if (is_active(c.state.status) || c.shim_alive) continue;
       if (e.remove(c.id, false)) deleted.push_back(c.id);
     }
-    return json_response(200, json{{"ContainersDeleted", deleted}, {"SpaceReclaimed", 0}}.dump());
+    return json_response(
+        200, json{{"ContainersDeleted", deleted}, {"SpaceReclaimed", 0}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   api.route("GET", "/containers/{id}/top", [&api](Request& r) -> Result<Response> {
@@ -261,7 +282,8 @@ void add_container_endpoints(EngineApi& api) {
     json rows = json::array();
     for (const auto& p : TRY(e.top(TRY(container_id(e, r.params["id"])))))
       rows.push_back({std::to_string(p.pid), std::to_string(p.ppid), p.command});
-    return json_response(200, json{{"Titles", {"PID", "PPID", "CMD"}}, {"Processes", rows}}.dump());
+    return json_response(
+        200, json{{"Titles", {"PID", "PPID", "CMD"}}, {"Processes", rows}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   api.route("POST", "/containers/{id}/wait", [&api](Request& r) -> Result<Response> {
@@ -290,7 +312,7 @@ void add_container_endpoints(EngineApi& api) {
           code = exited.get();
           break;
         }
-        if (client_gone(conn)) return broker.forget_exit(id, watch);
+        if (client_left(conn)) return broker.forget_exit(id, watch);
         if (broker.observed(id)) continue;  // started through this server: its session will tell
         info = e->inspect(id);
         if (!info) return broker.forget_exit(id, watch);
@@ -304,7 +326,8 @@ void add_container_endpoints(EngineApi& api) {
       }
       broker.forget_exit(id, watch);
       if (condition == "removed" && info->config.auto_remove) (void)e->remove(id, true, true);
-      (void)conn.write(json{{"StatusCode", *code}, {"Error", nullptr}}.dump() + "\n");
+      (void)conn.write(
+          json{{"StatusCode", *code}, {"Error", nullptr}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
     };
     return res;
   });
@@ -328,7 +351,10 @@ void add_container_endpoints(EngineApi& api) {
         auto future = waiter->session.get_future();
         while (future.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
           if (client_gone(conn)) {
-            api.attaches().forget(id, waiter);
+            if (api.attaches().forget(id, waiter)) return;
+            // A start took it meanwhile: its session still tells the waits how the run ends.
+            auto got = future.get();
+            if (got) see_to_the_end(api.attaches(), id, *got);
             return;
           }
         }
@@ -366,13 +392,16 @@ void add_container_endpoints(EngineApi& api) {
     res.stream = [&api, id, lo, out, err, timestamps, tty](Connection& conn) {
       auto e = api.engine();
       if (!e) return;
-      (void)engine::read_logs(*e, id, lo, [&](const shim::LogRecord& rec) {
-        bool is_err = rec.stream == "stderr";
-        if (is_err ? !err : !out) return true;
-        std::string line = (timestamps ? rec.time + " " : "") + rec.content + (rec.partial ? "" : "\n");
-        auto sent = tty ? conn.write(line) : conn.write(frame(is_err ? StreamKind::stderr_ : StreamKind::stdout_, line));
-        return sent.has_value() && !client_gone(conn);
-      });
+      (void)engine::read_logs(
+          *e, id, lo,
+          [&](const shim::LogRecord& rec) {
+            bool is_err = rec.stream == "stderr";
+            if (is_err ? !err : !out) return true;
+            std::string line = (timestamps ? rec.time + " " : "") + rec.content + (rec.partial ? "" : "\n");
+            auto sent = tty ? conn.write(line) : conn.write(frame(is_err ? StreamKind::stderr_ : StreamKind::stdout_, line));
+            return sent.has_value();
+          },
+          [&] { return !client_left(conn); });
     };
     return res;
   });

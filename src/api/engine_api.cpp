@@ -52,11 +52,11 @@ Response error_response(const Error& e) {
       message.find("no such file or directory") == std::string::npos)
     message += ": no such file or directory";
   if (e.kind == Errc::program_not_executable && message.find("permission denied") == std::string::npos) message += ": permission denied";
-  return json_response(status, nlohmann::json{{"message", message}}.dump());
+  return json_response(status, nlohmann::json{{"message", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 EngineApi::EngineApi(engine::EngineOptions opts)
-    : opts_(std::move(opts)), attaches_(std::make_unique<AttachBroker>()), execs_(std::make_unique<ExecStore>()) {
+    : opts_(std::move(opts)), attaches_(std::make_shared<AttachBroker>()), execs_(std::make_unique<ExecStore>()) {
   opts_.progress = false;  // no terminal here
   add_system_endpoints(*this);
   add_container_endpoints(*this);
@@ -69,21 +69,26 @@ EngineApi::EngineApi(engine::EngineOptions opts)
 EngineApi::~EngineApi() = default;
 
 Response EngineApi::handle(Request& r) {
-  auto m = router_.match(r.method, r.path);
-  if (!m.handler) {
-    if (m.method_mismatch)
-      return json_response(405, nlohmann::json{{"message", "method " + r.method + " not allowed on " + r.path}}.dump());
-    return json_response(404, nlohmann::json{{"message", "page not found"}}.dump());
-  }
-  r.params = std::move(m.params);
   try {
+    auto m = router_.match(r.method, r.path);
+    if (!m.handler) {
+      if (m.method_mismatch) {
+        Response res = error_response(Error{Errc::invalid_input, 0, "method " + r.method + " not allowed on " + r.path});
+        res.status = 405;
+        return res;
+      }
+      return json_response(
+          404, nlohmann::json{{"message", "page not found"}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
+    r.params = std::move(m.params);
     auto res = (*m.handler)(r);
     if (!res) return error_response(res.error());
     return std::move(*res);
   } catch (const std::exception& e) {
     // nlohmann's type errors in a handler that read a field unchecked: the client's fault.
     spdlog::warn("api: {} {}: {}", r.method, r.path, e.what());
-    return json_response(400, nlohmann::json{{"message", std::string("bad request: ") + e.what()}}.dump());
+    return json_response(400, nlohmann::json{{"message", std::string("bad request: ") + e.what()}}.dump(
+                                  -1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
 }
 

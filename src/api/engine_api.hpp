@@ -31,12 +31,14 @@ class EngineApi {
   Result<engine::Engine> engine() const { return engine::Engine::open(opts_); }
   const engine::EngineOptions& options() const { return opts_; }
   AttachBroker& attaches() { return *attaches_; }
+  // For threads that may outlive a request (they hold the broker, not the API).
+  std::shared_ptr<AttachBroker> shared_attaches() { return attaches_; }
   ExecStore& execs() { return *execs_; }
 
  private:
   engine::EngineOptions opts_;
   Router<Handler> router_;
-  std::unique_ptr<AttachBroker> attaches_;
+  std::shared_ptr<AttachBroker> attaches_;
   std::unique_ptr<ExecStore> execs_;
 };
 

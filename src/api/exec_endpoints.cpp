@@ -31,7 +31,9 @@ void relay(Connection& conn, int in, const std::function<void()>& close_stdin, i
   bool out_open = out >= 0, err_open = err >= 0;
   char buf[32768];
   while (out_open || err_open) {
-    pollfd p[3] = {{out_open ? out : -1, POLLIN, 0}, {err_open ? err : -1, POLLIN, 0}, {stdin_open ? conn.fd() : -1, POLLIN, 0}};
+    // The client is watched also once its stdin ended: a client that leaves ends the relay.
+    pollfd p[3] = {
+        {out_open ? out : -1, POLLIN, 0}, {err_open ? err : -1, POLLIN, 0}, {conn.fd(), static_cast<short>(stdin_open ? POLLIN : 0), 0}};
     if (!(stdin_open && conn.has_buffered()) && ::poll(p, 3, -1) < 0 && errno != EINTR) return;
     for (int i = 0; i < 2; ++i) {
       if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
@@ -45,6 +47,7 @@ void relay(Connection& conn, int in, const std::function<void()>& close_stdin, i
       auto sent = tty ? conn.write(data) : conn.write(frame(i == 0 ? StreamKind::stdout_ : StreamKind::stderr_, data));
       if (!sent) return;
     }
+    if (!stdin_open && (p[2].revents & (POLLHUP | POLLERR))) return;
     if (stdin_open && (conn.has_buffered() || (p[2].revents & (POLLIN | POLLHUP)))) {
       auto got = conn.read_some(0);
       if (!got || (*got && (*got)->empty())) {
@@ -83,7 +86,7 @@ void add_exec_endpoints(EngineApi& api) {
     x.attach_stderr = TRY(jf::boolean(body, "AttachStderr", "exec"));
     if (TRY(jf::boolean(body, "Privileged", "exec"))) return fail(Errc::unsupported, "privileged exec is not supported");
     api.execs().put(x);
-    return json_response(201, json{{"Id", x.id}}.dump());
+    return json_response(201, json{{"Id", x.id}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   api.route("GET", "/exec/{id}/json", [&api](Request& r) -> Result<Response> {
@@ -96,7 +99,7 @@ void add_exec_endpoints(EngineApi& api) {
         200, json{{"ID", x->id}, {"Running", x->running}, {"ExitCode", x->exit_code ? json(*x->exit_code) : json(nullptr)},
                  {"ProcessConfig", pc}, {"OpenStdin", x->attach_stdin}, {"OpenStdout", x->attach_stdout}, {"OpenStderr", x->attach_stderr},
                  {"CanRemove", false}, {"ContainerID", x->container}, {"DetachKeys", ""}, {"Pid", x->pid}}
-                 .dump());
+                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   api.route("POST", "/exec/{id}/resize", [&api](Request& r) -> Result<Response> {
@@ -106,14 +109,9 @@ void add_exec_endpoints(EngineApi& api) {
     // its pty, which the resize below reaches by the exec's pid.
     auto h = parse_uint<uint16_t>(r.arg("h")), w = parse_uint<uint16_t>(r.arg("w"));
     if (!h || !w) return fail(Errc::invalid_input, "resize needs h and w (numbers)");
-    if (x->pid > 0) {
-      std::string tty_path = "/proc/" + std::to_string(x->pid) + "/fd/0";
-      int fd = ::open(tty_path.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
-      if (fd >= 0) {
-        winsize ws{*h, *w, 0, 0};
-        ::ioctl(fd, TIOCSWINSZ, &ws);
-        ::close(fd);
-      }
+    if (x->running && x->terminal) {
+      winsize ws{*h, *w, 0, 0};
+      ::ioctl(x->terminal->get(), TIOCSWINSZ, &ws);
     }
     return json_response(200, "");
   });
@@ -121,7 +119,7 @@ void add_exec_endpoints(EngineApi& api) {
   api.route("POST", "/exec/{id}/start", [&api](Request& r) -> Result<Response> {
     auto x = api.execs().get(r.params["id"]);
     if (!x) return fail(Errc::not_found, "No such exec instance: " + r.params["id"]);
-    if (x->running || x->exit_code) return fail(Errc::conflict, "exec " + x->id + " has already run");
+    if (!api.execs().try_start(x->id)) return fail(Errc::conflict, "exec " + x->id + " has already run");
     auto body = json::parse(r.body.empty() ? "{}" : r.body, nullptr, false);
     bool detach = body.is_object() && TRY(jf::boolean(body, "Detach", "exec start"));
     auto e = TRY(api.engine());
@@ -129,9 +127,11 @@ void add_exec_endpoints(EngineApi& api) {
     if (detach) {
       req.detach = true;
       if (req.tty) req.tty = false;  // nobody reads a detached terminal
-      auto piped = TRY(e.exec_piped(x->container, req));
-      int code = wait_exit(piped.pid);
-      api.execs().update(x->id, [&](ExecInstance& i) { i.running = code == 0; });
+      auto piped = e.exec_piped(x->container, req);
+      int code = piped ? wait_exit(piped->pid) : 126;
+      // Detached, the program's end is not seen: it counts as done once it started.
+      api.execs().update(x->id, [&](ExecInstance& i) { i.running = false, i.exit_code = code == 0 ? std::optional<int>() : code; });
+      if (!piped) return std::unexpected(piped.error());
       if (code != 0) return fail(Errc::internal, "the exec did not start (runtime exit " + std::to_string(code) + ")");
       Response res;
       res.content_type.clear();
@@ -143,28 +143,32 @@ void add_exec_endpoints(EngineApi& api) {
     std::string exec_id = x->id, container = x->container;
     bool in = x->attach_stdin, out = x->attach_stdout, err = x->attach_stderr;
     res.stream = [&api, exec_id, container, req, in, out, err](Connection& conn) {
+      auto finish = [&](int code) {
+        api.execs().update(exec_id, [&](ExecInstance& i) { i.running = false, i.exit_code = code, i.terminal.reset(); });
+      };
       auto e = api.engine();
-      if (!e) return;
-      auto finish = [&](int code) { api.execs().update(exec_id, [&](ExecInstance& i) { i.running = false, i.exit_code = code; }); };
-      if (req.tty) {
-        auto t = e->exec_terminal(container, req);
-        if (!t) return finish(126);
-        api.execs().update(exec_id, [&](ExecInstance& i) { i.running = true, i.pid = t->pid; });
-        relay(
-            conn, in ? t->master.get() : -1, [] {}, t->master.get(), -1, out, out, true);
-        finish(wait_exit(t->pid));
-        return;
-      }
+      if (!e) return finish(126);
       auto piped = e->exec_piped(container, req);
       if (!piped) {
-        (void)conn.write(frame(StreamKind::stderr_, piped.error().message + "\n"));
+        (void)conn.write(req.tty ? piped.error().message + "\r\n" : frame(StreamKind::stderr_, piped.error().message + "\n"));
         return finish(126);
       }
-      api.execs().update(exec_id, [&](ExecInstance& i) { i.running = true, i.pid = piped->pid; });
-      if (!in) piped->in.reset();
+      std::shared_ptr<UniqueFd> terminal;
+      if (req.tty) terminal = std::make_shared<UniqueFd>(::fcntl(piped->out.get(), F_DUPFD_CLOEXEC, 0));
+      api.execs().update(exec_id, [&](ExecInstance& i) { i.pid = piped->pid, i.terminal = terminal; });
+      if (!in && !req.tty) piped->in.reset();
+      int stdin_fd = in ? piped->in.get() : -1;
       relay(
-          conn, piped->in.get(), [&] { piped->in.reset(); }, piped->out.get(), piped->err.get(), out, err, false);
+          conn, stdin_fd,
+          [&] {
+            if (!req.tty) piped->in.reset();
+          },
+          piped->out.get(), piped->err.get(), out, err, req.tty);
+      // Ours closed, a program still writing gets SIGPIPE (or SIGHUP from its terminal) rather
+      // than blocking forever on a client that left.
       piped->in.reset();
+      piped->out.reset();
+      piped->err.reset();
       finish(wait_exit(piped->pid));
     };
     return res;

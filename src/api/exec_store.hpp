@@ -3,7 +3,9 @@
 // daemon's memory; so does `tiffin serve` (an exec is a moment of a session, not state).
 #pragma once
 
+#include <list>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -16,17 +18,34 @@ struct ExecInstance {
   std::string id, container;
   engine::ExecRequest request;
   bool attach_stdin = false, attach_stdout = true, attach_stderr = true;
-  bool running = false;
+  bool running = false, started = false;
   std::optional<int> exit_code;
   int pid = 0;
+  std::shared_ptr<UniqueFd> terminal;  // the pty master while it runs with one (for resize)
 };
 
 class ExecStore {
  public:
   void put(const ExecInstance& e) {
     std::lock_guard lock(mu_);
-    if (execs_.size() >= 4096) execs_.erase(execs_.begin());  // bounded: the oldest ids go first
+    // Bounded: the oldest that is not running goes first.
+    if (execs_.size() >= 4096)
+      for (auto it = order_.begin(); it != order_.end(); ++it)
+        if (auto x = execs_.find(*it); x == execs_.end() || !x->second.running) {
+          execs_.erase(*it);
+          order_.erase(it);
+          break;
+        }
     execs_[e.id] = e;
+    order_.push_back(e.id);
+  }
+  // Marks it running, once: false when it ran (or runs) already.
+  bool try_start(const std::string& id) {
+    std::lock_guard lock(mu_);
+    auto it = execs_.find(id);
+    if (it == execs_.end() || it->second.running || it->second.exit_code || it->second.started) return false;
+    it->second.running = it->second.started = true;
+    return true;
   }
   std::optional<ExecInstance> get(const std::string& id) {
     std::lock_guard lock(mu_);
@@ -42,6 +61,7 @@ class ExecStore {
  private:
   std::mutex mu_;
   std::map<std::string, ExecInstance> execs_;
+  std::list<std::string> order_;  // ids, oldest first
 };
 
 }  // namespace tiffin::api

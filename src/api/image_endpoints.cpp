@@ -44,12 +44,13 @@ void add_image_endpoints(EngineApi& api) {
       }
       if (keep) arr.push_back(image_list_json(i));
     }
-    return json_response(200, arr.dump());
+    return json_response(200, arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   api.route("GET", "/images/{name*}/json", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
-    return json_response(200, image_inspect_json(e, TRY(find_image(e, r.params["name"]))).dump());
+    return json_response(
+        200, image_inspect_json(e, TRY(find_image(e, r.params["name"]))).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   api.route("POST", "/images/create", [&api](Request& r) -> Result<Response> {
@@ -61,20 +62,27 @@ void add_image_endpoints(EngineApi& api) {
     Response res;
     // docker's progress stream: JSON messages, an error as the last one (the status is 200).
     res.stream = [&api, ref, platform = r.arg("platform")](Connection& conn) {
-      (void)conn.write(json{{"status", "Pulling from " + ref}}.dump() + "\n");
+      (void)conn.write(json{{"status", "Pulling from " + ref}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
       auto e = api.engine();
       if (!e) {
-        (void)conn.write(json{{"errorDetail", {{"message", e.error().message}}}, {"error", e.error().message}}.dump() + "\n");
+        (void)conn.write(json{{"errorDetail", {{"message", e.error().message}}}, {"error", e.error().message}}.dump(
+                             -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                         "\n");
         return;
       }
       auto got = e->resolve_image(ref, "always");
       if (!got) {
-        (void)conn.write(json{{"errorDetail", {{"message", got.error().message}}}, {"error", got.error().message}}.dump() + "\n");
+        (void)conn.write(json{{"errorDetail", {{"message", got.error().message}}}, {"error", got.error().message}}.dump(
+                             -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                         "\n");
         return;
       }
       std::string digest = engine::image_digest(*got);
-      if (!digest.empty()) (void)conn.write(json{{"status", "Digest: " + digest}}.dump() + "\n");
-      (void)conn.write(json{{"status", "Status: Downloaded newer image for " + ref}}.dump() + "\n");
+      if (!digest.empty())
+        (void)conn.write(json{{"status", "Digest: " + digest}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      (void)conn.write(
+          json{{"status", "Status: Downloaded newer image for " + ref}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+          "\n");
     };
     return res;
   });
@@ -96,7 +104,7 @@ void add_image_endpoints(EngineApi& api) {
       size_t colon = line.find(": ");
       if (colon != std::string::npos) arr.push_back({{line.substr(0, colon), line.substr(colon + 2)}});
     }
-    return json_response(200, arr.dump());
+    return json_response(200, arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   api.route("POST", "/images/prune", [&api](Request&) -> Result<Response> {
@@ -107,7 +115,8 @@ void add_image_endpoints(EngineApi& api) {
       auto gone = e.remove_image(i.id, false);
       if (gone) deleted.push_back({{"Deleted", "sha256:" + i.id}});
     }
-    return json_response(200, json{{"ImagesDeleted", deleted}, {"SpaceReclaimed", 0}}.dump());
+    return json_response(
+        200, json{{"ImagesDeleted", deleted}, {"SpaceReclaimed", 0}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 }
 

@@ -34,14 +34,14 @@ void add_network_endpoints(EngineApi& api) {
     // docker's fixed networks, so clients that look for them find them.
     for (const char* name : {"host", "none"})
       arr.push_back({{"Name", name}, {"Id", name}, {"Driver", name}, {"Scope", "local"}, {"Internal", false}, {"Labels", json::object()}});
-    return json_response(200, arr.dump());
+    return json_response(200, arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   api.route("GET", "/networks/{id}", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
     auto n = e.network(r.params["id"]);
     if (!n && n.error().kind == Errc::not_found) return fail(Errc::not_found, "network " + r.params["id"] + " not found");
-    return json_response(200, network_json(e, TRY(std::move(n)), true).dump());
+    return json_response(200, network_json(e, TRY(std::move(n)), true).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   api.route("POST", "/networks/create", [&api](Request& r) -> Result<Response> {
@@ -69,7 +69,7 @@ void add_network_endpoints(EngineApi& api) {
     if (auto existing = e.network(spec.name); existing && existing->name == spec.name)
       return fail(Errc::conflict, "network with name " + spec.name + " already exists");
     auto n = TRY(e.create_network(spec));
-    return json_response(201, json{{"Id", n.id}, {"Warning", ""}}.dump());
+    return json_response(201, json{{"Id", n.id}, {"Warning", ""}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   api.route("DELETE", "/networks/{id}", [&api](Request& r) -> Result<Response> {
@@ -110,7 +110,8 @@ void add_network_endpoints(EngineApi& api) {
 
   api.route("POST", "/networks/prune", [&api](Request&) -> Result<Response> {
     auto e = TRY(api.engine());
-    return json_response(200, json{{"NetworksDeleted", TRY(e.prune_networks())}}.dump());
+    return json_response(
+        200, json{{"NetworksDeleted", TRY(e.prune_networks())}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 }
 

@@ -14,7 +14,8 @@ void add_volume_endpoints(EngineApi& api) {
     auto e = TRY(api.engine());
     json arr = json::array();
     for (const auto& v : TRY(e.volumes())) arr.push_back(volume_json(v));
-    return json_response(200, json{{"Volumes", arr}, {"Warnings", json::array()}}.dump());
+    return json_response(
+        200, json{{"Volumes", arr}, {"Warnings", json::array()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   api.route("POST", "/volumes/create", [&api](Request& r) -> Result<Response> {
@@ -34,13 +35,15 @@ void add_volume_endpoints(EngineApi& api) {
     auto e = TRY(api.engine());
     if (name.empty()) name = TRY(engine::random_id());
     // docker: creating a volume that exists returns it.
-    if (auto existing = e.volume(name)) return json_response(201, volume_json(*existing).dump());
-    return json_response(201, volume_json(TRY(e.create_volume(name, size_mib))).dump());
+    if (auto existing = e.volume(name))
+      return json_response(201, volume_json(*existing).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(
+        201, volume_json(TRY(e.create_volume(name, size_mib))).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   api.route("GET", "/volumes/{name}", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
-    return json_response(200, volume_json(TRY(e.volume(r.params["name"]))).dump());
+    return json_response(200, volume_json(TRY(e.volume(r.params["name"]))).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 
   api.route("DELETE", "/volumes/{name}", [&api](Request& r) -> Result<Response> {
@@ -57,7 +60,8 @@ void add_volume_endpoints(EngineApi& api) {
     json deleted = json::array();
     for (const auto& v : TRY(e.volumes()))
       if (e.remove_volume(v.name, false)) deleted.push_back(v.name);
-    return json_response(200, json{{"VolumesDeleted", deleted}, {"SpaceReclaimed", 0}}.dump());
+    return json_response(
+        200, json{{"VolumesDeleted", deleted}, {"SpaceReclaimed", 0}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   });
 }
 

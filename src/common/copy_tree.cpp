@@ -6,6 +6,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <climits>
 #include <map>
 #include <memory>
 #include <string>
@@ -121,9 +122,11 @@ class Copier {
       TRY(copy_metadata(in.get(), out.get(), st, rel));
       if (::futimens(out.get(), times) != 0) return fail_errno("setting the times of " + rel);
     } else if (S_ISLNK(st.st_mode)) {
-      std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
+      // st_size may be 0 (some FUSE filesystems): read into PATH_MAX, links are never longer.
+      std::string target(PATH_MAX, '\0');
       ssize_t n = ::readlinkat(from, name.c_str(), target.data(), target.size());
       if (n < 0) return fail_errno("reading the link " + rel);
+      if (static_cast<size_t>(n) >= target.size()) return fail(Errc::invalid_input, "the link " + rel + " is too long");
       target.resize(static_cast<size_t>(n));
       if (::symlinkat(target.c_str(), to, name.c_str()) != 0) return fail_errno("making the link " + rel);
       if (::fchownat(to, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0) return fail_errno("chown " + rel);

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -101,13 +103,13 @@ Result<ExecTerminal> Engine::exec_terminal(const std::string& ref, const ExecReq
 }
 
 Result<PipedExec> Engine::exec_piped(const std::string& ref, const ExecRequest& r) {
-  if (r.tty) return fail(Errc::invalid_input, "an exec with a terminal goes through exec_terminal");
   std::string id = TRY(resolve_container(ref));
   runtime::RuntimeOptions rt{runtime_root(), false};
   runtime::ExecOptions opts = TRY(exec_options(rt, id, ref, r));
   // The process goes to the runtime through a pipe (its --process reads /dev/fd/3): nothing on
   // disk, nothing to clean up.
   std::string process = runtime::process_to_json(opts.process);
+  if (process.size() > 60000) return fail(Errc::invalid_input, "the exec's process is too large");
   int p[2], in[2], out[2], err[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return fail_errno("pipe");
   UniqueFd p_r(p[0]), p_w(p[1]);
@@ -117,21 +119,39 @@ Result<PipedExec> Engine::exec_piped(const std::string& ref, const ExecRequest& 
   UniqueFd out_r(out[0]), out_w(out[1]);
   if (::pipe2(err, O_CLOEXEC) != 0) return fail_errno("pipe");
   UniqueFd err_r(err[0]), err_w(err[1]);
-  if (process.size() > 60000) return fail(Errc::invalid_input, "the exec's process is too large");
   TRY(write_all(p_w.get(), {reinterpret_cast<const uint8_t*>(process.data()), process.size()}));
   p_w.reset();
+  // With a terminal, the runtime hands the pty master over a console socket of our own; the
+  // runtime's exec still waits for the program (no subreaper: a server stays nobody's reaper).
+  std::string dir;
+  UniqueFd listener;
+  struct Cleanup {
+    std::string* dir;
+    ~Cleanup() {
+      if (!dir->empty()) (void)remove_tree(*dir);
+    }
+  } cleanup{&dir};
   std::vector<std::string> argv = {opts_.runtime_binary, "--root", runtime_root(), "exec", "--process", "/dev/fd/3"};
+  if (r.tty) {
+    char dir_template[] = "/tmp/tiffin-exec-XXXXXX";
+    if (!::mkdtemp(dir_template)) return fail_errno("mkdtemp");
+    dir = dir_template;
+    listener = TRY(listen_unix(dir + "/console.sock"));
+    argv.insert(argv.end(), {"--console-socket", dir + "/console.sock"});  // process.terminal is set
+  }
   if (r.detach) argv.push_back("--detach");
   argv.push_back(id);
   // Detached, the program's stdio is /dev/null: nobody holds the other ends.
-  UniqueFd null(r.detach ? ::open("/dev/null", O_RDWR | O_CLOEXEC) : -1);
-  if (r.detach && !null) return fail_errno("opening /dev/null");
-  int fds[4] = {r.detach ? null.get() : in_r.get(), r.detach ? null.get() : out_w.get(), r.detach ? null.get() : err_w.get(), p_r.get()};
+  UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!null) return fail_errno("opening /dev/null");
+  bool quiet = r.detach || r.tty;
+  int fds[4] = {quiet ? null.get() : in_r.get(), quiet ? null.get() : out_w.get(), quiet ? null.get() : err_w.get(), p_r.get()};
   pid_t pid = TRY(spawn(argv, [fds] {
     // A server's threads block the signals it waits for: the program must get them.
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
     // All out of the way first, then onto 0..3 (one may sit on another's target).
     int moved[4];
     for (int i = 0; i < 4; ++i)
@@ -140,7 +160,23 @@ Result<PipedExec> Engine::exec_piped(const std::string& ref, const ExecRequest& 
       if (::dup2(moved[i], i) < 0) return false;
     return true;
   }));
-  return PipedExec{pid, std::move(in_w), std::move(out_r), std::move(err_r)};
+  if (!r.tty) return PipedExec{pid, std::move(in_w), std::move(out_r), std::move(err_r)};
+  // The master comes while the runtime sets the program up; a runtime that exits first failed.
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  for (;;) {
+    pollfd w[2] = {{listener.get(), POLLIN, 0}, {pidfd.get(), POLLIN, 0}};
+    if (::poll(w, 2, 30000) <= 0 && errno != EINTR) break;
+    if (w[0].revents & POLLIN) {
+      UniqueFd conn(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!conn) break;
+      UniqueFd master = TRY(receive_fd(conn.get()));
+      UniqueFd in_dup(::fcntl(master.get(), F_DUPFD_CLOEXEC, 0));
+      return PipedExec{pid, std::move(in_dup), std::move(master), UniqueFd()};
+    }
+    if (w[1].revents & POLLIN) break;
+  }
+  int code = wait_exit(pid);
+  return fail(Errc::internal, "the runtime's exec exited (" + std::to_string(code) + ") before it sent the terminal");
 }
 
 Result<std::vector<ProcessRow>> Engine::top(const std::string& ref) {

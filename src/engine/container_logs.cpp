@@ -24,7 +24,8 @@ double log_record_time(const std::string& t) {
   return static_cast<double>(::timegm(&tm)) + frac;
 }
 
-Result<void> read_logs(Engine& e, const std::string& id, const LogOptions& o, const std::function<bool(const shim::LogRecord&)>& sink) {
+Result<void> read_logs(Engine& e, const std::string& id, const LogOptions& o, const std::function<bool(const shim::LogRecord&)>& sink,
+    const std::function<bool()>& keep_going) {
   std::string path = e.log_path(id);
   auto wanted = [&](const shim::LogRecord& r) {
     if (!o.since && !o.until) return true;
@@ -65,35 +66,42 @@ Result<void> read_logs(Engine& e, const std::string& id, const LogOptions& o, co
     return !r || !wanted(*r) || sink(*r);
   };
   std::string partial;
-  for (;;) {
+  // What the stream has now; false when the sink wants no more. A line without its newline
+  // waits in `partial` for the rest (`whole`: the stream is done, take it as it is).
+  auto drain = [&](bool whole, bool& got) {
     std::string line;
-    bool got = false;
     while (std::getline(in, line)) {
-      if (in.eof()) {  // no newline yet: a record being written
+      if (in.eof() && !whole) {
         partial += line;
         break;
       }
       got = true;
-      std::string whole = partial + line;
+      std::string record = partial + line;
       partial.clear();
-      if (!emit(whole)) return {};
+      if (!emit(record)) return false;
     }
     in.clear();
+    return true;
+  };
+  for (;;) {
+    bool got = false;
+    if (!drain(false, got)) return {};
     if (got) continue;
-    // The file rotated, or appeared (the shim makes it with the first line).
+    // The file rotated (what is left of the old one first), or appeared.
     struct stat now {};
     if (::stat(path.c_str(), &now) == 0 && now.st_ino != before.st_ino) {
+      if (!drain(true, got)) return {};
+      partial.clear();
       in = std::ifstream(path);
       before = now;
       continue;
     }
     auto info = e.inspect(id);
     if (!info || (!is_active(info->state.status) && !info->shim_alive)) {
-      // One more pass for the last lines written before the exit.
-      while (std::getline(in, line))
-        if (!emit(partial + line)) return {};
+      (void)drain(true, got);  // the last lines written before the exit
       return {};
     }
+    if (keep_going && !keep_going()) return {};
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }

@@ -26,7 +26,9 @@ struct LogOptions {
 double log_record_time(const std::string& rfc3339);
 
 // Hands each record to `sink`, oldest first; a sink that returns false ends the reading (the
-// client went away).
-Result<void> read_logs(Engine& e, const std::string& id, const LogOptions& o, const std::function<bool(const shim::LogRecord&)>& sink);
+// client went away), and so does `keep_going` returning false while following finds nothing
+// new (a client that left a quiet container).
+Result<void> read_logs(Engine& e, const std::string& id, const LogOptions& o, const std::function<bool(const shim::LogRecord&)>& sink,
+    const std::function<bool()>& keep_going = {});
 
 }  // namespace tiffin::engine

@@ -220,8 +220,9 @@ class Engine {
   // with detach).
   Result<int> exec(const std::string& ref, const ExecRequest& r);
   Result<ExecTerminal> exec_terminal(const std::string& ref, const ExecRequest& r);
-  // Without a terminal, with pipes for stdio that the caller holds (the Engine API's hijacked
-  // connection): the runtime's exec process, whose exit status is the program's.
+  // With stdio the caller holds (the Engine API's hijacked connection): pipes, or with a
+  // terminal the pty master (as `in` and `out`); the runtime's exec process, whose exit status
+  // is the program's. Unlike exec_terminal, the caller becomes nobody's subreaper.
   Result<PipedExec> exec_piped(const std::string& ref, const ExecRequest& r);
   Result<std::vector<ProcessRow>> top(const std::string& ref);
   Result<runtime::CgroupStats> stats(const std::string& ref);

@@ -60,6 +60,12 @@ Result<int> exec_in_container(const RuntimeOptions& rt, const ExecOptions& opts)
   if (child == 0) {
     sync.parent.reset();
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // The caller may block signals (a server waiting for its own in sigwait) or ignore SIGPIPE:
+    // the program starts with neither.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
     auto setup = [&]() -> Result<PreparedProcess> {
       // Into the namespaces while the runtime moves us into the cgroup (a write per hierarchy),
       // then the process's own setup once we are there.

@@ -20,7 +20,7 @@ import pytest
 
 from apiserver import DOCKER, Serve, serve  # noqa: F401 (fixture)
 from conftest import TIFFIN, needs_root
-from engine import image, node, wait_for  # noqa: F401 (fixtures)
+from engine import image, node, run_in_pty, wait_for  # noqa: F401 (fixtures)
 
 pytestmark = [needs_root, pytest.mark.skipif(not os.path.exists(DOCKER), reason="no docker CLI")]
 
@@ -68,6 +68,10 @@ def test_detached_lifecycle(serve, node, image):
     serve.docker("exec", "w1", "sh", "-c", "exit 4", rc=4)
     assert serve.out("exec", "-i", "w1", "cat", input=b"piped\n") == "piped"
     assert "sleep 1000" in serve.out("top", "w1")
+    # With a terminal (docker exec -it from a pty): the program sees one.
+    code, out = run_in_pty(["/usr/bin/env", f"DOCKER_HOST=unix://{serve.sock}", f"DOCKER_CONFIG={serve.sock.parent}/dc", DOCKER,
+                            "exec", "-it", "w1", "sh", "-c", "tty; read x; echo typed-$x; exit 6"], answer=b"abc\r")
+    assert code == 6 and b"/dev/pts/" in out and b"typed-abc" in out, out
     # The CLI sees what the API made, and the other way round.
     assert node.inspect("w1")["Id"] == cid
     other = node.out("run", "-d", "--name", "fromcli", "--network", "none", image, "sleep", "1000")
