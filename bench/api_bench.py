@@ -14,7 +14,6 @@ docker.io); everything it starts it stops.
 import argparse
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,19 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 sys.path.insert(0, str(ROOT / "bench"))
 from dockerd import Docker  # noqa: E402
-from engine_bench import mem_kb, pids_named, rootfs  # noqa: E402
+from engine_bench import mem_kb, pids_named, rootfs, timed  # noqa: E402
 
 TIFFIN = os.environ.get("TIFFIN_BIN", str(ROOT / "build" / "apps" / "tiffin"))
 DOCKER_CLI = os.environ.get("DOCKER_CLI", "/usr/local/bin/docker" if os.path.exists("/usr/local/bin/docker") else "docker")
-
-
-def timed(argv, runs, env):
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
 
 
 def get(sock_path, path):
