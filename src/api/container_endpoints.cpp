@@ -289,7 +289,8 @@ void add_container_endpoints(EngineApi& api) {
   api.route("POST", "/containers/{id}/wait", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
     std::string id = TRY(container_id(e, r.params["id"]));
-    std::string condition = r.arg("condition", "not-running");
+    std::string condition = r.arg("condition");
+    if (condition.empty()) condition = "not-running";  // docker 20.10's CLI sends it empty
     if (condition != "not-running" && condition != "next-exit" && condition != "removed")
       return fail(Errc::invalid_input, "invalid condition: \"" + condition + "\"");
     Response res;

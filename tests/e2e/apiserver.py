@@ -11,12 +11,16 @@ import pytest
 
 from conftest import TIFFIN
 
-DOCKER = os.environ.get("DOCKER_CLI", "/usr/local/bin/docker" if os.path.exists("/usr/local/bin/docker") else "/usr/bin/docker")
+# Every docker CLI the machine has (the machine's 28.x in /usr/local/bin, Debian's 20.10 in
+# /usr/bin), or $DOCKER_CLI alone.
+DOCKERS = [os.environ["DOCKER_CLI"]] if os.environ.get("DOCKER_CLI") else \
+    [p for p in ("/usr/local/bin/docker", "/usr/bin/docker") if os.path.exists(p)]
+DOCKER = DOCKERS[0] if DOCKERS else "/usr/bin/docker"
 
 
 class Serve:
-    def __init__(self, node, sock: Path, *extra):
-        self.node, self.sock = node, sock
+    def __init__(self, node, sock: Path, *extra, docker=DOCKER):
+        self.node, self.sock, self.cli = node, sock, docker
         sock.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = sock.parent / "serve.log"
         self.start(*extra)
@@ -52,7 +56,7 @@ class Serve:
 
     def docker(self, *args, rc=0, input=None, timeout=60):
         env = dict(os.environ, DOCKER_HOST=f"unix://{self.sock}", DOCKER_CONFIG=str(self.sock.parent / "docker-config"))
-        p = subprocess.run([DOCKER, *map(str, args)], capture_output=True, input=input, timeout=timeout, env=env)
+        p = subprocess.run([self.cli, *map(str, args)], capture_output=True, input=input, timeout=timeout, env=env)
         if rc is not None:
             assert p.returncode == rc, (f"docker {args} exited {p.returncode}, wanted {rc}\nstdout: {p.stdout.decode()}\n"
                                         f"stderr: {p.stderr.decode()}\nserve log: {self.log()[-2000:]}")
