@@ -29,6 +29,7 @@
 #include "api/api_version.hpp"
 #include "api/engine_api.hpp"
 #include "common/fd.hpp"
+#include "common/termination_signals.hpp"
 #include "common/text.hpp"
 
 namespace tiffin::api {
@@ -426,7 +427,7 @@ class Server final : public ApiServer {
     http::response<http::string_body> res{static_cast<http::status>(status), 11};
     for (const auto& [k, v] : common_headers()) res.set(k, v);
     res.set(http::field::content_type, "application/json");
-    res.body() = nlohmann::json{{"message", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    res.body() = json_text(nlohmann::json{{"message", message}}) + "\n";
     res.keep_alive(false);
     res.prepare_payload();
     beast::error_code ec;
@@ -455,17 +456,10 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(const ServeOptions& opts) {
 }
 
 Result<void> serve(const ServeOptions& opts) {
-  // Blocked before any thread starts, so that only sigwait below receives them.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  TerminationSignals signals;  // before any thread starts
   auto server = TRY(ApiServer::start(opts));
   for (const auto& ep : server->endpoints()) fmt::print(stderr, "tiffin serve: listening on {}\n", ep);
-  int sig = 0;
-  sigwait(&set, &sig);
+  int sig = signals.wait();
   spdlog::info("api: signal {}, stopping", sig);
   if (!server->stop()) {
     // Requests still waiting (on containers that keep running): their threads use the server,

@@ -29,17 +29,15 @@ Result<std::optional<std::vector<std::string>>> command(const json& obj, std::st
   return std::optional<std::vector<std::string>>(TRY(jf::strings(obj, key, kWhere)));
 }
 
-Result<Healthcheck> healthcheck(const json& h) {
-  const std::string where = "Healthcheck";
-  if (!h.is_object()) return jf::wrong(kWhere, "Healthcheck", "an object");
-  Healthcheck out;
-  out.test = TRY(jf::strings(h, "Test", where));
-  out.interval_ns = TRY(jf::integer(h, "Interval", where));
-  out.timeout_ns = TRY(jf::integer(h, "Timeout", where));
-  out.start_period_ns = TRY(jf::integer(h, "StartPeriod", where));
-  out.start_interval_ns = TRY(jf::integer(h, "StartInterval", where));
-  out.retries = static_cast<int>(TRY(jf::integer(h, "Retries", where)));
-  return out;
+// docker's restart policy object as tiffin's text ("on-failure:3").
+Result<std::string> restart_from_docker(const json& p) {
+  if (!p.is_object()) return jf::wrong(kWhere, "RestartPolicy", "an object");
+  std::string name = TRY(jf::string(p, "Name", "RestartPolicy"));
+  int64_t retries = TRY(jf::integer(p, "MaximumRetryCount", "RestartPolicy"));
+  if (name.empty() || name == "no") return std::string("no");
+  if (name == "on-failure") return retries > 0 ? "on-failure:" + std::to_string(retries) : std::string("on-failure");
+  if (name == "always" || name == "unless-stopped") return name;
+  return fail(Errc::invalid_input, "invalid restart policy '" + name + "'");
 }
 
 Result<void> host_config(const json& h, engine::ContainerConfig& c) {
@@ -130,16 +128,6 @@ Result<void> host_config(const json& h, engine::ContainerConfig& c) {
 
 }  // namespace
 
-Result<std::string> restart_from_docker(const json& p) {
-  if (!p.is_object()) return jf::wrong(kWhere, "RestartPolicy", "an object");
-  std::string name = TRY(jf::string(p, "Name", "RestartPolicy"));
-  int64_t retries = TRY(jf::integer(p, "MaximumRetryCount", "RestartPolicy"));
-  if (name.empty() || name == "no") return std::string("no");
-  if (name == "on-failure") return retries > 0 ? "on-failure:" + std::to_string(retries) : std::string("on-failure");
-  if (name == "always" || name == "unless-stopped") return name;
-  return fail(Errc::invalid_input, "invalid restart policy '" + name + "'");
-}
-
 Result<engine::ContainerConfig> config_from_create(const json& body, const std::string& name) {
   if (!body.is_object()) return fail(Errc::invalid_input, "the request body is not a JSON object");
   engine::ContainerConfig c;
@@ -161,7 +149,7 @@ Result<engine::ContainerConfig> config_from_create(const json& body, const std::
   c.labels = TRY(jf::string_map(body, "Labels", kWhere));
   c.stop_signal = TRY(jf::string(body, "StopSignal", kWhere));
   c.mac_address = TRY(jf::string(body, "MacAddress", kWhere));
-  if (const json* h = jf::field(body, "Healthcheck")) c.healthcheck = TRY(healthcheck(*h));
+  if (const json* h = jf::field(body, "Healthcheck")) c.healthcheck = TRY(healthcheck_from_docker(*h, "Healthcheck"));
   if (const json* hc = jf::field(body, "HostConfig")) TRY(host_config(*hc, c));
   // Config.Volumes: `docker run -v /path`, an anonymous volume each.
   for (const auto& path : TRY(jf::key_set(body, "Volumes", kWhere))) {

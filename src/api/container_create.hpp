@@ -17,7 +17,4 @@ namespace tiffin::api {
 // fresh random ids.
 Result<engine::ContainerConfig> config_from_create(const nlohmann::json& body, const std::string& name);
 
-// docker's restart policy object as tiffin's text ("on-failure:3").
-Result<std::string> restart_from_docker(const nlohmann::json& policy);
-
 }  // namespace tiffin::api

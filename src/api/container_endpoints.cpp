@@ -24,20 +24,6 @@ using shim::ContainerStatus;
 
 namespace {
 
-Response no_content(unsigned status = 204) {
-  Response r;
-  r.status = status;
-  r.content_type.clear();
-  return r;
-}
-
-Result<json> json_body(const Request& r) {
-  if (r.body.empty()) return json::object();
-  auto j = json::parse(r.body, nullptr, false);
-  if (j.is_discarded()) return fail(Errc::invalid_input, "the request body is not valid JSON");
-  return j;
-}
-
 // docker: "No such container: x" for a name or id nobody has.
 Result<std::string> container_id(engine::Engine& e, const std::string& ref) {
   auto id = e.resolve_container(ref);
@@ -132,14 +118,14 @@ Result<int> parse_signal_arg(const std::string& text, int fallback) {
 
 void add_container_endpoints(EngineApi& api) {
   api.route("POST", "/containers/create", [&api](Request& r) -> Result<Response> {
-    json body = TRY(json_body(r));
+    json body = TRY(body_object(r));
     engine::ContainerConfig c = TRY(config_from_create(body, r.arg("name")));
     c.pull = "never";  // docker answers 404 for a missing image; its client pulls and asks again
     auto e = TRY(api.engine());
     auto image = e.resolve_image(c.image, "never");
     if (!image) return fail(Errc::not_found, "No such image: " + c.image);
     std::string id = TRY(e.create(c));
-    return json_response(201, json{{"Id", id}, {"Warnings", json::array()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(201, json{{"Id", id}, {"Warnings", json::array()}});
   });
 
   api.route("GET", "/containers/json", [&api](Request& r) -> Result<Response> {
@@ -161,20 +147,20 @@ void add_container_endpoints(EngineApi& api) {
       }
       arr.push_back(list_json(e, c, it->second));
     }
-    return json_response(200, arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(200, arr);
   });
 
   api.route("GET", "/containers/{id}/json", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
     auto info = TRY(e.inspect(TRY(container_id(e, r.params["id"]))));
-    return json_response(200, inspect_json(e, info).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(200, inspect_json(e, info));
   });
 
   api.route("POST", "/containers/{id}/start", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
     std::string id = TRY(container_id(e, r.params["id"]));
     auto info = TRY(e.inspect(id));
-    if (is_active(info.state.status)) return no_content(304);
+    if (is_active(info.state.status)) return empty_response(304);
     // docker removes an --rm container whose start failed.
     auto failed = [&](const Error& err) -> Result<Response> {
       if (info.config.auto_remove) (void)e.remove(id, true, true);
@@ -201,17 +187,17 @@ void add_container_endpoints(EngineApi& api) {
         see_to_the_end(*broker, id, session);
       }).detach();
     }
-    return no_content();
+    return empty_response();
   });
 
   api.route("POST", "/containers/{id}/stop", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
     std::string id = TRY(container_id(e, r.params["id"]));
-    if (!is_active(TRY(e.inspect(id)).state.status)) return no_content(304);
+    if (!is_active(TRY(e.inspect(id)).state.status)) return empty_response(304);
     auto timeout = TRY(stop_timeout(r));
     int sig = TRY(parse_signal_arg(r.arg("signal"), 0));
     TRY(e.stop(id, timeout, sig));
-    return no_content();
+    return empty_response();
   });
 
   api.route("POST", "/containers/{id}/restart", [&api](Request& r) -> Result<Response> {
@@ -221,7 +207,7 @@ void add_container_endpoints(EngineApi& api) {
     int sig = TRY(parse_signal_arg(r.arg("signal"), 0));
     if (is_active(TRY(e.inspect(id)).state.status)) TRY(e.stop(id, timeout, sig));
     TRY(e.start(id));
-    return no_content();
+    return empty_response();
   });
 
   api.route("POST", "/containers/{id}/kill", [&api](Request& r) -> Result<Response> {
@@ -231,18 +217,18 @@ void add_container_endpoints(EngineApi& api) {
     auto killed = e.kill(id, sig);
     if (!killed && killed.error().kind == Errc::conflict) return fail(Errc::conflict, "Container " + id + " is not running");
     TRY(std::move(killed));
-    return no_content();
+    return empty_response();
   });
 
   api.route("POST", "/containers/{id}/pause", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
     TRY(e.pause(TRY(container_id(e, r.params["id"])), true));
-    return no_content();
+    return empty_response();
   });
   api.route("POST", "/containers/{id}/unpause", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
     TRY(e.pause(TRY(container_id(e, r.params["id"])), false));
-    return no_content();
+    return empty_response();
   });
 
   api.route("POST", "/containers/{id}/resize", [&api](Request& r) -> Result<Response> {
@@ -251,7 +237,7 @@ void add_container_endpoints(EngineApi& api) {
     auto h = parse_uint<uint16_t>(r.arg("h")), w = parse_uint<uint16_t>(r.arg("w"));
     if (!h || !w) return fail(Errc::invalid_input, "resize needs h and w (numbers)");
     TRY(e.resize(id, *h, *w));
-    return json_response(200, "");
+    return empty_response(200);
   });
 
   api.route("DELETE", "/containers/{id}", [&api](Request& r) -> Result<Response> {
@@ -262,7 +248,7 @@ void add_container_endpoints(EngineApi& api) {
       return fail(Errc::conflict,
           "cannot remove container \"" + r.params["id"] + "\": container is running: stop the container before removing or force remove");
     TRY(std::move(removed));
-    return no_content();
+    return empty_response();
   });
 
   api.route("POST", "/containers/prune", [&api](Request& r) -> Result<Response> {
@@ -273,8 +259,7 @@ void add_container_endpoints(EngineApi& api) {
       if (is_active(c.state.status) || c.shim_alive) continue;
       if (e.remove(c.id, false)) deleted.push_back(c.id);
     }
-    return json_response(
-        200, json{{"ContainersDeleted", deleted}, {"SpaceReclaimed", 0}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(200, json{{"ContainersDeleted", deleted}, {"SpaceReclaimed", 0}});
   });
 
   api.route("GET", "/containers/{id}/top", [&api](Request& r) -> Result<Response> {
@@ -282,8 +267,7 @@ void add_container_endpoints(EngineApi& api) {
     json rows = json::array();
     for (const auto& p : TRY(e.top(TRY(container_id(e, r.params["id"])))))
       rows.push_back({std::to_string(p.pid), std::to_string(p.ppid), p.command});
-    return json_response(
-        200, json{{"Titles", {"PID", "PPID", "CMD"}}, {"Processes", rows}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(200, json{{"Titles", {"PID", "PPID", "CMD"}}, {"Processes", rows}});
   });
 
   api.route("POST", "/containers/{id}/wait", [&api](Request& r) -> Result<Response> {
@@ -327,8 +311,7 @@ void add_container_endpoints(EngineApi& api) {
       }
       broker.forget_exit(id, watch);
       if (condition == "removed" && info->config.auto_remove) (void)e->remove(id, true, true);
-      (void)conn.write(
-          json{{"StatusCode", *code}, {"Error", nullptr}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      (void)write_json_line(conn, json{{"StatusCode", *code}, {"Error", nullptr}});
     };
     return res;
   });

@@ -25,12 +25,30 @@ std::vector<std::string> Request::args(const std::string& key) const {
   return out;
 }
 
-Response json_response(unsigned status, const std::string& text) {
+std::string json_text(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+Response json_response(unsigned status, const nlohmann::json& body) {
   Response r;
   r.status = status;
-  r.body = text + "\n";
+  r.body = json_text(body) + "\n";
   return r;
 }
+
+Response empty_response(unsigned status) {
+  Response r;
+  r.status = status;
+  r.content_type.clear();
+  return r;
+}
+
+Result<nlohmann::json> body_object(const Request& r) {
+  if (r.body.empty()) return nlohmann::json::object();
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail(Errc::invalid_input, "the request body is not a JSON object");
+  return j;
+}
+
+Result<void> write_json_line(Connection& conn, const nlohmann::json& j) { return conn.write(json_text(j) + "\n"); }
 
 Response error_response(const Error& e) {
   unsigned status = 500;
@@ -52,7 +70,7 @@ Response error_response(const Error& e) {
       message.find("no such file or directory") == std::string::npos)
     message += ": no such file or directory";
   if (e.kind == Errc::program_not_executable && message.find("permission denied") == std::string::npos) message += ": permission denied";
-  return json_response(status, nlohmann::json{{"message", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return json_response(status, nlohmann::json{{"message", message}});
 }
 
 EngineApi::EngineApi(engine::EngineOptions opts)
@@ -77,8 +95,7 @@ Response EngineApi::handle(Request& r) {
         res.status = 405;
         return res;
       }
-      return json_response(
-          404, nlohmann::json{{"message", "page not found"}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      return json_response(404, nlohmann::json{{"message", "page not found"}});
     }
     r.params = std::move(m.params);
     auto res = (*m.handler)(r);
@@ -87,8 +104,7 @@ Response EngineApi::handle(Request& r) {
   } catch (const std::exception& e) {
     // nlohmann's type errors in a handler that read a field unchecked: the client's fault.
     spdlog::warn("api: {} {}: {}", r.method, r.path, e.what());
-    return json_response(400, nlohmann::json{{"message", std::string("bad request: ") + e.what()}}.dump(
-                                  -1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(400, nlohmann::json{{"message", std::string("bad request: ") + e.what()}});
   }
 }
 

@@ -65,8 +65,7 @@ void relay(Connection& conn, int in, const std::function<void()>& close_stdin, i
 
 void add_exec_endpoints(EngineApi& api) {
   api.route("POST", "/containers/{id}/exec", [&api](Request& r) -> Result<Response> {
-    auto body = json::parse(r.body.empty() ? "{}" : r.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) return fail(Errc::invalid_input, "the request body is not a JSON object");
+    json body = TRY(body_object(r));
     auto e = TRY(api.engine());
     auto id = e.resolve_container(r.params["id"]);
     if (!id && id.error().kind == Errc::not_found) return fail(Errc::not_found, "No such container: " + r.params["id"]);
@@ -86,7 +85,7 @@ void add_exec_endpoints(EngineApi& api) {
     x.attach_stderr = TRY(jf::boolean(body, "AttachStderr", "exec"));
     if (TRY(jf::boolean(body, "Privileged", "exec"))) return fail(Errc::unsupported, "privileged exec is not supported");
     api.execs().put(x);
-    return json_response(201, json{{"Id", x.id}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(201, json{{"Id", x.id}});
   });
 
   api.route("GET", "/exec/{id}/json", [&api](Request& r) -> Result<Response> {
@@ -98,8 +97,7 @@ void add_exec_endpoints(EngineApi& api) {
     return json_response(
         200, json{{"ID", x->id}, {"Running", x->running}, {"ExitCode", x->exit_code ? json(*x->exit_code) : json(nullptr)},
                  {"ProcessConfig", pc}, {"OpenStdin", x->attach_stdin}, {"OpenStdout", x->attach_stdout}, {"OpenStderr", x->attach_stderr},
-                 {"CanRemove", false}, {"ContainerID", x->container}, {"DetachKeys", ""}, {"Pid", x->pid}}
-                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+                 {"CanRemove", false}, {"ContainerID", x->container}, {"DetachKeys", ""}, {"Pid", x->pid}});
   });
 
   api.route("POST", "/exec/{id}/resize", [&api](Request& r) -> Result<Response> {
@@ -113,15 +111,14 @@ void add_exec_endpoints(EngineApi& api) {
       winsize ws{*h, *w, 0, 0};
       ::ioctl(x->terminal->get(), TIOCSWINSZ, &ws);
     }
-    return json_response(200, "");
+    return empty_response(200);
   });
 
   api.route("POST", "/exec/{id}/start", [&api](Request& r) -> Result<Response> {
     auto x = api.execs().get(r.params["id"]);
     if (!x) return fail(Errc::not_found, "No such exec instance: " + r.params["id"]);
     if (!api.execs().try_start(x->id)) return fail(Errc::conflict, "exec " + x->id + " has already run");
-    auto body = json::parse(r.body.empty() ? "{}" : r.body, nullptr, false);
-    bool detach = body.is_object() && TRY(jf::boolean(body, "Detach", "exec start"));
+    bool detach = TRY(jf::boolean(TRY(body_object(r)), "Detach", "exec start"));
     auto e = TRY(api.engine());
     engine::ExecRequest req = x->request;
     if (detach) {
@@ -133,9 +130,7 @@ void add_exec_endpoints(EngineApi& api) {
       api.execs().update(x->id, [&](ExecInstance& i) { i.running = false, i.exit_code = code == 0 ? std::optional<int>() : code; });
       if (!piped) return std::unexpected(piped.error());
       if (code != 0) return fail(Errc::internal, "the exec did not start (runtime exit " + std::to_string(code) + ")");
-      Response res;
-      res.content_type.clear();
-      return res;
+      return empty_response(200);
     }
     Response res;
     res.hijack = true;

@@ -4,6 +4,8 @@
 // 101 UPGRADED when the client asked to upgrade, as docker answers).
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <map>
 #include <optional>
@@ -55,8 +57,16 @@ struct Response {
   bool hijack = false;                      // raw both ways (101 when the client asked)
 };
 
+// JSON as it goes out: bytes that are not UTF-8 (a client's name, a program's output) are
+// replaced, never a reason to throw.
+std::string json_text(const nlohmann::json& j);
+Response json_response(unsigned status, const nlohmann::json& body);
+Response empty_response(unsigned status = 204);
 // docker's error body {"message": …} with the status docker uses for the error's kind.
 Response error_response(const Error& e);
-Response json_response(unsigned status, const std::string& json_text);
+// A request's JSON object ({} when there is no body); Errc::invalid_input otherwise.
+Result<nlohmann::json> body_object(const Request& r);
+// One JSON document and a newline on a stream (pull progress, wait's answer).
+Result<void> write_json_line(Connection& conn, const nlohmann::json& j);
 
 }  // namespace tiffin::api

@@ -44,13 +44,12 @@ void add_image_endpoints(EngineApi& api) {
       }
       if (keep) arr.push_back(image_list_json(i));
     }
-    return json_response(200, arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(200, arr);
   });
 
   api.route("GET", "/images/{name*}/json", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
-    return json_response(
-        200, image_inspect_json(e, TRY(find_image(e, r.params["name"]))).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(200, image_inspect_json(e, TRY(find_image(e, r.params["name"]))));
   });
 
   api.route("POST", "/images/create", [&api](Request& r) -> Result<Response> {
@@ -62,27 +61,20 @@ void add_image_endpoints(EngineApi& api) {
     Response res;
     // docker's progress stream: JSON messages, an error as the last one (the status is 200).
     res.stream = [&api, ref, platform = r.arg("platform")](Connection& conn) {
-      (void)conn.write(json{{"status", "Pulling from " + ref}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+      (void)write_json_line(conn, json{{"status", "Pulling from " + ref}});
       auto e = api.engine();
       if (!e) {
-        (void)conn.write(json{{"errorDetail", {{"message", e.error().message}}}, {"error", e.error().message}}.dump(
-                             -1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                         "\n");
+        (void)write_json_line(conn, json{{"errorDetail", {{"message", e.error().message}}}, {"error", e.error().message}});
         return;
       }
       auto got = e->resolve_image(ref, "always");
       if (!got) {
-        (void)conn.write(json{{"errorDetail", {{"message", got.error().message}}}, {"error", got.error().message}}.dump(
-                             -1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                         "\n");
+        (void)write_json_line(conn, json{{"errorDetail", {{"message", got.error().message}}}, {"error", got.error().message}});
         return;
       }
       std::string digest = engine::image_digest(*got);
-      if (!digest.empty())
-        (void)conn.write(json{{"status", "Digest: " + digest}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-      (void)conn.write(
-          json{{"status", "Status: Downloaded newer image for " + ref}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
-          "\n");
+      if (!digest.empty()) (void)write_json_line(conn, json{{"status", "Digest: " + digest}});
+      (void)write_json_line(conn, json{{"status", "Status: Downloaded newer image for " + ref}});
     };
     return res;
   });
@@ -93,7 +85,7 @@ void add_image_endpoints(EngineApi& api) {
     std::string repo = r.arg("repo");
     if (repo.empty()) return fail(Errc::invalid_input, "repository name (repo) is required");
     TRY(e.tag_image(image.id, repo + ":" + r.arg("tag", "latest")));
-    return json_response(201, "");
+    return empty_response(201);
   });
 
   api.route("DELETE", "/images/{name*}", [&api](Request& r) -> Result<Response> {
@@ -104,7 +96,7 @@ void add_image_endpoints(EngineApi& api) {
       size_t colon = line.find(": ");
       if (colon != std::string::npos) arr.push_back({{line.substr(0, colon), line.substr(colon + 2)}});
     }
-    return json_response(200, arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(200, arr);
   });
 
   api.route("POST", "/images/prune", [&api](Request&) -> Result<Response> {
@@ -115,8 +107,7 @@ void add_image_endpoints(EngineApi& api) {
       auto gone = e.remove_image(i.id, false);
       if (gone) deleted.push_back({{"Deleted", "sha256:" + i.id}});
     }
-    return json_response(
-        200, json{{"ImagesDeleted", deleted}, {"SpaceReclaimed", 0}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(200, json{{"ImagesDeleted", deleted}, {"SpaceReclaimed", 0}});
   });
 }
 

@@ -9,23 +9,6 @@ namespace tiffin::api {
 using json = nlohmann::json;
 namespace jf = tiffin::json_fields;
 
-namespace {
-
-Result<json> body_object(const Request& r) {
-  auto body = json::parse(r.body.empty() ? "{}" : r.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) return fail(Errc::invalid_input, "the request body is not a JSON object");
-  return body;
-}
-
-Response no_content() {
-  Response res;
-  res.status = 200;
-  res.content_type.clear();
-  return res;
-}
-
-}  // namespace
-
 void add_network_endpoints(EngineApi& api) {
   api.route("GET", "/networks", [&api](Request&) -> Result<Response> {
     auto e = TRY(api.engine());
@@ -34,14 +17,14 @@ void add_network_endpoints(EngineApi& api) {
     // docker's fixed networks, so clients that look for them find them.
     for (const char* name : {"host", "none"})
       arr.push_back({{"Name", name}, {"Id", name}, {"Driver", name}, {"Scope", "local"}, {"Internal", false}, {"Labels", json::object()}});
-    return json_response(200, arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(200, arr);
   });
 
   api.route("GET", "/networks/{id}", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
     auto n = e.network(r.params["id"]);
     if (!n && n.error().kind == Errc::not_found) return fail(Errc::not_found, "network " + r.params["id"] + " not found");
-    return json_response(200, network_json(e, TRY(std::move(n)), true).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(200, network_json(e, TRY(std::move(n)), true));
   });
 
   api.route("POST", "/networks/create", [&api](Request& r) -> Result<Response> {
@@ -69,16 +52,13 @@ void add_network_endpoints(EngineApi& api) {
     if (auto existing = e.network(spec.name); existing && existing->name == spec.name)
       return fail(Errc::conflict, "network with name " + spec.name + " already exists");
     auto n = TRY(e.create_network(spec));
-    return json_response(201, json{{"Id", n.id}, {"Warning", ""}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(201, json{{"Id", n.id}, {"Warning", ""}});
   });
 
   api.route("DELETE", "/networks/{id}", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
     TRY(e.remove_network(r.params["id"]));
-    Response res;
-    res.status = 204;
-    res.content_type.clear();
-    return res;
+    return empty_response();
   });
 
   api.route("POST", "/networks/{id}/connect", [&api](Request& r) -> Result<Response> {
@@ -97,7 +77,7 @@ void add_network_endpoints(EngineApi& api) {
     }
     auto e = TRY(api.engine());
     TRY(e.connect(container, req));
-    return no_content();
+    return empty_response(200);
   });
 
   api.route("POST", "/networks/{id}/disconnect", [&api](Request& r) -> Result<Response> {
@@ -105,13 +85,12 @@ void add_network_endpoints(EngineApi& api) {
     std::string container = TRY(jf::string(body, "Container", "disconnect", true));
     auto e = TRY(api.engine());
     TRY(e.disconnect(container, r.params["id"]));
-    return no_content();
+    return empty_response(200);
   });
 
   api.route("POST", "/networks/prune", [&api](Request&) -> Result<Response> {
     auto e = TRY(api.engine());
-    return json_response(
-        200, json{{"NetworksDeleted", TRY(e.prune_networks())}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(200, json{{"NetworksDeleted", TRY(e.prune_networks())}});
   });
 }
 

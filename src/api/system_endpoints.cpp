@@ -42,7 +42,7 @@ void add_system_endpoints(EngineApi& api) {
     json v = {{"Platform", {{"Name", "tiffin"}}}, {"Components", {{{"Name", "Engine"}, {"Version", TIFFIN_VERSION}, {"Details", details}}}},
         {"Version", TIFFIN_VERSION}, {"ApiVersion", kMaxApiVersion}, {"MinAPIVersion", kMinApiVersion}, {"GitCommit", ""},
         {"GoVersion", ""}, {"Os", "linux"}, {"Arch", host_architecture()}, {"KernelVersion", kernel_release()}, {"BuildTime", ""}};
-    return json_response(200, v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(200, v);
   });
 
   api.route("GET", "/info", [&api](Request&) -> Result<Response> {
@@ -69,7 +69,7 @@ void add_system_endpoints(EngineApi& api) {
         {"ServerVersion", TIFFIN_VERSION}, {"Runtimes", {{"tiffin-oci", {{"path", api.options().runtime_binary}}}}},
         {"DefaultRuntime", "tiffin-oci"}, {"Swarm", {{"LocalNodeState", "inactive"}}}, {"LiveRestoreEnabled", true}, {"Isolation", ""},
         {"InitBinary", ""}, {"SecurityOptions", {"name=seccomp,profile=builtin", "name=no-new-privileges"}}, {"Warnings", json::array()}};
-    return json_response(200, info.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(200, info);
   });
 
   api.route("GET", "/system/df", [&api](Request&) -> Result<Response> {
@@ -87,8 +87,7 @@ void add_system_endpoints(EngineApi& api) {
       volumes.push_back(j);
     }
     return json_response(200,
-        json{{"LayersSize", layers}, {"Images", images}, {"Containers", containers}, {"Volumes", volumes}, {"BuildCache", json::array()}}
-            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        json{{"LayersSize", layers}, {"Images", images}, {"Containers", containers}, {"Volumes", volumes}, {"BuildCache", json::array()}});
   });
 }
 

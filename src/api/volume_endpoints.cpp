@@ -14,13 +14,11 @@ void add_volume_endpoints(EngineApi& api) {
     auto e = TRY(api.engine());
     json arr = json::array();
     for (const auto& v : TRY(e.volumes())) arr.push_back(volume_json(v));
-    return json_response(
-        200, json{{"Volumes", arr}, {"Warnings", json::array()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(200, json{{"Volumes", arr}, {"Warnings", json::array()}});
   });
 
   api.route("POST", "/volumes/create", [&api](Request& r) -> Result<Response> {
-    auto body = json::parse(r.body.empty() ? "{}" : r.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) return fail(Errc::invalid_input, "the request body is not a JSON object");
+    json body = TRY(body_object(r));
     std::string name = TRY(jf::string(body, "Name", "volume"));
     std::string driver = TRY(jf::string(body, "Driver", "volume"));
     if (!driver.empty() && driver != "local") return fail(Errc::invalid_input, "volume driver '" + driver + "' is not supported (local)");
@@ -35,24 +33,19 @@ void add_volume_endpoints(EngineApi& api) {
     auto e = TRY(api.engine());
     if (name.empty()) name = TRY(engine::random_id());
     // docker: creating a volume that exists returns it.
-    if (auto existing = e.volume(name))
-      return json_response(201, volume_json(*existing).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    return json_response(
-        201, volume_json(TRY(e.create_volume(name, size_mib))).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    if (auto existing = e.volume(name)) return json_response(201, volume_json(*existing));
+    return json_response(201, volume_json(TRY(e.create_volume(name, size_mib))));
   });
 
   api.route("GET", "/volumes/{name}", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
-    return json_response(200, volume_json(TRY(e.volume(r.params["name"]))).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(200, volume_json(TRY(e.volume(r.params["name"]))));
   });
 
   api.route("DELETE", "/volumes/{name}", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
     TRY(e.remove_volume(r.params["name"], r.flag("force")));
-    Response res;
-    res.status = 204;
-    res.content_type.clear();
-    return res;
+    return empty_response();
   });
 
   api.route("POST", "/volumes/prune", [&api](Request&) -> Result<Response> {
@@ -60,8 +53,7 @@ void add_volume_endpoints(EngineApi& api) {
     json deleted = json::array();
     for (const auto& v : TRY(e.volumes()))
       if (e.remove_volume(v.name, false)) deleted.push_back(v.name);
-    return json_response(
-        200, json{{"VolumesDeleted", deleted}, {"SpaceReclaimed", 0}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    return json_response(200, json{{"VolumesDeleted", deleted}, {"SpaceReclaimed", 0}});
   });
 }
 

@@ -2,7 +2,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_fields.hpp"
+
 namespace tiffin {
+
+Result<Healthcheck> healthcheck_from_docker(const nlohmann::json& h, const std::string& where) {
+  namespace jf = json_fields;
+  if (!h.is_object()) return fail(Errc::invalid_input, where + " must be an object");
+  Healthcheck hc;
+  hc.test = TRY(jf::strings(h, "Test", where));
+  hc.interval_ns = TRY(jf::integer(h, "Interval", where));
+  hc.timeout_ns = TRY(jf::integer(h, "Timeout", where));
+  hc.start_period_ns = TRY(jf::integer(h, "StartPeriod", where));
+  hc.start_interval_ns = TRY(jf::integer(h, "StartInterval", where));
+  int64_t retries = TRY(jf::integer(h, "Retries", where));
+  if (hc.interval_ns < 0 || hc.timeout_ns < 0 || hc.start_period_ns < 0 || hc.start_interval_ns < 0 || retries < 0 || retries > INT32_MAX)
+    return fail(Errc::invalid_input, where + ": durations and retries must be non-negative");
+  hc.retries = static_cast<int>(retries);
+  return hc;
+}
 
 std::string image_config_to_json(const ImageConfig& c) {
   // nlohmann::json sorts object keys, which makes the text canonical for signatures.

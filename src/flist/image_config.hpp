@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "common/error.hpp"
 
 namespace tiffin {
@@ -39,6 +41,11 @@ struct ImageConfig {
   }
   bool operator==(const ImageConfig&) const = default;
 };
+
+// docker's Healthcheck object ({"Test", "Interval", …}, durations in ns), as image configs and
+// the Engine API's create bodies carry it; every field type-checked, nothing negative.
+// `where` names the document in errors.
+Result<Healthcheck> healthcheck_from_docker(const nlohmann::json& h, const std::string& where);
 
 std::string image_config_to_json(const ImageConfig& c);  // canonical: fixed key order, no spaces
 Result<ImageConfig> image_config_from_json(std::string_view json);

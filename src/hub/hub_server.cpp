@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "common/termination_signals.hpp"
 #include "common/text.hpp"
 #include "hub/hub_api.hpp"
 
@@ -297,17 +298,10 @@ Result<std::unique_ptr<HubServer>> HubServer::start(const HubServeOptions& opts)
 }
 
 Result<void> serve_hub(const HubServeOptions& opts) {
-  // Block the signals before any thread starts, so that only sigwait below receives them.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  TerminationSignals signals;  // before any thread starts
   auto server = TRY(HubServer::start(opts));
   fmt::print(stderr, "tiffin hub listening on {} (root {})\n", server->public_url(), opts.root);
-  int sig = 0;
-  sigwait(&set, &sig);
+  int sig = signals.wait();
   spdlog::info("hub: signal {}, stopping", sig);
   server->stop();
   return {};

@@ -24,22 +24,6 @@ Result<std::string> port_key(const std::string& key) {
   return port + "/" + proto;
 }
 
-Result<Healthcheck> parse_healthcheck(const json& h) {
-  const std::string where = "image config: Healthcheck";
-  if (!h.is_object()) return fail(Errc::invalid_input, where + " must be an object");
-  Healthcheck hc;
-  hc.test = TRY(jf::strings(h, "Test", where));
-  hc.interval_ns = TRY(jf::integer(h, "Interval", where));
-  hc.timeout_ns = TRY(jf::integer(h, "Timeout", where));
-  hc.start_period_ns = TRY(jf::integer(h, "StartPeriod", where));
-  hc.start_interval_ns = TRY(jf::integer(h, "StartInterval", where));
-  int64_t retries = TRY(jf::integer(h, "Retries", where));
-  if (hc.interval_ns < 0 || hc.timeout_ns < 0 || hc.start_period_ns < 0 || hc.start_interval_ns < 0 || retries < 0 || retries > INT32_MAX)
-    return fail(Errc::invalid_input, where + ": durations and retries must be non-negative");
-  hc.retries = static_cast<int>(retries);
-  return hc;
-}
-
 }  // namespace
 
 Result<ImageConfigDocument> parse_image_config(std::span<const uint8_t> body) {
@@ -73,7 +57,7 @@ Result<ImageConfigDocument> parse_image_config(std::span<const uint8_t> body) {
     ic.volumes = TRY(jf::key_set(*c, "Volumes", cw));
     ic.labels = TRY(jf::string_map(*c, "Labels", cw));
     ic.stop_signal = TRY(jf::string(*c, "StopSignal", cw));
-    if (const json* h = jf::field(*c, "Healthcheck")) ic.healthcheck = TRY(parse_healthcheck(*h));
+    if (const json* h = jf::field(*c, "Healthcheck")) ic.healthcheck = TRY(healthcheck_from_docker(*h, "image config: Healthcheck"));
   }
   return doc;
 }
