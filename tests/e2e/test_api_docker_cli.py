@@ -61,6 +61,10 @@ def test_run_attach_exit_codes_and_stdin(serve, image):
     assert p.stdout == b"out\n" and p.stderr == b"err\n"
     assert serve.out("run", "--rm", "-i", "--network", "none", image, "cat", input=b"through stdin\n") == "through stdin"
     assert serve.out("ps", "-a", "-q") == "", "--rm took them"
+    # With a terminal the stream is raw (no frames, no quoting).
+    code, out = run_in_pty(["/usr/bin/env", f"DOCKER_HOST=unix://{serve.sock}", f"DOCKER_CONFIG={serve.sock.parent}/dc", serve.cli,
+                            "run", "--rm", "-it", "--network", "none", image, "sh", "-c", "tty; echo raw-out; exit 4"])
+    assert code == 4 and b"/dev/pts/" in out and b"raw-out\r\n" in out, out
     # A missing program: docker's 127.
     serve.docker("run", "--rm", "--network", "none", image, "/no/such/program", rc=127)
 
