@@ -392,6 +392,7 @@ class Server final : public ApiServer {
         std::string out = fmt::format("HTTP/1.1 {} {}\r\n", upgrade ? 101 : res.status, upgrade ? "UPGRADED" : "OK");
         for (const auto& [k, v] : common_headers()) out += k + ": " + v + "\r\n";
         if (!res.content_type.empty()) out += "Content-Type: " + res.content_type + "\r\n";
+        for (const auto& [k, v] : res.headers) out += k + ": " + v + "\r\n";
         out += upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n" : "Connection: close\r\n\r\n";
         write_raw(stream, out);
         // What the parser read past this request is the start of the client's stream (stdin).

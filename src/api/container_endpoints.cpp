@@ -24,32 +24,6 @@ using shim::ContainerStatus;
 
 namespace {
 
-// docker: "No such container: x" for a name or id nobody has.
-Result<std::string> container_id(engine::Engine& e, const std::string& ref) {
-  auto id = e.resolve_container(ref);
-  if (!id && id.error().kind == Errc::not_found) return fail(Errc::not_found, "No such container: " + ref);
-  return id;
-}
-
-// Whether the client closed the connection (a waiting request whose client left). A client
-// that only shut down its writing side (docker's attach without stdin does) is still there.
-bool client_gone(Connection& conn) {
-  pollfd p{conn.fd(), 0, 0};
-  if (::poll(&p, 1, 0) <= 0) return false;
-  return (p.revents & (POLLHUP | POLLERR)) != 0;
-}
-
-// For requests whose client never sends more (wait, logs): its end of stream means it left —
-// over TCP a closed peer shows only that.
-bool client_left(Connection& conn) {
-  if (client_gone(conn)) return true;
-  pollfd p{conn.fd(), POLLIN | POLLRDHUP, 0};
-  if (::poll(&p, 1, 0) <= 0) return false;
-  if (p.revents & POLLRDHUP) return true;
-  char c;
-  return (p.revents & POLLIN) && ::recv(conn.fd(), &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
-}
-
 // docker's t: seconds; -1 (any negative) waits as long as it takes.
 Result<std::chrono::milliseconds> stop_timeout(const Request& r) {
   auto t = parse_int<int64_t>(r.arg("t", "10"));
@@ -207,6 +181,15 @@ void add_container_endpoints(EngineApi& api) {
     int sig = TRY(parse_signal_arg(r.arg("signal"), 0));
     if (is_active(TRY(e.inspect(id)).state.status)) TRY(e.stop(id, timeout, sig));
     TRY(e.start(id));
+    e.record_container_event(id, "restart");
+    return empty_response();
+  });
+
+  api.route("POST", "/containers/{id}/rename", [&api](Request& r) -> Result<Response> {
+    auto e = TRY(api.engine());
+    std::string id = TRY(container_id(e, r.params["id"]));
+    if (r.arg("name").empty()) return fail(Errc::invalid_input, "name is required");
+    TRY(e.rename(id, r.arg("name")));
     return empty_response();
   });
 

@@ -1,5 +1,8 @@
 #include "api/engine_api.hpp"
 
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <spdlog/spdlog.h>
 
 #include "api/attach_broker.hpp"
@@ -23,6 +26,31 @@ std::vector<std::string> Request::args(const std::string& key) const {
   auto [a, b] = query.equal_range(key);
   for (auto it = a; it != b; ++it) out.push_back(it->second);
   return out;
+}
+
+// Whether the client closed the connection (a waiting request whose client left). A client
+// that only shut down its writing side (docker's attach without stdin does) is still there.
+bool client_gone(Connection& conn) {
+  pollfd p{conn.fd(), 0, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  return (p.revents & (POLLHUP | POLLERR)) != 0;
+}
+
+// For requests whose client never sends more (wait, logs): its end of stream means it left —
+// over TCP a closed peer shows only that.
+bool client_left(Connection& conn) {
+  if (client_gone(conn)) return true;
+  pollfd p{conn.fd(), POLLIN | POLLRDHUP, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  if (p.revents & POLLRDHUP) return true;
+  char c;
+  return (p.revents & POLLIN) && ::recv(conn.fd(), &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+Result<std::string> container_id(engine::Engine& e, const std::string& ref) {
+  auto id = e.resolve_container(ref);
+  if (!id && id.error().kind == Errc::not_found) return fail(Errc::not_found, "No such container: " + ref);
+  return id;
 }
 
 std::string json_text(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
@@ -82,6 +110,9 @@ EngineApi::EngineApi(engine::EngineOptions opts)
   add_image_endpoints(*this);
   add_volume_endpoints(*this);
   add_network_endpoints(*this);
+  add_event_endpoints(*this);
+  add_stats_endpoints(*this);
+  add_container_files_endpoints(*this);
 }
 
 EngineApi::~EngineApi() = default;

@@ -49,5 +49,11 @@ void add_exec_endpoints(EngineApi& api);
 void add_image_endpoints(EngineApi& api);
 void add_volume_endpoints(EngineApi& api);
 void add_network_endpoints(EngineApi& api);
+void add_event_endpoints(EngineApi& api);
+void add_stats_endpoints(EngineApi& api);
+void add_container_files_endpoints(EngineApi& api);  // archive (docker cp), changes
+
+// A container's id; docker's "No such container: x" (404) for a name or id nobody has.
+Result<std::string> container_id(engine::Engine& e, const std::string& ref);
 
 }  // namespace tiffin::api

@@ -66,6 +66,12 @@ Response empty_response(unsigned status = 204);
 Response error_response(const Error& e);
 // A request's JSON object ({} when there is no body); Errc::invalid_input otherwise.
 Result<nlohmann::json> body_object(const Request& r);
+// Whether the client closed the connection (a waiting request whose client left). A client
+// that only shut down its writing side (docker's attach without stdin does) is still there.
+bool client_gone(Connection& conn);
+// For requests whose client never sends more (wait, logs, events): its end of stream means it
+// left — over TCP a closed peer shows only that.
+bool client_left(Connection& conn);
 // One JSON document and a newline on a stream (pull progress, wait's answer).
 Result<void> write_json_line(Connection& conn, const nlohmann::json& j);
 

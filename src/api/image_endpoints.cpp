@@ -1,4 +1,7 @@
 // /images/…: list, inspect, create (pull, with docker's progress messages), tag, remove, prune.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "api/docker_view.hpp"
 #include "api/engine_api.hpp"
 #include "api/filters.hpp"
@@ -97,6 +100,86 @@ void add_image_endpoints(EngineApi& api) {
       if (colon != std::string::npos) arr.push_back({{line.substr(0, colon), line.substr(colon + 2)}});
     }
     return json_response(200, arr);
+  });
+
+  api.route("GET", "/images/{name*}/history", [&api](Request& r) -> Result<Response> {
+    auto e = TRY(api.engine());
+    auto image = TRY(find_image(e, r.params["name"]));
+    // An flist is one layer: the image's whole tree, made when it was pulled, loaded or packed.
+    json tags = image.tags.empty() ? json(nullptr) : json(image.tags);
+    return json_response(200, json::array({{{"Id", "sha256:" + image.id}, {"Created", image.created},
+                                  {"CreatedBy", "tiffin: " + image.source}, {"Tags", tags}, {"Size", image.size}, {"Comment", ""}}}));
+  });
+
+  // docker save: the images as one archive, spooled to a file first (a failure is then still
+  // an error status, not a cut stream).
+  auto save = [&api](Request& r) -> Result<Response> {
+    auto e = TRY(api.engine());
+    std::vector<std::string> names = r.params.count("name") ? std::vector<std::string>{r.params["name"]} : r.args("names");
+    if (names.empty()) return fail(Errc::invalid_input, "no images named (names=)");
+    for (auto& n : names) n = image_ref(n), TRY(find_image(e, n));
+    std::string spool = api.options().root + "/tmp/api-save-" + TRY(engine::random_id()).substr(0, 16) + ".tar";
+    TRY(e.save(names, spool));
+    UniqueFd fd(::open(spool.c_str(), O_RDONLY | O_CLOEXEC));
+    ::unlink(spool.c_str());
+    if (!fd) return fail_errno("opening " + spool);
+    Response res;
+    res.content_type = "application/x-tar";
+    res.stream = [fd = std::make_shared<UniqueFd>(std::move(fd))](Connection& conn) {
+      std::string buf(1 << 20, '\0');
+      for (;;) {
+        ssize_t n = ::read(fd->get(), buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0 || !conn.write(std::string_view(buf.data(), static_cast<size_t>(n)))) return;
+      }
+    };
+    return res;
+  };
+  api.route("GET", "/images/get", save);
+  api.route("GET", "/images/{name*}/get", save);
+
+  // docker load: the archive in the body (bounded by the server's body limit).
+  api.route("POST", "/images/load", [&api](Request& r) -> Result<Response> {
+    auto e = TRY(api.engine());
+    std::string spool = api.options().root + "/tmp/api-load-" + TRY(engine::random_id()).substr(0, 16) + ".tar";
+    auto loaded = [&]() -> Result<std::vector<engine::ImageInfo>> {
+      TRY(write_file_atomic(spool, r.body, 0600, false));
+      return e.load(spool);
+    }();
+    ::unlink(spool.c_str());
+    if (!loaded) return std::unexpected(loaded.error());
+    std::string lines;
+    for (const auto& info : *loaded) {
+      if (info.tags.empty()) lines += json_text(json{{"stream", "Loaded image ID: sha256:" + info.id + "\n"}}) + "\n";
+      for (const auto& t : info.tags) lines += json_text(json{{"stream", "Loaded image: " + t + "\n"}}) + "\n";
+    }
+    Response res = json_response(200, nullptr);
+    res.body = lines;
+    return res;
+  });
+
+  // docker push: docker's progress messages, an error as the last one (the status is 200).
+  api.route("POST", "/images/{name*}/push", [&api](Request& r) -> Result<Response> {
+    auto e = TRY(api.engine());
+    std::string name = r.params["name"];
+    if (!r.arg("tag").empty()) name += ":" + r.arg("tag");
+    auto image = TRY(find_image(e, name));
+    Response res;
+    res.stream = [&api, name, image](Connection& conn) {
+      size_t slash = name.rfind('/'), colon = name.rfind(':');
+      bool tagged = colon != std::string::npos && (slash == std::string::npos || colon > slash);
+      std::string repo = tagged ? name.substr(0, colon) : name, tag = tagged ? name.substr(colon + 1) : "latest";
+      (void)write_json_line(conn, json{{"status", "The push refers to repository [" + repo + "]"}});
+      auto pushed = [&]() -> Result<std::string> { return TRY(api.engine()).push_to_registry(image.id, repo + ":" + tag, {}); }();
+      if (!pushed) {
+        (void)write_json_line(conn, json{{"errorDetail", {{"message", pushed.error().message}}}, {"error", pushed.error().message}});
+        return;
+      }
+      (void)write_json_line(conn, json{{"status", tag + ": digest: " + *pushed + " size: " + std::to_string(image.size)}});
+      (void)write_json_line(
+          conn, json{{"progressDetail", json::object()}, {"aux", {{"Tag", tag}, {"Digest", *pushed}, {"Size", image.size}}}});
+    };
+    return res;
   });
 
   api.route("POST", "/images/prune", [&api](Request&) -> Result<Response> {

@@ -67,6 +67,7 @@ void add_load(CLI::App& app, Context& ctx);   // docker-archive / oci-archive ta
 void add_save(CLI::App& app, Context& ctx);
 void add_import(CLI::App& app, Context& ctx);  // import
 void add_login(CLI::App& app, Context& ctx);   // login, logout (registries)
+void add_cp(CLI::App& app, Context& ctx);      // docker cp (tars: libarchive)
 // The node's verbs (docker's command line), one per file.
 void add_run(CLI::App& app, Context& ctx);
 void add_create(CLI::App& app, Context& ctx);
@@ -92,6 +93,9 @@ void add_volume(CLI::App& app, Context& ctx);   // volume create, ls, inspect, r
 void add_network(CLI::App& app, Context& ctx);  // network create, ls, inspect, rm, prune, connect, disconnect
 void add_port(CLI::App& app, Context& ctx);
 void add_system(CLI::App& app, Context& ctx);  // system prune, boot
+void add_events(CLI::App& app, Context& ctx);
+void add_rename(CLI::App& app, Context& ctx);
+void add_diff(CLI::App& app, Context& ctx);
 
 int exit_code_for(const Error& e);
 

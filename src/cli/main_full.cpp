@@ -40,6 +40,7 @@ int run_full(int argc, char** argv) {
         add_save(app, ctx);
         add_import(app, ctx);
         add_login(app, ctx);
+        add_cp(app, ctx);
         add_node_verbs(app, ctx);
       },
       on_parsed);

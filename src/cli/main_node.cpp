@@ -13,7 +13,8 @@
 namespace tiffin::cli {
 
 int run_node(int argc, char** argv) {
-  static const std::set<std::string> full_verbs = {"flist", "hub", "push", "pull", "load", "save", "import", "login", "logout", "serve"};
+  static const std::set<std::string> full_verbs = {
+      "flist", "hub", "push", "pull", "load", "save", "import", "login", "logout", "serve", "cp"};
   if (full_verbs.contains(first_verb(argc, argv))) {
     std::error_code ec;
     auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
@@ -33,7 +34,8 @@ int run_node(int argc, char** argv) {
             {"save", "Write images to a tar that docker load and OCI tools read"},
             {"import", "Pack a directory or tar (or add an .fl) into the local image store"}, {"login", "Log in to a registry"},
             {"logout", "Forget the credentials stored for a registry"},
-            {"serve", "Serve the Docker Engine API (for the docker CLI, compose, SDKs)"}})
+            {"serve", "Serve the Docker Engine API (for the docker CLI, compose, SDKs)"},
+            {"cp", "Copy files between a container and the host"}})
       app.add_subcommand(verb, what)->allow_extras();
   });
 }

@@ -70,6 +70,10 @@ Result<shim::ShimConfig> Engine::shim_config(const std::string& id, const Contai
   sc.open_stdin = c.interactive;
   sc.auto_remove = c.auto_remove;
   sc.health = health_settings(c, image);
+  sc.events_path = events_path();
+  for (const auto& [k, v] : c.labels) sc.event_attributes.push_back(k + "=" + v);
+  sc.event_attributes.push_back("image=" + c.image);
+  sc.event_attributes.push_back("name=" + c.name);
   if (c.auto_remove) {
     // What release() and remove() undo, in the same order.
     layer::RwLayerOptions rw{container_dir(id) + "/layer", c.disk_size_mib, c.disk_type, opts_.root + "/pools", ""};
@@ -135,6 +139,7 @@ Result<StartedContainer> Engine::start(const std::string& ref, const StartOption
     }
     if (!started && started.error().kind == Errc::conflict && attempt == 0) continue;  // another CLI's Start won
     if (!started) return std::unexpected(started.error());
+    record_container_event(info, "start");
     StartedContainer out{started->pid, {}};
     if (o.attach || o.watch_exit) out.session = std::move(*conn);
     return out;
@@ -160,11 +165,13 @@ Result<void> Engine::stop(const std::string& ref, std::chrono::milliseconds time
   std::string run = shim_dir(id);
   if (shim_alive(id)) {
     if (auto conn = connect_shim(run)) {
+      record_container_event(id, "kill", {{"signal", std::to_string(signal)}});
       auto exited = conn->call<shim::Exited>(shim::Stop{static_cast<uint32_t>(timeout.count()), signal});
       if (!exited && exited.error().kind != Errc::unavailable) return std::unexpected(exited.error());
       if (exited) {
         // It answers once everything is recorded and torn down; its process ends right after.
         (void)wait_shim_exit(run);
+        record_container_event(id, "stop");
         return {};
       }
     }
@@ -191,6 +198,8 @@ Result<void> Engine::stop_without_shim(const std::string& id, std::chrono::milli
   // Also what a shim killed while starting it left (a created container's init).
   if (auto r = runtime::delete_container(rt, id, true); !r && r.error().kind != Errc::not_found) return r;
   if (!ran && !is_active(info.state.status)) return {};
+  record_container_event(info, "die", {{"exitCode", std::to_string(ran ? code : (info.state.exit_code ? info.state.exit_code : 137))}});
+  record_container_event(info, "stop");
   ShimStatus s = info.state;
   s.status = ContainerStatus::exited;
   s.exit_code = ran ? code : (s.exit_code ? s.exit_code : 137);
@@ -205,6 +214,7 @@ Result<void> Engine::kill(const std::string& ref, int signal) {
   ContainerInfo info = TRY(inspect(ref));
   if (info.state.status != ContainerStatus::running && info.state.status != ContainerStatus::paused)
     return fail(Errc::conflict, "container " + info.name + " is not running");
+  record_container_event(info, "kill", {{"signal", std::to_string(signal)}});
   if (info.shim_alive)
     if (auto conn = connect_shim(shim_dir(info.id))) return conn->call_done(shim::Kill{signal});
   return runtime::kill_container({runtime_root(), false}, info.id, signal, false);
@@ -219,11 +229,16 @@ Result<void> Engine::resize(const std::string& ref, uint16_t rows, uint16_t cols
 
 Result<void> Engine::pause(const std::string& ref, bool pause) {
   ContainerInfo info = TRY(inspect(ref));
-  if (info.shim_alive) {
-    if (auto conn = connect_shim(shim_dir(info.id))) return pause ? conn->call_done(shim::Pause{}) : conn->call_done(shim::Resume{});
+  Result<void> done;
+  Result<ShimConnection> conn = fail(Errc::unavailable, "no shim");
+  if (info.shim_alive) conn = connect_shim(shim_dir(info.id));
+  if (conn) done = pause ? conn->call_done(shim::Pause{}) : conn->call_done(shim::Resume{});
+  else {
+    runtime::RuntimeOptions rt{runtime_root(), false};
+    done = pause ? runtime::pause_container(rt, info.id) : runtime::resume_container(rt, info.id);
   }
-  runtime::RuntimeOptions rt{runtime_root(), false};
-  return pause ? runtime::pause_container(rt, info.id) : runtime::resume_container(rt, info.id);
+  if (done) record_container_event(info, pause ? "pause" : "unpause");
+  return done;
 }
 
 Result<int> Engine::wait(const std::string& ref) {

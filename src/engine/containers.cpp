@@ -213,6 +213,7 @@ Result<std::string> Engine::create(const ContainerConfig& config) {
     (void)remove(id, true, true);
     return std::unexpected(made.error());
   }
+  record_container_event(ContainerInfo{id, c.name, c.image, image.id, c, 0, {}, false}, "create");
   return id;
 }
 
@@ -237,7 +238,30 @@ Result<void> Engine::remove(const std::string& ref, bool force, bool volumes) {
   else TRY(release_network(id));
   TRY(remove_tree(shim_dir(id)));
   TRY(remove_tree(container_dir(id)));
-  return drop_record(id, volumes);
+  TRY(drop_record(id, volumes));
+  if (loaded) record_container_event(*loaded, "destroy");
+  else record_event({"container", "destroy", id, {}});
+  return {};
+}
+
+Result<void> Engine::rename(const std::string& ref, const std::string& name) {
+  ContainerInfo c = TRY(inspect(ref));
+  std::string wanted = name.starts_with("/") ? name.substr(1) : name;
+  if (!valid_container_name(wanted))
+    return fail(Errc::invalid_input, "Invalid container name (" + name + "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+  if (wanted == c.name) return fail(Errc::invalid_input, "Renaming a container with the same name as its current name");
+  auto st = TRY(sql::Stmt::prepare(db_, "UPDATE containers SET name = ? WHERE id = ?"));
+  if (auto r = st.bind(1, wanted).bind(2, c.id).run(); !r) {
+    if (sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_UNIQUE)
+      return fail(Errc::conflict, "Conflict. The container name \"/" + wanted +
+                                      "\" is already in use. You have to remove (or rename) that container to be able to reuse that name.");
+    return std::unexpected(r.error());
+  }
+  // Its name on its networks.
+  TRY(sync_dns_of(TRY(container_endpoints(c.id))));
+  std::string old = std::exchange(c.name, wanted);
+  record_container_event(c, "rename", {{"oldName", "/" + old}});
+  return {};
 }
 
 Result<std::vector<std::string>> Engine::prune(bool all, bool with_volumes) {

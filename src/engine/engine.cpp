@@ -86,6 +86,7 @@ Result<void> Engine::tag_image(const std::string& image, const std::string& name
     return fail(Errc::invalid_input, "'" + name + "' is not an image name");
   auto t = TRY(sql::Stmt::prepare(db_, "INSERT OR REPLACE INTO tags (name, image) VALUES (?, ?)"));
   TRY(t.bind(1, tag).bind(2, found->id).run());
+  record_event({"image", "tag", "sha256:" + found->id, {{"name", tag}}});
   return {};
 }
 
@@ -183,6 +184,7 @@ Result<std::vector<std::string>> Engine::remove_image(const std::string& ref, bo
     if (by_tag && t != normalized) continue;
     TRY(del_tag.bind(1, t).run());
     out.push_back("Untagged: " + t);
+    record_event({"image", "untag", "sha256:" + found->id, {{"name", t}}});
   }
   if (remaining_tags == 0) {
     release_flist_mount(opts_.run_root + "/mounts/" + found->id);
@@ -190,6 +192,7 @@ Result<std::vector<std::string>> Engine::remove_image(const std::string& ref, bo
     TRY(del.bind(1, found->id).run());
     ::unlink(found->flist.c_str());
     out.push_back("Deleted: " + found->id);
+    record_event({"image", "delete", "sha256:" + found->id, {{"name", found->tags.empty() ? found->id : found->tags.front()}}});
   }
   return out;
 }

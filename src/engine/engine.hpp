@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/event_log.hpp"
 #include "common/fd.hpp"
 #include "common/sqlite.hpp"
 #include "engine/container_config.hpp"
@@ -38,6 +39,7 @@
 #include "net/net_dev.hpp"
 #include "engine/shim_client.hpp"
 #include "flist/image_config.hpp"
+#include "flist/path_archive.hpp"
 #include "runtime/cgroup_stats.hpp"
 
 namespace tiffin::image {
@@ -137,6 +139,13 @@ struct PipedExec {
   UniqueFd in, out, err;  // the program's stdin (write end), stdout and stderr (read ends)
 };
 
+// docker diff's entries: Kind is docker's number (0 changed, 1 added, 2 deleted).
+struct Change {
+  enum class Kind { modified = 0, added = 1, deleted = 2 };
+  Kind kind;
+  std::string path;
+};
+
 struct ProcessRow {
   pid_t pid = 0, ppid = 0;
   std::string command;
@@ -232,6 +241,18 @@ class Engine {
   std::string container_dir(const std::string& id) const { return opts_.root + "/containers/" + id; }
   std::string log_path(const std::string& id) const { return container_dir(id) + "/container.log"; }
 
+  // ---- a container's files from outside (container_files.cpp): what docker cp and docker diff
+  // use. A running container's are reached through its own root (/proc/<pid>/root: its volumes,
+  // tmpfs and /etc files included), a stopped one's in its rootfs and the volumes mounted over
+  // the path. Paths are absolute in the container; nothing resolves out of it.
+  Result<PathStat> stat_path(const std::string& ref, const std::string& path);
+  Result<void> archive_path(const std::string& ref, const std::string& path, const ByteSink& sink);
+  Result<void> extract_to(const std::string& ref, const std::string& dir, std::string_view tar, const ExtractOptions& opts);
+  // From its writable layer: what it added, changed and deleted in its image's tree.
+  Result<std::vector<Change>> changes(const std::string& ref);
+  // Errc::conflict when another container has the name.
+  Result<void> rename(const std::string& ref, const std::string& name);
+
   // ---- networks (networks.cpp; a container's part in container_network.cpp)
   Result<Network> create_network(const NetworkSpec& spec);
   Result<std::vector<Network>> networks();
@@ -251,6 +272,14 @@ class Engine {
   // made again, and containers with --restart always, unless-stopped or zos started; what was
   // done, one line each.
   Result<std::vector<std::string>> boot();
+
+  // ---- events (engine/events.cpp): what this process changes goes to the node's event log
+  // (common/event_log.hpp), best effort: a full disk must not fail a container's start.
+  std::string events_path() const { return opts_.root + "/events.jsonl"; }
+  void record_event(Event e) const;
+  // docker's container attributes: name, image, the container's labels, and `extra`.
+  void record_container_event(const ContainerInfo& c, const std::string& action, std::map<std::string, std::string> extra = {}) const;
+  void record_container_event(const std::string& id, const std::string& action, std::map<std::string, std::string> extra = {});
 
   // ---- volumes
   Result<VolumeInfo> create_volume(const std::string& name, uint64_t size_mib);
@@ -276,6 +305,7 @@ class Engine {
   Result<ImageInfo> add_converted_image(
       image::ImageSource& source, const PullOptions& opts, const std::vector<std::string>& tags, const std::string& origin);
   Result<ImageInfo> pull_from_registry(const image::Reference& ref, const PullOptions& opts);
+  Result<ImageInfo> pull_image(const std::string& ref, const PullOptions& opts);  // pull, less its event
   Result<std::optional<ImageInfo>> find_image(const std::string& ref);
 
   std::string shim_dir(const std::string& id) const { return opts_.run_root + "/c/" + id; }
@@ -323,6 +353,12 @@ class Engine {
   // container's root has at its mount point.
   Result<void> add_anonymous_volumes(ContainerConfig& c, const ImageConfig& image);
   Result<void> fill_volumes(const std::string& id, const ContainerConfig& c);
+  // container_files.cpp: the tree a path of the container is in, and the path in that tree.
+  struct FilesRoot {
+    std::string root, path;
+    ContainerInfo container;
+  };
+  Result<FilesRoot> files_root(const std::string& ref, const std::string& path);
   // container_lifecycle.cpp
   Result<ShimConnection> launch(const std::string& id, const ContainerInfo& info, const std::optional<shim::Resize>& size);
   Result<void> stop_without_shim(const std::string& id, std::chrono::milliseconds timeout, int signal);

@@ -149,6 +149,12 @@ Result<ImageInfo> Engine::pull_from_registry(const image::Reference& ref, const 
 }
 
 Result<ImageInfo> Engine::pull(const std::string& ref_text, const PullOptions& opts) {
+  auto got = pull_image(ref_text, opts);
+  if (got) record_event({"image", "pull", ref_text, {{"name", ref_text}}});
+  return got;
+}
+
+Result<ImageInfo> Engine::pull_image(const std::string& ref_text, const PullOptions& opts) {
   if (ref_text.starts_with("docker://")) return pull_from_registry(TRY(image::parse_reference(ref_text)), opts);
   auto ref = TRY(parse_image_reference(ref_text));
   if (ref.kind == ImageReference::Kind::local) {  // no host: the search registries, in order
@@ -231,6 +237,7 @@ Result<std::vector<ImageInfo>> Engine::load(const std::string& archive, const Pu
       for (const auto& n : img.names)
         if (auto r = image::parse_reference(n); r && r->digest.empty()) tags.push_back(r->familiar());
       out.push_back(TRY(add_converted_image(*img.source, opts, tags, fs::absolute(archive == "-" ? "stdin" : archive).string())));
+      record_event({"image", "load", out.back().id, {{"name", tags.empty() ? out.back().id : tags.front()}}});
     }
     return out;
   }();
@@ -299,6 +306,8 @@ Result<void> Engine::save(const std::vector<std::string>& refs, const std::strin
   cleanup();
   if (written && !tmp.empty() && ::rename(tmp.c_str(), out.c_str()) != 0) written = fail_errno("renaming to " + out);
   if (!written && !tmp.empty()) ::unlink(tmp.c_str());
+  if (written)
+    for (const auto& r : refs) record_event({"image", "save", r, {{"name", r}}});
   return written;
 }
 
@@ -348,6 +357,7 @@ Result<std::string> Engine::push_to_registry(const std::string& ref, const std::
     return client.put_manifest(to, exported.manifest_json, exported.manifest.media_type);
   }();
   ::unlink(exported.layer_path.c_str());
+  if (pushed) record_event({"image", "push", destination, {{"name", destination}}});
   return pushed;
 }
 
@@ -369,6 +379,7 @@ Result<ImageInfo> Engine::import(const std::string& source, const std::string& n
   }
   auto info = add_image_file(tmp, fs::absolute(source).string(), tag);
   ::unlink(tmp.c_str());
+  if (info) record_event({"image", "import", "sha256:" + info->id, {{"name", tag.empty() ? info->id : tag}}});
   return info;
 }
 

@@ -24,6 +24,7 @@ Result<Network> Engine::create_network(const NetworkSpec& spec) {
     (void)remove_network(n.id);
     return std::unexpected(std::move(made).error().context("creating network " + n.name));
   }
+  record_event({"network", "create", n.id, {{"name", n.name}, {"type", "bridge"}}});
   return n;
 }
 
@@ -48,6 +49,7 @@ Result<void> Engine::remove_network(const std::string& ref) {
   TRY(host.delete_link(n.bridge));
   ::unlink((opts_.run_root + "/firewall/" + n.id).c_str());
   TRY(dns::remove_network_file(dns_dir(), n.name));
+  record_event({"network", "destroy", n.id, {{"name", n.name}, {"type", "bridge"}}});
   return sync_firewall();
 }
 
@@ -79,6 +81,7 @@ Result<Endpoint> Engine::connect(const std::string& container_ref, const Endpoin
     }
   }
   TRY(sync_dns_of({e}));
+  record_event({"network", "connect", e.network_id, {{"container", id}, {"name", r.network}, {"type", "bridge"}}});
   return e;
 }
 
@@ -94,6 +97,7 @@ Result<void> Engine::disconnect(const std::string& container_ref, const std::str
   TRY(store.detach(id, n.id));
   auto host = TRY(net::Netlink::open());
   TRY(host.delete_link(held.host_ifname));  // and its peer inside the container
+  record_event({"network", "disconnect", n.id, {{"container", id}, {"name", n.name}, {"type", "bridge"}}});
   return sync_dns(n);
 }
 

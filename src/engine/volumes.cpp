@@ -39,6 +39,7 @@ Result<VolumeInfo> Engine::create_volume(const std::string& name, uint64_t size_
     }
   }
   if (ec) return fail(Errc::io, "making " + dir + ": " + ec.message());
+  record_event({"volume", "create", name, {{"driver", "local"}}});
   return volume(name);
 }
 
@@ -80,7 +81,9 @@ Result<void> Engine::remove_volume(const std::string& name, bool force) {
   fs::remove_all(opts_.root + "/volumes/" + name, ec);
   if (ec) return fail(Errc::io, "removing volume " + name + ": " + ec.message());
   auto del = TRY(sql::Stmt::prepare(db_, "DELETE FROM volumes WHERE name = ?"));
-  return del.bind(1, name).run();
+  TRY(del.bind(1, name).run());
+  record_event({"volume", "destroy", name, {{"driver", "local"}}});
+  return {};
 }
 
 Result<void> Engine::add_anonymous_volumes(ContainerConfig& c, const ImageConfig& image) {

@@ -16,10 +16,12 @@
 
 #include <chrono>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "common/event_log.hpp"
 #include "common/fd.hpp"
 #include "common/remove_tree.hpp"
 #include "common/subprocess.hpp"
@@ -122,6 +124,9 @@ class Shim {
   void kill_probe();
   void teardown(RuntimeCall* deleting);
   void write_status();
+  // To the node's event log (shim_config.hpp), with the container's attributes.
+  void record_event(const std::string& action, std::map<std::string, std::string> extra = {});
+  std::string recorded_health_;  // the last health_status event's
 
   const ShimConfig& c_;
   UniqueFd ready_;
@@ -614,6 +619,7 @@ void Shim::end_run() {
   status_.exit_code = code;
   status_.finished_at = log_timestamp();
   status_.pid = 0;
+  record_event("die", {{"exitCode", std::to_string(code)}});
   auto delay = tracker_.after_exit(code, stop_requested_, Clock::now() - run_.began);
   run_ = Run();
   if (!delay) {
@@ -661,6 +667,7 @@ void Shim::teardown(RuntimeCall* deleting) {
   if (removed && !trees.empty()) removed = remove_tree(trees.back()).has_value();
   // What could not go stays for `tiffin rm`, with its status.
   if (!removed) write_status();
+  else record_event("destroy");
 }
 
 void Shim::publish_stats() {
@@ -766,6 +773,18 @@ void Shim::kill_probe() {
 void Shim::write_status() {
   std::string text = encode_status(status_);
   (void)write_file_atomic(c_.status_path(), {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, 0644, false);
+  const std::string& health = status_.health.status;
+  if (health != recorded_health_ && (health == "healthy" || health == "unhealthy")) record_event("health_status: " + health);
+  recorded_health_ = health;
+}
+
+void Shim::record_event(const std::string& action, std::map<std::string, std::string> extra) {
+  if (c_.events_path.empty()) return;
+  Event e{"container", action, c_.id, {}, 0};
+  for (const auto& kv : c_.event_attributes)
+    if (size_t eq = kv.find('='); eq != std::string::npos) e.attributes[kv.substr(0, eq)] = kv.substr(eq + 1);
+  for (auto& [k, v] : extra) e.attributes[k] = std::move(v);
+  (void)EventLog(c_.events_path).append(std::move(e));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@ std::string encode_config(const ShimConfig& c) {
   f.add("stats_interval_ms", c.stats_interval_ms).add("restart", c.restart);
   f.add("tty", c.tty).add("open_stdin", c.open_stdin).add("auto_remove", c.auto_remove);
   f.add_all("teardown_unmount", c.teardown_unmount).add_all("teardown_remove", c.teardown_remove);
+  if (!c.events_path.empty()) f.add("events_path", c.events_path).add_all("event_attribute", c.event_attributes);
   if (c.health.enabled()) {
     f.add_all("health_command", c.health.command).add("health_retries", c.health.retries);
     f.add("health_interval_ms", static_cast<int64_t>(c.health.interval.count()));
@@ -46,6 +47,8 @@ Result<ShimConfig> decode_config(std::string_view text) {
   c.auto_remove = r.flag("auto_remove");
   c.teardown_unmount = r.list("teardown_unmount");
   c.teardown_remove = r.list("teardown_remove");
+  c.events_path = r.text("events_path");
+  c.event_attributes = r.list("event_attribute");
   using std::chrono::milliseconds;
   c.health.command = r.list("health_command");
   c.health.retries = static_cast<int>(r.unsigned_integer("health_retries", static_cast<uint64_t>(c.health.retries)));

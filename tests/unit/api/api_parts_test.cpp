@@ -1,8 +1,10 @@
-// The Engine API's pure parts: version prefixes, routing, queries, filters, the create body.
+// The Engine API's pure parts: version prefixes, routing, queries, filters, the create body,
+// events as docker shows and filters them.
 #include <gtest/gtest.h>
 
 #include "api/api_version.hpp"
 #include "api/container_create.hpp"
+#include "api/docker_events.hpp"
 #include "api/filters.hpp"
 #include "api/router.hpp"
 #include "api/stream_frames.hpp"
@@ -132,6 +134,54 @@ TEST(ContainerCreate, DockersBodyBecomesTheConfig) {
 TEST(StreamFrames, DockersEightByteHeader) {
   EXPECT_EQ(frame(StreamKind::stderr_, "hi"), std::string("\x02\x00\x00\x00\x00\x00\x00\x02hi", 10));
   EXPECT_EQ(frame(StreamKind::stdout_, std::string(300, 'x')).substr(0, 8), std::string("\x01\x00\x00\x00\x00\x00\x01\x2c", 8));
+}
+
+TEST(DockerEvents, ShapeAsDockerSendsThem) {
+  Event e{"container", "die", "abc123", {{"name", "web"}, {"image", "busybox"}, {"exitCode", "3"}}, 1700000000123456789};
+  auto j = event_json(e);
+  EXPECT_EQ(j["Type"], "container");
+  EXPECT_EQ(j["Action"], "die");
+  EXPECT_EQ(j["Actor"]["ID"], "abc123");
+  EXPECT_EQ(j["Actor"]["Attributes"]["exitCode"], "3");
+  EXPECT_EQ(j["time"], 1700000000);
+  EXPECT_EQ(j["timeNano"], 1700000000123456789);
+  EXPECT_EQ(j["status"], "die");
+  EXPECT_EQ(j["from"], "busybox");
+  EXPECT_FALSE(event_json(Event{"volume", "create", "v", {}, 1}).contains("status"));
+}
+
+TEST(DockerEvents, FiltersAsDocker) {
+  std::string id(64, 'a');
+  Event start{"container", "start", id, {{"name", "web"}, {"image", "busybox:latest"}, {"tier", "front"}}, 1};
+  Event health{"container", "health_status: healthy", id, {{"name", "web"}, {"image", "busybox"}}, 2};
+  Event vol{"volume", "create", "data", {{"driver", "local"}}, 3};
+  auto f = [](std::vector<std::string> kv) {
+    auto parsed = EventFilter::parse(kv);
+    EXPECT_TRUE(parsed);
+    return *parsed;
+  };
+  EXPECT_TRUE(f({}).matches(start));
+  EXPECT_TRUE(f({"container=web"}).matches(start));
+  EXPECT_TRUE(f({"container=" + id.substr(0, 12)}).matches(start));
+  EXPECT_FALSE(f({"container=aaa"}).matches(start)) << "short prefixes are not ids";
+  EXPECT_TRUE(f({"event=start", "event=die"}).matches(start)) << "values of a key are alternatives";
+  EXPECT_FALSE(f({"event=start", "type=volume"}).matches(start)) << "keys must all hold";
+  EXPECT_TRUE(f({"event=health_status"}).matches(health));
+  EXPECT_TRUE(f({"image=busybox"}).matches(start));
+  EXPECT_TRUE(f({"image=busybox:latest"}).matches(health));
+  EXPECT_TRUE(f({"label=tier"}).matches(start));
+  EXPECT_TRUE(f({"label=tier=front"}).matches(start));
+  EXPECT_FALSE(f({"label=tier=back"}).matches(start));
+  EXPECT_TRUE(f({"volume=data"}).matches(vol));
+  EXPECT_FALSE(f({"volume=data"}).matches(start));
+  EXPECT_FALSE(EventFilter::parse({"colour=red"}));
+}
+
+TEST(DockerEvents, TimesAsClientsSendThem) {
+  EXPECT_EQ(parse_event_time("1700000000").value(), 1700000000000000000);
+  EXPECT_EQ(parse_event_time("1700000000.5").value(), 1700000000500000000);
+  EXPECT_EQ(parse_event_time("1700000000.000000001").value(), 1700000000000000001);
+  for (const char* bad : {"", "x", "-5", "1.", "1.0000000001", "1.2e3", "99999999999"}) EXPECT_FALSE(parse_event_time(bad)) << bad;
 }
 
 }  // namespace

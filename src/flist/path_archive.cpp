@@ -1,0 +1,284 @@
+#include "flist/path_archive.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "common/fd.hpp"
+#include "common/remove_tree.hpp"
+
+namespace tiffin {
+
+namespace {
+
+// "/a/b/" → {"a", "b"}; ".." and "." components are left to the caller to refuse or resolve.
+std::pair<std::string, std::string> split_parent(const std::string& path) {
+  std::string p = std::filesystem::path(path).lexically_normal().string();
+  while (p.size() > 1 && p.ends_with("/")) p.pop_back();
+  size_t slash = p.rfind('/');
+  if (slash == std::string::npos) return {".", p};
+  return {slash == 0 ? "/" : p.substr(0, slash), p.substr(slash + 1)};
+}
+
+Result<std::string> read_link_at(int dir, const std::string& name) {
+  std::string target(4096, '\0');
+  ssize_t n = ::readlinkat(dir, name.c_str(), target.data(), target.size());
+  if (n < 0) return fail_errno("readlink " + name);
+  target.resize(static_cast<size_t>(n));
+  return target;
+}
+
+// An entry and its parent directory, opened in the root.
+struct Located {
+  UniqueFd parent;
+  std::string name;  // "" for the root itself
+};
+
+Result<Located> locate(const std::string& root, const std::string& path) {
+  if (!path.starts_with("/")) return fail(Errc::invalid_input, "path '" + path + "' is not absolute");
+  auto [dir, base] = split_parent(path);
+  if (base.empty() || base == "/" || path == "/") return Located{TRY(open_in_root(root, ".", O_PATH | O_DIRECTORY)), ""};
+  return Located{TRY(open_in_root(root, dir, O_PATH | O_DIRECTORY)), base};
+}
+
+Result<struct stat> stat_at(const Located& l) {
+  struct stat st {};
+  if (::fstatat(l.parent.get(), l.name.empty() ? "" : l.name.c_str(), &st, AT_SYMLINK_NOFOLLOW | (l.name.empty() ? AT_EMPTY_PATH : 0)) != 0)
+    return fail_errno("stat " + l.name);
+  return st;
+}
+
+class TreeArchiver {
+ public:
+  explicit TreeArchiver(TarWriter& tar) : tar_(tar) {}
+
+  // `name` in `dir`, stored as `stored`.
+  Result<void> add(int dir, const std::string& name, const std::string& stored) {
+    struct stat st {};
+    const char* at = name.empty() ? "" : name.c_str();
+    if (::fstatat(dir, at, &st, AT_SYMLINK_NOFOLLOW | (name.empty() ? AT_EMPTY_PATH : 0)) != 0) return fail_errno("stat " + stored);
+    auto e = new_archive_entry();
+    archive_entry_set_pathname(e.get(), S_ISDIR(st.st_mode) ? (stored + "/").c_str() : stored.c_str());
+    archive_entry_set_mode(e.get(), st.st_mode);
+    archive_entry_set_uid(e.get(), st.st_uid);
+    archive_entry_set_gid(e.get(), st.st_gid);
+    archive_entry_set_mtime(e.get(), st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+    if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+      auto [it, fresh] = links_.emplace(std::make_pair(st.st_dev, st.st_ino), stored);
+      if (!fresh) {
+        archive_entry_set_hardlink(e.get(), it->second.c_str());
+        archive_entry_set_size(e.get(), 0);
+        return tar_.header(e.get(), stored);
+      }
+    }
+    if (S_ISLNK(st.st_mode)) archive_entry_set_symlink(e.get(), TRY(read_link_at(dir, name)).c_str());
+    if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+      archive_entry_set_rdevmajor(e.get(), major(st.st_rdev));
+      archive_entry_set_rdevminor(e.get(), minor(st.st_rdev));
+    }
+    if (S_ISREG(st.st_mode)) {
+      UniqueFd fd(name.empty() ? ::openat(dir, ".", O_RDONLY | O_CLOEXEC) : ::openat(dir, at, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      if (!fd) return fail_errno("opening " + stored);
+      archive_entry_set_size(e.get(), st.st_size);
+      TRY(tar_.header(e.get(), stored));
+      std::vector<uint8_t> buf(1 << 16);
+      for (int64_t left = st.st_size; left > 0;) {
+        size_t n = TRY(read_full(fd.get(), buf));
+        if (n == 0) return fail(Errc::io, stored + " shrank while it was archived");
+        n = static_cast<size_t>(std::min<int64_t>(left, static_cast<int64_t>(n)));
+        TRY(tar_.data({buf.data(), n}, stored));
+        left -= static_cast<int64_t>(n);
+      }
+      return {};
+    }
+    TRY(tar_.header(e.get(), stored));
+    if (!S_ISDIR(st.st_mode)) return {};
+    UniqueFd sub(::openat(dir, name.empty() ? "." : at, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub) return fail_errno("opening " + stored);
+    std::vector<std::string> names;
+    {
+      DIR* d = ::fdopendir(::dup(sub.get()));
+      if (!d) return fail_errno("reading " + stored);
+      while (dirent* de = ::readdir(d))
+        if (std::string_view(de->d_name) != "." && std::string_view(de->d_name) != "..") names.emplace_back(de->d_name);
+      ::closedir(d);
+    }
+    std::sort(names.begin(), names.end());
+    for (const auto& n : names) TRY(add(sub.get(), n, stored + "/" + n));
+    return {};
+  }
+
+ private:
+  TarWriter& tar_;
+  std::map<std::pair<dev_t, ino_t>, std::string> links_;
+};
+
+// An archive entry's name as a relative path without "." components; ".." and absolute ones
+// are refused.
+Result<std::string> clean_entry_name(const char* raw) {
+  if (!raw) return fail(Errc::invalid_input, "an archive entry without a name");
+  std::string name = raw;
+  while (name.starts_with("./")) name.erase(0, 2);
+  if (name.starts_with("/")) return fail(Errc::invalid_input, "archive entry '" + std::string(raw) + "' has an absolute name");
+  std::string out;
+  size_t pos = 0;
+  while (pos <= name.size()) {
+    size_t slash = name.find('/', pos);
+    std::string part = name.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    if (part == "..") return fail(Errc::invalid_input, "archive entry '" + std::string(raw) + "' leads out with '..'");
+    if (!part.empty() && part != ".") out += (out.empty() ? "" : "/") + part;
+    if (slash == std::string::npos) break;
+    pos = slash + 1;
+  }
+  return out;
+}
+
+std::string rebase(const std::string& name, const ExtractOptions& opts) {
+  const std::string& from = opts.rebase_from;
+  if (from.empty() || (name != from && !name.starts_with(from + "/"))) return name;
+  return opts.rebase_to + name.substr(from.size());
+}
+
+struct ArchiveReadFree {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+
+// Removes what is at `name` in `dir` so that an entry can take its place.
+Result<void> make_room(int dir, const std::string& name, bool entry_is_dir, const ExtractOptions& opts) {
+  struct stat st {};
+  if (::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return {};
+  bool existing_dir = S_ISDIR(st.st_mode);
+  if (existing_dir && entry_is_dir) return {};
+  if (opts.no_overwrite_dir_non_dir && existing_dir != entry_is_dir)
+    return fail(Errc::invalid_input, "cannot overwrite " + std::string(existing_dir ? "directory" : "non-directory") + " \"" + name +
+                                         "\" with " + (existing_dir ? "non-directory" : "directory"));
+  // docker replaces a directory by a file with everything under it (without following links).
+  if (existing_dir) return remove_tree("/proc/self/fd/" + std::to_string(dir) + "/" + name);
+  if (::unlinkat(dir, name.c_str(), 0) != 0) return fail_errno("replacing " + name);
+  return {};
+}
+
+Result<void> set_metadata(int dir, const std::string& name, archive_entry* e, const ExtractOptions& opts, bool is_link) {
+  uid_t uid = opts.keep_owners ? static_cast<uid_t>(archive_entry_uid(e)) : 0;
+  gid_t gid = opts.keep_owners ? static_cast<gid_t>(archive_entry_gid(e)) : 0;
+  if (::fchownat(dir, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0) return fail_errno("chown " + name);
+  if (!is_link && ::fchmodat(dir, name.c_str(), archive_entry_perm(e) | (archive_entry_mode(e) & 07000), 0) != 0)
+    return fail_errno("chmod " + name);
+  timespec times[2] = {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)}, {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
+  if (::utimensat(dir, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) return fail_errno("setting the times of " + name);
+  return {};
+}
+
+Result<void> extract_entry(const std::string& root, const std::string& dir, archive* a, archive_entry* e, const ExtractOptions& opts) {
+  std::string rel = rebase(TRY(clean_entry_name(archive_entry_pathname(e))), opts);
+  if (rel.empty()) return {};  // "./": the destination itself
+  auto [parent_rel, base] = split_parent(rel);
+  std::string parent_path = dir + "/" + (parent_rel == "." ? "" : parent_rel);
+  // Parents a sloppy archive did not list are made.
+  auto parent = open_in_root(root, parent_path, O_PATH | O_DIRECTORY);
+  if (!parent && parent.error().sys_errno == ENOENT) {
+    std::string walked = dir;
+    for (const auto& part : std::filesystem::path(parent_rel)) {
+      UniqueFd at = TRY(open_in_root(root, walked, O_PATH | O_DIRECTORY));
+      if (::mkdirat(at.get(), part.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("making " + walked + "/" + part.string());
+      walked += "/" + part.string();
+    }
+    parent = open_in_root(root, parent_path, O_PATH | O_DIRECTORY);
+  }
+  if (!parent) return std::unexpected(parent.error());
+  int pfd = parent->get();
+  mode_t type = archive_entry_filetype(e);
+  if (const char* link = archive_entry_hardlink(e)) {
+    std::string target = rebase(TRY(clean_entry_name(link)), opts);
+    UniqueFd from = TRY(open_in_root(root, dir + "/" + target, O_PATH | O_NOFOLLOW));
+    TRY(make_room(pfd, base, false, opts));
+    if (::linkat(from.get(), "", pfd, base.c_str(), AT_EMPTY_PATH) != 0) return fail_errno("linking " + rel);
+    return {};
+  }
+  bool is_dir = type == AE_IFDIR;
+  TRY(make_room(pfd, base, is_dir, opts));
+  switch (type) {
+    case AE_IFDIR:
+      if (::mkdirat(pfd, base.c_str(), 0700) != 0 && errno != EEXIST) return fail_errno("making " + rel);
+      break;
+    case AE_IFREG: {
+      UniqueFd out(::openat(pfd, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+      if (!out) return fail_errno("creating " + rel);
+      const void* buf;
+      size_t size;
+      la_int64_t offset;
+      for (;;) {
+        int r = archive_read_data_block(a, &buf, &size, &offset);
+        if (r == ARCHIVE_EOF) break;
+        if (r < ARCHIVE_WARN) return fail(Errc::invalid_input, "reading " + rel + " from the archive: " + archive_error_string(a));
+        TRY(pwrite_all(out.get(), {static_cast<const uint8_t*>(buf), size}, offset));
+      }
+      break;
+    }
+    case AE_IFLNK: {
+      const char* target = archive_entry_symlink(e);
+      if (!target || ::symlinkat(target, pfd, base.c_str()) != 0) return fail_errno("making the symlink " + rel);
+      return set_metadata(pfd, base, e, opts, true);
+    }
+    case AE_IFCHR:
+    case AE_IFBLK:
+    case AE_IFIFO:
+      if (::mknodat(pfd, base.c_str(), type | 0600, makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e))) != 0)
+        return fail_errno("making " + rel);
+      break;
+    default: return fail(Errc::invalid_input, "archive entry " + rel + " has a type docker cp does not carry");
+  }
+  return set_metadata(pfd, base, e, opts, false);
+}
+
+}  // namespace
+
+Result<PathStat> stat_in_root(const std::string& root, const std::string& path) {
+  Located l = TRY(locate(root, path));
+  struct stat st = TRY(stat_at(l));
+  PathStat s{l.name.empty() ? "/" : l.name, st.st_size, st.st_mode, st.st_mtim.tv_sec, {}};
+  if (S_ISLNK(st.st_mode)) s.link_target = TRY(read_link_at(l.parent.get(), l.name));
+  return s;
+}
+
+Result<void> archive_in_root(const std::string& root, const std::string& path, const ByteSink& sink) {
+  Located l = TRY(locate(root, path));
+  TRY(stat_at(l));  // a missing path is an error before any byte goes out
+  TarWriter tar(sink);
+  TRY(tar.open());
+  TreeArchiver archiver(tar);
+  // The root itself is archived as "." 's entries would be: under its own name, "/" → ".".
+  TRY(archiver.add(l.parent.get(), l.name, l.name.empty() ? "." : l.name));
+  return tar.close();
+}
+
+Result<void> extract_in_root(const std::string& root, const std::string& dir, std::string_view tar, const ExtractOptions& opts) {
+  Located l = TRY(locate(root, dir));
+  struct stat st = TRY(stat_at(l));
+  if (!S_ISDIR(st.st_mode)) return fail(Errc::invalid_input, "extraction point " + dir + " is not a directory");
+  std::unique_ptr<archive, ArchiveReadFree> a(archive_read_new());
+  archive_read_support_format_tar(a.get());
+  archive_read_support_format_gnutar(a.get());
+  archive_read_support_filter_all(a.get());
+  if (archive_read_open_memory(a.get(), tar.data(), tar.size()) != ARCHIVE_OK)
+    return fail(Errc::invalid_input, std::string("not a tar archive: ") + archive_error_string(a.get()));
+  for (;;) {
+    archive_entry* e = nullptr;
+    int r = archive_read_next_header(a.get(), &e);
+    if (r == ARCHIVE_EOF) return {};
+    if (r < ARCHIVE_WARN) return fail(Errc::invalid_input, std::string("reading the archive: ") + archive_error_string(a.get()));
+    TRY(extract_entry(root, dir, a.get(), e, opts));
+  }
+}
+
+}  // namespace tiffin
