@@ -709,7 +709,7 @@ std::string go_type(const json& v) {
     case json::value_t::null: return "<nil>";
     case json::value_t::boolean: return "bool";
     case json::value_t::number_integer: return "int";
-    case json::value_t::number_unsigned: return "uint64";
+    case json::value_t::number_unsigned: return v.get<uint64_t>() <= INT64_MAX ? "int" : "uint64";  // JSON parses 42 unsigned
     case json::value_t::number_float: return "float64";
     case json::value_t::string: return "string";
     case json::value_t::array: return "[]interface {}";
