@@ -54,13 +54,15 @@ bool is_alnum(char c) {
 }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// "template: :LINE:COL: " for a byte offset of the template.
-std::string where(std::string_view src, size_t pos) {
+// "template: :LINE: " for a byte offset of the template, as Go's parse errors say; with the
+// column (bytes from 0) as its execution errors do: "template: :LINE:COL: ".
+std::string where(std::string_view src, size_t pos, bool column = false) {
   pos = std::min(pos, src.size());
   std::string_view before = src.substr(0, pos);
   size_t line = 1 + static_cast<size_t>(std::count(before.begin(), before.end(), '\n'));
   size_t nl = before.rfind('\n');
   size_t col = nl == std::string_view::npos ? pos : pos - nl - 1;
+  if (!column) return fmt::format("template: :{}: ", line);
   return fmt::format("template: :{}:{}: ", line, col);
 }
 
@@ -342,7 +344,8 @@ enum class ArgKind { field, variable, dot, nil, constant, identifier, pipe, chai
 struct Pipe;
 struct Arg {
   ArgKind kind = ArgKind::nil;
-  size_t pos = 0, len = 0;
+  size_t pos = 0, len = 0;          // the source text, for messages
+  size_t at = 0;                    // where messages say it is: as Go's, a chain's second part (.A.B: .B)
   std::vector<std::string> fields;  // field: .A.B; variable: $x.A.B (the name in `name`); chain: (…).A
   std::string name;                 // variable, identifier
   json constant;                    // bool, number, string
@@ -628,6 +631,7 @@ class Parser {
       if (a.kind == ArgKind::constant || a.kind == ArgKind::nil || a.kind == ArgKind::dot || a.kind == ArgKind::identifier)
         return error(peek().pos, "unexpected . after term \"" + std::string(src_.substr(a.pos, a.len)) + "\"");
       if (a.kind == ArgKind::pipe) a.kind = ArgKind::chain;
+      a.at = peek().pos;
       while (peek().type == Tok::field) {
         const Token& f = next();
         a.fields.push_back(f.val);
@@ -640,7 +644,7 @@ class Parser {
   Result<std::optional<Arg>> parse_term() {
     const Token& t = next_non_space();
     Arg a;
-    a.pos = t.pos;
+    a.pos = a.at = t.pos;
     a.len = t.type == Tok::string || t.type == Tok::character ? 0 : t.val.size();
     switch (t.type) {
       case Tok::identifier:
@@ -1026,11 +1030,12 @@ class Exec {
   uint64_t steps_ = 0;
   uint64_t bytes_ = 0;
 
-  std::unexpected<Error> error(size_t pos, size_t len, const std::string& what) const {
+  std::unexpected<Error> error(size_t pos, size_t len, const std::string& what) const { return error_at(pos, pos, len, what); }
+  std::unexpected<Error> error_at(size_t at, size_t pos, size_t len, const std::string& what) const {
     std::string node(std::string_view(t_.src).substr(std::min(pos, t_.src.size()), len));
-    return fail(Errc::invalid_input, where(t_.src, pos) + "executing \"\" at <" + printable(node) + ">: " + what);
+    return fail(Errc::invalid_input, where(t_.src, at, true) + "executing \"\" at <" + printable(node) + ">: " + what);
   }
-  std::unexpected<Error> error(const Arg& a, const std::string& what) const { return error(a.pos, a.len, what); }
+  std::unexpected<Error> error(const Arg& a, const std::string& what) const { return error_at(a.at, a.pos, a.len, what); }
 
   Result<void> step(size_t pos) {
     if (++steps_ > opts_.max_steps) return error(pos, 0, "template takes too many steps");
@@ -1148,7 +1153,7 @@ class Exec {
   }
 
   Result<void> not_a_function(const Command& c, const std::optional<Value>& final) {
-    if (c.args.size() > 1 || final) return error(c.pos, c.len, "can't give argument to non-function " + arg_text(c.args[0]));
+    if (c.args.size() > 1 || final) return error(c.args[0], "can't give argument to non-function " + arg_text(c.args[0]));
     return {};
   }
   std::string arg_text(const Arg& a) const { return std::string(std::string_view(t_.src).substr(std::min(a.pos, t_.src.size()), a.len)); }
