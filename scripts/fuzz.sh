@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-${FUZZ_SECONDS:-60}}"
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DTIFFIN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz >/dev/null
+ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz go_template_fuzz >/dev/null
 
 work="$(mktemp -d /tmp/tiffin-fuzz.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 export TMPDIR="$work"
-mkdir -p "$work/fl" "$work/tar" "$work/layer" "$work/hub" "$work/dns" "$work/manifest" "$work/api" "$work/tree/d" "$work/artifacts"
+mkdir -p "$work/fl" "$work/tar" "$work/layer" "$work/hub" "$work/dns" "$work/manifest" "$work/api" "$work/tmpl" "$work/tree/d" "$work/artifacts"
 
 # Seeds: the rfs-made flists, and small tars of every entry type in every compression.
 cp tests/fixtures/rfs/*.fl "$work/fl/"
@@ -66,8 +66,17 @@ printf 'GET /v1.47/containers/json?all=1&filters=%%7B%%22label%%22%%3A%%5B%%22a%
 printf 'DELETE /images/127.0.0.1:5000/ns/app:1?force=1\n' > "$work/api/rmi"
 printf 'GET /v9.99/info\n{"status":{"running":true}}' > "$work/api/version"
 
+# docker --format templates: inspect's and ps's, tables, control structures, printf.
+printf '{{.State.Pid}}' > "$work/tmpl/pid"
+printf '{{json .Config}} {{index .Config.Labels "com.x"}} {{len .Num}}' > "$work/tmpl/funcs"
+printf '{{range $i, $m := .Mounts}}{{$i}}:{{$m.Destination}}{{else}}none{{end}}' > "$work/tmpl/range"
+printf '{{if .State.Running}}up{{else if eq .State.ExitCode 0}}ok{{else}}{{.State.Status}}{{end}}' > "$work/tmpl/if"
+printf '{{- with $n := .NetworkSettings.Networks -}} {{range $k, $v := $n}}{{$k}}={{$v.IPAddress}}{{end}} {{- end}}' > "$work/tmpl/with"
+printf '{{printf "%%-10s|%%5d|%%q|%%v" .Name .State.Pid "x\t" .Config.Cmd}} {{.Label "a" | upper}}' > "$work/tmpl/printf"
+printf '{{/* c */}}{{$x := split "a:b" ":"}}{{join $x ","}} {{(index .Num 0) | printf "%%03d"}} {{truncate .Id 12}}' > "$work/tmpl/vars"
+
 status=0
-for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest api_request_fuzz:api; do
+for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest api_request_fuzz:api go_template_fuzz:tmpl; do
   name="${target%%:*}"; seeds="$work/${target##*:}"
   echo "fuzz: $name for ${SECONDS_EACH}s"
   if ! "build-fuzz/fuzz/$name" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

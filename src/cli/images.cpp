@@ -1,6 +1,7 @@
-// tiffin images [-q] [--digests] [--format table|json]: the local store.
+// tiffin images [-q] [--digests] [--no-trunc] [--format table|json|TEMPLATE|'table TEMPLATE']: the local store.
 #include <fmt/core.h>
 
+#include "api/docker_format.hpp"
 #include "cli/cli.hpp"
 #include "common/progress.hpp"
 
@@ -10,15 +11,24 @@ void add_images(CLI::App& app, Context& ctx) {
   auto format = std::make_shared<std::string>();
   auto quiet = std::make_shared<bool>(false);
   auto digests = std::make_shared<bool>(false);
+  auto no_trunc = std::make_shared<bool>(false);
   CLI::App* images = app.add_subcommand("images", "List the images of the local store");
-  images->add_option("--format", *format, "table or json");
+  images->add_option("--format", *format, "table, json, a Go template ({{.Repository}}) or 'table TEMPLATE' (docker's fields)");
+  images->add_flag("--no-trunc", *no_trunc, "Full ids in templates");
   images->add_flag("-q,--quiet", *quiet, "Only ids");
   images->add_flag("--digests", *digests, "Show the registry digest of images pulled from registries");
-  images->callback([&ctx, format, quiet, digests] {
+  images->callback([&ctx, format, quiet, digests, no_trunc] {
     ctx.run([&]() -> Result<int> {
+      auto f = TRY(api::ListFormat::parse(*format));
       auto e = TRY(ctx.open_engine());
       auto list = TRY(e.images());
-      if (want_json(*format)) {
+      if (f.kind() == api::ListFormat::Kind::table || f.kind() == api::ListFormat::Kind::rows) {
+        for (const auto& i : list)
+          for (const auto& row : api::image_rows(i, !*no_trunc)) TRY(f.add(row));
+        fmt::print("{}", f.finish(api::image_headers()));
+        return 0;
+      }
+      if (f.kind() == api::ListFormat::Kind::json) {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& i : list)
           arr.push_back({{"Id", i.id}, {"Tags", i.tags}, {"Source", i.source}, {"Digest", engine::image_digest(i)}, {"Created", i.created},

@@ -1,6 +1,7 @@
 // tiffin network create | ls | inspect | rm | prune | connect | disconnect
 #include <fmt/core.h>
 
+#include "api/docker_format.hpp"
 #include "api/docker_view.hpp"
 #include "cli/cli.hpp"
 
@@ -43,10 +44,18 @@ void add_network(CLI::App& app, Context& ctx) {
   auto ls_format = std::make_shared<std::string>();
   CLI::App* ls = network->add_subcommand("ls", "List networks");
   ls->alias("list");
-  ls->add_option("--format", *ls_format, "table or json");
-  ls->callback([&ctx, ls_format] {
+  auto ls_no_trunc = std::make_shared<bool>(false);
+  ls->add_option("--format", *ls_format, "table, json, a Go template ({{.Name}}) or 'table TEMPLATE' (docker's fields)");
+  ls->add_flag("--no-trunc", *ls_no_trunc, "Full ids in templates");
+  ls->callback([&ctx, ls_format, ls_no_trunc] {
     ctx.run([&]() -> Result<int> {
+      auto f = TRY(api::ListFormat::parse(*ls_format));
       auto e = TRY(ctx.open_engine());
+      if (f.kind() == api::ListFormat::Kind::table || f.kind() == api::ListFormat::Kind::rows) {
+        for (const auto& n : TRY(e.networks())) TRY(f.add(api::network_row(n, !*ls_no_trunc)));
+        fmt::print("{}", f.finish(api::network_headers()));
+        return 0;
+      }
       bool json = want_json(*ls_format);
       nlohmann::json arr = nlohmann::json::array();
       if (!json) fmt::print("{:<14}{:<20}{:<10}{:<20}{}\n", "NETWORK ID", "NAME", "DRIVER", "SUBNET", "BRIDGE");
@@ -60,14 +69,16 @@ void add_network(CLI::App& app, Context& ctx) {
   });
 
   auto names = std::make_shared<std::vector<std::string>>();
+  auto inspect_format = std::make_shared<std::string>();
   CLI::App* inspect = network->add_subcommand("inspect", "Show networks and their containers (JSON)");
   inspect->add_option("networks", *names)->required();
-  inspect->callback([&ctx, names] {
+  inspect->add_option("-f,--format", *inspect_format, "json, or a Go template run on each network ({{.IPAM.Config}})");
+  inspect->callback([&ctx, names, inspect_format] {
     ctx.run([&]() -> Result<int> {
       auto e = TRY(ctx.open_engine());
-      nlohmann::json arr = nlohmann::json::array();
+      std::vector<nlohmann::json> arr;
       for (const auto& n : *names) arr.push_back(api::network_json(e, TRY(e.network(n)), true));
-      print_json(arr);
+      fmt::print("{}", TRY(api::format_inspect(*inspect_format, arr)));
       return 0;
     });
   });

@@ -1,6 +1,7 @@
 // tiffin volume create | ls | inspect | rm
 #include <fmt/core.h>
 
+#include "api/docker_format.hpp"
 #include "api/docker_view.hpp"
 #include "cli/cli.hpp"
 
@@ -28,11 +29,17 @@ void add_volume(CLI::App& app, Context& ctx) {
   });
   auto vls_format = std::make_shared<std::string>();
   CLI::App* vls = volume->add_subcommand("ls", "List volumes");
-  vls->add_option("--format", *vls_format, "table or json");
+  vls->add_option("--format", *vls_format, "table, json, a Go template ({{.Name}}) or 'table TEMPLATE' (docker's fields)");
   vls->callback([&ctx, vls_format] {
     ctx.run([&]() -> Result<int> {
+      auto f = TRY(api::ListFormat::parse(*vls_format));
       auto e = TRY(ctx.open_engine());
       auto list = TRY(e.volumes());
+      if (f.kind() == api::ListFormat::Kind::table || f.kind() == api::ListFormat::Kind::rows) {
+        for (const auto& v : list) TRY(f.add(api::volume_row(v)));
+        fmt::print("{}", f.finish(api::volume_headers()));
+        return 0;
+      }
       nlohmann::json arr = nlohmann::json::array();
       if (!want_json(*vls_format)) fmt::print("{:<30}{:<12}{}\n", "VOLUME NAME", "SIZE (MiB)", "MOUNTPOINT");
       for (const auto& v : list) {
@@ -44,17 +51,19 @@ void add_volume(CLI::App& app, Context& ctx) {
     });
   });
   auto vin = std::make_shared<std::vector<std::string>>();
+  auto vin_format = std::make_shared<std::string>();
   CLI::App* vinspect = volume->add_subcommand("inspect", "Show volumes (JSON)");
   vinspect->add_option("names", *vin)->required();
-  vinspect->callback([&ctx, vin] {
+  vinspect->add_option("-f,--format", *vin_format, "json, or a Go template run on each volume ({{.Mountpoint}})");
+  vinspect->callback([&ctx, vin, vin_format] {
     ctx.run([&]() -> Result<int> {
       auto e = TRY(ctx.open_engine());
-      nlohmann::json arr = nlohmann::json::array();
+      std::vector<nlohmann::json> arr;
       for (const auto& n : *vin) {
         auto v = TRY(e.volume(n));
         arr.push_back(api::volume_json(v));
       }
-      print_json(arr);
+      fmt::print("{}", TRY(api::format_inspect(*vin_format, arr)));
       return 0;
     });
   });

@@ -118,6 +118,37 @@ def test_detached_lifecycle_ps_inspect_logs_exec_top_stats_stop_start_restart_ki
     assert b"no such container" in node("logs", "web", rc=2).stderr
 
 
+def test_format_templates_as_docker(node, image):
+    """inspect -f and --format take docker's Go templates (api/go_template), as docker's scripts write them."""
+    node("volume", "create", "tdata")
+    node("run", "-d", "--name", "tweb", "-v", "tdata:/data", "-l", "com.x=y", image, "sh", "-c", "sleep 1000")
+    node("create", "--name", "tnew", image, "true")
+    pid = node.inspect("tweb")["State"]["Pid"]
+    assert node.out("inspect", "-f", "{{.State.Pid}}", "tweb") == str(pid)
+    assert node.out("inspect", "--format", "{{json .Config.Cmd}}", "tweb") == '["sh","-c","sleep 1000"]'
+    assert node.out("inspect", "-f", "{{.Config.Cmd}} {{.Name}}", "tweb") == "[sh -c sleep 1000] /tweb"
+    assert node.out("inspect", "-f", "{{range .Mounts}}{{.Name}}:{{.Destination}}{{end}}", "tweb") == "tdata:/data"
+    assert node.out("inspect", "-f", "{{if .State.Running}}up{{else}}down{{end}}", "tweb", "tnew").splitlines() == ["up", "down"]
+    assert b"unclosed action" in node("inspect", "-f", "{{.State.Pid", "tweb", rc=2).stderr
+    assert b"can't evaluate field X" in node("inspect", "-f", "{{.State.Pid.X}}", "tweb", rc=2).stderr
+    rows = node.out("ps", "-a", "--format", "{{.Names}} {{.Status}}").splitlines()
+    assert "tnew Created" in rows and any(r.startswith("tweb Up ") for r in rows), rows
+    table = node.out("ps", "--format", r'table {{.Names}}\t{{.Image}}\t{{.Label "com.x"}}').splitlines()
+    assert table[0].split() == ["NAMES", "IMAGE", "X"] and table[1].split() == ["tweb", image, "y"], table
+    assert table[0].index("IMAGE") == table[1].index(image) == len("tweb") + 6  # docker's tabwriter: minwidth 10
+    row = json.loads(node.out("ps", "--format", "{{json .}}"))
+    assert row["Names"] == "tweb" and row["Command"] == '"sh -c sleep 1000"' and row["ID"] == node.inspect("tweb")["Id"][:12]
+    assert node.out("images", "--format", "{{.Repository}}:{{.Tag}}") == f"{image}:latest"
+    assert node.out("image", "inspect", "-f", "{{.Os}} {{.Config.Cmd}}", image) == "linux [sh]"
+    assert node.out("volume", "ls", "--format", "table {{.Name}}\t{{.Driver}}").splitlines() == ["VOLUME NAME   DRIVER", "tdata         local"]
+    assert node.out("volume", "inspect", "-f", "{{.Name}} {{.Driver}}", "tdata") == "tdata local"
+    nets = node.out("inspect", "-f", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}", "tweb").split()
+    assert nets == node.out("ps", "--format", "{{.Networks}}").split(",")
+    assert node.out("network", "inspect", "-f", "{{.Name}}", nets[0]) == nets[0]
+    node("rm", "-f", "tweb", "tnew")
+    node("volume", "rm", "tdata")
+
+
 def test_rm_refuses_running_and_force_kills(node, image):
     node("run", "-d", "--name", "busy", image, "sleep", "1000")
     assert b"stop it first" in node("rm", "busy", rc=2).stderr
