@@ -34,7 +34,8 @@ Result<std::string> restart_from_docker(const json& p) {
   if (!p.is_object()) return jf::wrong(kWhere, "RestartPolicy", "an object");
   std::string name = TRY(jf::string(p, "Name", "RestartPolicy"));
   int64_t retries = TRY(jf::integer(p, "MaximumRetryCount", "RestartPolicy"));
-  if (name.empty() || name == "no") return std::string("no");
+  if (name.empty()) return std::string();  // none given: docker shows Name ""
+  if (name == "no") return std::string("no");
   if (name == "on-failure") return retries > 0 ? "on-failure:" + std::to_string(retries) : std::string("on-failure");
   if (name == "always" || name == "unless-stopped") return name;
   return fail(Errc::invalid_input, "invalid restart policy '" + name + "'");
@@ -132,6 +133,7 @@ Result<engine::ContainerConfig> config_from_create(const json& body, const std::
   if (!body.is_object()) return fail(Errc::invalid_input, "the request body is not a JSON object");
   engine::ContainerConfig c;
   c.name = name.starts_with("/") ? name.substr(1) : name;
+  c.restart.clear();  // no RestartPolicy: docker's Name "" (the CLI sends "no")
   c.image = TRY(jf::string(body, "Image", kWhere, true));
   if (c.image.empty()) return fail(Errc::invalid_input, "no image given");
   c.cmd = TRY(command(body, "Cmd")).value_or(std::vector<std::string>{});

@@ -50,6 +50,7 @@ json port_bindings(const engine::ContainerConfig& c) {
 }
 
 json restart_policy(const std::string& text) {
+  if (text.empty()) return {{"Name", ""}, {"MaximumRetryCount", 0}};  // none asked for, as docker shows it
   auto p = shim::parse_restart_policy(text).value_or(shim::RestartPolicy{});
   std::string name = p.str();
   if (name.starts_with("on-failure")) name = "on-failure";
@@ -160,8 +161,12 @@ json list_json(engine::Engine& e, const engine::ContainerInfo& c, const ImageCon
     ports.push_back({{"IP", p.host_ip ? p.host_ip->str() : "0.0.0.0"}, {"PrivatePort", p.ctr_port}, {"PublicPort", p.host_port},
         {"Type", net::proto_name(p.proto)}});
   json settings = network_settings_json(e, c);
+  // docker's: the program, then its arguments, those with a space in single quotes.
   std::string command;
-  for (const auto& a : engine::container_args(c.config, image)) command += (command.empty() ? "" : " ") + a;
+  for (const auto& a : engine::container_args(c.config, image)) {
+    bool quote = !command.empty() && a.find(' ') != std::string::npos;
+    command += (command.empty() ? "" : " ") + (quote ? "'" + a + "'" : a);
+  }
   auto labels = image.labels;
   for (const auto& [k, v] : c.config.labels) labels[k] = v;
   return {{"Id", c.id}, {"Names", {"/" + c.name}}, {"Image", c.image}, {"ImageID", c.image_id}, {"Command", command},
@@ -184,8 +189,12 @@ json mounts_json(engine::Engine& e, const engine::ContainerInfo& c) {
   for (const auto& text : c.config.volumes) {
     auto v = engine::parse_volume_spec(text);
     if (!v) continue;
-    json m = {{"Type", v->named() ? "volume" : "bind"}, {"Source", v->source}, {"Destination", v->target},
-        {"Mode", v->read_only ? "ro" : ""}, {"RW", !v->read_only}, {"Propagation", v->named() ? "" : "rprivate"}};
+    // docker's Mode is the options as given ("ro", "rw,nocopy"); a named volume's none are "z".
+    size_t first = text.find(':'), second = first == std::string::npos ? first : text.find(':', first + 1);
+    std::string mode = second == std::string::npos ? "" : text.substr(second + 1);
+    if (mode.empty() && v->named()) mode = "z";
+    json m = {{"Type", v->named() ? "volume" : "bind"}, {"Source", v->source}, {"Destination", v->target}, {"Mode", mode},
+        {"RW", !v->read_only}, {"Propagation", v->named() ? "" : "rprivate"}};
     if (v->named()) {
       m["Name"] = v->source;
       m["Driver"] = "local";

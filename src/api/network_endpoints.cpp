@@ -1,6 +1,7 @@
 // /networks/…: create, list, inspect, remove, connect, disconnect, prune.
 #include "api/docker_view.hpp"
 #include "api/engine_api.hpp"
+#include "api/filters.hpp"
 #include "common/json_fields.hpp"
 #include "net/address.hpp"
 
@@ -9,14 +10,56 @@ namespace tiffin::api {
 using json = nlohmann::json;
 namespace jf = tiffin::json_fields;
 
+namespace {
+
+// docker's network filters: each key's values are alternatives, all keys must hold. name and id
+// match a part (docker's are patterns), driver and scope the whole, label a key or key=value,
+// type custom or builtin.
+bool matches(const json& n, const std::vector<std::string>& pairs) {
+  std::map<std::string, bool> keys;
+  for (const auto& p : pairs) {
+    size_t eq = p.find('=');
+    std::string key = p.substr(0, eq), value = p.substr(eq + 1);
+    std::string name = n.value("Name", ""), id = n.value("Id", "");
+    bool builtin = name == "host" || name == "none" || name == "bridge";
+    bool hit = false;
+    if (key == "name") hit = name.find(value) != std::string::npos;
+    else if (key == "id") hit = id.find(value) != std::string::npos;
+    else if (key == "driver") hit = n.value("Driver", "") == value;
+    else if (key == "scope") hit = n.value("Scope", "") == value;
+    else if (key == "type") hit = (value == "builtin") == builtin && (value == "builtin" || value == "custom");
+    else if (key == "label") {
+      size_t leq = value.find('=');
+      const json& labels = n.contains("Labels") ? n["Labels"] : json::object();
+      std::string lk = value.substr(0, leq);
+      hit = labels.contains(lk) && (leq == std::string::npos || labels[lk] == value.substr(leq + 1));
+    }
+    keys[key] = keys[key] || hit;
+  }
+  for (const auto& [key, hit] : keys)
+    if (!hit) return false;
+  return true;
+}
+
+}  // namespace
+
 void add_network_endpoints(EngineApi& api) {
-  api.route("GET", "/networks", [&api](Request&) -> Result<Response> {
+  api.route("GET", "/networks", [&api](Request& r) -> Result<Response> {
+    auto pairs = TRY(filter_pairs(r.arg("filters")));
+    for (const auto& p : pairs) {
+      std::string key = p.substr(0, p.find('='));
+      if (key != "name" && key != "id" && key != "driver" && key != "label" && key != "type" && key != "scope")
+        return fail(Errc::invalid_input, "invalid filter '" + key + "'");
+    }
     auto e = TRY(api.engine());
-    json arr = json::array();
-    for (const auto& n : TRY(e.networks())) arr.push_back(network_json(e, n, false));
+    json all = json::array();
+    for (const auto& n : TRY(e.networks())) all.push_back(network_json(e, n, false));
     // docker's fixed networks, so clients that look for them find them.
     for (const char* name : {"host", "none"})
-      arr.push_back({{"Name", name}, {"Id", name}, {"Driver", name}, {"Scope", "local"}, {"Internal", false}, {"Labels", json::object()}});
+      all.push_back({{"Name", name}, {"Id", name}, {"Driver", name}, {"Scope", "local"}, {"Internal", false}, {"Labels", json::object()}});
+    json arr = json::array();
+    for (auto& n : all)
+      if (matches(n, pairs)) arr.push_back(std::move(n));
     return json_response(200, arr);
   });
 
@@ -57,7 +100,9 @@ void add_network_endpoints(EngineApi& api) {
 
   api.route("DELETE", "/networks/{id}", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
-    TRY(e.remove_network(r.params["id"]));
+    auto removed = e.remove_network(r.params["id"]);
+    if (!removed && removed.error().kind == Errc::not_found) return fail(Errc::not_found, "network " + r.params["id"] + " not found");
+    TRY(std::move(removed));
     return empty_response();
   });
 

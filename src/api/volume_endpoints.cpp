@@ -44,7 +44,20 @@ void add_volume_endpoints(EngineApi& api) {
 
   api.route("DELETE", "/volumes/{name}", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
-    TRY(e.remove_volume(r.params["name"], r.flag("force")));
+    const std::string& name = r.params["name"];
+    auto removed = e.remove_volume(name, r.flag("force"));
+    if (!removed && removed.error().kind == Errc::conflict) {
+      // docker's words, with the ids of the containers that use it.
+      std::string ids;
+      for (const auto& c : TRY(e.list(TRY(engine::parse_container_filter(true, {})))))
+        for (const auto& v : c.config.volumes)
+          if (auto spec = engine::parse_volume_spec(v); spec && spec->named() && spec->source == name) {
+            ids += (ids.empty() ? "" : " ") + c.id;
+            break;
+          }
+      return fail(Errc::conflict, "remove " + name + ": volume is in use - [" + ids + "]");
+    }
+    TRY(std::move(removed));
     return empty_response();
   });
 

@@ -70,3 +70,24 @@ def forwarding_guard():
         if "-P FORWARD DROP" in before:
             sh("iptables", "-P", "FORWARD", "DROP", check=False)
     return restore
+
+
+class HostNetState:
+    """What a dockerd with networking changes on the host: iptables rules, chains and policies
+    (v4 and v6), ip_forward, its docker0 bridge. restore() puts them back as they were."""
+
+    def __init__(self):
+        self.v4 = sh("iptables-save", check=False).stdout
+        self.v6 = sh("ip6tables-save", check=False).stdout
+        with open("/proc/sys/net/ipv4/ip_forward") as f:
+            self.forward = f.read()
+
+    def restore(self):
+        # A table that had nothing was not saved: an empty section of it resets it (dockerd
+        # fills nat).
+        for tool, saved in (("iptables", self.v4), ("ip6tables", self.v6)):
+            empty = "".join(f"*{t}\nCOMMIT\n" for t in ("filter", "nat", "mangle", "raw") if f"*{t}\n" not in saved)
+            subprocess.run([f"{tool}-restore"], input=saved + empty, text=True, capture_output=True)
+        with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
+            f.write(self.forward)
+        sh("ip", "link", "del", "docker0", check=False)

@@ -79,3 +79,69 @@ def registry(tmp_path):
     r = Registry(tmp_path / "registry")
     yield r
     r.stop()
+
+
+class SlowProxy:
+    """An HTTP proxy of the test's own on 127.0.0.1 in front of a registry (a thread): forwards
+    each request as it is and, while `throttle` is set, sends blob bodies slowly (`rate` bytes a
+    second), so a pull is under way for a few seconds. `blob_bytes_sent` counts what went out."""
+
+    def __init__(self, upstream: str, rate=256 << 10):
+        import http.client
+        import http.server
+        import threading
+        self.upstream, self.rate, self.throttle = upstream, rate, True
+        self.blob_started = threading.Event()
+        self.blob_bytes_sent = 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                conn = http.client.HTTPConnection(proxy.upstream, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                res = conn.getresponse()
+                data_len = res.getheader("Content-Length")
+                self.send_response(res.status, res.reason)
+                for k, v in res.getheaders():
+                    if k.lower() not in ("connection", "transfer-encoding"):
+                        self.send_header(k, v)
+                if data_len is None:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                slow = proxy.throttle and "/blobs/" in self.path and self.command == "GET"
+                try:
+                    while self.command != "HEAD":
+                        chunk = res.read(16384 if slow else 1 << 20)
+                        if not chunk:
+                            break
+                        self.wfile.write(chunk)
+                        if slow:
+                            proxy.blob_bytes_sent += len(chunk)
+                            proxy.blob_started.set()
+                            self.wfile.flush()
+                            time.sleep(len(chunk) / proxy.rate)
+                except OSError:
+                    self.close_connection = True  # the client left (a killed pull)
+                finally:
+                    conn.close()
+
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()

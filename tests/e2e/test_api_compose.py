@@ -1,11 +1,14 @@
 """docker-compose 1.29 (Debian) against `tiffin serve`, as root: a two-service app — a web
 service that fetches from a db service by its name over the project's network, with a named
 volume — brought up, listed, exec'd into, its logs read, and taken down with its volume and
-network."""
+network; and the same app under a dockerd of the test's own (with networking: the host's
+iptables, ip_forward and docker0 are put back after it) giving the same `ps`, `logs` and answer."""
 import json
 import os
+import re
 import shutil
 import subprocess
+import tarfile
 
 import pytest
 
@@ -53,3 +56,55 @@ def test_two_services_up_exec_logs_down(serve, node, image, tmp_path):
     assert node.container_ids() == []
     assert "app_data" not in node.out("volume", "ls")
     assert "app_default" not in node.out("network", "ls")
+
+
+def compose_story(host, project_dir, image):
+    """up, the web service's answer from db, ps and logs (normalised), down -v."""
+    (project_dir / "docker-compose.yml").write_text(COMPOSE.format(image=image))
+    env = dict(os.environ, DOCKER_HOST=host, COMPOSE_INTERACTIVE_NO_CLI="1")
+
+    def compose(*args, timeout=120):
+        p = subprocess.run(["docker-compose", "-p", "app", *args], cwd=project_dir, env=env, capture_output=True, timeout=timeout)
+        assert p.returncode == 0, f"docker-compose {args} against {host}: {p.stderr.decode()}"
+        return p.stdout.decode()
+
+    try:
+        compose("up", "-d")
+        got = wait_for(lambda: compose("exec", "-T", "web", "cat", "/data/got").strip(), timeout=30, what="web to reach db")
+        wait_for(lambda: "web-got-it" in compose("logs", "--no-color"), timeout=30, what="web's log")
+        ps = compose("ps")
+        # Both services' lines in the order they came (two services, two streams each).
+        logs = sorted(compose("logs", "--no-color").splitlines())
+        return got, re.sub(r" +", " ", ps), logs
+    finally:
+        compose("down", "-v")
+
+
+def test_same_app_under_dockerd(serve, node, image, tmp_path):
+    from dockerd import Docker
+    from netenv import HostNetState
+    from oci import busybox_rootfs
+    if not shutil.which("dockerd"):
+        pytest.skip("no dockerd")
+    rootfs = tmp_path / f"{image}-rootfs"  # the image fixture's content
+    if not rootfs.exists():
+        busybox_rootfs(rootfs)
+    archive = tmp_path / "rootfs.tar"
+    with tarfile.open(archive, "w") as t:
+        for p in sorted(rootfs.iterdir()):
+            t.add(p, arcname=p.name)
+    (tmp_path / "tiffin").mkdir()
+    (tmp_path / "dockerd").mkdir()
+    tiffin = compose_story(f"unix://{serve.sock}", tmp_path / "tiffin", image)
+    host = HostNetState()
+    docker = Docker(tmp_path)
+    try:
+        assert docker.start_with_network(), "dockerd did not start"
+        subprocess.run(docker.cli("import", "--change", 'CMD ["sh"]', str(archive), image), check=True, capture_output=True)
+        dockerd = compose_story(docker.sock, tmp_path / "dockerd", image)
+    finally:
+        docker.stop()
+        host.restore()
+    assert tiffin[0] == dockerd[0] == "from-db"
+    assert tiffin[1] == dockerd[1], f"docker-compose ps:\ndockerd:\n{dockerd[1]}\ntiffin:\n{tiffin[1]}"
+    assert tiffin[2] == dockerd[2], f"docker-compose logs:\ndockerd:\n{dockerd[2]}\ntiffin:\n{tiffin[2]}"

@@ -139,6 +139,115 @@ def test_a_killed_server_leaves_containers_running(serve, node, image):
     serve.docker("rm", "-f", cid)
 
 
+class PtyClient:
+    """A docker CLI on a terminal of its own (as a user's `docker run -it`), its output read as it
+    comes."""
+
+    def __init__(self, serve, *args):
+        import pty
+        self.master, slave = pty.openpty()
+        env = dict(os.environ, DOCKER_HOST=f"unix://{serve.sock}", DOCKER_CONFIG=f"{serve.sock.parent}/dc")
+        self.proc = subprocess.Popen([serve.cli, *args], stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+        os.close(slave)
+        self.out = b""
+
+    def read_until(self, needle, timeout=20):
+        import select
+        deadline = time.time() + timeout
+        while needle not in self.out:
+            assert time.time() < deadline, f"no {needle!r} in {self.out!r}"
+            if select.select([self.master], [], [], 0.2)[0]:
+                try:
+                    self.out += os.read(self.master, 4096)
+                except OSError:
+                    break
+        return self.out
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        os.close(self.master)
+
+
+def test_a_killed_server_mid_run_it(serve, node, image):
+    """kill -9 of the server while `docker run -it` streams: the container keeps running, a new
+    server attaches to it, shows its logs and stops it."""
+    ticker = "i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done"
+    client = PtyClient(serve, "run", "-it", "--name", "pit", "--network", "none", image, "sh", "-c", ticker)
+    try:
+        client.read_until(b"tick3")
+        serve.stop(signal.SIGKILL)
+        client.proc.wait(timeout=10)  # the CLI ends with its connection
+    finally:
+        client.close()
+    assert node.inspect("pit")["State"]["Running"], "the container is its shim's, not the server's"
+    assert "pit" in node.out("ps", "--format", "{{.Names}}").split()
+    serve.start()
+    assert serve.out("inspect", "-f", "{{.State.Running}}", "pit") == "true"
+    wait_for(lambda: "tick5" in serve.out("logs", "pit"), what="the log going on")
+    again = PtyClient(serve, "attach", "pit")
+    try:
+        seen = len(again.read_until(b"tick"))
+        n = int(serve.out("logs", "--tail", "1", "pit").strip().removeprefix("tick")) + 3
+        again.read_until(f"tick{n}".encode())
+        assert len(again.out) > seen
+    finally:
+        again.close()
+    serve.docker("stop", "-t", "1", "pit")
+    assert serve.out("inspect", "-f", "{{.State.Status}}", "pit") == "exited"
+    serve.docker("rm", "pit")
+
+
+def pull_leftovers(node):
+    """What a pull writes on its way (spooled blobs, flists not yet renamed into place)."""
+    return sorted(str(p.relative_to(node.root)) for p in node.root.rglob("*")
+                  if p.is_file() and (p.name.endswith((".blob", ".tmp")) or p.name.startswith((".pull-", ".convert-"))))
+
+
+def test_a_killed_server_mid_pull(serve, node, tmp_path):
+    """kill -9 of the server while `docker pull` is receiving a layer (a registry behind a slow
+    proxy): no image of that name afterwards, nothing half-written that stays, and the pull
+    through a new server completes."""
+    from ociimage import Layout, busybox_members
+    from registry import Registry, SlowProxy
+    registry = Registry(tmp_path / "registry")
+    proxy = None
+    try:
+        lay = Layout(tmp_path / "layout")
+        base = lay.layer(busybox_members())
+        big = lay.layer([("file", "big", os.urandom(3 << 20), 0o644)])  # incompressible: a 3 MiB blob
+        lay.tag(lay.image([base, big], {"Cmd": ["sh"]}), "latest")
+        registry.push(lay.dir, "latest", "team/slow:1")
+        proxy = SlowProxy(registry.host)
+        ref = f"{proxy.host}/team/slow:1"
+        env = dict(os.environ, DOCKER_HOST=f"unix://{serve.sock}", DOCKER_CONFIG=f"{serve.sock.parent}/dc")
+        pull = subprocess.Popen([serve.cli, "pull", ref], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proxy.blob_started.wait(30), "the pull never reached a blob"
+        time.sleep(1)  # well into the blob
+        assert pull.poll() is None, "the pull ended before the kill: the proxy is not slow enough"
+        serve.stop(signal.SIGKILL)
+        # The CLI takes a progress stream that just ends for success (exit 0, as with dockerd):
+        # what it printed tells.
+        out, _ = pull.communicate(timeout=10)
+        assert b"Downloaded newer image" not in out, out
+        assert ref not in node.out("images"), "a half-pulled image is listed"
+        serve.start()
+        assert serve.out("images", "-q", ref) == ""
+        left = pull_leftovers(node)
+        proxy.throttle = False
+        serve.docker("pull", ref, timeout=120)
+        assert serve.out("run", "--rm", "--network", "none", ref, "stat", "-c", "%s", "/big") == str(3 << 20)
+        # A killed pull's spooled blob stays (src/image/convert.cpp's spool_blob: a named file,
+        # unlinked only on the way out); reported, not yet fixed.
+        if left:
+            pytest.xfail(f"a killed pull leaves {left}")
+    finally:
+        if proxy:
+            proxy.stop()
+        registry.stop()
+
+
 def test_bad_requests_get_dockers_errors(serve, image):
     answer = raw(serve.sock, b"POST /v1.47/containers/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                              b"Content-Length: 5\r\n\r\n{bad}")
