@@ -1,9 +1,13 @@
 // /containers/…: create, start, stop, restart, kill, wait, attach, logs, inspect, list, remove,
 // pause, unpause, top, resize, prune.
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <set>
 #include <thread>
 #include <variant>
 
@@ -13,6 +17,8 @@
 #include "api/engine_api.hpp"
 #include "api/filters.hpp"
 #include "api/stream_frames.hpp"
+#include "common/fd.hpp"
+#include "common/subprocess.hpp"
 #include "common/text.hpp"
 #include "engine/container_logs.hpp"
 #include "runtime/container.hpp"
@@ -23,6 +29,64 @@ using json = nlohmann::json;
 using shim::ContainerStatus;
 
 namespace {
+
+std::vector<std::string> split_words(std::string_view text) {
+  std::vector<std::string> out;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t start = text.find_first_not_of(" \t", pos);
+    if (start == std::string_view::npos) break;
+    size_t end = text.find_first_of(" \t", start);
+    if (end == std::string_view::npos) end = text.size();
+    out.emplace_back(text.substr(start, end - start));
+    pos = end;
+  }
+  return out;
+}
+
+// `ps ARGS` on the host, its rows of `procs` only (matched on its PID column), as dockerd's top.
+Result<json> ps_table(const std::vector<std::string>& args, const std::vector<engine::ProcessRow>& procs) {
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return fail_errno("pipe");
+  UniqueFd r(out[0]), w(out[1]);
+  std::vector<std::string> argv = {"ps"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  pid_t pid = TRY(spawn(argv, [fd = w.get()] { return ::dup2(fd, 1) >= 0; }));
+  w.reset();
+  std::string text;
+  char buf[65536];
+  for (ssize_t n; (n = ::read(r.get(), buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  if (int code = wait_exit(pid); code != 0) return fail(Errc::invalid_input, "ps exited " + std::to_string(code));
+  std::vector<std::string> lines;
+  for (size_t pos = 0, nl; pos < text.size(); pos = nl + 1) {
+    nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    lines.push_back(text.substr(pos, nl - pos));
+  }
+  if (lines.empty()) return fail(Errc::internal, "ps printed nothing");
+  std::vector<std::string> titles = split_words(lines[0]);
+  auto pid_col = std::find(titles.begin(), titles.end(), "PID");
+  if (pid_col == titles.end()) return fail(Errc::invalid_input, "Couldn't find PID field in ps output");
+  std::set<std::string> pids;
+  for (const auto& p : procs) pids.insert(std::to_string(p.pid));
+  json rows = json::array();
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> fields = split_words(lines[i]);
+    if (fields.size() < titles.size()) continue;
+    if (!pids.contains(fields[static_cast<size_t>(pid_col - titles.begin())])) continue;
+    // The last column (the command) keeps its spaces.
+    size_t last = titles.size() - 1, at = 0;
+    for (size_t f = 0; f < last; ++f) at = lines[i].find(fields[f], at) + fields[f].size();
+    std::string command(lines[i].substr(lines[i].find_first_not_of(" \t", at)));
+    fields.resize(last);
+    fields.push_back(command);
+    rows.push_back(fields);
+  }
+  return json{{"Titles", titles}, {"Processes", rows}};
+}
 
 // docker's t: seconds; -1 (any negative) waits as long as it takes.
 Result<std::chrono::milliseconds> stop_timeout(const Request& r) {
@@ -245,11 +309,14 @@ void add_container_endpoints(EngineApi& api) {
     return json_response(200, json{{"ContainersDeleted", deleted}, {"SpaceReclaimed", 0}});
   });
 
+  // As dockerd: the host's `ps` with the client's arguments (default -ef), the rows of the
+  // container's processes; without ps, the engine's own PID PPID CMD.
   api.route("GET", "/containers/{id}/top", [&api](Request& r) -> Result<Response> {
     auto e = TRY(api.engine());
+    auto procs = TRY(e.top(TRY(container_id(e, r.params["id"]))));
+    if (auto table = ps_table(split_words(r.arg("ps_args", "-ef")), procs); table) return json_response(200, *table);
     json rows = json::array();
-    for (const auto& p : TRY(e.top(TRY(container_id(e, r.params["id"])))))
-      rows.push_back({std::to_string(p.pid), std::to_string(p.ppid), p.command});
+    for (const auto& p : procs) rows.push_back({std::to_string(p.pid), std::to_string(p.ppid), p.command});
     return json_response(200, json{{"Titles", {"PID", "PPID", "CMD"}}, {"Processes", rows}});
   });
 

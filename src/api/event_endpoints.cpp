@@ -22,8 +22,8 @@ void add_event_endpoints(EngineApi& api) {
     std::vector<Event> past;
     if (since) past = TRY(log.read(*since, until ? std::min(*until, now) : now));
     Response res;
-    res.stream = [filter, until, past = std::move(past), follower = std::make_shared<std::optional<EventLog::Follower>>(std::move(follower))](
-                     Connection& conn) {
+    res.stream = [filter, until, past = std::move(past),
+                     follower = std::make_shared<std::optional<EventLog::Follower>>(std::move(follower))](Connection& conn) {
       int64_t last = std::numeric_limits<int64_t>::min();
       for (const auto& e : past) {
         if (filter.matches(e) && !write_json_line(conn, event_json(e))) return;

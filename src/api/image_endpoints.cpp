@@ -1,5 +1,7 @@
 // /images/…: list, inspect, create (pull, with docker's progress messages), tag, remove, prune.
 #include <fcntl.h>
+
+#include <algorithm>
 #include <unistd.h>
 
 #include "api/docker_view.hpp"
@@ -12,10 +14,18 @@ using json = nlohmann::json;
 
 namespace {
 
+// The docker CLI sends names in full (docker.io/library/busybox); the store has docker's short
+// form (busybox, user/app).
+std::string familiar_name(std::string name) {
+  for (const char* prefix : {"docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"})
+    if (name.starts_with(prefix)) return name.substr(std::string_view(prefix).size());
+  return name;
+}
+
 // Docker clients name images by "sha256:<id>" too.
 std::string image_ref(std::string ref) {
   if (ref.starts_with("sha256:")) ref = ref.substr(7);
-  return ref;
+  return familiar_name(ref);
 }
 
 Result<engine::ImageInfo> find_image(engine::Engine& e, const std::string& ref) {
@@ -31,14 +41,15 @@ void add_image_endpoints(EngineApi& api) {
     auto e = TRY(api.engine());
     auto pairs = TRY(filter_pairs(r.arg("filters")));
     json arr = json::array();
-    for (const auto& i : TRY(e.images())) {
+    for (auto i : TRY(e.images())) {
+      std::sort(i.tags.begin(), i.tags.end());  // docker lists them so
       bool keep = true;
       for (const auto& p : pairs) {
-        std::string key = p.substr(0, p.find('=')), value = p.substr(p.find('=') + 1);
+        std::string key = p.substr(0, p.find('=')), value = familiar_name(p.substr(p.find('=') + 1));
         if (key == "reference") {
-          bool any = false;
-          for (const auto& t : i.tags) any = any || t == value || t.substr(0, t.rfind(':')) == value;
-          keep = keep && any;
+          // As docker: only the tags that match are listed.
+          std::erase_if(i.tags, [&](const std::string& t) { return t != value && t.substr(0, t.rfind(':')) != value; });
+          keep = keep && !i.tags.empty();
         } else if (key == "dangling") {
           keep = keep && ((value == "true") == i.tags.empty());
         } else {
@@ -87,7 +98,7 @@ void add_image_endpoints(EngineApi& api) {
     auto image = TRY(find_image(e, r.params["name"]));
     std::string repo = r.arg("repo");
     if (repo.empty()) return fail(Errc::invalid_input, "repository name (repo) is required");
-    TRY(e.tag_image(image.id, repo + ":" + r.arg("tag", "latest")));
+    TRY(e.tag_image(image.id, familiar_name(repo) + ":" + r.arg("tag", "latest")));
     return empty_response(201);
   });
 

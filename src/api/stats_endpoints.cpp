@@ -81,7 +81,8 @@ json stats_json(const engine::ContainerInfo& c, const Sample& now, const Sample&
     // (v2) / total_inactive_file (v1) off it again.
     memory = {{"usage", now.cgroup.memory_usage + now.cgroup.memory_cache},
         {"stats", {{"inactive_file", now.cgroup.memory_cache}, {"total_inactive_file", now.cgroup.memory_cache}}}, {"limit", limit}};
-  json j = {{"read", now.read}, {"preread", before.read}, {"pids_stats", now.running ? json{{"current", now.cgroup.pids_current}} : json::object()},
+  json j = {{"read", now.read}, {"preread", before.read},
+      {"pids_stats", now.running ? json{{"current", now.cgroup.pids_current}} : json::object()},
       {"blkio_stats", {{"io_service_bytes_recursive", nullptr}, {"io_serviced_recursive", nullptr}}}, {"num_procs", 0},
       {"storage_stats", json::object()}, {"cpu_stats", cpu_json(now)}, {"precpu_stats", cpu_json(before)}, {"memory_stats", memory},
       {"name", "/" + c.name}, {"id", c.id}};

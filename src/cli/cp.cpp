@@ -36,8 +36,8 @@ std::string base_name(const std::string& path) {
 
 // Where and how a tar of `source_name` (its entries' top name) unpacks for the destination
 // `dest`, given what is there (nullopt: nothing) and whether the source is a directory.
-Result<std::pair<std::string, ExtractOptions>> placement(
-    const std::string& dest, const std::optional<PathStat>& there, bool source_dir, bool contents_only, const std::string& source_name, bool keep) {
+Result<std::pair<std::string, ExtractOptions>> placement(const std::string& dest, const std::optional<PathStat>& there, bool source_dir,
+    bool contents_only, const std::string& source_name, bool keep) {
   ExtractOptions opts;
   opts.keep_owners = keep;
   if (there && S_ISDIR(there->mode)) {
@@ -102,7 +102,8 @@ void add_cp(CLI::App& app, Context& ctx) {
         TRY(e.archive_path(from.container, path, append_to(tar)));
         std::string dest = fs::absolute(to.path).string() + (to.path.ends_with("/") ? "/" : "");
         auto there = stat_in_root("/", fs::path(dest).lexically_normal().string());
-        auto [dir, opts] = TRY(placement(dest, there ? std::optional(*there) : std::nullopt, S_ISDIR(s.mode), contents_only, s.name, o->archive));
+        auto [dir, opts] =
+            TRY(placement(dest, there ? std::optional(*there) : std::nullopt, S_ISDIR(s.mode), contents_only, s.name, o->archive));
         TRY(extract_in_root("/", dir, tar, opts));
         return 0;
       }
@@ -119,7 +120,8 @@ void add_cp(CLI::App& app, Context& ctx) {
       TRY(archive_in_root("/", source, append_to(tar)));
       auto there = e.stat_path(to.container, dest);
       if (!there && there.error().kind != Errc::not_found) return std::unexpected(there.error());
-      auto [dir, opts] = TRY(placement(dest, there ? std::optional(*there) : std::nullopt, S_ISDIR(s.mode), contents_only, s.name, o->archive));
+      auto [dir, opts] =
+          TRY(placement(dest, there ? std::optional(*there) : std::nullopt, S_ISDIR(s.mode), contents_only, s.name, o->archive));
       TRY(e.extract_to(to.container, dir, tar, opts));
       return 0;
     });

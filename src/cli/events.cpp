@@ -30,8 +30,8 @@ std::string event_line(const Event& e) {
   ::gmtime_r(&secs, &t);
   std::string attrs;
   for (const auto& [k, v] : e.attributes) attrs += (attrs.empty() ? "" : ", ") + k + "=" + v;
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z {} {} {}{}\n", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min,
-      t.tm_sec, e.time_nano % 1'000'000'000, e.type, e.action, e.id, attrs.empty() ? "" : " (" + attrs + ")");
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z {} {} {}{}\n", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour,
+      t.tm_min, t.tm_sec, e.time_nano % 1'000'000'000, e.type, e.action, e.id, attrs.empty() ? "" : " (" + attrs + ")");
 }
 
 }  // namespace

@@ -48,7 +48,8 @@ void rotate_if_full(const std::string& path, int fd) {
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) return;
   struct stat now {};
   // Still the file the path names (nobody rotated it meanwhile)?
-  if (::stat(path.c_str(), &now) == 0 && now.st_ino == st.st_ino && now.st_dev == st.st_dev) (void)::rename(path.c_str(), (path + ".1").c_str());
+  if (::stat(path.c_str(), &now) == 0 && now.st_ino == st.st_ino && now.st_dev == st.st_dev)
+    (void)::rename(path.c_str(), (path + ".1").c_str());
   ::flock(fd, LOCK_UN);
 }
 

@@ -23,9 +23,9 @@
 namespace tiffin {
 
 struct Event {
-  std::string type;    // container, image, volume, network
-  std::string action;  // create, start, die, destroy, health_status: healthy, pull, tag, …
-  std::string id;      // the actor: a container or image id, a volume or network name/id
+  std::string type;                               // container, image, volume, network
+  std::string action;                             // create, start, die, destroy, health_status: healthy, pull, tag, …
+  std::string id;                                 // the actor: a container or image id, a volume or network name/id
   std::map<std::string, std::string> attributes;  // name, image, exitCode, labels, …
   int64_t time_nano = 0;                          // unix time in ns; append() sets it when 0
 

@@ -29,7 +29,8 @@ Result<void> walk_upper(int upper, int lower, const std::string& prefix, std::ve
   ::closedir(d);
   std::sort(names.begin(), names.end());
   for (const auto& n : names) {
-    struct stat st {}, below {};
+    struct stat st {
+    }, below{};
     if (::fstatat(upper, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
     std::string path = prefix + "/" + n;
     if (is_whiteout(st)) {
@@ -43,9 +44,11 @@ Result<void> walk_upper(int upper, int lower, const std::string& prefix, std::ve
     if (!sub) continue;
     // An opaque directory hides the image's: what is in it is new.
     char opaque = 0;
-    bool hides = ::getxattr(("/proc/self/fd/" + std::to_string(sub.get())).c_str(), "trusted.overlay.opaque", &opaque, 1) == 1 && opaque == 'y';
+    bool hides =
+        ::getxattr(("/proc/self/fd/" + std::to_string(sub.get())).c_str(), "trusted.overlay.opaque", &opaque, 1) == 1 && opaque == 'y';
     UniqueFd sub_lower;
-    if (in_image && S_ISDIR(below.st_mode) && !hides) sub_lower.reset(::openat(lower, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (in_image && S_ISDIR(below.st_mode) && !hides)
+      sub_lower.reset(::openat(lower, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     TRY(walk_upper(sub.get(), sub_lower ? sub_lower.get() : -1, path, out));
   }
   return {};

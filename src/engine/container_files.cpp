@@ -48,7 +48,8 @@ Result<Engine::FilesRoot> Engine::files_root(const std::string& ref, const std::
 Result<PathStat> Engine::stat_path(const std::string& ref, const std::string& path) {
   FilesRoot at = TRY(files_root(ref, path));
   auto s = stat_in_root(at.root, at.path);
-  if (!s && s.error().sys_errno == ENOENT) return fail(Errc::not_found, "Could not find the file " + path + " in container " + at.container.name);
+  if (!s && s.error().sys_errno == ENOENT)
+    return fail(Errc::not_found, "Could not find the file " + path + " in container " + at.container.name);
   return s;
 }
 

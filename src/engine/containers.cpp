@@ -192,8 +192,7 @@ Result<std::string> Engine::create(const ContainerConfig& config) {
   insert.bind(6, static_cast<int64_t>(::time(nullptr)));
   if (auto r = insert.run(); !r) {
     ::rmdir(container_dir(id).c_str());
-    if (sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_UNIQUE)
-      return fail(Errc::conflict, "the container name \"" + c.name + "\" is already in use; remove that container or choose another name");
+    if (sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_UNIQUE) return std::unexpected(name_taken(c.name));
     return std::unexpected(r.error());
   }
   // From here a failure removes what was made, the record last. The network namespace is made
@@ -244,6 +243,16 @@ Result<void> Engine::remove(const std::string& ref, bool force, bool volumes) {
   return {};
 }
 
+// docker's words, which scripts match.
+Error Engine::name_taken(const std::string& name) {
+  std::string holder;
+  if (auto st = sql::Stmt::prepare(db_, "SELECT id FROM containers WHERE name = ?"); st && st->bind(1, name).step().value_or(false))
+    holder = st->text(0);
+  return Error{Errc::conflict, 0,
+      "Conflict. The container name \"/" + name + "\" is already in use by container \"" + holder +
+          "\". You have to remove (or rename) that container to be able to reuse that name."};
+}
+
 Result<void> Engine::rename(const std::string& ref, const std::string& name) {
   ContainerInfo c = TRY(inspect(ref));
   std::string wanted = name.starts_with("/") ? name.substr(1) : name;
@@ -252,9 +261,7 @@ Result<void> Engine::rename(const std::string& ref, const std::string& name) {
   if (wanted == c.name) return fail(Errc::invalid_input, "Renaming a container with the same name as its current name");
   auto st = TRY(sql::Stmt::prepare(db_, "UPDATE containers SET name = ? WHERE id = ?"));
   if (auto r = st.bind(1, wanted).bind(2, c.id).run(); !r) {
-    if (sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_UNIQUE)
-      return fail(Errc::conflict, "Conflict. The container name \"/" + wanted +
-                                      "\" is already in use. You have to remove (or rename) that container to be able to reuse that name.");
+    if (sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_UNIQUE) return std::unexpected(name_taken(wanted));
     return std::unexpected(r.error());
   }
   // Its name on its networks.

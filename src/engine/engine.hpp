@@ -318,6 +318,7 @@ class Engine {
   Result<std::vector<Record>> records(const std::string& where_id = {});
   Result<ContainerInfo> load(const Record& r);
   Result<ContainerInfo> load_container(const std::string& id);
+  Error name_taken(const std::string& name);
   // The record, and (with `volumes`, or for an --rm container) its anonymous volumes.
   Result<void> drop_record(const std::string& id, bool volumes);
   // container_rootfs.cpp: what a container needs before its shim starts, and undoing it

@@ -44,26 +44,24 @@ Result<Bytes> fetch_small_blob(ImageSource& source, const Descriptor& d, const s
   return out;
 }
 
-// A layer's compressed bytes, downloaded into the spool (a file removed when done with).
+// A layer's compressed bytes, downloaded into the spool: an unnamed file (O_TMPFILE), so that
+// a pull killed half way leaves nothing behind.
 struct Spooled {
-  std::string path;
+  UniqueFd fd;
   uint64_t bytes = 0;
 };
 
 Result<Spooled> spool_blob(ImageSource& source, const Descriptor& d, const std::string& spool_dir, LayerProgress& progress, size_t line) {
-  std::string path = spool_dir + "/" + hex_of(d.digest) + "." + unique_suffix() + ".blob";
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd) return fail_errno("creating " + path);
-  Spooled s{path, 0};
+  Spooled s{UniqueFd(::open(spool_dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)), 0};
+  if (!s.fd) return fail_errno("creating a file in " + spool_dir);
   progress.state(line, "Downloading");
   auto got = source.blob(d, [&](std::span<const uint8_t> data) -> Result<void> {
-    TRY(write_all(fd.get(), data));
+    TRY(write_all(s.fd.get(), data));
     s.bytes += data.size();
     progress.bytes(line, s.bytes, d.size);
     return {};
   });
   if (!got) {
-    ::unlink(path.c_str());
     progress.state(line, "Failed");
     return std::unexpected(std::move(got).error().context("downloading layer " + d.digest));
   }
@@ -127,8 +125,7 @@ Result<ConvertedImage> convert_image(ImageSource& source, const Platform& platfo
   // Whatever happens, every download is waited for and its file removed.
   auto drain = [&](size_t from) {
     for (size_t i = from; i < next_download; ++i)
-      if (downloads[i].valid())
-        if (auto s = downloads[i].get()) ::unlink(s->path.c_str());
+      if (downloads[i].valid()) (void)downloads[i].get();
   };
 
   size_t window = std::max(1u, opts.parallel_downloads);
@@ -145,11 +142,10 @@ Result<ConvertedImage> convert_image(ImageSource& source, const Platform& platfo
       return std::unexpected(spooled.error());
     }
     out.bytes_downloaded += spooled->bytes;
-    UniqueFd fd(::open(spooled->path.c_str(), O_RDONLY | O_CLOEXEC));
-    ::unlink(spooled->path.c_str());  // the open descriptor keeps it readable
-    if (!fd) {
+    UniqueFd fd = std::move(spooled->fd);
+    if (::lseek(fd.get(), 0, SEEK_SET) != 0) {
       drain(i + 1);
-      return fail_errno("opening the spooled layer " + m.layers[i].digest);
+      return fail_errno("rewinding the spooled layer " + m.layers[i].digest);
     }
     progress.state(i, "Converting");
     PackOptions po;

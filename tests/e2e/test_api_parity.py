@@ -218,7 +218,7 @@ SCENARIOS = [
         S("run", "-d", "--name", "pt", *NONET, "{img}", "sleep", "1000"),
         S("top", "pt", pick=first_line),
         S("rm", "-f", "pt"),
-    ], xfail="top's titles: docker runs `ps -ef` (UID PID PPID C STIME TTY TIME CMD), tiffin answers PID PPID CMD"),
+    ]),
     Scenario("volumes", [
         S("volume", "create", "pv1"),
         S("volume", "create", "pv1"),
@@ -273,8 +273,7 @@ SCENARIOS = [
         S("create", *NONET, "--name", "pdup", "{img}", "true"),
         S("create", *NONET, "--name", "pdup", "{img}", "true", err=r"Conflict\. The container name \"/pdup\" is already in use"),
         S("rm", "pdup"),
-    ], xfail="a taken name: docker says 'Conflict. The container name \"/pdup\" is already in use by container \"<id>\". You "
-             "have to remove (or rename) that container to be able to reuse that name.', tiffin its own words"),
+    ]),
     Scenario("images-tag-rmi", [
         S("images", "--format", "{{{{.Repository}}}}:{{{{.Tag}}}}"),
         S("tag", "{img}", "{img}:two"),
@@ -284,8 +283,7 @@ SCENARIOS = [
         S("rmi", "{img}:two"),
         S("rmi", "other/name:3"),
         S("images", "--format", "{{{{.Repository}}}}:{{{{.Tag}}}}"),
-    ], xfail="`docker tag` sends repo=docker.io/library/pbb: tiffin keeps that name as given (listed, found by no short "
-             "name), where docker shortens it; `images pbb` lists only the matching tags, in docker's order"),
+    ]),
 ]
 
 

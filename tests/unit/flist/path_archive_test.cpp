@@ -88,7 +88,8 @@ TEST(PathArchive, RoundTripsATreeUnderANewName) {
   auto done = extract_in_root(dst, "/", tar, opts);
   ASSERT_TRUE(done) << done.error().message;
   EXPECT_EQ(slurp(dst + "/copy/sub/f"), "content");
-  struct stat a {}, b{};
+  struct stat a {
+  }, b{};
   ASSERT_EQ(::stat((dst + "/copy/sub/f").c_str(), &a), 0);
   ASSERT_EQ(::stat((dst + "/copy/hard").c_str(), &b), 0);
   EXPECT_EQ(a.st_ino, b.st_ino) << "hard links stay links";
