@@ -281,18 +281,32 @@ json repo_digests(const engine::ImageInfo& info) {
   return out;
 }
 
+// docker's order of an image's tags: by their full names (busybox is docker.io/library/busybox,
+// user/app docker.io/user/app, a name whose first part is a host stays as it is).
+json repo_tags(std::vector<std::string> tags) {
+  auto full = [](const std::string& t) {
+    size_t slash = t.find('/');
+    std::string first = slash == std::string::npos ? "" : t.substr(0, slash);
+    if (slash == std::string::npos) return "docker.io/library/" + t;
+    if (first.find_first_of(".:") != std::string::npos || first == "localhost") return t;
+    return "docker.io/" + t;
+  };
+  std::sort(tags.begin(), tags.end(), [&](const std::string& a, const std::string& b) { return full(a) < full(b); });
+  return tags;
+}
+
 }  // namespace
 
 json image_inspect_json(engine::Engine& e, const engine::ImageInfo& info) {
   ImageConfig cfg = e.image_config(info).value_or(ImageConfig{});
-  return {{"Id", "sha256:" + info.id}, {"RepoTags", info.tags}, {"RepoDigests", repo_digests(info)}, {"Parent", ""}, {"Comment", ""},
+  return {{"Id", "sha256:" + info.id}, {"RepoTags", repo_tags(info.tags)}, {"RepoDigests", repo_digests(info)}, {"Parent", ""}, {"Comment", ""},
       {"Source", info.source}, {"Created", rfc3339(info.created)}, {"Size", info.size}, {"VirtualSize", info.size}, {"Os", "linux"},
       {"Architecture", host_architecture()}, {"Author", ""}, {"Config", image_config_docker(cfg)}, {"RootFS", {{"Type", "flist"}}},
       {"GraphDriver", {{"Name", "flist"}, {"Data", {{"Flist", info.flist}}}}}, {"Flist", info.flist}};
 }
 
 json image_list_json(const engine::ImageInfo& i) {
-  return {{"Id", "sha256:" + i.id}, {"ParentId", ""}, {"RepoTags", i.tags}, {"RepoDigests", repo_digests(i)}, {"Created", i.created},
+  return {{"Id", "sha256:" + i.id}, {"ParentId", ""}, {"RepoTags", repo_tags(i.tags)}, {"RepoDigests", repo_digests(i)}, {"Created", i.created},
       {"Size", i.size}, {"VirtualSize", i.size}, {"SharedSize", -1}, {"Labels", json::object()}, {"Containers", -1}};
 }
 

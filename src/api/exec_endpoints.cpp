@@ -61,7 +61,27 @@ void relay(Connection& conn, int in, const std::function<void()>& close_stdin, i
   }
 }
 
+// How an exec ended: the program's exit code, or docker's 126 with the runtime's message when
+// it could not run the program (no such program, not executable …).
+struct ExecEnd {
+  int code = 0;
+  std::string failure;
+};
+
+ExecEnd exec_end(engine::PipedExec& p) {
+  ExecEnd end{wait_exit(p.pid), {}};
+  if (end.code == 0 || !p.errors) return end;
+  char buf[4096];
+  ssize_t n = ::read(p.errors.get(), buf, sizeof buf);
+  if (n <= 0) return end;
+  std::string_view line(buf, static_cast<size_t>(n));
+  while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  if (auto e = decode_error(line)) end = {126, "OCI runtime exec failed: " + e->message};
+  return end;
+}
+
 }  // namespace
+
 
 void add_exec_endpoints(EngineApi& api) {
   api.route("POST", "/containers/{id}/exec", [&api](Request& r) -> Result<Response> {
@@ -125,7 +145,7 @@ void add_exec_endpoints(EngineApi& api) {
       req.detach = true;
       if (req.tty) req.tty = false;  // nobody reads a detached terminal
       auto piped = e.exec_piped(x->container, req);
-      int code = piped ? wait_exit(piped->pid) : 126;
+      int code = piped ? exec_end(*piped).code : 126;
       // Detached, the program's end is not seen: it counts as done once it started.
       api.execs().update(x->id, [&](ExecInstance& i) { i.running = false, i.exit_code = code == 0 ? std::optional<int>() : code; });
       if (!piped) return std::unexpected(piped.error());
@@ -164,7 +184,10 @@ void add_exec_endpoints(EngineApi& api) {
       piped->in.reset();
       piped->out.reset();
       piped->err.reset();
-      finish(wait_exit(piped->pid));
+      // docker's clients print the runtime's failure from the output stream.
+      ExecEnd end = exec_end(*piped);
+      if (!end.failure.empty()) (void)conn.write(req.tty ? end.failure + "\r\n" : frame(StreamKind::stdout_, end.failure + "\n"));
+      finish(end.code);
     };
     return res;
   });

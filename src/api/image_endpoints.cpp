@@ -42,7 +42,6 @@ void add_image_endpoints(EngineApi& api) {
     auto pairs = TRY(filter_pairs(r.arg("filters")));
     json arr = json::array();
     for (auto i : TRY(e.images())) {
-      std::sort(i.tags.begin(), i.tags.end());  // docker lists them so
       bool keep = true;
       for (const auto& p : pairs) {
         std::string key = p.substr(0, p.find('=')), value = familiar_name(p.substr(p.find('=') + 1));

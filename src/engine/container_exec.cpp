@@ -119,6 +119,9 @@ Result<PipedExec> Engine::exec_piped(const std::string& ref, const ExecRequest& 
   UniqueFd out_r(out[0]), out_w(out[1]);
   if (::pipe2(err, O_CLOEXEC) != 0) return fail_errno("pipe");
   UniqueFd err_r(err[0]), err_w(err[1]);
+  int failure[2];
+  if (::pipe2(failure, O_CLOEXEC) != 0) return fail_errno("pipe");
+  UniqueFd failure_r(failure[0]), failure_w(failure[1]);
   TRY(write_all(p_w.get(), {reinterpret_cast<const uint8_t*>(process.data()), process.size()}));
   p_w.reset();
   // With a terminal, the runtime hands the pty master over a console socket of our own; the
@@ -131,7 +134,7 @@ Result<PipedExec> Engine::exec_piped(const std::string& ref, const ExecRequest& 
       if (!dir->empty()) (void)remove_tree(*dir);
     }
   } cleanup{&dir};
-  std::vector<std::string> argv = {opts_.runtime_binary, "--root", runtime_root(), "exec", "--process", "/dev/fd/3"};
+  std::vector<std::string> argv = {opts_.runtime_binary, "--root", runtime_root(), "--error-fd", "4", "--errors-to-fd-only", "exec", "--process", "/dev/fd/3"};
   if (r.tty) {
     char dir_template[] = "/tmp/tiffin-exec-XXXXXX";
     if (!::mkdtemp(dir_template)) return fail_errno("mkdtemp");
@@ -145,22 +148,24 @@ Result<PipedExec> Engine::exec_piped(const std::string& ref, const ExecRequest& 
   UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!null) return fail_errno("opening /dev/null");
   bool quiet = r.detach || r.tty;
-  int fds[4] = {quiet ? null.get() : in_r.get(), quiet ? null.get() : out_w.get(), quiet ? null.get() : err_w.get(), p_r.get()};
+  int fds[5] = {quiet ? null.get() : in_r.get(), quiet ? null.get() : out_w.get(), quiet ? null.get() : err_w.get(), p_r.get(),
+      failure_w.get()};
   pid_t pid = TRY(spawn(argv, [fds] {
     // A server's threads block the signals it waits for: the program must get them.
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::signal(SIGPIPE, SIG_DFL);
-    // All out of the way first, then onto 0..3 (one may sit on another's target).
-    int moved[4];
-    for (int i = 0; i < 4; ++i)
+    // All out of the way first, then onto 0..4 (one may sit on another's target).
+    int moved[5];
+    for (int i = 0; i < 5; ++i)
       if ((moved[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 10)) < 0) return false;
-    for (int i = 0; i < 4; ++i)
+    for (int i = 0; i < 5; ++i)
       if (::dup2(moved[i], i) < 0) return false;
     return true;
   }));
-  if (!r.tty) return PipedExec{pid, std::move(in_w), std::move(out_r), std::move(err_r)};
+  failure_w.reset();
+  if (!r.tty) return PipedExec{pid, std::move(in_w), std::move(out_r), std::move(err_r), std::move(failure_r)};
   // The master comes while the runtime sets the program up; a runtime that exits first failed.
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   for (;;) {
@@ -171,7 +176,7 @@ Result<PipedExec> Engine::exec_piped(const std::string& ref, const ExecRequest& 
       if (!conn) break;
       UniqueFd master = TRY(receive_fd(conn.get()));
       UniqueFd in_dup(::fcntl(master.get(), F_DUPFD_CLOEXEC, 0));
-      return PipedExec{pid, std::move(in_dup), std::move(master), UniqueFd()};
+      return PipedExec{pid, std::move(in_dup), std::move(master), UniqueFd(), std::move(failure_r)};
     }
     if (w[1].revents & POLLIN) break;
   }

@@ -137,6 +137,9 @@ struct ExecTerminal {
 struct PipedExec {
   pid_t pid = 0;          // the runtime's `exec`: wait for it
   UniqueFd in, out, err;  // the program's stdin (write end), stdout and stderr (read ends)
+  // The runtime's own failure (common/error.hpp's wire form), when it could not run the
+  // program: read it once `pid` exited non-zero.
+  UniqueFd errors;
 };
 
 // docker diff's entries: Kind is docker's number (0 changed, 1 added, 2 deleted).

@@ -18,6 +18,7 @@ struct Globals {
   runtime::RuntimeOptions rt;
   std::string log_file, log_format = "text";
   int error_fd = -1;  // --error-fd
+  bool errors_to_fd_only = false;
   bool debug = false;
   int exit_code = 0;
 

@@ -44,7 +44,7 @@ void write_error_fd(const Globals& g, const Error& e) {
 
 void report_error(Globals& g, const Error& e) {
   log_line(g, "error", e.what());
-  std::fprintf(stderr, "tiffin-oci: %s\n", e.what().c_str());
+  if (g.error_fd < 0 || !g.errors_to_fd_only) std::fprintf(stderr, "tiffin-oci: %s\n", e.what().c_str());
   write_error_fd(g, e);
   g.exit_code = 1;
 }
@@ -72,6 +72,8 @@ int oci_main(int argc, char** argv) {
          "tiffin's extension: on failure also write the error as \"<kind>:<errno>:<message>\" and a newline "
          "to this open fd (the container never gets it; keep it out of --preserve-fds)")
       ->check(CLI::Range(0, 1 << 20));
+  app.add_flag("--errors-to-fd-only", g.errors_to_fd_only,
+      "tiffin's extension: with --error-fd, errors go there alone, not to stderr (an exec's stderr is the program's)");
   auto& ignored = g.keep<std::string>();
   app.add_option("--rootless", ignored, "accepted for runc compatibility");
   app.add_option("--criu", ignored, "accepted for runc compatibility");

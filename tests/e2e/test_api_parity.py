@@ -206,8 +206,7 @@ SCENARIOS = [
         S("run", "-d", "--name", "pe", *NONET, "{img}", "sleep", "1000"),
         S("exec", "pe", "/no/such/program", out=False),
         S("rm", "-f", "pe"),
-    ], xfail="exec of a missing program: docker exits 126 (its 'OCI runtime exec failed: … no such file or directory' in "
-             "the stream), tiffin passes on the runtime's exit 1"),
+    ]),
     Scenario("user-groups", [
         S("run", "--rm", *NONET, "-u", "1000", "{img}", "id"),
         S("run", "-d", "--name", "pg", *NONET, "{img}", "sleep", "1000"),

@@ -137,7 +137,7 @@ def test_format_templates_as_docker(node, image):
     assert table[0].split() == ["NAMES", "IMAGE", "X"] and table[1].split() == ["tweb", image, "y"], table
     assert table[0].index("IMAGE") == table[1].index(image) == len("tweb") + 6  # docker's tabwriter: minwidth 10
     row = json.loads(node.out("ps", "--format", "{{json .}}"))
-    assert row["Names"] == "tweb" and row["Command"] == '"sh -c sleep 1000"' and row["ID"] == node.inspect("tweb")["Id"][:12]
+    assert row["Names"] == "tweb" and row["Command"] == "\"sh -c 'sleep 1000'\"" and row["ID"] == node.inspect("tweb")["Id"][:12]
     assert node.out("images", "--format", "{{.Repository}}:{{.Tag}}") == f"{image}:latest"
     assert node.out("image", "inspect", "-f", "{{.Os}} {{.Config.Cmd}}", image) == "linux [sh]"
     assert node.out("volume", "ls", "--format", "table {{.Name}}\t{{.Driver}}").splitlines() == ["VOLUME NAME   DRIVER", "tdata         local"]
