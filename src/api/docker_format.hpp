@@ -4,8 +4,8 @@
 // as docker's formatter gives them (ps: ID Image Command CreatedAt RunningFor Ports State Status
 // Size Names Labels Mounts Networks LocalVolumes, and {{.Label "k"}}); a --format of
 //   ""/"table"     the verb's own table (the caller prints it),
-//   "json"         tiffin's JSON array of the API's objects (kept: scripts and tests read it;
-//                  docker's one-object-per-line form is --format '{{json .}}'),
+//   "json"         each row as one JSON object on a line of its own, as docker's (its
+//                  '{{json .}}': Go's json.Marshal, keys sorted, <, > and & escaped),
 //   "table T"      a header row (T run on the verb's header names, docker's header functions
 //                  returning their argument) and the rows, aligned as docker's tabwriter does,
 //   anything else  T per row, a newline after each.
@@ -32,16 +32,26 @@ struct FormatRow {
   std::map<std::string, std::string> labels;
 };
 
-// docker ps's row; `trunc`: short ids and commands (not --no-trunc).
+// The rows are what docker CLI 28 makes of the API's objects (api/docker_view), so that tiffin's
+// list verbs print what the docker CLI prints through `tiffin serve`.
+//
+// docker ps's row of a /containers/json object; `trunc`: short ids and commands (not --no-trunc).
 FormatRow ps_row(engine::Engine& e, const engine::ContainerInfo& c, bool trunc);
+FormatRow ps_row(const nlohmann::json& list_object, bool trunc);
 const nlohmann::json& ps_headers();
-// docker images' rows: one per tag (<none> when untagged).
-std::vector<FormatRow> image_rows(const engine::ImageInfo& i, bool trunc);
+// docker images' rows of an /images/json object: one per repository and tag (<none> when
+// untagged), with `digests` (--digests) one per digest of the repository.
+std::vector<FormatRow> image_rows(const engine::ImageInfo& i, bool trunc, bool digests);
+std::vector<FormatRow> image_rows(const nlohmann::json& list_object, bool trunc, bool digests);
 const nlohmann::json& image_headers();
+// docker volume ls's row; the CLI lists volumes by name in natural_less order.
 FormatRow volume_row(const engine::VolumeInfo& v);
 const nlohmann::json& volume_headers();
-FormatRow network_row(const engine::Network& n, bool trunc);
+// docker network ls's row of a /networks object (api::network_list_json); by name, natural_less.
+FormatRow network_row(const nlohmann::json& network, bool trunc);
 const nlohmann::json& network_headers();
+// docker's sortorder.NaturalLess: runs of digits compare as numbers ("v9" before "v10").
+bool natural_less(std::string_view a, std::string_view b);
 
 class ListFormat {
  public:
@@ -63,8 +73,9 @@ class ListFormat {
 // template run on each object, a newline after each (docker inspect -f).
 Result<std::string> format_inspect(std::string_view format, const std::vector<nlohmann::json>& objects);
 
-// docker's human sizes (go-units HumanSizeWithPrecision(n, 3)): 999B, 1.23kB, 7.8MB.
-std::string docker_size(uint64_t bytes);
+// docker's human sizes (go-units HumanSizeWithPrecision(n, precision)): 999B, 1.23kB, 7.8MB;
+// precision 4 is go-units' HumanSize.
+std::string docker_size(uint64_t bytes, int precision = 3);
 // Go's time.Time.String() of a unix time in the local zone: "2024-01-02 15:04:05 +0100 CET".
 std::string go_time_text(int64_t unix_time);
 

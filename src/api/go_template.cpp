@@ -1400,7 +1400,7 @@ class Exec {
     }
     if (name == "json") {
       TRY(want(1, 1));
-      return Value::of(args[0].get().dump(-1, ' ', false, json::error_handler_t::replace));
+      return Value::of(go_json(args[0].get(), opts_.root_marshals_escaped && args[0].p == data_));
     }
     if (name == "join") {
       TRY(want(2, 2));
@@ -1573,6 +1573,73 @@ std::string go_quote(std::string_view s) {
     i += r.len;
   }
   return out + "\"";
+}
+
+namespace {
+
+void go_json_string(std::string& out, std::string_view s, bool escape_html) {
+  out += '"';
+  for (size_t i = 0; i < s.size();) {
+    Rune r = decode_rune(s, i);
+    if (!r.valid) {
+      out += "\\ufffd";
+      i += 1;
+      continue;
+    }
+    uint32_t c = r.cp;
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '"': out += "\\\""; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x2028 || c == 0x2029 || (escape_html && (c == '<' || c == '>' || c == '&')))
+          out += fmt::format("\\u{:04x}", c);
+        else out.append(s.substr(i, r.len));
+    }
+    i += r.len;
+  }
+  out += '"';
+}
+
+void go_json_to(std::string& out, const json& v, bool escape_html) {
+  switch (v.type()) {
+    case json::value_t::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& [k, e] : v.items()) {
+        if (!first) out += ',';
+        first = false;
+        go_json_string(out, k, escape_html);
+        out += ':';
+        go_json_to(out, e, escape_html);
+      }
+      out += '}';
+      break;
+    }
+    case json::value_t::array: {
+      out += '[';
+      for (size_t k = 0; k < v.size(); ++k) {
+        if (k) out += ',';
+        go_json_to(out, v[k], escape_html);
+      }
+      out += ']';
+      break;
+    }
+    case json::value_t::string: go_json_string(out, v.get_ref<const std::string&>(), escape_html); break;
+    default: out += v.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+}
+
+}  // namespace
+
+std::string go_json(const json& v, bool escape_html) {
+  std::string out;
+  go_json_to(out, v, escape_html);
+  return out;
 }
 
 std::string go_sprintf(std::string_view f, const std::vector<json>& args) {

@@ -73,6 +73,10 @@ struct ExecOptions {
   bool header = false;
   bool missing_key_error = false;  // Go's missingkey=error: a field not in its object is an error
   const TemplateMethods* methods = nullptr;
+  // `json` of the data itself escapes as Go's json.Marshal does (<, > and & as \u003c…): docker's
+  // list rows are json.Marshalers that call it, where other values go through an encoder with
+  // SetEscapeHTML(false).
+  bool root_marshals_escaped = false;
   uint64_t max_steps = 10'000'000;   // nodes, commands and iterations executed
   uint64_t max_bytes = 64ull << 20;  // bytes written plus bytes made by functions
 };
@@ -95,6 +99,9 @@ class GoTemplate {
 std::string go_print(const nlohmann::json& v);
 std::string go_sprint(const std::vector<nlohmann::json>& args);
 std::string go_sprintf(std::string_view format, const std::vector<nlohmann::json>& args);
+// Go's encoding/json of a JSON value, compact: keys sorted, invalid UTF-8 as U+FFFD, U+2028 and
+// U+2029 escaped; with `escape_html` (json.Marshal) also <, > and & as \u003c, \u003e, \u0026.
+std::string go_json(const nlohmann::json& v, bool escape_html);
 // strconv.Quote: "…" with Go's escapes; printable UTF-8 is kept, invalid bytes are \xNN.
 std::string go_quote(std::string_view s);
 

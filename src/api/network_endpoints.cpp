@@ -52,11 +52,7 @@ void add_network_endpoints(EngineApi& api) {
         return fail(Errc::invalid_input, "invalid filter '" + key + "'");
     }
     auto e = TRY(api.engine());
-    json all = json::array();
-    for (const auto& n : TRY(e.networks())) all.push_back(network_json(e, n, false));
-    // docker's fixed networks, so clients that look for them find them.
-    for (const char* name : {"host", "none"})
-      all.push_back({{"Name", name}, {"Id", name}, {"Driver", name}, {"Scope", "local"}, {"Internal", false}, {"Labels", json::object()}});
+    json all = TRY(network_list_json(e));
     json arr = json::array();
     for (auto& n : all)
       if (matches(n, pairs)) arr.push_back(std::move(n));

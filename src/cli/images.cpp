@@ -13,8 +13,10 @@ void add_images(CLI::App& app, Context& ctx) {
   auto digests = std::make_shared<bool>(false);
   auto no_trunc = std::make_shared<bool>(false);
   CLI::App* images = app.add_subcommand("images", "List the images of the local store");
-  images->add_option("--format", *format, "table, json, a Go template ({{.Repository}}) or 'table TEMPLATE' (docker's fields)");
-  images->add_flag("--no-trunc", *no_trunc, "Full ids in templates");
+  images->add_option("--format", *format,
+      "table, json (docker's: a row's JSON object per line, as '{{json .}}'), a Go template ({{.Repository}}) or "
+      "'table TEMPLATE' (docker's fields; see `tiffin image inspect` for an image's source)");
+  images->add_flag("--no-trunc", *no_trunc, "Full ids (sha256:…) with -q and in templates");
   images->add_flag("-q,--quiet", *quiet, "Only ids");
   images->add_flag("--digests", *digests, "Show the registry digest of images pulled from registries");
   images->callback([&ctx, format, quiet, digests, no_trunc] {
@@ -22,25 +24,17 @@ void add_images(CLI::App& app, Context& ctx) {
       auto f = TRY(api::ListFormat::parse(*format));
       auto e = TRY(ctx.open_engine());
       auto list = TRY(e.images());
-      if (f.kind() == api::ListFormat::Kind::table || f.kind() == api::ListFormat::Kind::rows) {
+      if (f.kind() != api::ListFormat::Kind::default_table) {
         for (const auto& i : list)
-          for (const auto& row : api::image_rows(i, !*no_trunc)) TRY(f.add(row));
+          for (const auto& row : api::image_rows(i, !*no_trunc, *digests)) TRY(f.add(row));
         fmt::print("{}", f.finish(api::image_headers()));
-        return 0;
-      }
-      if (f.kind() == api::ListFormat::Kind::json) {
-        nlohmann::json arr = nlohmann::json::array();
-        for (const auto& i : list)
-          arr.push_back({{"Id", i.id}, {"Tags", i.tags}, {"Source", i.source}, {"Digest", engine::image_digest(i)}, {"Created", i.created},
-              {"Size", i.size}});
-        print_json(arr, -1);
         return 0;
       }
       if (!*quiet && *digests) fmt::print("{:<50}{:<73}{:<16}{}\n", "REPOSITORY:TAG", "DIGEST", "IMAGE ID", "SIZE");
       else if (!*quiet) fmt::print("{:<50}{:<16}{:<14}{}\n", "REPOSITORY:TAG", "IMAGE ID", "SIZE", "SOURCE");
       for (const auto& i : list) {
         if (*quiet) {
-          fmt::print("{}\n", engine::short_id(i.id));
+          fmt::print("{}\n", *no_trunc ? "sha256:" + i.id : engine::short_id(i.id));
           continue;
         }
         std::vector<std::string> names = i.tags.empty() ? std::vector<std::string>{"<none>"} : i.tags;

@@ -1,6 +1,8 @@
 // tiffin network create | ls | inspect | rm | prune | connect | disconnect
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "api/docker_format.hpp"
 #include "api/docker_view.hpp"
 #include "cli/cli.hpp"
@@ -45,25 +47,27 @@ void add_network(CLI::App& app, Context& ctx) {
   CLI::App* ls = network->add_subcommand("ls", "List networks");
   ls->alias("list");
   auto ls_no_trunc = std::make_shared<bool>(false);
-  ls->add_option("--format", *ls_format, "table, json, a Go template ({{.Name}}) or 'table TEMPLATE' (docker's fields)");
+  ls->add_option("--format", *ls_format,
+      "table, json (docker's: a row's JSON object per line, as '{{json .}}'), a Go template ({{.Name}}) or 'table TEMPLATE' "
+      "(docker's fields; host and none too)");
   ls->add_flag("--no-trunc", *ls_no_trunc, "Full ids in templates");
   ls->callback([&ctx, ls_format, ls_no_trunc] {
     ctx.run([&]() -> Result<int> {
       auto f = TRY(api::ListFormat::parse(*ls_format));
       auto e = TRY(ctx.open_engine());
-      if (f.kind() == api::ListFormat::Kind::table || f.kind() == api::ListFormat::Kind::rows) {
-        for (const auto& n : TRY(e.networks())) TRY(f.add(api::network_row(n, !*ls_no_trunc)));
+      if (f.kind() != api::ListFormat::Kind::default_table) {
+        // What the API lists (docker's host and none too), by name as docker's CLI has them.
+        nlohmann::json all = TRY(api::network_list_json(e));
+        std::vector<nlohmann::json> list(all.begin(), all.end());
+        std::sort(list.begin(), list.end(),
+            [](const auto& a, const auto& b) { return api::natural_less(a.value("Name", ""), b.value("Name", "")); });
+        for (const auto& n : list) TRY(f.add(api::network_row(n, !*ls_no_trunc)));
         fmt::print("{}", f.finish(api::network_headers()));
         return 0;
       }
-      bool json = want_json(*ls_format);
-      nlohmann::json arr = nlohmann::json::array();
-      if (!json) fmt::print("{:<14}{:<20}{:<10}{:<20}{}\n", "NETWORK ID", "NAME", "DRIVER", "SUBNET", "BRIDGE");
-      for (const auto& n : TRY(e.networks())) {
-        if (json) arr.push_back(api::network_json(e, n, false));
-        else fmt::print("{:<14}{:<20}{:<10}{:<20}{}\n", n.id.substr(0, 12), n.name, n.driver, n.subnet.str(), n.bridge);
-      }
-      if (json) print_json(arr, -1);
+      fmt::print("{:<14}{:<20}{:<10}{:<20}{}\n", "NETWORK ID", "NAME", "DRIVER", "SUBNET", "BRIDGE");
+      for (const auto& n : TRY(e.networks()))
+        fmt::print("{:<14}{:<20}{:<10}{:<20}{}\n", n.id.substr(0, 12), n.name, n.driver, n.subnet.str(), n.bridge);
       return 0;
     });
   });

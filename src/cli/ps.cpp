@@ -19,22 +19,18 @@ void add_ps(CLI::App& app, Context& ctx) {
   cmd->add_flag("-q,--quiet", o->quiet, "Only ids");
   cmd->add_flag("--no-trunc", o->no_trunc, "Full ids");
   cmd->add_option("-f,--filter", o->filters, "name=, id=, status=, ancestor=, exited=, label=key[=value], health=");
-  cmd->add_option("--format", o->format, "table, json, a Go template ({{.Names}}) or 'table TEMPLATE' (docker's fields)");
+  cmd->add_option("--format", o->format,
+      "table, json (docker's: a row's JSON object per line, as '{{json .}}'), a Go template ({{.Names}}) or 'table TEMPLATE' "
+      "(docker's fields)");
   cmd->callback([&ctx, o] {
     ctx.run([&]() -> Result<int> {
       auto filter = TRY(engine::parse_container_filter(o->all, o->filters));
       auto format = TRY(api::ListFormat::parse(o->format));
       auto e = TRY(ctx.open_engine());
       auto list = TRY(e.list(filter));
-      if (format.kind() == api::ListFormat::Kind::table || format.kind() == api::ListFormat::Kind::rows) {
+      if (format.kind() != api::ListFormat::Kind::default_table) {
         for (const auto& c : list) TRY(format.add(api::ps_row(e, c, !o->no_trunc)));
         fmt::print("{}", format.finish(api::ps_headers()));
-        return 0;
-      }
-      if (format.kind() == api::ListFormat::Kind::json) {
-        nlohmann::json arr = nlohmann::json::array();
-        for (const auto& c : list) arr.push_back(api::ps_json(c));
-        print_json(arr, -1);
         return 0;
       }
       std::string out;

@@ -1,6 +1,8 @@
 // tiffin volume create | ls | inspect | rm
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "api/docker_format.hpp"
 #include "api/docker_view.hpp"
 #include "cli/cli.hpp"
@@ -29,24 +31,23 @@ void add_volume(CLI::App& app, Context& ctx) {
   });
   auto vls_format = std::make_shared<std::string>();
   CLI::App* vls = volume->add_subcommand("ls", "List volumes");
-  vls->add_option("--format", *vls_format, "table, json, a Go template ({{.Name}}) or 'table TEMPLATE' (docker's fields)");
+  vls->add_option("--format", *vls_format,
+      "table, json (docker's: a row's JSON object per line, as '{{json .}}'), a Go template ({{.Name}}) or 'table TEMPLATE' "
+      "(docker's fields)");
   vls->callback([&ctx, vls_format] {
     ctx.run([&]() -> Result<int> {
       auto f = TRY(api::ListFormat::parse(*vls_format));
       auto e = TRY(ctx.open_engine());
       auto list = TRY(e.volumes());
-      if (f.kind() == api::ListFormat::Kind::table || f.kind() == api::ListFormat::Kind::rows) {
+      if (f.kind() != api::ListFormat::Kind::default_table) {
+        // docker's CLI lists them by name.
+        std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return api::natural_less(a.name, b.name); });
         for (const auto& v : list) TRY(f.add(api::volume_row(v)));
         fmt::print("{}", f.finish(api::volume_headers()));
         return 0;
       }
-      nlohmann::json arr = nlohmann::json::array();
-      if (!want_json(*vls_format)) fmt::print("{:<30}{:<12}{}\n", "VOLUME NAME", "SIZE (MiB)", "MOUNTPOINT");
-      for (const auto& v : list) {
-        if (want_json(*vls_format)) arr.push_back(api::volume_json(v));
-        else fmt::print("{:<30}{:<12}{}\n", v.name, v.size_mib ? std::to_string(v.size_mib) : "-", v.mountpoint);
-      }
-      if (want_json(*vls_format)) print_json(arr, -1);
+      fmt::print("{:<30}{:<12}{}\n", "VOLUME NAME", "SIZE (MiB)", "MOUNTPOINT");
+      for (const auto& v : list) fmt::print("{:<30}{:<12}{}\n", v.name, v.size_mib ? std::to_string(v.size_mib) : "-", v.mountpoint);
       return 0;
     });
   });

@@ -54,9 +54,11 @@ Result<std::optional<ImageInfo>> Engine::find_image(const std::string& ref) {
     byname.bind(1, ref).bind(2, normalize_image_name(ref));
     if (TRY(byname.step())) id = byname.text(0);
   }
-  if (id.empty() && ref.size() >= 4 && ref.find_first_not_of("0123456789abcdef") == std::string::npos) {
+  // An id or a prefix of one, with docker's "sha256:" or without.
+  std::string hex = ref.starts_with("sha256:") ? ref.substr(7) : ref;
+  if (id.empty() && hex.size() >= 4 && hex.find_first_not_of("0123456789abcdef") == std::string::npos) {
     auto byid = TRY(sql::Stmt::prepare(db_, "SELECT id FROM images WHERE id LIKE ? || '%'"));
-    byid.bind(1, ref);
+    byid.bind(1, hex);
     while (TRY(byid.step())) {
       if (!id.empty()) return fail(Errc::conflict, "image id prefix " + ref + " is ambiguous");
       id = byid.text(0);

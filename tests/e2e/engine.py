@@ -61,16 +61,25 @@ class Node:
     def inspect(self, ref):
         return json.loads(self.out("inspect", ref))[0]
 
+    def rows(self, *verb):
+        """A list verb's rows as docker's `--format json` prints them: a JSON object a line."""
+        return [json.loads(line) for line in self.out(*verb, "--format", "json").splitlines()]
+
     def container_ids(self):
-        return [c["Id"] for c in json.loads(self.out("ps", "-a", "--format", "json"))]
+        return self.out("ps", "-a", "-q", "--no-trunc").split()
+
+    def images(self):
+        """docker's image inspect of every image."""
+        ids = list(dict.fromkeys(self.out("images", "-q", "--no-trunc").split()))
+        return json.loads(self.out("image", "inspect", *ids)) if ids else []
 
     def networks(self):
-        return json.loads(self.out("network", "ls", "--format", "json"))
+        return [json.loads(line) for line in self.out("network", "ls", "--no-trunc", "--format", "json").splitlines()]
 
     def kernel_leftovers(self):
         """Links, nftables tables and resolver processes of this node that are still there."""
         out = []
-        ids = [n["Id"] for n in self.networks()] if (self.root / "tiffin.db").exists() else []
+        ids = [n["ID"] for n in self.networks()] if (self.root / "tiffin.db").exists() else []
         for link in glob.glob("/sys/class/net/tf-*"):
             name = os.path.basename(link)
             if any(name == "tf-" + i[:8] for i in ids):

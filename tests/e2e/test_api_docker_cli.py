@@ -324,3 +324,60 @@ def test_socket_activation(node, image, tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(15)
+
+
+
+def test_list_format_json_is_the_docker_clis(node, image, tmp_path, monkeypatch):
+    """`tiffin ps|images|volume ls|network ls --format json` print exactly what docker CLI 28 prints
+    through `tiffin serve` for the same state: one JSON object a line, the verb's row (as
+    --format '{{json .}}', Go's json.Marshal: <, > and & escaped), so scripts written for docker
+    (`… --format json | jq -r .Names`) work. In a zone that is not UTC (docker's CreatedAt of
+    containers and images is local, of networks UTC)."""
+    from ociimage import Layout, busybox_members
+    cli28 = next((d for d in DOCKERS if not subprocess.run([d, "--version"], capture_output=True, text=True).stdout.split()[2].startswith("20.")), None)
+    if cli28 is None:
+        pytest.skip("no docker CLI 28 (20.10's has no --format json)")
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    serve = Serve(node, tmp_path / "api" / "d.sock", docker=cli28)
+    try:
+        for v in ("jdata10", "jdata9", "Adata"):
+            node("volume", "create", v)
+        node("network", "create", "--label", "team=a&b", "--internal", "--ipv6", "jnet2")
+        node("network", "create", "--subnet", "10.124.0.0/24", "jnet10")
+        node("tag", image, "other/name:3")
+        node("tag", image, "busybox:two")
+        lay = Layout(tmp_path / "layout")  # loaded by digest alone: an untagged image, <none>
+        lay.tag(lay.image([lay.layer(busybox_members())], {"Cmd": ["sh"]}), "latest")
+        node("load", "-i", lay.dir)
+        node("run", "-d", "--name", "jweb", "-v", "jdata9:/data", "-v", f"{tmp_path}:/host", "-l", "x=<y>",
+             "-p", "18080:80", "-p", "18090:18090", "-p", "127.0.0.1:18081:81/udp", image,
+             "sh", "-c", "sleep 1000 && echo '<done>'")
+        node("run", "-d", "--name", "jnet", "--network", "jnet2", image, "sleep", "1000")
+        node("create", "--name", "jnew", "--network", "none", "-l", "a=b", image, "true")
+        node("run", "--name", "jexit", "--network", "none", image, "sh", "-c", "exit 3", rc=3)
+
+        def same(*verb, key=lambda out: out):
+            # Times ("Up 2 seconds") are the CLIs' own: a second may tick between the two.
+            for _ in range(5):
+                ours, theirs = node.out(*verb, "--format", "json"), serve.out(*verb, "--format", "json")
+                if key(ours) == key(theirs):
+                    break
+            assert key(ours) == key(theirs), f"tiffin {verb}:\n{ours}\ndocker:\n{theirs}"
+            return ours
+
+        rows = [json.loads(line) for line in same("ps", "-a").splitlines()]
+        assert [r["Names"] for r in rows] == ["jexit", "jnew", "jnet", "jweb"] and rows[3]["Labels"] == "x=<y>"
+        assert "\\u003cy\\u003e" in same("ps")
+        same("ps", "--no-trunc")
+        # docker lists an image's repositories in Go's map order: compare the rows as a set.
+        rows = same("images", key=lambda out: sorted(out.splitlines()))
+        assert sorted((r["Repository"], r["Tag"]) for r in map(json.loads, rows.splitlines())) == [
+            ("<none>", "<none>"), ("busybox", "latest"), ("busybox", "two"), ("other/name", "3")]
+        same("images", "--no-trunc", key=lambda out: sorted(out.splitlines()))
+        assert [json.loads(line)["Name"] for line in same("volume", "ls").splitlines()] == ["Adata", "jdata9", "jdata10"]
+        names = [json.loads(line)["Name"] for line in same("network", "ls").splitlines()]
+        assert names == ["host", "jnet2", "jnet10", "none", "tiffin"]
+        same("network", "ls", "--no-trunc")
+    finally:
+        node("rm", "-f", "jweb", "jnet", "jnew", "jexit", rc=None)
+        serve.stop()

@@ -145,7 +145,7 @@ def test_cli_convert_pull_and_run_with_hub(node, tmp_path, registry, hub):
     assert node.out("run", "--rm", "--network", "none", "--hub", f"{hub.url}/alice", ref, env=env) == "via the cli"
     status, listing = request("GET", f"{hub.url}/api/flist/alice")
     assert {e["flist"] for e in json.loads(listing)} == {"alice/mytool:v2", "alice/tool:2"}
-    images = json.loads(node.out("images", "--format", "json"))
+    images = node.images()
     assert any(i["Source"] == f"{hub.url}/alice/tool:2" for i in images), images
     # pull --hub: found converted, pulled again.
     name = node.out("pull", "--hub", f"{hub.url}/alice/", ref, env=env)

@@ -26,13 +26,18 @@ pytestmark = needs_root
 
 
 def images(node):
-    return json.loads(node.out("images", "--format", "json"))
+    return node.images()
+
+
+def image_id(img):
+    """An image's id without docker's "sha256:" (the name of its flist)."""
+    return img["Id"].removeprefix("sha256:")
 
 
 def flist_of(node, name):
     for img in images(node):
-        if name in img["Tags"]:
-            return node.root / "images" / (img["Id"] + ".fl")
+        if name in img["RepoTags"]:
+            return node.root / "images" / (image_id(img) + ".fl")
     raise AssertionError(f"no image {name}: {images(node)}")
 
 
@@ -157,7 +162,7 @@ def test_index_picks_the_platform(node, tmp_path):
     try:
         n2("load", "--platform", "linux/arm/v7", "-i", lay.dir)
         [img2] = images(n2)
-        out = subprocess.run([n2.full(), "flist", "cat", n2.root / "images" / (img2["Id"] + ".fl"), "/arch"],
+        out = subprocess.run([n2.full(), "flist", "cat", n2.root / "images" / (image_id(img2) + ".fl"), "/arch"],
                              capture_output=True, check=True).stdout
         assert out == b"armv7\n"
         assert n2("load", "--platform", "linux/s390x", "-i", lay.dir, rc=2).stderr.count(b"s390x") >= 1

@@ -11,7 +11,6 @@ interval; inspect shows State.Health (status, failing streak, the log of probes)
 "(healthy)"; failures within the start period do not count; a probe past its timeout is killed
 and logged as docker logs it; --no-healthcheck turns the image's off; bad flags are refused.
 """
-import json
 import os
 import re
 import time
@@ -30,13 +29,13 @@ def load_image(node, tmp, name, members=(), config=None):
     base = lay.layer(busybox_members() + list(members))
     lay.tag(lay.image([base], config), "latest")
     node("load", "-i", lay.dir)
-    [img] = [i for i in json.loads(node.out("images", "--format", "json")) if not i["Tags"]]
+    [img] = [i for i in node.images() if not i["RepoTags"]]
     node("tag", img["Id"], name)
     return name
 
 
 def volumes(node):
-    return {v["Name"]: v for v in json.loads(node.out("volume", "ls", "--format", "json"))}
+    return {v["Name"]: v for v in node.rows("volume", "ls")}
 
 
 SEED = [("dir", "data", 0o750), ("file", "data/seed.txt", b"seeded\n", 0o640), ("dir", "data/sub", 0o700),

@@ -279,7 +279,73 @@ TEST(DockerFormat, TablesRowsAndJson) {
   EXPECT_EQ(ListFormat::parse("")->kind(), ListFormat::Kind::default_table);
   EXPECT_EQ(ListFormat::parse("table")->kind(), ListFormat::Kind::default_table);
   EXPECT_EQ(ListFormat::parse("json")->kind(), ListFormat::Kind::json);
+  EXPECT_EQ(ListFormat::parse(" json")->kind(), ListFormat::Kind::rows);  // docker's: a template printing json
   EXPECT_FALSE(ListFormat::parse("{{.Names"));
+}
+
+TEST(DockerFormat, JsonIsDockersObjectPerLine) {
+  FormatRow r{{{"Names", "web"}, {"Command", "\"a && b <c>\""}, {"Platform", nullptr}}, {}};
+  auto j = ListFormat::parse("json");
+  ASSERT_TRUE(j);
+  ASSERT_TRUE(j->add(r));
+  ASSERT_TRUE(j->add(r));
+  std::string line = R"({"Command":"\"a \u0026\u0026 b \u003cc\u003e\"","Names":"web","Platform":null})"
+                     "\n";
+  EXPECT_EQ(j->finish(ps_headers()), line + line);
+  // '{{json .}}' of a row is the same (json.Marshal); of a field docker's encoder does not escape.
+  auto t = ListFormat::parse("{{json .}} {{json .Command}}");
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(t->add(r));
+  EXPECT_EQ(t->finish(ps_headers()), line.substr(0, line.size() - 1) + R"( "\"a && b <c>\"")" + "\n");
+  EXPECT_EQ(go_json(json("x\u2028\x01\xff"), false), R"("x\u2028\u0001\ufffd")");
+}
+
+TEST(DockerFormat, RowsOfTheApiObjects) {
+  auto ps = ps_row(json::parse(R"({"Id":"0123456789abcdef","Names":["/web"],"Image":"busybox@sha256:aa","ImageID":"sha256:ff",
+      "Command":"sleep 1000","Created":0,"State":"running","Status":"Up 1 second","Labels":{"a":"b"},
+      "Ports":[{"IP":"0.0.0.0","PrivatePort":81,"PublicPort":81,"Type":"tcp"},{"IP":"0.0.0.0","PrivatePort":80,"PublicPort":80,"Type":"tcp"},
+               {"IP":"::","PrivatePort":90,"PublicPort":9090,"Type":"udp"},{"PrivatePort":53,"PublicPort":0,"Type":"udp"}],
+      "Mounts":[{"Name":"data","Source":"/x","Driver":"local"},{"Source":"/a/very/long/host/path"}],
+      "NetworkSettings":{"Networks":{"n1":{},"n2":{}}}})"),
+      true);
+  EXPECT_EQ(ps.fields["ID"], "0123456789ab");
+  EXPECT_EQ(ps.fields["Names"], "web");
+  EXPECT_EQ(ps.fields["Image"], "busybox");
+  EXPECT_EQ(ps.fields["Ports"], "53/udp, 0.0.0.0:80-81->80-81/tcp, [::]:9090->90/udp");
+  EXPECT_EQ(ps.fields["Mounts"], "data,/a/very/long/h…");
+  EXPECT_EQ(ps.fields["LocalVolumes"], "1");
+  EXPECT_EQ(ps.fields["Networks"], "n1,n2");
+  EXPECT_TRUE(ps.fields["Platform"].is_null());
+  auto untagged = image_rows(json::parse(R"({"Id":"sha256:0123456789abcdef","RepoTags":[],"RepoDigests":[],"Created":0,"Size":2015268,
+      "VirtualSize":2015268,"SharedSize":-1,"Containers":-1})"),
+      true, false);
+  ASSERT_EQ(untagged.size(), 1u);
+  EXPECT_EQ(untagged[0].fields["Repository"], "<none>");
+  EXPECT_EQ(untagged[0].fields["ID"], "0123456789ab");
+  EXPECT_EQ(untagged[0].fields["Size"], "2.02MB");
+  EXPECT_EQ(untagged[0].fields["VirtualSize"], "2.015MB");
+  auto pulled = json::parse(R"({"Id":"sha256:01","RepoTags":["h:5000/t/bb:1","h:5000/t/bb:2"],"RepoDigests":["h:5000/t/bb@sha256:dd"]})");
+  auto rows = image_rows(pulled, false, false);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[1].fields["Repository"], "h:5000/t/bb");
+  EXPECT_EQ(rows[1].fields["Tag"], "2");
+  EXPECT_EQ(rows[1].fields["Digest"], "<none>");
+  EXPECT_EQ(image_rows(pulled, false, true)[0].fields["Digest"], "sha256:dd");
+  auto net = network_row(json::parse(R"({"Id":"host","Name":"host","Driver":"host","Scope":"local"})"), true);
+  EXPECT_EQ(net.fields["CreatedAt"], "0001-01-01 00:00:00 +0000 UTC");
+  EXPECT_EQ(net.fields["IPv4"], "false");
+  EXPECT_EQ(network_row(json::parse(R"({"Id":"x","Created":"2026-01-02T03:04:05Z","EnableIPv4":true})"), true).fields["CreatedAt"],
+      "2026-01-02 03:04:05 +0000 UTC");
+}
+
+TEST(DockerFormat, NaturalOrder) {
+  EXPECT_TRUE(natural_less("v9", "v10"));
+  EXPECT_FALSE(natural_less("v10", "v9"));
+  EXPECT_TRUE(natural_less("A", "a"));
+  EXPECT_TRUE(natural_less("1x", "x"));
+  EXPECT_TRUE(natural_less("v01", "v001"));
+  EXPECT_TRUE(natural_less("net", "net2"));
+  EXPECT_FALSE(natural_less("same", "same"));
 }
 
 TEST(DockerFormat, InspectRunsTheTemplatePerObject) {
