@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-${FUZZ_SECONDS:-60}}"
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DTIFFIN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz go_template_fuzz >/dev/null
+ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz go_template_fuzz cp_extract_fuzz >/dev/null
 
 work="$(mktemp -d /tmp/tiffin-fuzz.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 export TMPDIR="$work"
-mkdir -p "$work/fl" "$work/tar" "$work/layer" "$work/hub" "$work/dns" "$work/manifest" "$work/api" "$work/tmpl" "$work/tree/d" "$work/artifacts"
+mkdir -p "$work/fl" "$work/tar" "$work/layer" "$work/hub" "$work/dns" "$work/manifest" "$work/api" "$work/tmpl" "$work/cp" "$work/tree/d" "$work/artifacts"
 
 # Seeds: the rfs-made flists, and small tars of every entry type in every compression.
 cp tests/fixtures/rfs/*.fl "$work/fl/"
@@ -75,8 +75,25 @@ printf '{{- with $n := .NetworkSettings.Networks -}} {{range $k, $v := $n}}{{$k}
 printf '{{printf "%%-10s|%%5d|%%q|%%v" .Name .State.Pid "x\t" .Config.Cmd}} {{.Label "a" | upper}}' > "$work/tmpl/printf"
 printf '{{/* c */}}{{$x := split "a:b" ":"}}{{join $x ","}} {{(index .Num 0) | printf "%%03d"}} {{truncate .Id 12}}' > "$work/tmpl/vars"
 
+# docker cp tars (first byte: the options): the plain tars, and names that try to lead out.
+for t in "$work"/tar/plain.tar "$work"/tar/gz.tar.gz; do { printf '\x00'; cat "$t"; } > "$work/cp/$(basename "$t")"; done
+python3 - "$work/cp" <<'PY'
+import io, sys, tarfile
+for i, (name, link) in enumerate([("../x", None), ("escape/tmp/x", None), ("up/x", None), ("dir/abs/x", None), ("a", "/"), ("l", "..")]):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        info = tarfile.TarInfo(name)
+        if link:
+            info.type, info.linkname = tarfile.SYMTYPE, link
+            t.addfile(info)
+            info = tarfile.TarInfo(name + "/y")
+        info.size = 1
+        t.addfile(info, io.BytesIO(b"x"))
+    open(f"{sys.argv[1]}/hostile{i}", "wb").write(bytes([i % 8]) + buf.getvalue())
+PY
+
 status=0
-for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest api_request_fuzz:api go_template_fuzz:tmpl; do
+for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest api_request_fuzz:api go_template_fuzz:tmpl cp_extract_fuzz:cp; do
   name="${target%%:*}"; seeds="$work/${target##*:}"
   echo "fuzz: $name for ${SECONDS_EACH}s"
   if ! "build-fuzz/fuzz/$name" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

@@ -14,7 +14,7 @@ PACKAGES=(
   # fuzzing: libFuzzer comes with clang 16 (see fuzz/CMakeLists.txt)
   clang-16 libclang-rt-16-dev llvm-16
   # test peers and tools
-  redis-server python3 python3-pytest attr squashfs-tools squashfuse zstd busybox-static
+  redis-server python3 python3-pytest attr squashfs-tools squashfuse zstd busybox-static tini
   debootstrap time tar xz-utils e2fsprogs util-linux openssl curl procps iproute2 bc
   # registry tests (tests/e2e/test_registry_client.py): Distribution's registry, images made
   # offline by umoci and pushed by skopeo

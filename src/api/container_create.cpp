@@ -120,8 +120,7 @@ Result<void> host_config(const json& h, engine::ContainerConfig& c) {
   int64_t pids = TRY(jf::integer(h, "PidsLimit", where));
   c.pids_limit = pids > 0 ? pids : 0;  // 0 and -1: unlimited
   c.shm_size = TRY(jf::integer(h, "ShmSize", where));
-  if (TRY(jf::boolean(h, "Init", where)))
-    return fail(Errc::invalid_input, "--init is not supported: tiffin has no init binary to inject (the shim reaps)");
+  c.init = TRY(jf::boolean(h, "Init", where));
   std::vector<std::string> from = TRY(jf::strings(h, "VolumesFrom", where));
   if (!from.empty()) return fail(Errc::invalid_input, "--volumes-from is not supported");
   return {};

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <regex>
 
 #include "common/text.hpp"
 #include "net/port_spec.hpp"
@@ -71,7 +72,7 @@ json host_config(const engine::ContainerConfig& c) {
       {"RestartPolicy", restart_policy(c.restart)}, {"AutoRemove", c.auto_remove}, {"CapAdd", nullable(c.cap_add)},
       {"CapDrop", nullable(c.cap_drop)}, {"Dns", c.dns}, {"DnsOptions", c.dns_options}, {"DnsSearch", c.dns_search},
       {"ExtraHosts", nullable(c.add_hosts)}, {"Privileged", c.privileged}, {"PublishAllPorts", c.publish_all},
-      {"ReadonlyRootfs", c.read_only}, {"Memory", c.memory}, {"NanoCpus", static_cast<int64_t>(c.cpus * 1e9)},
+      {"ReadonlyRootfs", c.read_only}, {"Init", c.init}, {"Memory", c.memory}, {"NanoCpus", static_cast<int64_t>(c.cpus * 1e9)},
       {"PidsLimit", c.pids_limit ? json(c.pids_limit) : json(nullptr)}, {"Tmpfs", tmpfs},
       {"ShmSize", c.shm_size ? c.shm_size : int64_t(64) << 20}, {"LogConfig", {{"Type", "json-file"}, {"Config", json::object()}}},
       {"Runtime", "tiffin-oci"}};
@@ -175,15 +176,6 @@ json list_json(engine::Engine& e, const engine::ContainerInfo& c, const ImageCon
       {"NetworkSettings", {{"Networks", settings["Networks"]}}}, {"Mounts", mounts_json(e, c)}};
 }
 
-json ps_json(const engine::ContainerInfo& c) {
-  const auto& s = c.state;
-  return {{"Id", c.id}, {"Name", c.name}, {"Image", c.image}, {"ImageId", c.image_id}, {"Created", c.created},
-      {"State", {{"Status", shim::status_name(s.status)},
-                    {"Running", s.status == ContainerStatus::running || s.status == ContainerStatus::paused}, {"Pid", s.pid},
-                    {"ExitCode", s.exit_code}, {"StartedAt", s.started_at}, {"FinishedAt", s.finished_at}}},
-      {"Status", status_text(c)}, {"Labels", c.config.labels}};
-}
-
 json mounts_json(engine::Engine& e, const engine::ContainerInfo& c) {
   json out = json::array();
   for (const auto& text : c.config.volumes) {
@@ -241,7 +233,7 @@ json network_json(engine::Engine& e, const engine::Network& n, bool with_contain
   json config = json::array();
   config.push_back({{"Subnet", n.subnet.str()}, {"Gateway", n.gateway.str()}, {"IPRange", n.ip_range.str()}});
   if (n.subnet6) config.push_back({{"Subnet", n.subnet6->str()}, {"Gateway", n.gateway6->str()}});
-  json j = {{"Name", n.name}, {"Id", n.id}, {"Created", rfc3339(n.created)}, {"Scope", "local"}, {"Driver", n.driver},
+  json j = {{"Name", n.name}, {"Id", n.id}, {"Created", rfc3339(n.created)}, {"Scope", "local"}, {"Driver", n.driver}, {"EnableIPv4", true},
       {"EnableIPv6", n.subnet6.has_value()}, {"Internal", n.internal}, {"Attachable", true}, {"Ingress", false},
       {"IPAM", {{"Driver", "default"}, {"Options", json::object()}, {"Config", config}}}, {"Labels", n.labels},
       {"Options", {{"com.docker.network.bridge.name", n.bridge}}}, {"ConfigOnly", false}};
@@ -260,6 +252,30 @@ json network_json(engine::Engine& e, const engine::Network& n, bool with_contain
   return j;
 }
 
+bool reference_name_valid(std::string_view name) {
+  // distribution/reference's grammar: [domain/]path-component[/path-component]…, the first
+  // component a domain when it has a '.' or a ':' or is localhost.
+  static const std::regex domain(
+      R"((?:(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?)");
+  static const std::regex path(R"([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)");
+  if (name.empty() || name.size() > 255) return false;
+  std::string n(name);
+  size_t slash = n.find('/');
+  std::string first = n.substr(0, slash);
+  if (slash != std::string::npos && (first.find_first_of(".:") != std::string::npos || first == "localhost"))
+    return std::regex_match(first, domain) && std::regex_match(n.substr(slash + 1), path);
+  return std::regex_match(n, path);
+}
+
+Result<json> network_list_json(engine::Engine& e) {
+  json all = json::array();
+  for (const auto& n : TRY(e.networks())) all.push_back(network_json(e, n, false));
+  // docker's fixed networks, so clients that look for them find them.
+  for (const char* name : {"host", "none"})
+    all.push_back({{"Name", name}, {"Id", name}, {"Driver", name}, {"Scope", "local"}, {"Internal", false}, {"Labels", json::object()}});
+  return all;
+}
+
 namespace {
 
 json image_config_docker(const ImageConfig& c) {
@@ -276,7 +292,8 @@ json repo_digests(const engine::ImageInfo& info) {
     std::string name = info.source.substr(0, info.source.rfind('@'));
     size_t colon = name.rfind(':');
     if (colon != std::string::npos && name.find('/', colon) == std::string::npos) name.resize(colon);
-    out.push_back(name + "@" + digest);
+    // Pulled from a registry: a loaded archive or layout's source is a path, no repository.
+    if (reference_name_valid(name)) out.push_back(name + "@" + digest);
   }
   return out;
 }
@@ -299,15 +316,16 @@ json repo_tags(std::vector<std::string> tags) {
 
 json image_inspect_json(engine::Engine& e, const engine::ImageInfo& info) {
   ImageConfig cfg = e.image_config(info).value_or(ImageConfig{});
-  return {{"Id", "sha256:" + info.id}, {"RepoTags", repo_tags(info.tags)}, {"RepoDigests", repo_digests(info)}, {"Parent", ""}, {"Comment", ""},
-      {"Source", info.source}, {"Created", rfc3339(info.created)}, {"Size", info.size}, {"VirtualSize", info.size}, {"Os", "linux"},
-      {"Architecture", host_architecture()}, {"Author", ""}, {"Config", image_config_docker(cfg)}, {"RootFS", {{"Type", "flist"}}},
-      {"GraphDriver", {{"Name", "flist"}, {"Data", {{"Flist", info.flist}}}}}, {"Flist", info.flist}};
+  return {{"Id", "sha256:" + info.id}, {"RepoTags", repo_tags(info.tags)}, {"RepoDigests", repo_digests(info)}, {"Parent", ""},
+      {"Comment", ""}, {"Source", info.source}, {"Created", rfc3339(info.created)}, {"Size", info.size}, {"VirtualSize", info.size},
+      {"Os", "linux"}, {"Architecture", host_architecture()}, {"Author", ""}, {"Config", image_config_docker(cfg)},
+      {"RootFS", {{"Type", "flist"}}}, {"GraphDriver", {{"Name", "flist"}, {"Data", {{"Flist", info.flist}}}}}, {"Flist", info.flist}};
 }
 
 json image_list_json(const engine::ImageInfo& i) {
-  return {{"Id", "sha256:" + i.id}, {"ParentId", ""}, {"RepoTags", repo_tags(i.tags)}, {"RepoDigests", repo_digests(i)}, {"Created", i.created},
-      {"Size", i.size}, {"VirtualSize", i.size}, {"SharedSize", -1}, {"Labels", json::object()}, {"Containers", -1}};
+  return {{"Id", "sha256:" + i.id}, {"ParentId", ""}, {"RepoTags", repo_tags(i.tags)}, {"RepoDigests", repo_digests(i)},
+      {"Created", i.created}, {"Size", i.size}, {"VirtualSize", i.size}, {"SharedSize", -1}, {"Labels", json::object()},
+      {"Containers", -1}};
 }
 
 json volume_json(const engine::VolumeInfo& v) {

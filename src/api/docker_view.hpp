@@ -25,11 +25,14 @@ nlohmann::json list_json(engine::Engine& e, const engine::ContainerInfo& c, cons
 nlohmann::json network_settings_json(engine::Engine& e, const engine::ContainerInfo& c);
 // docker's Mounts: each volume (its name and where it lives) and bind mount.
 nlohmann::json mounts_json(engine::Engine& e, const engine::ContainerInfo& c);
-// The flat record `ps --format json` prints.
-nlohmann::json ps_json(const engine::ContainerInfo& c);
 
 // docker's network document; with the containers on it (inspect) or without (ls).
 nlohmann::json network_json(engine::Engine& e, const engine::Network& n, bool with_containers);
+// A repository name docker's reference grammar takes ("busybox", "host:5000/team/app"); not a
+// path.
+bool reference_name_valid(std::string_view name);
+// GET /networks: tiffin's networks and docker's fixed host and none.
+Result<nlohmann::json> network_list_json(engine::Engine& e);
 // docker's image document (Id, RepoTags, RepoDigests, Created, Size, Config …) and list entry.
 nlohmann::json image_inspect_json(engine::Engine& e, const engine::ImageInfo& image);
 nlohmann::json image_list_json(const engine::ImageInfo& image);

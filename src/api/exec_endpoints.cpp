@@ -82,7 +82,6 @@ ExecEnd exec_end(engine::PipedExec& p) {
 
 }  // namespace
 
-
 void add_exec_endpoints(EngineApi& api) {
   api.route("POST", "/containers/{id}/exec", [&api](Request& r) -> Result<Response> {
     json body = TRY(body_object(r));

@@ -1,5 +1,7 @@
 #include "engine/container_config.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -28,6 +30,7 @@ json container_config_to_json(const ContainerConfig& c) {
   if (!c.anonymous_volumes.empty()) j["anonymous_volumes"] = c.anonymous_volumes;
   if (!c.tmpfs.empty()) j["tmpfs"] = c.tmpfs;
   if (c.shm_size) j["shm_size"] = c.shm_size;
+  if (c.init) j["init"] = true;
   if (!c.labels.empty()) j["labels"] = c.labels;
   const Healthcheck& h = c.healthcheck;
   if (h != Healthcheck{})
@@ -79,6 +82,7 @@ Result<ContainerConfig> container_config_from_json(const json& j) {
     c.anonymous_volumes = j.value("anonymous_volumes", std::vector<std::string>{});
     c.tmpfs = j.value("tmpfs", std::vector<std::string>{});
     c.shm_size = j.value("shm_size", int64_t(0));
+    c.init = j.value("init", false);
     c.labels = j.value("labels", std::map<std::string, std::string>{});
     if (j.contains("healthcheck")) {
       const json& h = j["healthcheck"];
@@ -296,6 +300,12 @@ std::vector<std::string> capability_set(const ContainerConfig& c) {
 
 }  // namespace
 
+std::string find_init_binary() {
+  for (const char* path : {"/usr/bin/tini-static", "/usr/bin/docker-init", "/usr/libexec/docker/docker-init", "/usr/local/bin/tini-static"})
+    if (::access(path, X_OK) == 0) return path;
+  return "";
+}
+
 Result<runtime::Spec> build_spec(const ContainerConfig& c, const ImageConfig& image, const SpecInputs& in) {
   runtime::Spec spec = runtime::default_spec();
   std::vector<std::string> args = container_args(c, image);
@@ -303,6 +313,12 @@ Result<runtime::Spec> build_spec(const ContainerConfig& c, const ImageConfig& im
 
   runtime::Process& p = spec.process;
   p.terminal = c.tty;
+  if (c.init) {
+    // docker's --init: tini reaps and forwards signals; the program is its child.
+    if (in.init_binary.empty()) return fail(Errc::not_found, "--init needs tini-static on the host (the Debian package tini)");
+    args.insert(args.begin(), {"/sbin/docker-init", "--"});
+    spec.mounts.push_back({"/sbin/docker-init", "bind", in.init_binary, {"bind", "ro", "nosuid", "nodev"}});
+  }
   p.args = args;
   std::vector<std::string> env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
   std::string hostname = c.network == "host" ? "" : (c.hostname.empty() ? in.id.substr(0, 12) : c.hostname);

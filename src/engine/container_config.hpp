@@ -34,6 +34,7 @@ struct ContainerConfig {
   std::string stop_signal;       // --stop-signal, else the image's StopSignal; empty: SIGTERM
   std::string pull = "missing";  // --pull: missing, always, never (how create finds the image; not stored)
   bool tty = false, interactive = false, auto_remove = false, read_only = false, privileged = false;
+  bool init = false;  // --init: the host's tini-static as pid 1 (docker's docker-init), the program its child
   // none | host | container:<name or id> | a network's name or id ("bridge": the default one)
   std::string network = "bridge";
   std::string ip, ip6;                       // fixed addresses on that network
@@ -108,8 +109,11 @@ struct SpecInputs {
   std::vector<uint32_t> additional_gids;
   std::vector<runtime::Mount> mounts;  // extra mounts (volumes, /etc/hosts …)
   std::string cgroups_path;
-  std::string netns;  // the network namespace to join (a path); "" with --network host
+  std::string netns;        // the network namespace to join (a path); "" with --network host
+  std::string init_binary;  // with --init: the host's static init, bound at /sbin/docker-init
 };
+// The host's static init for --init (tini-static, as docker's docker-init), or "".
+std::string find_init_binary();
 // The spec for the runtime (written as config.json with runtime::spec_to_json): the image's
 // config under the user's flags, over the runtime's secure defaults.
 Result<runtime::Spec> build_spec(const ContainerConfig& c, const ImageConfig& image, const SpecInputs& in);

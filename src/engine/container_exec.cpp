@@ -134,7 +134,8 @@ Result<PipedExec> Engine::exec_piped(const std::string& ref, const ExecRequest& 
       if (!dir->empty()) (void)remove_tree(*dir);
     }
   } cleanup{&dir};
-  std::vector<std::string> argv = {opts_.runtime_binary, "--root", runtime_root(), "--error-fd", "4", "--errors-to-fd-only", "exec", "--process", "/dev/fd/3"};
+  std::vector<std::string> argv = {
+      opts_.runtime_binary, "--root", runtime_root(), "--error-fd", "4", "--errors-to-fd-only", "exec", "--process", "/dev/fd/3"};
   if (r.tty) {
     char dir_template[] = "/tmp/tiffin-exec-XXXXXX";
     if (!::mkdtemp(dir_template)) return fail_errno("mkdtemp");
@@ -148,8 +149,8 @@ Result<PipedExec> Engine::exec_piped(const std::string& ref, const ExecRequest& 
   UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!null) return fail_errno("opening /dev/null");
   bool quiet = r.detach || r.tty;
-  int fds[5] = {quiet ? null.get() : in_r.get(), quiet ? null.get() : out_w.get(), quiet ? null.get() : err_w.get(), p_r.get(),
-      failure_w.get()};
+  int fds[5] = {
+      quiet ? null.get() : in_r.get(), quiet ? null.get() : out_w.get(), quiet ? null.get() : err_w.get(), p_r.get(), failure_w.get()};
   pid_t pid = TRY(spawn(argv, [fds] {
     // A server's threads block the signals it waits for: the program must get them.
     sigset_t none;

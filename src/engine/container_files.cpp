@@ -2,7 +2,9 @@
 // tiffin-full links this: it needs libarchive.)
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,11 +12,45 @@
 
 #include "common/fd.hpp"
 #include "common/mountinfo.hpp"
+#include "common/text.hpp"
 #include "engine/engine.hpp"
 
 namespace tiffin::engine {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// A root held open for the length of an operation. A running container's is its init's
+// /proc/<pid>/root, taken only once a pidfd shows that pid is still the container's (its cgroup
+// names the container) and still alive after the root was opened: a pid reused by another
+// process never hands out that process's root.
+struct HeldRoot {
+  UniqueFd fd;
+  std::string path;  // /proc/self/fd/<fd>, or the directory itself
+};
+
+Result<HeldRoot> hold(const std::string& root, const std::string& container_id) {
+  if (!root.starts_with("/proc/")) return HeldRoot{{}, root};
+  std::string pid = root.substr(6, root.find('/', 6) - 6);
+  auto number = parse_int<pid_t>(pid);
+  if (!number) return fail(Errc::internal, "no pid in " + root);
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, *number, 0)));
+  auto gone = [&] { return fail(Errc::conflict, "container " + short_id(container_id) + " is not running"); };
+  if (!pidfd) return gone();
+  auto cgroup = read_file("/proc/" + pid + "/cgroup", 1 << 16);
+  if (!cgroup ||
+      std::string_view(reinterpret_cast<const char*>(cgroup->data()), cgroup->size()).find(container_id) == std::string_view::npos)
+    return gone();
+  UniqueFd fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return gone();
+  pollfd p{pidfd.get(), POLLIN, 0};
+  if (::poll(&p, 1, 0) != 0) return gone();  // it exited: the root may be anyone's
+  std::string path = "/proc/self/fd/" + std::to_string(fd.get());
+  return HeldRoot{std::move(fd), std::move(path)};
+}
+
+}  // namespace
 
 Result<Engine::FilesRoot> Engine::files_root(const std::string& ref, const std::string& path) {
   ContainerInfo c = TRY(inspect(ref));
@@ -47,7 +83,8 @@ Result<Engine::FilesRoot> Engine::files_root(const std::string& ref, const std::
 
 Result<PathStat> Engine::stat_path(const std::string& ref, const std::string& path) {
   FilesRoot at = TRY(files_root(ref, path));
-  auto s = stat_in_root(at.root, at.path);
+  HeldRoot root = TRY(hold(at.root, at.container.id));
+  auto s = stat_in_root(root.path, at.path);
   if (!s && s.error().sys_errno == ENOENT)
     return fail(Errc::not_found, "Could not find the file " + path + " in container " + at.container.name);
   return s;
@@ -55,13 +92,15 @@ Result<PathStat> Engine::stat_path(const std::string& ref, const std::string& pa
 
 Result<void> Engine::archive_path(const std::string& ref, const std::string& path, const ByteSink& sink) {
   FilesRoot at = TRY(files_root(ref, path));
-  return archive_in_root(at.root, at.path, sink);
+  HeldRoot root = TRY(hold(at.root, at.container.id));
+  return archive_in_root(root.path, at.path, sink);
 }
 
 Result<void> Engine::extract_to(const std::string& ref, const std::string& dir, std::string_view tar, const ExtractOptions& opts) {
   FilesRoot at = TRY(files_root(ref, dir));
-  auto done = extract_in_root(at.root, at.path, tar, opts);
-  if (!done && done.error().sys_errno == ENOENT && !stat_in_root(at.root, at.path))
+  HeldRoot root = TRY(hold(at.root, at.container.id));
+  auto done = extract_in_root(root.path, at.path, tar, opts);
+  if (!done && done.error().sys_errno == ENOENT && !stat_in_root(root.path, at.path))
     return fail(Errc::not_found, "Could not find the file " + dir + " in container " + at.container.name);
   return done;
 }

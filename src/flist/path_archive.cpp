@@ -87,8 +87,12 @@ class TreeArchiver {
       archive_entry_set_rdevminor(e.get(), minor(st.st_rdev));
     }
     if (S_ISREG(st.st_mode)) {
-      UniqueFd fd(name.empty() ? ::openat(dir, ".", O_RDONLY | O_CLOEXEC) : ::openat(dir, at, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-      if (!fd) return fail_errno("opening " + stored);
+      // Non-blocking, and checked again once open: an entry swapped for a fifo meanwhile must
+      // not hang the copy.
+      UniqueFd fd(::openat(dir, name.empty() ? "." : at, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+      struct stat opened {};
+      if (!fd || ::fstat(fd.get(), &opened) != 0) return fail_errno("opening " + stored);
+      if (!S_ISREG(opened.st_mode)) return fail(Errc::conflict, stored + " changed while it was archived");
       archive_entry_set_size(e.get(), st.st_size);
       TRY(tar_.header(e.get(), stored));
       std::vector<uint8_t> buf(1 << 16);
@@ -172,8 +176,16 @@ Result<void> set_metadata(int dir, const std::string& name, archive_entry* e, co
   uid_t uid = opts.keep_owners ? static_cast<uid_t>(archive_entry_uid(e)) : 0;
   gid_t gid = opts.keep_owners ? static_cast<gid_t>(archive_entry_gid(e)) : 0;
   if (::fchownat(dir, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0) return fail_errno("chown " + name);
-  if (!is_link && ::fchmodat(dir, name.c_str(), archive_entry_perm(e) | (archive_entry_mode(e) & 07000), 0) != 0)
-    return fail_errno("chmod " + name);
+  if (!is_link) {
+    // Through a descriptor of the entry itself: a running container that swapped it for a
+    // symlink meanwhile must not have the chmod land where the link points.
+    UniqueFd entry(::openat(dir, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st {};
+    if (!entry || ::fstat(entry.get(), &st) != 0) return fail_errno("opening " + name);
+    if (S_ISLNK(st.st_mode)) return fail(Errc::conflict, name + " changed while it was unpacked");
+    std::string self = "/proc/self/fd/" + std::to_string(entry.get());
+    if (::chmod(self.c_str(), archive_entry_perm(e) | (archive_entry_mode(e) & 07000)) != 0) return fail_errno("chmod " + name);
+  }
   timespec times[2] = {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)}, {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
   if (::utimensat(dir, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) return fail_errno("setting the times of " + name);
   return {};

@@ -3,7 +3,6 @@ service that fetches from a db service by its name over the project's network, w
 volume — brought up, listed, exec'd into, its logs read, and taken down with its volume and
 network; and the same app under a dockerd of the test's own (with networking: the host's
 iptables, ip_forward and docker0 are put back after it) giving the same `ps`, `logs` and answer."""
-import json
 import os
 import re
 import shutil
@@ -13,7 +12,7 @@ import tarfile
 import pytest
 
 from apiserver import serve  # noqa: F401 (fixture)
-from conftest import needs_root
+from conftest import needs_root, release_only
 from engine import image, node, wait_for  # noqa: F401 (fixtures)
 
 pytestmark = [needs_root, pytest.mark.skipif(not shutil.which("docker-compose"), reason="no docker-compose")]
@@ -50,7 +49,7 @@ def test_two_services_up_exec_logs_down(serve, node, image, tmp_path):
     logs = compose("logs", "--no-color")
     assert "db-ready" in logs and "web-got-it" in logs, logs
     # The CLI sees compose's containers, with compose's labels.
-    names = {c["Name"] for c in json.loads(node.out("ps", "--format", "json"))}
+    names = {c["Names"] for c in node.rows("ps")}
     assert {"app_db_1", "app_web_1"} <= names
     compose("down", "-v")
     assert node.container_ids() == []
@@ -80,6 +79,7 @@ def compose_story(host, project_dir, image):
         compose("down", "-v")
 
 
+@release_only
 def test_same_app_under_dockerd(serve, node, image, tmp_path):
     from dockerd import Docker
     from netenv import HostNetState

@@ -1,6 +1,6 @@
 """`tiffin serve` with the docker CLIs the machine has: events (what the CLI, the API and the
 shims record, past and live, filtered), stats, cp both ways (running and stopped containers,
-hostile archives), diff, rename, save | load, history and push to a local registry; and the
+hostile archives), diff, rename, save | load, history, push to a local registry and --init; and the
 same through tiffin's own CLI (events, cp, diff, rename).
 """
 import io
@@ -201,3 +201,19 @@ def test_save_load_history_and_push(serve, node, image, tmp_path):
         assert serve.out("run", "--rm", *NONET, target, "echo", "round trip") == "round trip"
     finally:
         registry.stop()
+
+
+def test_init_as_pid_1(serve, node, image):
+    """--init (docker's docker-init): the host's tini-static is pid 1, the program its child,
+    signals reach it, zombies are reaped; the same from tiffin's own CLI."""
+    assert serve.out("run", "--rm", "--init", *NONET, image, "cat", "/proc/1/cmdline").split("\0")[:2] == ["/sbin/docker-init", "--"]
+    assert node.out("run", "--rm", "--init", *NONET, image, "sh", "-c", "echo $$") != "1"
+    serve.docker("run", "-d", "--name", "in1", "--init", *NONET, image, "sleep", "1000")
+    try:
+        assert serve.out("inspect", "-f", "{{.HostConfig.Init}}", "in1") == "true"
+        start = time.time()
+        serve.docker("stop", "-t", "10", "in1")  # tini forwards SIGTERM: no 10 s wait for a SIGKILL
+        assert time.time() - start < 5
+        assert serve.out("inspect", "-f", "{{.State.ExitCode}}", "in1") == "143"
+    finally:
+        serve.docker("rm", "-f", "in1")

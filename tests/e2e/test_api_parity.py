@@ -30,12 +30,12 @@ from typing import Callable, Optional
 import pytest
 
 from apiserver import DOCKERS, Serve
-from conftest import needs_root
+from conftest import needs_root, release_only
 from dockerd import Docker
 from engine import Node
 from oci import busybox_rootfs
 
-pytestmark = [needs_root, pytest.mark.skipif(not DOCKERS, reason="no docker CLI"),
+pytestmark = [needs_root, release_only, pytest.mark.skipif(not DOCKERS, reason="no docker CLI"),
               pytest.mark.skipif(not os.path.exists("/usr/sbin/dockerd") and not os.path.exists("/usr/bin/dockerd"), reason="no dockerd")]
 
 IMAGE = "pbb"

@@ -38,6 +38,9 @@ class Process {
 };
 
 uint16_t free_port();
+
+// A file's whole content ("" when it cannot be read).
+std::string slurp(const std::string& path);
 // Waits until something accepts TCP connections on 127.0.0.1:port.
 bool wait_for_port(uint16_t port, int timeout_ms = 5000);
 

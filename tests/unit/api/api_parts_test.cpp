@@ -121,7 +121,7 @@ TEST(ContainerCreate, DockersBodyBecomesTheConfig) {
           R"({"Image": "b", "HostConfig": {"RestartPolicy": {"Name": "sometimes"}}})",
           R"({"Image": "b", "HostConfig": {"Binds": ["rel:x"]}})",
           R"({"Image": "b", "HostConfig": {"Mounts": [{"Type": "npipe", "Target": "/x"}]}})",
-          R"({"Image": "b", "HostConfig": {"Init": true}})", R"({"Image": "b", "HostConfig": {"Tmpfs": {"/x": "exotic"}}})", "[]"}) {
+          R"({"Image": "b", "HostConfig": {"Init": "yes"}})", R"({"Image": "b", "HostConfig": {"Tmpfs": {"/x": "exotic"}}})", "[]"}) {
     auto j = nlohmann::json::parse(bad);
     auto r = config_from_create(j, "");
     EXPECT_FALSE(r) << bad;

@@ -16,13 +16,6 @@
 namespace tiffin {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 TEST(CopyTree, KeepsModesLinksAndTimesAndFollowsNothing) {
   test::TempDir dir;
   std::string from = dir / "from", to = dir / "to", outside = dir / "outside";
@@ -49,7 +42,7 @@ TEST(CopyTree, KeepsModesLinksAndTimesAndFollowsNothing) {
   ASSERT_EQ(::lstat((to + "/sub/file").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 04710u);
   EXPECT_EQ(st.st_mtim.tv_sec, 1000000000);
-  EXPECT_EQ(slurp(to + "/sub/file"), "content");
+  EXPECT_EQ(test::slurp(to + "/sub/file"), "content");
   ASSERT_EQ(::lstat((to + "/hard").c_str(), &hard), 0);
   EXPECT_EQ(hard.st_ino, st.st_ino) << "a hard link stays one";
   ASSERT_EQ(::lstat((to + "/sub").c_str(), &st), 0);
@@ -63,7 +56,7 @@ TEST(CopyTree, KeepsModesLinksAndTimesAndFollowsNothing) {
   ASSERT_EQ(::lstat((to + "/pipe").c_str(), &st), 0);
   EXPECT_TRUE(S_ISFIFO(st.st_mode));
   EXPECT_EQ(st.st_mode & 07777, 0620u);
-  EXPECT_EQ(slurp(outside + "/secret"), "host");
+  EXPECT_EQ(test::slurp(outside + "/secret"), "host");
 
   auto empty = directory_is_empty(to);
   ASSERT_TRUE(empty);
@@ -71,7 +64,7 @@ TEST(CopyTree, KeepsModesLinksAndTimesAndFollowsNothing) {
   // Copying again onto what is there: refused, nothing overwritten.
   std::ofstream(from + "/sub/file", std::ios::trunc) << "changed";
   EXPECT_FALSE(copy_tree(f.get(), t.get()));
-  EXPECT_EQ(slurp(to + "/sub/file"), "content");
+  EXPECT_EQ(test::slurp(to + "/sub/file"), "content");
   std::string bare = dir / "bare";
   ASSERT_EQ(::mkdir(bare.c_str(), 0755), 0);
   ASSERT_EQ(::mkdir((bare + "/lost+found").c_str(), 0700), 0);

@@ -17,13 +17,6 @@
 namespace tiffin {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 ByteSink into(std::string& out) {
   return [&out](std::span<const uint8_t> b) -> Result<void> {
     out.append(reinterpret_cast<const char*>(b.data()), b.size());
@@ -87,7 +80,7 @@ TEST(PathArchive, RoundTripsATreeUnderANewName) {
   opts.rebase_to = "copy";
   auto done = extract_in_root(dst, "/", tar, opts);
   ASSERT_TRUE(done) << done.error().message;
-  EXPECT_EQ(slurp(dst + "/copy/sub/f"), "content");
+  EXPECT_EQ(test::slurp(dst + "/copy/sub/f"), "content");
   struct stat a {
   }, b{};
   ASSERT_EQ(::stat((dst + "/copy/sub/f").c_str(), &a), 0);
@@ -145,7 +138,7 @@ TEST(PathArchive, NoOverwriteDirNonDir) {
   strict.no_overwrite_dir_non_dir = true;
   EXPECT_FALSE(extract_in_root(root, "/", tar_with("d", "file"), strict));
   ASSERT_TRUE(extract_in_root(root, "/", tar_with("d", "file"), {}));
-  EXPECT_EQ(slurp(root + "/d"), "file");
+  EXPECT_EQ(test::slurp(root + "/d"), "file");
 }
 
 }  // namespace

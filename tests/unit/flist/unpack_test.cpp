@@ -15,11 +15,6 @@ using namespace tiffin;
 
 namespace {
 
-std::string slurp(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
 class Unpack : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -44,7 +39,7 @@ class Unpack : public ::testing::Test {
 TEST_F(Unpack, RestoresContentModesLinksAndTimes) {
   auto r = unpack(tree_, *store_, dir_ / "out", opts());
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(slurp(dir_ / "out/etc/conf"), "content");
+  EXPECT_EQ(test::slurp(dir_ / "out/etc/conf"), "content");
   struct stat a, b;
   ASSERT_EQ(::lstat((dir_ / "out/etc").c_str(), &a), 0);
   EXPECT_EQ(a.st_mode & 07777, 0555u);
@@ -72,7 +67,7 @@ TEST_F(Unpack, ExistingFilesAreNeverOverwritten) {
   auto r = unpack(tree_, *store_, dir_ / "out", opts());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().kind, Errc::conflict);
-  EXPECT_EQ(slurp(dir_ / "out/hard"), "mine");
+  EXPECT_EQ(test::slurp(dir_ / "out/hard"), "mine");
 }
 
 TEST_F(Unpack, MissingBlockNamesTheFile) {
@@ -108,7 +103,7 @@ TEST_F(Unpack, DamagedFilesAreUnpackedEmptyWithAWarningOrRefusedWhenStrict) {
 
   auto r = unpack(tree_, *store_, dir_ / "out", opts());
   ASSERT_TRUE(r) << r.error().message;
-  EXPECT_EQ(slurp(dir_ / "out/etc/conf"), "");
+  EXPECT_EQ(test::slurp(dir_ / "out/etc/conf"), "");
   struct stat a, b;
   ASSERT_EQ(::lstat((dir_ / "out/etc/conf").c_str(), &a), 0);
   ASSERT_EQ(::lstat((dir_ / "out/hard").c_str(), &b), 0);
