@@ -132,6 +132,7 @@ def hostile_tar(name, data=b"x", link=None):
 def test_cp_refuses_what_leads_out(serve, image, tmp_path):
     serve.docker("run", "-d", "--name", "cp2", *NONET, image, "sh", "-c", "ln -s / /escape; exec sleep 1000")
     try:
+        wait_for(lambda: serve.docker("exec", "cp2", "ls", "/escape/tmp", rc=None).returncode == 0, what="the symlink")
         for name in ["../../../../tmp/owned-by-cp", "/abs-owned"]:
             body = hostile_tar(name)
             answer = raw(serve.sock, b"PUT /containers/cp2/archive?path=/tmp HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\n"
