@@ -139,7 +139,6 @@ Result<StartedContainer> Engine::start(const std::string& ref, const StartOption
     }
     if (!started && started.error().kind == Errc::conflict && attempt == 0) continue;  // another CLI's Start won
     if (!started) return std::unexpected(started.error());
-    record_container_event(info, "start");
     StartedContainer out{started->pid, {}};
     if (o.attach || o.watch_exit) out.session = std::move(*conn);
     return out;

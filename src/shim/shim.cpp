@@ -436,6 +436,7 @@ void Shim::start(Client* requester) {
       schedule_probe();
     }
     write_status();
+    record_event("start");  // here, not by the engine: before the die the shim may record next
     if (requester) send(*requester, Started{run_.pid});
     reap();  // the init may have exited before its SIGCHLD was being watched for
     return;

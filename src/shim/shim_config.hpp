@@ -32,8 +32,8 @@ struct ShimConfig {
   // engine's record of the container goes when it has gone.
   std::vector<std::string> teardown_unmount, teardown_remove;
   HealthSettings health;  // the probe the shim runs through `<runtime> exec` (shim/health.hpp)
-  // The node's event log (common/event_log.hpp), where the shim records the container's die,
-  // health_status and (with auto_remove) destroy, with these attributes (key=value: name,
+  // The node's event log (common/event_log.hpp), where the shim records the container's start
+  // (each run), die, health_status and (with auto_remove) destroy, with these attributes (key=value: name,
   // image, labels); empty: no events.
   std::string events_path;
   std::vector<std::string> event_attributes;
