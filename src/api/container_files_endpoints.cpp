@@ -5,6 +5,7 @@
 
 #include "api/docker_view.hpp"
 #include "api/engine_api.hpp"
+#include "flist/path_archive.hpp"
 
 namespace tiffin::api {
 

@@ -20,7 +20,7 @@ void add_event_endpoints(EngineApi& api) {
     std::optional<EventLog::Follower> follower;
     if (!until || *until > now) follower = TRY(log.follow());
     std::vector<Event> past;
-    if (since) past = TRY(log.read(*since, until ? std::min(*until, now) : now));
+    if (since || until) past = TRY(log.read(since.value_or(0), until ? std::min(*until, now) : now));
     Response res;
     res.stream = [filter, until, past = std::move(past),
                      follower = std::make_shared<std::optional<EventLog::Follower>>(std::move(follower))](Connection& conn) {

@@ -40,6 +40,7 @@ Result<std::pair<std::string, ExtractOptions>> placement(const std::string& dest
     bool contents_only, const std::string& source_name, bool keep) {
   ExtractOptions opts;
   opts.keep_owners = keep;
+  opts.no_overwrite_dir_non_dir = true;  // as the docker CLI always asks
   if (there && S_ISDIR(there->mode)) {
     if (contents_only) opts.rebase_from = source_name, opts.rebase_to = "";
     return std::pair{dest, opts};

@@ -65,8 +65,9 @@ void add_events(CLI::App& app, Context& ctx) {
       std::optional<EventLog::Follower> follower;
       if (!until || *until > now) follower = TRY(log.follow());
       int64_t last = std::numeric_limits<int64_t>::min();
-      if (since)
-        for (const auto& ev : TRY(log.read(*since, until ? std::min(*until, now) : now))) show(ev), last = std::max(last, ev.time_nano);
+      if (since || until)
+        for (const auto& ev : TRY(log.read(since.value_or(0), until ? std::min(*until, now) : now)))
+          show(ev), last = std::max(last, ev.time_nano);
       while (follower) {
         for (const auto& ev : TRY(follower->poll())) {
           if (until && ev.time_nano > *until) return 0;

@@ -20,7 +20,9 @@ bool is_whiteout(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rd
 
 // Walks overlayfs's upper directory: a whiteout is a deletion, an entry the image has a
 // change, any other an addition (docker diff's C, A, D).
-Result<void> walk_upper(int upper, int lower, const std::string& prefix, std::vector<Change>& out) {
+Result<void> walk_upper(int upper, int lower, const std::string& prefix, std::vector<Change>& out, int depth = 0) {
+  // Each level holds two descriptors: a tree made deep on purpose must not exhaust them.
+  if (depth > 512) return fail(Errc::invalid_input, prefix + ": deeper than 512 directories");
   DIR* d = ::fdopendir(::dup(upper));
   if (!d) return fail_errno("reading the container's layer at " + prefix);
   std::vector<std::string> names;
@@ -49,7 +51,7 @@ Result<void> walk_upper(int upper, int lower, const std::string& prefix, std::ve
     UniqueFd sub_lower;
     if (in_image && S_ISDIR(below.st_mode) && !hides)
       sub_lower.reset(::openat(lower, n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    TRY(walk_upper(sub.get(), sub_lower ? sub_lower.get() : -1, path, out));
+    TRY(walk_upper(sub.get(), sub_lower ? sub_lower.get() : -1, path, out, depth + 1));
   }
   return {};
 }

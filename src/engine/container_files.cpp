@@ -14,6 +14,7 @@
 #include "common/mountinfo.hpp"
 #include "common/text.hpp"
 #include "engine/engine.hpp"
+#include "flist/path_archive.hpp"
 
 namespace tiffin::engine {
 
@@ -25,6 +26,14 @@ namespace {
 // /proc/<pid>/root, taken only once a pidfd shows that pid is still the container's (its cgroup
 // names the container) and still alive after the root was opened: a pid reused by another
 // process never hands out that process's root.
+// The name docker gives what a path of the container names ("" for its root).
+std::string container_base_name(const std::string& path) {
+  std::string p = fs::path(path).lexically_normal().string();
+  while (p.size() > 1 && p.ends_with("/")) p.pop_back();
+  std::string base = fs::path(p).filename().string();
+  return base == "." ? "" : base;
+}
+
 struct HeldRoot {
   UniqueFd fd;
   std::string path;  // /proc/self/fd/<fd>, or the directory itself
@@ -87,13 +96,14 @@ Result<PathStat> Engine::stat_path(const std::string& ref, const std::string& pa
   auto s = stat_in_root(root.path, at.path);
   if (!s && s.error().sys_errno == ENOENT)
     return fail(Errc::not_found, "Could not find the file " + path + " in container " + at.container.name);
+  if (s && !container_base_name(path).empty()) s->name = container_base_name(path);  // a volume's root is "data" in the container
   return s;
 }
 
 Result<void> Engine::archive_path(const std::string& ref, const std::string& path, const ByteSink& sink) {
   FilesRoot at = TRY(files_root(ref, path));
   HeldRoot root = TRY(hold(at.root, at.container.id));
-  return archive_in_root(root.path, at.path, sink);
+  return archive_in_root(root.path, at.path, sink, container_base_name(path));
 }
 
 Result<void> Engine::extract_to(const std::string& ref, const std::string& dir, std::string_view tar, const ExtractOptions& opts) {

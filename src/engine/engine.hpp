@@ -39,8 +39,13 @@
 #include "net/net_dev.hpp"
 #include "engine/shim_client.hpp"
 #include "flist/image_config.hpp"
-#include "flist/path_archive.hpp"
+#include "flist/tar_writer.hpp"
 #include "runtime/cgroup_stats.hpp"
+
+namespace tiffin {
+struct PathStat;        // flist/path_archive.hpp
+struct ExtractOptions;  // flist/path_archive.hpp
+}  // namespace tiffin
 
 namespace tiffin::image {
 class ImageSource;

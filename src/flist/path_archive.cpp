@@ -58,15 +58,20 @@ Result<struct stat> stat_at(const Located& l) {
   return st;
 }
 
+constexpr int kMaxDepth = 512;
+
 class TreeArchiver {
  public:
   explicit TreeArchiver(TarWriter& tar) : tar_(tar) {}
 
-  // `name` in `dir`, stored as `stored`.
-  Result<void> add(int dir, const std::string& name, const std::string& stored) {
+  // `name` in `dir`, stored as `stored`, `depth` directories down.
+  Result<void> add(int dir, const std::string& name, const std::string& stored, int depth = 0) {
+    // Each level holds a descriptor: a tree made deep on purpose must not exhaust them.
+    if (depth > kMaxDepth) return fail(Errc::invalid_input, stored + ": deeper than " + std::to_string(kMaxDepth) + " directories");
     struct stat st {};
     const char* at = name.empty() ? "" : name.c_str();
     if (::fstatat(dir, at, &st, AT_SYMLINK_NOFOLLOW | (name.empty() ? AT_EMPTY_PATH : 0)) != 0) return fail_errno("stat " + stored);
+    if (S_ISSOCK(st.st_mode)) return {};  // tar has no sockets; docker leaves them out too
     auto e = new_archive_entry();
     archive_entry_set_pathname(e.get(), S_ISDIR(st.st_mode) ? (stored + "/").c_str() : stored.c_str());
     archive_entry_set_mode(e.get(), st.st_mode);
@@ -89,10 +94,15 @@ class TreeArchiver {
     if (S_ISREG(st.st_mode)) {
       // Non-blocking, and checked again once open: an entry swapped for a fifo meanwhile must
       // not hang the copy.
-      UniqueFd fd(::openat(dir, name.empty() ? "." : at, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+      // By O_PATH first, checked to be the file stat saw, then opened through it: a running
+      // container that swaps the name for a device node meanwhile never gets it opened.
+      UniqueFd path_fd(::openat(dir, name.empty() ? "." : at, O_PATH | O_NOFOLLOW | O_CLOEXEC));
       struct stat opened {};
-      if (!fd || ::fstat(fd.get(), &opened) != 0) return fail_errno("opening " + stored);
-      if (!S_ISREG(opened.st_mode)) return fail(Errc::conflict, stored + " changed while it was archived");
+      if (!path_fd || ::fstat(path_fd.get(), &opened) != 0) return fail_errno("opening " + stored);
+      if (!S_ISREG(opened.st_mode) || opened.st_dev != st.st_dev || opened.st_ino != st.st_ino)
+        return fail(Errc::conflict, stored + " changed while it was archived");
+      UniqueFd fd(::open(("/proc/self/fd/" + std::to_string(path_fd.get())).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+      if (!fd) return fail_errno("opening " + stored);
       archive_entry_set_size(e.get(), st.st_size);
       TRY(tar_.header(e.get(), stored));
       std::vector<uint8_t> buf(1 << 16);
@@ -118,7 +128,7 @@ class TreeArchiver {
       ::closedir(d);
     }
     std::sort(names.begin(), names.end());
-    for (const auto& n : names) TRY(add(sub.get(), n, stored + "/" + n));
+    for (const auto& n : names) TRY(add(sub.get(), n, stored + "/" + n, depth + 1));
     return {};
   }
 
@@ -149,6 +159,7 @@ Result<std::string> clean_entry_name(const char* raw) {
 
 std::string rebase(const std::string& name, const ExtractOptions& opts) {
   const std::string& from = opts.rebase_from;
+  if (from == "." || from == "/") return name.empty() ? opts.rebase_to : opts.rebase_to.empty() ? name : opts.rebase_to + "/" + name;
   if (from.empty() || (name != from && !name.starts_with(from + "/"))) return name;
   return opts.rebase_to + name.substr(from.size());
 }
@@ -166,13 +177,26 @@ Result<void> make_room(int dir, const std::string& name, bool entry_is_dir, cons
   if (opts.no_overwrite_dir_non_dir && existing_dir != entry_is_dir)
     return fail(Errc::invalid_input, "cannot overwrite " + std::string(existing_dir ? "directory" : "non-directory") + " \"" + name +
                                          "\" with " + (existing_dir ? "non-directory" : "directory"));
-  // docker replaces a directory by a file with everything under it (without following links).
-  if (existing_dir) return remove_tree("/proc/self/fd/" + std::to_string(dir) + "/" + name);
+  // docker replaces a directory by a file with everything under it (without following links);
+  // never a mount point (a volume, a host directory bound in) and what is in it.
+  if (existing_dir) {
+    struct statx sx {};
+    if (::statx(dir, name.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) != 0) return fail_errno("stat " + name);
+    if (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT) return fail(Errc::conflict, "cannot replace the mount point " + name + " with a file");
+    return remove_tree("/proc/self/fd/" + std::to_string(dir) + "/" + name);
+  }
   if (::unlinkat(dir, name.c_str(), 0) != 0) return fail_errno("replacing " + name);
   return {};
 }
 
-Result<void> set_metadata(int dir, const std::string& name, archive_entry* e, const ExtractOptions& opts, bool is_link) {
+// Directories get their times once everything is in them (a child made later would reset them).
+struct DirTime {
+  std::string rel;
+  timespec time;
+};
+
+Result<void> set_metadata(int dir, const std::string& name, archive_entry* e, const ExtractOptions& opts, bool is_link,
+    std::vector<DirTime>* dir_times = nullptr, const std::string& rel = {}) {
   uid_t uid = opts.keep_owners ? static_cast<uid_t>(archive_entry_uid(e)) : 0;
   gid_t gid = opts.keep_owners ? static_cast<gid_t>(archive_entry_gid(e)) : 0;
   if (::fchownat(dir, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0) return fail_errno("chown " + name);
@@ -186,12 +210,18 @@ Result<void> set_metadata(int dir, const std::string& name, archive_entry* e, co
     std::string self = "/proc/self/fd/" + std::to_string(entry.get());
     if (::chmod(self.c_str(), archive_entry_perm(e) | (archive_entry_mode(e) & 07000)) != 0) return fail_errno("chmod " + name);
   }
-  timespec times[2] = {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)}, {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
+  timespec mtime{archive_entry_mtime(e), archive_entry_mtime_nsec(e)};
+  if (dir_times) {
+    dir_times->push_back({rel, mtime});
+    return {};
+  }
+  timespec times[2] = {mtime, mtime};
   if (::utimensat(dir, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) return fail_errno("setting the times of " + name);
   return {};
 }
 
-Result<void> extract_entry(const std::string& root, const std::string& dir, archive* a, archive_entry* e, const ExtractOptions& opts) {
+Result<void> extract_entry(const std::string& root, const std::string& dir, archive* a, archive_entry* e, const ExtractOptions& opts,
+    std::vector<DirTime>& dir_times) {
   std::string rel = rebase(TRY(clean_entry_name(archive_entry_pathname(e))), opts);
   if (rel.empty()) return {};  // "./": the destination itself
   auto [parent_rel, base] = split_parent(rel);
@@ -250,7 +280,7 @@ Result<void> extract_entry(const std::string& root, const std::string& dir, arch
       break;
     default: return fail(Errc::invalid_input, "archive entry " + rel + " has a type docker cp does not carry");
   }
-  return set_metadata(pfd, base, e, opts, false);
+  return set_metadata(pfd, base, e, opts, false, type == AE_IFDIR ? &dir_times : nullptr, rel);
 }
 
 }  // namespace
@@ -263,14 +293,14 @@ Result<PathStat> stat_in_root(const std::string& root, const std::string& path) 
   return s;
 }
 
-Result<void> archive_in_root(const std::string& root, const std::string& path, const ByteSink& sink) {
+Result<void> archive_in_root(const std::string& root, const std::string& path, const ByteSink& sink, const std::string& name) {
   Located l = TRY(locate(root, path));
   TRY(stat_at(l));  // a missing path is an error before any byte goes out
   TarWriter tar(sink);
   TRY(tar.open());
   TreeArchiver archiver(tar);
   // The root itself is archived as "." 's entries would be: under its own name, "/" → ".".
-  TRY(archiver.add(l.parent.get(), l.name, l.name.empty() ? "." : l.name));
+  TRY(archiver.add(l.parent.get(), l.name, !name.empty() ? name : l.name.empty() ? "." : l.name));
   return tar.close();
 }
 
@@ -284,13 +314,23 @@ Result<void> extract_in_root(const std::string& root, const std::string& dir, st
   archive_read_support_filter_all(a.get());
   if (archive_read_open_memory(a.get(), tar.data(), tar.size()) != ARCHIVE_OK)
     return fail(Errc::invalid_input, std::string("not a tar archive: ") + archive_error_string(a.get()));
+  std::vector<DirTime> dir_times;
   for (;;) {
     archive_entry* e = nullptr;
     int r = archive_read_next_header(a.get(), &e);
-    if (r == ARCHIVE_EOF) return {};
+    if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) return fail(Errc::invalid_input, std::string("reading the archive: ") + archive_error_string(a.get()));
-    TRY(extract_entry(root, dir, a.get(), e, opts));
+    TRY(extract_entry(root, dir, a.get(), e, opts, dir_times));
   }
+  // Deepest first; each directory reached in the root again (a running container may have
+  // moved things meanwhile: its own business, never a reason to touch anything outside).
+  for (auto it = dir_times.rbegin(); it != dir_times.rend(); ++it) {
+    auto [parent_rel, base] = split_parent(it->rel);
+    auto parent = open_in_root(root, dir + "/" + (parent_rel == "." ? "" : parent_rel), O_PATH | O_DIRECTORY);
+    timespec times[2] = {it->time, it->time};
+    if (parent) (void)::utimensat(parent->get(), base.c_str(), times, AT_SYMLINK_NOFOLLOW);
+  }
+  return {};
 }
 
 }  // namespace tiffin

@@ -29,14 +29,15 @@ struct PathStat {
 Result<PathStat> stat_in_root(const std::string& root, const std::string& path);
 
 // A tar of `path` (a file, a symlink, or a directory with everything under it), its entries
-// named from the path's base name, as docker's GET /containers/{id}/archive sends it.
-Result<void> archive_in_root(const std::string& root, const std::string& path, const ByteSink& sink);
+// named from the path's base name (or `name`: a volume's root is "data" in the container), as
+// docker's GET /containers/{id}/archive sends it. Sockets are left out, as docker does.
+Result<void> archive_in_root(const std::string& root, const std::string& path, const ByteSink& sink, const std::string& name = {});
 
 struct ExtractOptions {
   bool keep_owners = false;               // else everything belongs to 0:0 (docker cp without -a)
   bool no_overwrite_dir_non_dir = false;  // a directory never replaces a file, nor the other way
   // Entries named `rebase_from` or under it are unpacked as `rebase_to` (docker cp's copy to a
-  // new name: a.txt → b.txt, dir/x → new/x).
+  // new name: a.txt → b.txt, dir/x → new/x); "." or "/": every entry, under `rebase_to`.
   std::string rebase_from, rebase_to;
 };
 

@@ -76,7 +76,7 @@ def test_stats(serve, image):
         serve.docker("rm", "-f", "st1")
 
 
-def test_cp_both_ways_running_and_stopped(serve, image, tmp_path):
+def test_cp_both_ways_running_and_stopped(serve, node, image, tmp_path):
     serve.docker("run", "-d", "--name", "cp1", *NONET, "-v", "cpdata:/data", image, "sh", "-c",
                  "mkdir -p /srv/app && echo hello > /srv/app/a.txt && ln -sf a.txt /srv/app/link && echo vol > /data/v && exec sleep 1000")
     try:
@@ -104,6 +104,11 @@ def test_cp_both_ways_running_and_stopped(serve, image, tmp_path):
         serve.docker("cp", str(src / "sub" / "f"), "cp1:/data/while-stopped")
         serve.docker("cp", "cp1:/srv/new-name", str(out / "from-stopped"))
         assert (out / "from-stopped").read_text() == "from host\n"
+        # A volume's root under a new name: its entries are the volume's, named as in the container.
+        serve.docker("cp", "cp1:/data", str(out / "vol-copy"))
+        assert sorted(os.listdir(out / "vol-copy")) == ["v", "while-stopped"]
+        node("cp", "cp1:/data", str(out / "vol-copy2"))
+        assert sorted(os.listdir(out / "vol-copy2")) == ["v", "while-stopped"]
         serve.docker("start", "cp1")
         assert serve.out("exec", "cp1", "cat", "/data/while-stopped") == "from host"
         # Errors: a missing path, a missing container.

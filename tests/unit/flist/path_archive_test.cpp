@@ -92,6 +92,29 @@ TEST(PathArchive, RoundTripsATreeUnderANewName) {
   EXPECT_STREQ(link, "sub/f");
 }
 
+TEST(PathArchive, ARootUnpacksUnderTheNewNameOnly) {
+  if (::geteuid() != 0) GTEST_SKIP() << "unpacking sets owners: needs root";
+  test::TempDir dir;
+  std::string src = dir / "src", dst = dir / "dst";
+  for (const auto& d : {src, src + "/etc", dst}) ASSERT_EQ(::mkdir(d.c_str(), 0755), 0);
+  std::ofstream(src + "/etc/passwd") << "root";
+  ::mkfifo((src + "/fifo").c_str(), 0600);
+  std::string tar;
+  ASSERT_TRUE(archive_in_root(src, "/", into(tar)));
+  ExtractOptions opts;
+  opts.rebase_from = "/";
+  opts.rebase_to = "backup";
+  ASSERT_TRUE(extract_in_root(dst, "/", tar, opts));
+  EXPECT_EQ(test::slurp(dst + "/backup/etc/passwd"), "root");
+  EXPECT_NE(::access((dst + "/etc").c_str(), F_OK), 0) << "spilled beside the new name";
+  // A volume's root is archived under its name in the container.
+  std::string named;
+  ASSERT_TRUE(archive_in_root(src, "/", into(named), "data"));
+  ExtractOptions plain;
+  ASSERT_TRUE(extract_in_root(dst, "/", named, plain));
+  EXPECT_EQ(test::slurp(dst + "/data/etc/passwd"), "root");
+}
+
 TEST(PathArchive, RefusesEntriesThatLeadOut) {
   test::TempDir dir;
   std::string root = dir / "root";
