@@ -164,6 +164,12 @@ std::string rebase(const std::string& name, const ExtractOptions& opts) {
   return opts.rebase_to + name.substr(from.size());
 }
 
+// libarchive's message for the last error; it has none for some (a truncated stream).
+std::string archive_message(archive* a) {
+  const char* m = archive_error_string(a);
+  return m ? m : "malformed archive";
+}
+
 struct ArchiveReadFree {
   void operator()(archive* a) const { archive_read_free(a); }
 };
@@ -262,7 +268,7 @@ Result<void> extract_entry(const std::string& root, const std::string& dir, arch
       for (;;) {
         int r = archive_read_data_block(a, &buf, &size, &offset);
         if (r == ARCHIVE_EOF) break;
-        if (r < ARCHIVE_WARN) return fail(Errc::invalid_input, "reading " + rel + " from the archive: " + archive_error_string(a));
+        if (r < ARCHIVE_WARN) return fail(Errc::invalid_input, "reading " + rel + " from the archive: " + archive_message(a));
         TRY(pwrite_all(out.get(), {static_cast<const uint8_t*>(buf), size}, offset));
       }
       break;
@@ -313,13 +319,13 @@ Result<void> extract_in_root(const std::string& root, const std::string& dir, st
   archive_read_support_format_gnutar(a.get());
   archive_read_support_filter_all(a.get());
   if (archive_read_open_memory(a.get(), tar.data(), tar.size()) != ARCHIVE_OK)
-    return fail(Errc::invalid_input, std::string("not a tar archive: ") + archive_error_string(a.get()));
+    return fail(Errc::invalid_input, "not a tar archive: " + archive_message(a.get()));
   std::vector<DirTime> dir_times;
   for (;;) {
     archive_entry* e = nullptr;
     int r = archive_read_next_header(a.get(), &e);
     if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) return fail(Errc::invalid_input, std::string("reading the archive: ") + archive_error_string(a.get()));
+    if (r < ARCHIVE_WARN) return fail(Errc::invalid_input, "reading the archive: " + archive_message(a.get()));
     TRY(extract_entry(root, dir, a.get(), e, opts, dir_times));
   }
   // Deepest first; each directory reached in the root again (a running container may have

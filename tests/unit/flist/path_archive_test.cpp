@@ -126,6 +126,12 @@ TEST(PathArchive, RefusesEntriesThatLeadOut) {
   }
   EXPECT_NE(::access((dir / "escape").c_str(), F_OK), 0);
   EXPECT_FALSE(extract_in_root(root, "/", "not a tar at all", {}));
+  // Found by cp_extract_fuzz: a gzip stream inside a gzip stream, cut short, for which
+  // libarchive has no message (a null one, once appended to the error).
+  const std::string nested_gzip("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x1f\x8b\x08\x00\x00\x10\x00\x00\x00\x00", 19);
+  auto cut = extract_in_root(root, "/", nested_gzip, {});
+  ASSERT_FALSE(cut);
+  EXPECT_EQ(cut.error().kind, Errc::invalid_input);
 }
 
 TEST(PathArchive, SymlinksInTheRootResolveInsideIt) {
