@@ -1,6 +1,9 @@
 #include "api/docker_events.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <limits>
+#include <thread>
 #include <map>
 
 #include "common/text.hpp"
@@ -74,6 +77,30 @@ bool EventFilter::matches(const Event& e) const {
   std::map<std::string, bool> by_key;
   for (const auto& [k, v] : pairs_) by_key[k] = by_key[k] || holds(e, k, v);
   return std::all_of(by_key.begin(), by_key.end(), [](const auto& kv) { return kv.second; });
+}
+
+Result<void> stream_events(const EventLog& log, const EventFilter& filter, std::optional<int64_t> since, std::optional<int64_t> until,
+    const std::function<bool(const Event&)>& emit, const std::function<bool()>& keep_going) {
+  int64_t now = unix_nanos();
+  // Following starts before the past is read, so nothing falls between the two.
+  std::optional<EventLog::Follower> follower;
+  if (!until || *until > now) follower = TRY(log.follow());
+  int64_t last = std::numeric_limits<int64_t>::min();
+  if (since || until) {
+    for (const auto& e : TRY(log.read(since.value_or(0), until ? std::min(*until, now) : now))) {
+      if (filter.matches(e) && !emit(e)) return {};
+      last = std::max(last, e.time_nano);
+    }
+  }
+  while (follower) {
+    for (const auto& e : TRY(follower->poll())) {
+      if (until && e.time_nano > *until) return {};
+      if (e.time_nano > last && filter.matches(e) && !emit(e)) return {};  // (read with the past already)
+    }
+    if ((until && unix_nanos() > *until) || !keep_going()) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return {};
 }
 
 Result<int64_t> parse_event_time(const std::string& text) {

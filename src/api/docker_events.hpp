@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,12 @@ class EventFilter {
  private:
   std::vector<std::pair<std::string, std::string>> pairs_;
 };
+
+// What `docker events` shows: the log's past within [since, until] when either is given, then
+// (unless `until` has passed) what is appended, polled every 100 ms, until `until`, `emit`
+// returns false or `keep_going` does. Only matching events reach `emit`.
+Result<void> stream_events(const EventLog& log, const EventFilter& filter, std::optional<int64_t> since, std::optional<int64_t> until,
+    const std::function<bool(const Event&)>& emit, const std::function<bool()>& keep_going);
 
 // A time as docker's clients send it, in unix nanoseconds: seconds with an optional fraction
 // ("1700000000", "1700000000.123456789"; the CLI turns "10m" into one).

@@ -3,7 +3,6 @@
 #include <fmt/core.h>
 
 #include <ctime>
-#include <thread>
 
 #include "api/docker_events.hpp"
 #include "cli/cli.hpp"
@@ -55,27 +54,15 @@ void add_events(CLI::App& app, Context& ctx) {
       if (!o->since.empty()) since = TRY(event_time(o->since, now));
       if (!o->until.empty()) until = TRY(event_time(o->until, now));
       auto e = TRY(ctx.open_engine());
-      EventLog log(e.events_path());
-      auto show = [&](const Event& ev) {
-        if (!filter.matches(ev)) return;
-        if (want_json(o->format)) fmt::print("{}\n", api::event_json(ev).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-        else fmt::print("{}", event_line(ev));
-        std::fflush(stdout);
-      };
-      std::optional<EventLog::Follower> follower;
-      if (!until || *until > now) follower = TRY(log.follow());
-      int64_t last = std::numeric_limits<int64_t>::min();
-      if (since || until)
-        for (const auto& ev : TRY(log.read(since.value_or(0), until ? std::min(*until, now) : now)))
-          show(ev), last = std::max(last, ev.time_nano);
-      while (follower) {
-        for (const auto& ev : TRY(follower->poll())) {
-          if (until && ev.time_nano > *until) return 0;
-          if (ev.time_nano > last) show(ev);
-        }
-        if (until && unix_nanos() > *until) return 0;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
+      TRY(api::stream_events(
+          EventLog(e.events_path()), filter, since, until,
+          [&](const Event& ev) {
+            if (want_json(o->format))
+              fmt::print("{}\n", api::event_json(ev).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+            else fmt::print("{}", event_line(ev));
+            return std::fflush(stdout) == 0;
+          },
+          [] { return true; }));
       return 0;
     });
   });
