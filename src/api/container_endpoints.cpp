@@ -1,10 +1,8 @@
 // /containers/…: create, start, stop, restart, kill, wait, attach, logs, inspect, list, remove,
 // pause, unpause, top, resize, prune.
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -17,7 +15,6 @@
 #include "api/engine_api.hpp"
 #include "api/filters.hpp"
 #include "api/stream_frames.hpp"
-#include "common/fd.hpp"
 #include "common/subprocess.hpp"
 #include "common/text.hpp"
 #include "engine/container_logs.hpp"
@@ -45,21 +42,10 @@ std::vector<std::string> split_words(std::string_view text) {
 
 // `ps ARGS` on the host, its rows of `procs` only (matched on its PID column), as dockerd's top.
 Result<json> ps_table(const std::vector<std::string>& args, const std::vector<engine::ProcessRow>& procs) {
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return fail_errno("pipe");
-  UniqueFd r(out[0]), w(out[1]);
   std::vector<std::string> argv = {"ps"};
   argv.insert(argv.end(), args.begin(), args.end());
-  pid_t pid = TRY(spawn(argv, [fd = w.get()] { return ::dup2(fd, 1) >= 0; }));
-  w.reset();
-  std::string text;
-  char buf[65536];
-  for (ssize_t n; (n = ::read(r.get(), buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  if (int code = wait_exit(pid); code != 0) return fail(Errc::invalid_input, "ps exited " + std::to_string(code));
+  auto [code, text] = TRY(run_captured(argv));
+  if (code != 0) return fail(Errc::invalid_input, "ps exited " + std::to_string(code));
   std::vector<std::string> lines;
   for (size_t pos = 0, nl; pos < text.size(); pos = nl + 1) {
     nl = text.find('\n', pos);

@@ -132,6 +132,11 @@ ImageConfig image_config_of(engine::Engine& e, const engine::ContainerInfo& c) {
 
 }  // namespace
 
+std::string rfc3339_nano(int64_t ns) {
+  std::string s = rfc3339(ns / 1'000'000'000);
+  return s.substr(0, s.size() - 1) + fmt::format(".{:09}Z", ns % 1'000'000'000);
+}
+
 std::string rfc3339(int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
   std::tm tm{};

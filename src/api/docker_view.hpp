@@ -45,6 +45,8 @@ std::string time_ago(int64_t unix_time);                   // "3 minutes ago"
 std::string duration_text(int64_t seconds);                // docker's "About a minute", "3 hours" …
 // RFC 3339 (UTC, seconds) of a unix time, as docker writes Created.
 std::string rfc3339(int64_t unix_time);
+// The same with nanoseconds ("2026-12-06T05:00:00.123456789Z"), from unix nanoseconds.
+std::string rfc3339_nano(int64_t unix_nanos);
 // docker's name of this machine's architecture (amd64, arm64).
 std::string host_architecture();
 

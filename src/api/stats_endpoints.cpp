@@ -1,11 +1,11 @@
 // /containers/{id}/stats: docker's stats document, once (with a previous sample for the CPU
 // percentage, as dockerd takes one) or a stream of them, a second apart.
-#include <fmt/core.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include <thread>
 
+#include "api/docker_view.hpp"
 #include "api/engine_api.hpp"
 #include "common/fd.hpp"
 #include "common/text.hpp"
@@ -34,15 +34,6 @@ uint64_t system_cpu_nanos() {
   return jiffies * (1'000'000'000 / static_cast<uint64_t>(::sysconf(_SC_CLK_TCK)));
 }
 
-std::string now_rfc3339_nanos() {
-  int64_t ns = unix_nanos();
-  time_t secs = ns / 1'000'000'000;
-  tm t{};
-  ::gmtime_r(&secs, &t);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
-      ns % 1'000'000'000);
-}
-
 struct Sample {
   std::string read = "0001-01-01T00:00:00Z";
   runtime::CgroupStats cgroup;
@@ -56,7 +47,7 @@ Result<Sample> sample(engine::Engine& e, const std::string& id) {
   auto c = TRY(e.inspect(id));
   s.running = c.state.status == shim::ContainerStatus::running || c.state.status == shim::ContainerStatus::paused;
   if (!s.running) return s;  // docker's zero document
-  s.read = now_rfc3339_nanos();
+  s.read = rfc3339_nano(unix_nanos());
   s.cgroup = TRY(e.stats(id));
   s.net = e.network_io(c);
   s.system_cpu = system_cpu_nanos();

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "api/docker_events.hpp"
+#include "api/docker_view.hpp"
 #include "cli/cli.hpp"
 #include "cli/container_flags.hpp"
 
@@ -24,13 +25,9 @@ Result<int64_t> event_time(const std::string& text, int64_t now) {
 }
 
 std::string event_line(const Event& e) {
-  time_t secs = e.time_nano / 1'000'000'000;
-  tm t{};
-  ::gmtime_r(&secs, &t);
   std::string attrs;
   for (const auto& [k, v] : e.attributes) attrs += (attrs.empty() ? "" : ", ") + k + "=" + v;
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z {} {} {}{}\n", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour,
-      t.tm_min, t.tm_sec, e.time_nano % 1'000'000'000, e.type, e.action, e.id, attrs.empty() ? "" : " (" + attrs + ")");
+  return fmt::format("{} {} {} {}{}\n", api::rfc3339_nano(e.time_nano), e.type, e.action, e.id, attrs.empty() ? "" : " (" + attrs + ")");
 }
 
 }  // namespace

@@ -1,9 +1,12 @@
 #include "common/subprocess.hpp"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+
+#include "common/fd.hpp"
 
 namespace tiffin {
 
@@ -22,6 +25,23 @@ Result<pid_t> spawn(const std::vector<std::string>& argv, const std::function<bo
     ::_exit(127);
   }
   return pid;
+}
+
+Result<Captured> run_captured(const std::vector<std::string>& argv) {
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) return fail_errno("pipe");
+  UniqueFd r(out[0]), w(out[1]);
+  pid_t pid = TRY(spawn(argv, [fd = w.get()] { return ::dup2(fd, 1) >= 0; }));
+  w.reset();
+  Captured c;
+  char buf[65536];
+  for (ssize_t n; (n = ::read(r.get(), buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    c.out.append(buf, static_cast<size_t>(n));
+  }
+  c.exit_code = wait_exit(pid);
+  return c;
 }
 
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }

@@ -15,6 +15,13 @@ namespace tiffin {
 // should only make system calls, and returns false to give up (the child exits 127).
 Result<pid_t> spawn(const std::vector<std::string>& argv, const std::function<bool()>& in_child = {});
 
+// Runs argv with its stdout read into a string (stderr and stdin are the caller's) and waits.
+struct Captured {
+  int exit_code = 0;
+  std::string out;
+};
+Result<Captured> run_captured(const std::vector<std::string>& argv);
+
 // Waits for `pid`: its exit code, or 128 + the number of the signal that killed it.
 int wait_exit(pid_t pid);
 // The same for a status from waitpid.

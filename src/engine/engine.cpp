@@ -127,17 +127,7 @@ Result<ImageInfo> Engine::run_full_fetch(const std::vector<std::string>& args, c
   // `tiffin-full pull|import` prints the image's name or id on its last line.
   std::vector<std::string> argv = {opts_.full_binary, "--root", opts_.root, "--run-root", opts_.run_root};
   argv.insert(argv.end(), args.begin(), args.end());
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) return fail_errno("pipe");
-  UniqueFd out_r(out[0]), out_w(out[1]);
-  pid_t pid = TRY(spawn(argv, [w = out_w.get()] { return ::dup2(w, 1) >= 0; }));
-  out_w.reset();
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(out_r.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-    if (n > 0) text.append(buf, static_cast<size_t>(n));
-  int code = wait_exit(pid);
+  auto [code, text] = TRY(run_captured(argv));
   while (!text.empty() && text.back() == '\n') text.pop_back();
   std::string last = text.substr(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
   if (code != 0) {
