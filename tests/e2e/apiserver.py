@@ -66,6 +66,18 @@ class Serve:
         return self.docker(*args, **kw).stdout.decode().strip()
 
 
+def cli_version(path):
+    return subprocess.run([path, "--version"], capture_output=True, text=True).stdout.split()[2].strip(",")
+
+
+@pytest.fixture(params=DOCKERS, ids=cli_version)
+def serve_each_cli(node, tmp_path, request):
+    """A serve driven by each docker CLI the machine has, in turn."""
+    s = Serve(node, tmp_path / "api" / "d.sock", docker=request.param)
+    yield s
+    s.stop()
+
+
 @pytest.fixture
 def serve(node, tmp_path):
     s = Serve(node, tmp_path / "api" / "d.sock")

@@ -19,18 +19,16 @@ import time
 
 import pytest
 
-from apiserver import DOCKERS, Serve
+from apiserver import DOCKERS, Serve, serve_each_cli  # noqa: F401 (fixture)
 from conftest import TIFFIN, needs_root
 from engine import image, node, run_in_pty, wait_for  # noqa: F401 (fixtures)
 
 pytestmark = [needs_root, pytest.mark.skipif(not DOCKERS, reason="no docker CLI")]
 
 
-@pytest.fixture(params=DOCKERS, ids=lambda p: subprocess.run([p, "--version"], capture_output=True, text=True).stdout.split()[2].strip(","))
-def serve(node, tmp_path, request):
-    s = Serve(node, tmp_path / "api" / "d.sock", docker=request.param)
-    yield s
-    s.stop()
+@pytest.fixture
+def serve(serve_each_cli):
+    return serve_each_cli
 
 
 def raw(sock, request: bytes):

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from apiserver import DOCKERS, Serve
+from apiserver import DOCKERS, serve_each_cli  # noqa: F401 (fixture)
 from conftest import needs_root
 from engine import image, node, wait_for  # noqa: F401 (fixtures)
 from test_api_docker_cli import raw
@@ -21,11 +21,9 @@ pytestmark = [needs_root, pytest.mark.skipif(not DOCKERS, reason="no docker CLI"
 NONET = ("--network", "none")
 
 
-@pytest.fixture(params=DOCKERS, ids=lambda p: subprocess.run([p, "--version"], capture_output=True, text=True).stdout.split()[2].strip(","))
-def serve(node, tmp_path, request):
-    s = Serve(node, tmp_path / "api" / "d.sock", docker=request.param)
-    yield s
-    s.stop()
+@pytest.fixture
+def serve(serve_each_cli):
+    return serve_each_cli
 
 
 def test_events_from_the_cli_the_api_and_the_shim(serve, node, image):
