@@ -157,20 +157,21 @@ Result<ShimConnection> Engine::attach(const std::string& ref, bool with_stdin) {
 
 Result<void> Engine::stop(const std::string& ref, std::chrono::milliseconds timeout, int signal) {
   std::string id = TRY(resolve_container(ref));
-  if (signal == 0) {  // the container's own: --stop-signal or the image's StopSignal, else SIGTERM
-    auto info = TRY(load_container(id));
+  // Read once: the stop signal, and the events' attributes (an --rm container's record is gone
+  // once its shim answers).
+  ContainerInfo info = TRY(load_container(id));
+  if (signal == 0)  // the container's own: --stop-signal or the image's StopSignal, else SIGTERM
     signal = info.config.stop_signal.empty() ? SIGTERM : TRY(runtime::parse_signal(info.config.stop_signal));
-  }
   std::string run = shim_dir(id);
-  if (shim_alive(id)) {
+  if (info.shim_alive) {
     if (auto conn = connect_shim(run)) {
-      record_container_event(id, "kill", {{"signal", std::to_string(signal)}});
+      record_container_event(info, "kill", {{"signal", std::to_string(signal)}});
       auto exited = conn->call<shim::Exited>(shim::Stop{static_cast<uint32_t>(timeout.count()), signal});
       if (!exited && exited.error().kind != Errc::unavailable) return std::unexpected(exited.error());
       if (exited) {
         // It answers once everything is recorded and torn down; its process ends right after.
         (void)wait_shim_exit(run);
-        record_container_event(id, "stop");
+        record_container_event(info, "stop");
         return {};
       }
     }
