@@ -31,6 +31,7 @@ json container_config_to_json(const ContainerConfig& c) {
   if (!c.tmpfs.empty()) j["tmpfs"] = c.tmpfs;
   if (c.shm_size) j["shm_size"] = c.shm_size;
   if (c.init) j["init"] = true;
+  if (!c.secret_env_keys.empty()) j["secret_env_keys"] = c.secret_env_keys;
   if (!c.labels.empty()) j["labels"] = c.labels;
   const Healthcheck& h = c.healthcheck;
   if (h != Healthcheck{})
@@ -69,6 +70,7 @@ Result<ContainerConfig> container_config_from_json(const json& j) {
     c.log_stdout = j.value("log_stdout", "");
     c.log_stderr = j.value("log_stderr", "");
     c.stats_redis = j.value("stats_redis", "");
+    c.secret_env_keys = j.value("secret_env_keys", std::vector<std::string>{});
     c.ip = j.value("ip", "");
     c.ip6 = j.value("ip6", "");
     c.network_aliases = j.value("network_aliases", std::vector<std::string>{});

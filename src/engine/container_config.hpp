@@ -52,6 +52,9 @@ struct ContainerConfig {
   std::vector<std::string> cap_add, cap_drop;
   std::string log_stdout, log_stderr;  // redis://…/channel
   std::string stats_redis;
+  // The names (never the values) of the secret environment the container needs at every start
+  // (StartOptions::secret_env).
+  std::vector<std::string> secret_env_keys;
   // --health-*: over the image's HEALTHCHECK, field by field (test {"NONE"}: --no-healthcheck).
   Healthcheck healthcheck;
 

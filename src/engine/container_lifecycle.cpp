@@ -10,6 +10,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "common/env_memfd.hpp"
 #include "common/fd.hpp"
 #include "engine/engine.hpp"
 #include "layer/rw_layer.hpp"
@@ -84,7 +87,20 @@ Result<shim::ShimConfig> Engine::shim_config(const std::string& id, const Contai
   return sc;
 }
 
-Result<ShimConnection> Engine::launch(const std::string& id, const ContainerInfo& info, const std::optional<shim::Resize>& size) {
+Result<ShimConnection> Engine::launch(const std::string& id, const ContainerInfo& info, const StartOptions& o) {
+  // Checked first: a container that cannot have its secrets must not run without them.
+  UniqueFd secret_env;
+  if (!info.config.secret_env_keys.empty()) {
+    std::string missing;
+    for (const auto& k : info.config.secret_env_keys)
+      if (std::none_of(o.secret_env.begin(), o.secret_env.end(), [&](const std::string& e) { return e.starts_with(k + "="); }))
+        missing += (missing.empty() ? "" : ", ") + k;
+    if (!missing.empty())
+      return fail(Errc::conflict, "container " + info.name + " needs its secret environment (" + missing +
+                                      ") to start: start it through its Zero-OS workload (tiffin deploy)");
+  }
+  if (!o.secret_env.empty()) secret_env = TRY_CTX(make_env_memfd(o.secret_env), "the secret environment");
+  std::optional<shim::Resize> size = info.config.tty ? o.size : std::nullopt;
   // The rootfs and the network again, in case a reboot or a fault took them away; the spec from
   // the container's config and its image as they are now.
   ImageInfo image;
@@ -98,9 +114,10 @@ Result<ShimConnection> Engine::launch(const std::string& id, const ContainerInfo
     return fail(Errc::invalid_input, "--run-root is too long for the shim's unix sockets (at most 30 characters): " + opts_.run_root);
   if (::mkdir(run.c_str(), 0700) != 0 && errno != EEXIST) return fail_errno("making " + run);
   shim::ShimConfig sc = TRY(shim_config(id, info.config, TRY(image_config(image))));
+  sc.secret_env = bool(secret_env);
   std::string conf = container_dir(id) + "/shim.conf";
   TRY(write_file_atomic(conf, shim::encode_config(sc), 0600, false));
-  UniqueFd ready = TRY(launch_shim(opts_.shim_binary, conf));
+  UniqueFd ready = TRY(launch_shim(opts_.shim_binary, conf, secret_env.get()));
   ShimConnection conn = TRY(ShimConnection::connect(sc.socket_path()));
   conn.hold_launch(std::move(ready));
   return conn;
@@ -125,7 +142,7 @@ Result<StartedContainer> Engine::start(const std::string& ref, const StartOption
       else if (!wait_shim_exit(run)) return fail(Errc::unavailable, "the shim of " + info.name + " does not answer");
     }
     if (!conn) {
-      auto launched = launch(id, info, info.config.tty ? o.size : std::nullopt);
+      auto launched = launch(id, info, o);
       if (!launched && launched.error().kind == Errc::conflict && attempt == 0) continue;  // another CLI's shim won
       conn = TRY(std::move(launched));
     }

@@ -122,6 +122,10 @@ struct StartOptions {
   // Without attach: the returned session carries no output, only the Exited that ends the run
   // (for a caller that reports the exit code: an --rm container leaves no record of it).
   bool watch_exit = false;
+  // KEY=value entries only the container's process sees (a Zero-OS workload's decrypted secret
+  // environment): through a memfd to the shim and the runtime, never in a file. A container
+  // created with secret_env_keys needs them whenever a new shim starts it.
+  std::vector<std::string> secret_env;
 };
 struct StartedContainer {
   int pid = 0;
@@ -369,7 +373,7 @@ class Engine {
   };
   Result<FilesRoot> files_root(const std::string& ref, const std::string& path);
   // container_lifecycle.cpp
-  Result<ShimConnection> launch(const std::string& id, const ContainerInfo& info, const std::optional<shim::Resize>& size);
+  Result<ShimConnection> launch(const std::string& id, const ContainerInfo& info, const StartOptions& o);
   Result<void> stop_without_shim(const std::string& id, std::chrono::milliseconds timeout, int signal);
 
   EngineOptions opts_;

@@ -54,14 +54,16 @@ Result<void> ShimConnection::call_done(const shim::Message& request) {
   return {};
 }
 
-Result<UniqueFd> launch_shim(const std::string& shim_binary, const std::string& config_path) {
+Result<UniqueFd> launch_shim(const std::string& shim_binary, const std::string& config_path, int secret_env_fd) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return fail_errno("pipe");
   UniqueFd ready(p[0]), ready_w(p[1]);
-  pid_t pid = TRY(spawn({shim_binary, config_path}, [w = ready_w.get()] {
+  pid_t pid = TRY(spawn({shim_binary, config_path}, [w = ready_w.get(), secret_env_fd] {
     int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(null, 1) < 0 || ::dup2(null, 2) < 0) return false;
-    return ::dup2(w, 3) >= 0;  // dup2 clears close-on-exec
+    int w3 = ::fcntl(w, F_DUPFD_CLOEXEC, 10), s4 = secret_env_fd >= 0 ? ::fcntl(secret_env_fd, F_DUPFD_CLOEXEC, 10) : -1;
+    if (secret_env_fd >= 0 && (s4 < 0 || ::dup2(s4, 4) < 0)) return false;
+    return w3 >= 0 && ::dup2(w3, 3) >= 0;  // dup2 clears close-on-exec
   }));
   ready_w.reset();
   int code = wait_exit(pid);  // the shim detached; this was its first process

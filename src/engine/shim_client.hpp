@@ -43,7 +43,8 @@ class ShimConnection {
 
 // Starts `shim_binary config_path`: returns the ready pipe once the shim listens on its socket,
 // or the error the shim reported (Errc::conflict when a shim of that container is alive).
-Result<UniqueFd> launch_shim(const std::string& shim_binary, const std::string& config_path);
+// `secret_env_fd` (an env memfd, common/env_memfd.hpp) becomes the shim's fd 4.
+Result<UniqueFd> launch_shim(const std::string& shim_binary, const std::string& config_path, int secret_env_fd = -1);
 
 // The shim of the run directory `run_dir` (shim::ShimConfig::run_dir): whether one is alive (it
 // holds the lock on shim.pid), connecting to it (one that is alive but not listening yet is

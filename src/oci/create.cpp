@@ -9,6 +9,8 @@ void add_create_flags(CLI::App* cmd, runtime::CreateOptions& o) {
   cmd->add_option("--console-socket", o.console_socket, "unix socket that receives the terminal's master");
   cmd->add_flag("--no-pivot", o.no_pivot, "move the root and chroot instead of pivot_root");
   cmd->add_option("--preserve-fds", o.preserve_fds, "pass fds 3 .. 3+N-1 to the container");
+  cmd->add_option(
+      "--env-fd", o.env_fd, "tiffin: add the KEY=value entries of this sealed memfd to the process's environment, in memory only");
   cmd->add_flag("--no-new-keyring")->description("accepted: tiffin never makes a session keyring");
   cmd->add_option("id", o.id, "container id")->required();
 }

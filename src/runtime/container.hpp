@@ -32,6 +32,9 @@ struct CreateOptions {
   std::string id, bundle, pid_file, console_socket;
   bool no_pivot = false;
   int preserve_fds = 0;  // fds 3 .. 3+n-1 are passed to the container's process
+  // tiffin's extension: entries (common/env_memfd.hpp) added to process.env in memory only, so
+  // a secret environment never is in a file; -1: none.
+  int env_fd = -1;
 };
 
 // Creates the container; returns the init's pid (in the caller's pid namespace).

@@ -17,6 +17,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "common/env_memfd.hpp"
 #include "common/fd.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/cgroup.hpp"
@@ -256,6 +257,11 @@ Result<pid_t> create(const RuntimeOptions& rt, const CreateOptions& opts, bool w
   CreateOptions o = opts;
   o.bundle = bundle;
   Spec spec = TRY(load_spec(bundle));
+  if (o.env_fd >= 0) {
+    merge_env(spec.process.env, TRY_CTX(read_env_memfd(o.env_fd), "--env-fd"));
+    ::close(o.env_fd);  // nothing else may inherit it (the container's process least of all)
+    o.env_fd = -1;
+  }
   // Checked before anything is made: the init builds the root in a mount namespace of its own.
   TRY(check_lsm_labels(spec.process, spec.linux.mount_label));
   if (!spec.linux.has_namespace("mount"))

@@ -9,7 +9,7 @@
 
 namespace tiffin::shim {
 
-Result<RuntimeCall> spawn_runtime(const ShimConfig& c, const std::vector<std::string>& args, int in, int out, int err) {
+Result<RuntimeCall> spawn_runtime(const ShimConfig& c, const std::vector<std::string>& args, int in, int out, int err, int fd4) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return fail_errno("pipe");
   UniqueFd errors(p[0]), errors_w(p[1]);
@@ -28,7 +28,9 @@ Result<RuntimeCall> spawn_runtime(const ShimConfig& c, const std::vector<std::st
     if (null < 0) return false;
     // dup2 clears close-on-exec; the write end goes to 3 last (it may sit on 0..2 otherwise).
     int moved = ::fcntl(w, F_DUPFD_CLOEXEC, 10);
+    int moved4 = fd4 >= 0 ? ::fcntl(fd4, F_DUPFD_CLOEXEC, 10) : -1;
     if (::dup2(in >= 0 ? in : null, 0) < 0 || ::dup2(out >= 0 ? out : null, 1) < 0 || ::dup2(err >= 0 ? err : null, 2) < 0) return false;
+    if (fd4 >= 0 && (moved4 < 0 || ::dup2(moved4, 4) < 0)) return false;
     return moved >= 0 && ::dup2(moved, 3) >= 0;
   }));
   ::fcntl(errors.get(), F_SETFL, O_NONBLOCK);

@@ -21,8 +21,9 @@ struct RuntimeCall {
 };
 
 // Starts the runtime with `args` (the verb first) and the given descriptors as its 0, 1 and 2
-// (-1: /dev/null).
-Result<RuntimeCall> spawn_runtime(const ShimConfig& c, const std::vector<std::string>& args, int in = -1, int out = -1, int err = -1);
+// (-1: /dev/null), and `fd4` as its 4 (-1: none).
+Result<RuntimeCall> spawn_runtime(
+    const ShimConfig& c, const std::vector<std::string>& args, int in = -1, int out = -1, int err = -1, int fd4 = -1);
 // Waits for it: success, or the error it reported (Errc::internal when it said nothing).
 Result<void> finish_runtime(RuntimeCall& call);
 // Both, with /dev/null as stdio.

@@ -76,9 +76,10 @@ struct Probe {
 
 class Shim {
  public:
-  Shim(const ShimConfig& c, int ready_fd)
+  Shim(const ShimConfig& c, int ready_fd, int secret_env_fd)
       : c_(c),
         ready_(ready_fd),
+        secret_env_(secret_env_fd),
         log_(c.log_path(), c.log_max_bytes, c.log_max_files),
         tracker_(parse_restart_policy(c.restart).value_or(RestartPolicy{})) {}
 
@@ -130,6 +131,7 @@ class Shim {
 
   const ShimConfig& c_;
   UniqueFd ready_;
+  UniqueFd secret_env_;  // the sealed memfd the runtime reads (--env-fd 4) at every start
   LogWriter log_;
   RestartTracker tracker_;
   std::unique_ptr<RedisPublisher> pub_out_, pub_err_, pub_stats_;
@@ -470,8 +472,9 @@ Result<Run> Shim::create_and_start(bool retried_stale) {
   // is in the spec (process.consoleSize) already, so it is there before the program runs.
   std::vector<std::string> args = {"run", "--detach", "--bundle", c_.bundle, "--pid-file", c_.init_pid_file()};
   if (c_.tty) args.insert(args.end(), {"--console-socket", c_.console_socket()});
+  if (secret_env_) args.insert(args.end(), {"--env-fd", "4"});
   args.push_back(c_.id);
-  RuntimeCall run = TRY(spawn_runtime(c_, args, in_r.get(), out_w.get(), err_w.get()));
+  RuntimeCall run = TRY(spawn_runtime(c_, args, in_r.get(), out_w.get(), err_w.get(), secret_env_.get()));
   // (A shim killed earlier may have left the runtime's container behind: see below.)
   out_w.reset();
   err_w.reset();
@@ -790,8 +793,8 @@ void Shim::record_event(const std::string& action, std::map<std::string, std::st
 
 }  // namespace
 
-int run_shim(const ShimConfig& config, int ready_fd) {
-  Shim shim(config, ready_fd);
+int run_shim(const ShimConfig& config, int ready_fd, int secret_env_fd) {
+  Shim shim(config, ready_fd, secret_env_fd);
   return shim.run();
 }
 

@@ -22,6 +22,7 @@ namespace tiffin::shim {
 // Runs the shim until the container stopped for good; returns the shim's exit status. Its
 // answer (Done or Failed) goes to `ready_fd` once shim.sock listens; the engine keeps the
 // other end open until it has sent Start, so a launcher that dies before asking leaves nothing.
-int run_shim(const ShimConfig& config, int ready_fd);
+// `secret_env_fd` (config.secret_env) is the environment memfd the runtime gets at each start.
+int run_shim(const ShimConfig& config, int ready_fd, int secret_env_fd = -1);
 
 }  // namespace tiffin::shim

@@ -12,6 +12,7 @@ std::string encode_config(const ShimConfig& c) {
   f.add("stdout_redis", c.stdout_redis).add("stderr_redis", c.stderr_redis).add("stats_redis", c.stats_redis);
   f.add("stats_interval_ms", c.stats_interval_ms).add("restart", c.restart);
   f.add("tty", c.tty).add("open_stdin", c.open_stdin).add("auto_remove", c.auto_remove);
+  if (c.secret_env) f.add("secret_env", true);
   f.add_all("teardown_unmount", c.teardown_unmount).add_all("teardown_remove", c.teardown_remove);
   if (!c.events_path.empty()) f.add("events_path", c.events_path).add_all("event_attribute", c.event_attributes);
   if (c.health.enabled()) {
@@ -45,6 +46,7 @@ Result<ShimConfig> decode_config(std::string_view text) {
   c.tty = r.flag("tty");
   c.open_stdin = r.flag("open_stdin");
   c.auto_remove = r.flag("auto_remove");
+  c.secret_env = r.flag("secret_env");
   c.teardown_unmount = r.list("teardown_unmount");
   c.teardown_remove = r.list("teardown_remove");
   c.events_path = r.text("events_path");

@@ -26,6 +26,9 @@ struct ShimConfig {
   bool tty = false;
   bool open_stdin = false;   // -i: stdin is a pipe fed by attached clients
   bool auto_remove = false;  // --rm: tear down once stopped for good (below)
+  // The engine passes a secret environment as fd 4 (common/env_memfd.hpp); the shim holds it
+  // and gives it to the runtime at each start (--env-fd). Only the flag is in this file.
+  bool secret_env = false;
   // With auto_remove, what the shim undoes itself once the container stopped for good, in order:
   // mounts to detach, then files and directories to delete (never through a mount). The last
   // tree is the container's directory: it goes once the runtime's delete is done too, and the

@@ -114,6 +114,7 @@ TEST(ShimConfig, RoundTripAndStrictness) {
   c.log_max_bytes = 123;
   c.stats_redis = "redis://h/c";
   c.auto_remove = true;
+  c.secret_env = true;
   c.teardown_unmount = {"/s/rootfs", "/odd\npath\\"};
   c.teardown_remove = {"/s"};
   c.health = {{"/bin/sh", "-c", "curl -f localhost || exit 1"}, std::chrono::milliseconds(1500), std::chrono::milliseconds(700),
