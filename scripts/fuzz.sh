@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-${FUZZ_SECONDS:-60}}"
 
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DTIFFIN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz go_template_fuzz cp_extract_fuzz >/dev/null
+ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz go_template_fuzz cp_extract_fuzz zos_workload_fuzz >/dev/null
 
 work="$(mktemp -d /tmp/tiffin-fuzz.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 export TMPDIR="$work"
-mkdir -p "$work/fl" "$work/tar" "$work/layer" "$work/hub" "$work/dns" "$work/manifest" "$work/api" "$work/tmpl" "$work/cp" "$work/tree/d" "$work/artifacts"
+mkdir -p "$work/fl" "$work/tar" "$work/layer" "$work/hub" "$work/dns" "$work/manifest" "$work/api" "$work/tmpl" "$work/cp" "$work/zos" "$work/tree/d" "$work/artifacts"
 
 # Seeds: the rfs-made flists, and small tars of every entry type in every compression.
 cp tests/fixtures/rfs/*.fl "$work/fl/"
@@ -92,8 +92,22 @@ for i, (name, link) in enumerate([("../x", None), ("escape/tmp/x", None), ("up/x
     open(f"{sys.argv[1]}/hostile{i}", "wb").write(bytes([i % 8]) + buf.getvalue())
 PY
 
+# Zero-OS workloads: every field, explorer forms (enum numbers, RFC 3339, stats_aggregator), a result.
+cat > "$work/zos/full" <<'JSON'
+{"workload_id": 42, "node_id": "9Gn5hcyKkwq6c5s8ZpBmR9ZbaH2PAUtNmhXJMXrmGSFc", "pool_id": 7, "reference": "r", "customer_tid": 1,
+ "workload_type": 1, "epoch": 1600000000, "description": "d", "metadata": "m", "flist": "https://hub.grid.tf/a/b.flist",
+ "hub_url": "zdb://hub.grid.tf:9900", "environment": {"B": "2", "A": "1"}, "secret_environment": {"S": "00ff"},
+ "entrypoint": "/sbin/zinit init", "interactive": true, "volumes": [{"volume_id": "v-1", "mountpoint": "/data"}],
+ "network_connection": [{"network_id": "n", "ipaddress": "2001:db8:0:0:1:0:0:1", "public_ip6": true}],
+ "capacity": {"cpu": 2, "memory": 2048, "disk_size": 10240, "disk_type": "hdd"},
+ "logs": [{"type": "redis", "data": {"stdout": "redis://l/o", "stderr": "redis://l/e"}}],
+ "stats": [{"type": "redis", "data": {"endpoint": "redis://s"}}]}
+JSON
+printf '{"epoch": "2020-09-13T14:26:40.5+02:00", "capacity": {"disk_type": 0}, "stats_aggregator": [{"type": "redis", "data": {}}], "network_connection": [{"network_id": "6", "ipaddress": "::ffff:10.1.3.5"}]}' > "$work/zos/forms"
+printf '{"workload_id": 9, "node_id": "n", "state": "ok", "message": "", "data_json": "{\\"id\\":\\"9-1\\"}", "epoch": 1, "signature": ""}' > "$work/zos/result"
+
 status=0
-for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest api_request_fuzz:api go_template_fuzz:tmpl cp_extract_fuzz:cp; do
+for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest api_request_fuzz:api go_template_fuzz:tmpl cp_extract_fuzz:cp zos_workload_fuzz:zos; do
   name="${target%%:*}"; seeds="$work/${target##*:}"
   echo "fuzz: $name for ${SECONDS_EACH}s"
   if ! "build-fuzz/fuzz/$name" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
