@@ -53,10 +53,13 @@ struct Listener {
   bool tcp = false;
   std::string endpoint;   // unix:///…, tcp://…
   std::string unix_path;  // removed when the server stops
+  bool zos_only = false;  // --zos: the Zero-OS API alone, each call authenticated by itself
 };
 
 struct Session {
   int fd = -1;
+  bool local = false;  // on the unix socket: its mode says who may connect (the node's admins)
+  bool zos_only = false;
   std::atomic<int64_t> deadline{0};  // steady ns; 0 while a handler works or streams
   void touch(std::chrono::seconds t) { deadline = (Clock::now() + t).time_since_epoch().count(); }
   void cut() const {
@@ -121,6 +124,10 @@ class Server final : public ApiServer {
       else if (h == "fd://") TRY(adopt_systemd());
       else return fail(Errc::invalid_input, "unknown host '" + h + "': use unix:///path, tcp://host:port or fd://");
     }
+    for (const auto& h : opts_.zos_hosts) {
+      if (!h.starts_with("tcp://")) return fail(Errc::invalid_input, "--zos '" + h + "': use tcp://host:port");
+      TRY(listen_tcp(h.substr(6), true));
+    }
     for (auto& l : listeners_) threads_.emplace_back([this, &l] { accept_loop(l); });
     threads_.emplace_back([this] { reap_loop(); });
     return {};
@@ -184,8 +191,8 @@ class Server final : public ApiServer {
     return {};
   }
 
-  Result<void> listen_tcp(const std::string& hostport) {
-    if (opts_.tls_cert.empty() && !opts_.insecure_tcp)
+  Result<void> listen_tcp(const std::string& hostport, bool zos_only = false) {
+    if (opts_.tls_cert.empty() && !opts_.insecure_tcp && !zos_only)
       return fail(Errc::invalid_input,
           "refusing to serve the API on TCP without TLS: give --tlscacert, --tlscert and --tlskey (clients then need a certificate "
           "the CA signed), or --insecure-tcp if this network is yours alone");
@@ -208,9 +215,9 @@ class Server final : public ApiServer {
     if (ec) return fail(Errc::io, "listening on " + hostport + ": " + ec.message());
     uint16_t bound = acceptor.local_endpoint().port();
     UniqueFd fd(acceptor.release(ec));
-    if (!tls_ && !opts_.tls_cert.empty()) TRY(make_tls());
+    if (!tls_ && !opts_.tls_cert.empty() && !zos_only) TRY(make_tls());
     std::string h = addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string();
-    listeners_.push_back({std::move(fd), true, fmt::format("tcp://{}:{}", h, bound), ""});
+    listeners_.push_back({std::move(fd), true, fmt::format("{}tcp://{}:{}", zos_only ? "zos+" : "", h, bound), "", zos_only});
     return {};
   }
 
@@ -271,10 +278,12 @@ class Server final : public ApiServer {
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       }
       ++live_;
-      bool tcp = l.tcp;
-      std::thread([this, fd, tcp] {
+      bool tcp = l.tcp, zos_only = l.zos_only;
+      std::thread([this, fd, tcp, zos_only] {
         Session s;
         s.fd = fd;
+        s.local = !tcp;
+        s.zos_only = zos_only;
         {
           std::lock_guard lock(mu_);
           sessions_.insert(&s);
@@ -310,7 +319,7 @@ class Server final : public ApiServer {
         ::close(fd);
         return;
       }
-      if (tls_) {
+      if (tls_ && !s.zos_only) {
         asio::ssl::stream<tcp_socket&> stream(sock, *tls_);
         stream.handshake(asio::ssl::stream_base::server, ec);
         if (!ec) exchange(stream, s);
@@ -379,6 +388,12 @@ class Server final : public ApiServer {
       r.method = std::string(req.method_string());
       r.version = split->version;
       r.path = split->path;
+      r.local = s.local;
+      r.authorization = std::string(req[http::field::authorization]);
+      if (s.zos_only && !r.path.starts_with("/zos/")) {
+        write_error(stream, 404, "this listener serves the Zero-OS API (/zos/v1) only");
+        return;
+      }
       if (q != std::string::npos) r.query = parse_query(std::string_view(target).substr(q + 1));
       r.content_type = std::string(req[http::field::content_type]);
       r.wants_upgrade = beast::iequals(req[http::field::upgrade], "tcp");

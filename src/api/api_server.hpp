@@ -22,9 +22,13 @@ struct ServeOptions {
   engine::EngineOptions engine;
   // unix:///path, tcp://host:port, fd:// (systemd's sockets); default unix:///run/tiffin/docker.sock
   std::vector<std::string> hosts;
-  std::string socket_group;                  // the unix socket's group (name or gid); empty: root's
-  std::string tls_ca, tls_cert, tls_key;     // TCP: the server's certificate and the CA clients' certificates must come from
-  bool insecure_tcp = false;                 // TCP without TLS (refused otherwise)
+  std::string socket_group;               // the unix socket's group (name or gid); empty: root's
+  std::string tls_ca, tls_cert, tls_key;  // TCP: the server's certificate and the CA clients' certificates must come from
+  bool insecure_tcp = false;              // TCP without TLS (refused otherwise)
+  // tcp://host:port listeners of the Zero-OS API alone (/zos/v1): every call there carries its
+  // own authentication (a user's signature or the node's admin token), the Docker API is not
+  // reachable through them.
+  std::vector<std::string> zos_hosts;
   std::chrono::seconds request_timeout{60};  // to read one request's head and body
   size_t max_body = size_t(64) << 20;
   size_t max_header = 64 << 10;

@@ -113,6 +113,7 @@ EngineApi::EngineApi(engine::EngineOptions opts)
   add_event_endpoints(*this);
   add_stats_endpoints(*this);
   add_container_files_endpoints(*this);
+  add_zos_endpoints(*this);
 }
 
 EngineApi::~EngineApi() = default;

@@ -52,6 +52,7 @@ void add_network_endpoints(EngineApi& api);
 void add_event_endpoints(EngineApi& api);
 void add_stats_endpoints(EngineApi& api);
 void add_container_files_endpoints(EngineApi& api);  // archive (docker cp), changes
+void add_zos_endpoints(EngineApi& api);              // /zos/v1: Zero-OS workloads and node management
 
 // A container's id; docker's "No such container: x" (404) for a name or id nobody has.
 Result<std::string> container_id(engine::Engine& e, const std::string& ref);

@@ -25,6 +25,8 @@ struct Request {
   std::string body;
   std::string content_type;
   bool wants_upgrade = false;  // Connection: Upgrade, Upgrade: tcp
+  std::string authorization;   // the Authorization header (the Zero-OS API's)
+  bool local = false;          // through the unix socket, whose mode admits the node's admins only
 
   // A query value, or `fallback`.
   std::string arg(const std::string& key, const std::string& fallback = {}) const;

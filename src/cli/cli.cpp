@@ -1,5 +1,6 @@
 #include "cli/cli.hpp"
 
+#include <cstdlib>
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -118,10 +119,27 @@ void add_node_verbs(CLI::App& app, Context& ctx) {
     add(app, ctx);
 }
 
+std::string remote_node_of(int argc, char** argv) {
+  std::string verb = first_verb(argc, argv);
+  if (verb.empty() || verb == "node" || verb == "deploy" || verb == "workloads") return {};
+  // Before the verb's first operand only: what follows an image or a container is the
+  // container's command line, whatever it says.
+  bool after_verb = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--node" && i + 1 < argc) return argv[i + 1];
+    if (a.starts_with("--node=")) return std::string(a.substr(7));
+    if (a == "--" || (after_verb && !a.starts_with("-"))) break;
+    if (a == verb) after_verb = true;
+  }
+  const char* env = std::getenv("TIFFIN_NODE");
+  return env ? env : "";
+}
+
 std::string first_verb(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--root" || a == "--run-root" || a == "--dns-upstream") {
+    if (a == "--root" || a == "--run-root" || a == "--dns-upstream" || a == "--node") {
       ++i;
       continue;
     }

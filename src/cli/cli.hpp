@@ -67,6 +67,10 @@ void add_load(CLI::App& app, Context& ctx);   // docker-archive / oci-archive ta
 void add_save(CLI::App& app, Context& ctx);
 void add_import(CLI::App& app, Context& ctx);  // import
 void add_login(CLI::App& app, Context& ctx);   // login, logout (registries)
+void add_node(CLI::App& app, Context& ctx);    // Zero-OS: identity, users, remote nodes
+void add_deploy(CLI::App& app, Context& ctx);  // Zero-OS workloads: deploy, workloads
+// `--node NAME` (or TIFFIN_NODE) on a verb that is not Zero-OS's own: the node's name, else "".
+std::string remote_node_of(int argc, char** argv);
 void add_cp(CLI::App& app, Context& ctx);      // docker cp (tars: libarchive)
 // The node's verbs (docker's command line), one per file.
 void add_run(CLI::App& app, Context& ctx);

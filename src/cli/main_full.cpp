@@ -3,11 +3,22 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/cli.hpp"
+#include "cli/zos_remote.hpp"
 #include "engine/engine.hpp"
 
 namespace tiffin::cli {
 
 int run_full(int argc, char** argv) {
+  if (std::string node = remote_node_of(argc, argv); !node.empty()) {
+    // The verb runs there: everything but --node NAME goes.
+    std::vector<std::string> args;
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--node") ++i;
+      else if (!a.starts_with("--node=")) args.push_back(a);
+    }
+    return run_on_node(node, args);
+  }
   engine::set_image_fetcher(engine::fetch_image_in_process);
   // The flist tools, the mount and the hub log through spdlog.
   auto logger = spdlog::stderr_color_mt("tiffin");
@@ -41,6 +52,8 @@ int run_full(int argc, char** argv) {
         add_import(app, ctx);
         add_login(app, ctx);
         add_cp(app, ctx);
+        add_node(app, ctx);
+        add_deploy(app, ctx);
         add_node_verbs(app, ctx);
       },
       on_parsed);

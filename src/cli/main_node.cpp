@@ -14,8 +14,8 @@ namespace tiffin::cli {
 
 int run_node(int argc, char** argv) {
   static const std::set<std::string> full_verbs = {
-      "flist", "hub", "push", "pull", "load", "save", "import", "login", "logout", "serve", "cp"};
-  if (full_verbs.contains(first_verb(argc, argv))) {
+      "flist", "hub", "push", "pull", "load", "save", "import", "login", "logout", "serve", "cp", "node", "deploy", "workloads"};
+  if (full_verbs.contains(first_verb(argc, argv)) || !remote_node_of(argc, argv).empty()) {
     std::error_code ec;
     auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
     std::string full = ((ec ? std::filesystem::path(argv[0]) : self).parent_path() / "tiffin-full").string();
@@ -35,7 +35,9 @@ int run_node(int argc, char** argv) {
             {"import", "Pack a directory or tar (or add an .fl) into the local image store"}, {"login", "Log in to a registry"},
             {"logout", "Forget the credentials stored for a registry"},
             {"serve", "Serve the Docker Engine API (for the docker CLI, compose, SDKs)"},
-            {"cp", "Copy files between a container and the host"}})
+            {"cp", "Copy files between a container and the host"},
+            {"node", "Zero-OS node: identity, users, remote nodes (add, ping, info, disks, exec)"},
+            {"deploy", "Deploy a Zero-OS container workload (signed)"}, {"workloads", "List a node's Zero-OS workloads"}})
       app.add_subcommand(verb, what)->allow_extras();
   });
 }

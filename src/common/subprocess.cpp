@@ -27,11 +27,14 @@ Result<pid_t> spawn(const std::vector<std::string>& argv, const std::function<bo
   return pid;
 }
 
-Result<Captured> run_captured(const std::vector<std::string>& argv) {
+Result<Captured> run_captured(const std::vector<std::string>& argv, bool with_stderr) {
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) return fail_errno("pipe");
   UniqueFd r(out[0]), w(out[1]);
-  pid_t pid = TRY(spawn(argv, [fd = w.get()] { return ::dup2(fd, 1) >= 0; }));
+  pid_t pid = TRY(spawn(argv, [fd = w.get(), with_stderr] {
+    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return null >= 0 && ::dup2(null, 0) >= 0 && ::dup2(fd, 1) >= 0 && (!with_stderr || ::dup2(fd, 2) >= 0);
+  }));
   w.reset();
   Captured c;
   char buf[65536];

@@ -20,7 +20,9 @@ struct Captured {
   int exit_code = 0;
   std::string out;
 };
-Result<Captured> run_captured(const std::vector<std::string>& argv);
+// Its standard output (and error, with `with_stderr`: the two interleaved as they came) and exit
+// code; its standard input is /dev/null.
+Result<Captured> run_captured(const std::vector<std::string>& argv, bool with_stderr = false);
 
 // Waits for `pid`: its exit code, or 128 + the number of the signal that killed it.
 int wait_exit(pid_t pid);
