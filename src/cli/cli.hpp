@@ -71,7 +71,7 @@ void add_node(CLI::App& app, Context& ctx);    // Zero-OS: identity, users, remo
 void add_deploy(CLI::App& app, Context& ctx);  // Zero-OS workloads: deploy, workloads
 // `--node NAME` (or TIFFIN_NODE) on a verb that is not Zero-OS's own: the node's name, else "".
 std::string remote_node_of(int argc, char** argv);
-void add_cp(CLI::App& app, Context& ctx);      // docker cp (tars: libarchive)
+void add_cp(CLI::App& app, Context& ctx);  // docker cp (tars: libarchive)
 // The node's verbs (docker's command line), one per file.
 void add_run(CLI::App& app, Context& ctx);
 void add_create(CLI::App& app, Context& ctx);

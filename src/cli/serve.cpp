@@ -14,7 +14,8 @@ void add_serve(CLI::App& app, Context& ctx) {
   serve->add_option("--tlscert", o->tls_cert, "TCP: the server's certificate (PEM)");
   serve->add_option("--tlskey", o->tls_key, "TCP: the server's key (PEM)");
   serve->add_flag("--insecure-tcp", o->insecure_tcp, "Allow TCP without TLS (anyone who reaches the port controls the node)");
-  serve->add_option("--zos", o->zos_hosts, "tcp://ip:port: the Zero-OS API alone (/zos/v1; every call signed by a user or with the admin token)");
+  serve->add_option(
+      "--zos", o->zos_hosts, "tcp://ip:port: the Zero-OS API alone (/zos/v1; every call signed by a user or with the admin token)");
   serve->callback([&ctx, o] {
     ctx.run([&]() -> Result<int> {
       o->engine = ctx.engine;
