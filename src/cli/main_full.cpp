@@ -10,11 +10,15 @@ namespace tiffin::cli {
 
 int run_full(int argc, char** argv) {
   if (std::string node = remote_node_of(argc, argv); !node.empty()) {
-    // The verb runs there: everything but --node NAME goes.
+    // The verb runs there, with that node's state: this one's --root, --run-root and
+    // --dns-upstream stay here, as does --node NAME.
     std::vector<std::string> args;
+    std::string verb = first_verb(argc, argv);
+    bool global = true;
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
-      if (a == "--node") ++i;
+      if (a == verb) global = false;
+      if (a == "--node" || (global && (a == "--root" || a == "--run-root" || a == "--dns-upstream"))) ++i;
       else if (!a.starts_with("--node=")) args.push_back(a);
     }
     return run_on_node(node, args);
