@@ -35,6 +35,7 @@ struct DeployRequest {
   std::string signature;   // hex(ed25519(user, signature_challenge(workload)))
   int secret_version = 0;  // 0: sealed boxes to the node key; 1: ECDH with the user's key
   ContainerWorkload workload;
+  bool operator==(const DeployRequest&) const = default;
 };
 // {"user_id": N, "signature": "hex", "version": 0|1, "workload": {…}}
 Result<DeployRequest> parse_deploy_request(std::string_view body);
