@@ -1,7 +1,10 @@
 // tiffin serve [-H unix:///run/tiffin/docker.sock] [-H tcp://0.0.0.0:2376 --tlscacert … --tlscert … --tlskey …]
 // The Docker Engine API over the same engine and state as the CLI (api/api_server.hpp).
+#include <fmt/core.h>
+
 #include "api/api_server.hpp"
 #include "cli/cli.hpp"
+#include "zos/zos_node.hpp"
 
 namespace tiffin::cli {
 
@@ -19,6 +22,15 @@ void add_serve(CLI::App& app, Context& ctx) {
   serve->callback([&ctx, o] {
     ctx.run([&]() -> Result<int> {
       o->engine = ctx.engine;
+      if (!o->zos_hosts.empty()) {
+        // Zero-OS workloads that stopped with the node (a reboot, a crash) run again: only the
+        // node can decrypt their secrets, so only it can start them.
+        auto node = zos::ZosNode::open(ctx.engine);
+        auto restored = node ? node->restore() : Result<std::vector<std::string>>(std::unexpected(node.error()));
+        if (!restored) fmt::print(stderr, "tiffin serve: restoring Zero-OS workloads: {}\n", restored.error().message);
+        else
+          for (const auto& line : *restored) fmt::print(stderr, "tiffin serve: {}\n", line);
+      }
       TRY(api::serve(*o));
       return 0;
     });

@@ -163,6 +163,14 @@ def test_restarted_shim_needs_the_workload_and_a_plain_start_is_refused(node, im
     # Its secrets exist nowhere the engine could take them from: only the workload can start it.
     p = node("start", "zos-21", rc=None)
     assert p.returncode != 0 and b"needs its secret environment (SECRET)" in p.stderr
+    # The node's server starts its stopped workloads (after a reboot) with their secrets again.
+    s = Serve(node, tmp_path / "api" / "d.sock", "--zos", f"tcp://127.0.0.1:{free_port()}")
+    try:
+        info = wait_for(lambda: (lambda i: i if i["State"]["Running"] else None)(node.inspect("zos-21")), what="the workload restored")
+        assert f"SECRET={SECRET}".encode() in open(f"/proc/{info['State']['Pid']}/environ", "rb").read()
+        assert "workload 21: started" in s.log()
+    finally:
+        s.stop()
     node("deploy", "--delete", 21)
 
 
