@@ -68,7 +68,7 @@ TEST(ZosNodeState, UsersTokenSignaturesAndWorkloadsPersist) {
 
     ASSERT_TRUE(st->put_workload({5, 7, R"({"flist":"x"})", "challenge", 1, "cid", R"({"state":"ok"})"}));
   }
-  struct stat s{};
+  struct stat s {};
   ASSERT_EQ(::stat((dir.path() + "/zos/node.db").c_str(), &s), 0);
   EXPECT_EQ(s.st_mode & 077, 0u);  // holds who may deploy: the node's admins' only
   auto st = NodeState::open(dir.path());
