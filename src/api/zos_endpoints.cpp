@@ -5,9 +5,13 @@
 //   - the other workload calls: the workload's user ("Authorization: Tiffin-User
 //     id=N,time=UNIX,signature=HEX", over "METHOD PATH\nTIME", each signature usable once)
 //     or an admin;
-//   - /zos/v1/node/…: admins only — callers on the unix socket, or "Authorization: Bearer TOKEN".
+//   - /zos/v1/node/…, /zos/v1/containers/{id}/exec, /zos/v1/exec/{id}: admins only — callers on
+//     the unix socket, or "Authorization: Bearer TOKEN".
 #include "api/engine_api.hpp"
+#include "api/exec_session.hpp"
+#include "api/exec_store.hpp"
 #include "common/hex.hpp"
+#include "common/json_fields.hpp"
 #include "common/subprocess.hpp"
 #include "common/text.hpp"
 #include "zos/node_capacity.hpp"
@@ -189,6 +193,42 @@ void add_zos_endpoints(EngineApi& api) {
     for (auto& a : TRY(argv_of(r))) argv.push_back(std::move(a));
     auto [code, out] = TRY(run_captured(argv, true));
     return json_response(200, {{"exit_code", code}, {"output", out}});
+  }));
+
+  // An interactive program in a container (`zos container ID shell`): the request's connection
+  // becomes the program's terminal (docker's multiplexed frames without "tty"), through docker's
+  // exec machinery; /zos/v1 had only calls that answer once. Its exit code is read afterwards
+  // from GET /zos/v1/exec/{X-Tiffin-Exec}: a raw terminal stream has no room for it.
+  // Body: {"cmd": [...], "tty": bool, "env": ["K=V"], "user": "", "workdir": "", "rows": N, "cols": N}.
+  api.route("POST", "/zos/v1/containers/{id}/exec", admin([&api](zos::ZosNode&, Request& r) -> Result<Response> {
+    namespace jf = tiffin::json_fields;
+    json body = TRY(body_object(r));
+    engine::Engine e = TRY(api.engine());
+    auto info = TRY(e.inspect(TRY(container_id(e, r.params.at("id")))));
+    if (info.state.status != shim::ContainerStatus::running) return fail(Errc::conflict, "container " + info.id + " is not running");
+    ExecInstance x;
+    x.id = TRY(engine::random_id());
+    x.container = info.id;
+    x.request.args = TRY(jf::strings(body, "cmd", "exec"));
+    if (x.request.args.empty()) return fail(Errc::invalid_input, "exec: cmd: expected a non-empty array of strings");
+    x.request.env = TRY(jf::strings(body, "env", "exec"));
+    x.request.user = TRY(jf::string(body, "user", "exec"));
+    x.request.workdir = TRY(jf::string(body, "workdir", "exec"));
+    x.request.tty = TRY(jf::boolean(body, "tty", "exec"));
+    x.attach_stdin = x.attach_stdout = x.attach_stderr = true;
+    auto rows = TRY(jf::unsigned_number(body, "rows", "exec")), cols = TRY(jf::unsigned_number(body, "cols", "exec"));
+    if (rows.value_or(0) > 0xffff || cols.value_or(0) > 0xffff) return fail(Errc::invalid_input, "exec: rows and cols are at most 65535");
+    api.execs().put(x);
+    if (!api.execs().try_start(x.id)) return fail(Errc::internal, "exec " + x.id + " could not be started");
+    Response res = hijacked_exec(api, x, static_cast<uint16_t>(rows.value_or(0)), static_cast<uint16_t>(cols.value_or(0)));
+    res.headers.emplace_back("X-Tiffin-Exec", x.id);
+    return res;
+  }));
+  api.route("GET", "/zos/v1/exec/{id}", admin([&api](zos::ZosNode&, Request& r) -> Result<Response> {
+    auto x = api.execs().get(r.params.at("id"));
+    if (!x) return fail(Errc::not_found, "no exec " + r.params.at("id"));
+    return json_response(200, {{"id", x->id}, {"container", x->container}, {"running", x->running},
+                                  {"exit_code", x->exit_code ? json(*x->exit_code) : json(nullptr)}});
   }));
 }
 

@@ -121,7 +121,7 @@ void add_node_verbs(CLI::App& app, Context& ctx) {
 
 std::string remote_node_of(int argc, char** argv) {
   std::string verb = first_verb(argc, argv);
-  if (verb.empty() || verb == "node" || verb == "deploy" || verb == "workloads") return {};
+  if (verb.empty() || verb == "node" || verb == "deploy" || verb == "workloads" || verb == "zos") return {};
   // Before the verb's first operand only: what follows an image or a container is the
   // container's command line, whatever it says.
   bool after_verb = false;

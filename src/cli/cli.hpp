@@ -69,6 +69,10 @@ void add_import(CLI::App& app, Context& ctx);  // import
 void add_login(CLI::App& app, Context& ctx);   // login, logout (registries)
 void add_node(CLI::App& app, Context& ctx);    // Zero-OS: identity, users, remote nodes
 void add_deploy(CLI::App& app, Context& ctx);  // Zero-OS workloads: deploy, workloads
+void add_zos(CLI::App& app, Context& ctx);     // ThreeFold's `zos` command line against nodes
+// The command line as tiffin parses it: `zos …` (argv[0] named zos, a symlink to tiffin-full)
+// is `tiffin zos …`, and the seed's `zos container ID ACTION …` becomes `… container ACTION ID …`.
+std::vector<std::string> zos_command_line(int argc, char** argv);
 // `--node NAME` (or TIFFIN_NODE) on a verb that is not Zero-OS's own: the node's name, else "".
 std::string remote_node_of(int argc, char** argv);
 void add_cp(CLI::App& app, Context& ctx);  // docker cp (tars: libarchive)

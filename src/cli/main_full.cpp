@@ -9,6 +9,13 @@
 namespace tiffin::cli {
 
 int run_full(int argc, char** argv) {
+  // Run as `zos`, or with the seed's `zos container ID ACTION`: the command line tiffin parses.
+  std::vector<std::string> words = zos_command_line(argc, argv);
+  std::vector<char*> word_ptrs;
+  for (auto& w : words) word_ptrs.push_back(w.data());
+  word_ptrs.push_back(nullptr);
+  argc = static_cast<int>(words.size());
+  argv = word_ptrs.data();
   if (std::string node = remote_node_of(argc, argv); !node.empty()) {
     // The verb runs there, with that node's state: this one's --root, --run-root and
     // --dns-upstream stay here, as does --node NAME.
@@ -58,6 +65,7 @@ int run_full(int argc, char** argv) {
         add_cp(app, ctx);
         add_node(app, ctx);
         add_deploy(app, ctx);
+        add_zos(app, ctx);
         add_node_verbs(app, ctx);
       },
       on_parsed);

@@ -14,8 +14,10 @@ namespace tiffin::cli {
 
 int run_node(int argc, char** argv) {
   static const std::set<std::string> full_verbs = {
-      "flist", "hub", "push", "pull", "load", "save", "import", "login", "logout", "serve", "cp", "node", "deploy", "workloads"};
-  if (full_verbs.contains(first_verb(argc, argv)) || !remote_node_of(argc, argv).empty()) {
+      "flist", "hub", "push", "pull", "load", "save", "import", "login", "logout", "serve", "cp", "node", "deploy", "workloads", "zos"};
+  // Run as `zos` (a symlink), every word is the zos command line's: tiffin-full reads argv[0] too.
+  bool as_zos = argc > 0 && std::filesystem::path(argv[0]).filename() == "zos";
+  if (as_zos || full_verbs.contains(first_verb(argc, argv)) || !remote_node_of(argc, argv).empty()) {
     std::error_code ec;
     auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
     std::string full = ((ec ? std::filesystem::path(argv[0]) : self).parent_path() / "tiffin-full").string();
@@ -37,7 +39,8 @@ int run_node(int argc, char** argv) {
             {"serve", "Serve the Docker Engine API (for the docker CLI, compose, SDKs)"},
             {"cp", "Copy files between a container and the host"},
             {"node", "Zero-OS node: identity, users, remote nodes (add, ping, info, disks, exec)"},
-            {"deploy", "Deploy a Zero-OS container workload (signed)"}, {"workloads", "List a node's Zero-OS workloads"}})
+            {"deploy", "Deploy a Zero-OS container workload (signed)"}, {"workloads", "List a node's Zero-OS workloads"},
+            {"zos", "ThreeFold's zos command line against Zero-OS nodes (configure, cmd, exec, container …)"}})
       app.add_subcommand(verb, what)->allow_extras();
   });
 }

@@ -21,27 +21,50 @@ std::string nodes_file() {
   return base + "/tiffin/nodes.json";
 }
 
-Result<std::map<std::string, NodeEntry>> load_nodes() {
-  std::map<std::string, NodeEntry> out;
+namespace {
+
+// The file as it is: {"nodes": {}} when there is none.
+Result<json> read_nodes_json() {
   std::string path = nodes_file();
-  if (::access(path.c_str(), F_OK) != 0) return out;
+  if (::access(path.c_str(), F_OK) != 0) return json{{"nodes", json::object()}};
   Bytes text = TRY(read_file(path, 1 << 20));
   json j = json::parse(text.begin(), text.end(), nullptr, false);
   if (!j.is_object() || !j.contains("nodes") || !j["nodes"].is_object()) return fail(Errc::corrupt, path + ": not a nodes file");
+  if (j.contains("default") && !j["default"].is_string()) return fail(Errc::corrupt, path + ": \"default\" is not a node's name");
+  return j;
+}
+
+Result<void> write_nodes_json(const std::map<std::string, NodeEntry>& nodes, const std::string& default_name) {
+  json j = {{"nodes", json::object()}};
+  for (const auto& [name, n] : nodes) j["nodes"][name] = {{"url", n.url}, {"token", n.token}};
+  if (!default_name.empty() && nodes.contains(default_name)) j["default"] = default_name;
+  std::string path = nodes_file();
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  return write_file_atomic(path, j.dump(2) + "\n", 0600, true);
+}
+
+}  // namespace
+
+Result<std::map<std::string, NodeEntry>> load_nodes() {
+  std::map<std::string, NodeEntry> out;
+  json j = TRY(read_nodes_json());
   for (const auto& [name, n] : j["nodes"].items()) {
-    if (!n.is_object() || !n.contains("url") || !n["url"].is_string()) return fail(Errc::corrupt, path + ": node " + name + " has no url");
+    if (!n.is_object() || !n.contains("url") || !n["url"].is_string())
+      return fail(Errc::corrupt, nodes_file() + ": node " + name + " has no url");
     out[name] = {n["url"].get<std::string>(), n.value("token", "")};
   }
   return out;
 }
 
-Result<void> save_nodes(const std::map<std::string, NodeEntry>& nodes) {
-  json j = {{"nodes", json::object()}};
-  for (const auto& [name, n] : nodes) j["nodes"][name] = {{"url", n.url}, {"token", n.token}};
-  std::string path = nodes_file();
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  return write_file_atomic(path, j.dump(2) + "\n", 0600, true);
+Result<void> save_nodes(const std::map<std::string, NodeEntry>& nodes) { return write_nodes_json(nodes, TRY(default_node())); }
+
+Result<std::string> default_node() { return TRY(read_nodes_json()).value("default", ""); }
+
+Result<void> set_default_node(const std::string& name) {
+  auto nodes = TRY(load_nodes());
+  if (!nodes.contains(name)) return fail(Errc::not_found, "no node '" + name + "' in " + nodes_file());
+  return write_nodes_json(nodes, name);
 }
 
 Result<NodeEntry> find_node(const std::string& name) {
@@ -91,14 +114,23 @@ Result<json> expect_ok(const ApiAnswer& a, const std::string& what) {
   return fail(kind, what + ": the node answered " + std::to_string(a.status) + (msg.empty() ? "" : ": " + msg));
 }
 
+Result<NodeCliAnswer> cli_on_node(const NodeEntry& n, const std::string& name, const std::vector<std::string>& argv) {
+  if (n.token.empty()) return fail(Errc::denied, "node " + name + " has no admin token (tiffin node add " + name + " URL --token …)");
+  std::string request;
+  try {
+    request = json{{"argv", argv}}.dump();
+  } catch (const json::exception&) {
+    return fail(Errc::invalid_input, "the command line must be UTF-8 text");
+  }
+  json body = TRY(expect_ok(TRY(call_node(n, "POST", "/zos/v1/node/cli", bearer(n), request)), "node " + name));
+  return NodeCliAnswer{body.value("exit_code", 1), body.value("output", "")};
+}
+
 int run_on_node(const std::string& name, const std::vector<std::string>& argv) {
   auto run = [&]() -> Result<int> {
-    NodeEntry n = TRY(find_node(name));
-    if (n.token.empty()) return fail(Errc::denied, "node " + name + " has no admin token (tiffin node add " + name + " URL --token …)");
-    json body = TRY(expect_ok(TRY(call_node(n, "POST", "/zos/v1/node/cli", bearer(n), json{{"argv", argv}}.dump())), "node " + name));
-    std::string out = body.value("output", "");
-    std::fwrite(out.data(), 1, out.size(), stdout);
-    return body.value("exit_code", 1);
+    NodeCliAnswer a = TRY(cli_on_node(TRY(find_node(name)), name, argv));
+    std::fwrite(a.output.data(), 1, a.output.size(), stdout);
+    return a.exit_code;
   };
   auto code = run();
   if (code) return *code;
