@@ -28,6 +28,9 @@ PACKAGES=(
   iperf3 wrk
   # nft, to look at tiffin's table in tests (tiffin itself goes through libnftables)
   nftables
+  # a Zero-OS node in a local VM (tiffin node vm): qemu, the kernel it boots, modprobe for its
+  # modules' dependencies; dropbear for the zos CLI's sshenable test
+  qemu-system-x86 linux-image-amd64 kmod dropbear-bin openssh-client
   # the engine's benchmark peer (issue 5): dockerd, started by bench/engine_bench.py itself
   docker.io
   # OCI images (issue 15): a real registry (Distribution), skopeo to push and convert archives,

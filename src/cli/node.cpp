@@ -127,9 +127,12 @@ void add_node(CLI::App& app, Context& ctx) {
   });
 
   CLI::App* token = node->add_subcommand("token", "Make a new admin token for this node's API (the old one stops working); printed once");
-  token->callback([&ctx] {
+  token->add_option("--set-hash", o->key, "Take the token whose hash (hex BLAKE2b-256) this is instead (a VM's host made it)");
+  token->callback([&ctx, o] {
     ctx.run([&]() -> Result<int> {
-      fmt::print("{}\n", TRY(TRY(zos::ZosNode::open(ctx.engine)).state().rotate_admin_token()));
+      zos::ZosNode z = TRY(zos::ZosNode::open(ctx.engine));
+      if (!o->key.empty()) TRY(z.state().set_admin_token_hash(o->key));
+      else fmt::print("{}\n", TRY(z.state().rotate_admin_token()));
       return 0;
     });
   });
@@ -233,6 +236,8 @@ void add_node(CLI::App& app, Context& ctx) {
       });
     });
   }
+
+  add_node_vm(*node, ctx);
 
   CLI::App* exec = node->add_subcommand("exec", "Run a command on the node's host (admin token): tiffin node exec --node N -- CMD …");
   add_node_option(exec, o->node);

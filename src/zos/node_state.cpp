@@ -19,17 +19,22 @@ CREATE TABLE IF NOT EXISTS workloads (id INTEGER PRIMARY KEY, user_id INTEGER NO
   challenge TEXT NOT NULL, secret_version INTEGER NOT NULL, container TEXT NOT NULL, result TEXT NOT NULL);
 )";
 
-std::string token_hash(const std::string& token) {
-  unsigned char h[32];
-  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(token.data()), token.size(), nullptr, 0);
-  return to_hex({h, sizeof h});
-}
-
 WorkloadRecord read_record(const sql::Stmt& s) {
   return {s.i64(0), s.i64(1), s.text(2), s.text(3), static_cast<int>(s.i64(4)), s.text(5), s.text(6)};
 }
 
 }  // namespace
+
+std::string admin_token_hash(const std::string& token) {
+  unsigned char h[32];
+  crypto_generichash(h, sizeof h, reinterpret_cast<const unsigned char*>(token.data()), token.size(), nullptr, 0);
+  return to_hex({h, sizeof h});
+}
+
+Result<void> NodeState::set_admin_token_hash(const std::string& hash) {
+  if (auto b = from_hex(hash); !b || b->size() != 32) return fail(Errc::invalid_input, "an admin token hash is 64 hex characters");
+  return set_setting("admin_token_hash", hash);
+}
 
 Result<NodeState> NodeState::open(const std::string& root) {
   std::string dir = root + "/zos";
@@ -74,14 +79,14 @@ Result<std::string> NodeState::rotate_admin_token() {
   randombytes_buf(raw, sizeof raw);
   std::string token = to_hex({raw, sizeof raw});
   sodium_memzero(raw, sizeof raw);
-  TRY(set_setting("admin_token_hash", token_hash(token)));
+  TRY(set_setting("admin_token_hash", admin_token_hash(token)));
   return token;
 }
 
 Result<bool> NodeState::admin_token_matches(const std::string& token) {
   std::string want = TRY(setting("admin_token_hash"));
   if (want.empty() || token.empty()) return false;
-  std::string got = token_hash(token);
+  std::string got = admin_token_hash(token);
   return want.size() == got.size() && sodium_memcmp(want.data(), got.data(), want.size()) == 0;
 }
 

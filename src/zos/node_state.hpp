@@ -29,6 +29,9 @@ struct WorkloadRecord {
   std::string result;      // the signed result, JSON
 };
 
+// How the admin token is kept: hex(BLAKE2b-256(token)).
+std::string admin_token_hash(const std::string& token);
+
 class NodeState {
  public:
   static Result<NodeState> open(const std::string& root);
@@ -42,6 +45,8 @@ class NodeState {
   Result<std::string> rotate_admin_token();
   // Whether `token` is the admin token (constant time); false when none was ever made.
   Result<bool> admin_token_matches(const std::string& token);
+  // Sets the hash of a token made elsewhere (a VM's host makes its guest node's token).
+  Result<void> set_admin_token_hash(const std::string& hash);
 
   // Remembers a signature until `expires` (unix s); Errc::conflict "replayed" if it is known.
   // Expired ones are forgotten on the way.
