@@ -65,12 +65,12 @@ void add_pull(CLI::App& app, Context& ctx);   // registry images and hub flists
 void add_serve(CLI::App& app, Context& ctx);  // the Docker Engine API
 void add_load(CLI::App& app, Context& ctx);   // docker-archive / oci-archive tars
 void add_save(CLI::App& app, Context& ctx);
-void add_import(CLI::App& app, Context& ctx);  // import
-void add_login(CLI::App& app, Context& ctx);   // login, logout (registries)
-void add_node(CLI::App& app, Context& ctx);    // Zero-OS: identity, users, remote nodes
+void add_import(CLI::App& app, Context& ctx);    // import
+void add_login(CLI::App& app, Context& ctx);     // login, logout (registries)
+void add_node(CLI::App& app, Context& ctx);      // Zero-OS: identity, users, remote nodes
 void add_node_vm(CLI::App& node, Context& ctx);  // tiffin node vm: a node in a local VM
-void add_deploy(CLI::App& app, Context& ctx);  // Zero-OS workloads: deploy, workloads
-void add_zos(CLI::App& app, Context& ctx);     // ThreeFold's `zos` command line against nodes
+void add_deploy(CLI::App& app, Context& ctx);    // Zero-OS workloads: deploy, workloads
+void add_zos(CLI::App& app, Context& ctx);       // ThreeFold's `zos` command line against nodes
 // The command line as tiffin parses it: `zos …` (argv[0] named zos, a symlink to tiffin-full)
 // is `tiffin zos …`, and the seed's `zos container ID ACTION …` becomes `… container ACTION ID …`.
 std::vector<std::string> zos_command_line(int argc, char** argv);
