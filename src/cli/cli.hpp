@@ -68,6 +68,8 @@ void add_save(CLI::App& app, Context& ctx);
 void add_import(CLI::App& app, Context& ctx);  // import
 void add_login(CLI::App& app, Context& ctx);   // login, logout (registries)
 void add_node(CLI::App& app, Context& ctx);    // Zero-OS: identity, users, remote nodes
+// `tiffin node trust add|ls|rm|policy` under the `node` group: trusted flist publishers.
+void add_node_trust(CLI::App& node, Context& ctx);
 void add_deploy(CLI::App& app, Context& ctx);  // Zero-OS workloads: deploy, workloads
 // `--node NAME` (or TIFFIN_NODE) on a verb that is not Zero-OS's own: the node's name, else "".
 std::string remote_node_of(int argc, char** argv);
