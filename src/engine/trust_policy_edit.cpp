@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
@@ -43,7 +44,10 @@ Result<std::string> normalize_publisher_key(const std::string& key) {
 }
 
 Result<void> TrustPolicy::modify(const std::function<Result<void>(TrustPolicy&)>& change) {
-  if (::mkdir(root_.c_str(), 0700) != 0 && errno != EEXIST) return fail_errno("making " + root_);
+  // Before the engine's first use, --root may not exist yet (Engine::open makes it 0700 too).
+  std::error_code ec;
+  if (std::filesystem::create_directories(root_, ec)) ::chmod(root_.c_str(), 0700);
+  if (ec) return fail(Errc::io, "making " + root_ + ": " + ec.message());
   auto lock = TRY(lock_file(root_ + "/trust.lock"));
   TrustPolicy now = TRY(load(root_));
   TRY(change(now));
