@@ -319,12 +319,21 @@ json repo_tags(std::vector<std::string> tags) {
 
 }  // namespace
 
+engine::FlistSigner image_signer(engine::Engine& e, const engine::ImageInfo& image) {
+  auto policy = e.trust_policy();
+  auto checks = e.image_signatures(image);
+  if (!checks) return {};
+  return engine::flist_signer(*checks, policy ? policy->keys() : std::vector<std::string>{});
+}
+
 json image_inspect_json(engine::Engine& e, const engine::ImageInfo& info) {
   ImageConfig cfg = e.image_config(info).value_or(ImageConfig{});
+  engine::FlistSigner signer = image_signer(e, info);
   return {{"Id", "sha256:" + info.id}, {"RepoTags", repo_tags(info.tags)}, {"RepoDigests", repo_digests(info)}, {"Parent", ""},
       {"Comment", ""}, {"Source", info.source}, {"Created", rfc3339(info.created)}, {"Size", info.size}, {"VirtualSize", info.size},
       {"Os", "linux"}, {"Architecture", host_architecture()}, {"Author", ""}, {"Config", image_config_docker(cfg)},
-      {"RootFS", {{"Type", "flist"}}}, {"GraphDriver", {{"Name", "flist"}, {"Data", {{"Flist", info.flist}}}}}, {"Flist", info.flist}};
+      {"RootFS", {{"Type", "flist"}}}, {"GraphDriver", {{"Name", "flist"}, {"Data", {{"Flist", info.flist}}}}}, {"Flist", info.flist},
+      {"TiffinSigner", signer.key}, {"TiffinSignerTrusted", signer.trusted}};
 }
 
 json image_list_json(const engine::ImageInfo& i) {

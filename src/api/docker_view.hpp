@@ -34,7 +34,11 @@ bool reference_name_valid(std::string_view name);
 // GET /networks: tiffin's networks and docker's fixed host and none.
 Result<nlohmann::json> network_list_json(engine::Engine& e);
 // docker's image document (Id, RepoTags, RepoDigests, Created, Size, Config …) and list entry.
+// The document adds tiffin's TiffinSigner (the hex key of a valid publisher signature, one the
+// node trusts first; "" when unsigned) and TiffinSignerTrusted (Engine::image_signatures).
 nlohmann::json image_inspect_json(engine::Engine& e, const engine::ImageInfo& image);
+// The signer of a stored image as image_inspect_json shows it (empty when it cannot be read).
+engine::FlistSigner image_signer(engine::Engine& e, const engine::ImageInfo& image);
 nlohmann::json image_list_json(const engine::ImageInfo& image);
 // docker's volume document (Name, Driver, Mountpoint, CreatedAt …), with tiffin's SizeMiB.
 nlohmann::json volume_json(const engine::VolumeInfo& v);

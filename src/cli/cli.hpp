@@ -69,8 +69,10 @@ void add_import(CLI::App& app, Context& ctx);    // import
 void add_login(CLI::App& app, Context& ctx);     // login, logout (registries)
 void add_node(CLI::App& app, Context& ctx);      // Zero-OS: identity, users, remote nodes
 void add_node_vm(CLI::App& node, Context& ctx);  // tiffin node vm: a node in a local VM
-void add_deploy(CLI::App& app, Context& ctx);    // Zero-OS workloads: deploy, workloads
-void add_zos(CLI::App& app, Context& ctx);       // ThreeFold's `zos` command line against nodes
+// `tiffin node trust add|ls|rm|policy` under the `node` group: trusted flist publishers.
+void add_node_trust(CLI::App& node, Context& ctx);
+void add_deploy(CLI::App& app, Context& ctx);  // Zero-OS workloads: deploy, workloads
+void add_zos(CLI::App& app, Context& ctx);     // ThreeFold's `zos` command line against nodes
 // The command line as tiffin parses it: `zos …` (argv[0] named zos, a symlink to tiffin-full)
 // is `tiffin zos …`, and the seed's `zos container ID ACTION …` becomes `… container ACTION ID …`.
 std::vector<std::string> zos_command_line(int argc, char** argv);

@@ -2,10 +2,18 @@
 #include <fmt/core.h>
 
 #include "cli/cli.hpp"
+#include "engine/trust_policy.hpp"
 #include "fuse/lazy_fs.hpp"
 
 namespace tiffin::cli {
 namespace {
+
+// The node's trust policy (its --root) before anything is mounted or forked: with
+// require-signed, an flist no trusted publisher signed is refused before a block is read.
+Result<void> check_trust(const Context& ctx, const std::string& flist) {
+  TRY(TRY(engine::TrustPolicy::load(ctx.engine.root)).check_flist(flist));
+  return {};
+}
 
 // What `mount` and `profile` share: where blocks come from and how they are cached.
 struct MountFlags {
@@ -55,6 +63,7 @@ void add_flist_mount(CLI::App& flist, Context& ctx) {
       } else if (rw->size_mib) {
         return fail(Errc::invalid_input, "--size needs --rw <dir>");
       }
+      TRY(check_trust(ctx, o.flist));
       TRY(mount_flist(o));
       return 0;
     });
@@ -82,6 +91,7 @@ void add_flist_mount(CLI::App& flist, Context& ctx) {
   profile->add_option("command", *command, "The command and its arguments (after --)")->required();
   profile->callback([&ctx, p, command, chroot] {
     ctx.run([&]() -> Result<int> {
+      TRY(check_trust(ctx, p->o.flist));
       int status = TRY(profile_command(p->finish(), *command, *chroot));
       fmt::print(stderr, "profile written to {} (command exited with {})\n", p->o.record_profile, status);
       return status;

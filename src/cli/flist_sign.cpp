@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "cli/cli.hpp"
+#include "engine/engine.hpp"
 #include "flist/flist_edit.hpp"
 #include "flist/flist_file.hpp"
 #include "flist/signature.hpp"
@@ -10,7 +11,7 @@ namespace tiffin::cli {
 
 void add_flist_sign(CLI::App& flist, Context& ctx) {
   struct Opts {
-    std::string flist, key;
+    std::string flist, key, format;
   };
   auto o = std::make_shared<Opts>();
 
@@ -38,12 +39,20 @@ void add_flist_sign(CLI::App& flist, Context& ctx) {
   CLI::App* verify_cmd = flist.add_subcommand("verify", "Check an flist's signatures (exit 1 unless valid)");
   verify_cmd->add_option("flist", o->flist)->required();
   verify_cmd->add_option("-k,--key", o->key, "Require a valid signature by this public key (file or hex)");
+  verify_cmd->add_option("--format", o->format,
+      "json: every signature as [{\"public_key\": hex, \"valid\": bool}] (none: []), exit 0 whenever the flist could be read");
   verify_cmd->callback([&ctx, o] {
     ctx.run([&]() -> Result<int> {
       Tree tree = TRY(load_flist(o->flist));
+      auto checks = verify(tree);
+      if (!o->format.empty()) {
+        if (o->format != "json") return fail(Errc::invalid_input, "--format " + o->format + ": only json");
+        if (!o->key.empty()) return fail(Errc::invalid_input, "--format json lists every signature: no --key with it");
+        fmt::print("{}\n", engine::signatures_to_json(checks));
+        return 0;
+      }
       Bytes wanted;
       if (!o->key.empty()) wanted = TRY(load_public_key(o->key));
-      auto checks = verify(tree);
       bool ok = false, any_bad = false;
       for (const auto& c : checks) {
         fmt::print("{} {}\n", c.valid ? "valid  " : "INVALID", to_hex(c.public_key));

@@ -31,6 +31,7 @@ int run_full(int argc, char** argv) {
     return run_on_node(node, args);
   }
   engine::set_image_fetcher(engine::fetch_image_in_process);
+  engine::set_flist_verifier(engine::verify_flist);
   // The flist tools, the mount and the hub log through spdlog.
   auto logger = spdlog::stderr_color_mt("tiffin");
   logger->set_pattern("tiffin: %^%l%$: %v");

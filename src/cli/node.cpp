@@ -238,6 +238,7 @@ void add_node(CLI::App& app, Context& ctx) {
   }
 
   add_node_vm(*node, ctx);
+  add_node_trust(*node, ctx);
 
   CLI::App* exec = node->add_subcommand("exec", "Run a command on the node's host (admin token): tiffin node exec --node N -- CMD …");
   add_node_option(exec, o->node);

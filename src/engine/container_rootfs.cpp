@@ -66,7 +66,7 @@ Result<void> Engine::prepare_rootfs(const std::string& id, const ContainerConfig
     // The image's mount process died under this overlay: build it again over a new mount.
     for (int i = 0; i < 8 && mounted_over(rootfs); ++i) layer::release_rw_layer(rw, rootfs);
   }
-  TRY(ensure_flist_mount({opts_.full_binary, image.flist, mountpoint, opts_.root + "/cache", mountpoint + ".log"}));
+  TRY(ensure_flist_mount({opts_.full_binary, image.flist, mountpoint, opts_.root + "/cache", mountpoint + ".log", opts_.root}));
   TRY(layer::prepare_rw_layer(rw));
   if (::mkdir(rootfs.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("making " + rootfs);
   if (auto r = layer::mount_overlay(rw, rootfs); !r) {

@@ -177,6 +177,9 @@ Result<std::vector<ContainerInfo>> Engine::list(const ContainerFilter& filter) {
 Result<std::string> Engine::create(const ContainerConfig& config) {
   TRY(validate_container_config(config));
   ImageInfo image = TRY(resolve_image(config.image, config.pull));
+  // Before anything is made, and for images of the store too: the policy may have changed
+  // since the image came (trust_policy.hpp). Without require-signed this reads one small file.
+  if (auto policy = TRY(trust_policy()); policy.require_signed()) TRY(policy.check_signatures(TRY(image_signatures(image)), config.image));
   ContainerConfig c = config;
   ImageConfig image_cfg = TRY(image_config(image));
   if (c.stop_signal.empty()) c.stop_signal = image_cfg.stop_signal;
@@ -288,6 +291,7 @@ Result<std::vector<std::string>> Engine::prune(bool all, bool with_volumes) {
     auto del = TRY(sql::Stmt::prepare(db_, "DELETE FROM images WHERE id = ?"));
     TRY(del.bind(1, img.id).run());
     ::unlink(img.flist.c_str());
+    ::unlink(signatures_path(img.id).c_str());
     out.push_back("Deleted image: " + img.id);
   }
   // With `all`, the converted layer chains of registry images too (<root>/layers: a cache that

@@ -100,6 +100,9 @@ Result<ImageInfo> Engine::resolve_image(const std::string& text, const std::stri
   if (remote && pull != "always")
     if (auto found = TRY(find_image(ref.name))) return *found;
   if (remote && pull == "never") return fail(Errc::not_found, "no such image: " + text);
+  // Refused here, before it is packed (by tiffin-full, for the lean binary): what this node
+  // packs carries no signature.
+  if (ref.kind == ImageReference::Kind::source) TRY(TRY(trust_policy()).check_unsigned_source(text));
   return fetch_image(ref);
 }
 
@@ -183,6 +186,7 @@ Result<std::vector<std::string>> Engine::remove_image(const std::string& ref, bo
     auto del = TRY(sql::Stmt::prepare(db_, "DELETE FROM images WHERE id = ?"));
     TRY(del.bind(1, found->id).run());
     ::unlink(found->flist.c_str());
+    ::unlink(signatures_path(found->id).c_str());
     out.push_back("Deleted: " + found->id);
     record_event({"image", "delete", "sha256:" + found->id, {{"name", found->tags.empty() ? found->id : found->tags.front()}}});
   }

@@ -6,10 +6,12 @@
 // On disk:
 //   <root>/tiffin.db                 images, tags, containers, volumes (engine/state_db.hpp)
 //   <root>/images/<id>.fl            flists (id = BLAKE2b-256 of the file)
+//   <root>/images/<id>.signatures    their publisher signatures, verified when stored
 //   <root>/blocks, <root>/cache      blocks of imported images; the verified block cache
 //   <root>/containers/<id>/          config.json, rootfs/, layer/, shim.conf, status,
 //                                    container.log, hosts, hostname, resolv.conf
 //   <root>/volumes/<name>/_data      named volumes (sized ones: an ext4 image beside, loop-mounted)
+//   <root>/trust.json                the trusted publishers' keys, require-signed (trust_policy.hpp)
 //   <run-root>/mounts/<image id>     the shared lazy mount of an image, one per image in use
 //   <run-root>/runtime               the runtime's state directories
 //   <run-root>/c/<id>/               the shim's socket, lock and the init's pid file
@@ -38,6 +40,7 @@
 #include "engine/network_store.hpp"
 #include "net/net_dev.hpp"
 #include "engine/shim_client.hpp"
+#include "engine/trust_policy.hpp"
 #include "flist/image_config.hpp"
 #include "flist/tar_writer.hpp"
 #include "runtime/cgroup_stats.hpp"
@@ -170,6 +173,18 @@ class Engine {
   const EngineOptions& options() const { return opts_; }
 
   // ---- images
+  // The node's trust policy (trust_policy.hpp), read anew on every call: another CLI may have
+  // changed it. With require-signed, flists entering the store (hub pulls, .fl imports) are
+  // checked before any of their blocks is read, images this node would make itself (registry
+  // conversions, packed directories and tars, loaded archives) are refused before anything is
+  // fetched or packed, and every create checks its image again. Errc::denied.
+  Result<TrustPolicy> trust_policy() const { return TrustPolicy::load(opts_.root); }
+  // A stored image's publisher signatures and whether each is valid (flist/signature.hpp),
+  // recorded beside its flist (<root>/images/<id>.signatures) when it entered the store: the
+  // .fl never changes, so neither do they. An image stored before such records is verified
+  // now (by tiffin-full for the lean binary, see set_flist_verifier) and recorded.
+  // image_signatures.cpp.
+  Result<std::vector<SignatureCheck>> image_signatures(const ImageInfo& image);
   // Finds or fetches an image: a name or id in the store, an .fl file (copied in), a hub URL
   // or hub/user/name:tag (pulled), or a directory/tar (packed into <root>/blocks).
   // Fetching needs the HTTP client and the packer (image_fetch.cpp); a binary built without
@@ -308,6 +323,9 @@ class Engine {
   };
 
   Result<ImageInfo> add_image_file(const std::string& flist_path, const std::string& source, const std::string& tag);
+  // image_signatures.cpp: where an image's signature record lives, and writing it.
+  std::string signatures_path(const std::string& image_id) const;
+  Result<void> record_signatures(const std::string& image_id, const std::vector<SignatureCheck>& checks);
   Result<ImageInfo> fetch_image(const ImageReference& ref);
   // Runs tiffin-full with `args` after its global flags and finds the image it names on its
   // output's last line.
@@ -385,6 +403,15 @@ class Engine {
 using ImageFetcher = Result<ImageInfo> (*)(Engine& engine, const ImageReference& ref);
 void set_image_fetcher(ImageFetcher fetcher);
 Result<ImageInfo> fetch_image_in_process(Engine& engine, const ImageReference& ref);  // image_fetch.cpp
+
+// How Engine::image_signatures verifies an flist it has no record for: by running `tiffin-full
+// flist verify --format json` (the lean tiffin links no verifier), or in this process once
+// set_flist_verifier(verify_flist) was called (tiffin-full; trust_policy.hpp).
+using FlistVerifier = Result<std::vector<SignatureCheck>> (*)(const std::string& flist);
+void set_flist_verifier(FlistVerifier verifier);
+// The record's form, also `tiffin flist verify --format json`'s: [{"public_key": hex, "valid": bool}].
+std::string signatures_to_json(const std::vector<SignatureCheck>& checks);
+Result<std::vector<SignatureCheck>> signatures_from_json(std::string_view text);
 
 // A new 64-hex id (containers, anonymous volumes), from the kernel's random numbers.
 Result<std::string> random_id();

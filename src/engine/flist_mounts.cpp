@@ -48,8 +48,8 @@ Result<void> ensure_flist_mount(const FlistMountPaths& m) {
     case MountState::dead: unmount(m.mountpoint); break;  // overlays over it keep their reference
     case MountState::none: break;
   }
-  std::vector<std::string> argv = {
-      m.tiffin_binary, "flist", "mount", m.flist, m.mountpoint, "--daemon", "--cache", m.cache_dir, "--log-file", m.log_file};
+  std::vector<std::string> argv = {m.tiffin_binary, "--root", m.root, "flist", "mount", m.flist, m.mountpoint, "--daemon", "--cache",
+      m.cache_dir, "--log-file", m.log_file};
   pid_t pid = TRY(spawn(argv, [] {
     int null = ::open("/dev/null", O_RDWR);
     ::dup2(null, 0);

@@ -13,6 +13,9 @@ namespace tiffin::engine {
 
 struct FlistMountPaths {
   std::string tiffin_binary, flist, mountpoint, cache_dir, log_file;
+  // The engine's --root: `flist mount` checks the flist against the trust policy there
+  // (trust_policy.hpp), so an image is checked again whenever its mount is made anew.
+  std::string root;
 };
 
 Result<void> ensure_flist_mount(const FlistMountPaths& m);

@@ -18,6 +18,7 @@
 #include "flist/content.hpp"
 #include "flist/flist_file.hpp"
 #include "flist/pack.hpp"
+#include "flist/signature.hpp"
 #include "hub/hub_client.hpp"
 #include "hub/hub_convert.hpp"
 #include "hub/push.hpp"
@@ -62,12 +63,18 @@ uint64_t content_size(const Tree& tree) {
 
 Result<ImageInfo> Engine::add_image_file(const std::string& flist_path, const std::string& source, const std::string& tag) {
   Tree tree = TRY_CTX(load_flist(flist_path), "reading " + flist_path);
+  // Every flist enters the store here: checked before read_image_config may read a block, and
+  // its signatures recorded for the checks of every create (image_signatures.cpp). An unsigned
+  // flist costs no digest.
+  std::vector<SignatureCheck> signatures = tree.signatures.empty() ? std::vector<SignatureCheck>{} : verify(tree);
+  TRY(TRY(trust_policy()).check_signatures(signatures, source));
   std::string id = TRY(file_id(flist_path));
   std::string stored = opts_.root + "/images/" + id + ".fl";
   if (::access(stored.c_str(), F_OK) != 0) {
     Bytes data = TRY(read_file(flist_path));
     TRY(write_file_atomic(stored, data, 0644, true));
   }
+  TRY(record_signatures(id, signatures));
   // The image config is read once here (for a 0-hub flist that means fetching /.startup.toml),
   // so creating a container never parses the flist.
   ImageConfig config = TRY(read_image_config(tree));
@@ -139,6 +146,8 @@ Result<ImageInfo> Engine::add_converted_image(
 }
 
 Result<ImageInfo> Engine::pull_from_registry(const image::Reference& ref, const PullOptions& opts) {
+  // Converted here, it could carry no signature: refused before a byte is downloaded.
+  TRY(TRY(trust_policy()).check_unsigned_source("registry image " + ref.str()));
   image::RegistryOptions ro;
   ro.tls_verify = opts.tls_verify;
   image::RegistryClient client(ro);
@@ -209,6 +218,7 @@ Result<ImageInfo> Engine::pull_through_hub(
 }
 
 Result<std::vector<ImageInfo>> Engine::load(const std::string& archive, const PullOptions& opts) {
+  TRY(TRY(trust_policy()).check_unsigned_source("image archive " + archive));
   std::string dir = archive;
   std::string unpacked;
   struct stat st {};
@@ -365,6 +375,7 @@ Result<ImageInfo> Engine::import(const std::string& source, const std::string& n
   std::string tag = name.empty() ? "" : normalize_image_name(name);
   if (TRY(parse_image_reference(source)).kind == ImageReference::Kind::flist_file)
     return add_image_file(source, fs::absolute(source).string(), tag);
+  TRY(TRY(trust_policy()).check_unsigned_source(source));
   Tree tree;
   if (!config.empty()) tree.config = config;
   std::string blocks = "dir://" + fs::absolute(opts_.root + "/blocks").string();
