@@ -119,7 +119,7 @@ void add_zos_endpoints(EngineApi& api) {
     if (!req) return error_response(req.error());
     zos::DeployOutcome out = node.deploy(*req);
     Response res = json_response(200, zos::result_json(out.result));
-    if (out.error) res.status = out.error->kind == Errc::denied ? 401 : error_response(*out.error).status;
+    if (out.error) res.status = out.error->kind == Errc::denied && !out.authenticated ? 401 : error_response(*out.error).status;
     return res;
   });
 

@@ -70,7 +70,7 @@ Result<std::string> zos_cli_ok(const ZosTarget& t, const std::vector<std::string
 }
 
 Result<json> zos_inspect(const ZosTarget& t, const std::string& ref) {
-  std::string out = TRY(zos_cli_ok(t, {"inspect", ref}));
+  std::string out = TRY(zos_cli_ok(t, {"inspect", "--type", "container", ref}));
   json j = json::parse(out, nullptr, false);
   if (!j.is_array() || j.empty()) return fail(Errc::corrupt, "node " + t.name + ": inspect " + ref + ": not docker's JSON");
   return j[0];

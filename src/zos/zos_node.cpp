@@ -130,12 +130,17 @@ DeployOutcome ZosNode::deploy(const DeployRequest& r) {
   auto key = state_.user_key(r.user_id);
   if (!key) return refused(key.error());
   if (!*key) return refused({Errc::denied, 0, "user " + std::to_string(r.user_id) + " is not registered on this node"});
+  if (auto who = authenticate(r, **key); !who) return refused(who.error());
   auto done = deploy_checked(r, **key);
-  if (!done) return refused(done.error());
-  return {std::move(*done), std::nullopt};
+  if (!done) {
+    DeployOutcome out = refused(done.error());
+    out.authenticated = true;
+    return out;
+  }
+  return {std::move(*done), std::nullopt, true};
 }
 
-Result<WorkloadResult> ZosNode::deploy_checked(const DeployRequest& r, const std::string& user_key) {
+Result<void> ZosNode::authenticate(const DeployRequest& r, const std::string& user_key) const {
   const ContainerWorkload& w = r.workload;
   TRY_CTX(verify_hex_signature(user_key, signature_challenge(w), r.signature), "the workload's signature");
   if (w.customer_tid != r.user_id)
@@ -144,6 +149,11 @@ Result<WorkloadResult> ZosNode::deploy_checked(const DeployRequest& r, const std
     return fail(Errc::denied, "the workload is for node '" + w.node_id + "', this is " + identity_.node_id());
   if (w.epoch < now() - kRequestWindow || w.epoch > now() + kRequestWindow)
     return fail(Errc::denied, "the workload's epoch is more than 5 minutes from the node's clock: sign it again");
+  return {};
+}
+
+Result<WorkloadResult> ZosNode::deploy_checked(const DeployRequest& r, const std::string& user_key) {
+  const ContainerWorkload& w = r.workload;
   // The same workload again is no effect, so no replay either: its result again.
   std::string key = content_key(w);
   if (auto existing = TRY(state_.workload(w.workload_id))) {

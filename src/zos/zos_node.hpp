@@ -46,6 +46,9 @@ nlohmann::json deploy_request_json(const DeployRequest& r);
 struct DeployOutcome {
   WorkloadResult result;
   std::optional<Error> error;
+  // Whether the request was the user's: a refusal before is 401, a refusal after (an untrusted
+  // flist: Errc::denied too) is 403.
+  bool authenticated = false;
 };
 
 class ZosNode {
@@ -72,6 +75,7 @@ class ZosNode {
  private:
   ZosNode(engine::EngineOptions opts, NodeIdentity id, NodeState st)
       : opts_(std::move(opts)), identity_(std::move(id)), state_(std::move(st)) {}
+  Result<void> authenticate(const DeployRequest& r, const std::string& user_key) const;
   Result<WorkloadResult> deploy_checked(const DeployRequest& r, const std::string& user_key);
   Result<std::vector<std::string>> decrypt_secrets(const ContainerWorkload& w, int version, const std::string& user_key);
   Result<std::string> run_container(engine::Engine& e, const ContainerWorkload& w, const std::vector<std::string>& secrets);

@@ -246,7 +246,7 @@ def test_remote_node_management_and_user_access(node, image, serve, tmp_path):
     # Any verb runs on the node with --node (or TIFFIN_NODE).
     assert cli("--node", "n1", "images", "--format", "{{.Repository}}").stdout.decode().split() == [image]
     p = cli("--node", "n1", "inspect", "nothere", rc=2)
-    assert b"no such container" in p.stdout
+    assert b"no such object: nothere" in p.stdout
 
     wl = workload(tmp_path / "w.json", 41, image)
     res = json.loads(cli("deploy", wl, "--user", 7, "--key", seed7, "--node", "n1").stdout)
