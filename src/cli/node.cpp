@@ -182,9 +182,7 @@ void add_node(CLI::App& app, Context& ctx) {
   rm->add_option("name", o->name)->required();
   rm->callback([&ctx, o] {
     ctx.run([&]() -> Result<int> {
-      auto nodes = TRY(load_nodes());
-      if (!nodes.erase(o->name)) return fail(Errc::not_found, "no node '" + o->name + "'");
-      TRY(save_nodes(nodes));
+      TRY(forget_node(o->name));
       return 0;
     });
   });

@@ -366,9 +366,7 @@ void add_zos(CLI::App& app, Context& ctx) {
   remove->add_option("--name", o->name)->required();
   remove->callback([&ctx, o] {
     ctx.run([&]() -> Result<int> {
-      auto nodes = TRY(load_nodes());
-      if (!nodes.erase(o->name)) return fail(Errc::not_found, "no node '" + o->name + "'");
-      TRY(save_nodes(nodes));
+      TRY(forget_node(o->name));
       return 0;
     });
   });

@@ -67,6 +67,12 @@ Result<void> set_default_node(const std::string& name) {
   return write_nodes_json(nodes, name);
 }
 
+Result<void> forget_node(const std::string& name) {
+  auto nodes = TRY(load_nodes());
+  if (!nodes.erase(name)) return fail(Errc::not_found, "no node '" + name + "' in " + nodes_file());
+  return save_nodes(nodes);
+}
+
 Result<NodeEntry> find_node(const std::string& name) {
   auto nodes = TRY(load_nodes());
   auto it = nodes.find(name);

@@ -29,6 +29,8 @@ Result<void> save_nodes(const std::map<std::string, NodeEntry>& nodes);
 Result<std::string> default_node();
 // not_found when `name` is not one of the nodes.
 Result<void> set_default_node(const std::string& name);
+// Removes the entry named `name` (and its being the default); not_found when there is none.
+Result<void> forget_node(const std::string& name);
 // The entry named `name`; not_found naming the file when there is none.
 Result<NodeEntry> find_node(const std::string& name);
 

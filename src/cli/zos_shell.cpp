@@ -66,22 +66,6 @@ Result<UniqueFd> shell_connect(const HostPort& hp) {
   return fail(Errc::unavailable, "node " + hp.host + ":" + hp.port + ": " + std::strerror(err ? err : ECONNREFUSED));
 }
 
-// A path segment: container names and ids need no escape; anything else is %XX.
-std::string escape_segment(const std::string& s) {
-  std::string out;
-  static const char* hex = "0123456789ABCDEF";
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 Result<void> send_all(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
@@ -244,7 +228,7 @@ Result<int> shell_on_node(
   } catch (const json::exception&) {
     return fail(Errc::invalid_input, "the command must be UTF-8 text");
   }
-  std::string path = "/zos/v1/containers/" + escape_segment(container) + "/exec";
+  std::string path = "/zos/v1/containers/" + percent_encode(container) + "/exec";
   std::string req = "POST " + path + " HTTP/1.1\r\nHost: " + hp.host + ":" + hp.port + "\r\nAuthorization: Bearer " + node.token +
                     "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(text.size()) +
                     "\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n" + text;
@@ -263,7 +247,7 @@ Result<int> shell_on_node(
   }
   sock.reset();
   if (exec_id.empty()) return 0;
-  json end = TRY(expect_ok(TRY(call_node(node, "GET", "/zos/v1/exec/" + escape_segment(exec_id), bearer(node))), "node " + name));
+  json end = TRY(expect_ok(TRY(call_node(node, "GET", "/zos/v1/exec/" + percent_encode(exec_id), bearer(node))), "node " + name));
   // Still running: the stream ended first (the node went away); no exit code to give.
   return end.contains("exit_code") && end["exit_code"].is_number_integer() ? end["exit_code"].get<int>() : 1;
 }

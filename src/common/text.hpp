@@ -14,6 +14,10 @@
 
 namespace tiffin {
 
+// RFC 3986's percent-encoding: every byte but the unreserved ones (letters, digits, -._~) as %XX;
+// for a query value or a URL path segment.
+std::string percent_encode(std::string_view s);
+
 // Splits on `sep`, keeping empty fields ("a::b" → "a", "", "b").
 std::vector<std::string> split(std::string_view s, char sep);
 

@@ -26,21 +26,6 @@ constexpr size_t kMaxManifest = 4 << 20;               // distribution's own lim
 constexpr const char* kIdentityTokenUser = "<token>";  // credentials.hpp's marker
 constexpr size_t kUploadChunk = 8 << 20;               // PATCH size of chunked uploads (bounds memory)
 
-std::string url_escape(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 // The registry's own words for a failure: {"errors": [{"code": …, "message": …}]}.
 std::string registry_message(const HttpResponse& r) {
   json j = json::parse(r.body.begin(), r.body.end(), nullptr, false);
@@ -164,11 +149,11 @@ struct RegistryClient::Impl {
     std::string u = realm;
     char sep = realm.find('?') == std::string::npos ? '?' : '&';
     if (auto service = ch.param("service"); !service.empty()) {
-      u += sep + std::string("service=") + url_escape(service);
+      u += sep + std::string("service=") + percent_encode(service);
       sep = '&';
     }
     for (const auto& s : scopes) {
-      u += sep + std::string("scope=") + url_escape(s);
+      u += sep + std::string("scope=") + percent_encode(s);
       sep = '&';
     }
     HttpRequest req;
@@ -179,8 +164,8 @@ struct RegistryClient::Impl {
       // refresh-token grant, POSTed as a form, scopes space-separated.
       std::string scope;
       for (const auto& s : scopes) scope += (scope.empty() ? "" : " ") + s;
-      form = "grant_type=refresh_token&client_id=tiffin&service=" + url_escape(ch.param("service")) +
-             "&refresh_token=" + url_escape(c->password) + (scope.empty() ? "" : "&scope=" + url_escape(scope));
+      form = "grant_type=refresh_token&client_id=tiffin&service=" + percent_encode(ch.param("service")) +
+             "&refresh_token=" + percent_encode(c->password) + (scope.empty() ? "" : "&scope=" + percent_encode(scope));
       req.method = "POST";
       req.url = realm;
       req.body = {reinterpret_cast<const uint8_t*>(form.data()), form.size()};
@@ -409,7 +394,7 @@ Result<void> RegistryClient::upload_blob(const Reference& repo, const Descriptor
   start.method = "POST";
   start.path = "/v2/" + repo.repository + "/blobs/uploads/";
   if (!from_repository.empty()) {
-    start.path += "?mount=" + url_escape(desc.digest) + "&from=" + url_escape(from_repository);
+    start.path += "?mount=" + percent_encode(desc.digest) + "&from=" + percent_encode(from_repository);
     scopes.push_back("repository:" + from_repository + ":pull");
   } else if (TRY(has_blob(repo, desc.digest))) {
     return {};
@@ -464,7 +449,7 @@ Result<void> RegistryClient::upload_blob(const Reference& repo, const Descriptor
   TRY(verifier.finish(what));
   Request put;
   put.method = "PUT";
-  put.path = location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + url_escape(desc.digest);
+  put.path = location + (location.find('?') == std::string::npos ? "?" : "&") + "digest=" + percent_encode(desc.digest);
   put.scopes = Impl::push_scope(repo);
   put.body = buffer;
   put.headers = {"Content-Type: application/octet-stream"};

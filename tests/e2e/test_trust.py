@@ -64,7 +64,7 @@ def test_require_signed_runs_only_flists_of_trusted_publishers(node, image, tmp_
     info = node.inspect("signed:1")  # tiffin inspect finds images too
     assert (info["TiffinSigner"], info["TiffinSignerTrusted"]) == (pub, True)
     assert node.inspect(image)["TiffinSigner"] == ""
-    rows = {r["Repository"]: r for r in node.rows("images")}
+    rows = {r["Repository"]: r for r in node.rows("images", "--signers")}
     assert rows["signed"]["Signer"] == pub and rows["signed"]["SignerTrusted"] == "true"
     assert rows["busybox"]["Signer"] == ""
     table = node.out("images", "--signers")
