@@ -9,9 +9,10 @@
   concurrent   --workloads workloads posted by --clients concurrent clients to the API:
                throughput, p50/p99, and that every one is running (nothing lost); then all
                deleted the same way
+  vm           with --vm-runs N: `tiffin node vm init` to the first answer of the node's API,
+               median of N (--accel: kvm, or tcg where nested KVM cannot boot a guest)
 
 Ratios are deploy / run. Needs root; everything it starts it removes.
-`vm init` (a node in a VM) is not measured: tiffin has no VM node yet.
 """
 import argparse
 import http.client
@@ -75,6 +76,8 @@ def main():
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--workloads", type=int, default=100)
     ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--vm-runs", type=int, default=0)
+    ap.add_argument("--accel", default="tcg")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="zos-bench-"))
     node = Node(tmp)
@@ -146,6 +149,19 @@ def main():
                   f"p99 {pct(lat, 0.99):.0f} ms, failed {len(failed)}, running after: {running}")
             assert not failed, failed[:3]
             assert running == (a.workloads if method == "POST" else 0)
+
+        # ---- vm: init to the node API's first answer
+        vm_s = []
+        env = dict(os.environ, XDG_CONFIG_HOME=str(tmp / "cfg"), XDG_DATA_HOME=str(tmp / "data"))
+        for i in range(a.vm_runs):
+            t = time.perf_counter()
+            p = subprocess.run([TIFFIN, "node", "vm", "init", "--name", f"b{i}", "--memory", "768", "--disk", "256", "--accel", a.accel,
+                                "--timeout", "240"], capture_output=True, text=True, env=env)
+            vm_s.append(time.perf_counter() - t)
+            subprocess.run([TIFFIN, "node", "vm", "rm", f"b{i}"], capture_output=True, env=env)
+            assert p.returncode == 0, p.stderr[-2000:]
+        if vm_s:
+            print(f"vm init to first answer ({a.accel}, median of {a.vm_runs}): {statistics.median(vm_s):.1f} s")
     finally:
         if serve:
             serve.terminate()

@@ -216,6 +216,10 @@ def test_refusals_are_signed_errors_and_leave_nothing(node, image, serve, tmp_pa
                           ({"volumes": [{"volume_id": "novol", "mountpoint": "/data"}]}, "novol")]:
         status = 404 if message in ("nope", "novol") else 400  # no such network or volume: not found
         refused(signed(node, tmp_path, workload(tmp_path / "bad.json", 32, image, **over), 7, seed), status, message)
+    # A secret the node cannot decrypt (signed as it is: the user's own mistake, or another node's).
+    bad = workload(tmp_path / "badsecret.json", 33, image, secret_environment={"SECRET": "00" * 80})
+    req = json.loads(node.out("deploy", bad, "--user", 7, "--key", seed, "--sign-only", "--secrets", "v1"))
+    refused(req, 403, "cannot be decrypted")
     # A replay: the same signed request after the workload was deleted.
     req = signed(node, tmp_path, wl, 7, seed)
     code, res = call(serve.sock, "POST", "/zos/v1/workloads", req)
