@@ -5,7 +5,7 @@
 # End-to-end tests need root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FUZZ_SECONDS="${FUZZ_SECONDS:-20}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-12}"
 
 scripts/install-deps.sh
 
