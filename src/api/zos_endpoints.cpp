@@ -78,18 +78,6 @@ Result<int64_t> workload_id(const Request& r) {
   return *id;
 }
 
-// A workload as the API shows it: the secret environment's names only.
-json record_json(engine::Engine* e, const zos::WorkloadRecord& rec) {
-  json w = json::parse(rec.workload, nullptr, false);
-  if (w.is_object() && w.contains("secret_environment") && w["secret_environment"].is_object())
-    for (auto& [k, v] : w["secret_environment"].items()) v = "<encrypted>";
-  json out = {{"workload_id", rec.id}, {"user_id", rec.user_id}, {"container", rec.container}, {"workload", w},
-      {"result", json::parse(rec.result, nullptr, false)}};
-  if (e)
-    if (auto info = e->inspect(rec.container)) out["status"] = shim::status_name(info->state.status);
-  return out;
-}
-
 Result<std::vector<std::string>> argv_of(const Request& r) {
   json body = TRY(body_object(r));
   if (!body.contains("argv") || !body["argv"].is_array() || body["argv"].empty())
@@ -129,7 +117,7 @@ void add_zos_endpoints(EngineApi& api) {
     if (!caller) return unauthorized(caller.error());
     auto e = api.engine();
     json out = json::array();
-    for (const auto& rec : TRY(node.list(caller->scope()))) out.push_back(record_json(e ? &*e : nullptr, rec));
+    for (const auto& rec : TRY(node.list(caller->scope()))) out.push_back(zos::workload_view(e ? &*e : nullptr, rec));
     return json_response(200, out);
   });
 
@@ -138,7 +126,7 @@ void add_zos_endpoints(EngineApi& api) {
     auto caller = authenticate(node, r);
     if (!caller) return unauthorized(caller.error());
     auto e = api.engine();
-    return json_response(200, record_json(e ? &*e : nullptr, TRY(node.get(TRY(workload_id(r)), caller->scope()))));
+    return json_response(200, zos::workload_view(e ? &*e : nullptr, TRY(node.get(TRY(workload_id(r)), caller->scope()))));
   });
 
   api.route("DELETE", "/zos/v1/workloads/{id}", [open](Request& r) -> Result<Response> {

@@ -144,15 +144,7 @@ void add_deploy(CLI::App& app, Context& ctx) {
       } else {
         zos::ZosNode z = TRY(zos::ZosNode::open(ctx.engine));
         auto e = ctx.open_engine();
-        for (const auto& rec : TRY(z.list(std::nullopt))) {
-          json r = json::parse(rec.result, nullptr, false);
-          json w = json::parse(rec.workload, nullptr, false);
-          json row = {{"workload_id", rec.id}, {"user_id", rec.user_id}, {"container", rec.container},
-              {"workload", {{"flist", w.value("flist", "")}}}, {"result", r}};
-          if (e)
-            if (auto info = e->inspect(rec.container)) row["status"] = shim::status_name(info->state.status);
-          all.push_back(row);
-        }
+        for (const auto& rec : TRY(z.list(std::nullopt))) all.push_back(zos::workload_view(e ? &*e : nullptr, rec));
       }
       if (l->format == "json") {
         fmt::print("{}\n", all.dump());

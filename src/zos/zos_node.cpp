@@ -42,6 +42,17 @@ std::string content_key(ContainerWorkload w) {
 
 }  // namespace
 
+json workload_view(engine::Engine* e, const WorkloadRecord& rec) {
+  json w = json::parse(rec.workload, nullptr, false);
+  if (w.is_object() && w.contains("secret_environment") && w["secret_environment"].is_object())
+    for (auto& [k, v] : w["secret_environment"].items()) v = "<encrypted>";
+  json out = {{"workload_id", rec.id}, {"user_id", rec.user_id}, {"container", rec.container}, {"workload", w},
+      {"result", json::parse(rec.result, nullptr, false)}};
+  if (e)
+    if (auto info = e->inspect(rec.container)) out["status"] = shim::status_name(info->state.status);
+  return out;
+}
+
 std::string workload_container_name(int64_t id) { return "zos-" + std::to_string(id); }
 
 Result<std::vector<std::string>> split_words(std::string_view s) {
@@ -182,7 +193,6 @@ Result<WorkloadResult> ZosNode::deploy_checked(const DeployRequest& r, const std
   std::string container = TRY(run_container(e, w, secrets));
   for (auto& s : secrets) sodium_memzero(s.data(), s.size());
 
-  auto info = e.inspect(container);
   std::string ipv4, ipv6;
   if (auto eps = e.container_endpoints(container); eps && !eps->empty()) {
     ipv4 = eps->front().ip.str();

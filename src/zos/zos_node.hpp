@@ -86,6 +86,11 @@ class ZosNode {
   NodeState state_;
 };
 
+// A workload as the API and `tiffin workloads` show it: id, user, container, the workload with
+// its secret values as "<encrypted>", the signed result, and (given an engine) the container's
+// status.
+nlohmann::json workload_view(engine::Engine* e, const WorkloadRecord& rec);
+
 // The container a workload runs in.
 std::string workload_container_name(int64_t id);
 // Zero-OS's entrypoint is one string: split as a shell would split words (quotes, backslashes;
