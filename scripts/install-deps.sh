@@ -31,6 +31,9 @@ PACKAGES=(
   # a Zero-OS node in a local VM (tiffin node vm): qemu, the kernel it boots, modprobe for its
   # modules' dependencies; dropbear for the zos CLI's sshenable test
   qemu-system-x86 linux-image-amd64 kmod dropbear-bin openssh-client
+  # Zero-OS private networks (issue 18): WireGuard in userspace where the kernel has no module,
+  # wg for the benchmark's bare-WireGuard baseline, radvd as the tests' IPv6 router
+  wireguard-go wireguard-tools radvd
   # the engine's benchmark peer (issue 5): dockerd, started by bench/engine_bench.py itself
   docker.io
   # OCI images (issue 15): a real registry (Distribution), skopeo to push and convert archives,

@@ -222,6 +222,13 @@ json network_settings_json(engine::Engine& e, const engine::ContainerInfo& c) {
     ports[key].push_back({{"HostIp", p.host_ip ? p.host_ip->str() : "0.0.0.0"}, {"HostPort", std::to_string(p.host_port)}});
   }
   json out = {{"Networks", networks}, {"Ports", ports}, {"SandboxKey", c.config.network == "host" ? "" : "/run/netns/" + c.id}};
+  // Zero-OS's public IPv6 (--public-ip6), once SLAAC gave one: an interface of its own, `pub`.
+  if (c.config.public_ip6 && c.state.pid > 0) {
+    json pub = json::array();
+    for (const auto& a : e.public_ip6_of(c.id, std::chrono::milliseconds(0)).value_or(std::vector<net::IpAddress>{}))
+      pub.push_back(a.str());
+    out["PublicIPv6"] = pub;
+  }
   // docker's top-level fields: the first network's.
   out["IPAddress"] = "";
   out["IPPrefixLen"] = 0;

@@ -136,6 +136,22 @@ std::string remote_node_of(int argc, char** argv) {
   return env ? env : "";
 }
 
+bool zos_network_verb(int argc, char** argv) {
+  if (first_verb(argc, argv) != "network") return false;
+  int i = 1;
+  while (i < argc && std::string_view(argv[i]) != "network") ++i;
+  std::string_view sub = i + 1 < argc ? argv[i + 1] : "";
+  if (sub == "update" || sub == "keygen") return true;
+  if (sub != "create") return false;
+  for (int j = i + 2; j < argc; ++j) {
+    std::string_view a = argv[j], prev = argv[j - 1];
+    if (a == "--driver=zos" || a == "-dzos" || ((prev == "-d" || prev == "--driver") && a == "zos") || a == "--config" ||
+        a.starts_with("--config="))
+      return true;
+  }
+  return false;
+}
+
 std::string first_verb(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];

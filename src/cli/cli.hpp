@@ -15,6 +15,7 @@
 
 #include "common/error.hpp"
 #include "engine/engine.hpp"
+#include "net/zos_network.hpp"
 #include "flist/tree.hpp"
 #include "store/router.hpp"
 
@@ -47,6 +48,25 @@ int run_with(int argc, char** argv, const AddVerbs& add_verbs, const std::functi
 void add_node_verbs(CLI::App& app, Context& ctx);
 // The verb of a command line (after the global options), or "".
 std::string first_verb(int argc, char** argv);
+
+// Zero-OS networks' verbs read WireGuard keys (base64, X25519 with libsodium), which the lean
+// tiffin does not link: `network create --driver zos|--config`, `network update` and `network
+// keygen` are tiffin-full's (zos_network_verb says which command lines those are), and
+// tiffin-full sets the codec (cli/network_zos.cpp).
+struct ZosNetworkArgs {
+  std::string config;  // a NetResource JSON file
+  std::string name, net_id, ip_range, subnet, private_key, public_key;
+  int listen_port = -1;            // -1: not given
+  std::vector<std::string> peers;  // --peer flags
+};
+struct ZosNetworkCodec {
+  Result<net::ZosNetworkSpec> (*read_spec)(const ZosNetworkArgs&) = nullptr;
+  Result<std::vector<net::ZosPeer>> (*read_peers)(const ZosNetworkArgs&) = nullptr;
+  Result<std::pair<std::string, std::string>> (*keygen)() = nullptr;  // base64 {private, public}
+};
+void set_zos_network_codec(const ZosNetworkCodec& codec);
+ZosNetworkCodec zos_network_codec();  // tiffin-full's (network_zos.cpp)
+bool zos_network_verb(int argc, char** argv);
 
 // `tiffin flist …` (tiffin-full), one family of verbs per file.
 void add_flist_pack(CLI::App& flist, Context& ctx);

@@ -77,6 +77,7 @@ void ContainerFlags::add_to(CLI::App* cmd) {
   cmd->add_flag("-P,--publish-all", c.publish_all, "Publish each of the image's ports on a free host port");
   cmd->add_option("--ip", c.ip, "IPv4 address on the network");
   cmd->add_option("--ip6", c.ip6, "IPv6 address on the network");
+  cmd->add_flag("--public-ip6", c.public_ip6, "Zero-OS: a public IPv6 address (SLAAC) on an interface pub, on the node's public bridge");
   cmd->add_option("--network-alias", c.network_aliases, "Another name for the container on its network");
   cmd->add_option("--mac-address", c.mac_address, "MAC address of the container's interface");
   cmd->add_option("--add-host", c.add_hosts, "A line for /etc/hosts: name:ip");

@@ -32,6 +32,7 @@ int run_full(int argc, char** argv) {
   }
   engine::set_image_fetcher(engine::fetch_image_in_process);
   engine::set_flist_verifier(engine::verify_flist);
+  set_zos_network_codec(zos_network_codec());
   // The flist tools, the mount and the hub log through spdlog.
   auto logger = spdlog::stderr_color_mt("tiffin");
   logger->set_pattern("tiffin: %^%l%$: %v");

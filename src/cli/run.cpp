@@ -32,6 +32,12 @@ void add_run(CLI::App& app, Context& ctx) {
       if (*detach) {
         TRY(e.start(id));
         fmt::print("{}\n", id);
+        if (config.public_ip6) {
+          // SLAAC takes an advert from the router: a few seconds at most where one is there.
+          auto addrs = TRY(e.public_ip6_of(id, std::chrono::seconds(10)));
+          if (addrs.empty()) fmt::print(stderr, "tiffin: no public IPv6 address on pub yet (no router advert within 10 s)\n");
+          for (const auto& a : addrs) fmt::print(stderr, "public IPv6: {}\n", a.str());
+        }
         return 0;
       }
       int code = TRY(start_attached(e, id, config.interactive, config.tty));

@@ -26,6 +26,7 @@ json container_config_to_json(const ContainerConfig& c) {
       {"ip6", c.ip6}, {"network_aliases", c.network_aliases}, {"mac_address", c.mac_address}, {"publish", c.publish},
       {"publish_all", c.publish_all}, {"add_hosts", c.add_hosts}, {"dns", c.dns}, {"dns_search", c.dns_search},
       {"dns_options", c.dns_options}, {"stop_signal", c.stop_signal}};
+  if (c.public_ip6) j["public_ip6"] = true;
   j["entrypoint"] = c.entrypoint ? json(*c.entrypoint) : json(nullptr);
   if (!c.anonymous_volumes.empty()) j["anonymous_volumes"] = c.anonymous_volumes;
   if (!c.tmpfs.empty()) j["tmpfs"] = c.tmpfs;
@@ -75,6 +76,7 @@ Result<ContainerConfig> container_config_from_json(const json& j) {
     c.ip6 = j.value("ip6", "");
     c.network_aliases = j.value("network_aliases", std::vector<std::string>{});
     c.mac_address = j.value("mac_address", "");
+    c.public_ip6 = j.value("public_ip6", false);
     c.publish = j.value("publish", std::vector<std::string>{});
     c.publish_all = j.value("publish_all", false);
     c.add_hosts = j.value("add_hosts", std::vector<std::string>{});
@@ -202,6 +204,7 @@ Result<void> validate_network_options(const ContainerConfig& c) {
                        : !c.ip.empty() || !c.ip6.empty()   ? "--ip"
                        : !c.network_aliases.empty()        ? "--network-alias"
                        : !c.mac_address.empty()            ? "--mac-address"
+                       : c.public_ip6                      ? "--public-ip6"
                                                            : nullptr;
     if (what) return fail(Errc::invalid_input, std::string(what) + " needs a bridge network, not --network " + c.network);
   }

@@ -40,6 +40,8 @@ struct ContainerConfig {
   std::string ip, ip6;                       // fixed addresses on that network
   std::vector<std::string> network_aliases;  // more names for it there
   std::string mac_address;
+  // Zero-OS's public IPv6: a macvlan `pub` on the node's public bridge, addressed by SLAAC.
+  bool public_ip6 = false;
   std::vector<std::string> publish;                       // -p specs (net/port_spec.hpp)
   bool publish_all = false;                               // -P: each of the image's ports on a free host port
   std::vector<std::string> add_hosts;                     // name:ip lines for /etc/hosts

@@ -94,8 +94,11 @@ Result<void> Engine::lease_network(const std::string& id, const ContainerConfig&
   EndpointRequest r{n.id, {}, {}, c.mac_address, c.network_aliases};
   if (!c.ip.empty()) r.ip = TRY(net::IpAddress::parse(c.ip));
   if (!c.ip6.empty()) r.ip6 = TRY(net::IpAddress::parse(c.ip6));
-  TRY(store.attach(id, r));
   std::vector<std::string> specs = c.publish;
+  if (n.driver == "zos" && (!specs.empty() || c.publish_all))
+    return fail(Errc::invalid_input,
+        "-p: containers on Zero-OS network " + n.name + " publish no ports; they are reached over its WireGuard peers");
+  TRY(store.attach(id, r));
   if (c.publish_all)  // docker's -P: the image's ports ("80/tcp"), each on a port the kernel would pick
     for (const auto& p : TRY(image_config(image)).ports) specs.push_back(p);
   if (!specs.empty()) {
@@ -107,6 +110,7 @@ Result<void> Engine::lease_network(const std::string& id, const ContainerConfig&
 }
 
 Result<void> Engine::ensure_bridge(const Network& n) {
+  if (n.driver == "zos") return ensure_zos_resource(n);
   auto host = TRY(net::Netlink::open());
   if (!TRY(host.link_exists(n.bridge))) {
     auto made = host.create_bridge(n.bridge);
@@ -173,6 +177,7 @@ Result<void> Engine::prepare_network(const std::string& id, const ContainerConfi
   auto endpoints = TRY(NetworkStore(db_).endpoints(id));
   bool joined = false;
   for (size_t i = 0; i < endpoints.size(); ++i) joined = TRY(join_network(id, endpoints[i], i == 0)) || joined;
+  if (c.public_ip6) TRY(join_public_ip6(id));
   // A start after a stop finds everything in place: only the resolver must be alive.
   if (!joined) return dns::ensure_resolver(dns_dir(), opts_.dns_binary);
   if (!c.publish.empty() || c.publish_all) TRY(sync_firewall());
@@ -193,7 +198,15 @@ Result<void> Engine::sync_firewall() {
   NetworkStore store(db_);
   auto nets = TRY(store.list());
   std::vector<net::BridgeNetworkRules> rules;
-  for (const auto& n : nets) rules.push_back({n.name, n.bridge, n.subnet, n.subnet6, n.internal});
+  bool any_zos = false;
+  for (const auto& n : nets) {
+    // A zos network's bridge only switches frames: its routing and firewall are in the
+    // resource's namespace. What the node sees of it is the ndmz bridge, a bridge network of
+    // sorts whose subnet goes out masqueraded.
+    if (n.driver == "zos") any_zos = true;
+    else rules.push_back({n.name, n.bridge, n.subnet, n.subnet6, n.internal});
+  }
+  if (any_zos) rules.push_back({"zos-ndmz", zos_ndmz_bridge(), net::kZosNdmzSubnet, std::nullopt, false});
   std::vector<net::PortMapping> maps;
   for (const auto& lease : TRY(store.all_ports())) {
     auto eps = TRY(store.endpoints(lease.container));
@@ -229,6 +242,9 @@ Result<void> Engine::sync_dns_of(const std::vector<Endpoint>& endpoints) {
 }
 
 Result<void> Engine::sync_dns(const Network& n) {
+  // A zos network's gateway is in its resource's namespace, where the node's resolver cannot
+  // listen; its containers use the name servers resolv_conf_for gives them.
+  if (n.driver == "zos") return {};
   // Each rewrite reads the database and replaces the whole: two CLIs at once could put an
   // older view last.
   auto lock = TRY(lock_file(opts_.run_root + "/network.lock"));
@@ -275,7 +291,10 @@ Result<std::string> Engine::resolv_conf_for(const std::string& id, const Contain
     auto eps = TRY(NetworkStore(db_).endpoints(id));
     if (!eps.empty()) {
       Network n = TRY(NetworkStore(db_).find(eps.front().network_id));
-      r.nameservers.push_back(n.gateway.str());
+      if (n.driver != "zos") r.nameservers.push_back(n.gateway.str());
+      else  // the node's own, unless they are on its loopback (unreachable from the container)
+        for (const auto& s : host.nameservers)
+          if (auto a = net::IpAddress::parse(s); a && !a->is_loopback()) r.nameservers.push_back(s);
     }
   }
   r.search = c.dns_search.empty() ? host.search : c.dns_search;

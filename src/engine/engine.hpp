@@ -38,6 +38,7 @@
 #include "engine/container_config.hpp"
 #include "engine/container_state.hpp"
 #include "engine/network_store.hpp"
+#include "engine/zos_network_store.hpp"
 #include "net/net_dev.hpp"
 #include "engine/shim_client.hpp"
 #include "engine/trust_policy.hpp"
@@ -71,6 +72,10 @@ struct EngineOptions {
   // Where the resolver sends names that are not containers'; default: the host's resolv.conf.
   std::vector<std::string> dns_upstreams;
   bool progress = true;  // on pulls, imports and pushes (drawn only on a terminal)
+  // WireGuard in userspace, for zos networks where the kernel has no WireGuard module.
+  std::string wireguard_go = "wireguard-go";
+  // The node's public bridge, for containers' --public-ip6 (Zero-OS's br-pub).
+  std::string public_bridge = "br-pub";
 };
 
 struct PullOptions {
@@ -295,6 +300,26 @@ class Engine {
   Result<void> disconnect(const std::string& container_ref, const std::string& network_ref);
   Result<std::vector<Endpoint>> container_endpoints(const std::string& id);
   Result<std::vector<net::PublishedPort>> container_ports(const std::string& id);
+
+  // ---- Zero-OS network resources (zos_networks.cpp): a network of driver zos is this node's /24
+  // of a /16 that spans nodes, behind a namespace of its own with a WireGuard interface to the
+  // peers that hold the other /24s (net/zos_network.hpp has the layout). Validated before
+  // anything is made; a failure half way removes what was made.
+  Result<Network> create_zos_network(const net::ZosNetworkSpec& spec);
+  // Replaces the peers of a live resource: the WireGuard sessions of peers that stay, and the
+  // containers, are untouched.
+  Result<void> update_zos_network(const std::string& ref, const std::vector<net::ZosPeer>& peers);
+  struct ZosNetworkView {
+    ZosNetworkRecord record;
+    std::string wg_ifname;  // inside the resource's namespace
+    net::Cidr wg_address;
+    std::optional<net::WgDeviceStatus> wg;  // none when WireGuard does not answer (see wg_problem)
+    std::string wg_problem;
+  };
+  Result<ZosNetworkView> zos_network(const Network& n);
+  // The global IPv6 addresses of a container's --public-ip6 interface, once SLAAC gave it one
+  // (waiting at most `wait`).
+  Result<std::vector<net::IpAddress>> public_ip6_of(const std::string& id, std::chrono::milliseconds wait);
   // After a reboot, kernel state is gone: bridges, tiffin's nftables table and the resolver are
   // made again, and containers with --restart always, unless-stopped or zos started; what was
   // done, one line each.
@@ -361,6 +386,17 @@ class Engine {
   // Drops the leases of containers that went without a remove, and what they held.
   Result<void> collect_network_garbage();
   Result<void> ensure_bridge(const Network& n);
+  // zos_networks.cpp: each part of a resource made when missing (so this also repairs one after a
+  // reboot or a killed wireguard-go), and removed.
+  Result<void> ensure_zos_resource(const Network& n);
+  Result<void> ensure_zos_wireguard(const Network& n, const ZosNetworkRecord& z, const std::string& nr_netns);
+  Result<void> remove_zos_resource(const ZosNetworkRecord& z);
+  Result<void> join_public_ip6(const std::string& id);
+  std::string zos_key_path(const std::string& network_id) const { return opts_.root + "/networks/" + network_id + ".key"; }
+  std::string zos_netns_path(const std::string& network_id) const { return opts_.run_root + "/netns/nr-" + network_id.substr(0, 16); }
+  net::ZosLinkNames zos_names(const std::string& net_id) const;
+  // The node's side of every resource's way out (net/zos_network.hpp).
+  std::string zos_ndmz_bridge() const;
   // Whether it made the container's interface (false: it was there).
   Result<bool> join_network(const std::string& id, const Endpoint& e, bool default_route);
   // tiffin's nftables table from the networks and ports in the database.

@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <array>
 #include <ctime>
 #include <set>
 
@@ -99,6 +100,9 @@ Result<Network> NetworkStore::find(const std::string& ref) {
   std::string name = ref == "bridge" ? kDefaultNetwork : ref;
   auto exact = TRY(select_networks("WHERE name = ?1 OR id = ?1", name));
   if (!exact.empty()) return exact.front();
+  // A Zero-OS network by its network id, as workloads name it.
+  auto by_net_id = TRY(select_networks("WHERE id = (SELECT network FROM zos_networks WHERE net_id = ?1)", name));
+  if (!by_net_id.empty()) return by_net_id.front();
   if (!ref.empty() && ref.find_first_not_of("0123456789abcdef") == std::string::npos) {
     auto prefixed = TRY(select_networks("WHERE id LIKE ?1 || '%'", ref));
     if (prefixed.size() == 1) return prefixed.front();
@@ -112,7 +116,8 @@ Result<Network> NetworkStore::create(const NetworkSpec& spec, const std::vector<
   if (!valid_container_name(spec.name) || (reserved_network_name(spec.name)))
     return fail(Errc::invalid_input, "invalid network name '" + spec.name + "'" +
                                          (reserved_network_name(spec.name) ? " (host, none, bridge and container:… are reserved)" : ""));
-  if (spec.driver != "bridge") return fail(Errc::unsupported, "network driver '" + spec.driver + "' is not supported (bridge)");
+  if (spec.driver != "bridge" && spec.driver != "zos")
+    return fail(Errc::unsupported, "network driver '" + spec.driver + "' is not supported (bridge, zos)");
   if (!spec.subnet6.empty() && !spec.ipv6) return fail(Errc::invalid_input, "an IPv6 subnet needs --ipv6");
   Network n;
   n.name = spec.name;
@@ -121,7 +126,7 @@ Result<Network> NetworkStore::create(const NetworkSpec& spec, const std::vector<
   n.labels = spec.labels;
   n.created = static_cast<int64_t>(::time(nullptr));
   n.id = TRY(random_hex(32));
-  n.bridge = "tf-" + n.id.substr(0, 8);
+  n.bridge = spec.bridge.empty() ? "tf-" + n.id.substr(0, 8) : spec.bridge;
   TRY(in_transaction([&]() -> Result<void> {
     auto others = TRY(list());
     for (const auto& o : others)
@@ -239,7 +244,17 @@ Result<Endpoint> NetworkStore::attach(const std::string& container, const Endpoi
     e.network_name = n.name;
     e.ip = TRY(lease(r.ip, n.subnet, n.ip_range, n.gateway, taken));
     if (r.ip6 && !n.subnet6) return fail(Errc::invalid_input, "network " + n.name + " has no IPv6 subnet for --ip6 " + r.ip6->str());
-    if (n.subnet6) e.ip6 = TRY(lease(r.ip6, *n.subnet6, *n.subnet6, *n.gateway6, taken6));
+    std::optional<net::IpAddress> wanted6 = r.ip6;
+    if (n.driver == "zos" && !wanted6 && n.gateway6) {
+      // Zero-OS's ULA of a.b.c.d is its subnet's /64 (which holds c) with d as the last group,
+      // as the gateway's (.1 → ::1) shows.
+      std::array<uint8_t, 16> b;
+      std::copy(n.gateway6->bytes(), n.gateway6->bytes() + 16, b.begin());
+      b[14] = 0;
+      b[15] = e.ip.bytes()[3];
+      wanted6 = net::IpAddress::from_bytes(net::IpAddress::Family::v6, b.data());
+    }
+    if (n.subnet6) e.ip6 = TRY(lease(wanted6, *n.subnet6, *n.subnet6, *n.gateway6, taken6));
     e.mac = r.mac.empty() ? mac_for(e.ip) : net::format_mac(TRY(net::parse_mac(r.mac)));
     e.aliases = r.aliases;
     // eth0, eth1, …: the lowest index the container does not use.

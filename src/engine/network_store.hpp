@@ -25,7 +25,8 @@ namespace tiffin::engine {
 inline constexpr const char* kDefaultNetwork = "tiffin";
 
 struct NetworkSpec {
-  std::string name, driver = "bridge";
+  std::string name, driver = "bridge";    // bridge, or zos (a Zero-OS network resource: zos_network_store.hpp)
+  std::string bridge;                     // "" : tf-<id>
   std::string subnet, gateway, ip_range;  // "" : chosen
   bool ipv6 = false;
   std::string subnet6, gateway6;  // with ipv6; subnet6 "" : a ULA /64 chosen
@@ -83,7 +84,8 @@ class NetworkStore {
   // Errc::conflict while a container holds a lease on it.
   Result<void> remove(const std::string& network_id);
 
-  // Leases an address (the requested one, or the first free) for `container` on a network.
+  // Leases an address (the requested one, or the first free) for `container` on a network. On a
+  // zos network the IPv6 address is Zero-OS's, derived from the IPv4 one.
   // Errc::conflict for an address in use or a container already on the network;
   // Errc::unavailable when the network is full.
   Result<Endpoint> attach(const std::string& container, const EndpointRequest& r);

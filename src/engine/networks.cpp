@@ -42,14 +42,20 @@ Result<void> Engine::remove_network(const std::string& ref) {
   TRY(collect_network_garbage());
   NetworkStore store(db_);
   Network n = TRY(store.find(ref));
+  std::optional<ZosNetworkRecord> zos;
+  if (n.driver == "zos") {
+    auto z = ZosNetworkStore(db_).get(n.id);
+    if (z) zos = *z;  // a create that failed before its record: only the bridge to remove
+  }
   TRY(store.remove(n.id));
   // The kernel's part after the record: a failure here leaves a bridge the next create of the
   // same name would reuse, never a record without its bridge.
+  if (zos) TRY(remove_zos_resource(*zos));
   auto host = TRY(net::Netlink::open());
   TRY(host.delete_link(n.bridge));
   ::unlink((opts_.run_root + "/firewall/" + n.id).c_str());
   TRY(dns::remove_network_file(dns_dir(), n.name));
-  record_event({"network", "destroy", n.id, {{"name", n.name}, {"type", "bridge"}}});
+  record_event({"network", "destroy", n.id, {{"name", n.name}, {"type", n.driver}}});
   return sync_firewall();
 }
 

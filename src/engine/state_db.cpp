@@ -37,6 +37,13 @@ CREATE INDEX ports_container ON ports (container);
 CREATE TABLE blob_locations (registry TEXT NOT NULL, repository TEXT NOT NULL, digest TEXT NOT NULL,
   PRIMARY KEY (registry, digest, repository));
 )",
+    // 3 → 4: Zero-OS network resources (engine/zos_network_store.hpp): what a network of driver
+    // zos has beyond a bridge network's. Its private key is a file of its own (0600), not here.
+    R"(
+CREATE TABLE zos_networks (network TEXT PRIMARY KEY REFERENCES networks(id) ON DELETE CASCADE, net_id TEXT NOT NULL UNIQUE,
+  ip_range TEXT NOT NULL, listen_port INTEGER NOT NULL, public_key TEXT NOT NULL, peers TEXT NOT NULL,
+  ndmz_ip TEXT NOT NULL UNIQUE);
+)",
 };
 
 Result<int> schema_version(sql::Db& db) {

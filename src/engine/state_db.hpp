@@ -11,7 +11,7 @@
 
 namespace tiffin::engine {
 
-inline constexpr int kStateSchemaVersion = 3;
+inline constexpr int kStateSchemaVersion = 4;
 
 // Opens (creating) the database, in WAL mode with a busy timeout, migrated to the current
 // schema. Errc::unsupported for a database newer than this build.

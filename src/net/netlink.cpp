@@ -5,6 +5,7 @@
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/if_addr.h>
 #include <linux/veth.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -213,6 +214,38 @@ Result<void> Netlink::create_veth(const std::string& host_name, const std::strin
   return transact(m.nlh, what);
 }
 
+Result<void> Netlink::create_macvlan(const std::string& name, const std::string& parent, int netns_fd) {
+  const std::string what = "creating macvlan " + name + " on " + parent;
+  TRY_CTX(check_name(name), what);
+  int parent_index = TRY_CTX(link_index(parent), what);
+  Message m;
+  nlattr* info = start_new_link(m, name, 0, "macvlan");
+  nlattr* data = mnl_attr_nest_start(m.nlh, IFLA_INFO_DATA);
+  mnl_attr_put_u32(m.nlh, IFLA_MACVLAN_MODE, MACVLAN_MODE_BRIDGE);
+  mnl_attr_nest_end(m.nlh, data);
+  mnl_attr_nest_end(m.nlh, info);
+  mnl_attr_put_u32(m.nlh, IFLA_LINK, static_cast<uint32_t>(parent_index));
+  if (netns_fd >= 0) mnl_attr_put_u32(m.nlh, IFLA_NET_NS_FD, static_cast<uint32_t>(netns_fd));
+  return transact(m.nlh, what);
+}
+
+Result<void> Netlink::create_wireguard(const std::string& name) {
+  const std::string what = "creating WireGuard link " + name;
+  TRY_CTX(check_name(name), what);
+  Message m;
+  nlattr* info = start_new_link(m, name, 0, "wireguard");
+  mnl_attr_nest_end(m.nlh, info);
+  auto made = transact(m.nlh, what);
+  // No module for the kind: EOPNOTSUPP (the kernel could not load "rtnl-link-wireguard").
+  if (!made && made.error().sys_errno == EOPNOTSUPP) made.error().kind = Errc::unsupported;
+  return made;
+}
+
+Result<void> Netlink::move_to_netns(const std::string& ifname, int netns_fd) {
+  return change_link(ifname, "moving " + ifname + " to another network namespace",
+      [&](nlmsghdr* nlh) { mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<uint32_t>(netns_fd)); });
+}
+
 Result<void> Netlink::set_master(const std::string& ifname, const std::string& bridge) {
   const std::string what = "attaching " + ifname + " to bridge " + bridge;
   int bridge_index = TRY_CTX(link_index(bridge), what);
@@ -299,6 +332,34 @@ Result<void> Netlink::add_route(const Cidr& dst, const IpAddress& gateway, const
 Result<void> Netlink::add_default_route(const IpAddress& gateway, const std::string& ifname) {
   IpAddress any = gateway.is_v4() ? IpAddress::v4(0) : IpAddress::from_bytes(IpAddress::Family::v6, std::array<uint8_t, 16>{}.data());
   return add_route(Cidr(any, 0), gateway, ifname);
+}
+
+Result<std::vector<Cidr>> Netlink::addresses(const std::string& ifname, int family, bool global_only) {
+  const std::string what = "listing the addresses of " + ifname;
+  int index = TRY_CTX(link_index(ifname), what);
+  Message m;
+  auto* ifa = m.start<ifaddrmsg>(RTM_GETADDR, NLM_F_DUMP);
+  ifa->ifa_family = static_cast<uint8_t>(family);
+  std::vector<Cidr> out;
+  TRY(transact(m.nlh, what, [&](const nlmsghdr* nlh) {
+    if (nlh->nlmsg_type != RTM_NEWADDR) return;
+    auto* msg = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
+    if (static_cast<int>(msg->ifa_index) != index || msg->ifa_family != family) return;
+    if (global_only && (msg->ifa_scope != RT_SCOPE_UNIVERSE || (msg->ifa_flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)))) return;
+    const nlattr* addr = nullptr;
+    auto* payload = static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(ifaddrmsg)));
+    int left = static_cast<int>(reinterpret_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh)) - payload);
+    for (auto* attr = reinterpret_cast<const nlattr*>(payload); mnl_attr_ok(attr, left); attr = mnl_attr_next(attr)) {
+      left -= static_cast<int>(MNL_ALIGN(attr->nla_len));
+      if (mnl_attr_get_type(attr) == IFA_ADDRESS) addr = attr;
+    }
+    size_t len = family == AF_INET ? 4 : 16;
+    if (!addr || mnl_attr_get_payload_len(addr) != len) return;
+    auto ip = IpAddress::from_bytes(
+        family == AF_INET ? IpAddress::Family::v4 : IpAddress::Family::v6, static_cast<const uint8_t*>(mnl_attr_get_payload(addr)));
+    out.emplace_back(ip, msg->ifa_prefixlen);
+  }));
+  return out;
 }
 
 Result<void> Netlink::delete_link(const std::string& name) {

@@ -50,6 +50,14 @@ class Netlink {
   // A veth pair: `host_name` here, `peer_name` created directly in the namespace `peer_netns_fd`
   // refers to (so the peer may be called eth0 even if this namespace has one). Both down.
   Result<void> create_veth(const std::string& host_name, const std::string& peer_name, int peer_netns_fd, unsigned mtu = 0);
+  // A macvlan link in bridge mode on `parent` (here), created directly in the namespace
+  // `netns_fd` refers to (or here with -1). Down.
+  Result<void> create_macvlan(const std::string& name, const std::string& parent, int netns_fd);
+  // A WireGuard link (the kernel's module). Errc::unsupported when the kernel has no such kind:
+  // the caller falls back to a userspace implementation over TUN.
+  Result<void> create_wireguard(const std::string& name);
+  // Moves `ifname` into the namespace `netns_fd` refers to (its addresses and routes are lost).
+  Result<void> move_to_netns(const std::string& ifname, int netns_fd);
   // Enslaves `ifname` to the bridge `bridge`.
   Result<void> set_master(const std::string& ifname, const std::string& bridge);
   Result<void> set_up(const std::string& ifname);
@@ -68,6 +76,10 @@ class Netlink {
   // a directly connected (link-scope) route. The default route is dst 0.0.0.0/0 or ::/0.
   Result<void> add_route(const Cidr& dst, const IpAddress& gateway, const std::string& ifname);
   Result<void> add_default_route(const IpAddress& gateway, const std::string& ifname);
+
+  // The addresses on `ifname` of one family (AF_INET or AF_INET6), with their prefixes, in the
+  // kernel's order; `global_only` leaves out link-local and tentative ones.
+  Result<std::vector<Cidr>> addresses(const std::string& ifname, int family, bool global_only);
 
   // Removes a link (a veth takes its peer with it); a link that is not there is not an error.
   Result<void> delete_link(const std::string& name);

@@ -184,8 +184,6 @@ Result<WorkloadResult> ZosNode::deploy_checked(const DeployRequest& r, const std
   }
   TRY(state_.remember_signature(r.signature, w.epoch + 2 * kRequestWindow));
   if (w.interactive) return fail(Errc::unsupported, "interactive workloads (coreX) are not supported by this node yet");
-  for (const auto& n : w.network_connection)
-    if (n.public_ip6) return fail(Errc::unsupported, "network_connection.public_ip6: this node has no public IPv6 to give");
 
   engine::Engine e = TRY(engine::Engine::open(opts_));
   TRY(validate_workload(w, EngineFacts(e)));
@@ -198,6 +196,9 @@ Result<WorkloadResult> ZosNode::deploy_checked(const DeployRequest& r, const std
     ipv4 = eps->front().ip.str();
     if (eps->front().ip6) ipv6 = eps->front().ip6->str();
   }
+  // With a public IPv6, that one (Zero-OS's result names it): SLAAC needs an advert first.
+  if (!w.network_connection.empty() && w.network_connection.front().public_ip6)
+    if (auto pub = e.public_ip6_of(container, std::chrono::seconds(10)); pub && !pub->empty()) ipv6 = pub->front().str();
   WorkloadResult res = signed_result(w.workload_id, ResultState::ok, "", json{{"id", container}, {"ipv4", ipv4}, {"ipv6", ipv6}});
   WorkloadRecord rec{w.workload_id, r.user_id, workload_json(w).dump(), key, r.secret_version, container, result_json(res).dump()};
   if (auto stored = state_.put_workload(rec); !stored) {
@@ -237,6 +238,7 @@ Result<std::string> ZosNode::run_container(engine::Engine& e, const ContainerWor
   } else {
     c.network = w.network_connection.front().network_id;
     c.ip = w.network_connection.front().ipaddress;
+    c.public_ip6 = w.network_connection.front().public_ip6;
   }
   c.cpus = static_cast<double>(w.capacity.cpu);
   c.memory = w.capacity.memory << 20;
