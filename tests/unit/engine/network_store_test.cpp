@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "engine/state_db.hpp"
+#include "engine/zos_network_store.hpp"
 #include "test_support.hpp"
 
 namespace tiffin::engine {
@@ -150,6 +151,52 @@ TEST_F(NetworkStoreTest, PublishedPortsAreUniqueOnTheHost) {
   ASSERT_EQ(gone.size(), 2u);
   EXPECT_EQ(gone[0].ports.size() + gone[1].ports.size(), 3u);
   EXPECT_EQ(store.all_ports()->size(), 3u);
+}
+
+TEST_F(NetworkStoreTest, ZosNetworksGiveZeroOsUlasAndAreFoundByTheirNetworkId) {
+  NetworkSpec spec{.name = "zosnet",
+      .driver = "zos",
+      .bridge = "b-12345678",
+      .subnet = "10.20.3.0/24",
+      .ipv6 = true,
+      .subnet6 = "fd7a:6f73:6e65:3::/64",
+      .gateway6 = "fd7a:6f73:6e65:3::1"};
+  auto n = store.create(spec, {});
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(n->bridge, "b-12345678");
+  EXPECT_EQ(n->gateway.str(), "10.20.3.1");
+  auto e = store.attach("c1", {"zosnet", ip("10.20.3.7"), {}, "", {}});
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->ip6->str(), "fd7a:6f73:6e65:3::7") << "derived from the IPv4 address, not leased";
+  auto f = store.attach("c2", {"zosnet", {}, {}, "", {}});
+  EXPECT_EQ(f->ip.str(), "10.20.3.2");
+  EXPECT_EQ(f->ip6->str(), "fd7a:6f73:6e65:3::2");
+  auto outside = store.attach("c3", {"zosnet", ip("10.20.4.7"), {}, "", {}});
+  ASSERT_FALSE(outside);
+  EXPECT_NE(outside.error().message.find("is not in network zosnet's 10.20.3.0/24"), std::string::npos);
+
+  ZosNetworkStore zos(db);
+  net::ZosNetworkSpec z{"zosnet", "net-7", *net::Cidr::parse("10.20.0.0/16", true), n->subnet, {}, "pub", 51820, {}};
+  auto rec = zos.add(n->id, z);
+  ASSERT_TRUE(rec) << rec.error().message;
+  EXPECT_EQ(rec->ndmz_ip.str(), "100.127.0.2");
+  EXPECT_EQ(store.find("net-7")->id, n->id) << "workloads name it by its Zero-OS id";
+  auto again = zos.add(n->id, z);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().kind, Errc::conflict);
+  net::ZosPeer p{*net::Cidr::parse("10.20.4.0/24", true), {}, "peerkey", {*net::Cidr::parse("10.20.4.0/24", true)},
+      *net::WgEndpoint::parse("192.0.2.4:51820")};
+  p.public_key.fill(7);
+  ASSERT_TRUE(zos.set_peers(n->id, {p}));
+  auto back = zos.get(n->id);
+  ASSERT_EQ(back->spec.peers.size(), 1u);
+  EXPECT_EQ(back->spec.peers[0].public_key, p.public_key);
+  EXPECT_EQ(back->spec.peers[0].endpoint->str(), "192.0.2.4:51820");
+  EXPECT_EQ(back->spec.private_key, net::WgKey{}) << "the private key is never in the database";
+  // The row goes with its network.
+  ASSERT_TRUE(store.detach("c1", n->id) && store.detach("c2", n->id));
+  ASSERT_TRUE(store.remove(n->id));
+  EXPECT_EQ(zos.get(n->id).error().kind, Errc::not_found);
 }
 
 }  // namespace

@@ -148,5 +148,46 @@ TEST(Netlink, VethWithBothEndsHere) {
   EXPECT_FALSE(*ns.nl().link_exists("tfc"));  // nothing half-made
 }
 
+TEST(Netlink, MacvlanMovesAndAddresses) {
+  REQUIRE_ROOT();
+  ScratchNetns host, ctr;
+  ASSERT_TRUE(host.ok() && ctr.ok());
+  Netlink& h = host.nl();
+  Netlink& c = ctr.nl();
+  ASSERT_TRUE(h.create_bridge("tfpub"));
+  // Born in the other namespace under a name the first may have too.
+  auto made = h.create_macvlan("pub", "tfpub", ctr.fd());
+  ASSERT_TRUE(made) << made.error().message;
+  EXPECT_TRUE(*c.link_exists("pub"));
+  EXPECT_FALSE(*h.link_exists("pub"));
+  auto missing = h.create_macvlan("pub2", "nosuchparent", -1);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().kind, Errc::not_found);
+
+  ASSERT_TRUE(c.add_address("pub", cidr("2001:db8:7::5/64")));
+  ASSERT_TRUE(c.add_address("pub", cidr("10.7.0.5/24")));
+  ASSERT_TRUE(c.set_up("pub"));
+  auto v6 = c.addresses("pub", AF_INET6, true);
+  ASSERT_TRUE(v6) << v6.error().message;
+  ASSERT_EQ(v6->size(), 1u) << "global only: no link-local";
+  EXPECT_EQ((*v6)[0].str(), "2001:db8:7::5/64");
+  auto v4 = c.addresses("pub", AF_INET, false);
+  ASSERT_EQ(v4->size(), 1u);
+  EXPECT_EQ((*v4)[0].str(), "10.7.0.5/24");
+  EXPECT_EQ(c.addresses("nosuch", AF_INET, false).error().kind, Errc::not_found);
+
+  // A link moved to another namespace loses its addresses there and keeps its name.
+  ASSERT_TRUE(h.create_veth("tfm0", "tfm1", -1));
+  ASSERT_TRUE(h.move_to_netns("tfm1", ctr.fd()));
+  EXPECT_TRUE(*c.link_exists("tfm1"));
+  EXPECT_FALSE(*h.link_exists("tfm1"));
+  ASSERT_TRUE(h.delete_link("tfm0"));
+  EXPECT_FALSE(*c.link_exists("tfm1"));
+
+  auto wg = h.create_wireguard("tfwg0");
+  if (wg) EXPECT_TRUE(h.delete_link("tfwg0"));
+  else EXPECT_EQ(wg.error().kind, Errc::unsupported) << "no module: " << wg.error().message;
+}
+
 }  // namespace
 }  // namespace tiffin::net
