@@ -14,6 +14,8 @@
 namespace tiffin::engine {
 
 Result<Network> Engine::create_network(const NetworkSpec& spec) {
+  if (spec.driver == "zos")
+    return fail(Errc::invalid_input, "a zos network needs its WireGuard keys and peers: tiffin network create --driver zos (or --config)");
   NetworkStore store(db_);
   Network n = TRY(store.create(spec, net::host_routes_v4()));
   auto made = [&]() -> Result<void> {
