@@ -94,6 +94,8 @@ int run_with(int argc, char** argv, const AddVerbs& add_verbs, const std::functi
          "Where the node's resolver sends names that are not containers' (default: the host's resolv.conf)")
       ->envname("TIFFIN_DNS_UPSTREAM")
       ->delimiter(',');
+  // The node's public bridge for --public-ip6 (Zero-OS's br-pub): a node's setting, not a verb's.
+  if (const char* bridge = std::getenv("TIFFIN_PUBLIC_BRIDGE"); bridge && *bridge) ctx.engine.public_bridge = bridge;
   app.require_subcommand(1);
   app.parse_complete_callback([&] {
     if (on_parsed) on_parsed(debug);

@@ -116,6 +116,11 @@ Result<void> Engine::ensure_zos_resource(const Network& n) {
         TRY(inside.link_exists(names.wireguard)) && net::wireguard_go_alive(names.wireguard))
       return {};
   }
+  // Two CLIs that find it broken at once (a container joining, system boot) must not both start
+  // a wireguard-go: the second would stop the first's.
+  std::string locks = opts_.run_root + "/wireguard";
+  if (::mkdir(locks.c_str(), 0700) != 0 && errno != EEXIST) return fail_errno("making " + locks);
+  auto lock = TRY(lock_file(locks + "/" + names.wireguard + ".lock"));
   TRY(net::write_sysctl("net/ipv4/ip_forward", "1"));
   // The node's side of every resource's way out.
   if (!TRY(host.link_exists(ndmz))) {
@@ -179,7 +184,6 @@ Result<void> Engine::ensure_zos_wireguard(const Network& n, const ZosNetworkReco
   TRY(inside.delete_link(names.wireguard));
   TRY(host.delete_link(names.wireguard));  // a TUN link a killed process left here
   std::string dir = opts_.run_root + "/wireguard";
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return fail_errno("making " + dir);
   if (::mkdir("/var/run/wireguard", 0755) != 0 && errno != EEXIST) return fail_errno("making /var/run/wireguard");
   TRY_CTX(net::start_wireguard_go(opts_.wireguard_go, names.wireguard, dir + "/" + names.wireguard + ".log"),
       "starting WireGuard for network " + n.name);
@@ -244,7 +248,7 @@ Result<Engine::ZosNetworkView> Engine::zos_network(const Network& n) {
 Result<void> Engine::remove_zos_resource(const ZosNetworkRecord& z) {
   net::ZosLinkNames names = zos_names(z.spec.net_id);
   TRY(net::stop_wireguard_go(names.wireguard));  // its TUN link goes with it
-  ::unlink((opts_.run_root + "/wireguard/" + names.wireguard + ".log").c_str());
+  for (const char* ext : {".log", ".lock"}) ::unlink((opts_.run_root + "/wireguard/" + names.wireguard + ext).c_str());
   // The namespace takes nr, public and the WireGuard link, and so the veths' node ends.
   TRY(net::remove_netns(zos_netns_path(z.network_id)));
   auto host = TRY(net::Netlink::open());

@@ -147,6 +147,23 @@ def test_a_killed_wireguard_is_repaired_by_system_boot(grid):
     a("system", "boot")
     assert a.wg_pids() == [again]
 
+    # A reboot, as the kernel sees it: processes, namespaces and links gone. `system boot` makes
+    # the resource again from the database, WireGuard's peers included; the container follows.
+    a("stop", "-t", "1", "ca")
+    os.kill(again, signal.SIGKILL)
+    wait_for(lambda: not a.wg_pids(), what="wireguard-go to die")
+    for ns in (a.run_root / "netns").iterdir():  # the resource's and the stopped container's
+        subprocess.run(["umount", str(ns)], check=True)
+        ns.unlink()
+    for link in json.loads(a.host("ip", "-j", "link").stdout):
+        if link["ifname"].startswith(("b-", "r-", "p-", "nd-")):
+            a.host("ip", "link", "del", link["ifname"], check=False)
+    a("system", "boot")
+    zos = a.zos()
+    assert zos["wg_state"] == "up" and [p["wg_public_key"] for p in zos["peers"]] == [kb]
+    a("start", "ca")
+    assert wait_for(lambda: reaches(a, "ca", "10.20.4.9"), timeout=15, what="the mesh after a reboot")
+
 
 def test_public_ipv6_from_the_routers_adverts(grid):
     if shutil.which("radvd") is None:
