@@ -41,8 +41,11 @@ class Node:
         # upstream is the discard port on loopback, where nothing answers.
         self.dns_upstream = dns_upstream
 
+    # What runs tiffin: nothing, or (zosnet.py's nodes) nsenter into a node's network namespace.
+    prefix = ()
+
     def __call__(self, *args, rc=0, input=None, timeout=60, env=None):
-        p = subprocess.run([TIFFIN, "--root", str(self.root), "--run-root", str(self.run_root),
+        p = subprocess.run([*self.prefix, TIFFIN, "--root", str(self.root), "--run-root", str(self.run_root),
                             "--dns-upstream", self.dns_upstream, *map(str, args)],
                            capture_output=True, input=input, timeout=timeout, env=env)
         assert p.returncode >= 0, f"tiffin {args} died with signal {-p.returncode}"

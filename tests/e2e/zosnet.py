@@ -73,20 +73,11 @@ class ZosNode(Node):
         self.host("ip", "link", "set", "eth0", "up")
         self.host("ip", "link", "set", "lo", "up")
         self.host("ip", "route", "add", "default", "via", underlay.gateway)
+        self.prefix = ("nsenter", f"--net=/run/netns/{self.ns}")
 
     def host(self, *args, check=True, timeout=30):
         """A command in the node's own namespace (not a container's)."""
         return sh("ip", "netns", "exec", self.ns, *args, check=check, timeout=timeout)
-
-    def __call__(self, *args, rc=0, input=None, timeout=60, env=None):
-        p = subprocess.run(["nsenter", f"--net=/run/netns/{self.ns}", TIFFIN, "--root", str(self.root), "--run-root",
-                            str(self.run_root), "--dns-upstream", self.dns_upstream, *map(str, args)],
-                           capture_output=True, input=input, timeout=timeout, env=env)
-        assert p.returncode >= 0, f"tiffin {args} died with signal {-p.returncode}"
-        if rc is not None:
-            assert p.returncode == rc, (f"tiffin {args} on {self.ns} exited {p.returncode}, wanted {rc}\n"
-                                        f"stdout: {p.stdout.decode()}\nstderr: {p.stderr.decode()}")
-        return p
 
     def image(self, tmp: Path):
         rootfs = busybox_rootfs(tmp / f"netbox{self.index}")
@@ -99,22 +90,20 @@ class ZosNode(Node):
     def zos(self, name="zosnet"):
         return json.loads(self.out("network", "inspect", name))[0]["Zos"]
 
+    def wg_ifaces(self):
+        """The WireGuard interface names of this node's zos networks."""
+        if not (self.root / "tiffin.db").exists():
+            return set()
+        return {self.zos(n["Name"])["wg_interface"] for n in self.networks() if n.get("Driver") == "zos"}
+
     def wg_pids(self):
-        """wireguard-go processes of this node's networks (by their interface names)."""
-        names = set()
-        if (self.root / "tiffin.db").exists():
-            for n in self.networks():
-                if n.get("Driver") == "zos":
-                    names.add(self.zos(n["Name"])["wg_interface"])
+        """wireguard-go processes of this node's networks."""
+        names = self.wg_ifaces()
         return sorted(pid for pid, name in wireguard_go_pids().items() if name in names)
 
     def close(self):
         """Removes containers, networks and the namespace; returns what was left behind."""
-        ifaces = set()
-        if (self.root / "tiffin.db").exists():
-            for n in self.networks():
-                if n.get("Driver") == "zos":
-                    ifaces.add(self.zos(n["Name"])["wg_interface"])
+        ifaces = self.wg_ifaces()
         leaks = []
         try:
             for cid in self.container_ids():
