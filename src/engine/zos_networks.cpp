@@ -12,9 +12,10 @@
 // `public` and the ndmz bridge, which the node's own table masquerades again (as any bridge
 // network's). Nothing that arrives through `public` starts a connection (zos_nr_ruleset).
 //
-// wireguard-go runs in the node's namespace, so its UDP socket is the node's; it makes its TUN
-// link there and the link is moved into the resource's namespace before it is up (wireguard-go
-// then sees it come up by writing to it, which works across namespaces).
+// The WireGuard link is made in the node's namespace, so its UDP socket is the node's, and moved
+// into the resource's namespace before it is up: the kernel's module where there is one
+// (configured over generic netlink), else wireguard-go over TUN (configured over its UAPI
+// socket; it sees its link come up by writing to it, which works across namespaces).
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -32,6 +33,7 @@
 #include "net/netns.hpp"
 #include "net/nftables.hpp"
 #include "net/sysctl.hpp"
+#include "net/wireguard_genl.hpp"
 #include "net/wireguard_go.hpp"
 
 namespace tiffin::engine {
@@ -65,6 +67,28 @@ net::WgDeviceConfig device_config(const ZosNetworkRecord& z, const net::WgKey& p
     d.peers.push_back({p.public_key, p.endpoint, p.allowed_ips, 20});
   }
   return d;
+}
+
+// The interface's WireGuard, whichever serves it: wireguard-go over its UAPI socket, or the
+// kernel's module over generic netlink in the resource's namespace.
+Result<net::WgDeviceStatus> wg_status(const std::string& nr, const std::string& ifname) {
+  auto userspace = net::uapi_get(ifname);
+  if (userspace || userspace.error().kind != Errc::unavailable) return userspace;
+  if (auto kernel = net::wg_genl_get(nr, ifname)) return kernel;
+  return userspace;  // its error says what is missing
+}
+
+Result<void> wg_configure(
+    const std::string& nr, const std::string& ifname, const net::WgDeviceConfig& c, const net::WgDeviceStatus* current) {
+  if (net::wireguard_go_alive(ifname)) return net::uapi_set(ifname, c, current);
+  return net::wg_genl_set(nr, ifname, c, current);
+}
+
+// Whether the link in the resource's namespace is served: wireguard-go's link dies with its
+// process, the module's does not, and answers over netlink.
+bool wg_alive(net::Netlink& inside, const std::string& nr, const std::string& ifname) {
+  auto there = inside.link_exists(ifname);
+  return there && *there && (net::wireguard_go_alive(ifname) || net::wg_genl_get(nr, ifname));
 }
 
 }  // namespace
@@ -112,8 +136,7 @@ Result<void> Engine::ensure_zos_resource(const Network& n) {
   // Every container that joins comes here: when everything is in place, a few lookups only.
   if (net::netns_mounted(nr) && TRY(host.link_exists(n.bridge)) && TRY(host.link_exists(ndmz))) {
     auto inside = TRY(net::Netlink::open_in(nr));
-    if (TRY(inside.link_exists(net::kZosNrLink)) && TRY(inside.link_exists(net::kZosPublicLink)) &&
-        TRY(inside.link_exists(names.wireguard)) && net::wireguard_go_alive(names.wireguard))
+    if (TRY(inside.link_exists(net::kZosNrLink)) && TRY(inside.link_exists(net::kZosPublicLink)) && wg_alive(inside, nr, names.wireguard))
       return {};
   }
   // Two CLIs that find it broken at once (a container joining, system boot) must not both start
@@ -171,27 +194,30 @@ Result<void> Engine::ensure_zos_resource(const Network& n) {
 Result<void> Engine::ensure_zos_wireguard(const Network& n, const ZosNetworkRecord& z, const std::string& nr) {
   net::ZosLinkNames names = zos_names(z.spec.net_id);
   auto inside = TRY(net::Netlink::open_in(nr));
-  if (TRY(inside.link_exists(names.wireguard)) && net::wireguard_go_alive(names.wireguard)) return {};
-  // Not there, or its process is gone (a reboot, a kill): a new one, configured from the record.
+  if (wg_alive(inside, nr, names.wireguard)) return {};
+  // Not there, or its process is gone (a reboot, a kill): made again from the record.
   auto key_text = TRY(read_file(zos_key_path(n.id), 4096));
   auto key = from_hex(std::string_view(reinterpret_cast<const char*>(key_text.data()), key_text.size()));
   if (!key || key->size() != 32) return fail(Errc::invalid_input, zos_key_path(n.id) + ": not a WireGuard private key");
   net::WgKey private_key;
   std::copy(key->begin(), key->end(), private_key.begin());
   auto host = TRY(net::Netlink::open());
-  // wireguard-go even where the kernel has the module: tiffin does not speak the module's
-  // generic netlink configuration yet, and UAPI is what wireguard-go serves.
   TRY(inside.delete_link(names.wireguard));
   TRY(host.delete_link(names.wireguard));  // a TUN link a killed process left here
-  std::string dir = opts_.run_root + "/wireguard";
-  if (::mkdir("/var/run/wireguard", 0755) != 0 && errno != EEXIST) return fail_errno("making /var/run/wireguard");
-  TRY_CTX(net::start_wireguard_go(opts_.wireguard_go, names.wireguard, dir + "/" + names.wireguard + ".log"),
-      "starting WireGuard for network " + n.name);
+  // The kernel's module where there is one: its link keeps its UDP socket in this (the node's)
+  // namespace after the move. Else wireguard-go, whose socket is where its process runs.
+  auto kernel = host.create_wireguard(names.wireguard);
+  if (!kernel && kernel.error().kind != Errc::unsupported) return kernel;
+  if (!kernel) {
+    std::string log = opts_.run_root + "/wireguard/" + names.wireguard + ".log";
+    if (::mkdir("/var/run/wireguard", 0755) != 0 && errno != EEXIST) return fail_errno("making /var/run/wireguard");
+    TRY_CTX(net::start_wireguard_go(opts_.wireguard_go, names.wireguard, log), "starting WireGuard for network " + n.name);
+  }
   auto configured = [&]() -> Result<void> {
     UniqueFd nr_fd(::open(nr.c_str(), O_RDONLY | O_CLOEXEC));
     if (!nr_fd) return fail_errno("opening " + nr);
     TRY(host.move_to_netns(names.wireguard, nr_fd.get()));
-    TRY(net::uapi_set(names.wireguard, device_config(z, private_key), nullptr));
+    TRY(wg_configure(nr, names.wireguard, device_config(z, private_key), nullptr));
     TRY(add_address_once(inside, names.wireguard, net::zos_wg_address(z.spec.subnet)));
     TRY(inside.set_up(names.wireguard));
     TRY(add_route_once(inside, z.spec.ip_range, unspecified(true), names.wireguard));
@@ -205,6 +231,8 @@ Result<void> Engine::ensure_zos_wireguard(const Network& n, const ZosNetworkReco
   }();
   if (!configured) {
     (void)net::stop_wireguard_go(names.wireguard);
+    (void)inside.delete_link(names.wireguard);
+    (void)host.delete_link(names.wireguard);
     return std::unexpected(std::move(configured).error().context("setting up WireGuard for network " + n.name));
   }
   return {};
@@ -222,11 +250,11 @@ Result<void> Engine::update_zos_network(const std::string& ref, const std::vecto
   net::ZosLinkNames names = zos_names(z.spec.net_id);
   if (!net::netns_mounted(nr)) return ensure_zos_resource(n);  // made again from the record, with the new peers
   auto inside = TRY(net::Netlink::open_in(nr));
-  if (!TRY(inside.link_exists(names.wireguard)) || !net::wireguard_go_alive(names.wireguard)) return ensure_zos_resource(n);
+  if (!wg_alive(inside, nr, names.wireguard)) return ensure_zos_resource(n);
   // Live: only the peers change, in one request; peers that stay keep their sessions, and the
   // device's own settings are not sent (setting the port again would rebind its socket).
-  net::WgDeviceStatus current = TRY(net::uapi_get(names.wireguard));
-  TRY(net::uapi_set(names.wireguard, device_config(z, {}), &current));
+  net::WgDeviceStatus current = TRY(wg_status(nr, names.wireguard));
+  TRY(wg_configure(nr, names.wireguard, device_config(z, {}), &current));
   for (const auto& p : peers)
     for (const auto& a : p.allowed_ips)
       if (!z.spec.ip_range.contains(a) && !net::zos_wg_address(z.spec.subnet).contains(a))
@@ -240,7 +268,7 @@ Result<Engine::ZosNetworkView> Engine::zos_network(const Network& n) {
   v.record = TRY(ZosNetworkStore(db_).get(n.id));
   v.wg_ifname = zos_names(v.record.spec.net_id).wireguard;
   v.wg_address = net::zos_wg_address(v.record.spec.subnet);
-  if (auto st = net::uapi_get(v.wg_ifname)) v.wg = *st;
+  if (auto st = wg_status(zos_netns_path(n.id), v.wg_ifname)) v.wg = *st;
   else v.wg_problem = st.error().message;
   return v;
 }
@@ -248,6 +276,10 @@ Result<Engine::ZosNetworkView> Engine::zos_network(const Network& n) {
 Result<void> Engine::remove_zos_resource(const ZosNetworkRecord& z) {
   net::ZosLinkNames names = zos_names(z.spec.net_id);
   TRY(net::stop_wireguard_go(names.wireguard));  // its TUN link goes with it
+  if (net::netns_mounted(zos_netns_path(z.network_id))) {
+    auto inside = TRY(net::Netlink::open_in(zos_netns_path(z.network_id)));
+    TRY(inside.delete_link(names.wireguard));  // the module's link, if it is one
+  }
   for (const char* ext : {".log", ".lock"}) ::unlink((opts_.run_root + "/wireguard/" + names.wireguard + ext).c_str());
   // The namespace takes nr, public and the WireGuard link, and so the veths' node ends.
   TRY(net::remove_netns(zos_netns_path(z.network_id)));
