@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "common/hex.hpp"
+#include "engine/corex_mode.hpp"
 #include "zos/secret_env.hpp"
 #include "zos/workload_validation.hpp"
 
@@ -183,7 +184,12 @@ Result<WorkloadResult> ZosNode::deploy_checked(const DeployRequest& r, const std
     return TRY(parse_result(json::parse(existing->result, nullptr, false)));
   }
   TRY(state_.remember_signature(r.signature, w.epoch + 2 * kRequestWindow));
-  if (w.interactive) return fail(Errc::unsupported, "interactive workloads (coreX) are not supported by this node yet");
+  if (w.interactive) {
+    // coreX never serves without authentication: its token is the user's, sealed to this node.
+    if (!w.secret_environment.contains("COREX_TOKEN"))
+      return fail(Errc::invalid_input, "an interactive workload needs secret_environment.COREX_TOKEN: the token its coreX asks for");
+    if (w.network_connection.empty()) return fail(Errc::invalid_input, "an interactive workload needs a network: coreX listens on eth0");
+  }
   for (const auto& n : w.network_connection)
     if (n.public_ip6) return fail(Errc::unsupported, "network_connection.public_ip6: this node has no public IPv6 to give");
 
@@ -198,7 +204,9 @@ Result<WorkloadResult> ZosNode::deploy_checked(const DeployRequest& r, const std
     ipv4 = eps->front().ip.str();
     if (eps->front().ip6) ipv6 = eps->front().ip6->str();
   }
-  WorkloadResult res = signed_result(w.workload_id, ResultState::ok, "", json{{"id", container}, {"ipv4", ipv4}, {"ipv6", ipv6}});
+  json data{{"id", container}, {"ipv4", ipv4}, {"ipv6", ipv6}};
+  if (w.interactive && !ipv4.empty()) data["corex"] = "http://" + ipv4 + ":" + std::to_string(engine::kCorexPort) + "/";
+  WorkloadResult res = signed_result(w.workload_id, ResultState::ok, "", data);
   WorkloadRecord rec{w.workload_id, r.user_id, workload_json(w).dump(), key, r.secret_version, container, result_json(res).dump()};
   if (auto stored = state_.put_workload(rec); !stored) {
     (void)e.remove(container, true, true);
@@ -222,6 +230,7 @@ Result<std::string> ZosNode::run_container(engine::Engine& e, const ContainerWor
   engine::ContainerConfig c;
   c.name = workload_container_name(w.workload_id);
   c.image = w.flist;
+  c.corex = w.interactive;  // coreX instead of the entrypoint (Zero-OS's interactive containers)
   for (const auto& [k, v] : w.environment) c.env.push_back(k + "=" + v);
   for (const auto& [k, v] : w.secret_environment) c.secret_env_keys.push_back(k);
   if (!w.entrypoint.empty()) {
