@@ -39,7 +39,8 @@ std::vector<std::string> process_environment(char** environ_in) {
 namespace {
 
 // The interface's addresses; a container's eth0 may get its address a moment after PID 1
-// starts, so an interface without one is asked again for up to 10 s.
+// starts, so an interface without one is asked again for up to 10 s (one that does not exist
+// is an error at once).
 Result<std::vector<asio::ip::address>> listen_addresses(const Options& o) {
   if (o.interface.empty()) {
     std::vector<asio::ip::address> out{asio::ip::address_v4::loopback()};
@@ -49,6 +50,7 @@ Result<std::vector<asio::ip::address>> listen_addresses(const Options& o) {
   for (int attempt = 0;; ++attempt) {
     auto found = interface_addresses(o.interface, o.ipv6);
     if (found && !found->empty()) return *found;
+    if (!found) return std::unexpected(found.error());  // no such interface: no point waiting
     if (attempt >= 100) {
       if (!found) return std::unexpected(found.error());
       return fail(Errc::unavailable, "interface " + o.interface + " has no address to listen on");
