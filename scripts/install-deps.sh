@@ -43,6 +43,9 @@ PACKAGES=(
   # tiffin serve, systemd-socket-activate for its socket activation (the docker CLI comes with
   # docker.io)
   python3-docker docker-compose systemd
+  # coreX (issue 19): its page is tested in a real browser (Chromium, driven by puppeteer-core
+  # from npm); the screenshots are checked with PIL; shellinabox is the benchmark's peer
+  chromium python3-pil shellinabox
 )
 
 missing=()
@@ -51,6 +54,20 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+
+# coreX's page (web/: xterm.js and its fit addon, embedded into tiffin-corex at build time;
+# puppeteer-core for the browser tests), from npm with the machine's Node.js, at the versions
+# package-lock.json pins. Quiet when up to date. (bench/corex_bench.py installs its peer wetty.)
+npm_ci() {
+  local dir="$1" stamp="$1/node_modules/.package-lock.json"
+  if [ ! -f "$stamp" ] || [ "$dir/package-lock.json" -nt "$stamp" ]; then
+    echo "install-deps: npm ci in $dir" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+npm_ci "$ROOT/web"
+
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=""
@@ -62,4 +79,8 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # redis-server's package starts a system instance; tests start their own on loopback ports.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q redis-server 2>/dev/null; then
   $SUDO systemctl stop redis-server || true
+fi
+# shellinabox's package may start a system instance on port 4200; the benchmark starts its own.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q shellinabox 2>/dev/null; then
+  $SUDO systemctl stop shellinabox || true
 fi

@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "common/text.hpp"
+#include "engine/corex_mode.hpp"
 #include "net/port_spec.hpp"
 #include "shim/restart_policy.hpp"
 
@@ -148,15 +149,19 @@ std::string rfc3339(int64_t t) {
 
 json inspect_json(engine::Engine& e, const engine::ContainerInfo& c) {
   ImageConfig image = image_config_of(e, c);
-  auto args = engine::container_args(c.config, image);
+  auto args = c.config.corex ? engine::corex_args() : engine::container_args(c.config, image);
   std::string dir = e.container_dir(c.id);
-  return {{"Id", c.id}, {"Created", rfc3339(c.created)}, {"Path", args.empty() ? "" : args.front()},
+  json out = {{"Id", c.id}, {"Created", rfc3339(c.created)}, {"Path", args.empty() ? "" : args.front()},
       {"Args", args.size() > 1 ? std::vector<std::string>(args.begin() + 1, args.end()) : std::vector<std::string>{}},
       {"State", state_json(c)}, {"Image", "sha256:" + c.image_id}, {"ResolvConfPath", dir + "/resolv.conf"},
       {"HostnamePath", dir + "/hostname"}, {"HostsPath", dir + "/hosts"}, {"LogPath", e.log_path(c.id)}, {"Name", "/" + c.name},
       {"RestartCount", c.state.restart_count}, {"Driver", "overlay"}, {"Platform", "linux"}, {"MountLabel", ""}, {"ProcessLabel", ""},
       {"AppArmorProfile", ""}, {"ExecIDs", nullptr}, {"HostConfig", host_config(c.config)}, {"Mounts", mounts_json(e, c)},
       {"Config", config_json(c, image)}, {"NetworkSettings", network_settings_json(e, c)}};
+  // An interactive container: where its coreX answers (the token is not kept: run/start print it).
+  if (c.config.corex)
+    out["TiffinCorex"] = {{"URLs", engine::corex_urls(e, c).value_or(std::vector<std::string>{})}, {"Port", engine::kCorexPort}};
+  return out;
 }
 
 json list_json(engine::Engine& e, const engine::ContainerInfo& c) { return list_json(e, c, image_config_of(e, c)); }

@@ -85,6 +85,9 @@ void ContainerFlags::add_to(CLI::App* cmd) {
   cmd->add_option("--dns-search", c.dns_search, "DNS search domain");
   cmd->add_option("--dns-option", c.dns_options, "resolv.conf option (ndots:2, …)");
   cmd->add_flag("--read-only", c.read_only, "Mount the container's root read-only");
+  cmd->add_flag("--corex", c.corex,
+      "Interactive (Zero-OS): run coreX (a process manager with web terminals, port 7681) instead of the image's program; "
+      "prints its address and token");
   cmd->add_flag("--init", c.init, "Run tini (the host's tini-static) as pid 1: it reaps and forwards signals");
   cmd->add_option("--cap-add", c.cap_add, "Add a Linux capability");
   cmd->add_option("--cap-drop", c.cap_drop, "Drop a Linux capability");

@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "cli/cli.hpp"
+#include "cli/corex_notice.hpp"
 
 namespace tiffin::cli {
 
@@ -21,8 +22,10 @@ void add_restart(CLI::App& app, Context& ctx) {
       auto e = TRY(ctx.open_engine());
       for (const auto& ref : o->refs) {
         TRY(e.stop(ref, std::chrono::seconds(o->timeout)));
-        TRY(e.start(ref));
+        auto started = TRY(e.start(ref));
         fmt::print("{}\n", ref);
+        std::fflush(stdout);
+        print_corex_notice(e, ref, started.corex_token);
       }
       return 0;
     });

@@ -4,6 +4,7 @@
 #include "cli/attach_client.hpp"
 #include "cli/cli.hpp"
 #include "cli/container_flags.hpp"
+#include "cli/corex_notice.hpp"
 
 namespace tiffin::cli {
 
@@ -29,6 +30,18 @@ void add_run(CLI::App& app, Context& ctx) {
         config.pull = "never";  // just fetched
       }
       std::string id = TRY(e.create(config));
+      if (config.corex) {
+        // The address and the token first; in the foreground, coreX's own log after them.
+        auto started = TRY(e.start(id, engine::StartOptions{!*detach, false, std::nullopt}));
+        if (*detach) fmt::print("{}\n", id);
+        std::fflush(stdout);
+        print_corex_notice(e, id, started.corex_token);
+        if (*detach) return 0;
+        auto code = attach_session(*started.session, false, false);
+        int exit_code = code ? *code : TRY(e.wait(id));
+        if (config.auto_remove) TRY(e.remove(id, true));
+        return exit_code;
+      }
       if (*detach) {
         TRY(e.start(id));
         fmt::print("{}\n", id);

@@ -3,6 +3,7 @@
 
 #include "cli/attach_client.hpp"
 #include "cli/cli.hpp"
+#include "cli/corex_notice.hpp"
 
 namespace tiffin::cli {
 
@@ -24,8 +25,10 @@ void add_start(CLI::App& app, Context& ctx) {
           auto info = TRY(e.inspect(ref));
           return start_attached(e, info.id, o->interactive, info.config.tty);
         }
-        TRY(e.start(ref));
+        auto started = TRY(e.start(ref));
         fmt::print("{}\n", ref);
+        std::fflush(stdout);
+        print_corex_notice(e, ref, started.corex_token);
       }
       return 0;
     });

@@ -1,4 +1,5 @@
 #include "engine/container_config.hpp"
+#include "engine/corex_mode.hpp"
 
 #include <unistd.h>
 
@@ -32,6 +33,7 @@ json container_config_to_json(const ContainerConfig& c) {
   if (!c.tmpfs.empty()) j["tmpfs"] = c.tmpfs;
   if (c.shm_size) j["shm_size"] = c.shm_size;
   if (c.init) j["init"] = true;
+  if (c.corex) j["corex"] = true;
   if (!c.secret_env_keys.empty()) j["secret_env_keys"] = c.secret_env_keys;
   if (!c.labels.empty()) j["labels"] = c.labels;
   const Healthcheck& h = c.healthcheck;
@@ -87,6 +89,7 @@ Result<ContainerConfig> container_config_from_json(const json& j) {
     c.tmpfs = j.value("tmpfs", std::vector<std::string>{});
     c.shm_size = j.value("shm_size", int64_t(0));
     c.init = j.value("init", false);
+    c.corex = j.value("corex", false);
     c.labels = j.value("labels", std::map<std::string, std::string>{});
     if (j.contains("healthcheck")) {
       const json& h = j["healthcheck"];
@@ -249,6 +252,10 @@ Result<void> validate_container_config(const ContainerConfig& c) {
   if (c.disk_size_mib != 0 && c.disk_size_mib < 8) return fail(Errc::invalid_input, "--disk-size must be at least 8 MiB");
   TRY(shim::parse_restart_policy(c.restart));
   if (c.auto_remove && c.restart != "no" && !c.restart.empty()) return fail(Errc::invalid_input, "conflicting options: --restart and --rm");
+  if (c.corex && (c.init || c.tty))
+    return fail(
+        Errc::invalid_input, "conflicting options: --corex runs coreX as pid 1, without --init or -t (its terminals are on the web)");
+  if (c.corex && c.network == "none") return fail(Errc::invalid_input, "--corex listens on the container's eth0: --network none has none");
   for (const auto& v : c.volumes) TRY(parse_volume_spec(v));
   for (const auto& t : c.tmpfs) TRY(parse_tmpfs_spec(t));
   if (c.shm_size < 0) return fail(Errc::invalid_input, "the size of /dev/shm cannot be negative");
@@ -313,7 +320,7 @@ std::string find_init_binary() {
 
 Result<runtime::Spec> build_spec(const ContainerConfig& c, const ImageConfig& image, const SpecInputs& in) {
   runtime::Spec spec = runtime::default_spec();
-  std::vector<std::string> args = container_args(c, image);
+  std::vector<std::string> args = c.corex ? corex_args() : container_args(c, image);
   if (args.empty()) return fail(Errc::invalid_input, "no command: the image has none, give one after the image");
 
   runtime::Process& p = spec.process;
@@ -323,6 +330,10 @@ Result<runtime::Spec> build_spec(const ContainerConfig& c, const ImageConfig& im
     if (in.init_binary.empty()) return fail(Errc::not_found, "--init needs tini-static on the host (the Debian package tini)");
     args.insert(args.begin(), {"/sbin/docker-init", "--"});
     spec.mounts.push_back({"/sbin/docker-init", "bind", in.init_binary, {"bind", "ro", "nosuid", "nodev"}});
+  }
+  if (c.corex) {
+    if (in.corex_binary.empty()) return fail(Errc::not_found, "--corex needs tiffin-corex beside tiffin");
+    spec.mounts.push_back({"/corex", "bind", in.corex_binary, {"bind", "ro", "nosuid", "nodev"}});
   }
   p.args = args;
   std::vector<std::string> env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};

@@ -35,6 +35,9 @@ struct ContainerConfig {
   std::string pull = "missing";  // --pull: missing, always, never (how create finds the image; not stored)
   bool tty = false, interactive = false, auto_remove = false, read_only = false, privileged = false;
   bool init = false;  // --init: the host's tini-static as pid 1 (docker's docker-init), the program its child
+  // --corex (Zero-OS's interactive containers): tiffin-corex, bound read-only at /corex, runs as
+  // pid 1 instead of the image's program (engine/corex_mode.hpp).
+  bool corex = false;
   // none | host | container:<name or id> | a network's name or id ("bridge": the default one)
   std::string network = "bridge";
   std::string ip, ip6;                       // fixed addresses on that network
@@ -114,8 +117,9 @@ struct SpecInputs {
   std::vector<uint32_t> additional_gids;
   std::vector<runtime::Mount> mounts;  // extra mounts (volumes, /etc/hosts …)
   std::string cgroups_path;
-  std::string netns;        // the network namespace to join (a path); "" with --network host
-  std::string init_binary;  // with --init: the host's static init, bound at /sbin/docker-init
+  std::string netns;         // the network namespace to join (a path); "" with --network host
+  std::string init_binary;   // with --init: the host's static init, bound at /sbin/docker-init
+  std::string corex_binary;  // with --corex: tiffin-corex, bound at /corex
 };
 // The host's static init for --init (tini-static, as docker's docker-init), or "".
 std::string find_init_binary();

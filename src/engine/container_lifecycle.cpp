@@ -14,6 +14,7 @@
 
 #include "common/env_memfd.hpp"
 #include "common/fd.hpp"
+#include "engine/corex_mode.hpp"
 #include "engine/engine.hpp"
 #include "layer/rw_layer.hpp"
 #include "runtime/container.hpp"
@@ -123,9 +124,17 @@ Result<ShimConnection> Engine::launch(const std::string& id, const ContainerInfo
   return conn;
 }
 
-Result<StartedContainer> Engine::start(const std::string& ref, const StartOptions& o) {
+Result<StartedContainer> Engine::start(const std::string& ref, const StartOptions& given) {
   std::string id = TRY(resolve_container(ref));
   std::string run = shim_dir(id);
+  // A --corex container gets a new token at each start unless the caller brings one (a Zero-OS
+  // workload's secret environment): through the secret memfd, never in a file.
+  StartOptions o = given;
+  std::string corex_token;
+  if (ContainerInfo info = TRY(load_container(id)); info.config.corex && !is_active(info.state.status) && !has_corex_token(o.secret_env)) {
+    corex_token = TRY(new_corex_token());
+    o.secret_env.push_back(corex_token_env(corex_token));
+  }
   for (int attempt = 0;; ++attempt) {
     ContainerInfo info = TRY(load_container(id));
     if (is_active(info.state.status)) {
@@ -156,7 +165,7 @@ Result<StartedContainer> Engine::start(const std::string& ref, const StartOption
     }
     if (!started && started.error().kind == Errc::conflict && attempt == 0) continue;  // another CLI's Start won
     if (!started) return std::unexpected(started.error());
-    StartedContainer out{started->pid, {}};
+    StartedContainer out{started->pid, {}, corex_token};
     if (o.attach || o.watch_exit) out.session = std::move(*conn);
     return out;
   }

@@ -100,7 +100,8 @@ Result<void> Engine::write_bundle(
   std::string netns = mode == NetworkMode::host        ? ""
                       : mode == NetworkMode::container ? netns_path(TRY(resolve_container(network_container(c))))
                                                        : netns_path(id);
-  SpecInputs in{id, rootfs, user.uid, user.gid, user.additional_gids, {}, "/tiffin/" + id, netns, c.init ? find_init_binary() : ""};
+  SpecInputs in{id, rootfs, user.uid, user.gid, user.additional_gids, {}, "/tiffin/" + id, netns, c.init ? find_init_binary() : "",
+      c.corex ? opts_.corex_binary : ""};
   // /etc/hosts, /etc/hostname and /etc/resolv.conf are the engine's, bound in as docker does.
   struct stat st {};
   if (::lstat((rootfs + "/etc").c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {

@@ -34,6 +34,7 @@ Result<Engine> Engine::open(EngineOptions opts) {
   if (opts.shim_binary.empty()) opts.shim_binary = (fs::path(opts.tiffin_binary).parent_path() / "tiffin-shim").string();
   if (opts.full_binary.empty()) opts.full_binary = (fs::path(opts.tiffin_binary).parent_path() / "tiffin-full").string();
   if (opts.runtime_binary.empty()) opts.runtime_binary = (fs::path(opts.tiffin_binary).parent_path() / "tiffin-oci").string();
+  if (opts.corex_binary.empty()) opts.corex_binary = (fs::path(opts.tiffin_binary).parent_path() / "tiffin-corex").string();
   if (opts.dns_binary.empty()) opts.dns_binary = (fs::path(opts.tiffin_binary).parent_path() / "tiffin-dns").string();
   for (const auto& d : {opts.root + "/images", opts.root + "/containers", opts.root + "/volumes", opts.run_root + "/mounts",
            opts.run_root + "/c", opts.run_root + "/netns"}) {

@@ -69,6 +69,7 @@ struct EngineOptions {
   std::string tiffin_binary;   // default: the running executable
   std::string full_binary;     // tiffin-full (mounts, pulls, imports); default: beside tiffin_binary
   std::string dns_binary;      // the node's resolver, tiffin-dns; default: beside tiffin_binary
+  std::string corex_binary;    // tiffin-corex, bound into --corex containers; default: beside tiffin_binary
   // Where the resolver sends names that are not containers'; default: the host's resolv.conf.
   std::vector<std::string> dns_upstreams;
   bool progress = true;  // on pulls, imports and pushes (drawn only on a terminal)
@@ -138,6 +139,9 @@ struct StartOptions {
 struct StartedContainer {
   int pid = 0;
   std::optional<ShimConnection> session;  // with attach
+  // A --corex container's token, made for this start (printed once, never stored); "" for others
+  // and when the caller gave one (COREX_TOKEN in secret_env).
+  std::string corex_token;
 };
 
 struct ExecRequest {

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "common/hex.hpp"
+#include "engine/corex_mode.hpp"
 #include "zos/secret_env.hpp"
 #include "zos/workload_validation.hpp"
 
@@ -183,7 +184,12 @@ Result<WorkloadResult> ZosNode::deploy_checked(const DeployRequest& r, const std
     return TRY(parse_result(json::parse(existing->result, nullptr, false)));
   }
   TRY(state_.remember_signature(r.signature, w.epoch + 2 * kRequestWindow));
-  if (w.interactive) return fail(Errc::unsupported, "interactive workloads (coreX) are not supported by this node yet");
+  if (w.interactive) {
+    // coreX never serves without authentication: its token is the user's, sealed to this node.
+    if (!w.secret_environment.contains("COREX_TOKEN"))
+      return fail(Errc::invalid_input, "an interactive workload needs secret_environment.COREX_TOKEN: the token its coreX asks for");
+    if (w.network_connection.empty()) return fail(Errc::invalid_input, "an interactive workload needs a network: coreX listens on eth0");
+  }
 
   engine::Engine e = TRY(engine::Engine::open(opts_));
   TRY(validate_workload(w, EngineFacts(e)));
@@ -199,7 +205,9 @@ Result<WorkloadResult> ZosNode::deploy_checked(const DeployRequest& r, const std
   // With a public IPv6, that one (Zero-OS's result names it): SLAAC needs an advert first.
   if (!w.network_connection.empty() && w.network_connection.front().public_ip6)
     if (auto pub = e.public_ip6_of(container, std::chrono::seconds(10)); pub && !pub->empty()) ipv6 = pub->front().str();
-  WorkloadResult res = signed_result(w.workload_id, ResultState::ok, "", json{{"id", container}, {"ipv4", ipv4}, {"ipv6", ipv6}});
+  json data{{"id", container}, {"ipv4", ipv4}, {"ipv6", ipv6}};
+  if (w.interactive && !ipv4.empty()) data["corex"] = "http://" + ipv4 + ":" + std::to_string(engine::kCorexPort) + "/";
+  WorkloadResult res = signed_result(w.workload_id, ResultState::ok, "", data);
   WorkloadRecord rec{w.workload_id, r.user_id, workload_json(w).dump(), key, r.secret_version, container, result_json(res).dump()};
   if (auto stored = state_.put_workload(rec); !stored) {
     (void)e.remove(container, true, true);
@@ -223,6 +231,7 @@ Result<std::string> ZosNode::run_container(engine::Engine& e, const ContainerWor
   engine::ContainerConfig c;
   c.name = workload_container_name(w.workload_id);
   c.image = w.flist;
+  c.corex = w.interactive;  // coreX instead of the entrypoint (Zero-OS's interactive containers)
   for (const auto& [k, v] : w.environment) c.env.push_back(k + "=" + v);
   for (const auto& [k, v] : w.secret_environment) c.secret_env_keys.push_back(k);
   if (!w.entrypoint.empty()) {
