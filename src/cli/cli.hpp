@@ -56,6 +56,7 @@ std::string first_verb(int argc, char** argv);
 struct ZosNetworkArgs {
   std::string config;  // a NetResource JSON file
   std::string name, net_id, ip_range, subnet, private_key, public_key;
+  std::string private_key_file;    // a file holding it, or "-": standard input (out of argv, which anyone can read)
   int listen_port = -1;            // -1: not given
   std::vector<std::string> peers;  // --peer flags
 };

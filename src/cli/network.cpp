@@ -69,7 +69,9 @@ void add_network(CLI::App& app, Context& ctx) {
   create->add_option("--ip-range", co->spec.ip_range, "Hand out addresses from this part of the subnet only (zos: the network's /16)");
   create->add_option("--config", co->zos.config, "zos: a Zero-OS NetResource JSON file (name, net_id, ip_range, subnet, wg_*, peers)");
   create->add_option("--net-id", co->zos.net_id, "zos: the network's id, the same on all its nodes (default: the name)");
-  create->add_option("--wg-private-key", co->zos.private_key, "zos: this node's WireGuard private key (base64; tiffin network keygen)");
+  create->add_option("--wg-private-key-file", co->zos.private_key_file,
+      "zos: a file with this node's WireGuard private key (base64; tiffin network keygen), or - for standard input");
+  create->add_option("--wg-private-key", co->zos.private_key, "zos: the key itself (visible to every local user in ps: prefer the file)");
   create->add_option("--wg-listen-port", co->zos.listen_port, "zos: WireGuard's UDP port on this node");
   create
       ->add_option("--peer", co->zos.peers, "zos: 'pubkey=KEY,subnet=10.20.4.0/24[,allowed-ips=CIDR[,CIDR…]][,endpoint=IP:PORT]' (repeat)")
@@ -92,7 +94,8 @@ void add_network(CLI::App& app, Context& ctx) {
         fmt::print("{}\n", TRY(e.create_zos_network(TRY(zos_codec.read_spec(a)))).id);
         return 0;
       }
-      if (!co->zos.peers.empty() || !co->zos.private_key.empty() || co->zos.listen_port >= 0 || !co->zos.net_id.empty())
+      if (!co->zos.peers.empty() || !co->zos.private_key.empty() || !co->zos.private_key_file.empty() || co->zos.listen_port >= 0 ||
+          !co->zos.net_id.empty())
         return fail(Errc::invalid_input, "--peer, --wg-* and --net-id are for --driver zos");
       if (co->spec.name.empty()) return fail(Errc::invalid_input, "network create: a name is required");
       engine::NetworkSpec spec = co->spec;

@@ -1,5 +1,7 @@
 // tiffin-full's half of the Zero-OS network verbs (network.cpp has the verbs): WireGuard keys
 // and the NetResource JSON, which need libsodium (zos/net_resource.hpp).
+#include <unistd.h>
+
 #include <nlohmann/json.hpp>
 
 #include "cli/cli.hpp"
@@ -16,9 +18,27 @@ Result<nlohmann::json> read_json_file(const std::string& path) {
   return j;
 }
 
+// --wg-private-key-file: the key's base64, from a file or standard input, without its newline.
+Result<std::string> read_key_file(const std::string& path) {
+  std::string text;
+  if (path == "-") {
+    char buf[256];
+    ssize_t n;
+    while ((n = ::read(0, buf, sizeof buf)) > 0 && text.size() < 4096) text.append(buf, static_cast<size_t>(n));
+  } else {
+    auto bytes = TRY(read_file(path, 4096));
+    text.assign(bytes.begin(), bytes.end());
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
 Result<net::ZosNetworkSpec> read_spec(const ZosNetworkArgs& a) {
+  if (!a.private_key_file.empty() && !a.private_key.empty())
+    return fail(Errc::invalid_input, "--wg-private-key or --wg-private-key-file, not both");
   if (!a.config.empty()) {
-    if (!a.peers.empty() || !a.private_key.empty() || a.listen_port >= 0 || !a.ip_range.empty() || !a.subnet.empty())
+    if (!a.peers.empty() || !a.private_key.empty() || !a.private_key_file.empty() || a.listen_port >= 0 || !a.ip_range.empty() ||
+        !a.subnet.empty())
       return fail(Errc::invalid_input, "--config gives the whole resource: no --peer, --wg-*, --ip-range or --subnet with it");
     return TRY_CTX(zos::parse_net_resource(TRY(read_json_file(a.config)), a.name), a.config);
   }
@@ -33,7 +53,8 @@ Result<net::ZosNetworkSpec> read_spec(const ZosNetworkArgs& a) {
   if (a.listen_port > 65535) return fail(Errc::invalid_input, "--wg-listen-port " + std::to_string(a.listen_port) + " is not a port");
   spec.listen_port = a.listen_port < 0 ? 0 : static_cast<uint16_t>(a.listen_port);
   for (const auto& p : a.peers) spec.peers.push_back(TRY(zos::parse_peer_flag(p)));
-  TRY(zos::finish_net_resource(spec, a.private_key, a.public_key));
+  std::string key = a.private_key_file.empty() ? a.private_key : TRY_CTX(read_key_file(a.private_key_file), "--wg-private-key-file");
+  TRY(zos::finish_net_resource(spec, key, a.public_key));
   return spec;
 }
 

@@ -206,7 +206,7 @@ Result<void> Engine::sync_firewall() {
     if (n.driver == "zos") any_zos = true;
     else rules.push_back({n.name, n.bridge, n.subnet, n.subnet6, n.internal});
   }
-  if (any_zos) rules.push_back({"zos-ndmz", zos_ndmz_bridge(), net::kZosNdmzSubnet, std::nullopt, false});
+  if (any_zos) rules.push_back({"zos-ndmz", zos_ndmz_bridge(), net::kZosNdmzSubnet, std::nullopt, false, true});
   std::vector<net::PortMapping> maps;
   for (const auto& lease : TRY(store.all_ports())) {
     auto eps = TRY(store.endpoints(lease.container));
@@ -292,9 +292,10 @@ Result<std::string> Engine::resolv_conf_for(const std::string& id, const Contain
     if (!eps.empty()) {
       Network n = TRY(NetworkStore(db_).find(eps.front().network_id));
       if (n.driver != "zos") r.nameservers.push_back(n.gateway.str());
-      else  // the node's own, unless they are on its loopback (unreachable from the container)
-        for (const auto& s : host.nameservers)
-          if (auto a = net::IpAddress::parse(s); a && !a->is_loopback()) r.nameservers.push_back(s);
+      else  // the node's upstreams (--dns-upstream, else its own), but none on its loopback: unreachable from here
+        for (const auto& s : opts_.dns_upstreams.empty() ? host.nameservers : opts_.dns_upstreams)
+          if (auto ep = dns::parse_endpoint(s); ep && ep->port == 53 && !ep->address.is_loopback())
+            r.nameservers.push_back(ep->address.str());
     }
   }
   r.search = c.dns_search.empty() ? host.search : c.dns_search;

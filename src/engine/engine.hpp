@@ -396,6 +396,8 @@ class Engine {
   Result<void> ensure_zos_wireguard(const Network& n, const ZosNetworkRecord& z, const std::string& nr_netns);
   Result<void> remove_zos_resource(const ZosNetworkRecord& z);
   Result<void> join_public_ip6(const std::string& id);
+  // One CLI at a time makes or changes a resource's WireGuard.
+  Result<UniqueFd> lock_zos_interface(const std::string& wg);
   std::string zos_key_path(const std::string& network_id) const { return opts_.root + "/networks/" + network_id + ".key"; }
   std::string zos_netns_path(const std::string& network_id) const { return opts_.run_root + "/netns/nr-" + network_id.substr(0, 16); }
   net::ZosLinkNames zos_names(const std::string& net_id) const;

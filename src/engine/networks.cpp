@@ -113,9 +113,11 @@ Result<std::vector<std::string>> Engine::boot() {
   std::vector<std::string> done;
   TRY(collect_network_garbage());
   NetworkStore store(db_);
+  // One network that cannot be made (wireguard-go missing, a peer's bad record) must not keep the
+  // others, the firewall and the containers down: it is reported and boot goes on.
   for (const auto& n : TRY(store.list())) {
-    TRY(ensure_bridge(n));
-    done.push_back("network " + n.name + ": bridge " + n.bridge + " up");
+    auto made = ensure_bridge(n);
+    done.push_back("network " + n.name + (made ? ": bridge " + n.bridge + " up" : ": not made: " + made.error().message));
   }
   TRY(sync_firewall());
   done.push_back("nftables: table inet tiffin written");

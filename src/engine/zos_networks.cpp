@@ -69,6 +69,16 @@ net::WgDeviceConfig device_config(const ZosNetworkRecord& z, const net::WgKey& p
   return d;
 }
 
+// Routes through WireGuard for the peers' allowed IPs outside the /16 (a user's access point,
+// another network's range); those inside it are covered by the /16's route.
+Result<void> add_peer_routes(net::Netlink& inside, const net::ZosNetworkSpec& spec, const std::string& wg) {
+  for (const auto& p : spec.peers)
+    for (const auto& a : p.allowed_ips)
+      if (!spec.ip_range.contains(a) && !net::zos_wg_address(spec.subnet).contains(a))
+        TRY(add_route_once(inside, a, unspecified(a.address().is_v4()), wg));
+  return {};
+}
+
 // The interface's WireGuard, whichever serves it: wireguard-go over its UAPI socket, or the
 // kernel's module over generic netlink in the resource's namespace.
 Result<net::WgDeviceStatus> wg_status(const std::string& nr, const std::string& ifname) {
@@ -94,6 +104,12 @@ bool wg_alive(net::Netlink& inside, const std::string& nr, const std::string& if
 }  // namespace
 
 net::ZosLinkNames Engine::zos_names(const std::string& net_id) const { return net::zos_link_names(opts_.root + "\n" + net_id); }
+
+Result<UniqueFd> Engine::lock_zos_interface(const std::string& wg) {
+  std::string dir = opts_.run_root + "/wireguard";
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return fail_errno("making " + dir);
+  return lock_file(dir + "/" + wg + ".lock");
+}
 
 std::string Engine::zos_ndmz_bridge() const { return "nd-" + net::zos_link_names(opts_.root).bridge.substr(2); }
 
@@ -141,9 +157,7 @@ Result<void> Engine::ensure_zos_resource(const Network& n) {
   }
   // Two CLIs that find it broken at once (a container joining, system boot) must not both start
   // a wireguard-go: the second would stop the first's.
-  std::string locks = opts_.run_root + "/wireguard";
-  if (::mkdir(locks.c_str(), 0700) != 0 && errno != EEXIST) return fail_errno("making " + locks);
-  auto lock = TRY(lock_file(locks + "/" + names.wireguard + ".lock"));
+  auto lock = TRY(lock_zos_interface(names.wireguard));
   TRY(net::write_sysctl("net/ipv4/ip_forward", "1"));
   // The node's side of every resource's way out.
   if (!TRY(host.link_exists(ndmz))) {
@@ -170,24 +184,30 @@ Result<void> Engine::ensure_zos_resource(const Network& n) {
   auto inside = TRY(net::Netlink::open_in(nr));
   UniqueFd nr_fd(::open(nr.c_str(), O_RDONLY | O_CLOEXEC));
   if (!nr_fd) return fail_errno("opening " + nr);
-  if (!TRY(inside.link_exists(net::kZosNrLink))) {
-    TRY(host.delete_link(names.host_nr));  // half a pair from an interrupted create
-    TRY(host.create_veth(names.host_nr, net::kZosNrLink, nr_fd.get()));
+  // A veth pair whose inner end is `inner` in the resource's namespace, configured by
+  // `configure`; made whole or not at all, so a pair that exists is a configured one.
+  auto ensure_pair = [&](const std::string& outer, const char* inner, const std::function<Result<void>()>& configure) -> Result<void> {
+    if (TRY(inside.link_exists(inner))) return {};
+    TRY(host.delete_link(outer));  // half a pair from an interrupted create
+    TRY(host.create_veth(outer, inner, nr_fd.get()));
+    auto done = configure();
+    if (!done) (void)host.delete_link(outer);  // takes its peer with it
+    return done;
+  };
+  TRY(ensure_pair(names.host_nr, net::kZosNrLink, [&]() -> Result<void> {
     TRY(host.set_master(names.host_nr, n.bridge));
     TRY(host.set_up(names.host_nr));
     TRY(add_address_once(inside, net::kZosNrLink, net::Cidr(n.gateway, n.subnet.prefix())));
     if (n.gateway6) TRY(add_address_once(inside, net::kZosNrLink, net::Cidr(*n.gateway6, 64)));
-    TRY(inside.set_up(net::kZosNrLink));
-  }
-  if (!TRY(inside.link_exists(net::kZosPublicLink))) {
-    TRY(host.delete_link(names.host_public));
-    TRY(host.create_veth(names.host_public, net::kZosPublicLink, nr_fd.get()));
+    return inside.set_up(net::kZosNrLink);
+  }));
+  TRY(ensure_pair(names.host_public, net::kZosPublicLink, [&]() -> Result<void> {
     TRY(host.set_master(names.host_public, ndmz));
     TRY(host.set_up(names.host_public));
     TRY(add_address_once(inside, net::kZosPublicLink, net::Cidr(z.ndmz_ip, net::kZosNdmzSubnet.prefix())));
     TRY(inside.set_up(net::kZosPublicLink));
-    TRY(add_route_once(inside, net::Cidr(unspecified(true), 0), net::kZosNdmzGateway, net::kZosPublicLink));
-  }
+    return add_route_once(inside, net::Cidr(unspecified(true), 0), net::kZosNdmzGateway, net::kZosPublicLink);
+  }));
   return ensure_zos_wireguard(n, z, nr);
 }
 
@@ -221,13 +241,7 @@ Result<void> Engine::ensure_zos_wireguard(const Network& n, const ZosNetworkReco
     TRY(add_address_once(inside, names.wireguard, net::zos_wg_address(z.spec.subnet)));
     TRY(inside.set_up(names.wireguard));
     TRY(add_route_once(inside, z.spec.ip_range, unspecified(true), names.wireguard));
-    // Allowed IPs outside the /16 (a user's access point, another network's range) are routed
-    // to WireGuard as well; those inside it are covered by the /16.
-    for (const auto& p : z.spec.peers)
-      for (const auto& a : p.allowed_ips)
-        if (!z.spec.ip_range.contains(a) && !net::zos_wg_address(z.spec.subnet).contains(a))
-          TRY(add_route_once(inside, a, unspecified(a.address().is_v4()), names.wireguard));
-    return {};
+    return add_peer_routes(inside, z.spec, names.wireguard);
   }();
   if (!configured) {
     (void)net::stop_wireguard_go(names.wireguard);
@@ -245,20 +259,29 @@ Result<void> Engine::update_zos_network(const std::string& ref, const std::vecto
   z.spec.peers = peers;
   z.spec.private_key.fill(1);  // validated without it: it is not read here
   TRY(net::validate_zos_peers(z.spec));
-  TRY(store.set_peers(n.id, peers));
   std::string nr = zos_netns_path(n.id);
   net::ZosLinkNames names = zos_names(z.spec.net_id);
-  if (!net::netns_mounted(nr)) return ensure_zos_resource(n);  // made again from the record, with the new peers
-  auto inside = TRY(net::Netlink::open_in(nr));
-  if (!wg_alive(inside, nr, names.wireguard)) return ensure_zos_resource(n);
-  // Live: only the peers change, in one request; peers that stay keep their sessions, and the
-  // device's own settings are not sent (setting the port again would rebind its socket).
-  net::WgDeviceStatus current = TRY(wg_status(nr, names.wireguard));
-  TRY(wg_configure(nr, names.wireguard, device_config(z, {}), &current));
-  for (const auto& p : peers)
-    for (const auto& a : p.allowed_ips)
-      if (!z.spec.ip_range.contains(a) && !net::zos_wg_address(z.spec.subnet).contains(a))
-        TRY(add_route_once(inside, a, unspecified(a.address().is_v4()), names.wireguard));
+  bool live = false;
+  if (net::netns_mounted(nr)) {
+    auto inside = TRY(net::Netlink::open_in(nr));
+    live = wg_alive(inside, nr, names.wireguard);
+  }
+  if (!live) {
+    // Nothing to change in place: the repair makes it from the record, new peers and all.
+    TRY(store.set_peers(n.id, peers));
+    TRY(ensure_zos_resource(n));
+  } else {
+    // Under the interface's lock, so a repair cannot start from the old record meanwhile; the
+    // device first and the record after, so a change WireGuard refuses leaves both as they were.
+    // Only the peers change, in one request: peers that stay keep their sessions, and the
+    // device's own settings are not sent (setting the port again would rebind its socket).
+    auto lock = TRY(lock_zos_interface(names.wireguard));
+    auto inside = TRY(net::Netlink::open_in(nr));
+    net::WgDeviceStatus current = TRY(wg_status(nr, names.wireguard));
+    TRY(wg_configure(nr, names.wireguard, device_config(z, {}), &current));
+    TRY(store.set_peers(n.id, peers));
+    TRY(add_peer_routes(inside, z.spec, names.wireguard));
+  }
   record_event({"network", "update", n.id, {{"name", n.name}, {"type", "zos"}}});
   return {};
 }
@@ -274,20 +297,29 @@ Result<Engine::ZosNetworkView> Engine::zos_network(const Network& n) {
 }
 
 Result<void> Engine::remove_zos_resource(const ZosNetworkRecord& z) {
+  // Every step whatever the others did (the record is gone: nothing would retry), the key first;
+  // the first failure is reported.
   net::ZosLinkNames names = zos_names(z.spec.net_id);
-  TRY(net::stop_wireguard_go(names.wireguard));  // its TUN link goes with it
-  if (net::netns_mounted(zos_netns_path(z.network_id))) {
-    auto inside = TRY(net::Netlink::open_in(zos_netns_path(z.network_id)));
-    TRY(inside.delete_link(names.wireguard));  // the module's link, if it is one
-  }
+  Result<void> first;
+  auto step = [&](Result<void> r) {
+    if (!r && first) first = std::move(r);
+  };
+  if (::unlink(zos_key_path(z.network_id).c_str()) != 0 && errno != ENOENT) step(fail_errno("removing " + zos_key_path(z.network_id)));
+  step(net::stop_wireguard_go(names.wireguard));  // its TUN link goes with it
   for (const char* ext : {".log", ".lock"}) ::unlink((opts_.run_root + "/wireguard/" + names.wireguard + ext).c_str());
-  // The namespace takes nr, public and the WireGuard link, and so the veths' node ends.
-  TRY(net::remove_netns(zos_netns_path(z.network_id)));
-  auto host = TRY(net::Netlink::open());
-  for (const auto& l : {names.host_nr, names.host_public, names.wireguard, names.bridge}) TRY(host.delete_link(l));
-  if (::unlink(zos_key_path(z.network_id).c_str()) != 0 && errno != ENOENT) return fail_errno("removing " + zos_key_path(z.network_id));
-  if (TRY(ZosNetworkStore(db_).list()).empty()) TRY(host.delete_link(zos_ndmz_bridge()));
-  return {};
+  std::string nr = zos_netns_path(z.network_id);
+  if (net::netns_mounted(nr)) {
+    auto inside = net::Netlink::open_in(nr);
+    step(inside ? inside->delete_link(names.wireguard) : Result<void>(std::unexpected(inside.error())));  // the module's link, if one
+  }
+  // The namespace takes nr and public, and so the veths' node ends.
+  step(net::remove_netns(nr));
+  auto host = net::Netlink::open();
+  if (!host) return std::unexpected(host.error());
+  for (const auto& l : {names.host_nr, names.host_public, names.wireguard, names.bridge}) step(host->delete_link(l));
+  auto left = ZosNetworkStore(db_).list();
+  if (left && left->empty()) step(host->delete_link(zos_ndmz_bridge()));
+  return first;
 }
 
 Result<void> Engine::join_public_ip6(const std::string& id) {
@@ -300,15 +332,16 @@ Result<void> Engine::join_public_ip6(const std::string& id) {
   if (!ns) return fail_errno("opening " + netns_path(id));
   // Born in the container's namespace, so the name `pub` may be taken on the node.
   TRY(host.create_macvlan("pub", opts_.public_bridge, ns.get()));
-  TRY(net::run_in_netns(netns_path(id), [&]() -> Result<void> {
+  auto configured = net::run_in_netns(netns_path(id), [&]() -> Result<void> {
     auto nl = TRY(net::Netlink::open());
     // SLAAC from the upstream router's adverts; the container forwards nothing, so accept_ra=1.
     TRY(net::write_sysctl("net/ipv6/conf/pub/accept_ra", "1"));
     TRY(net::write_sysctl("net/ipv6/conf/pub/autoconf", "1"));
     (void)net::write_sysctl("net/ipv6/conf/pub/accept_dad", "0");
     return nl.set_up("pub");
-  }));
-  return {};
+  });
+  if (!configured) (void)inside.delete_link("pub");  // whole or not at all: a later start makes it again
+  return configured;
 }
 
 Result<std::vector<net::IpAddress>> Engine::public_ip6_of(const std::string& id, std::chrono::milliseconds wait) {

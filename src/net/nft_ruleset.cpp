@@ -162,6 +162,20 @@ std::string nft_ruleset(std::span<const BridgeNetworkRules> networks, std::span<
   for (const auto* n : nets) out += postrouting_rules(*n);
   out += "  }\n";
 
+  bool guards_host = false;
+  for (const auto* n : nets) guards_host = guards_host || n->no_host_access;
+  if (guards_host) {
+    out +=
+        "  chain input {\n"
+        "    type filter hook input priority filter; policy accept;\n";
+    for (const auto* n : nets)
+      if (n->no_host_access) {
+        std::string br = quoted(n->bridge), tag = " comment " + quoted(n->name);
+        out += "    iifname " + br + " ct state established,related accept" + tag + "\n";
+        out += "    iifname " + br + " drop" + tag + "\n";
+      }
+    out += "  }\n";
+  }
   out +=
       "  chain forward {\n"
       "    type filter hook forward priority filter; policy accept;\n";

@@ -41,6 +41,9 @@ struct BridgeNetworkRules {
   std::string bridge;  // its bridge's link name
   std::optional<Cidr> subnet4, subnet6;
   bool internal = false;  // no way out: nothing is forwarded between the bridge and anything else
+  // Nothing that comes in through the bridge opens a connection to the node itself (Zero-OS's
+  // ndmz, where remote WireGuard peers' traffic arrives): established and related traffic only.
+  bool no_host_access = false;
 };
 
 struct PortMapping {

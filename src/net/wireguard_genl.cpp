@@ -104,7 +104,13 @@ Result<std::vector<std::vector<uint8_t>>> transact(mnl_socket* sock, const std::
     int left = static_cast<int>(n);
     for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
       if (nlh->nlmsg_seq != sent->nlmsg_seq) continue;
-      if (nlh->nlmsg_type == NLMSG_DONE) return answers;
+      if (nlh->nlmsg_type == NLMSG_DONE) {
+        // A dump's error comes in its DONE message: an int after the header.
+        int e = 0;
+        if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) std::memcpy(&e, mnl_nlmsg_get_payload(nlh), sizeof e);
+        if (e < 0) return fail_errno(what, -e);
+        return answers;
+      }
       if (nlh->nlmsg_type == NLMSG_ERROR) {
         int e = -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh))->error;
         if (e == 0) return answers;  // the ACK
@@ -166,12 +172,10 @@ Result<std::vector<uint8_t>> wg_genl_set_message(
   nlattr* peers = fits ? mnl_attr_nest_start_check(nlh, limit, WGDEVICE_A_PEERS) : nullptr;
   fits = fits && peers;
   if (current)
-    for (const auto& old : current->peers) {
-      bool kept = false;
-      for (const auto& p : config.peers) kept = kept || p.public_key == old.public_key;
-      if (kept || !fits) continue;
+    for (const auto& gone : peers_gone(config, *current)) {
+      if (!fits) break;
       nlattr* peer = mnl_attr_nest_start_check(nlh, limit, 0);
-      fits = peer && mnl_attr_put_check(nlh, limit, WGPEER_A_PUBLIC_KEY, old.public_key.size(), old.public_key.data()) &&
+      fits = peer && mnl_attr_put_check(nlh, limit, WGPEER_A_PUBLIC_KEY, gone.size(), gone.data()) &&
              mnl_attr_put_u32_check(nlh, limit, WGPEER_A_FLAGS, WGPEER_F_REMOVE_ME);
       if (fits) mnl_attr_nest_end(nlh, peer);
     }

@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,6 +12,7 @@
 
 #include "common/fd.hpp"
 #include "common/subprocess.hpp"
+#include "common/unix_socket.hpp"
 #include "net/wireguard_uapi.hpp"
 
 namespace tiffin::net {
@@ -20,16 +20,11 @@ namespace {
 
 // The pid of the process listening on the interface's UAPI socket, 0 if none.
 pid_t socket_owner(const std::string& ifname) {
-  std::string path = uapi_socket_path(ifname);
-  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  if (!s || path.size() >= sizeof a.sun_path) return 0;
-  std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return 0;
+  auto s = connect_unix(uapi_socket_path(ifname));
+  if (!s) return 0;
   ucred cred{};
   socklen_t len = sizeof cred;
-  if (::getsockopt(s.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return 0;
+  if (::getsockopt(s->get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return 0;
   return cred.pid;
 }
 
@@ -81,11 +76,17 @@ Result<void> stop_wireguard_go(const std::string& ifname) {
   pid_t pid = socket_owner(ifname);
   if (pid <= 0) return {};
   if (::kill(pid, SIGTERM) != 0 && errno != ESRCH) return fail_errno("stopping wireguard-go " + std::to_string(pid));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  // 5 s for SIGTERM, then SIGKILL and 5 s more; a process that outlives that (stuck in the
+  // kernel) is an error, not a hang.
+  auto start = std::chrono::steady_clock::now();
+  bool killed = false;
   while (!process_gone(pid)) {
-    if (std::chrono::steady_clock::now() > deadline) {
+    auto waited = std::chrono::steady_clock::now() - start;
+    if (!killed && waited > std::chrono::seconds(5)) {
       ::kill(pid, SIGKILL);
-      deadline += std::chrono::seconds(5);
+      killed = true;
+    } else if (waited > std::chrono::seconds(10)) {
+      return fail(Errc::io, "wireguard-go " + std::to_string(pid) + " for " + ifname + " did not exit after SIGKILL");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }

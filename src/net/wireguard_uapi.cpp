@@ -2,14 +2,15 @@
 
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <map>
 
 #include "common/fd.hpp"
+#include "common/unix_socket.hpp"
 #include "common/hex.hpp"
 
 namespace tiffin::net {
@@ -59,6 +60,16 @@ Result<WgEndpoint> WgEndpoint::parse(std::string_view text) {
 
 std::string WgEndpoint::str() const { return (address.is_v4() ? address.str() : "[" + address.str() + "]") + ":" + std::to_string(port); }
 
+std::vector<WgKey> peers_gone(const WgDeviceConfig& config, const WgDeviceStatus& current) {
+  std::vector<WgKey> out;
+  for (const auto& old : current.peers) {
+    bool kept = false;
+    for (const auto& p : config.peers) kept = kept || p.public_key == old.public_key;
+    if (!kept) out.push_back(old.public_key);
+  }
+  return out;
+}
+
 std::string uapi_set_request(const WgDeviceConfig& config, const WgDeviceStatus* current) {
   std::string r = "set=1\n";
   if (!current) {
@@ -66,11 +77,7 @@ std::string uapi_set_request(const WgDeviceConfig& config, const WgDeviceStatus*
     r += "listen_port=" + std::to_string(config.listen_port) + "\n";
     r += "replace_peers=true\n";
   } else {
-    for (const auto& old : current->peers) {
-      bool kept = false;
-      for (const auto& p : config.peers) kept = kept || p.public_key == old.public_key;
-      if (!kept) r += "public_key=" + key_hex(old.public_key) + "\nremove=true\n";
-    }
+    for (const auto& gone : peers_gone(config, *current)) r += "public_key=" + key_hex(gone) + "\nremove=true\n";
   }
   for (const auto& p : config.peers) {
     r += "public_key=" + key_hex(p.public_key) + "\n";
@@ -120,29 +127,29 @@ std::string uapi_socket_path(const std::string& ifname) { return "/var/run/wireg
 
 Result<std::string> uapi_call(const std::string& ifname, const std::string& request) {
   std::string path = uapi_socket_path(ifname);
-  UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!s) return fail_errno("socket");
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  if (path.size() >= sizeof a.sun_path) return fail(Errc::invalid_input, path + ": path too long");
-  std::memcpy(a.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    auto err = fail_errno("connecting to WireGuard's socket " + path);
-    if (errno == ENOENT || errno == ECONNREFUSED) err.error().kind = Errc::unavailable;
+  auto connected = connect_unix(path);
+  if (!connected) {
+    int e = connected.error().sys_errno;
+    auto err = std::unexpected(std::move(connected).error().context("connecting to WireGuard's socket"));
+    if (e == ENOENT || e == ECONNREFUSED) err.error().kind = Errc::unavailable;
     return err;
   }
+  UniqueFd s = std::move(*connected);
   for (size_t off = 0; off < request.size();) {
     ssize_t n = ::send(s.get(), request.data() + off, request.size() - off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return fail_errno("writing to " + path);
     off += static_cast<size_t>(n);
   }
-  // The answer ends with a blank line; a device with many peers answers a few kilobytes.
+  // The answer ends with a blank line; a device with many peers answers a few kilobytes. 5 s
+  // for all of it, not per read.
   std::string answer;
   char buf[4096];
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (answer.find("\n\n") == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
     pollfd p{s.get(), POLLIN, 0};
-    int r = ::poll(&p, 1, 5000);
+    int r = left > 0 ? ::poll(&p, 1, static_cast<int>(left)) : 0;
     if (r < 0 && errno == EINTR) continue;
     if (r == 0) return fail(Errc::unavailable, path + ": no answer within 5 s");
     ssize_t n = ::recv(s.get(), buf, sizeof buf, 0);

@@ -54,6 +54,10 @@ struct WgDeviceStatus {
   std::vector<WgPeerStatus> peers;
 };
 
+// The peers of `current` that `config` no longer has: removed one by one on a live device (both
+// configuration protocols do it so, to leave the sessions of the others alone).
+std::vector<WgKey> peers_gone(const WgDeviceConfig& config, const WgDeviceStatus& current);
+
 // A "set=1" request that makes the device's peers exactly `config`'s without disturbing the
 // sessions of peers that stay: peers of `current` that are gone are removed one by one, the
 // others are updated in place (their allowed IPs replaced), new ones added. With no `current`

@@ -64,7 +64,10 @@ def test_containers_reach_each_other_across_nodes_only_over_the_mesh(grid):
                      "endpoint": f"{a.address}:{PORT}"}]}
     (tmp / "nr.json").write_text(json.dumps(nr))
     b("network", "create", "--config", tmp / "nr.json")
-    create(c, pc, "10.20.5.0/24", peer_flag(a, ka, "10.20.3.0/24"), peer_flag(b, kb, "10.20.4.0/24"))
+    # C's key from standard input (kept out of argv, which every local user can read).
+    c("network", "create", "--driver", "zos", "--ip-range", RANGE, "--subnet", "10.20.5.0/24", "--wg-private-key-file", "-",
+      "--wg-listen-port", PORT, "--peer", peer_flag(a, ka, "10.20.3.0/24"), "--peer", peer_flag(b, kb, "10.20.4.0/24"), "zosnet",
+      input=(pc + "\n").encode())
     for n in (a, b, c):
         n.image(tmp)
     a("run", "-d", "--name", "ca", "--network", "zosnet", "--ip", "10.20.3.7", "netbox", "sh", "-c", tcp_server_cmd(8080, "from-a"))
@@ -102,12 +105,6 @@ def test_containers_reach_each_other_across_nodes_only_over_the_mesh(grid):
     finally:
         server.kill()
         server.wait()
-    # In: the diode. The underlay routes A's /24 to A, and still nothing starts a connection.
-    u.run("ip", "route", "add", "10.20.3.0/24", "via", a.address)
-    probe = u.run("python3", "-c", "import socket; s = socket.socket(); s.settimeout(2); s.connect(('10.20.3.7', 8080))",
-                  check=False)
-    assert probe.returncode != 0, "a connection from the underlay reached a container"
-
     # `network update`: C becomes a peer of A and B, live. Nothing restarts: the same
     # wireguard-go processes, the same container processes, and B's session stays.
     pids = {n.ns: (n.wg_pids(), n.inspect(ctr)["State"]["Pid"]) for n, ctr in ((a, "ca"), (b, "cb"))}
@@ -120,6 +117,22 @@ def test_containers_reach_each_other_across_nodes_only_over_the_mesh(grid):
     # Removing a peer cuts it off.
     a("network", "update", "zosnet", "--peer", peer_flag(b, kb, "10.20.4.0/24"))
     assert not reaches(c, "cc", "10.20.3.7") and reaches(a, "ca", "10.20.4.7")
+
+    # In: the diode. The underlay routes A's /24 to A, and A routes it into the resource's
+    # `public`: still nothing from outside starts a connection to a container...
+    u.run("ip", "route", "add", "10.20.3.0/24", "via", a.address)
+    a.host("ip", "route", "add", "10.20.3.0/24", "via", a.zos()["ndmz_address"])
+    probe = ["python3", "-c", "import socket; s = socket.socket(); s.settimeout(2); s.connect(('10.20.3.7', 8080))"]
+    assert u.run(*probe, check=False).returncode != 0, "a connection from the underlay reached a container"
+    # ... nor to the node itself from the resource's side (where remote peers' traffic arrives).
+    nr = next((a.run_root / "netns").glob("nr-*"))
+    node = subprocess.run(["nsenter", f"--net={nr}", "python3", "-c",
+                           f"import socket; s = socket.socket(); s.settimeout(2); s.connect(('100.127.0.1', {PORT + 1}))"],
+                          capture_output=True, text=True)
+    assert "timed out" in node.stderr, node.stderr
+    # The same probe gets through once the resource's table is gone: it tests the diode, not routing.
+    subprocess.run(["nsenter", f"--net={nr}", "nft", "delete", "table", "inet", "tiffin_nr"], check=True)
+    assert u.run(*probe, check=False).returncode == 0, "the probe cannot reach the container even without the diode"
 
 
 def test_a_killed_wireguard_is_repaired_by_system_boot(grid):

@@ -85,6 +85,20 @@ TEST(NftRuleset, MasqueradeAndForwardingPerNetwork) {
   EXPECT_TRUE(contains(text, "type nat hook postrouting priority srcnat; policy accept;"));
 }
 
+TEST(NftRuleset, ABridgeWithoutHostAccessOpensNoConnectionToTheNode) {
+  EXPECT_FALSE(contains(nft_ruleset(sample_networks(), {}), "hook input")) << "no input chain unless asked";
+  std::vector<BridgeNetworkRules> nets = {{"zos-ndmz", "nd-1", subnet("100.127.0.0/16"), std::nullopt, false, true}};
+  std::string text = nft_ruleset(nets, {});
+  size_t input = text.find("type filter hook input priority filter; policy accept;");
+  ASSERT_NE(input, std::string::npos);
+  size_t accept = text.find("iifname \"nd-1\" ct state established,related accept", input);
+  size_t drop = text.find("iifname \"nd-1\" drop comment \"zos-ndmz\"", input);
+  ASSERT_NE(accept, std::string::npos);
+  ASSERT_NE(drop, std::string::npos);
+  EXPECT_LT(accept, drop);
+  EXPECT_TRUE(contains(text, "oifname != \"nd-1\" ip saddr 100.127.0.0/16 masquerade")) << "its way out stays";
+}
+
 TEST(NftRuleset, BadInputIsLeftOutAndCannotInject) {
   std::vector<BridgeNetworkRules> nets = {{"evil\" drop; #", "tfbr0", subnet("10.88.0.0/24"), std::nullopt, false},
       {"ok", "tf\"br", subnet("10.90.0.0/24"), std::nullopt, false}, {"v6in4", "tfbr2", subnet("fd00::/64"), std::nullopt, false}};
