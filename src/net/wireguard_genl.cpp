@@ -124,15 +124,21 @@ Result<std::vector<std::vector<uint8_t>>> transact(mnl_socket* sock, const std::
   }
 }
 
+// A generic netlink request's headers at the start of `m`.
+nlmsghdr* start_request(std::vector<uint8_t>& m, uint16_t family, uint16_t flags, uint32_t seq, uint8_t cmd, uint8_t version) {
+  nlmsghdr* nlh = mnl_nlmsg_put_header(m.data());
+  nlh->nlmsg_type = family;
+  nlh->nlmsg_flags = flags;
+  nlh->nlmsg_seq = seq;
+  auto* g = static_cast<genlmsghdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(genlmsghdr)));
+  g->cmd = cmd;
+  g->version = version;
+  return nlh;
+}
+
 Result<uint16_t> family_id(mnl_socket* sock) {
   std::vector<uint8_t> m(512);
-  nlmsghdr* nlh = mnl_nlmsg_put_header(m.data());
-  nlh->nlmsg_type = GENL_ID_CTRL;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-  nlh->nlmsg_seq = 1;
-  auto* g = static_cast<genlmsghdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(genlmsghdr)));
-  g->cmd = CTRL_CMD_GETFAMILY;
-  g->version = 1;
+  nlmsghdr* nlh = start_request(m, GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_ACK, 1, CTRL_CMD_GETFAMILY, 1);
   mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME);
   m.resize(nlh->nlmsg_len);
   auto answers = transact(sock, m, "looking up the wireguard netlink family");
@@ -153,13 +159,7 @@ Result<uint16_t> family_id(mnl_socket* sock) {
 Result<std::vector<uint8_t>> wg_genl_set_message(
     uint16_t family, uint32_t seq, const std::string& ifname, const WgDeviceConfig& config, const WgDeviceStatus* current) {
   std::vector<uint8_t> m(kMessageLimit);
-  nlmsghdr* nlh = mnl_nlmsg_put_header(m.data());
-  nlh->nlmsg_type = family;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-  nlh->nlmsg_seq = seq;
-  auto* g = static_cast<genlmsghdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(genlmsghdr)));
-  g->cmd = WG_CMD_SET_DEVICE;
-  g->version = WG_GENL_VERSION;
+  nlmsghdr* nlh = start_request(m, family, NLM_F_REQUEST | NLM_F_ACK, seq, WG_CMD_SET_DEVICE, WG_GENL_VERSION);
   // Room for what follows each attribute is checked as it is added: the _check forms refuse
   // (return nullptr / false) rather than write past the buffer.
   const size_t limit = m.size();
@@ -287,13 +287,7 @@ Result<WgDeviceStatus> wg_genl_get(const std::string& netns_path, const std::str
   auto sock = TRY(open_socket(netns_path));
   uint16_t family = TRY(family_id(sock.get()));
   std::vector<uint8_t> m(256);
-  nlmsghdr* nlh = mnl_nlmsg_put_header(m.data());
-  nlh->nlmsg_type = family;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  nlh->nlmsg_seq = 3;
-  auto* g = static_cast<genlmsghdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(genlmsghdr)));
-  g->cmd = WG_CMD_GET_DEVICE;
-  g->version = WG_GENL_VERSION;
+  nlmsghdr* nlh = start_request(m, family, NLM_F_REQUEST | NLM_F_DUMP, 3, WG_CMD_GET_DEVICE, WG_GENL_VERSION);
   mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, ifname.c_str());
   m.resize(nlh->nlmsg_len);
   auto answers = TRY(transact(sock.get(), m, "reading WireGuard link " + ifname));
