@@ -40,7 +40,4 @@ std::string token_cookie(std::string_view token);
 // allowed; "null" and other sites are not.
 bool origin_allowed(std::string_view origin, std::string_view host);
 
-// Standard base64 (RFC 4648, with padding); nullopt when malformed.
-std::optional<std::string> base64_decode(std::string_view in);
-
 }  // namespace tiffin::corex
