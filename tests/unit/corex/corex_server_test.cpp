@@ -12,7 +12,10 @@
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <future>
 #include <thread>
 
 #include "corex/corex_http.hpp"
@@ -277,6 +280,33 @@ TEST_F(Live, TerminalOverWebSocket) {
   }
   EXPECT_EQ(ec, websocket::error::closed);
   EXPECT_EQ(late.reason().reason, "exited: code 3");
+}
+
+// Asio opens its sockets without O_CLOEXEC: a started process must not hold coreX's listening
+// socket or a browser's connection (it would keep the port, or a terminal, open after coreX).
+TEST_F(Live, AStartedProcessHoldsNoDescriptorOfCorex) {
+  auto first = table.start({"sleep", "100"});  // a WebSocket open while the next one starts
+  ASSERT_TRUE(first);
+  start_loop();
+  asio::io_context cio;
+  websocket::stream<beast::tcp_stream> ws(cio);
+  ASSERT_EQ(connect(ws, "/ws/" + std::to_string(first->id), "tok"), 101u);
+  std::promise<Response> answer;
+  asio::post(io, [&] { answer.set_value(call(http::verb::post, "/api/process/start", R"({"args":["sleep","100"]})")); });
+  Response r = answer.get_future().get();
+  ASSERT_EQ(r.result_int(), 200u) << r.body();
+  int pid = json::parse(r.body())["pid"];
+  std::vector<std::string> fds;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    std::error_code ec;
+    std::string what = std::filesystem::read_symlink(entry.path(), ec).string();
+    fds.push_back(entry.path().filename().string() + " " + what);
+    EXPECT_FALSE(what.starts_with("socket:")) << fds.back();
+  }
+  std::sort(fds.begin(), fds.end());
+  ASSERT_EQ(fds.size(), 3u) << ::testing::PrintToString(fds);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(fds[size_t(i)].starts_with(std::to_string(i) + " /dev/pts/")) << fds[size_t(i)];
+  ws.close(websocket::close_code::normal);
 }
 
 TEST_F(Live, RefusedWithoutTokenOrFromAnotherOrigin) {
