@@ -12,13 +12,18 @@
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <future>
 #include <thread>
 
+#include "common/text.hpp"
 #include "corex/corex_http.hpp"
+#include "corex/daemon.hpp"
 #include "corex/process_table.hpp"
 #include "corex/server.hpp"
 
@@ -319,6 +324,65 @@ TEST_F(Live, RefusedWithoutTokenOrFromAnotherOrigin) {
   EXPECT_EQ(refused_status(target, "tok", "http://evil.example"), 403u);
   EXPECT_EQ(refused_status("/ws/12345", "tok"), 404u);
   EXPECT_EQ(refused_status(target, "tok", "http://127.0.0.1:" + std::to_string(port)), 101u);
+}
+
+// SIGTERM while a browser's terminal is attached: the sessions still pending when the loop stops
+// go with the io_context, after the ProcessTable; none may reach back into it (ASan in CI).
+TEST(Daemon, StopsCleanlyWithATerminalAttached) {
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    ::close(out[0]);
+    Options o;
+    o.port = 0;
+    o.credentials.token = "tok";
+    o.command = {"sh"};
+    auto r = run_corex(o, test_env());
+    std::fflush(stdout);
+    ::_exit(r ? 0 : 2);
+  }
+  ::close(out[1]);
+  std::string said;
+  char buf[256];
+  while (said.find('\n') == std::string::npos) {
+    ssize_t n = ::read(out[0], buf, sizeof buf);
+    if (n <= 0) break;
+    said.append(buf, static_cast<size_t>(n));
+  }
+  ::close(out[0]);
+  size_t at = said.find("127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << said;
+  std::string digits = said.substr(at + 10, said.find('/', at) - at - 10);
+  auto parsed = parse_uint<uint16_t>(digits);
+  ASSERT_TRUE(parsed) << said;
+  uint16_t port = *parsed;
+  {
+    asio::io_context cio;
+    websocket::stream<beast::tcp_stream> ws(cio);
+    beast::get_lowest_layer(ws).connect(asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port));
+    ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+      req.set(http::field::authorization, "Bearer tok");
+      req.set(http::field::sec_websocket_protocol, "tty");
+    }));
+    ws.handshake("127.0.0.1:" + std::to_string(port), "/ws/1");
+    ws.text(true);
+    ws.write(asio::buffer(std::string("0echo attached-$((2*3))\r")));
+    std::string seen;
+    beast::get_lowest_layer(ws).expires_after(5s);
+    while (seen.find("attached-6") == std::string::npos) {
+      beast::flat_buffer b;
+      ws.read(b);
+      seen += beast::buffers_to_string(b.data());
+    }
+    ASSERT_EQ(::kill(pid, SIGTERM), 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status)) << status;
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  }
 }
 
 }  // namespace
