@@ -82,6 +82,10 @@ bool authenticated(const Credentials& c, const Presented& p) {
   return ok;
 }
 
+bool token_presented(const Credentials& c, const Presented& p) {
+  return authenticated(Credentials{c.token, "", ""}, Presented{p.authorization, "", p.query_token});
+}
+
 bool origin_allowed(std::string_view origin, std::string_view host) {
   if (origin.empty()) return true;
   for (std::string_view scheme : {"http://", "https://"})

@@ -176,6 +176,52 @@ TEST_F(Fixture, AuthenticationAndPages) {
   EXPECT_EQ(table.list().size(), 0u);
 }
 
+// Cross-site request forgery: what a page of another site (or of another port of the same host:
+// same-site) can make a browser send carries the cookie or cached Basic credentials, never the
+// token itself; nothing of that may act.
+TEST_F(Fixture, ForgedRequestsDoNotAct) {
+  Credentials with_basic{"tok", "alice", "pass"};
+  HttpContext basic_ctx{with_basic, table};
+  auto send = [&](http::verb method, const std::string& target, std::initializer_list<std::pair<std::string, std::string>> headers,
+                  const std::string& body = "") {
+    Request req{method, target, 11};
+    req.set(http::field::host, "10.0.0.2:7681");
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = body;
+    req.prepare_payload();
+    return handle_http(req, basic_ctx).result_int();
+  };
+  const std::string cookie = "corex_token=tok", basic = "Basic YWxpY2U6cGFzcw==";  // alice:pass
+  const std::string start = "/api/process/start?arg[]=true";
+  // HEAD would act and drop the answer: never on a route that acts.
+  EXPECT_EQ(send(http::verb::head, start, {{"Authorization", "Bearer tok"}}), 405u);
+  EXPECT_EQ(send(http::verb::head, "/api/process/clean", {{"Authorization", "Bearer tok"}}), 405u);
+  // A GET that acts: with the cookie or Basic alone (an <img> on another page), refused.
+  EXPECT_EQ(send(http::verb::get, start, {{"Cookie", cookie}}), 403u);
+  EXPECT_EQ(send(http::verb::get, start, {{"Authorization", basic}}), 403u);
+  EXPECT_EQ(send(http::verb::get, "/api/process/clean", {{"Cookie", cookie}, {"Sec-Fetch-Site", "same-origin"}}), 403u);
+  EXPECT_EQ(table.list().size(), 0u);
+  // Reading is fine with either; another site may not even read.
+  EXPECT_EQ(send(http::verb::get, "/api/processes", {{"Cookie", cookie}}), 200u);
+  EXPECT_EQ(send(http::verb::get, "/api/processes", {{"Authorization", basic}}), 200u);
+  EXPECT_EQ(send(http::verb::get, "/api/processes", {{"Authorization", "Bearer tok"}, {"Sec-Fetch-Site", "cross-site"}}), 403u);
+  EXPECT_EQ(send(http::verb::get, start, {{"Authorization", "Bearer tok"}, {"Sec-Fetch-Site", "cross-site"}}), 403u);
+  // A POST with the cookie or Basic: only from coreX's own page.
+  EXPECT_EQ(send(http::verb::post, start, {{"Cookie", cookie}, {"Sec-Fetch-Site", "same-site"}}), 403u);
+  EXPECT_EQ(send(http::verb::post, start, {{"Authorization", basic}, {"Origin", "http://10.0.0.2:8080"}}), 403u);
+  EXPECT_EQ(table.list().size(), 0u);
+  // What threefoldtech/corex's clients do, and coreX's own page: accepted.
+  EXPECT_EQ(send(http::verb::get, start, {{"Authorization", "Bearer tok"}}), 200u);
+  EXPECT_EQ(send(http::verb::get, start + "&token=tok", {}), 200u);
+  EXPECT_EQ(
+      send(http::verb::post, start, {{"Cookie", cookie}, {"Sec-Fetch-Site", "same-origin"}, {"Origin", "http://10.0.0.2:7681"}}), 200u);
+  EXPECT_EQ(send(http::verb::post, start, {{"Authorization", basic}}), 200u);  // curl -u
+  EXPECT_EQ(table.list().size(), 4u);
+  // A page is still reachable from another site's link: showing it changes nothing.
+  EXPECT_EQ(send(http::verb::get, "/", {{"Cookie", cookie}, {"Sec-Fetch-Site", "cross-site"}}), 200u);
+  run_until([&] { return table.running() == 0; });
+}
+
 // A WebSocket client on the same io_context as the server, driven synchronously from a thread.
 struct Live : Fixture {
   std::unique_ptr<Server> server;
