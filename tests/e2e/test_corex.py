@@ -199,6 +199,42 @@ def test_corex_sigterm_with_a_terminal_attached():
     assert cx.proc.stderr.read() == b""
 
 
+@needs_root
+def test_corex_token_printed_on_start_attached(node, image):
+    """`start -a` of a --corex container prints the token it made, before coreX's output; that
+    token is the one coreX takes (the one from the run before no longer is)."""
+    p = node("create", "--corex", "--name", "cxa", image)
+    assert "token" not in p.stderr.decode()  # create starts nothing, makes no token
+    node("start", "cxa")  # the token of this run is not the one start -a makes below
+    first = re.search(r"\?token=([0-9a-f]{64})", node("restart", "-t", "1", "cxa").stderr.decode())
+    assert first, "restart printed no token"
+    node("stop", "-t", "1", "cxa")
+    a = subprocess.Popen([TIFFIN, "--root", str(node.root), "--run-root", str(node.run_root), "--dns-upstream", node.dns_upstream,
+                          "start", "-a", "cxa"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        import select
+        ready, _, _ = select.select([a.stderr], [], [], 15)
+        line = a.stderr.readline().decode() if ready else ""
+        m = re.search(r"coreX: http://(\d+\.\d+\.\d+\.\d+):7681/\?token=([0-9a-f]{64})", line)
+        assert m, line
+        addr, token = m.group(1), m.group(2)
+        assert token != first.group(1)
+
+        def status(t):
+            try:
+                c = http.client.HTTPConnection(addr, 7681, timeout=1)
+                c.request("GET", "/api/processes", headers={"Authorization": f"Bearer {t}"})
+                return c.getresponse().status
+            except OSError:
+                return None
+        wait_for(lambda: status(token) == 200, timeout=15, what="coreX with the printed token")
+        assert status(first.group(1)) == 401
+    finally:
+        node("stop", "-t", "1", "cxa")
+        a.wait(timeout=20)
+    node("rm", "cxa")
+
+
 def bright_pixels(png, box=None):
     from PIL import Image  # Debian's python3-pil
     img = Image.open(png).convert("L")
