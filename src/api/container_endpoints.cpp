@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <set>
 #include <thread>
@@ -26,6 +28,21 @@ using json = nlohmann::json;
 using shim::ContainerStatus;
 
 namespace {
+
+// A --corex container's start (or restart) through the API made a coreX token that only the
+// container holds (the secret memfd): the caller gets it in a header of the 204 (docker's
+// clients ignore it; `tiffin start`, `restart` or `system boot` print it). Never in the log,
+// which ends in a file.
+constexpr const char* kCorexTokenHeader = "X-Tiffin-Corex-Token";
+
+Response started_response(const std::string& id, const std::string& token) {
+  Response res = empty_response();
+  if (token.empty()) return res;
+  res.headers.emplace_back(kCorexTokenHeader, token);
+  res.headers.emplace_back("Cache-Control", "no-store");
+  spdlog::info("api: container {}: coreX started with a new token (in the answer's {} header)", id.substr(0, 12), kCorexTokenHeader);
+  return res;
+}
 
 std::vector<std::string> split_words(std::string_view text) {
   std::vector<std::string> out;
@@ -211,7 +228,7 @@ void add_container_endpoints(EngineApi& api) {
         see_to_the_end(*broker, id, session);
       }).detach();
     }
-    return empty_response();
+    return started_response(id, started->corex_token);
   });
 
   api.route("POST", "/containers/{id}/stop", [&api](Request& r) -> Result<Response> {
@@ -230,9 +247,9 @@ void add_container_endpoints(EngineApi& api) {
     auto timeout = TRY(stop_timeout(r));
     int sig = TRY(parse_signal_arg(r.arg("signal"), 0));
     if (is_active(TRY(e.inspect(id)).state.status)) TRY(e.stop(id, timeout, sig));
-    TRY(e.start(id));
+    auto started = TRY(e.start(id));
     e.record_container_event(id, "restart");
-    return empty_response();
+    return started_response(id, started.corex_token);
   });
 
   api.route("POST", "/containers/{id}/rename", [&api](Request& r) -> Result<Response> {

@@ -8,6 +8,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cli/corex_notice.hpp"
+
 namespace tiffin::cli {
 namespace {
 
@@ -82,6 +84,8 @@ Result<int> attach_session(engine::ShimConnection& session, bool forward_stdin, 
 Result<int> start_attached(engine::Engine& e, const std::string& id, bool with_stdin, bool tty) {
   engine::StartOptions o{true, with_stdin, tty ? terminal_size() : std::nullopt};
   auto started = TRY(e.start(id, o));
+  // `start -a` of a --corex container: its address and token before coreX's own output.
+  print_corex_notice(e, id, started.corex_token);
   auto code = attach_session(*started.session, with_stdin, tty);
   if (!code && code.error().kind == Errc::unavailable) return e.wait(id);
   return code;

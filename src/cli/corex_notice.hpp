@@ -1,6 +1,7 @@
-// What `run --corex`, `start` and `restart` print for an interactive container: where its coreX
-// answers, with the token made for this start (on stderr, so `run -d`'s stdout stays the id).
-// The token is shown once and kept nowhere.
+// What `run --corex`, `start` (with -a too), `restart` and `system boot` print for an interactive
+// container: where its coreX answers, with the token made for this start (on stderr, so `run
+// -d`'s stdout stays the id). The token is shown once and kept nowhere; nothing is printed when
+// the start made none or did not deliver it (engine.hpp: StartedContainer::corex_token).
 #pragma once
 
 #include <string>

@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "cli/cli.hpp"
+#include "cli/corex_notice.hpp"
 
 namespace tiffin::cli {
 
@@ -29,6 +30,9 @@ void add_system(CLI::App& app, Context& ctx) {
     ctx.run([&]() -> Result<int> {
       auto e = TRY(ctx.open_engine());
       for (const auto& line : TRY(e.boot())) fmt::print("{}\n", line);
+      // --corex containers it started: each got a new token, known nowhere else.
+      std::fflush(stdout);
+      for (const auto& [id, token] : e.take_corex_tokens()) print_corex_notice(e, id, token);
       return 0;
     });
   });

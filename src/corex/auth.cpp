@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/base64.hpp"
+
 namespace tiffin::corex {
 
 namespace {
@@ -57,39 +59,6 @@ std::string token_cookie(std::string_view token) {
   return std::string(kTokenCookie) + "=" + std::string(token) + "; Path=/; HttpOnly; SameSite=Strict";
 }
 
-std::optional<std::string> base64_decode(std::string_view in) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  for (size_t i = 0; i < in.size(); i += 4) {
-    int v[4];
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      char c = in[i + static_cast<size_t>(k)];
-      if (c == '=' && i + 4 == in.size() && k >= 2) {
-        v[k] = 0;
-        ++pad;
-        continue;
-      }
-      if (pad) return std::nullopt;  // data after padding
-      v[k] = value(c);
-      if (v[k] < 0) return std::nullopt;
-    }
-    uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
-    out += static_cast<char>(n >> 16);
-    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
-    if (pad < 1) out += static_cast<char>(n & 0xff);
-  }
-  return out;
-}
-
 bool authenticated(const Credentials& c, const Presented& p) {
   bool ok = false;
   if (!c.token.empty()) {
@@ -111,6 +80,10 @@ bool authenticated(const Credentials& c, const Presented& p) {
     }
   }
   return ok;
+}
+
+bool token_presented(const Credentials& c, const Presented& p) {
+  return authenticated(Credentials{c.token, "", ""}, Presented{p.authorization, "", p.query_token});
 }
 
 bool origin_allowed(std::string_view origin, std::string_view host) {

@@ -29,6 +29,9 @@ struct Presented {
 // Equal strings, in time that depends only on their lengths.
 bool constant_time_equal(std::string_view a, std::string_view b);
 bool authenticated(const Credentials& c, const Presented& p);
+// The token itself was presented, by `Authorization: Bearer` or `?token=`: what a browser never
+// adds on its own to another site's request (a cookie and cached Basic credentials it does).
+bool token_presented(const Credentials& c, const Presented& p);
 
 // The value of cookie `name` in a Cookie header ("a=1; corex_token=x").
 std::optional<std::string> cookie_value(std::string_view header, std::string_view name);
@@ -39,8 +42,5 @@ std::string token_cookie(std::string_view token);
 // https, host and port as in the Host header). No Origin (a client that is not a browser) is
 // allowed; "null" and other sites are not.
 bool origin_allowed(std::string_view origin, std::string_view host);
-
-// Standard base64 (RFC 4648, with padding); nullopt when malformed.
-std::optional<std::string> base64_decode(std::string_view in);
 
 }  // namespace tiffin::corex

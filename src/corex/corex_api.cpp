@@ -98,6 +98,10 @@ std::optional<int> parse_signal(std::string_view text) {
 
 std::string process_json(const ProcessInfo& p) { return row(p).dump(); }
 
+bool mutating_route(std::string_view path) {
+  return path == "/api/process/start" || path == "/api/process/stop" || path == "/api/process/kill" || path == "/api/process/clean";
+}
+
 ApiResponse handle_api(ProcessTable& table, std::string_view method, const Target& target, std::string_view body) {
   const std::string& path = target.path;
   bool get_only = path == "/api/processes" || path == "/api/process/logs";
@@ -105,8 +109,9 @@ ApiResponse handle_api(ProcessTable& table, std::string_view method, const Targe
       "/api/processes", "/api/process/start", "/api/process/stop", "/api/process/kill", "/api/process/logs", "/api/process/clean"};
   if (std::find(std::begin(kRoutes), std::end(kRoutes), path) == std::end(kRoutes))
     return reply(404, {{"status", "error"}, {"message", "no route " + printable(path)}});
-  if (method != "GET" && method != "HEAD" && (get_only || method != "POST"))
-    return reply(405, {{"status", "error"}, {"message", "method " + std::string(method) + " not allowed on " + path}});
+  // HEAD on a route that acts would act (only the body is dropped): GET or POST there.
+  bool allowed = method == "GET" || (method == "HEAD" && get_only) || (method == "POST" && !get_only);
+  if (!allowed) return reply(405, {{"status", "error"}, {"message", "method " + std::string(method) + " not allowed on " + path}});
 
   auto p = params(method, target, body);
   if (!p) return error_reply(p.error());

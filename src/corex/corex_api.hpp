@@ -8,6 +8,9 @@
 // A POST may carry its parameters as a JSON object instead ({"args":[…]} or {"arg":[…]},
 // {"id":I,"signal":S}). Errors are {"status":"error","message":…} with 400 (bad input), 404 (no
 // such process or route), 405 (method) or 409 (the process has exited).
+// The routes that change something (start, stop, kill, clean) take no HEAD; when they take GET
+// (threefoldtech/corex's clients use it) is corex_http's to decide: it knows how the request was
+// authenticated.
 #pragma once
 
 #include <optional>
@@ -24,6 +27,9 @@ struct ApiResponse {
   std::string content_type = "application/json";
   std::string body;
 };
+
+// start, stop, kill, clean.
+bool mutating_route(std::string_view path);
 
 ApiResponse handle_api(ProcessTable& table, std::string_view method, const Target& target, std::string_view body);
 

@@ -78,6 +78,29 @@ Presented presented(const Request& req, const std::optional<std::string>& query_
   return p;
 }
 
+// Sec-Fetch-Site (sent by every current browser): "same-origin", "same-site" (another port of
+// the same host: another container's page), "cross-site", or "none" (typed, a bookmark).
+std::string_view fetch_site(const Request& req) { return sv(req["Sec-Fetch-Site"]); }
+
+// A request another site's page could have made the browser send, with the browser adding the
+// cookie or cached Basic credentials: refused where it would act. Pages stay reachable from a
+// link (a dashboard's "open coreX"): showing them changes nothing.
+std::optional<Response> forged(const Request& req, const Target& target, const Presented& presented, const HttpContext& ctx) {
+  bool api = target.path.starts_with("/api/");
+  if (api && fetch_site(req) == "cross-site") return json_error(req, http::status::forbidden, "cross-site request refused");
+  if (!mutating_route(target.path)) return std::nullopt;
+  // A GET that acts (threefoldtech/corex's clients start processes so) only with the token in
+  // the request itself: an <img> or a link of another page carries neither.
+  if (req.method() == http::verb::get && !token_presented(ctx.credentials, presented))
+    return json_error(req, http::status::forbidden, "a GET that changes something needs the token (Bearer or ?token=): use POST");
+  if (req.method() == http::verb::post && !token_presented(ctx.credentials, presented)) {
+    auto site = fetch_site(req);
+    if (!site.empty() && site != "same-origin" && site != "none")
+      return json_error(req, http::status::forbidden, "request from another site refused");
+  }
+  return std::nullopt;
+}
+
 // "/attach/12" → 12
 std::optional<uint64_t> id_after(std::string_view path, std::string_view prefix) {
   if (!path.starts_with(prefix)) return std::nullopt;
@@ -98,11 +121,13 @@ Response handle_http(const Request& req, HttpContext& ctx) {
   if (path == "/favicon.ico") return asset(req, "favicon.svg");
 
   auto query_token = target->get("token");
-  if (!authenticated(ctx.credentials, presented(req, query_token))) return unauthorized(req, ctx.credentials);
-  // A cross-site request carries no cookie (SameSite=Strict); one with a token or Basic
-  // credentials of its own from another site's page is refused too.
+  Presented given = presented(req, query_token);
+  if (!authenticated(ctx.credentials, given)) return unauthorized(req, ctx.credentials);
+  // A cross-site request carries no cookie (SameSite=Strict) but may carry cached Basic
+  // credentials; one from another site's page is refused whatever it carries.
   if (!origin_allowed(sv(req[http::field::origin]), sv(req[http::field::host])))
     return json_error(req, http::status::forbidden, "cross-origin request refused");
+  if (auto refused = forged(req, *target, given, ctx)) return std::move(*refused);
 
   // The token in the address of a page is moved into a cookie, and the browser sent back to the
   // address without it (so it stays out of the history and the page's links).
@@ -138,7 +163,7 @@ std::variant<WebSocketTarget, Response> check_websocket(const Request& req, Http
   auto query_token = target->get("token");
   if (!authenticated(ctx.credentials, presented(req, query_token)))
     return json_error(req, http::status::unauthorized, "authentication required");
-  if (!origin_allowed(sv(req[http::field::origin]), sv(req[http::field::host])))
+  if (!origin_allowed(sv(req[http::field::origin]), sv(req[http::field::host])) || fetch_site(req) == "cross-site")
     return json_error(req, http::status::forbidden, "WebSocket from another origin refused");
   auto id = id_after(target->path, "/ws/");
   if (!id) return json_error(req, http::status::not_found, "no WebSocket at " + printable(target->path));

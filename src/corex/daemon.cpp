@@ -14,6 +14,7 @@
 #include "corex/interface_addresses.hpp"
 #include "corex/process_table.hpp"
 #include "corex/server.hpp"
+#include "common/default_path.hpp"
 
 namespace tiffin::corex {
 
@@ -32,7 +33,7 @@ std::vector<std::string> process_environment(char** environ_in) {
   }
   if (!term) env.emplace_back("TERM=xterm-256color");
   if (!home) env.emplace_back("HOME=/root");
-  if (!path) env.emplace_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  if (!path) env.emplace_back(kDefaultPathEnv);
   return env;
 }
 

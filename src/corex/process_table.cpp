@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <array>
 #include <deque>
 
@@ -162,7 +163,9 @@ void ProcessTable::write_more(const std::shared_ptr<Process>& p) {
   }
   p->writing = true;
   asio::async_write(p->master, asio::buffer(p->pending_input.front()), [this, p](const boost::system::error_code& ec, size_t) {
-    if (ec) {
+    // exited() clears the queue while a write is in flight (its completion comes after, with
+    // success or operation_aborted): nothing left to pop then.
+    if (ec || p->pending_input.empty()) {
       p->pending_input.clear();
       p->writing = false;
       return;
@@ -188,11 +191,14 @@ void ProcessTable::exited(Process& p, int status) {
   p.info.state = asked || p.info.exit_code == 0 ? ProcessState::stopped : ProcessState::crashed;
   p.kill_timer.cancel();
   // What the program wrote last is still in the pty: read it before the listeners hear the end.
+  // A background child still writing would keep this going without end: no more than the ring
+  // holds (what came before it would fall out anyway).
   if (p.master.is_open()) {
     int fd = p.master.native_handle();
-    for (;;) {
-      ssize_t n = ::read(fd, p.buf.data(), p.buf.size());
+    for (size_t drained = 0; drained < ring_bytes_;) {
+      ssize_t n = ::read(fd, p.buf.data(), std::min(p.buf.size(), ring_bytes_ - drained));
       if (n <= 0) break;
+      drained += static_cast<size_t>(n);
       deliver(p, std::string_view(p.buf.data(), static_cast<size_t>(n)));
     }
     boost::system::error_code ec;

@@ -1,6 +1,7 @@
 #include "corex/pty_process.hpp"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
@@ -10,6 +11,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+
+#include "common/default_path.hpp"
 
 namespace tiffin::corex {
 
@@ -42,7 +45,7 @@ Result<PtyChild> spawn_on_pty(const std::vector<std::string>& argv, const std::v
   cargv.push_back(nullptr);
   for (const auto& e : env) cenv.push_back(const_cast<char*>(e.c_str()));
   cenv.push_back(nullptr);
-  std::string path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  std::string path(kDefaultPath);
   for (const auto& e : env)
     if (e.starts_with("PATH=")) path = e.substr(5);
   // Candidates for a name without a slash, as execvp would try them.
@@ -60,6 +63,10 @@ Result<PtyChild> spawn_on_pty(const std::vector<std::string>& argv, const std::v
     }
   }
 
+  // For the fallback without close_range(CLOSE_RANGE_CLOEXEC): sysconf is no async-signal-safe call.
+  long open_max = ::sysconf(_SC_OPEN_MAX);
+  int max_fd = open_max > 0 && open_max < (1 << 20) ? static_cast<int>(open_max) : 65536;
+
   pid_t pid = ::fork();
   if (pid < 0) return fail_errno("fork");
   if (pid == 0) {
@@ -72,6 +79,13 @@ Result<PtyChild> spawn_on_pty(const std::vector<std::string>& argv, const std::v
       int e = errno;
       (void)!::write(err_w.get(), &e, sizeof e);
       ::_exit(127);
+    }
+    // Asio makes its sockets, eventfds and epoll without O_CLOEXEC: a program coreX starts would
+    // hold the listening sockets and the browsers' connections. Everything above 2 is closed at
+    // the exec (not now: the error pipe must still report a failed exec). Linux 5.11+; on an
+    // older kernel each descriptor is marked one by one.
+    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+      for (int d = 3; d < max_fd; ++d) ::fcntl(d, F_SETFD, FD_CLOEXEC);
     }
     int e = ENOENT;
     for (const auto& c : candidates) {

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -35,11 +36,20 @@ struct Server::State {
 namespace {
 
 constexpr size_t kMaxQueued = 4 << 20;
+// What an attach replays of the ring (--ring-size goes up to 64 MiB): at most half the queue's
+// limit, so the live output that follows has room before the client has read it.
+constexpr size_t kMaxBacklog = kMaxQueued / 2;
+// After an accept fails for another reason than a close (EMFILE, ENFILE, ENOBUFS): a pause
+// before the next, not a busy loop while the descriptors are all taken.
+constexpr auto kAcceptRetry = std::chrono::milliseconds(100);
 
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(tcp::socket socket, std::shared_ptr<Server::State> state) : ws_(std::move(socket)), state_(std::move(state)) {}
-  ~WsSession() { state_->table.detach(process_, listener_); }
+  // No detach here: the last reference may go when ~io_context destroys the pending handlers,
+  // after the ProcessTable is gone. Every end while the loop runs detaches (a failed read or
+  // write, a client too slow); a listener left behind holds only a weak_ptr, and the process's
+  // exit or the table's end drops it.
 
   void run(Request req, WebSocketTarget target) {
     process_ = target.process;
@@ -73,7 +83,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       return;
     }
     listener_ = attached->listener;
-    if (!attached->backlog.empty()) send(tty_output(attached->backlog));
+    std::string_view backlog = attached->backlog;
+    if (backlog.size() > kMaxBacklog) backlog.remove_prefix(backlog.size() - kMaxBacklog);
+    if (!backlog.empty()) send(tty_output(backlog));
     if (attached->info.exited()) finish(attached->info);
     read();
   }
@@ -225,11 +237,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 void accept_next(const std::shared_ptr<Server::State>& state, tcp::acceptor& acceptor) {
   acceptor.async_accept([state, &acceptor](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-    if (!ec) {
-      beast::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<HttpSession>(std::move(socket), state)->read();
+    if (ec) {
+      if (state->debug >= 1) std::fprintf(stderr, "coreX: accepting a connection: %s\n", ec.message().c_str());
+      auto timer = std::make_shared<asio::steady_timer>(state->io, kAcceptRetry);
+      timer->async_wait([state, &acceptor, timer](beast::error_code ec2) {
+        if (!ec2 && acceptor.is_open()) accept_next(state, acceptor);
+      });
+      return;
     }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<HttpSession>(std::move(socket), state)->read();
     accept_next(state, acceptor);
   });
 }

@@ -13,6 +13,7 @@
 #include "runtime/secure_defaults.hpp"
 #include "shim/redis_url.hpp"
 #include "shim/restart_policy.hpp"
+#include "common/default_path.hpp"
 
 namespace tiffin::engine {
 
@@ -336,7 +337,7 @@ Result<runtime::Spec> build_spec(const ContainerConfig& c, const ImageConfig& im
     spec.mounts.push_back({"/corex", "bind", in.corex_binary, {"bind", "ro", "nosuid", "nodev"}});
   }
   p.args = args;
-  std::vector<std::string> env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"};
+  std::vector<std::string> env = {std::string(kDefaultPathEnv)};
   std::string hostname = c.network == "host" ? "" : (c.hostname.empty() ? in.id.substr(0, 12) : c.hostname);
   if (!hostname.empty()) set_env(env, "HOSTNAME=" + hostname);
   if (c.tty) set_env(env, "TERM=xterm");

@@ -136,6 +136,9 @@ Result<StartedContainer> Engine::start(const std::string& ref, const StartOption
     o.secret_env.push_back(corex_token_env(corex_token));
   }
   for (int attempt = 0;; ++attempt) {
+    // The token reaches the container only through a shim this start launches: one already
+    // waiting (another CLI's) holds that CLI's token, and a running container its own.
+    bool token_delivered = false;
     ContainerInfo info = TRY(load_container(id));
     if (is_active(info.state.status)) {
       // docker: starting a running container is no error; with attach, it attaches.
@@ -154,6 +157,7 @@ Result<StartedContainer> Engine::start(const std::string& ref, const StartOption
       auto launched = launch(id, info, o);
       if (!launched && launched.error().kind == Errc::conflict && attempt == 0) continue;  // another CLI's shim won
       conn = TRY(std::move(launched));
+      token_delivered = !corex_token.empty();
     }
     if (o.attach) TRY(conn->send(shim::Attach{o.attach_stdin}));
     else if (o.watch_exit) TRY(conn->send(shim::Wait{}));
@@ -165,7 +169,8 @@ Result<StartedContainer> Engine::start(const std::string& ref, const StartOption
     }
     if (!started && started.error().kind == Errc::conflict && attempt == 0) continue;  // another CLI's Start won
     if (!started) return std::unexpected(started.error());
-    StartedContainer out{started->pid, {}, corex_token};
+    StartedContainer out{started->pid, {}, token_delivered ? corex_token : ""};
+    if (token_delivered) corex_tokens_.emplace_back(id, corex_token);
     if (o.attach || o.watch_exit) out.session = std::move(*conn);
     return out;
   }

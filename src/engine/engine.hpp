@@ -29,6 +29,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/error.hpp"
@@ -139,8 +140,10 @@ struct StartOptions {
 struct StartedContainer {
   int pid = 0;
   std::optional<ShimConnection> session;  // with attach
-  // A --corex container's token, made for this start (printed once, never stored); "" for others
-  // and when the caller gave one (COREX_TOKEN in secret_env).
+  // A --corex container's token, made for this start and delivered by it: the shim this start
+  // launched holds it in its secret memfd (printed once, never stored). "" for other containers,
+  // when the caller gave one (COREX_TOKEN in secret_env), and when the start was another's (the
+  // container was running, or a shim another CLI launched started it with that CLI's token).
   std::string corex_token;
 };
 
@@ -240,6 +243,9 @@ class Engine {
   // Starts the container's shim and program. A program that cannot run is an error of kind
   // program_not_found / program_not_executable (docker's 127 / 126).
   Result<StartedContainer> start(const std::string& ref, const StartOptions& o = {});
+  // The coreX tokens this Engine's starts made and delivered (container id, token), in order,
+  // cleared by the call: for callers of what starts containers on its own (boot).
+  std::vector<std::pair<std::string, std::string>> take_corex_tokens() { return std::exchange(corex_tokens_, {}); }
   // The signal, then SIGKILL after the timeout; no restart policy applies afterwards.
   Result<void> stop(const std::string& ref, std::chrono::milliseconds timeout, int signal = 0);  // 0: the container's stop signal
   Result<void> kill(const std::string& ref, int signal);
@@ -438,6 +444,7 @@ class Engine {
 
   EngineOptions opts_;
   sql::Db db_;
+  std::vector<std::pair<std::string, std::string>> corex_tokens_;  // take_corex_tokens
 };
 
 // How images get fetched: by running `tiffin-full` (the lean tiffin), or in this process once

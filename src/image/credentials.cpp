@@ -3,7 +3,6 @@
 // run.
 #include "image/credentials.hpp"
 
-#include <openssl/evp.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "common/base64.hpp"
 #include "common/fd.hpp"
 #include "common/text.hpp"
 
@@ -54,26 +54,6 @@ std::string key_host(std::string_view key) {
 bool key_matches(std::string_view key, const std::string& registry) {
   std::string host = key_host(key);
   return host == registry || (is_docker_hub(host) && is_docker_hub(registry));
-}
-
-std::string base64_encode(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(
-      reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view in) {
-  if (in.size() % 4 != 0 || in.size() > (1u << 20)) return std::nullopt;
-  std::string out(in.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(
-      reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  // EVP_DecodeBlock counts the bytes the padding stands for.
-  size_t pad = in.ends_with("==") ? 2 : in.ends_with("=") ? 1 : 0;
-  if (n < 0 || static_cast<size_t>(n) < pad) return std::nullopt;
-  out.resize(static_cast<size_t>(n) - pad);
-  return out;
 }
 
 // The file's JSON object; an absent file is an empty object, a broken one an error (never

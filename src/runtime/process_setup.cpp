@@ -15,6 +15,7 @@
 #include "runtime/capabilities.hpp"
 #include "runtime/fd_range.hpp"
 #include "runtime/lsm.hpp"
+#include "common/default_path.hpp"
 
 namespace tiffin::runtime {
 namespace {
@@ -27,8 +28,6 @@ const std::map<std::string, int>& rlimit_numbers() {
       {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK}};
   return m;
 }
-
-const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 std::string env_value(const std::vector<std::string>& env, const std::string& key) {
   for (const auto& e : env)
@@ -101,7 +100,7 @@ Result<std::string> find_executable(const std::string& arg0, const std::vector<s
     return arg0;
   }
   std::string path = env_value(env, "PATH");
-  if (path.empty()) path = kDefaultPath;
+  if (path.empty()) path = std::string(kDefaultPath);
   size_t start = 0;
   while (start <= path.size()) {
     size_t end = path.find(':', start);
@@ -117,7 +116,7 @@ Result<std::string> find_executable(const std::string& arg0, const std::vector<s
 
 std::vector<std::string> process_environment(const Process& p) {
   std::vector<std::string> env = p.env;
-  if (env_value(env, "PATH").empty()) env.push_back(std::string("PATH=") + kDefaultPath);
+  if (env_value(env, "PATH").empty()) env.emplace_back(kDefaultPathEnv);
   if (env_value(env, "HOME").empty()) env.push_back("HOME=" + home_of(p.user.uid));
   return env;
 }

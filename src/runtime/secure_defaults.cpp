@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "runtime/capabilities.hpp"
+#include "common/default_path.hpp"
 
 namespace tiffin::runtime {
 namespace {
@@ -136,7 +137,7 @@ Spec default_spec() {
   Process& p = s.process;
   p.terminal = true;
   p.args = {"sh"};
-  p.env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"};
+  p.env = {std::string(kDefaultPathEnv), "TERM=xterm"};
   p.cwd = "/";
   p.capabilities.bounding = p.capabilities.effective = p.capabilities.permitted = caps;
   p.rlimits = {Rlimit{"RLIMIT_NOFILE", 1024, 1024}};

@@ -157,6 +157,84 @@ def test_corex_basic_credentials():
         assert cx.stop() == 0
 
 
+def test_corex_forged_requests_do_not_act():
+    """What another site's page can make a browser send (the cookie, cached Basic credentials, no
+    token of its own) starts nothing; corex's clients' GET with the token still does."""
+    import base64
+    cx = Corex("-c", "alice:pass")
+    try:
+        basic = {"Authorization": "Basic " + base64.b64encode(b"alice:pass").decode()}
+        cookie = {"Cookie": f"corex_token={cx.token}"}
+        start = "/api/process/start?arg[]=sleep&arg[]=100"
+        assert cx.request("HEAD", start)[0] == 405
+        assert cx.request("GET", start, auth=False, headers=cookie)[0] == 403
+        assert cx.request("GET", start, auth=False, headers=basic)[0] == 403
+        assert cx.request("POST", start, auth=False, headers={**cookie, "Sec-Fetch-Site": "same-site"})[0] == 403
+        assert cx.request("GET", start, headers={"Sec-Fetch-Site": "cross-site"})[0] == 403
+        assert cx.processes() == {}
+        assert cx.request("GET", start)[0] == 200                                     # Bearer
+        assert cx.request("GET", start + f"&token={cx.token}", auth=False)[0] == 200  # ?token=
+        assert cx.request("POST", start, auth=False, headers=basic)[0] == 200         # curl -u
+        assert len(cx.processes()) == 3
+    finally:
+        assert cx.stop() == 0
+
+
+def test_corex_sigterm_with_a_terminal_attached():
+    """The WebSocket sessions still open at SIGTERM end with the loop, after the process table:
+    coreX exits 0 and says nothing on stderr."""
+    cx = Corex("--", "sh")
+    try:
+        wait_for(lambda: cx.processes(), what="the shell")
+        with socket.create_connection(("127.0.0.1", cx.port), timeout=5) as s:
+            lines = ["GET /ws/1 HTTP/1.1", f"Host: 127.0.0.1:{cx.port}", "Upgrade: websocket", "Connection: Upgrade",
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13", "Sec-WebSocket-Protocol: tty",
+                     f"Authorization: Bearer {cx.token}"]
+            s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+            assert " 101 " in s.recv(4096).decode(errors="replace").split("\r\n")[0]
+            cx.proc.send_signal(signal.SIGTERM)
+            assert cx.proc.wait(timeout=10) == 0
+    finally:
+        cx.stop()
+    assert cx.proc.stderr.read() == b""
+
+
+@needs_root
+def test_corex_token_printed_on_start_attached(node, image):
+    """`start -a` of a --corex container prints the token it made, before coreX's output; that
+    token is the one coreX takes (the one from the run before no longer is)."""
+    p = node("create", "--corex", "--name", "cxa", image)
+    assert "token" not in p.stderr.decode()  # create starts nothing, makes no token
+    node("start", "cxa")  # the token of this run is not the one start -a makes below
+    first = re.search(r"\?token=([0-9a-f]{64})", node("restart", "-t", "1", "cxa").stderr.decode())
+    assert first, "restart printed no token"
+    node("stop", "-t", "1", "cxa")
+    a = subprocess.Popen([TIFFIN, "--root", str(node.root), "--run-root", str(node.run_root), "--dns-upstream", node.dns_upstream,
+                          "start", "-a", "cxa"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        import select
+        ready, _, _ = select.select([a.stderr], [], [], 15)
+        line = a.stderr.readline().decode() if ready else ""
+        m = re.search(r"coreX: http://(\d+\.\d+\.\d+\.\d+):7681/\?token=([0-9a-f]{64})", line)
+        assert m, line
+        addr, token = m.group(1), m.group(2)
+        assert token != first.group(1)
+
+        def status(t):
+            try:
+                c = http.client.HTTPConnection(addr, 7681, timeout=1)
+                c.request("GET", "/api/processes", headers={"Authorization": f"Bearer {t}"})
+                return c.getresponse().status
+            except OSError:
+                return None
+        wait_for(lambda: status(token) == 200, timeout=15, what="coreX with the printed token")
+        assert status(first.group(1)) == 401
+    finally:
+        node("stop", "-t", "1", "cxa")
+        a.wait(timeout=20)
+    node("rm", "cxa")
+
+
 def bright_pixels(png, box=None):
     from PIL import Image  # Debian's python3-pil
     img = Image.open(png).convert("L")

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include "common/base64.hpp"
 #include "corex/auth.hpp"
 #include "corex/corex_api.hpp"
 #include "corex/options.hpp"
@@ -85,6 +86,8 @@ TEST(Auth, Basic) {
   EXPECT_EQ(base64_decode("aA=="), "h");
   EXPECT_FALSE(base64_decode("aA="));
   EXPECT_FALSE(base64_decode("a=A="));
+  for (std::string_view plain : {"", "a", "ab", "abc", "user:pa\xffss"}) EXPECT_EQ(base64_decode(base64_encode(plain)), plain);
+  EXPECT_EQ(base64_encode("alice:pass"), "YWxpY2U6cGFzcw==");
 }
 
 TEST(Auth, ConstantTimeEqualAndCookies) {

@@ -12,10 +12,18 @@
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <future>
 #include <thread>
 
+#include "common/text.hpp"
 #include "corex/corex_http.hpp"
+#include "corex/daemon.hpp"
 #include "corex/process_table.hpp"
 #include "corex/server.hpp"
 
@@ -168,6 +176,52 @@ TEST_F(Fixture, AuthenticationAndPages) {
   EXPECT_EQ(table.list().size(), 0u);
 }
 
+// Cross-site request forgery: what a page of another site (or of another port of the same host:
+// same-site) can make a browser send carries the cookie or cached Basic credentials, never the
+// token itself; nothing of that may act.
+TEST_F(Fixture, ForgedRequestsDoNotAct) {
+  Credentials with_basic{"tok", "alice", "pass"};
+  HttpContext basic_ctx{with_basic, table};
+  auto send = [&](http::verb method, const std::string& target, std::initializer_list<std::pair<std::string, std::string>> headers,
+                  const std::string& body = "") {
+    Request req{method, target, 11};
+    req.set(http::field::host, "10.0.0.2:7681");
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = body;
+    req.prepare_payload();
+    return handle_http(req, basic_ctx).result_int();
+  };
+  const std::string cookie = "corex_token=tok", basic = "Basic YWxpY2U6cGFzcw==";  // alice:pass
+  const std::string start = "/api/process/start?arg[]=true";
+  // HEAD would act and drop the answer: never on a route that acts.
+  EXPECT_EQ(send(http::verb::head, start, {{"Authorization", "Bearer tok"}}), 405u);
+  EXPECT_EQ(send(http::verb::head, "/api/process/clean", {{"Authorization", "Bearer tok"}}), 405u);
+  // A GET that acts: with the cookie or Basic alone (an <img> on another page), refused.
+  EXPECT_EQ(send(http::verb::get, start, {{"Cookie", cookie}}), 403u);
+  EXPECT_EQ(send(http::verb::get, start, {{"Authorization", basic}}), 403u);
+  EXPECT_EQ(send(http::verb::get, "/api/process/clean", {{"Cookie", cookie}, {"Sec-Fetch-Site", "same-origin"}}), 403u);
+  EXPECT_EQ(table.list().size(), 0u);
+  // Reading is fine with either; another site may not even read.
+  EXPECT_EQ(send(http::verb::get, "/api/processes", {{"Cookie", cookie}}), 200u);
+  EXPECT_EQ(send(http::verb::get, "/api/processes", {{"Authorization", basic}}), 200u);
+  EXPECT_EQ(send(http::verb::get, "/api/processes", {{"Authorization", "Bearer tok"}, {"Sec-Fetch-Site", "cross-site"}}), 403u);
+  EXPECT_EQ(send(http::verb::get, start, {{"Authorization", "Bearer tok"}, {"Sec-Fetch-Site", "cross-site"}}), 403u);
+  // A POST with the cookie or Basic: only from coreX's own page.
+  EXPECT_EQ(send(http::verb::post, start, {{"Cookie", cookie}, {"Sec-Fetch-Site", "same-site"}}), 403u);
+  EXPECT_EQ(send(http::verb::post, start, {{"Authorization", basic}, {"Origin", "http://10.0.0.2:8080"}}), 403u);
+  EXPECT_EQ(table.list().size(), 0u);
+  // What threefoldtech/corex's clients do, and coreX's own page: accepted.
+  EXPECT_EQ(send(http::verb::get, start, {{"Authorization", "Bearer tok"}}), 200u);
+  EXPECT_EQ(send(http::verb::get, start + "&token=tok", {}), 200u);
+  EXPECT_EQ(
+      send(http::verb::post, start, {{"Cookie", cookie}, {"Sec-Fetch-Site", "same-origin"}, {"Origin", "http://10.0.0.2:7681"}}), 200u);
+  EXPECT_EQ(send(http::verb::post, start, {{"Authorization", basic}}), 200u);  // curl -u
+  EXPECT_EQ(table.list().size(), 4u);
+  // A page is still reachable from another site's link: showing it changes nothing.
+  EXPECT_EQ(send(http::verb::get, "/", {{"Cookie", cookie}, {"Sec-Fetch-Site", "cross-site"}}), 200u);
+  run_until([&] { return table.running() == 0; });
+}
+
 // A WebSocket client on the same io_context as the server, driven synchronously from a thread.
 struct Live : Fixture {
   std::unique_ptr<Server> server;
@@ -279,6 +333,33 @@ TEST_F(Live, TerminalOverWebSocket) {
   EXPECT_EQ(late.reason().reason, "exited: code 3");
 }
 
+// Asio opens its sockets without O_CLOEXEC: a started process must not hold coreX's listening
+// socket or a browser's connection (it would keep the port, or a terminal, open after coreX).
+TEST_F(Live, AStartedProcessHoldsNoDescriptorOfCorex) {
+  auto first = table.start({"sleep", "100"});  // a WebSocket open while the next one starts
+  ASSERT_TRUE(first);
+  start_loop();
+  asio::io_context cio;
+  websocket::stream<beast::tcp_stream> ws(cio);
+  ASSERT_EQ(connect(ws, "/ws/" + std::to_string(first->id), "tok"), 101u);
+  std::promise<Response> answer;
+  asio::post(io, [&] { answer.set_value(call(http::verb::post, "/api/process/start", R"({"args":["sleep","100"]})")); });
+  Response r = answer.get_future().get();
+  ASSERT_EQ(r.result_int(), 200u) << r.body();
+  int pid = json::parse(r.body())["pid"];
+  std::vector<std::string> fds;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+    std::error_code ec;
+    std::string what = std::filesystem::read_symlink(entry.path(), ec).string();
+    fds.push_back(entry.path().filename().string() + " " + what);
+    EXPECT_FALSE(what.starts_with("socket:")) << fds.back();
+  }
+  std::sort(fds.begin(), fds.end());
+  ASSERT_EQ(fds.size(), 3u) << ::testing::PrintToString(fds);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(fds[size_t(i)].starts_with(std::to_string(i) + " /dev/pts/")) << fds[size_t(i)];
+  ws.close(websocket::close_code::normal);
+}
+
 TEST_F(Live, RefusedWithoutTokenOrFromAnotherOrigin) {
   auto p = table.start({"sleep", "100"});
   ASSERT_TRUE(p);
@@ -289,6 +370,65 @@ TEST_F(Live, RefusedWithoutTokenOrFromAnotherOrigin) {
   EXPECT_EQ(refused_status(target, "tok", "http://evil.example"), 403u);
   EXPECT_EQ(refused_status("/ws/12345", "tok"), 404u);
   EXPECT_EQ(refused_status(target, "tok", "http://127.0.0.1:" + std::to_string(port)), 101u);
+}
+
+// SIGTERM while a browser's terminal is attached: the sessions still pending when the loop stops
+// go with the io_context, after the ProcessTable; none may reach back into it (ASan in CI).
+TEST(Daemon, StopsCleanlyWithATerminalAttached) {
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(out[1], 1);
+    ::close(out[0]);
+    Options o;
+    o.port = 0;
+    o.credentials.token = "tok";
+    o.command = {"sh"};
+    auto r = run_corex(o, test_env());
+    std::fflush(stdout);
+    ::_exit(r ? 0 : 2);
+  }
+  ::close(out[1]);
+  std::string said;
+  char buf[256];
+  while (said.find('\n') == std::string::npos) {
+    ssize_t n = ::read(out[0], buf, sizeof buf);
+    if (n <= 0) break;
+    said.append(buf, static_cast<size_t>(n));
+  }
+  ::close(out[0]);
+  size_t at = said.find("127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << said;
+  std::string digits = said.substr(at + 10, said.find('/', at) - at - 10);
+  auto parsed = parse_uint<uint16_t>(digits);
+  ASSERT_TRUE(parsed) << said;
+  uint16_t port = *parsed;
+  {
+    asio::io_context cio;
+    websocket::stream<beast::tcp_stream> ws(cio);
+    beast::get_lowest_layer(ws).connect(asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), port));
+    ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+      req.set(http::field::authorization, "Bearer tok");
+      req.set(http::field::sec_websocket_protocol, "tty");
+    }));
+    ws.handshake("127.0.0.1:" + std::to_string(port), "/ws/1");
+    ws.text(true);
+    ws.write(asio::buffer(std::string("0echo attached-$((2*3))\r")));
+    std::string seen;
+    beast::get_lowest_layer(ws).expires_after(5s);
+    while (seen.find("attached-6") == std::string::npos) {
+      beast::flat_buffer b;
+      ws.read(b);
+      seen += beast::buffers_to_string(b.data());
+    }
+    ASSERT_EQ(::kill(pid, SIGTERM), 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status)) << status;
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  }
 }
 
 }  // namespace

@@ -6,7 +6,10 @@
 #include <ctime>
 
 #include "test_support.hpp"
+#include "zos/node_identity.hpp"
 #include "zos/node_state.hpp"
+#include "zos/workload.hpp"
+#include "zos/workload_result.hpp"
 #include "zos/zos_node.hpp"
 
 namespace tiffin::zos {
@@ -86,6 +89,49 @@ TEST(ZosNodeState, UsersTokenSignaturesAndWorkloadsPersist) {
   EXPECT_EQ(st->workloads()->size(), 1u);
   ASSERT_TRUE(st->remove_workload(5));
   EXPECT_FALSE(*st->workload(5));
+}
+
+// An interactive workload runs coreX, which never serves without a token and listens on eth0:
+// one without secret_environment.COREX_TOKEN, or without a network, is refused before anything
+// runs (checked after the signature, so it is the user's own mistake: invalid_input).
+TEST(ZosNodeDeploy, InteractiveWorkloadsNeedATokenAndANetwork) {
+  test::TempDir dir;
+  engine::EngineOptions opts;
+  opts.root = dir.path();
+  auto node = ZosNode::open(opts);
+  ASSERT_TRUE(node) << node.error().message;
+  auto node_id = load_or_create_identity(dir.path() + "/zos/identity.key");
+  auto user = identity_from_seed_hex(std::string(64, '7'));
+  ASSERT_TRUE(node_id && user);
+  {
+    auto st = NodeState::open(dir.path());
+    ASSERT_TRUE(st && st->add_user({7, user->public_hex()}));
+  }
+  auto refusal = [&](ContainerWorkload w) {
+    w.customer_tid = 7;
+    w.node_id = node_id->node_id();
+    w.epoch = std::time(nullptr);
+    w.flist = "https://hub.grid.tf/tf-official-apps/base:latest.flist";
+    w.interactive = true;
+    DeployRequest r{7, user->sign_hex(signature_challenge(w)), 1, w};
+    DeployOutcome out = node->deploy(r);
+    EXPECT_TRUE(out.authenticated);
+    EXPECT_EQ(out.result.state, ResultState::error);
+    return out.error.value_or(Error{Errc::internal, 0, "deployed"});
+  };
+  ContainerWorkload no_token;
+  no_token.workload_id = 1;
+  no_token.network_connection.push_back({});
+  Error e = refusal(no_token);
+  EXPECT_EQ(e.kind, Errc::invalid_input) << e.message;
+  EXPECT_NE(e.message.find("COREX_TOKEN"), std::string::npos) << e.message;
+
+  ContainerWorkload no_network;
+  no_network.workload_id = 2;
+  no_network.secret_environment["COREX_TOKEN"] = "00";
+  e = refusal(no_network);
+  EXPECT_EQ(e.kind, Errc::invalid_input) << e.message;
+  EXPECT_NE(e.message.find("needs a network"), std::string::npos) << e.message;
 }
 
 }  // namespace
