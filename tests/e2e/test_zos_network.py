@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import needs_root
+from conftest import needs_root, release_only
 from engine import wait_for
 from zosnet import Underlay, keypair, tcp_server_cmd, wireguard_go_pids
 
@@ -52,6 +52,7 @@ def tcp_reply(node, ctr, ip, port):
     return node("exec", ctr, "sh", "-c", f"echo q | nc -w 2 {ip} {port}", rc=None).stdout.decode().strip()
 
 
+@release_only  # traffic between three nodes; the sanitizers see these lifecycles in the tests below
 def test_containers_reach_each_other_across_nodes_only_over_the_mesh(grid):
     u, tmp = grid
     a, b, c = (u.add_node(tmp, i) for i in (1, 2, 3))
