@@ -10,12 +10,11 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text.hpp"
+
 namespace tiffin::api {
 
 using PathParams = std::map<std::string, std::string>;
-
-// Percent-decoding of a path segment or a query value ('+' is a space in a query only).
-std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
 
 // "a=1&b=x%20y" → {a: 1, b: x y}; a key may repeat. Undecodable pairs are dropped.
 std::multimap<std::string, std::string> parse_query(std::string_view query);

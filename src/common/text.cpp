@@ -17,6 +17,24 @@ std::string percent_encode(std::string_view s) {
   return out;
 }
 
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      auto v = i + 2 < s.size() ? parse_uint<uint8_t>(s.substr(i + 1, 2), 16) : std::nullopt;
+      if (!v || s.substr(i + 1, 2).find_first_of("+-") != std::string_view::npos) return std::nullopt;
+      out += static_cast<char>(*v);
+      i += 2;
+    } else if (s[i] == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> split(std::string_view s, char sep) {
   std::vector<std::string> out;
   size_t start = 0;

@@ -17,6 +17,8 @@ namespace tiffin {
 // RFC 3986's percent-encoding: every byte but the unreserved ones (letters, digits, -._~) as %XX;
 // for a query value or a URL path segment.
 std::string percent_encode(std::string_view s);
+// Its inverse (with `plus_is_space`, a form's '+' is a space); nullopt for a bad %-escape.
+std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
 
 // Splits on `sep`, keeping empty fields ("a::b" → "a", "", "b").
 std::vector<std::string> split(std::string_view s, char sep);

@@ -5,21 +5,9 @@
 namespace tiffin::corex {
 
 Result<std::string> percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%') {
-      auto v = i + 2 < s.size() ? parse_uint<uint8_t>(s.substr(i + 1, 2), 16) : std::nullopt;
-      if (!v) return fail(Errc::invalid_input, "bad %-escape in '" + printable(s) + "'");
-      out += static_cast<char>(*v);
-      i += 2;
-    } else if (s[i] == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
+  auto out = tiffin::percent_decode(s, plus_is_space);
+  if (!out) return fail(Errc::invalid_input, "bad %-escape in '" + printable(s) + "'");
+  return *out;
 }
 
 Result<Target> parse_target(std::string_view target) {
