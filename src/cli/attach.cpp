@@ -17,7 +17,7 @@ void add_attach(CLI::App& app, Context& ctx) {
       bool with_stdin = info.config.interactive && !*no_stdin;
       auto session = TRY(e.attach(info.id, with_stdin));
       if (auto size = terminal_size(); info.config.tty && size) TRY(session.send(*size));
-      auto code = attach_session(session, with_stdin, info.config.tty);
+      auto code = attach_session(session, with_stdin, info.config.tty, [&](int signal) { (void)e.kill(info.id, signal); });
       if (!code && code.error().kind == Errc::unavailable) return e.wait(info.id);
       return code;
     });

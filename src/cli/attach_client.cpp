@@ -41,11 +41,13 @@ std::optional<shim::Resize> terminal_size() {
   return shim::Resize{ws.ws_row, ws.ws_col};
 }
 
-Result<int> attach_session(engine::ShimConnection& session, bool forward_stdin, bool tty) {
+Result<int> attach_session(engine::ShimConnection& session, bool forward_stdin, bool tty, const std::function<void(int)>& forward_signal) {
   RawTerminal raw(tty && forward_stdin);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGWINCH);
+  if (forward_signal)
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&set, s);
   ::sigprocmask(SIG_BLOCK, &set, nullptr);
   UniqueFd winch(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   bool stdin_open = forward_stdin;
@@ -57,9 +59,12 @@ Result<int> attach_session(engine::ShimConnection& session, bool forward_stdin, 
     }
     if (fds[2].revents & POLLIN) {
       signalfd_siginfo si;
+      bool resized = false;
       while (::read(winch.get(), &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGWINCH) resized = true;
+        else forward_signal(int(si.ssi_signo));
       }
-      if (auto size = terminal_size(); tty && size) (void)session.send(*size);
+      if (auto size = terminal_size(); resized && tty && size) (void)session.send(*size);
     }
     if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
       char buf[16384];
@@ -86,7 +91,7 @@ Result<int> start_attached(engine::Engine& e, const std::string& id, bool with_s
   auto started = TRY(e.start(id, o));
   // `start -a` of a --corex container: its address and token before coreX's own output.
   print_corex_notice(e, id, started.corex_token);
-  auto code = attach_session(*started.session, with_stdin, tty);
+  auto code = attach_session(*started.session, with_stdin, tty, [&](int signal) { (void)e.kill(id, signal); });
   if (!code && code.error().kind == Errc::unavailable) return e.wait(id);
   return code;
 }

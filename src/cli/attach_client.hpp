@@ -4,6 +4,7 @@
 // terminal in raw mode meanwhile.
 #pragma once
 
+#include <functional>
 #include <optional>
 
 #include "common/error.hpp"
@@ -16,8 +17,11 @@ namespace tiffin::cli {
 std::optional<shim::Resize> terminal_size();
 
 // Runs until the shim reports the exit (its code is returned) or closes the connection
-// (Errc::unavailable).
-Result<int> attach_session(engine::ShimConnection& session, bool forward_stdin, bool tty);
+// (Errc::unavailable). With `forward_signal`, the signals that would end us (INT, TERM, HUP,
+// QUIT, USR1, USR2) go to it instead (docker's --sig-proxy): Ctrl-C reaches a program that has
+// no terminal.
+Result<int> attach_session(
+    engine::ShimConnection& session, bool forward_stdin, bool tty, const std::function<void(int)>& forward_signal = {});
 
 // Starts a container attached (`run` in the foreground, `start -a`): the terminal's size reaches
 // the container before its program runs. The program's exit code, or what the shim recorded if
