@@ -117,7 +117,7 @@ int run_with(int argc, char** argv, const AddVerbs& add_verbs, const std::functi
 void add_node_verbs(CLI::App& app, Context& ctx) {
   for (auto add : {add_run, add_create, add_start, add_restart, add_attach, add_ps, add_inspect, add_stop, add_kill, add_rm, add_wait,
            add_pause, add_top, add_stats, add_logs, add_exec, add_images, add_image, add_rmi, add_tag, add_volume, add_network, add_port,
-           add_system, add_events, add_rename, add_diff})
+           add_system, add_events, add_rename, add_diff, add_mount})
     add(app, ctx);
 }
 

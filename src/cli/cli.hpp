@@ -99,7 +99,8 @@ void add_zos(CLI::App& app, Context& ctx);     // ThreeFold's `zos` command line
 std::vector<std::string> zos_command_line(int argc, char** argv);
 // `--node NAME` (or TIFFIN_NODE) on a verb that is not Zero-OS's own: the node's name, else "".
 std::string remote_node_of(int argc, char** argv);
-void add_cp(CLI::App& app, Context& ctx);  // docker cp (tars: libarchive)
+void add_cp(CLI::App& app, Context& ctx);     // docker cp (tars: libarchive)
+void add_flake(CLI::App& app, Context& ctx);  // flake register, list, info, remove
 // The node's verbs (docker's command line), one per file.
 void add_run(CLI::App& app, Context& ctx);
 void add_create(CLI::App& app, Context& ctx);
@@ -127,6 +128,7 @@ void add_port(CLI::App& app, Context& ctx);
 void add_system(CLI::App& app, Context& ctx);  // system prune, boot
 void add_events(CLI::App& app, Context& ctx);
 void add_rename(CLI::App& app, Context& ctx);
+void add_mount(CLI::App& app, Context& ctx);
 void add_diff(CLI::App& app, Context& ctx);
 
 int exit_code_for(const Error& e);

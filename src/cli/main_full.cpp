@@ -65,6 +65,7 @@ int run_full(int argc, char** argv) {
         add_import(app, ctx);
         add_login(app, ctx);
         add_cp(app, ctx);
+        add_flake(app, ctx);
         add_node(app, ctx);
         add_deploy(app, ctx);
         add_zos(app, ctx);

@@ -13,8 +13,8 @@
 namespace tiffin::cli {
 
 int run_node(int argc, char** argv) {
-  static const std::set<std::string> full_verbs = {
-      "flist", "hub", "push", "pull", "load", "save", "import", "login", "logout", "serve", "cp", "node", "deploy", "workloads", "zos"};
+  static const std::set<std::string> full_verbs = {"flist", "flake", "hub", "push", "pull", "load", "save", "import", "login", "logout",
+      "serve", "cp", "node", "deploy", "workloads", "zos"};
   // Run as `zos` (a symlink), every word is the zos command line's: tiffin-full reads argv[0] too.
   bool as_zos = argc > 0 && std::filesystem::path(argv[0]).filename() == "zos";
   if (as_zos || full_verbs.contains(first_verb(argc, argv)) || zos_network_verb(argc, argv) || !remote_node_of(argc, argv).empty()) {
@@ -30,8 +30,8 @@ int run_node(int argc, char** argv) {
     // Listed in --help; never reached (handed to tiffin-full above).
     for (const auto& [verb, what] :
         std::initializer_list<std::pair<const char*, const char*>>{{"flist", "Make, inspect, mount and change flists"},
-            {"hub", "Serve flists and blocks; tokens, listings, links"}, {"push", "Upload an image to a hub or a registry"},
-            {"pull", "Fetch an image from a registry (converted to an flist) or a hub"},
+            {"flake", "Host commands that run in a container or a microVM"}, {"hub", "Serve flists and blocks; tokens, listings, links"},
+            {"push", "Upload an image to a hub or a registry"}, {"pull", "Fetch an image from a registry (converted to an flist) or a hub"},
             {"load", "Load images from a docker-archive or oci-archive tar"},
             {"save", "Write images to a tar that docker load and OCI tools read"},
             {"import", "Pack a directory or tar (or add an .fl) into the local image store"}, {"login", "Log in to a registry"},

@@ -90,6 +90,11 @@ Result<Engine::FilesRoot> Engine::files_root(const std::string& ref, const std::
   return best;
 }
 
+Result<std::string> Engine::mount_rootfs(const std::string& ref) {
+  FilesRoot at = TRY(files_root(ref, "/"));
+  return at.root;
+}
+
 Result<PathStat> Engine::stat_path(const std::string& ref, const std::string& path) {
   FilesRoot at = TRY(files_root(ref, path));
   HeldRoot root = TRY(hold(at.root, at.container.id));

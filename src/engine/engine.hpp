@@ -290,6 +290,10 @@ class Engine {
   Result<PathStat> stat_path(const std::string& ref, const std::string& path);
   Result<void> archive_path(const std::string& ref, const std::string& path, const ByteSink& sink);
   Result<void> extract_to(const std::string& ref, const std::string& dir, std::string_view tar, const ExtractOptions& opts);
+  // A container's root filesystem as a host directory (podman's `mount`): a stopped one's
+  // rootfs, mounted when it is not (its image's lazy mount under its writable layer; `rm`
+  // unmounts it), a running one's /proc/<pid>/root. What a microVM flake exports to its guest.
+  Result<std::string> mount_rootfs(const std::string& ref);
   // From its writable layer: what it added, changed and deleted in its image's tree.
   Result<std::vector<Change>> changes(const std::string& ref);
   // Errc::conflict when another container has the name.

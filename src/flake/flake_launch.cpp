@@ -1,0 +1,110 @@
+#include "flake/flake_launch.hpp"
+
+#include <array>
+#include <string_view>
+
+namespace tiffin::flake {
+namespace {
+
+// Flags the pilot sets itself; registered options that say otherwise are dropped (flake-pilot's
+// own examples carry "--rm" and "-ti", which would make a pipe a terminal).
+bool decided_by_pilot(std::string_view flag) {
+  static constexpr std::array<std::string_view, 12> kOwn = {
+      "-i", "-t", "-it", "-ti", "--interactive", "--tty", "-d", "--detach", "--rm", "--name", "--entrypoint", "-dit"};
+  for (auto own : kOwn)
+    if (flag == own) return true;
+  return flag.starts_with("--name=") || flag.starts_with("--entrypoint=");
+}
+
+void append(std::vector<std::string>& out, std::initializer_list<std::string> words) { out.insert(out.end(), words); }
+
+std::string image_of(const FlakeConfig& c) { return c.engine_image.empty() ? c.image : c.engine_image; }
+
+void terminal_flags(std::vector<std::string>& out, const Caller& call) {
+  out.push_back("-i");
+  if (call.stdin_tty && call.stdout_tty) append(out, {"-t", "-e", "TERM"});
+}
+
+}  // namespace
+
+Caller split_pilot_words(const std::vector<std::string>& argv_after_0) {
+  Caller call;
+  for (const auto& a : argv_after_0) {
+    if (a.size() > 1 && a[0] == '@') call.instance = a.substr(1);
+    else if (a.size() > 1 && a[0] == '%') continue;
+    else call.args.push_back(a);
+  }
+  return call;
+}
+
+bool binds_cwd(const std::string& cwd) {
+  if (cwd.size() < 2 || cwd[0] != '/') return false;
+  std::string_view first = std::string_view(cwd).substr(1);
+  first = first.substr(0, first.find('/'));
+  static constexpr std::array<std::string_view, 13> kSystem = {
+      "bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "proc", "sys", "dev", "run", "boot"};
+  for (auto s : kSystem)
+    if (first == s) return false;
+  return true;
+}
+
+std::string flake_container_name(const std::string& name, const std::string& instance) {
+  return instance.empty() ? "flake-" + name : "flake-" + name + "-" + instance;
+}
+
+std::vector<std::string> engine_flags(const FlakeConfig& c) {
+  std::vector<std::string> out;
+  if (!c.root.empty()) append(out, {"--root", c.root});
+  if (!c.run_root.empty()) append(out, {"--run-root", c.run_root});
+  return out;
+}
+
+std::vector<std::string> common_run_flags(const FlakeConfig& c, const Caller& call) {
+  std::vector<std::string> out;
+  if (binds_cwd(call.cwd)) append(out, {"-v", call.cwd + ":" + call.cwd, "-w", call.cwd});
+  if (c.home && binds_cwd(call.home) && call.home != call.cwd) append(out, {"-v", call.home + ":" + call.home});
+  if (c.home && !call.home.empty()) append(out, {"-e", "HOME=" + call.home});
+  if (!c.user.empty()) append(out, {"--user", c.user});
+  for (const auto& option : c.run_options) {
+    auto words = split_run_option(option);
+    if (decided_by_pilot(words[0])) continue;
+    out.insert(out.end(), words.begin(), words.end());
+  }
+  return out;
+}
+
+std::vector<std::string> run_argv(const std::string& tiffin, const FlakeConfig& c, const Caller& call, const std::string& name) {
+  std::vector<std::string> out{tiffin};
+  for (auto& f : engine_flags(c)) out.push_back(std::move(f));
+  out.push_back("run");
+  if (name.empty()) out.push_back("--rm");
+  else append(out, {"--name", name});
+  terminal_flags(out, call);
+  for (auto& f : common_run_flags(c, call)) out.push_back(std::move(f));
+  append(out, {"--pull", "never", "--entrypoint", c.target(), image_of(c)});
+  out.insert(out.end(), call.args.begin(), call.args.end());
+  return out;
+}
+
+std::vector<std::string> create_argv(const std::string& tiffin, const FlakeConfig& c, const Caller& call) {
+  std::vector<std::string> out{tiffin};
+  for (auto& f : engine_flags(c)) out.push_back(std::move(f));
+  append(out, {"create", "--rm"});
+  terminal_flags(out, call);
+  for (auto& f : common_run_flags(c, call)) out.push_back(std::move(f));
+  append(out, {"--pull", "never", "--entrypoint", c.target(), image_of(c)});
+  out.insert(out.end(), call.args.begin(), call.args.end());
+  return out;
+}
+
+std::vector<std::string> resume_container_argv(const std::string& tiffin, const std::string& pilot, const std::string& agent_dir,
+    const FlakeConfig& c, const Caller& call, const std::string& name) {
+  std::vector<std::string> out{tiffin};
+  for (auto& f : engine_flags(c)) out.push_back(std::move(f));
+  append(out, {"run", "-d", "--name", name, "-v", pilot + ":/.tiffin/tiffin-pilot:ro", "-v", agent_dir + ":/.tiffin/agent"});
+  for (auto& f : common_run_flags(c, call)) out.push_back(std::move(f));
+  append(out, {"--pull", "never", "--entrypoint", "/.tiffin/tiffin-pilot", image_of(c), "agent"});
+  return out;
+}
+
+}  // namespace tiffin::flake
