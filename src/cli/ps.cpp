@@ -1,11 +1,23 @@
 // tiffin ps [-a] [-q] [--no-trunc] [-f KEY=VALUE]… [--format table|json|TEMPLATE|'table TEMPLATE']
 #include <fmt/core.h>
 
+#include <array>
+
 #include "api/docker_format.hpp"
 #include "api/docker_view.hpp"
 #include "cli/cli.hpp"
 
 namespace tiffin::cli {
+namespace {
+
+// Characters, not bytes: an image name shortened with "…" is as wide as any other.
+size_t display_width(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace
 
 void add_ps(CLI::App& app, Context& ctx) {
   struct Opts {
@@ -37,11 +49,19 @@ void add_ps(CLI::App& app, Context& ctx) {
       if (o->quiet) {
         for (const auto& c : list) out += (o->no_trunc ? c.id : engine::short_id(c.id)) + "\n";
       } else {
-        out = fmt::format("{:<14}{:<30}{:<24}{:<18}{:<22}{}\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES");
+        // Columns as wide as their widest cell plus three spaces, as docker's tabwriter does.
+        std::vector<std::array<std::string, 6>> rows{{"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"}};
         for (const auto& c : list) {
           std::string image = c.image.size() > 28 ? "…" + c.image.substr(c.image.size() - 27) : c.image;
-          out += fmt::format("{:<14}{:<30}{:<24}{:<18}{:<22}{}\n", o->no_trunc ? c.id : engine::short_id(c.id), image, api::command_text(c),
-              api::time_ago(c.created), api::status_text(c), c.name);
+          rows.push_back({o->no_trunc ? c.id : engine::short_id(c.id), image, api::command_text(c), api::time_ago(c.created),
+              api::status_text(c), c.name});
+        }
+        std::array<size_t, 6> width{};
+        for (const auto& row : rows)
+          for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], display_width(row[i]));
+        for (const auto& row : rows) {
+          for (size_t i = 0; i + 1 < row.size(); ++i) out += row[i] + std::string(width[i] + 3 - display_width(row[i]), ' ');
+          out += row.back() + "\n";
         }
       }
       fmt::print("{}", out);

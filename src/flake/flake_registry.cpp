@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 
 #include "common/fd.hpp"
@@ -53,7 +54,11 @@ Result<std::string> merged_image(engine::Engine& e, const std::string& name, con
   std::error_code ec;
   fs::create_directories(fs::path(tmp).parent_path(), ec);
   TRY(save_flist(tmp, merge(layers, {})));
-  auto image = e.import(tmp, "", TRY(e.image_config(top)));
+  // Tagged flake-NAME where NAME makes a valid image name, so `images` says whose it is.
+  std::string tag = "flake-" + name;
+  bool valid = std::all_of(
+      tag.begin(), tag.end(), [](char ch) { return std::islower(ch) || std::isdigit(ch) || ch == '-' || ch == '_' || ch == '.'; });
+  auto image = e.import(tmp, valid ? tag : "", TRY(e.image_config(top)));
   ::unlink(tmp.c_str());
   return TRY_CTX(std::move(image), "storing the merged image").id;
 }
