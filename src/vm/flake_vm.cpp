@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #include <chrono>
 #include <cstring>
@@ -287,6 +288,17 @@ struct Run {
   }
 };
 
+// The TSC's ticks over 20 ms of the monotonic clock.
+unsigned host_tsc_khz() {
+  auto t0 = Clock::now();
+  uint64_t c0 = __rdtsc();
+  while (Clock::now() - t0 < std::chrono::milliseconds(20)) {
+  }
+  uint64_t c1 = __rdtsc();
+  double ms = ms_since(t0);
+  return static_cast<unsigned>(double(c1 - c0) / ms);
+}
+
 }  // namespace
 
 std::string flake_vm_cmdline(const FlakeVmSpec& spec) {
@@ -294,6 +306,7 @@ std::string flake_vm_cmdline(const FlakeVmSpec& spec) {
   // resets, which -no-reboot turns into qemu's exit instead of a hang. The i8042 and 8250 options
   // stop the kernel from probing legacy devices microvm does not have.
   std::string c = "console=ttyS0 quiet panic=-1 rdinit=/init i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd 8250.nr_uarts=1";
+  if (!spec.kvm && spec.tsc_khz) c += " tsc_early_khz=" + std::to_string(spec.tsc_khz);
   if (!spec.extra_cmdline.empty()) c += " " + spec.extra_cmdline;
   return c;
 }
@@ -327,8 +340,10 @@ Result<int> run_flake_vm(const FlakeVmSpec& spec, int in_fd, int out_fd, int err
   for (const auto& [path, what] :
       {std::pair{spec.kernel, "kernel"}, std::pair{spec.initrd, "initramfs"}, std::pair{spec.root_dir, "root directory"}})
     if (::access(path.c_str(), R_OK) != 0) return fail_errno(std::string("flake VM ") + what + " " + path);
+  FlakeVmSpec s = spec;
+  if (!s.kvm && !s.tsc_khz) s.tsc_khz = host_tsc_khz();
   ForwardedSignals signals;
-  Run run{spec, in_fd, out_fd, err_fd, times};
+  Run run{s, in_fd, out_fd, err_fd, times};
   auto code = TRY(run.boot(spec.cpu, signals));
   if (!code && spec.kvm && spec.cpu != "qemu64") code = TRY(run.boot("qemu64", signals));
   if (!code) return fail(Errc::internal, "qemu exited before the VM started" + run.logs());

@@ -37,6 +37,10 @@ struct FlakeVmSpec {
   // hangs, a kernel that panics) is an Errc::unavailable error, with the console's tail.
   int boot_timeout_ms = 10000;
   std::string extra_cmdline;  // appended to flake_vm_cmdline's
+  // Emulation only: the TSC's frequency for the guest (tsc_early_khz=; the emulated TSC is the
+  // host's). Left to calibrate against the emulated PIT, a guest on a busy host misses, finds no
+  // clock and hangs in early boot. run_flake_vm measures it when 0.
+  unsigned tsc_khz = 0;
 };
 
 // The kernel command line: quiet, the console on ttyS0, and what cuts boot time.

@@ -48,6 +48,10 @@ TEST(FlakeVmArgv, EmulationKeepsTheLegacyTimers) {
   EXPECT_EQ(after(argv, "-accel"), "tcg");
   EXPECT_EQ(after(argv, "-cpu"), "max");
   EXPECT_EQ(after(argv, "-M").find("pit=off"), std::string::npos);
+  s.tsc_khz = 2596144;
+  EXPECT_NE(flake_vm_cmdline(s).find(" tsc_early_khz=2596144"), std::string::npos);
+  s.kvm = true;  // kvmclock instead
+  EXPECT_EQ(flake_vm_cmdline(s).find("tsc_early_khz"), std::string::npos);
 }
 
 TEST(FlakeVmArgv, CmdlineIsQuietWithExtras) {

@@ -2,7 +2,8 @@
 // the built tiffin-vminit, and a root of busybox. Needs root, qemu and /dev/kvm; where KVM
 // cannot boot a guest (nested under another hypervisor, it hangs) it falls back to qemu's
 // emulation, slower but the same code paths. TIFFIN_FLAKE_VM_ACCEL=kvm|tcg skips the probe.
-// Filter with --gtest_filter='FlakeVmE2E.*'.
+// TIFFIN_FLAKE_VM_CMDLINE is added to the guest's kernel command line. Filter with
+// --gtest_filter='FlakeVmE2E.*'.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -74,6 +75,7 @@ class FlakeVmE2E : public ::testing::Test {
     base_.root_dir = root;
     base_.memory_mib = 256;
     base_.env = {"PATH=/bin"};
+    if (const char* extra = std::getenv("TIFFIN_FLAKE_VM_CMDLINE")) base_.extra_cmdline = extra;  // e.g. loglevel=7 to debug
     const char* accel = std::getenv("TIFFIN_FLAKE_VM_ACCEL");
     if (accel && std::string(accel) == "tcg") base_.kvm = false;
     if (!accel) {
