@@ -11,12 +11,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
 
 #include "common/fd.hpp"
+#include "common/text.hpp"
 #include "test_support.hpp"
 #include "vm/flake_initramfs.hpp"
 #include "vm/flake_vm.hpp"
@@ -60,9 +63,13 @@ class FlakeVmE2E : public ::testing::Test {
     if (!kernel) return skip(kernel.error().message);
     dir_ = new test::TempDir();
     std::string vmlinux = *dir_ / "vmlinux", initrd = *dir_ / "initrd";
-    auto k = extract_vmlinux(kernel->image, vmlinux);
+    // The boot-time levers (DISABLED_BootTime measures them): the bzImage as it is, a gzip'ed
+    // initramfs, the guest's memory.
+    bool bzimage = std::getenv("TIFFIN_FLAKE_VM_BZIMAGE") != nullptr, gzip = std::getenv("TIFFIN_FLAKE_VM_GZIP") != nullptr;
+    if (bzimage) vmlinux = kernel->image;
+    auto k = bzimage ? Result<void>() : extract_vmlinux(kernel->image, vmlinux);
     ASSERT_TRUE(k) << k.error().message;
-    auto ir = build_flake_initramfs({initrd, TIFFIN_VMINIT, kernel->version, false});
+    auto ir = build_flake_initramfs({initrd, TIFFIN_VMINIT, kernel->version, gzip});
     ASSERT_TRUE(ir) << ir.error().message;
     std::string root = *dir_ / "root";
     std::filesystem::create_directories(root + "/bin");
@@ -74,6 +81,7 @@ class FlakeVmE2E : public ::testing::Test {
     base_.initrd = initrd;
     base_.root_dir = root;
     base_.memory_mib = 256;
+    if (const char* mem = std::getenv("TIFFIN_FLAKE_VM_MEMORY")) base_.memory_mib = parse_uint<unsigned>(mem).value_or(256);
     base_.env = {"PATH=/bin"};
     if (const char* extra = std::getenv("TIFFIN_FLAKE_VM_CMDLINE")) base_.extra_cmdline = extra;  // e.g. loglevel=7 to debug
     const char* accel = std::getenv("TIFFIN_FLAKE_VM_ACCEL");
@@ -174,6 +182,36 @@ TEST_F(FlakeVmE2E, ForwardsTheCallersSigint) {
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(*r, 3);
   EXPECT_EQ(out.text(), "ready\ncaught\n");
+}
+
+// The wall time of `busybox true` and where it goes, the median of TIFFIN_FLAKE_VM_RUNS (10)
+// boots: --gtest_also_run_disabled_tests --gtest_filter=FlakeVmE2E.DISABLED_BootTime.
+TEST_F(FlakeVmE2E, DISABLED_BootTime) {
+  unsigned runs = 10;
+  if (const char* n = std::getenv("TIFFIN_FLAKE_VM_RUNS")) runs = parse_uint<unsigned>(n).value_or(10);
+  std::map<std::string, std::vector<double>> phases;
+  for (unsigned i = 0; i < runs; ++i) {
+    FlakeVmTimes t;
+    auto start = std::chrono::steady_clock::now();
+    auto r = run_flake_vm(spec({"/bin/busybox", "true"}), -1, -1, -1, &t);
+    double total = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_EQ(*r, 0);
+    phases["0 total"].push_back(total);
+    phases["1 qemu spawned"].push_back(t.qemu_spawned);
+    phases["2 port connected"].push_back(t.port_connected);
+    for (const auto& m : t.marks) {
+      phases["3 guest " + m.name + " (guest clock)"].push_back(m.guest_ms);
+      phases["4 host sees " + m.name].push_back(m.host_ms);
+    }
+    phases["5 exit frame"].push_back(t.exit_frame);
+    phases["6 qemu exited"].push_back(t.qemu_exited);
+  }
+  std::fprintf(stderr, "median of %u runs (%s, %u MiB), ms:\n", runs, base_.kvm ? "KVM" : "TCG", base_.memory_mib);
+  for (auto& [name, v] : phases) {
+    std::sort(v.begin(), v.end());
+    std::fprintf(stderr, "  %-34s %8.1f\n", name.c_str(), v[v.size() / 2]);
+  }
 }
 
 }  // namespace
