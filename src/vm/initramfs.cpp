@@ -10,10 +10,11 @@
 
 namespace tiffin::vm {
 
-Result<Initramfs> Initramfs::create(const std::string& path) {
+Result<Initramfs> Initramfs::create(const std::string& path, bool gzip) {
   archive* a = archive_write_new();
   if (!a) return fail(Errc::internal, "archive_write_new");
-  if (archive_write_set_format_cpio_newc(a) != ARCHIVE_OK || archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+  if (archive_write_set_format_cpio_newc(a) != ARCHIVE_OK ||
+      (gzip ? archive_write_add_filter_gzip(a) : archive_write_add_filter_none(a)) != ARCHIVE_OK ||
       archive_write_open_filename(a, path.c_str()) != ARCHIVE_OK) {
     std::string msg = archive_error_string(a) ? archive_error_string(a) : "cannot write";
     archive_write_free(a);

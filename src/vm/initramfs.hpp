@@ -1,5 +1,6 @@
-// The initial root filesystem a kernel unpacks at boot: a gzip'ed newc cpio (libarchive), built
-// from host files and generated text. For the VMs tiffin boots (tiffin node vm; flakes' microVMs).
+// The initial root filesystem a kernel unpacks at boot: a newc cpio (libarchive), gzip'ed or not,
+// built from host files and generated text. For the VMs tiffin boots (tiffin node vm; flakes'
+// microVMs).
 #pragma once
 
 #include <string>
@@ -14,7 +15,8 @@ namespace tiffin::vm {
 
 class Initramfs {
  public:
-  static Result<Initramfs> create(const std::string& path);
+  // `gzip`: smaller, but the kernel inflates it at every boot; a small one boots faster plain.
+  static Result<Initramfs> create(const std::string& path, bool gzip = true);
   Initramfs(Initramfs&& o) noexcept : a_(std::exchange(o.a_, nullptr)), path_(std::move(o.path_)) {}
   ~Initramfs();
 
