@@ -19,10 +19,9 @@ std::string beside_self(const char* name) {
 }
 
 nlohmann::json flake_json(const std::string& name, const flake::FlakeConfig& c) {
-  return {{"name", name}, {"engine", c.vm ? "vm" : "container"}, {"app", c.host_app_path}, {"target", c.target()},
-      {"image", c.image}, {"image_id", c.engine_image}, {"base", c.base_container}, {"layers", c.layers},
-      {"resume", c.resume}, {"attach", c.attach}, {"user", c.user}, {"home", c.home}, {"options", c.run_options},
-      {"include_tar", c.include_tars}, {"include_path", c.include_paths}};
+  return {{"name", name}, {"engine", c.vm ? "vm" : "container"}, {"app", c.host_app_path}, {"target", c.target()}, {"image", c.image},
+      {"image_id", c.engine_image}, {"base", c.base_container}, {"layers", c.layers}, {"resume", c.resume}, {"attach", c.attach},
+      {"user", c.user}, {"home", c.home}, {"options", c.run_options}, {"include_tar", c.include_tars}, {"include_path", c.include_paths}};
 }
 
 }  // namespace
@@ -54,6 +53,7 @@ void add_flake(CLI::App& app, Context& ctx) {
   reg->add_option("--kernel", r->kernel, "The microVM's kernel (default: the host's newest in /boot)");
   reg->add_option("--memory", r->memory_mib, "The microVM's memory in MiB (default 256)");
   reg->add_option("--cpus", r->cpus, "The microVM's CPUs (default 1)");
+  reg->add_option("--accel", r->accel, "The microVM's accelerator: kvm (default) or tcg (emulation, where nested KVM cannot boot)");
   reg->callback([&ctx, places, r] {
     ctx.run([&]() -> Result<int> {
       auto e = TRY(ctx.open_engine());
@@ -87,7 +87,10 @@ void add_flake(CLI::App& app, Context& ctx) {
         const auto& c = *f.config;
         std::string image = c.image + (c.base_container.empty() ? "" : " on " + c.base_container);
         fmt::print("{:<16} {:<9} {:<28} {:<8} {}\n", f.name, c.vm ? "vm" : "container", image,
-            c.resume ? "resume" : c.attach ? "attach" : "once", c.host_app_path);
+            c.resume   ? "resume"
+            : c.attach ? "attach"
+                       : "once",
+            c.host_app_path);
       }
       return 0;
     });

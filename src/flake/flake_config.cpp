@@ -88,7 +88,9 @@ FlakeConfig from_node(const YAML::Node& doc) {
     c.run_root = text_of(t, "run_root");
     c.user = text_of(t, "user");
     c.home = flag_of(t, "home");
+    c.accel = text_of(t, "accel");
   }
+  if (!c.accel.empty() && c.accel != "kvm" && c.accel != "tcg") throw YAML::Exception(doc["tiffin"].Mark(), "accel: kvm or tcg");
   if (c.image.empty()) throw YAML::Exception(app.Mark(), "name (the image) is missing");
   if (c.host_app_path.empty()) throw YAML::Exception(app.Mark(), "host_app_path is missing");
   if (c.resume && c.attach) throw YAML::Exception(app.Mark(), "resume and attach exclude each other");
@@ -156,6 +158,7 @@ std::string flake_yaml(const FlakeConfig& c) {
   if (!c.run_root.empty()) out << YAML::Key << "run_root" << YAML::Value << c.run_root;
   if (!c.user.empty()) out << YAML::Key << "user" << YAML::Value << c.user;
   out << YAML::Key << "home" << YAML::Value << c.home;
+  if (!c.accel.empty()) out << YAML::Key << "accel" << YAML::Value << c.accel;
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -14,7 +14,7 @@
 //                firecracker: { mem_size_mib, vcpu_count, kernel_image_path, initrd_path } }
 //   include: { tar: [FILE, …], path: [FILE|DIR, …] }
 // and tiffin's own section, which flake-pilot ignores:
-//   tiffin: { image: IMAGE-ID, root: DIR, run_root: DIR, user: U, home: bool }
+//   tiffin: { image: IMAGE-ID, root: DIR, run_root: DIR, user: U, home: bool, accel: kvm|tcg }
 #pragma once
 
 #include <string>
@@ -40,9 +40,10 @@ struct FlakeConfig {
   unsigned memory_mib = 0, cpus = 0;
   std::string kernel, initrd;
   // tiffin:
+  std::string accel;         // vm: kvm (the default) or tcg (emulation, where KVM cannot boot a guest)
   std::string engine_image;  // what the engine runs: the merged flist of base, layers and image, or the image
   std::string root, run_root;
-  std::string user;  // the app's user inside (run's --user)
+  std::string user;   // the app's user inside (run's --user)
   bool home = false;  // the caller's $HOME is visible inside
 
   // What the pilot runs: target_app_path, else host_app_path.

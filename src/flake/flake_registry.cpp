@@ -100,6 +100,11 @@ Result<FlakeConfig> register_flake(engine::Engine& e, const FlakePlaces& places,
   auto top = TRY_CTX(e.resolve_image(r.image), "flake image " + r.image);
   c.engine_image = r.base.empty() ? top.id : TRY(merged_image(e, name, r, top));
   if (c.vm) {
+    if (!r.accel.empty() && r.accel != "kvm" && r.accel != "tcg") return fail(Errc::invalid_input, "--accel: kvm or tcg");
+    // The guest's init runs the app as a uid and gid: names would need the image's passwd at each call.
+    if (!r.user.empty() && r.user.find_first_not_of("0123456789:") != std::string::npos)
+      return fail(Errc::invalid_input, "--user of a microVM flake: uid[:gid] in numbers");
+    c.accel = r.accel;
     c.memory_mib = r.memory_mib;
     c.cpus = r.cpus;
     auto guest = TRY(prepare_vm_guest(e.options().root + "/flakes", places.vm_init, r.kernel));

@@ -20,8 +20,8 @@ namespace tiffin::flake {
 
 struct FlakePlaces {
   std::string flakes_dir = "/usr/share/flakes";
-  std::string pilot;       // tiffin-pilot, the symlinks' target
-  std::string vm_init;     // tiffin-vminit, /init of the microVMs' initramfs
+  std::string pilot;    // tiffin-pilot, the symlinks' target
+  std::string vm_init;  // tiffin-vminit, /init of the microVMs' initramfs
 };
 
 struct RegisterRequest {
@@ -37,6 +37,7 @@ struct RegisterRequest {
   bool vm = false;
   std::string kernel;  // default: the host's newest in /boot
   unsigned memory_mib = 0, cpus = 0;
+  std::string accel;  // kvm (default) or tcg
 };
 
 // Errc::conflict when the app exists (and is not this flake's symlink) or the flake is

@@ -31,6 +31,7 @@ std::string self_path() {
 
 int report(const std::string& name, const Error& e) {
   std::fprintf(stderr, "tiffin-pilot: %s: %s\n", name.c_str(), e.what().c_str());
+  if (e.kind == Errc::program_not_found || e.kind == Errc::program_not_executable) return start_failure_exit_code(e);
   if (e.kind == Errc::not_found) return 127;
   if (e.kind == Errc::invalid_input) return 2;
   return 125;
