@@ -82,16 +82,15 @@ TEST(FlakeConfig, RoundTripsThroughItsYaml) {
 }
 
 TEST(FlakeConfig, DropInsMergeOverTheMainFile) {
-  auto c = parse_flake_yaml({kFlakePilotYaml,
-                                "container:\n  runtime:\n    resume: false\n    attach: true\n",
-                                "", "container:\n  layers: [only]\n"},
+  auto c = parse_flake_yaml(
+      {kFlakePilotYaml, "container:\n  runtime:\n    resume: false\n    attach: true\n", "", "container:\n  layers: [only]\n"},
       {"joe.yaml", "joe.d/a.yaml", "joe.d/b.yaml", "joe.d/c.yaml"});
   ASSERT_TRUE(c) << c.error().what();
   EXPECT_EQ(c->image, "joe");  // untouched keys stay
   EXPECT_FALSE(c->resume);
   EXPECT_TRUE(c->attach);
-  EXPECT_EQ(c->runas, "root");                                  // maps merge key by key
-  EXPECT_EQ(c->layers, (std::vector<std::string>{"only"}));     // lists are replaced
+  EXPECT_EQ(c->runas, "root");                               // maps merge key by key
+  EXPECT_EQ(c->layers, (std::vector<std::string>{"only"}));  // lists are replaced
   EXPECT_EQ(c->run_options.size(), 3u);
 }
 
@@ -101,8 +100,8 @@ TEST(FlakeConfig, BadYamlSaysWhereAndWhat) {
   EXPECT_EQ(broken.error().kind, Errc::invalid_input);
   EXPECT_NE(broken.error().what().find("x.yaml:"), std::string::npos) << broken.error().what();
 
-  for (const char* bad : {"just text", "vm: 3", "container:\n  host_app_path: /usr/bin/x\n",
-           "container:\n  name: img\n", "container:\n  name: img\n  host_app_path: /x\n  runtime:\n    resume: maybe\n",
+  for (const char* bad : {"just text", "vm: 3", "container:\n  host_app_path: /usr/bin/x\n", "container:\n  name: img\n",
+           "container:\n  name: img\n  host_app_path: /x\n  runtime:\n    resume: maybe\n",
            "container:\n  name: img\n  host_app_path: /x\n  runtime:\n    resume: true\n    attach: true\n",
            "container:\n  name: [a]\n  host_app_path: /x\n", "container:\n  name: i\n  host_app_path: /x\n  layers: {a: b}\n"}) {
     auto r = parse_flake_yaml({bad}, {"bad.yaml"});

@@ -38,7 +38,7 @@ TEST(ResumeAgent, MalformedMessagesAreRefused) {
     EXPECT_EQ(r.error().kind, Errc::corrupt);
   }
   EXPECT_FALSE(decode_request(good + "x"));
-  EXPECT_FALSE(decode_request(std::string("\xff\xff\xff\xff", 4)));  // a count far past the body
+  EXPECT_FALSE(decode_request(std::string("\xff\xff\xff\xff", 4)));      // a count far past the body
   EXPECT_FALSE(decode_outcome(std::string("\x07\0\0\0\0\0\0\0\0", 9)));  // an unknown kind
   EXPECT_FALSE(decode_outcome(""));
 }
@@ -113,8 +113,8 @@ class LiveAgent : public ::testing::Test {
 };
 
 TEST_F(LiveAgent, RunsTheAppWithTheCallersStdioArgumentsAndExitCode) {
-  auto run = call({{"/bin/sh", "-c", "cat; echo \"$1|$FLAKE_VAR|$(pwd)\"; echo oops >&2; exit 42", "sh", "a 'b' \"c\""},
-                      {"FLAKE_VAR=set"}, "/tmp"},
+  auto run = call(
+      {{"/bin/sh", "-c", "cat; echo \"$1|$FLAKE_VAR|$(pwd)\"; echo oops >&2; exit 42", "sh", "a 'b' \"c\""}, {"FLAKE_VAR=set"}, "/tmp"},
       "piped in\n");
   EXPECT_EQ(run.code, 42);
   EXPECT_EQ(run.out, "piped in\na 'b' \"c\"|set|/tmp\n");
@@ -129,7 +129,8 @@ TEST_F(LiveAgent, AMissingProgramIs127AndTheCallersSignalReachesTheApp) {
   // Several calls at once are served side by side.
   std::vector<std::thread> calls;
   std::vector<int> codes(4, -1);
-  for (int i = 0; i < 4; ++i) calls.emplace_back([&, i] { codes[size_t(i)] = call({{"/bin/sh", "-c", "sleep 0.2; exit " + std::to_string(i)}, {}, "/"}, "").code; });
+  for (int i = 0; i < 4; ++i)
+    calls.emplace_back([&, i] { codes[size_t(i)] = call({{"/bin/sh", "-c", "sleep 0.2; exit " + std::to_string(i)}, {}, "/"}, "").code; });
   for (auto& t : calls) t.join();
   EXPECT_EQ(codes, (std::vector<int>{0, 1, 2, 3}));
 }
