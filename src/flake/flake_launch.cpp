@@ -86,10 +86,8 @@ std::vector<std::string> run_argv(const std::string& tiffin, const FlakeConfig& 
   return out;
 }
 
-std::vector<std::string> create_argv(const std::string& tiffin, const FlakeConfig& c, const Caller& call) {
-  std::vector<std::string> out{tiffin};
-  for (auto& f : engine_flags(c)) out.push_back(std::move(f));
-  append(out, {"create", "--rm"});
+std::vector<std::string> create_words(const FlakeConfig& c, const Caller& call) {
+  std::vector<std::string> out{"create", "--rm"};
   terminal_flags(out, call);
   for (auto& f : common_run_flags(c, call)) out.push_back(std::move(f));
   append(out, {"--pull", "never", "--entrypoint", c.target(), image_of(c)});
@@ -97,11 +95,9 @@ std::vector<std::string> create_argv(const std::string& tiffin, const FlakeConfi
   return out;
 }
 
-std::vector<std::string> resume_container_argv(const std::string& tiffin, const std::string& pilot, const std::string& agent_dir,
-    const FlakeConfig& c, const Caller& call, const std::string& name) {
-  std::vector<std::string> out{tiffin};
-  for (auto& f : engine_flags(c)) out.push_back(std::move(f));
-  append(out, {"run", "-d", "--name", name, "-v", pilot + ":/.tiffin/tiffin-pilot:ro", "-v", agent_dir + ":/.tiffin/agent"});
+std::vector<std::string> resume_container_words(
+    const std::string& pilot, const std::string& agent_dir, const FlakeConfig& c, const Caller& call, const std::string& name) {
+  std::vector<std::string> out{"run", "-d", "--name", name, "-v", pilot + ":/.tiffin/tiffin-pilot:ro", "-v", agent_dir + ":/.tiffin/agent"};
   for (auto& f : common_run_flags(c, call)) out.push_back(std::move(f));
   append(out, {"--pull", "never", "--entrypoint", "/.tiffin/tiffin-pilot", image_of(c), "agent"});
   return out;

@@ -43,12 +43,13 @@ std::vector<std::string> common_run_flags(const FlakeConfig& c, const Caller& ca
 // or an attach flake's first call (then with --name, without --rm). args[0] is the tiffin binary.
 std::vector<std::string> run_argv(const std::string& tiffin, const FlakeConfig& c, const Caller& call, const std::string& name = {});
 
-// `tiffin create --rm -i [-t] …` for a flake with includes: the pilot copies them in, then starts it.
-std::vector<std::string> create_argv(const std::string& tiffin, const FlakeConfig& c, const Caller& call);
+// `create --rm -i [-t] …` (the words after tiffin's global flags) for a flake with includes: the
+// pilot copies them in, then starts it.
+std::vector<std::string> create_words(const FlakeConfig& c, const Caller& call);
 
-// `tiffin run -d --name N … --entrypoint /.tiffin/tiffin-pilot IMAGE agent`: a resume flake's
-// container, its agent listening in `agent_dir` (bound at /.tiffin/agent).
-std::vector<std::string> resume_container_argv(const std::string& tiffin, const std::string& pilot, const std::string& agent_dir,
-    const FlakeConfig& c, const Caller& call, const std::string& name);
+// `run -d --name N … --entrypoint /.tiffin/tiffin-pilot IMAGE agent`: a resume flake's container,
+// its agent listening in `agent_dir` (bound at /.tiffin/agent).
+std::vector<std::string> resume_container_words(
+    const std::string& pilot, const std::string& agent_dir, const FlakeConfig& c, const Caller& call, const std::string& name);
 
 }  // namespace tiffin::flake

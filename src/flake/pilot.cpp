@@ -16,6 +16,7 @@
 #include "flake/flake_config.hpp"
 #include "flake/flake_launch.hpp"
 #include "flake/resume_agent.hpp"
+#include "flake/tiffin_steps.hpp"
 #include "flake/vm_flake.hpp"
 
 namespace tiffin::flake {
@@ -46,16 +47,6 @@ Error exec(const std::vector<std::string>& argv) {
   return fail_errno("running " + argv[0]).error();
 }
 
-// Runs a helper step of ours (its stdout discarded unless captured); errors name the step.
-Result<std::string> step(const std::vector<std::string>& argv, const std::string& what) {
-  Captured r = TRY_CTX(run_captured(argv, true), what);
-  if (r.exit_code != 0) {
-    while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
-    return fail(r.exit_code == 2 ? Errc::invalid_input : Errc::internal, what + ": " + r.out);
-  }
-  return r.out;
-}
-
 Caller caller_of(int argc, char** argv, int first) {
   std::vector<std::string> words(argv + first, argv + argc);
   Caller call = split_pilot_words(words);
@@ -69,38 +60,20 @@ Caller caller_of(int argc, char** argv, int first) {
 
 // A flake with includes: created, provisioned in its writable layer, then started attached.
 Result<int> run_with_includes(const std::string& tiffin, const FlakeConfig& c, const Caller& call) {
-  std::string id = TRY(step(create_argv(tiffin, c, call), "creating the flake's container"));
-  while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  std::string id = TRY(tiffin_step(c, create_words(c, call), "creating the flake's container"));
   if (auto nl = id.rfind('\n'); nl != std::string::npos) id = id.substr(nl + 1);
-  auto undo = [&] { (void)run_captured({tiffin, "rm", "-f", id}); };
-  auto flags = engine_flags(c);
-  for (const auto& tar : c.include_tars) {
-    // cp's "-": a tar on stdin, unpacked at the container's root.
-    UniqueFd in(::open(tar.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!in) return undo(), fail_errno("including " + tar);
-    std::vector<std::string> argv{tiffin};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    argv.insert(argv.end(), {"cp", "-", id + ":/"});
-    auto pid = spawn(argv, [&] { return ::dup2(in.get(), 0) == 0; });
-    if (!pid) return undo(), std::unexpected(pid.error());
-    if (int code = wait_exit(*pid); code != 0)
-      return undo(), fail(Errc::invalid_input, "including " + tar + ": tiffin cp exited with " + std::to_string(code));
-  }
-  for (const auto& path : c.include_paths) {
-    std::string parent = std::filesystem::path(path).parent_path().string();
-    std::vector<std::string> argv{tiffin};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    argv.insert(argv.end(), {"cp", "-a", path, id + ":" + (parent.empty() ? "/" : parent)});
-    if (auto r = step(argv, "including " + path); !r) return undo(), std::unexpected(r.error());
+  if (auto r = provision_includes(c, id); !r) {
+    (void)tiffin_step(c, {"rm", "-f", id}, "removing the flake's container");
+    return std::unexpected(r.error());
   }
   std::vector<std::string> start{tiffin};
-  start.insert(start.end(), flags.begin(), flags.end());
+  for (auto& f : engine_flags(c)) start.push_back(std::move(f));
   start.insert(start.end(), {"start", "-a", "-i", id});
   return std::unexpected(exec(start));
 }
 
 // A resume flake: through the agent of its container, started on the first call.
-Result<int> run_resumed(const std::string& tiffin, const std::string& name, const FlakeConfig& c, const Caller& call) {
+Result<int> run_resumed(const std::string& name, const FlakeConfig& c, const Caller& call) {
   std::string container = flake_container_name(name, call.instance);
   std::string agent_dir = (c.run_root.empty() ? std::string("/run/tiffin") : c.run_root) + "/flakes/" + container;
   std::string socket = agent_dir + "/agent.sock";
@@ -115,11 +88,9 @@ Result<int> run_resumed(const std::string& tiffin, const std::string& name, cons
     std::error_code ec;
     std::filesystem::create_directories(agent_dir, ec);
     if (ec || ::chmod(agent_dir.c_str(), 0700) != 0) return fail_errno("making " + agent_dir);
-    std::vector<std::string> rm{tiffin};
-    for (auto& f : engine_flags(c)) rm.push_back(f);
-    rm.insert(rm.end(), {"rm", "-f", container});
-    (void)run_captured(rm, true);  // a container left stopped (a reboot, a killed agent) is made anew
-    auto started = step(resume_container_argv(tiffin, self_path(), agent_dir, c, call, container), "starting the flake's container");
+    // A container left stopped (a reboot, a killed agent) is made anew.
+    (void)tiffin_step(c, {"rm", "-f", container}, "removing the flake's stopped container");
+    auto started = tiffin_step(c, resume_container_words(self_path(), agent_dir, c, call, container), "starting the flake's container");
     // Another call may have started it meanwhile: its agent serves us as well.
     for (int waited = 0; waited < 10000; waited += 5) {
       outcome = call_agent(socket, r);
@@ -155,8 +126,8 @@ Result<int> launch(const std::string& name, int argc, char** argv, int first) {
     return fail(Errc::unsupported, "runas " + c.runas + ": tiffin's engine runs as root (for the app's user inside: --user)");
   Caller call = caller_of(argc, argv, first);
   if (c.vm) return run_vm_flake(name, c, call);
-  std::string tiffin = std::filesystem::path(self_path()).parent_path() / "tiffin";
-  if (c.resume) return run_resumed(tiffin, name, c, call);
+  std::string tiffin = tiffin_binary();
+  if (c.resume) return run_resumed(name, c, call);
   if (c.attach) return run_attached(tiffin, name, c, call);
   if (!c.include_tars.empty() || !c.include_paths.empty()) return run_with_includes(tiffin, c, call);
   return std::unexpected(exec(run_argv(tiffin, c, call)));

@@ -1,6 +1,5 @@
 #include "flake/vm_flake.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -9,9 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "common/fd.hpp"
-#include "common/subprocess.hpp"
 #include "common/text.hpp"
+#include "flake/tiffin_steps.hpp"
 #include "vm/flake_vm.hpp"
 
 namespace tiffin::flake {
@@ -20,39 +18,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-// One `tiffin` verb for the flake's node; its stdout.
-Result<std::string> tiffin_verb(const FlakeConfig& c, std::vector<std::string> words, const std::string& what) {
-  std::error_code ec;
-  auto self = fs::read_symlink("/proc/self/exe", ec);
-  std::vector<std::string> argv{(self.parent_path() / "tiffin").string()};
-  auto flags = engine_flags(c);
-  argv.insert(argv.end(), flags.begin(), flags.end());
-  argv.insert(argv.end(), words.begin(), words.end());
-  Captured r = TRY_CTX(run_captured(argv, true), what);
-  if (r.exit_code != 0) return fail(r.exit_code == 2 ? Errc::invalid_input : Errc::internal, what + ": " + trimmed(r.out));
-  return trimmed(r.out);
-}
-
 // The container that holds the guest's root: made, provisioned, mounted; removed (and so
 // unmounted) when the call ends, however it ends.
 class GuestRoot {
  public:
   static Result<GuestRoot> make(const FlakeConfig& c) {
     std::string image = c.engine_image.empty() ? c.image : c.engine_image;
-    std::string out = TRY(tiffin_verb(c, {"create", "--pull", "never", "--network", "none", image}, "creating the flake's root"));
+    std::string out = TRY(tiffin_step(c, {"create", "--pull", "never", "--network", "none", image}, "creating the flake's root"));
     GuestRoot root(c, out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1));
-    for (const auto& tar : c.include_tars) TRY(root.include_tar(tar));
-    for (const auto& path : c.include_paths) {
-      std::string parent = fs::path(path).parent_path().string();
-      TRY(tiffin_verb(c, {"cp", "-a", path, root.id_ + ":" + (parent.empty() ? "/" : parent)}, "including " + path));
-    }
-    root.dir_ = TRY(tiffin_verb(c, {"mount", root.id_}, "mounting the flake's root"));
-    std::string env = TRY(tiffin_verb(c, {"inspect", "--format", "{{json .Config.Env}}", root.id_}, "the image's environment"));
+    TRY(provision_includes(c, root.id_));
+    root.dir_ = TRY(tiffin_step(c, {"mount", root.id_}, "mounting the flake's root"));
+    std::string env = TRY(tiffin_step(c, {"inspect", "--format", "{{json .Config.Env}}", root.id_}, "the image's environment"));
     auto parsed = nlohmann::json::parse(env, nullptr, false);
     if (parsed.is_array())
       for (const auto& kv : parsed)
@@ -61,26 +37,13 @@ class GuestRoot {
   }
   GuestRoot(GuestRoot&& o) noexcept : c_(o.c_), id_(std::exchange(o.id_, {})), dir_(std::move(o.dir_)), env_(std::move(o.env_)) {}
   ~GuestRoot() {
-    if (!id_.empty()) (void)tiffin_verb(c_, {"rm", "-f", id_}, "removing the flake's root");
+    if (!id_.empty()) (void)tiffin_step(c_, {"rm", "-f", id_}, "removing the flake's root");
   }
   const std::string& dir() const { return dir_; }
   const std::vector<std::string>& env() const { return env_; }
 
  private:
   GuestRoot(const FlakeConfig& c, std::string id) : c_(c), id_(std::move(id)) {}
-  Result<void> include_tar(const std::string& tar) {
-    UniqueFd in(::open(tar.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!in) return fail_errno("including " + tar);
-    std::error_code ec;
-    std::vector<std::string> argv{(fs::read_symlink("/proc/self/exe", ec).parent_path() / "tiffin").string()};
-    auto flags = engine_flags(c_);
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    argv.insert(argv.end(), {"cp", "-", id_ + ":/"});
-    pid_t pid = TRY(spawn(argv, [&] { return ::dup2(in.get(), 0) == 0; }));
-    if (int code = wait_exit(pid); code != 0)
-      return fail(Errc::invalid_input, "including " + tar + ": tiffin cp exited with " + std::to_string(code));
-    return {};
-  }
   const FlakeConfig& c_;
   std::string id_, dir_;
   std::vector<std::string> env_;

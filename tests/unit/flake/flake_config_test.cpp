@@ -176,7 +176,8 @@ TEST(FlakeLaunch, RunArgvCarriesTheCallAndDropsWhatThePilotDecides) {
   argv = run_argv("/opt/tiffin", c, call, "flake-bbx");
   EXPECT_EQ(std::vector<std::string>(argv.begin() + 3, argv.begin() + 10),
       (std::vector<std::string>{"run", "--name", "flake-bbx", "-i", "-t", "-e", "TERM"}));
-  auto resume = resume_container_argv("/opt/tiffin", "/opt/tiffin-pilot", "/run/tiffin/flakes/flake-bbx", c, call, "flake-bbx");
+  auto resume = resume_container_words("/opt/tiffin-pilot", "/run/tiffin/flakes/flake-bbx", c, call, "flake-bbx");
+  EXPECT_EQ(std::vector<std::string>(resume.begin(), resume.begin() + 4), (std::vector<std::string>{"run", "-d", "--name", "flake-bbx"}));
   EXPECT_EQ(std::vector<std::string>(resume.end() - 4, resume.end()),
       (std::vector<std::string>{"--entrypoint", "/.tiffin/tiffin-pilot", "abc", "agent"}));
   EXPECT_EQ(flake_container_name("bbx", ""), "flake-bbx");
