@@ -53,7 +53,8 @@ void add_flake(CLI::App& app, Context& ctx) {
   reg->add_option("--kernel", r->kernel, "The microVM's kernel (default: the host's newest in /boot)");
   reg->add_option("--memory", r->memory_mib, "The microVM's memory in MiB (default 256)");
   reg->add_option("--cpus", r->cpus, "The microVM's CPUs (default 1)");
-  reg->add_option("--accel", r->accel, "The microVM's accelerator: kvm (default) or tcg (emulation, where nested KVM cannot boot)");
+  reg->add_option(
+      "--accel", r->accel, "The microVM's accelerator: kvm or tcg (emulation); default: kvm where VT-x/AMD-V back it, else tcg");
   reg->callback([&ctx, places, r] {
     ctx.run([&]() -> Result<int> {
       auto e = TRY(ctx.open_engine());

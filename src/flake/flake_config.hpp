@@ -40,7 +40,7 @@ struct FlakeConfig {
   unsigned memory_mib = 0, cpus = 0;
   std::string kernel, initrd;
   // tiffin:
-  std::string accel;         // vm: kvm (the default) or tcg (emulation, where KVM cannot boot a guest)
+  std::string accel;         // vm: kvm, tcg (emulation), or "": KVM where the processor's virtualization backs it, else tcg
   std::string engine_image;  // what the engine runs: the merged flist of base, layers and image, or the image
   std::string root, run_root;
   std::string user;   // the app's user inside (run's --user)

@@ -37,7 +37,7 @@ struct RegisterRequest {
   bool vm = false;
   std::string kernel;  // default: the host's newest in /boot
   unsigned memory_mib = 0, cpus = 0;
-  std::string accel;  // kvm (default) or tcg
+  std::string accel;  // kvm, tcg, or "": decided at each call (vm_flake.hpp)
 };
 
 // Errc::conflict when the app exists (and is not this flake's symlink) or the flake is
