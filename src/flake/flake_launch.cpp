@@ -65,11 +65,17 @@ std::vector<std::string> common_run_flags(const FlakeConfig& c, const Caller& ca
   if (c.home && binds_cwd(call.home) && call.home != call.cwd) append(out, {"-v", call.home + ":" + call.home});
   if (c.home && !call.home.empty()) append(out, {"-e", "HOME=" + call.home});
   if (!c.user.empty()) append(out, {"--user", c.user});
+  bool network = false;
   for (const auto& option : c.run_options) {
     auto words = split_run_option(option);
     if (decided_by_pilot(words[0])) continue;
+    network =
+        network || words[0] == "--network" || words[0] == "--net" || words[0].starts_with("--network=") || words[0].starts_with("--net=");
     out.insert(out.end(), words.begin(), words.end());
   }
+  // A host command sees the host's network, as it would installed natively (and starts without
+  // a namespace, veth and address to set up); "--opt '--network bridge'" isolates it.
+  if (!network) append(out, {"--network", "host"});
   return out;
 }
 

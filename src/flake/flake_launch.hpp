@@ -36,7 +36,7 @@ std::vector<std::string> engine_flags(const FlakeConfig& c);
 
 // The run flags every container of the flake gets: the caller's directory and home, the user,
 // the registered run options (less those the pilot decides itself: -i, -t, -d, --rm, --name,
-// --entrypoint).
+// --entrypoint), and the host's network unless an option names another.
 std::vector<std::string> common_run_flags(const FlakeConfig& c, const Caller& call);
 
 // `tiffin run --rm -i [-t] … --entrypoint TARGET IMAGE ARGS…`: a flake without resume/attach,

@@ -3,8 +3,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 
@@ -79,7 +81,9 @@ Result<int> run_vm_flake(const std::string& name, const FlakeConfig& c, const Ca
   spec.argv.push_back(c.target());
   spec.argv.insert(spec.argv.end(), call.args.begin(), call.args.end());
 
+  auto t0 = std::chrono::steady_clock::now();
   GuestRoot root = TRY(GuestRoot::make(c));
+  double root_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   spec.root_dir = root.dir();
   spec.env = root.env();
   if (const char* term = std::getenv("TERM"); term && call.stdin_tty) spec.env.push_back(std::string("TERM=") + term);
@@ -89,8 +93,18 @@ Result<int> run_vm_flake(const std::string& name, const FlakeConfig& c, const Ca
   spec.run_dir = run_dir;
   std::error_code ec;
   ::signal(SIGPIPE, SIG_IGN);
-  auto code = vm::run_flake_vm(spec, 0, 1, 2);
+  vm::FlakeVmTimes times;
+  auto code = vm::run_flake_vm(spec, 0, 1, 2, &times);
   fs::remove_all(spec.run_dir, ec);
+  // flake-pilot's debugging switch: where the call's time went, on stderr.
+  if (const char* debug = std::getenv("PILOT_DEBUG"); debug && *debug && *debug != '0') {
+    std::string marks;
+    for (const auto& m : times.marks) marks += fmt::format(" {} {:.0f}", m.name, m.guest_ms);
+    fmt::print(stderr,
+        "tiffin-pilot: {} ({}): root {:.0f} ms; qemu spawned {:.0f}, port {:.0f}, exit frame {:.0f}, qemu exited {:.0f} ms; guest clock:{} "
+        "ms\n",
+        name, spec.kvm ? "kvm" : "tcg", root_ms, times.qemu_spawned, times.port_connected, times.exit_frame, times.qemu_exited, marks);
+  }
   return code;
 }
 

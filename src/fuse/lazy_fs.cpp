@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 
 #include "common/thread_pool.hpp"
 #include "flist/flist_file.hpp"
@@ -41,6 +42,7 @@ namespace {
 constexpr double kTimeout = 3600.0;  // read-only: the kernel may cache names and attributes
 
 struct OpenFile {
+  OpenFile(uint64_t s, std::vector<BlockRef> b) : size(s), blocks(std::move(b)) {}
   uint64_t size;
   std::vector<BlockRef> blocks;
   std::atomic<uint64_t> next_offset{0};  // where a sequential reader reads next
@@ -108,6 +110,25 @@ class LazyFs {
 
   FlistIndex& index() { return *index_; }
   const FsTotals& totals() const { return totals_; }
+
+  // A regular file's size and blocks, read from the index once and kept (bounded): without
+  // opens (FUSE_CAP_NO_OPEN_SUPPORT) every read names only the inode, and with them an open is
+  // served from memory. Errc::not_found / invalid_input for an inode that is not a regular file.
+  Result<std::shared_ptr<OpenFile>> file(fuse_ino_t ino) {
+    {
+      std::lock_guard lock(files_mu_);
+      if (auto it = files_.find(ino); it != files_.end()) return it->second;
+    }
+    auto r = TRY(index().inode(ino));
+    if (!S_ISREG(r.mode)) return fail(Errc::invalid_input, "not a regular file");
+    auto blocks = TRY(index().blocks(ino));
+    auto f = std::make_shared<OpenFile>(r.size, std::move(blocks));
+    if (f->damaged()) spdlog::warn("inode {} is damaged ({} bytes, {} blocks): reads fail with EIO", ino, f->size, f->blocks.size());
+    std::lock_guard lock(files_mu_);
+    if (files_.size() >= kMaxFiles) files_.clear();  // reloading one is one index query
+    return files_.try_emplace(ino, std::move(f)).first->second;
+  }
+  bool no_open = false;  // the kernel sends no OPEN and RELEASE for files (set in op_init)
 
   struct stat to_stat(const InodeRow& r) const {
     struct stat st {};
@@ -195,6 +216,9 @@ class LazyFs {
   FsTotals totals_;
   MemoryBlocks memory_;
   std::unique_ptr<ThreadPool> pool_;
+  static constexpr size_t kMaxFiles = 16384;
+  std::mutex files_mu_;
+  std::unordered_map<fuse_ino_t, std::shared_ptr<OpenFile>> files_;
   std::unique_ptr<BlockRecorder> recorder_;
   std::vector<BlockRef> prefetch_;
   std::thread prefetcher_;
@@ -216,6 +240,13 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   // The tree never changes: cached pages need no revalidation against attributes.
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
+  // Opens and closes need nothing of ours (the mount is read-only, a file's blocks are kept by
+  // inode): without them, a program's start (its binary and every library) costs the kernel no
+  // round trip to this process. The kernel then keeps the page cache across opens.
+  if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
+    conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+    static_cast<LazyFs*>(userdata)->no_open = true;
+  }
 }
 
 void reply_entry(fuse_req_t req, LazyFs& fs, const InodeRow& r) {
@@ -298,28 +329,33 @@ void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if ((fi->flags & O_ACCMODE) != O_RDONLY) return (void)fuse_reply_err(req, EROFS);
   auto& fs = fs_of(req);
-  auto r = fs.index().inode(ino);
-  if (!r) return (void)fuse_reply_err(req, errno_of(r.error()));
-  if (!S_ISREG(r->mode)) return (void)fuse_reply_err(req, EISDIR);
-  auto blocks = fs.index().blocks(ino);
-  if (!blocks) return (void)fuse_reply_err(req, EIO);
-  auto* f = new OpenFile{r->size, std::move(*blocks)};
-  if (f->damaged()) spdlog::warn("inode {} is damaged ({} bytes, {} blocks): reads fail with EIO", ino, f->size, f->blocks.size());
-  fi->fh = reinterpret_cast<uint64_t>(f);
+  auto f = fs.file(ino);
+  if (!f) return (void)fuse_reply_err(req, f.error().kind == Errc::invalid_input ? EISDIR : errno_of(f.error()));
+  // ENOSYS is the kernel's sign to stop sending opens (and releases): this one succeeds.
+  if (fs.no_open) return (void)fuse_reply_err(req, ENOSYS);
+  fi->fh = reinterpret_cast<uint64_t>(new std::shared_ptr<OpenFile>(std::move(*f)));
   fi->keep_cache = 1;  // content never changes: keep the page cache across opens
   fuse_reply_open(req, fi);
 }
 
-void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  auto* f = reinterpret_cast<OpenFile*>(fi->fh);
-  auto reply = fs_of(req).read(*f, static_cast<uint64_t>(off), size);
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  auto& fs = fs_of(req);
+  std::shared_ptr<OpenFile> f;
+  if (fi->fh) {
+    f = *reinterpret_cast<std::shared_ptr<OpenFile>*>(fi->fh);
+  } else {
+    auto cached = fs.file(ino);
+    if (!cached) return (void)fuse_reply_err(req, EIO);
+    f = std::move(*cached);
+  }
+  auto reply = fs.read(*f, static_cast<uint64_t>(off), size);
   if (!reply) return (void)fuse_reply_err(req, EIO);
   if (reply->iov.empty()) return (void)fuse_reply_buf(req, nullptr, 0);
   fuse_reply_iov(req, reply->iov.data(), static_cast<int>(reply->iov.size()));
 }
 
 void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete reinterpret_cast<OpenFile*>(fi->fh);
+  delete reinterpret_cast<std::shared_ptr<OpenFile>*>(fi->fh);
   fuse_reply_err(req, 0);
 }
 
