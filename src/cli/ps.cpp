@@ -1,23 +1,12 @@
 // tiffin ps [-a] [-q] [--no-trunc] [-f KEY=VALUE]… [--format table|json|TEMPLATE|'table TEMPLATE']
 #include <fmt/core.h>
 
-#include <array>
-
 #include "api/docker_format.hpp"
 #include "api/docker_view.hpp"
+#include "api/go_template.hpp"
 #include "cli/cli.hpp"
 
 namespace tiffin::cli {
-namespace {
-
-// Characters, not bytes: an image name shortened with "…" is as wide as any other.
-size_t display_width(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char ch : s) n += (ch & 0xC0) != 0x80;
-  return n;
-}
-
-}  // namespace
 
 void add_ps(CLI::App& app, Context& ctx) {
   struct Opts {
@@ -49,20 +38,14 @@ void add_ps(CLI::App& app, Context& ctx) {
       if (o->quiet) {
         for (const auto& c : list) out += (o->no_trunc ? c.id : engine::short_id(c.id)) + "\n";
       } else {
-        // Columns as wide as their widest cell plus three spaces, as docker's tabwriter does.
-        std::vector<std::array<std::string, 6>> rows{{"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"}};
+        // Columns as wide as their widest cell plus three spaces: docker's tabwriter.
+        std::string table = "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tNAMES\n";
         for (const auto& c : list) {
           std::string image = c.image.size() > 28 ? "…" + c.image.substr(c.image.size() - 27) : c.image;
-          rows.push_back({o->no_trunc ? c.id : engine::short_id(c.id), image, api::command_text(c), api::time_ago(c.created),
-              api::status_text(c), c.name});
+          table += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\n", o->no_trunc ? c.id : engine::short_id(c.id), image, api::command_text(c),
+              api::time_ago(c.created), api::status_text(c), c.name);
         }
-        std::array<size_t, 6> width{};
-        for (const auto& row : rows)
-          for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], display_width(row[i]));
-        for (const auto& row : rows) {
-          for (size_t i = 0; i + 1 < row.size(); ++i) out += row[i] + std::string(width[i] + 3 - display_width(row[i]), ' ');
-          out += row.back() + "\n";
-        }
+        out = api::tabwrite(table);
       }
       fmt::print("{}", out);
       return 0;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -169,8 +170,8 @@ TEST(FlakeLaunch, RunArgvCarriesTheCallAndDropsWhatThePilotDecides) {
   call.cwd = "/home/joe";
   auto argv = run_argv("/opt/tiffin", c, call);
   EXPECT_EQ(argv, (std::vector<std::string>{"/opt/tiffin", "--root", "/r", "run", "--rm", "-i", "-v", "/home/joe:/home/joe", "-w",
-                      "/home/joe", "--user", "1000", "--memory", "64m", "-e", "A=1", "--pull", "never", "--entrypoint", "/bin/busybox",
-                      "abc", "echo", "a b", "c\"d"}));
+                      "/home/joe", "--user", "1000", "--memory", "64m", "-e", "A=1", "--network", "host", "--pull", "never", "--entrypoint",
+                      "/bin/busybox", "abc", "echo", "a b", "c\"d"}));
   call.stdin_tty = call.stdout_tty = true;
   call.cwd = "/";
   argv = run_argv("/opt/tiffin", c, call, "flake-bbx");
@@ -181,6 +182,10 @@ TEST(FlakeLaunch, RunArgvCarriesTheCallAndDropsWhatThePilotDecides) {
   EXPECT_EQ(std::vector<std::string>(resume.end() - 4, resume.end()),
       (std::vector<std::string>{"--entrypoint", "/.tiffin/tiffin-pilot", "abc", "agent"}));
   EXPECT_EQ(flake_container_name("bbx", ""), "flake-bbx");
+  c.run_options = {"--network bridge"};
+  auto isolated = common_run_flags(c, call);
+  EXPECT_EQ(std::count(isolated.begin(), isolated.end(), "--network"), 1);
+  EXPECT_EQ(std::count(isolated.begin(), isolated.end(), "bridge"), 1);
   EXPECT_EQ(flake_container_name("bbx", "w"), "flake-bbx-w");
 }
 
