@@ -10,7 +10,7 @@ SECONDS_EACH="${1:-${FUZZ_SECONDS:-60}}"
 # and the build takes about half the time of -O2 -g (CI's hour is shared with everything else).
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DTIFFIN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" >/dev/null
-ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz go_template_fuzz cp_extract_fuzz zos_workload_fuzz >/dev/null
+ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz go_template_fuzz cp_extract_fuzz zos_workload_fuzz flake_inputs_fuzz >/dev/null
 
 work="$(mktemp -d /tmp/tiffin-fuzz.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -109,8 +109,17 @@ JSON
 printf '{"epoch": "2020-09-13T14:26:40.5+02:00", "capacity": {"disk_type": 0}, "stats_aggregator": [{"type": "redis", "data": {}}], "network_connection": [{"network_id": "6", "ipaddress": "::ffff:10.1.3.5"}]}' > "$work/zos/forms"
 printf '{"workload_id": 9, "node_id": "n", "state": "ok", "message": "", "data_json": "{\\"id\\":\\"9-1\\"}", "epoch": 1, "signature": ""}' > "$work/zos/result"
 
+# Flakes: a registration (podman-pilot's example, and a drop-in after a NUL), an agent's request,
+# a microVM's frames (a run request, stdout, an exit), a run option.
+mkdir -p "$work/flake"
+printf '\x00container:\n  name: joe\n  target_app_path: /usr/bin/joe\n  host_app_path: /usr/bin/joe\n  base_container: base\n  layers: [a, b]\n  runtime:\n    runas: root\n    resume: true\n    podman: [--rm, "-e A=b"]\ninclude:\n  tar: [/x.tar]\ntiffin: {image: abc, home: true}\n\0container:\n  runtime:\n    attach: false\n' > "$work/flake/yaml"
+printf '\x00vm:\n  name: i\n  host_app_path: /x\n  runtime:\n    firecracker: {mem_size_mib: 256, vcpu_count: 1, kernel_image_path: /k}\ntiffin: {accel: tcg}\n' > "$work/flake/vm"
+printf '\x01\x02\0\0\0sh\0-c\0\x01\0\0\0TERM=xterm\0/tmp\0' > "$work/flake/request"
+printf '\x02\x05\0\0\0\x10hello\x08\0\0\0\x12\0\0\0\0\x2a\0\0\0' > "$work/flake/frames"
+printf '\x03--storage-opt size=10G' > "$work/flake/option"
+
 status=0
-for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest api_request_fuzz:api go_template_fuzz:tmpl cp_extract_fuzz:cp zos_workload_fuzz:zos; do
+for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest api_request_fuzz:api go_template_fuzz:tmpl cp_extract_fuzz:cp zos_workload_fuzz:zos flake_inputs_fuzz:flake; do
   name="${target%%:*}"; seeds="$work/${target##*:}"
   echo "fuzz: $name for ${SECONDS_EACH}s"
   if ! "build-fuzz/fuzz/$name" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

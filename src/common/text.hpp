@@ -21,6 +21,8 @@ std::string percent_encode(std::string_view s);
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
 
 // Splits on `sep`, keeping empty fields ("a::b" → "a", "", "b").
+// Whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+bool valid_utf8(std::string_view s);
 std::vector<std::string> split(std::string_view s, char sep);
 
 // `s` fit for a message on one line: names in flists and tars are bytes and may hold control

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "common/fd.hpp"
+#include "common/text.hpp"
 
 namespace tiffin::flake {
 namespace {
@@ -111,6 +112,8 @@ Result<FlakeConfig> parse_flake_yaml(const std::vector<std::string>& documents, 
   size_t i = 0;
   try {
     for (; i < documents.size(); ++i) {
+      // YAML is Unicode text; bytes that are not would be written back as something else.
+      if (!valid_utf8(documents[i])) throw YAML::Exception(YAML::Mark::null_mark(), "not UTF-8 text");
       YAML::Node next = YAML::Load(documents[i]);
       if (next.IsNull()) continue;  // an empty drop-in changes nothing
       doc = doc ? merged(doc, next) : next;

@@ -20,11 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Whether KVM runs guests on the processor's virtualization (VT-x, AMD-V). Some cloud VMs offer a
-// /dev/kvm that is PVM, a hypervisor in software that only boots kernels built as its guests: a
-// stock kernel there is interpreted instruction by instruction and fails within a minute.
-bool hardware_kvm() { return ::access("/sys/module/kvm_intel", F_OK) == 0 || ::access("/sys/module/kvm_amd", F_OK) == 0; }
-
 // The container that holds the guest's root: made, provisioned, mounted; removed (and so
 // unmounted) when the call ends, however it ends.
 class GuestRoot {
@@ -68,7 +63,7 @@ Result<int> run_vm_flake(const std::string& name, const FlakeConfig& c, const Ca
   if (c.cpus) spec.cpus = c.cpus;
   std::string accel = c.accel;
   if (const char* forced = std::getenv("TIFFIN_VM_ACCEL"); forced && *forced) accel = forced;
-  spec.kvm = accel == "kvm" || (accel.empty() && hardware_kvm());
+  spec.kvm = accel == "kvm" || (accel.empty() && vm::hardware_kvm());
   if (!spec.kvm) spec.boot_timeout_ms = 60000;  // emulation boots in seconds, more on a busy host
   if (!c.user.empty()) {
     auto parts = split(c.user, ':');

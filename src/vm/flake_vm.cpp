@@ -301,6 +301,8 @@ unsigned host_tsc_khz() {
 
 }  // namespace
 
+bool hardware_kvm() { return ::access("/sys/module/kvm_intel", F_OK) == 0 || ::access("/sys/module/kvm_amd", F_OK) == 0; }
+
 std::string flake_vm_cmdline(const FlakeVmSpec& spec) {
   // quiet: every console line is a trap to qemu's serial emulation. panic=-1: a guest that panics
   // resets, which -no-reboot turns into qemu's exit instead of a hang. The i8042 and 8250 options

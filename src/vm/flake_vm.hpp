@@ -43,6 +43,12 @@ struct FlakeVmSpec {
   unsigned tsc_khz = 0;
 };
 
+// Whether /dev/kvm runs guests on the processor's virtualization (VT-x, AMD-V). Some cloud VMs
+// offer a /dev/kvm that is PVM, a hypervisor in software that only boots kernels built as its
+// guests: a stock kernel there is interpreted instruction by instruction and dies within a
+// minute (in SLUB's cmpxchg16b), so such hosts boot flakes' microVMs under emulation (TCG).
+bool hardware_kvm();
+
 // The kernel command line: quiet, the console on ttyS0, and what cuts boot time.
 std::string flake_vm_cmdline(const FlakeVmSpec& spec);
 // The qemu command line for `spec`, its virtio-serial port connecting to `port_socket` (pure:

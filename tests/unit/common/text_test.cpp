@@ -10,6 +10,14 @@ TEST(Text, SplitKeepsEmptyFields) {
   EXPECT_EQ(split("", ','), std::vector<std::string>{""});
 }
 
+TEST(Text, ValidUtf8RefusesMalformedSequences) {
+  EXPECT_TRUE(valid_utf8(""));
+  EXPECT_TRUE(valid_utf8("plain ascii"));
+  EXPECT_TRUE(valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  for (const char* bad : {"\xff", "\xc3", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc3\x28", "a\x80"})
+    EXPECT_FALSE(valid_utf8(bad)) << printable(bad);
+}
+
 TEST(Text, PrintableEscapesControlBytesAndNul) {
   EXPECT_EQ(printable("etc/passwd"), "etc/passwd");
   EXPECT_EQ(printable(std::string_view("a\0b\n\x1b[31m\\\x7f", 11)), "a\\x00b\\n\\x1b[31m\\\\\\x7f");

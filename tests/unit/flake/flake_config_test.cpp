@@ -112,6 +112,13 @@ TEST(FlakeConfig, BadYamlSaysWhereAndWhat) {
   }
 }
 
+TEST(FlakeConfig, RefusesWhatIsNotUtf8) {
+  auto r = parse_flake_yaml({"container:\n  name: \"\xfc\xff\"\n  host_app_path: /x\n"}, {"bin.yaml"});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().what().find("bin.yaml: not UTF-8"), std::string::npos) << r.error().what();
+  EXPECT_TRUE(parse_flake_yaml({"container:\n  name: caf\xc3\xa9\n  host_app_path: /x\n"}, {"ok.yaml"}));
+}
+
 TEST(FlakeConfig, LoadsTheFileAndItsDropInsInNameOrder) {
   auto dir = std::filesystem::temp_directory_path() / ("flakes-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir / "joe.d");
