@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from dockerd import Docker  # noqa: E402,F401 (net_bench imports it from here too)
+from podman_peer import Podman  # noqa: E402
 TIFFIN = os.environ.get("TIFFIN_BIN", str(ROOT / "build" / "apps" / "tiffin"))
 TIFFIN_OCI = str(Path(TIFFIN).parent / "tiffin-oci")
 
@@ -131,24 +132,14 @@ def main():
             print("dockerd did not start: docker figures skipped", file=sys.stderr)
 
         if shutil.which("podman"):
-            conf = tmp / "containers.conf"
-            conf.write_text('[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'
-                            '[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
-            pr = Path(tempfile.mkdtemp(prefix="pm-", dir="/tmp"))
-            podman = ["podman", "--root", str(tmp / "podman"), "--runroot", str(pr), "--tmpdir", str(pr / "tmp")]
-            env = dict(os.environ, CONTAINERS_CONF=str(conf))
-            try:
-                subprocess.run(podman + ["import", str(tmp / "rootfs.tar"), "bb"], check=True, stdout=subprocess.DEVNULL, env=env)
-                subprocess.run(podman + ["run", "--rm", "--network", "none", "bb", "true"], check=True, env=env)
-                results["podman run"] = timed(podman + ["run", "--rm", "--network", "none", "bb", "true"], args.runs, env)
-                subprocess.run(podman + ["run", "-d", "--network", "none", "--name", "idle0", "bb", "sleep", "100000"], check=True,
-                               stdout=subprocess.DEVNULL, env=env)
-                results["podman exec"] = timed(podman + ["exec", "idle0", "true"], args.runs, env)
+            with Podman(tmp) as pm:
+                pm.import_tar(tmp / "rootfs.tar", "bb")
+                subprocess.run(pm.cli("run", "--rm", "--network", "none", "bb", "true"), check=True, env=pm.env)
+                results["podman run"] = timed(pm.cli("run", "--rm", "--network", "none", "bb", "true"), args.runs, pm.env)
+                subprocess.run(pm.cli("run", "-d", "--network", "none", "--name", "idle0", "bb", "sleep", "100000"), check=True,
+                               stdout=subprocess.DEVNULL, env=pm.env)
+                results["podman exec"] = timed(pm.cli("exec", "idle0", "true"), args.runs, pm.env)
                 results["podman mem"] = mem_kb(max(pids_named("conmon")))
-            finally:
-                subprocess.run(podman + ["rm", "-f", "-a"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-                subprocess.run(["umount", "-R", "-l", str(pr)], stderr=subprocess.DEVNULL)
-                shutil.rmtree(pr, ignore_errors=True)
 
         # Many idle containers: ps time and the total memory of their shims.
         for i in range(1, args.idle):

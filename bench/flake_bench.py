@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+from podman_peer import Podman  # noqa: E402 (bench/, the script's directory)
+
 TIFFIN = os.environ.get("TIFFIN_BIN", str(ROOT / "build" / "apps" / "tiffin"))
 
 
@@ -99,21 +101,11 @@ def main():
         results["tiffin run"] = median_ms(node + ["run", "--rm", "--network", "none", "py", "/usr/bin/python3", "--version"], args.runs)
 
         if shutil.which("podman"):
-            conf = tmp / "containers.conf"
-            conf.write_text('[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n'
-                            '[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
-            pr = Path(tempfile.mkdtemp(prefix="pm-", dir="/tmp"))
-            podman = ["podman", "--root", str(tmp / "podman"), "--runroot", str(pr), "--tmpdir", str(pr / "tmp")]
-            penv = dict(os.environ, CONTAINERS_CONF=str(conf))
-            try:
-                subprocess.run(podman + ["import", str(tmp / "rootfs.tar"), "py"], check=True, stdout=subprocess.DEVNULL, env=penv)
-                argv = podman + ["run", "--rm", "--network", "none", "py", "/usr/bin/python3", "--version"]
-                subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=penv)
-                results["podman"] = median_ms(argv, args.runs, penv)
-            finally:
-                subprocess.run(podman + ["rm", "-f", "-a"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=penv)
-                subprocess.run(["umount", "-R", "-l", str(pr)], stderr=subprocess.DEVNULL)
-                shutil.rmtree(pr, ignore_errors=True)
+            with Podman(tmp) as pm:
+                pm.import_tar(tmp / "rootfs.tar", "py")
+                argv = pm.cli("run", "--rm", "--network", "none", "py", "/usr/bin/python3", "--version")
+                subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=pm.env)
+                results["podman"] = median_ms(argv, args.runs, pm.env)
         else:
             notes.append("podman is not installed: its figure is missing")
 

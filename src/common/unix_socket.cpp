@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 namespace tiffin {
 namespace {
@@ -42,20 +43,26 @@ Result<UniqueFd> connect_unix(const std::string& path) {
 }
 
 Result<void> send_fd(int sock, int fd, const std::string& name) {
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  iovec iov{const_cast<char*>(name.data()), name.size()};
+  TRY(send_fds(sock, {&fd, 1}, name));
+  return {};
+}
+
+Result<size_t> send_fds(int sock, std::span<const int> fds, std::string_view data) {
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
+  iovec iov{const_cast<char*>(data.data()), data.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
   cmsghdr* c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  if (::sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) return fail_errno("sending a descriptor over a unix socket");
-  return {};
+  c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+  std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  ssize_t n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+  if (n < 0) return fail_errno("sending descriptors over a unix socket");
+  return static_cast<size_t>(n);
 }
 
 Result<UniqueFd> receive_fd(int sock) {

@@ -329,23 +329,10 @@ Result<AgentOutcome> call_agent(const std::string& socket_path, const AgentReque
   if (!sigs) return fail_errno("signalfd");
 
   std::string frame = framed(encode_request(r));
-  int stdio[3] = {0, 1, 2};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof stdio)] = {};
-  iovec iov{frame.data(), frame.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof stdio);
-  std::memcpy(CMSG_DATA(c), stdio, sizeof stdio);
-  ssize_t sent = ::sendmsg(sock->get(), &msg, MSG_NOSIGNAL);
-  if (sent < 0) return fail_errno("sending the call to the flake agent");
-  if (size_t(sent) < frame.size())
-    TRY_CTX(write_all(sock->get(), {reinterpret_cast<const uint8_t*>(frame.data()) + sent, frame.size() - size_t(sent)}),
+  const int stdio[3] = {0, 1, 2};
+  size_t sent = TRY_CTX(send_fds(sock->get(), stdio, frame), "sending the call to the flake agent");
+  if (sent < frame.size())
+    TRY_CTX(write_all(sock->get(), {reinterpret_cast<const uint8_t*>(frame.data()) + sent, frame.size() - sent}),
         "sending the call to the flake agent");
 
   std::string in;
