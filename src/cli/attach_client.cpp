@@ -48,7 +48,19 @@ Result<int> attach_session(engine::ShimConnection& session, bool forward_stdin, 
   sigaddset(&set, SIGWINCH);
   if (forward_signal)
     for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaddset(&set, s);
-  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  sigset_t old;
+  ::sigprocmask(SIG_BLOCK, &set, &old);
+  // Afterwards the mask is as it was; what arrived since the last read was for the session that
+  // ended (the program's exit code is what the caller reports), so it is taken, not delivered.
+  struct RestoreMask {
+    sigset_t taken, mask;
+    ~RestoreMask() {
+      timespec now{};
+      while (::sigtimedwait(&taken, nullptr, &now) > 0) {
+      }
+      ::sigprocmask(SIG_SETMASK, &mask, nullptr);
+    }
+  } restore{set, old};
   UniqueFd winch(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   bool stdin_open = forward_stdin;
   for (;;) {

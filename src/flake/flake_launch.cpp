@@ -1,6 +1,9 @@
 #include "flake/flake_launch.hpp"
 
 #include <array>
+#include <cctype>
+#include <cstdint>
+#include <cstdio>
 #include <string_view>
 
 namespace tiffin::flake {
@@ -19,6 +22,8 @@ bool decided_by_pilot(std::string_view flag) {
 void append(std::vector<std::string>& out, std::initializer_list<std::string> words) { out.insert(out.end(), words); }
 
 std::string image_of(const FlakeConfig& c) { return c.engine_image.empty() ? c.image : c.engine_image; }
+
+std::string flake_name_of(const FlakeConfig& c) { return flake_name(c.host_app_path).value_or(c.host_app_path); }
 
 void terminal_flags(std::vector<std::string>& out, const Caller& call) {
   out.push_back("-i");
@@ -49,7 +54,13 @@ bool binds_cwd(const std::string& cwd) {
 }
 
 std::string flake_container_name(const std::string& name, const std::string& instance) {
-  return instance.empty() ? "flake-" + name : "flake-" + name + "-" + instance;
+  std::string safe;
+  for (char ch : name) safe += std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_' ? ch : '_';
+  uint32_t h = 2166136261u;  // FNV-1a of NAME, NUL, INSTANCE
+  for (char ch : name + std::string(1, '\0') + instance) h = (h ^ static_cast<unsigned char>(ch)) * 16777619u;
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", h);
+  return "flake-" + safe + "-" + hex;
 }
 
 std::vector<std::string> engine_flags(const FlakeConfig& c) {
@@ -59,12 +70,12 @@ std::vector<std::string> engine_flags(const FlakeConfig& c) {
   return out;
 }
 
-std::vector<std::string> common_run_flags(const FlakeConfig& c, const Caller& call) {
+std::vector<std::string> common_run_flags(const FlakeConfig& c, const Caller& call, bool with_user) {
   std::vector<std::string> out;
   if (binds_cwd(call.cwd)) append(out, {"-v", call.cwd + ":" + call.cwd, "-w", call.cwd});
   if (c.home && binds_cwd(call.home) && call.home != call.cwd) append(out, {"-v", call.home + ":" + call.home});
   if (c.home && !call.home.empty()) append(out, {"-e", "HOME=" + call.home});
-  if (!c.user.empty()) append(out, {"--user", c.user});
+  if (with_user && !c.user.empty()) append(out, {"--user", c.user});
   bool network = false;
   for (const auto& option : c.run_options) {
     auto words = split_run_option(option);
@@ -84,7 +95,10 @@ std::vector<std::string> run_argv(const std::string& tiffin, const FlakeConfig& 
   for (auto& f : engine_flags(c)) out.push_back(std::move(f));
   out.push_back("run");
   if (name.empty()) out.push_back("--rm");
-  else append(out, {"--name", name});
+  else append(out, {"--name", name, "--label", std::string(kFlakeLabel) + "=" + flake_name_of(c)});
+  // tini as pid 1: the kernel drops INT, TERM and HUP sent to a pid 1 without handlers, so
+  // without it Ctrl-C would not stop `cat` or `sleep`.
+  out.push_back("--init");
   terminal_flags(out, call);
   for (auto& f : common_run_flags(c, call)) out.push_back(std::move(f));
   append(out, {"--pull", "never", "--entrypoint", c.target(), image_of(c)});
@@ -93,7 +107,7 @@ std::vector<std::string> run_argv(const std::string& tiffin, const FlakeConfig& 
 }
 
 std::vector<std::string> create_words(const FlakeConfig& c, const Caller& call) {
-  std::vector<std::string> out{"create", "--rm"};
+  std::vector<std::string> out{"create", "--rm", "--init"};
   terminal_flags(out, call);
   for (auto& f : common_run_flags(c, call)) out.push_back(std::move(f));
   append(out, {"--pull", "never", "--entrypoint", c.target(), image_of(c)});
@@ -103,8 +117,9 @@ std::vector<std::string> create_words(const FlakeConfig& c, const Caller& call) 
 
 std::vector<std::string> resume_container_words(
     const std::string& pilot, const std::string& agent_dir, const FlakeConfig& c, const Caller& call, const std::string& name) {
-  std::vector<std::string> out{"run", "-d", "--name", name, "-v", pilot + ":/.tiffin/tiffin-pilot:ro", "-v", agent_dir + ":/.tiffin/agent"};
-  for (auto& f : common_run_flags(c, call)) out.push_back(std::move(f));
+  std::vector<std::string> out{"run", "-d", "--name", name, "--label", std::string(kFlakeLabel) + "=" + flake_name_of(c), "-v",
+      pilot + ":/.tiffin/tiffin-pilot:ro", "-v", agent_dir + ":/.tiffin/agent"};
+  for (auto& f : common_run_flags(c, call, false)) out.push_back(std::move(f));
   append(out, {"--pull", "never", "--entrypoint", "/.tiffin/tiffin-pilot", image_of(c), "agent"});
   return out;
 }

@@ -28,8 +28,11 @@ Caller split_pilot_words(const std::vector<std::string>& argv_after_0);
 // system directories ("/", /usr/…, /etc/…, /proc …): then the app starts in "/".
 bool binds_cwd(const std::string& cwd);
 
-// The container of a resume or attach flake: "flake-NAME[-INSTANCE]".
+// The container of a resume or attach flake: "flake-NAME-HASH", NAME with what a container
+// name cannot hold as '_', HASH of the flake's name and instance, so that no two flakes and
+// instances share one ("foo" @bar is not "foo-bar"). Labelled kFlakeLabel=NAME for remove.
 std::string flake_container_name(const std::string& name, const std::string& instance);
+inline constexpr const char* kFlakeLabel = "org.tiffin.flake";
 
 // `tiffin` global flags for the node the flake was registered on.
 std::vector<std::string> engine_flags(const FlakeConfig& c);
@@ -37,9 +40,9 @@ std::vector<std::string> engine_flags(const FlakeConfig& c);
 // The run flags every container of the flake gets: the caller's directory and home, the user,
 // the registered run options (less those the pilot decides itself: -i, -t, -d, --rm, --name,
 // --entrypoint), and the host's network unless an option names another.
-std::vector<std::string> common_run_flags(const FlakeConfig& c, const Caller& call);
+std::vector<std::string> common_run_flags(const FlakeConfig& c, const Caller& call, bool with_user = true);
 
-// `tiffin run --rm -i [-t] … --entrypoint TARGET IMAGE ARGS…`: a flake without resume/attach,
+// `tiffin run --rm -i [-t] --init … --entrypoint TARGET IMAGE ARGS…`: a flake without resume/attach,
 // or an attach flake's first call (then with --name, without --rm). args[0] is the tiffin binary.
 std::vector<std::string> run_argv(const std::string& tiffin, const FlakeConfig& c, const Caller& call, const std::string& name = {});
 
@@ -48,7 +51,8 @@ std::vector<std::string> run_argv(const std::string& tiffin, const FlakeConfig& 
 std::vector<std::string> create_words(const FlakeConfig& c, const Caller& call);
 
 // `run -d --name N … --entrypoint /.tiffin/tiffin-pilot IMAGE agent`: a resume flake's container,
-// its agent listening in `agent_dir` (bound at /.tiffin/agent).
+// its agent listening in `agent_dir` (bound at /.tiffin/agent). The agent runs as root (its
+// socket's directory is root's); the user applies to each app it starts (AgentRequest::user).
 std::vector<std::string> resume_container_words(
     const std::string& pilot, const std::string& agent_dir, const FlakeConfig& c, const Caller& call, const std::string& name);
 

@@ -143,16 +143,14 @@ Result<void> remove_flake(engine::Engine& e, const FlakePlaces& places, const st
   bool registered = fs::exists(yaml_path, ec);
   if (!registered && !is_pilot_link(app)) return fail(Errc::not_found, "no flake " + name);
   auto c = load_flake(places.flakes_dir, name);
-  // Its resume and attach containers (every @instance), then the agents' directories.
-  auto containers = TRY(e.list(engine::ContainerFilter{true, {}}));
-  std::string prefix = flake_container_name(name, "");
+  // Its resume and attach containers (every @instance, by their label), then the agents' directories.
+  auto containers = TRY(e.list(TRY(engine::parse_container_filter(true, {"label=" + std::string(kFlakeLabel) + "=" + name}))));
   std::string run_root = c && !c->run_root.empty() ? c->run_root : e.options().run_root;
   for (const auto& info : containers) {
-    if (info.name != prefix && !info.name.starts_with(prefix + "-")) continue;
     TRY_CTX(e.remove(info.id, true), "removing container " + info.name);
     fs::remove_all(run_root + "/flakes/" + info.name, ec);
+    fs::remove(run_root + "/flakes/" + info.name + ".lock", ec);
   }
-  fs::remove_all(run_root + "/flakes/" + prefix, ec);
   if (is_pilot_link(app)) fs::remove(app, ec);
   fs::remove_all(places.flakes_dir + "/" + name + ".d", ec);
   fs::remove(yaml_path, ec);

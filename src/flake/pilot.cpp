@@ -1,6 +1,7 @@
 #include "flake/pilot.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -60,6 +61,7 @@ Caller caller_of(int argc, char** argv, int first) {
 
 // A flake with includes: created, provisioned in its writable layer, then started attached.
 Result<int> run_with_includes(const std::string& tiffin, const FlakeConfig& c, const Caller& call) {
+  HeldSignals held;  // kept across the exec: pending ones reach the app through start's attach
   std::string id = TRY(tiffin_step(c, create_words(c, call), "creating the flake's container"));
   if (auto nl = id.rfind('\n'); nl != std::string::npos) id = id.substr(nl + 1);
   if (auto r = provision_includes(c, id); !r) {
@@ -69,7 +71,9 @@ Result<int> run_with_includes(const std::string& tiffin, const FlakeConfig& c, c
   std::vector<std::string> start{tiffin};
   for (auto& f : engine_flags(c)) start.push_back(std::move(f));
   start.insert(start.end(), {"start", "-a", "-i", id});
-  return std::unexpected(exec(start));
+  Error e = exec(start);
+  (void)tiffin_step(c, {"rm", "-f", id}, "removing the flake's container");
+  return std::unexpected(e);
 }
 
 // A resume flake: through the agent of its container, started on the first call.
@@ -83,21 +87,28 @@ Result<int> run_resumed(const std::string& name, const FlakeConfig& c, const Cal
   if (const char* term = std::getenv("TERM"); term && call.stdin_tty) r.env.push_back(std::string("TERM=") + term);
   if (c.home && !call.home.empty()) r.env.push_back("HOME=" + call.home);
   r.cwd = call.cwd;
+  r.user = c.user;
   auto outcome = call_agent(socket, r);
   if (!outcome && outcome.error().kind == Errc::unavailable) {
+    // Unavailable: nothing was sent. One caller at a time (re)makes the container; the others
+    // find its agent once they have the lock.
     std::error_code ec;
     std::filesystem::create_directories(agent_dir, ec);
     if (ec || ::chmod(agent_dir.c_str(), 0700) != 0) return fail_errno("making " + agent_dir);
-    // A container left stopped (a reboot, a killed agent) is made anew.
-    (void)tiffin_step(c, {"rm", "-f", container}, "removing the flake's stopped container");
-    auto started = tiffin_step(c, resume_container_words(self_path(), agent_dir, c, call, container), "starting the flake's container");
-    // Another call may have started it meanwhile: its agent serves us as well.
-    for (int waited = 0; waited < 10000; waited += 5) {
-      outcome = call_agent(socket, r);
-      if (outcome || outcome.error().kind != Errc::unavailable) break;
-      if (!started && waited > 1000) return std::unexpected(started.error());
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    {
+      UniqueFd lock = TRY(lock_file(agent_dir + ".lock"));
+      if (!agent_listening(socket)) {
+        // A container left stopped (a reboot, a killed agent) is made anew.
+        (void)tiffin_step(c, {"rm", "-f", container}, "removing the flake's stopped container");
+        TRY(tiffin_step(c, resume_container_words(self_path(), agent_dir, c, call, container), "starting the flake's container"));
+        for (int waited = 0; !agent_listening(socket); waited += 5) {
+          if (waited > 10000)
+            return fail(Errc::unavailable, "the flake's agent did not listen within 10 s (tiffin logs " + container + ")");
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+      }
     }
+    outcome = call_agent(socket, r);
   }
   auto o = TRY(outcome);
   if (o.kind == AgentOutcome::Kind::not_started) std::fprintf(stderr, "tiffin-pilot: %s: %s\n", name.c_str(), o.message.c_str());
@@ -156,6 +167,9 @@ int pilot_main(int argc, char** argv) {
       return 0;
     }
     if (verb != "run" || argc < 3) return usage();
+    // A name, not a path: it picks <flakes dir>/NAME.yaml.
+    auto checked = flake_name(argv[2]);
+    if (!checked || *checked != argv[2]) return report(argv[2], fail(Errc::invalid_input, "not a flake name").error());
     name = argv[2];
     first = 3;
   }

@@ -4,7 +4,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <grp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +16,7 @@
 
 #include "common/fd.hpp"
 #include "common/unix_socket.hpp"
+#include "engine/user_lookup.hpp"
 
 extern char** environ;
 
@@ -137,6 +140,21 @@ void start_app(Call& call, AgentRequest r) {
     send_outcome(call, {AgentOutcome::Kind::not_started, 125, "a call needs a program and three descriptors"});
     return;
   }
+  // The user, from the container's own files (the agent's root is the container's).
+  engine::ResolvedUser user;
+  if (!r.user.empty()) {
+    auto text = [](const char* path) {
+      auto data = read_file(path, 4 << 20);
+      return data ? std::string(data->begin(), data->end()) : std::string();
+    };
+    auto resolved = engine::resolve_user(r.user, text("/etc/passwd"), text("/etc/group"));
+    if (!resolved) {
+      send_outcome(call, {AgentOutcome::Kind::not_started, 125, resolved.error().what()});
+      return;
+    }
+    user = *resolved;
+  }
+  std::vector<gid_t> groups(user.additional_gids.begin(), user.additional_gids.end());
   auto env = merged_env(r.env);
   auto argv_c = c_strings(r.argv);
   auto env_c = c_strings(env);
@@ -150,8 +168,14 @@ void start_app(Call& call, AgentRequest r) {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::setsid();  // its own group: the caller's signals reach the whole pipeline it starts
+    ::signal(SIGPIPE, SIG_DFL);  // ignored by the agent; an ignored disposition survives exec
+    ::setsid();                  // its own group: the caller's signals reach the whole pipeline it starts
     for (int i = 0; i < 3; ++i) ::dup2(call.fds[size_t(i)].get(), i);
+    if (!r.user.empty() && (::setgroups(groups.size(), groups.data()) != 0 || ::setgid(user.gid) != 0 || ::setuid(user.uid) != 0)) {
+      int e = errno;
+      (void)!::write(report[1], &e, sizeof e);
+      ::_exit(126);
+    }
     if (!r.cwd.empty()) (void)::chdir(r.cwd.c_str());
     ::execvpe(argv_c[0], argv_c.data(), env_c.data());
     int e = errno;
@@ -181,7 +205,7 @@ void start_app(Call& call, AgentRequest r) {
 // What the call's socket brought: the request (with the fds), then signals.
 bool serve_input(Call& call) {
   char buf[65536];
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)];
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
   iovec iov{buf, sizeof buf};
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -190,7 +214,13 @@ bool serve_input(Call& call) {
   msg.msg_controllen = sizeof control;
   ssize_t n = ::recvmsg(call.sock.get(), &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return true;
-  for (auto& fd : take_fds(msg)) call.fds.push_back(std::move(fd));
+  // Descriptors only from a message that arrived whole (a failed recvmsg leaves `control` as it was).
+  if (n >= 0)
+    for (auto& fd : take_fds(msg)) call.fds.push_back(std::move(fd));
+  if (n >= 0 && (msg.msg_flags & MSG_CTRUNC)) {
+    send_outcome(call, {AgentOutcome::Kind::not_started, 125, "a call sent more descriptors than three"});
+    return call.pid > 0;
+  }
   if (n <= 0) {
     if (call.pid > 0) ::kill(-call.pid, SIGHUP);  // the caller went away: a hang-up, as a terminal's
     call.sock.reset();
@@ -227,6 +257,7 @@ std::string encode_request(const AgentRequest& r) {
   put_texts(out, r.argv);
   put_texts(out, r.env);
   out.append(r.cwd.c_str(), r.cwd.size() + 1);
+  out.append(r.user.c_str(), r.user.size() + 1);
   return out;
 }
 
@@ -237,6 +268,7 @@ Result<AgentRequest> decode_request(std::string_view body) {
   r.argv = TRY(in.texts());
   r.env = TRY(in.texts());
   r.cwd = TRY(in.text());
+  r.user = TRY(in.text());
   if (!in.done()) return fail(Errc::corrupt, "flake agent message: trailing bytes");
   return r;
 }
@@ -292,13 +324,15 @@ Result<void> run_agent(const std::string& socket_path) {
         }
       }
       if (stop) {
+        // The apps get SIGTERM and a few seconds: once pid 1 is gone, the kernel kills the rest.
         for (auto& c : calls)
           if (c->pid > 0) ::kill(-c->pid, SIGTERM);
+        for (int waited = 0; waited < 3000 && ::waitpid(-1, nullptr, WNOHANG) >= 0; waited += 10) ::usleep(10000);
         return {};
       }
     }
     for (size_t i = 0; i < calls.size(); ++i)
-      if (fds[2 + i].revents && !serve_input(*calls[i])) calls[i]->sock.reset();
+      if (fds[2 + i].revents && calls[i]->sock && !serve_input(*calls[i])) calls[i]->sock.reset();
     std::erase_if(calls, [](const auto& c) { return !c->sock && c->pid <= 0; });
     if (fds[0].revents & POLLIN) {
       int fd = ::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -310,13 +344,27 @@ Result<void> run_agent(const std::string& socket_path) {
   }
 }
 
-Result<AgentOutcome> call_agent(const std::string& socket_path, const AgentRequest& r) {
-  auto sock = connect_unix(socket_path);
+namespace {
+
+Result<UniqueFd> connect_agent(const std::string& socket_path) {
+  UniqueFd path(::open(socket_path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  struct stat st {};
+  if (!path || ::fstat(path.get(), &st) != 0 || !S_ISSOCK(st.st_mode)) return fail(Errc::unavailable, "no flake agent at " + socket_path);
+  auto sock = connect_unix("/proc/self/fd/" + std::to_string(path.get()));
   if (!sock) {
     if (sock.error().sys_errno == ENOENT || sock.error().sys_errno == ECONNREFUSED)
       return fail(Errc::unavailable, "no flake agent at " + socket_path);
-    return std::unexpected(sock.error());
+    return std::unexpected(sock.error().context(socket_path));
   }
+  return sock;
+}
+
+}  // namespace
+
+bool agent_listening(const std::string& socket_path) { return connect_agent(socket_path).has_value(); }
+
+Result<AgentOutcome> call_agent(const std::string& socket_path, const AgentRequest& r) {
+  auto sock = TRY(connect_agent(socket_path));
   sigset_t set, old;
   sigemptyset(&set);
   for (int s : forwarded_signals()) sigaddset(&set, s);
@@ -330,14 +378,14 @@ Result<AgentOutcome> call_agent(const std::string& socket_path, const AgentReque
 
   std::string frame = framed(encode_request(r));
   const int stdio[3] = {0, 1, 2};
-  size_t sent = TRY_CTX(send_fds(sock->get(), stdio, frame), "sending the call to the flake agent");
+  size_t sent = TRY_CTX(send_fds(sock.get(), stdio, frame), "sending the call to the flake agent");
   if (sent < frame.size())
-    TRY_CTX(write_all(sock->get(), {reinterpret_cast<const uint8_t*>(frame.data()) + sent, frame.size() - sent}),
+    TRY_CTX(write_all(sock.get(), {reinterpret_cast<const uint8_t*>(frame.data()) + sent, frame.size() - sent}),
         "sending the call to the flake agent");
 
   std::string in;
   for (;;) {
-    pollfd fds[2] = {{sock->get(), POLLIN, 0}, {sigs.get(), POLLIN, 0}};
+    pollfd fds[2] = {{sock.get(), POLLIN, 0}, {sigs.get(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
       if (errno == EINTR) continue;
       return fail_errno("poll");
@@ -347,14 +395,14 @@ Result<AgentOutcome> call_agent(const std::string& socket_path, const AgentReque
       while (::read(sigs.get(), &si, sizeof si) == sizeof si) {
         std::string word;
         put_u32(word, si.ssi_signo);
-        (void)::send(sock->get(), word.data(), word.size(), MSG_NOSIGNAL);
+        (void)::send(sock.get(), word.data(), word.size(), MSG_NOSIGNAL);
       }
     }
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       char buf[4096];
-      ssize_t n = ::read(sock->get(), buf, sizeof buf);
+      ssize_t n = ::read(sock.get(), buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return fail(Errc::unavailable, "the flake agent went away before the app ended");
+      if (n <= 0) return fail(Errc::internal, "the flake agent went away before the app ended");
       in.append(buf, size_t(n));
       auto body = TRY(take_frame(in));
       if (body) return decode_outcome(*body);

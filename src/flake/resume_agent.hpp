@@ -27,6 +27,7 @@ struct AgentRequest {
   std::vector<std::string> argv;  // argv[0]: the program (searched in the container's PATH)
   std::vector<std::string> env;   // KEY=value over the container's environment
   std::string cwd;                // where the app starts, if it exists inside; else the agent's own
+  std::string user;               // run's --user (name|uid[:group|gid]) in the container; "": the agent's (root)
   bool operator==(const AgentRequest&) const = default;
 };
 
@@ -47,11 +48,17 @@ std::string encode_outcome(const AgentOutcome& o);
 Result<AgentOutcome> decode_outcome(std::string_view body);
 
 // The agent: listens on `socket_path` and serves calls until SIGTERM (then the apps get SIGTERM
-// too) or an error. As pid 1 it also reaps every orphan in the container.
+// and a few seconds to end: the agent's exit kills what is left of the container) or an error.
+// As pid 1 it also reaps every orphan in the container.
 Result<void> run_agent(const std::string& socket_path);
 
 // The caller's side: sends `r` with our fds 0, 1, 2 and relays our signals until the app ends.
-// Errc::unavailable when no agent listens on `socket_path`.
+// Errc::unavailable when no agent listens on `socket_path` (nothing was sent: the caller may
+// start one and call again); an agent that goes away mid-call is Errc::internal (the app may
+// have run: never call again). The socket is connected through an O_PATH|O_NOFOLLOW descriptor:
+// the container may replace it, but not with a link to another socket of the host's.
 Result<AgentOutcome> call_agent(const std::string& socket_path, const AgentRequest& r);
+// Whether an agent accepts connections on `socket_path` (connects and hangs up).
+bool agent_listening(const std::string& socket_path);
 
 }  // namespace tiffin::flake

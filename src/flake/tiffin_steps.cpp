@@ -32,6 +32,15 @@ Result<void> copy_tar_in(const FlakeConfig& c, const std::string& id, int in, co
 
 }  // namespace
 
+HeldSignals::HeldSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set, s);
+  ::sigprocmask(SIG_BLOCK, &set, &old_);
+}
+
+HeldSignals::~HeldSignals() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
+
 std::string tiffin_binary() {
   std::error_code ec;
   return (fs::read_symlink("/proc/self/exe", ec).parent_path() / "tiffin").string();

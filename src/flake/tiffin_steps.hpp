@@ -2,6 +2,8 @@
 // `tiffin` binary beside the pilot (found through /proc/self/exe), so the launcher stays small.
 #pragma once
 
+#include <signal.h>
+
 #include <string>
 #include <vector>
 
@@ -9,6 +11,20 @@
 #include "flake/flake_config.hpp"
 
 namespace tiffin::flake {
+
+// INT, TERM, HUP and QUIT blocked for the object's life: the pilot makes containers it must
+// remove, so these wait until it has (and then end it, or reach what it execs next, which
+// inherits the mask: tiffin start's attach reads them and forwards them to the app).
+class HeldSignals {
+ public:
+  HeldSignals();
+  ~HeldSignals();
+  HeldSignals(const HeldSignals&) = delete;
+  HeldSignals& operator=(const HeldSignals&) = delete;
+
+ private:
+  sigset_t old_{};
+};
 
 // tiffin, beside the running executable.
 std::string tiffin_binary();

@@ -76,6 +76,7 @@ Result<int> run_vm_flake(const std::string& name, const FlakeConfig& c, const Ca
   spec.argv.push_back(c.target());
   spec.argv.insert(spec.argv.end(), call.args.begin(), call.args.end());
 
+  HeldSignals held;  // the container goes however the call ends (run_flake_vm forwards them to the app)
   auto t0 = std::chrono::steady_clock::now();
   GuestRoot root = TRY(GuestRoot::make(c));
   double root_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -94,7 +95,7 @@ Result<int> run_vm_flake(const std::string& name, const FlakeConfig& c, const Ca
   // flake-pilot's debugging switch: where the call's time went, on stderr.
   if (const char* debug = std::getenv("PILOT_DEBUG"); debug && *debug && *debug != '0') {
     std::string marks;
-    for (const auto& m : times.marks) marks += fmt::format(" {} {:.0f}", m.name, m.guest_ms);
+    for (const auto& m : times.marks) marks += fmt::format(" {} {:.0f}", printable(m.name), m.guest_ms);  // the guest's words
     fmt::print(stderr,
         "tiffin-pilot: {} ({}): root {:.0f} ms; qemu spawned {:.0f}, port {:.0f}, exit frame {:.0f}, qemu exited {:.0f} ms; guest clock:{} "
         "ms\n",

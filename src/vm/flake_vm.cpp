@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -117,8 +119,12 @@ class ForwardedSignals {
 };
 
 // qemu's stdout and stderr go to qemu.log; it is in a session of its own (a terminal's ^C is for
-// the app, which gets it as a frame, not for qemu) and dies with the caller.
-Result<void> start_qemu(Qemu& q, const std::vector<std::string>& argv, const std::string& log, const sigset_t& mask) {
+// the app, which gets it as a frame, not for qemu) and dies with the caller. It sees the guest's
+// root through a nodev,nosuid bind in a mount namespace of its own: qemu runs as root and makes
+// what the (untrusted) guest asks for on the host, device nodes included; through this mount
+// neither it nor anyone may open one, nor gain privileges from a setuid file the guest made.
+Result<void> start_qemu(
+    Qemu& q, const std::vector<std::string>& argv, const std::string& log, const sigset_t& mask, const std::string& root) {
   UniqueFd out(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!out) return fail_errno(log);
   pid_t parent = ::getpid();
@@ -126,6 +132,10 @@ Result<void> start_qemu(Qemu& q, const std::vector<std::string>& argv, const std
                       [&] {
                         ::setsid();
                         if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) return false;
+                        if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+                            ::mount(root.c_str(), root.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+                            ::mount(nullptr, root.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_NODEV | MS_NOSUID, nullptr) != 0)
+                          return false;
                         ::sigprocmask(SIG_SETMASK, &mask, nullptr);
                         int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
                         return null >= 0 && ::dup2(null, 0) == 0 && ::dup2(out.get(), 1) == 1 && ::dup2(out.get(), 2) == 2;
@@ -157,7 +167,7 @@ struct Run {
     s.cpu = cpu;
     UniqueFd listener = TRY(listen_unix(sock, true));
     Qemu q;
-    TRY(start_qemu(q, flake_vm_qemu_argv(s, sock), qemu_log, signals.old_mask()));
+    TRY(start_qemu(q, flake_vm_qemu_argv(s, sock), qemu_log, signals.old_mask(), s.root_dir));
     if (times) times->qemu_spawned = ms_since(t0);
     auto deadline = Clock::now() + std::chrono::milliseconds(spec.boot_timeout_ms);
     auto remaining = [&] {

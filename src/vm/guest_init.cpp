@@ -195,7 +195,8 @@ Result<App> start_app(const FlakeRequest& req) {
       (void)!::write(status[1], msg.data(), msg.size());
       ::_exit(127);
     };
-    ::setsid();  // its own process group, so a terminal's signals can go to all of it
+    ::setsid();                  // its own process group, so a terminal's signals can go to all of it
+    ::signal(SIGPIPE, SIG_DFL);  // ignored by the init; an ignored disposition survives exec
     if (::dup2(in[0], 0) < 0 || ::dup2(out[1], 1) < 0 || ::dup2(err[1], 2) < 0) fail_child("dup2");
     if (::setgroups(0, nullptr) != 0 || ::setgid(req.gid) != 0 || ::setuid(req.uid) != 0) fail_child("setuid");
     if (::chdir(req.workdir.c_str()) != 0) fail_child("chdir");

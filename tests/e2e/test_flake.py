@@ -127,7 +127,8 @@ def test_resume_keeps_one_container_and_runs_each_call_in_it(node, image, flakes
     flakes.register("rb", "--image", image, "--target", "/bin/busybox", "--resume")
     assert_contract(flakes, "rb")
     ids = node.container_ids()
-    assert len(ids) == 1 and node.inspect(ids[0])["Name"] == "/flake-rb"
+    assert len(ids) == 1 and node.inspect(ids[0])["Name"].startswith("/flake-rb-")
+    assert node.inspect(ids[0])["Config"]["Labels"]["org.tiffin.flake"] == "rb"
     p = flakes.call("rb", "sh", "-c", "echo kept > /tmp/state; echo $$")
     assert p.returncode == 0
     p = flakes.call("rb", "cat", "/tmp/state")
@@ -140,9 +141,15 @@ def test_resume_keeps_one_container_and_runs_each_call_in_it(node, image, flakes
     assert p.returncode == 1
     assert len(node.container_ids()) == 2
     # A stopped container (a reboot, a killed agent) is made anew on the next call.
-    node("stop", "-t", "1", "flake-rb")
+    node("stop", "-t", "1", ids[0])
     assert flakes.call("rb", "echo", "again").stdout == b"again\n"
     assert flakes.call("rb", "missing-applet").returncode == 127
+    # Callers that find no agent at once make one container between them.
+    node("rm", "-f", *node.container_ids())
+    procs = [subprocess.Popen([flakes.bin / "rb", "echo", f"call {i}"], stdout=subprocess.PIPE, env=flakes.env) for i in range(4)]
+    assert sorted(p.communicate(timeout=60)[0] for p in procs) == [f"call {i}\n".encode() for i in range(4)]
+    assert all(p.returncode == 0 for p in procs)
+    assert len(node.container_ids()) == 1
     flakes.flake("remove", "--app", flakes.bin / "rb")
     assert node.container_ids() == []
     assert not (flakes.bin / "rb").exists() and not (flakes.dir / "rb.yaml").exists()
@@ -191,6 +198,22 @@ def test_terminal_size_resize_and_ctrl_c(node, image, flakes, mode):
     assert "on-a-tty" in out and "size 24 80" in out and "size 40 132" in out, out
     assert "got-ctrl-c" in out, out
     assert code == 9, out
+    # A program with no handler of its own stops at Ctrl-C too (no pid 1 that ignores it).
+    code, out = pty_session([str(flakes.bin / "tt"), "sh", "-c", "echo sleeping; exec sleep 100"], flakes.env,
+                            [("sleeping", b"\x03")])
+    assert code == 130, out
+
+
+@static_pilot_only
+def test_resume_runs_apps_as_the_registered_user(node, image, flakes, tmp_path):
+    flakes.register("ru", "--image", image, "--target", "/bin/busybox", "--resume", "--user", "1000")
+    p = flakes.call("ru", "sh", "-c", "busybox id -u; busybox id -g; busybox yes | busybox head -n 1")
+    assert (p.returncode, p.stdout, p.stderr) == (0, b"1000\n1000\n" + b"y\n", b""), p.stderr
+    # Ctrl-C through a pipe (no terminal) stops an app with no handler of its own.
+    proc = subprocess.Popen([flakes.bin / "ru", "sleep", "100"], env=flakes.env)
+    time.sleep(1)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(20) == 130
 
 
 def test_flake_pilots_own_yaml_written_by_hand(node, image, flakes):
@@ -253,7 +276,7 @@ def test_attach_flake_restarts_its_container(node, image, flakes):
     flakes.register("at", "--image", image, "--target", "/bin/busybox", "--attach")
     assert flakes.call("at", "sh", "-c", "echo first; exit 3").returncode == 3
     ids = node.container_ids()
-    assert len(ids) == 1 and node.inspect(ids[0])["Name"] == "/flake-at"
+    assert len(ids) == 1 and node.inspect(ids[0])["Name"].startswith("/flake-at-")
     # Not running: started again (with its first command), attached.
     p = flakes.call("at", "ignored")
     assert (p.returncode, p.stdout) == (3, b"first\n")

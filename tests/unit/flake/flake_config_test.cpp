@@ -176,24 +176,31 @@ TEST(FlakeLaunch, RunArgvCarriesTheCallAndDropsWhatThePilotDecides) {
   call.args = {"echo", "a b", "c\"d"};
   call.cwd = "/home/joe";
   auto argv = run_argv("/opt/tiffin", c, call);
-  EXPECT_EQ(argv, (std::vector<std::string>{"/opt/tiffin", "--root", "/r", "run", "--rm", "-i", "-v", "/home/joe:/home/joe", "-w",
+  EXPECT_EQ(argv, (std::vector<std::string>{"/opt/tiffin", "--root", "/r", "run", "--rm", "--init", "-i", "-v", "/home/joe:/home/joe", "-w",
                       "/home/joe", "--user", "1000", "--memory", "64m", "-e", "A=1", "--network", "host", "--pull", "never", "--entrypoint",
                       "/bin/busybox", "abc", "echo", "a b", "c\"d"}));
   call.stdin_tty = call.stdout_tty = true;
   call.cwd = "/";
-  argv = run_argv("/opt/tiffin", c, call, "flake-bbx");
-  EXPECT_EQ(std::vector<std::string>(argv.begin() + 3, argv.begin() + 10),
-      (std::vector<std::string>{"run", "--name", "flake-bbx", "-i", "-t", "-e", "TERM"}));
-  auto resume = resume_container_words("/opt/tiffin-pilot", "/run/tiffin/flakes/flake-bbx", c, call, "flake-bbx");
-  EXPECT_EQ(std::vector<std::string>(resume.begin(), resume.begin() + 4), (std::vector<std::string>{"run", "-d", "--name", "flake-bbx"}));
+  argv = run_argv("/opt/tiffin", c, call, "flake-bbx-1");
+  EXPECT_EQ(std::vector<std::string>(argv.begin() + 3, argv.begin() + 12),
+      (std::vector<std::string>{"run", "--name", "flake-bbx-1", "--label", "org.tiffin.flake=bbx", "--init", "-i", "-t", "-e"}));
+  // The agent runs as root (its socket is root's); the user is each app's.
+  auto resume = resume_container_words("/opt/tiffin-pilot", "/run/tiffin/flakes/flake-bbx-1", c, call, "flake-bbx-1");
+  EXPECT_EQ(std::vector<std::string>(resume.begin(), resume.begin() + 6),
+      (std::vector<std::string>{"run", "-d", "--name", "flake-bbx-1", "--label", "org.tiffin.flake=bbx"}));
+  EXPECT_EQ(std::count(resume.begin(), resume.end(), "--user"), 0);
   EXPECT_EQ(std::vector<std::string>(resume.end() - 4, resume.end()),
       (std::vector<std::string>{"--entrypoint", "/.tiffin/tiffin-pilot", "abc", "agent"}));
-  EXPECT_EQ(flake_container_name("bbx", ""), "flake-bbx");
+  // One container a flake and instance, never another's: "foo" @bar is not "foo-bar".
+  EXPECT_EQ(flake_container_name("bbx", ""), flake_container_name("bbx", ""));
+  EXPECT_TRUE(flake_container_name("bbx", "").starts_with("flake-bbx-"));
+  EXPECT_NE(flake_container_name("bbx", ""), flake_container_name("bbx", "w"));
+  EXPECT_NE(flake_container_name("foo", "bar"), flake_container_name("foo-bar", ""));
+  EXPECT_TRUE(flake_container_name("g++", "").starts_with("flake-g__-"));  // what a container name can hold
   c.run_options = {"--network bridge"};
   auto isolated = common_run_flags(c, call);
   EXPECT_EQ(std::count(isolated.begin(), isolated.end(), "--network"), 1);
   EXPECT_EQ(std::count(isolated.begin(), isolated.end(), "bridge"), 1);
-  EXPECT_EQ(flake_container_name("bbx", "w"), "flake-bbx-w");
 }
 
 }  // namespace

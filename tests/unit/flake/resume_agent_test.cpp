@@ -15,7 +15,7 @@ namespace tiffin::flake {
 namespace {
 
 TEST(ResumeAgent, MessagesRoundTrip) {
-  AgentRequest r{{"/bin/sh", "-c", "echo 'a b'"}, {"TERM=xterm", "HOME=/home/x"}, "/home/x"};
+  AgentRequest r{{"/bin/sh", "-c", "echo 'a b'"}, {"TERM=xterm", "HOME=/home/x"}, "/home/x", "1000:100"};
   auto back = decode_request(encode_request(r));
   ASSERT_TRUE(back) << back.error().what();
   EXPECT_EQ(*back, r);
@@ -31,7 +31,7 @@ TEST(ResumeAgent, MessagesRoundTrip) {
 }
 
 TEST(ResumeAgent, MalformedMessagesAreRefused) {
-  std::string good = encode_request({{"a"}, {"B=c"}, "/"});
+  std::string good = encode_request({{"a"}, {"B=c"}, "/", "u"});
   for (size_t cut = 0; cut < good.size(); ++cut) {
     auto r = decode_request(good.substr(0, cut));
     ASSERT_FALSE(r) << cut;
@@ -133,6 +133,20 @@ TEST_F(LiveAgent, AMissingProgramIs127AndTheCallersSignalReachesTheApp) {
     calls.emplace_back([&, i] { codes[size_t(i)] = call({{"/bin/sh", "-c", "sleep 0.2; exit " + std::to_string(i)}, {}, "/"}, "").code; });
   for (auto& t : calls) t.join();
   EXPECT_EQ(codes, (std::vector<int>{0, 1, 2, 3}));
+}
+
+TEST_F(LiveAgent, AppsStartAsTheUserWithSigpipeAsUsual) {
+  // An app that writes into a closed pipe dies quietly, as it would in a shell (the agent itself
+  // ignores SIGPIPE).
+  auto piped = call({{"/bin/sh", "-c", "yes | head -n 1"}, {}, "/"}, "");
+  EXPECT_EQ(piped.out, "y\n");
+  EXPECT_EQ(piped.err, "");
+  if (::geteuid() != 0) GTEST_SKIP() << "changing users needs root";
+  auto as_nobody = call({{"/bin/sh", "-c", "id -u; id -g"}, {}, "/", "65534:65533"}, "");
+  EXPECT_EQ(as_nobody.code, 0) << as_nobody.err;
+  EXPECT_EQ(as_nobody.out, "65534\n65533\n");
+  auto unknown = call({{"/bin/true"}, {}, "/", "no-such-user"}, "");
+  EXPECT_EQ(unknown.code, 125);
 }
 
 TEST(ResumeAgentCaller, NoAgentIsUnavailable) {
