@@ -60,11 +60,8 @@ Result<void> walk_upper(int upper, int lower, const std::string& prefix, std::ve
 
 Result<std::vector<Change>> Engine::changes(const std::string& ref) {
   ContainerInfo c = TRY(inspect(ref));
-  std::string rootfs = container_dir(c.id) + "/rootfs";
-  auto image = TRY(find_image(c.image_id));
-  if (!image) return fail(Errc::not_found, "the image of container " + c.name + " is gone");
   // The upper layer is on the sized disk when there is one, mounted with the rootfs.
-  if (!mounted_over(rootfs)) TRY(prepare_rootfs(c.id, c.config, *image));
+  TRY(mounted_rootfs(c));
   UniqueFd upper(::open((container_dir(c.id) + "/layer/rw/upper").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!upper) return fail_errno("opening the layer of container " + c.name);
   UniqueFd lower(::open((opts_.run_root + "/mounts/" + c.image_id).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));

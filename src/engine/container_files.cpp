@@ -70,12 +70,7 @@ Result<Engine::FilesRoot> Engine::files_root(const std::string& ref, const std::
   if ((c.state.status == ContainerStatus::running || c.state.status == ContainerStatus::paused) && c.state.pid > 0 && c.shim_alive)
     return FilesRoot{"/proc/" + std::to_string(c.state.pid) + "/root", p, c};
   // Stopped: its rootfs, or the volume mounted over the path.
-  std::string rootfs = container_dir(c.id) + "/rootfs";
-  if (!mounted_over(rootfs)) {
-    auto image = TRY(find_image(c.image_id));
-    if (!image) return fail(Errc::not_found, "the image of container " + c.name + " is gone");
-    TRY(prepare_rootfs(c.id, c.config, *image));
-  }
+  std::string rootfs = TRY(mounted_rootfs(c));
   auto sources = TRY(volume_mounts(c.config));
   FilesRoot best{rootfs, p, c};
   size_t best_len = 0;
@@ -88,11 +83,6 @@ Result<Engine::FilesRoot> Engine::files_root(const std::string& ref, const std::
     }
   }
   return best;
-}
-
-Result<std::string> Engine::mount_rootfs(const std::string& ref) {
-  FilesRoot at = TRY(files_root(ref, "/"));
-  return at.root;
 }
 
 Result<PathStat> Engine::stat_path(const std::string& ref, const std::string& path) {

@@ -128,4 +128,20 @@ Result<void> Engine::write_bundle(
   return write_file_atomic(dir + "/config.json", runtime::spec_to_json(spec), 0644, false);
 }
 
+Result<std::string> Engine::mounted_rootfs(const ContainerInfo& c) {
+  std::string rootfs = container_dir(c.id) + "/rootfs";
+  if (mounted_over(rootfs)) return rootfs;
+  auto image = TRY(find_image(c.image_id));
+  if (!image) return fail(Errc::not_found, "the image of container " + c.name + " is gone");
+  TRY(prepare_rootfs(c.id, c.config, *image));
+  return rootfs;
+}
+
+Result<std::string> Engine::mount_rootfs(const std::string& ref) {
+  ContainerInfo c = TRY(inspect(ref));
+  if ((c.state.status == ContainerStatus::running || c.state.status == ContainerStatus::paused) && c.state.pid > 0 && c.shim_alive)
+    return "/proc/" + std::to_string(c.state.pid) + "/root";
+  return mounted_rootfs(c);
+}
+
 }  // namespace tiffin::engine

@@ -392,6 +392,8 @@ class Engine {
   Result<void> drop_record(const std::string& id, bool volumes);
   // container_rootfs.cpp: what a container needs before its shim starts, and undoing it
   Result<void> prepare_rootfs(const std::string& id, const ContainerConfig& c, const ImageInfo& image);
+  // A stopped container's rootfs, mounted if it is not (for work on its files from outside).
+  Result<std::string> mounted_rootfs(const ContainerInfo& c);
   // container_network.cpp: leases first (in create, before anything is made in the kernel),
   // then the namespace, veths, addresses and routes; undone by release_network.
   Result<void> lease_network(const std::string& id, const ContainerConfig& c, const ImageInfo& image);
