@@ -5,7 +5,7 @@
 # End-to-end tests need root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FUZZ_SECONDS="${FUZZ_SECONDS:-12}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-9}"
 
 scripts/install-deps.sh
 
