@@ -3,20 +3,14 @@
 #include <fmt/core.h>
 
 #include <cstdlib>
-#include <filesystem>
 
 #include "cli/cli.hpp"
+#include "common/subprocess.hpp"
 #include "flake/flake_launch.hpp"
 #include "flake/flake_registry.hpp"
 
 namespace tiffin::cli {
 namespace {
-
-std::string beside_self(const char* name) {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return (self.parent_path() / name).string();
-}
 
 nlohmann::json flake_json(const std::string& name, const flake::FlakeConfig& c) {
   return {{"name", name}, {"engine", c.vm ? "vm" : "container"}, {"app", c.host_app_path}, {"target", c.target()}, {"image", c.image},

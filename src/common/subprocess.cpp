@@ -1,5 +1,7 @@
 #include "common/subprocess.hpp"
 
+#include <filesystem>
+
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,5 +58,13 @@ int wait_exit(pid_t pid) {
   }
   return exit_code(status);
 }
+
+std::string self_executable() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : self.string();
+}
+
+std::string beside_self(const std::string& name) { return (std::filesystem::path(self_executable()).parent_path() / name).string(); }
 
 }  // namespace tiffin

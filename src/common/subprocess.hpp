@@ -24,6 +24,11 @@ struct Captured {
 // code; its standard input is /dev/null.
 Result<Captured> run_captured(const std::vector<std::string>& argv, bool with_stderr = false);
 
+// The running executable's path (/proc/self/exe), and a program installed beside it: how
+// tiffin's binaries find each other (tiffin-pilot → tiffin, tiffin-full → tiffin-pilot …).
+std::string self_executable();
+std::string beside_self(const std::string& name);
+
 // Waits for `pid`: its exit code, or 128 + the number of the signal that killed it.
 int wait_exit(pid_t pid);
 // The same for a status from waitpid.

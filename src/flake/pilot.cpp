@@ -25,12 +25,6 @@ namespace {
 
 constexpr const char* kAgentSocket = "/.tiffin/agent/agent.sock";  // inside a resume flake's container
 
-std::string self_path() {
-  std::error_code ec;
-  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string() : self.string();
-}
-
 int report(const std::string& name, const Error& e) {
   std::fprintf(stderr, "tiffin-pilot: %s: %s\n", name.c_str(), e.what().c_str());
   if (e.kind == Errc::program_not_found || e.kind == Errc::program_not_executable) return start_failure_exit_code(e);
@@ -63,7 +57,7 @@ Caller caller_of(int argc, char** argv, int first) {
 Result<int> run_with_includes(const std::string& tiffin, const FlakeConfig& c, const Caller& call) {
   HeldSignals held;  // kept across the exec: pending ones reach the app through start's attach
   std::string id = TRY(tiffin_step(c, create_words(c, call), "creating the flake's container"));
-  if (auto nl = id.rfind('\n'); nl != std::string::npos) id = id.substr(nl + 1);
+  id = last_line(id);
   if (auto r = provision_includes(c, id); !r) {
     (void)tiffin_step(c, {"rm", "-f", id}, "removing the flake's container");
     return std::unexpected(r.error());
@@ -100,7 +94,7 @@ Result<int> run_resumed(const std::string& name, const FlakeConfig& c, const Cal
       if (!agent_listening(socket)) {
         // A container left stopped (a reboot, a killed agent) is made anew.
         (void)tiffin_step(c, {"rm", "-f", container}, "removing the flake's stopped container");
-        TRY(tiffin_step(c, resume_container_words(self_path(), agent_dir, c, call, container), "starting the flake's container"));
+        TRY(tiffin_step(c, resume_container_words(self_executable(), agent_dir, c, call, container), "starting the flake's container"));
         for (int waited = 0; !agent_listening(socket); waited += 5) {
           if (waited > 10000)
             return fail(Errc::unavailable, "the flake's agent did not listen within 10 s (tiffin logs " + container + ")");

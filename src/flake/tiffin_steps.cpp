@@ -41,9 +41,11 @@ HeldSignals::HeldSignals() {
 
 HeldSignals::~HeldSignals() { ::sigprocmask(SIG_SETMASK, &old_, nullptr); }
 
-std::string tiffin_binary() {
-  std::error_code ec;
-  return (fs::read_symlink("/proc/self/exe", ec).parent_path() / "tiffin").string();
+std::string tiffin_binary() { return beside_self("tiffin"); }
+
+std::string last_line(const std::string& out) {
+  size_t nl = out.rfind('\n');
+  return nl == std::string::npos ? out : out.substr(nl + 1);
 }
 
 Result<std::string> tiffin_step(const FlakeConfig& c, const std::vector<std::string>& words, const std::string& what) {

@@ -29,6 +29,9 @@ class HeldSignals {
 // tiffin, beside the running executable.
 std::string tiffin_binary();
 
+// A verb's answer after anything printed before it (create's id after a pull's or warning's lines).
+std::string last_line(const std::string& out);
+
 // `tiffin [--root …] WORDS…` on the flake's node: its stdout (trimmed), or an error carrying
 // `what` and what it printed (exit code 2: Errc::invalid_input).
 Result<std::string> tiffin_step(const FlakeConfig& c, const std::vector<std::string>& words, const std::string& what);

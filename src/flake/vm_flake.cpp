@@ -27,7 +27,7 @@ class GuestRoot {
   static Result<GuestRoot> make(const FlakeConfig& c) {
     std::string image = c.engine_image.empty() ? c.image : c.engine_image;
     std::string out = TRY(tiffin_step(c, {"create", "--pull", "never", "--network", "none", image}, "creating the flake's root"));
-    GuestRoot root(c, out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1));
+    GuestRoot root(c, last_line(out));
     TRY(provision_includes(c, root.id_));
     root.dir_ = TRY(tiffin_step(c, {"mount", root.id_}, "mounting the flake's root"));
     std::string env = TRY(tiffin_step(c, {"inspect", "--format", "{{json .Config.Env}}", root.id_}, "the image's environment"));
