@@ -4,6 +4,7 @@
 #include "cli/cli.hpp"
 #include "engine/trust_policy.hpp"
 #include "fuse/lazy_fs.hpp"
+#include "hub/flist_ref.hpp"
 
 namespace tiffin::cli {
 namespace {
@@ -20,6 +21,7 @@ struct MountFlags {
   MountOptions o;
   uint64_t cache_mib = 2048;
   unsigned timeout_ms = 5000;
+  unsigned learn_seconds = 30;
 
   void add_to(CLI::App* cmd) {
     cmd->add_option("-s,--store", o.stores, "Read blocks from these stores instead of the flist's routes");
@@ -29,10 +31,12 @@ struct MountFlags {
     cmd->add_option("--timeout", timeout_ms, "Milliseconds a block fetch may take before the read fails with EIO")->capture_default_str();
     cmd->add_option("--readahead", o.readahead_blocks, "Blocks fetched ahead of a sequential reader")->capture_default_str();
     cmd->add_option("--prefetch", o.prefetch_profile, "Fetch the blocks of this profile (tiffin flist profile) in the background");
+    cmd->add_flag("!--no-passthrough", o.passthrough, "Serve every read through this process, never by kernel FUSE passthrough");
   }
   MountOptions finish() {
     o.cache_bytes = cache_mib << 20;
     o.timeout = std::chrono::milliseconds(timeout_ms);
+    o.learn_window = std::chrono::seconds(learn_seconds);
     return o;
   }
 };
@@ -51,12 +55,24 @@ void add_flist_mount(CLI::App& flist, Context& ctx) {
   mount->add_option("--disk-type", rw->disk_type, "With --size: the storage pool of the image, ssd or hdd")->capture_default_str();
   mount->add_option("--pools", rw->pools_dir, "Directory of the storage pools (<pools>/<disk type>/)")->capture_default_str();
   mount->add_option("--record-profile", m->o.record_profile, "At unmount, write the blocks that were read to this profile");
+  auto share = std::make_shared<std::string>();
+  mount->add_option("--share-profile", *share,
+      "When the flist carries no profile, report the blocks read in the first seconds to this hub flist "
+      "(http(s)://hub/user/name[:tag]), which learns a profile for every node from such reports");
+  mount->add_option("--token", m->o.report_token, "With --share-profile: a token of the hub")->envname("TIFFIN_HUB_TOKEN");
+  mount->add_option("--learn-seconds", m->learn_seconds, "With --share-profile: how long after mounting reads are recorded")
+      ->capture_default_str();
   mount->add_option("--log-file", m->o.log_file, "With --daemon: append the mount's log here");
   mount->add_flag("-d,--daemon", m->o.daemon, "Return once mounted and serve in the background");
   mount->add_flag("--fuse-debug", m->o.debug, "Log every FUSE request");
-  mount->callback([&ctx, m, rw] {
+  mount->callback([&ctx, m, rw, share] {
     ctx.run([&]() -> Result<int> {
       MountOptions o = m->finish();
+      if (!share->empty()) {
+        hub::HubLocation at = TRY(hub::parse_hub_location(*share));
+        o.report_profile_url = at.base + "/api/flist/" + at.ref.user + "/" + at.ref.name + ":" + at.ref.tag + "/profile";
+        if (o.report_token.empty()) return fail(Errc::invalid_input, "--share-profile needs a hub token (--token or TIFFIN_HUB_TOKEN)");
+      }
       if (!rw->dir.empty()) {
         TRY(layer::validate_rw_options(*rw));
         o.rw = *rw;

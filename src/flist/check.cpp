@@ -34,7 +34,10 @@ Result<CheckReport> check(const Tree& tree, BlockStore& store, unsigned threads,
   (void)parallel_for(items.size(), threads, [&](size_t k) -> Result<void> {
     const Item& it = items[k];
     auto sealed = store.get(it.ref.id);
-    Result<Bytes> plain = sealed ? decode_block(it.ref.id, it.ref.key, *sealed) : std::unexpected(sealed.error());
+    Result<Bytes> plain = sealed ? decode_block(it.ref.id, it.ref.key, std::move(*sealed)) : std::unexpected(sealed.error());
+    // A check also holds the author to rfs's rule that a block's key is its content's hash.
+    if (plain && !key_matches(it.ref.key, *plain))
+      plain = fail(Errc::corrupt, "block " + to_hex(it.ref.id) + ": content does not match its key");
     progress.add(plain ? plain->size() : 0, 1);
     if (plain) return {};
     std::lock_guard lock(mu);

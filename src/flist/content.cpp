@@ -49,8 +49,7 @@ Result<size_t> resolve(const Tree& tree, std::string_view path, bool follow_last
 Result<void> read_blocks(
     const std::vector<BlockRef>& blocks, BlockStore& store, const std::function<Result<void>(std::span<const uint8_t>)>& sink) {
   for (const auto& b : blocks) {
-    Bytes sealed = TRY(store.get(b.id));
-    Bytes plain = TRY(decode_block(b.id, b.key, sealed));
+    Bytes plain = TRY(decode_block(b.id, b.key, TRY(store.get(b.id))));
     TRY(sink(plain));
   }
   return {};

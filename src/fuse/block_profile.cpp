@@ -20,10 +20,15 @@ std::vector<Hash> BlockRecorder::order() const {
   return order_;
 }
 
-Result<void> BlockRecorder::save(const std::string& path) const {
+std::string profile_text(const std::vector<Hash>& ids) {
   std::string text(kHeader);
   text += '\n';
-  for (const Hash& id : order()) text += to_hex(id) + '\n';
+  for (const Hash& id : ids) text += to_hex(id) + '\n';
+  return text;
+}
+
+Result<void> BlockRecorder::save(const std::string& path) const {
+  std::string text = profile_text(order());
   return write_file_atomic(path, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
 }
 

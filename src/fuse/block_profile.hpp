@@ -36,5 +36,7 @@ class BlockRecorder {
 };
 
 Result<std::vector<Hash>> load_profile(const std::string& path);
+// The v1 text of a profile.
+std::string profile_text(const std::vector<Hash>& ids);
 
 }  // namespace tiffin

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <list>
 #include <map>
@@ -20,6 +21,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/thread_pool.hpp"
 #include "flist/flist_file.hpp"
@@ -27,10 +29,13 @@
 #include "store/block_codec.hpp"
 #include "store/block_fetcher.hpp"
 #include "fuse/block_profile.hpp"
+#include "fuse/fuse_passthrough.hpp"
+#include "fuse/session_loop.hpp"
 #include "layer/rw_layer.hpp"
 #include "common/fd.hpp"
 #include "common/mountinfo.hpp"
 #include "common/parallel.hpp"
+#include "store/http_client.hpp"
 #include "store/router.hpp"
 
 namespace tiffin {
@@ -42,13 +47,34 @@ namespace {
 constexpr double kTimeout = 3600.0;  // read-only: the kernel may cache names and attributes
 
 struct OpenFile {
-  OpenFile(uint64_t s, std::vector<BlockRef> b) : size(s), blocks(std::move(b)) {}
+  OpenFile(uint64_t s, std::vector<BlockRef> b, uint64_t dir) : size(s), blocks(std::move(b)), parent(dir) {}
   uint64_t size;
   std::vector<BlockRef> blocks;
+  uint64_t parent;                       // the directory it was found in (one of them, if linked)
   std::atomic<uint64_t> next_offset{0};  // where a sequential reader reads next
+  std::atomic<bool> read_once{false};    // its first read has been seen
   // Its blocks do not cover its size (Node::damaged): every read fails with EIO.
   bool damaged() const { return blocks.size() != block_count(size); }
+  // The node cache's id for the whole file's plain content: a one-block file is its block; a
+  // larger one is materialised under a hash of its size and block ids.
+  Hash cache_id() const {
+    if (blocks.size() == 1) return blocks[0].id;
+    Bytes key;
+    constexpr std::string_view kDomain = "tiffin materialised file v1";
+    key.insert(key.end(), kDomain.begin(), kDomain.end());
+    for (int i = 0; i < 8; ++i) key.push_back(static_cast<uint8_t>(size >> (8 * i)));
+    for (const auto& b : blocks) key.insert(key.end(), b.id.begin(), b.id.end());
+    return blake2b256(key);
+  }
 };
+
+// How an inode is open right now, as the kernel sees it: it refuses a passthrough open while
+// cached opens exist (ETXTBSY), and a second backing file for an inode in passthrough (EBUSY).
+struct InodeIo {
+  unsigned cached = 0, passthrough = 0;
+  int backing = -1;  // the backing id of the passthrough opens
+};
+constexpr uint64_t kFhCached = 1, kFhPassthrough = 2;
 
 struct OpenDir {
   std::vector<InodeRow> entries;  // a snapshot, so offsets stay valid under concurrent readdir
@@ -90,14 +116,26 @@ struct FsTotals {
 
 class LazyFs {
  public:
-  LazyFs(const MountOptions& opts, std::unique_ptr<FlistIndex> index, std::shared_ptr<BlockFetcher> fetcher, FsTotals totals,
+  LazyFs(const MountOptions& opts, std::unique_ptr<FlistIndex> index, std::shared_ptr<BlockCache> cache, StorePtr store, FsTotals totals,
       std::vector<BlockRef> prefetch)
-      : opts_(opts), index_(std::move(index)), fetcher_(std::move(fetcher)), totals_(totals), memory_(64), prefetch_(std::move(prefetch)) {
-    if (!opts_.record_profile.empty()) recorder_ = std::make_unique<BlockRecorder>();
+      : opts_(opts),
+        index_(std::move(index)),
+        cache_(std::move(cache)),
+        fetcher_(std::make_shared<BlockFetcher>(std::move(store), cache_)),
+        totals_(totals),
+        memory_(64),
+        prefetch_(std::move(prefetch)) {
+    learning_ = !opts_.report_profile_url.empty();
+    if (!opts_.record_profile.empty() || learning_) recorder_ = std::make_unique<BlockRecorder>();
   }
   ~LazyFs() {
-    stopping_ = true;
+    {
+      std::lock_guard lock(learn_mu_);
+      stopping_ = true;
+    }
+    learn_cv_.notify_all();
     if (prefetcher_.joinable()) prefetcher_.join();
+    if (learner_.joinable()) learner_.join();
   }
   BlockRecorder* recorder() { return recorder_.get(); }
 
@@ -106,6 +144,15 @@ class LazyFs {
   void start() {
     pool_ = std::make_unique<ThreadPool>(opts_.fetch_threads);
     if (!prefetch_.empty()) prefetcher_ = std::thread([this] { prefetch(); });
+    if (learning_) {
+      learn_until_ = std::chrono::steady_clock::now() + opts_.learn_window;
+      learner_ = std::thread([this] {
+        std::unique_lock lock(learn_mu_);
+        learn_cv_.wait_until(lock, learn_until_, [this] { return stopping_.load(); });
+        lock.unlock();
+        report_profile();
+      });
+    }
   }
 
   FlistIndex& index() { return *index_; }
@@ -122,13 +169,52 @@ class LazyFs {
     auto r = TRY(index().inode(ino));
     if (!S_ISREG(r.mode)) return fail(Errc::invalid_input, "not a regular file");
     auto blocks = TRY(index().blocks(ino));
-    auto f = std::make_shared<OpenFile>(r.size, std::move(blocks));
+    auto f = std::make_shared<OpenFile>(r.size, std::move(blocks), r.parent);
     if (f->damaged()) spdlog::warn("inode {} is damaged ({} bytes, {} blocks): reads fail with EIO", ino, f->size, f->blocks.size());
     std::lock_guard lock(files_mu_);
     if (files_.size() >= kMaxFiles) files_.clear();  // reloading one is one index query
     return files_.try_emplace(ino, std::move(f)).first->second;
   }
-  bool no_open = false;  // the kernel sends no OPEN and RELEASE for files (set in op_init)
+  bool no_open = false;      // the kernel sends no OPEN and RELEASE for files (set in op_init)
+  bool passthrough = false;  // opens are answered by open_passthrough(), never by libfuse
+  int device = -1;           // the session's /dev/fuse
+
+  // A FUSE_OPEN, answered on the device: with the file's plain content from the node cache as
+  // the backing file when it is there and the kernel allows it (reads then bypass this
+  // process), else as a cached open. Files not yet materialised are materialised afterwards,
+  // in the background, once all their blocks are local.
+  void open_passthrough(const fusepass::RequestHead& h) {
+    if ((h.open_flags & O_ACCMODE) != O_RDONLY) return (void)fusepass::reply_error(device, h.unique, EROFS);
+    auto f = file(h.nodeid);
+    if (!f) return (void)fusepass::reply_error(device, h.unique, f.error().kind == Errc::invalid_input ? EISDIR : EIO);
+    int backing = -1;
+    {
+      std::lock_guard lock(io_mu_);
+      InodeIo& io = io_[h.nodeid];
+      if (io.cached == 0) backing = io.backing >= 0 ? io.backing : (io.backing = open_backing(**f));
+      ++(backing >= 0 ? io.passthrough : io.cached);
+    }
+    auto sent = fusepass::reply_open(device, h.unique, backing >= 0 ? kFhPassthrough : kFhCached, backing);
+    if (!sent || !*sent) release(h.nodeid, backing >= 0 ? kFhPassthrough : kFhCached);  // the kernel dropped the open
+    if (backing < 0) materialise_later(h.nodeid, *f);
+  }
+
+  void release(fuse_ino_t ino, uint64_t fh) {
+    {
+      std::lock_guard lock(io_mu_);
+      auto it = io_.find(ino);
+      if (it == io_.end()) return;
+      InodeIo& io = it->second;
+      if (fh == kFhPassthrough && io.passthrough > 0 && --io.passthrough == 0 && io.backing >= 0) {
+        fusepass::close_backing(device, io.backing);
+        io.backing = -1;
+      }
+      if (fh == kFhCached && io.cached > 0) --io.cached;
+      if (io.cached == 0 && io.passthrough == 0) io_.erase(it);
+    }
+    if (fh == kFhCached)
+      if (auto f = file(ino)) materialise_later(ino, *f);
+  }
 
   struct stat to_stat(const InodeRow& r) const {
     struct stat st {};
@@ -174,7 +260,8 @@ class LazyFs {
     if (off >= f.size) return reply;
     uint64_t end = std::min<uint64_t>(f.size, off + size);
     size_t first = off / kBlockSize, last = (end - 1) / kBlockSize;
-    if (recorder_)
+    if (!f.read_once.exchange(true) && !cache_->contains(f.blocks[first].id)) fetch_around(f, last + 1);
+    if (recorder_ && (!learning_ || !opts_.record_profile.empty() || std::chrono::steady_clock::now() < learn_until_))
       for (size_t i = first; i <= last; ++i) recorder_->note(f.blocks[i].id);
     std::vector<std::future<Result<std::shared_ptr<const Bytes>>>> pending;
     for (size_t i = first + 1; i <= last; ++i) pending.push_back(pool_->submit([this, b = f.blocks[i]] { return block(b); }));
@@ -196,6 +283,95 @@ class LazyFs {
   }
 
  private:
+  // A cold file's first read: the rest of the file is likely next, and so are small files in the
+  // same directory (a package's modules, a program's data), so they are fetched in the
+  // background, within budgets that keep a cold start's bytes small. Once per directory.
+  void fetch_around(const OpenFile& f, size_t from) {
+    constexpr size_t kRestBlocks = 8, kSiblings = 8;
+    constexpr uint64_t kSiblingMax = 64 << 10;
+    std::vector<BlockRef> want;
+    for (size_t i = from; i < f.blocks.size() && i < from + kRestBlocks; ++i) want.push_back(f.blocks[i]);
+    bool new_dir;
+    {
+      std::lock_guard lock(files_mu_);
+      new_dir = dirs_fetched_.insert(f.parent).second;
+    }
+    if (want.empty() && !new_dir) return;
+    pool_->submit([this, want = std::move(want), dir = new_dir ? f.parent : 0]() mutable {
+      if (dir) {
+        auto children = index().children(dir);
+        size_t taken = 0;
+        for (size_t i = 0; children && i < children->size() && taken < kSiblings; ++i) {
+          const InodeRow& c = (*children)[i];
+          if (!S_ISREG(c.mode) || c.size == 0 || c.size > kSiblingMax) continue;
+          auto blocks = index().blocks(c.ino);
+          if (!blocks || blocks->empty() || cache_->contains((*blocks)[0].id)) continue;
+          want.push_back((*blocks)[0]);
+          ++taken;
+        }
+      }
+      for (const BlockRef& b : want) (void)fetcher_->fetch(b.id, b.key);
+    });
+  }
+
+  // Sends what the learning window saw to the hub. A failure costs only the lesson.
+  void report_profile() {
+    std::vector<Hash> ids = recorder_->order();
+    if (ids.empty()) return;
+    std::string body = profile_text(ids);
+    HttpClient http;
+    HttpRequest req{.method = "POST",
+        .url = opts_.report_profile_url,
+        .body = {reinterpret_cast<const uint8_t*>(body.data()), body.size()},
+        .headers = {"Content-Type: text/plain", "Authorization: Bearer " + opts_.report_token}};
+    auto r = http.send(req);
+    if (!r) spdlog::warn("reporting the profile to {}: {}", opts_.report_profile_url, r.error().what());
+    else if (r->status / 100 != 2) spdlog::warn("reporting the profile: {}", describe_status(*r, opts_.report_profile_url));
+    else spdlog::info("reported a profile of {} blocks to {}", ids.size(), opts_.report_profile_url);
+  }
+
+  // Registers the file's materialised content as a backing file; -1 when it is not in the
+  // node cache (or passthrough turned out not to work here). Called under io_mu_.
+  int open_backing(const OpenFile& f) {
+    if (!backing_works_ || f.damaged() || f.blocks.empty()) return -1;
+    auto fd = cache_->open_block(f.cache_id());
+    if (!fd || !*fd) return -1;
+    auto id = fusepass::open_backing(device, (*fd)->get());
+    if (!id) {
+      if (id.error().kind == Errc::unsupported) backing_works_ = false;
+      spdlog::warn("passthrough: {}; reads stay on FUSE", id.error().what());
+      return -1;
+    }
+    return *id;
+  }
+
+  // Writes a multi-block file's plain content into the node cache as one entry, in the
+  // background, when every block of it is local already (materialising never downloads).
+  void materialise_later(fuse_ino_t ino, const std::shared_ptr<OpenFile>& f) {
+    if (!backing_works_ || f->damaged() || f->blocks.size() < 2 || f->size > cache_->max_bytes() / 4) return;
+    {
+      std::lock_guard lock(io_mu_);
+      if (!materialising_.insert(ino).second) return;
+    }
+    pool_->submit([this, ino, f] {
+      Hash id = f->cache_id();
+      bool local = !cache_->contains(id);
+      for (size_t i = 0; local && i < f->blocks.size(); ++i) local = cache_->contains(f->blocks[i].id);
+      if (local) {
+        auto r = cache_->insert_with(id, [&](int fd) -> Result<void> {
+          for (size_t i = 0; i < f->blocks.size(); ++i) {
+            auto plain = TRY(block(f->blocks[i]));
+            TRY(pwrite_all(fd, *plain, static_cast<off_t>(i * kBlockSize)));
+          }
+          return {};
+        });
+        if (!r) spdlog::warn("materialising inode {}: {}", ino, r.error().what());
+      }
+      std::lock_guard lock(io_mu_);
+      materialising_.erase(ino);
+    });
+  }
+
   // Fetches the profile's blocks into the node cache, several at once, in profile order, so
   // the ones needed first land first. Failures are only logged: a read will retry the block.
   void prefetch() {
@@ -212,17 +388,28 @@ class LazyFs {
 
   MountOptions opts_;
   std::unique_ptr<FlistIndex> index_;
+  std::shared_ptr<BlockCache> cache_;
   std::shared_ptr<BlockFetcher> fetcher_;
+  std::mutex io_mu_;
+  std::unordered_map<fuse_ino_t, InodeIo> io_;
+  std::unordered_set<fuse_ino_t> materialising_;
+  std::atomic<bool> backing_works_{true};
   FsTotals totals_;
   MemoryBlocks memory_;
   std::unique_ptr<ThreadPool> pool_;
   static constexpr size_t kMaxFiles = 16384;
   std::mutex files_mu_;
   std::unordered_map<fuse_ino_t, std::shared_ptr<OpenFile>> files_;
+  std::unordered_set<uint64_t> dirs_fetched_;  // directories whose small files fetch_around took
   std::unique_ptr<BlockRecorder> recorder_;
   std::vector<BlockRef> prefetch_;
   std::thread prefetcher_;
   std::atomic<bool> stopping_{false};
+  bool learning_ = false;
+  std::chrono::steady_clock::time_point learn_until_;
+  std::mutex learn_mu_;
+  std::condition_variable learn_cv_;
+  std::thread learner_;
 };
 
 LazyFs& fs_of(fuse_req_t req) { return *static_cast<LazyFs*>(fuse_req_userdata(req)); }
@@ -243,9 +430,11 @@ void op_init(void* userdata, fuse_conn_info* conn) {
   // Opens and closes need nothing of ours (the mount is read-only, a file's blocks are kept by
   // inode): without them, a program's start (its binary and every library) costs the kernel no
   // round trip to this process. The kernel then keeps the page cache across opens.
-  if (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) {
+  // With passthrough, opens are how the kernel learns a file's backing file: they stay.
+  auto* fs = static_cast<LazyFs*>(userdata);
+  if (!fs->passthrough && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT)) {
     conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
-    static_cast<LazyFs*>(userdata)->no_open = true;
+    fs->no_open = true;
   }
 }
 
@@ -333,30 +522,24 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (!f) return (void)fuse_reply_err(req, f.error().kind == Errc::invalid_input ? EISDIR : errno_of(f.error()));
   // ENOSYS is the kernel's sign to stop sending opens (and releases): this one succeeds.
   if (fs.no_open) return (void)fuse_reply_err(req, ENOSYS);
-  fi->fh = reinterpret_cast<uint64_t>(new std::shared_ptr<OpenFile>(std::move(*f)));
   fi->keep_cache = 1;  // content never changes: keep the page cache across opens
   fuse_reply_open(req, fi);
 }
 
-void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
   auto& fs = fs_of(req);
-  std::shared_ptr<OpenFile> f;
-  if (fi->fh) {
-    f = *reinterpret_cast<std::shared_ptr<OpenFile>*>(fi->fh);
-  } else {
-    auto cached = fs.file(ino);
-    if (!cached) return (void)fuse_reply_err(req, EIO);
-    f = std::move(*cached);
-  }
-  auto reply = fs.read(*f, static_cast<uint64_t>(off), size);
+  auto f = fs.file(ino);  // kept by inode: opens need not carry it
+  if (!f) return (void)fuse_reply_err(req, EIO);
+  auto reply = fs.read(**f, static_cast<uint64_t>(off), size);
   if (!reply) return (void)fuse_reply_err(req, EIO);
   if (reply->iov.empty()) return (void)fuse_reply_buf(req, nullptr, 0);
   fuse_reply_iov(req, reply->iov.data(), static_cast<int>(reply->iov.size()));
 }
 
-void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete reinterpret_cast<std::shared_ptr<OpenFile>*>(fi->fh);
+void op_release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto& fs = fs_of(req);
   fuse_reply_err(req, 0);
+  fs.release(ino, fi->fh);  // after the reply: a close never waits for our bookkeeping
 }
 
 void op_statfs(fuse_req_t req, fuse_ino_t) {
@@ -411,8 +594,7 @@ fuse_lowlevel_ops make_ops() {
 }
 
 // The profile's blocks that this flist has, with their keys, in profile order.
-Result<std::vector<BlockRef>> blocks_of_profile(const Tree& tree, const std::string& path) {
-  std::vector<Hash> ids = TRY(load_profile(path));
+std::vector<BlockRef> blocks_of_profile(const Tree& tree, const std::vector<Hash>& ids, const std::string& path) {
   std::map<Hash, Hash> keys;
   for (const Node& n : tree.nodes)
     for (const BlockRef& b : n.blocks) keys.emplace(b.id, b.key);
@@ -473,12 +655,21 @@ Result<void> serve_mount(const MountOptions& opts, ReadySignal& ready) {
   for (const Node& n : tree.nodes)
     if (n.is_reg()) totals.bytes += n.size;
   std::vector<BlockRef> prefetch;
-  if (!opts.prefetch_profile.empty()) prefetch = TRY(blocks_of_profile(tree, opts.prefetch_profile));
+  const std::vector<Hash> carried;  // MERGE: the flist's own profile (profile branch)
+  if (!opts.prefetch_profile.empty()) {
+    prefetch = blocks_of_profile(tree, TRY(load_profile(opts.prefetch_profile)), opts.prefetch_profile);
+  } else if (opts.auto_prefetch && !carried.empty()) {
+    prefetch = blocks_of_profile(tree, carried, opts.flist + "'s profile");
+    spdlog::info("prefetching the {} blocks of the flist's profile", prefetch.size());
+  }
+  // A flist that carries a profile needs no lesson.
+  MountOptions fs_opts = opts;
+  if (!carried.empty() && fs_opts.record_profile.empty()) fs_opts.report_profile_url.clear();
   tree = Tree();  // free it: the mount lives on the index
 
   auto cache = std::shared_ptr<BlockCache>(TRY(BlockCache::open({opts.cache_dir, opts.cache_bytes})));
   auto index = TRY(FlistIndex::open(opts.flist));
-  LazyFs fs(opts, std::move(index), std::make_shared<BlockFetcher>(router, cache), totals, std::move(prefetch));
+  LazyFs fs(fs_opts, std::move(index), cache, router, totals, std::move(prefetch));
 
   // With a writable root the flist goes under the layer directory and overlayfs on top.
   std::string fuse_point = opts.rw ? rw_lower_dir(*opts.rw) : opts.mountpoint;
@@ -515,9 +706,15 @@ Result<void> serve_mount(const MountOptions& opts, ReadySignal& ready) {
   guard.handlers = true;
   if (fuse_session_mount(se, fuse_point.c_str()) != 0) return fail(Errc::io, "mounting " + opts.flist + " on " + fuse_point + " failed");
   guard.mounted = true;
+  fs.device = fuse_session_fd(se);
+  // INIT first, here, before any worker reads the device: passthrough is negotiated in it.
+  TRY_CTX(fusepass::negotiate_init(
+              se, opts.passthrough, [](void* ctx, bool on) { static_cast<LazyFs*>(ctx)->passthrough = on; }, &fs),
+      "starting the FUSE session");
+  if (!fs.passthrough) spdlog::info("FUSE passthrough off: every read goes through this process");
 
   // overlayfs asks the lower layer questions while mounting, so it can only be mounted while the
-  // session loop answers them: from a thread of its own.
+  // workers answer them: from a thread of its own.
   std::optional<Error> overlay_error;
   std::thread overlay;
   if (opts.rw) {
@@ -526,7 +723,7 @@ Result<void> serve_mount(const MountOptions& opts, ReadySignal& ready) {
         overlay_error = r.error();
         ready.failed(r.error());
         fuse_session_exit(se);
-        ::umount2(fuse_point.c_str(), MNT_DETACH);  // wakes the loop
+        ::umount2(fuse_point.c_str(), MNT_DETACH);  // wakes the workers
         return;
       }
       ready.ok();
@@ -535,13 +732,18 @@ Result<void> serve_mount(const MountOptions& opts, ReadySignal& ready) {
     ready.ok();
   }
 
-  fuse_loop_config* cfg = fuse_loop_cfg_create();
-  fuse_loop_cfg_set_max_threads(cfg, 16);
-  int rc = fuse_session_loop_mt(se, cfg);
-  fuse_loop_cfg_destroy(cfg);
+  SessionLoopOptions loop{.threads = 16};
+  if (fs.passthrough)
+    loop.intercept = [&fs](const fuse_buf& buf) {
+      fusepass::RequestHead h = fusepass::request_head(buf);
+      if (h.opcode != fusepass::kOpcodeOpen) return false;
+      fs.open_passthrough(h);
+      return true;
+    };
+  auto served = run_session_loop(se, loop);
   if (overlay.joinable()) overlay.join();
   if (overlay_error) return std::unexpected(*overlay_error);
-  if (rc < 0) return fail(Errc::io, "serving " + opts.mountpoint + ": " + std::strerror(-rc));
+  TRY_CTX(served, "serving " + opts.mountpoint);
   if (fs.recorder()) TRY_CTX(fs.recorder()->save(opts.record_profile), "saving the profile");
   return {};
 }

@@ -29,7 +29,17 @@ struct MountOptions {
   bool allow_other = true;       // containers run as other users
   std::string record_profile;    // write the blocks read, in first-read order, here at unmount
   std::string prefetch_profile;  // fetch these blocks into the cache in the background
+  bool auto_prefetch = true;     // without prefetch_profile: the profile the flist carries, if any
+  // Learning (the flist carries no profile): the blocks read in the first `learn_window` after
+  // mounting are POSTed, as a v1 profile, to `report_profile_url` (a hub's
+  // /api/flist/<user>/<name>:<tag>/profile) with `report_token`, once the window closes or at
+  // unmount, whichever comes first. The hub merges such reports into the profile it serves.
+  std::string report_profile_url, report_token;
+  std::chrono::seconds learn_window{30};
   unsigned prefetch_threads = 16;
+  // Kernel FUSE passthrough (Linux 6.9+, root): a file whose content is in the node cache is
+  // opened with that content as its backing file, and its reads bypass this process.
+  bool passthrough = true;
   std::optional<layer::RwLayerOptions> rw;  // writable root: overlayfs over the flist on `mountpoint`
   std::string log_file;                     // a daemon's log (default: none)
   bool daemon = false;                      // return once mounted, serve in the background

@@ -113,6 +113,30 @@ Result<void> BlockCache::insert(const Hash& id, std::span<const uint8_t> plain) 
   return evict();
 }
 
+Result<void> BlockCache::insert_with(const Hash& id, const std::function<Result<void>(int fd)>& fill) {
+  std::string path = block_path(id);
+  std::string dir = path.substr(0, path.rfind('/'));
+  if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir " + dir);
+  std::string tmp = path + ".tmp.XXXXXX";
+  UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
+  if (!fd) return fail_errno("creating " + tmp);
+  auto written = [&]() -> Result<uint64_t> {
+    TRY(fill(fd.get()));
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return fail_errno("stat " + tmp);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) return fail_errno("rename " + tmp);
+    return static_cast<uint64_t>(st.st_size);
+  }();
+  if (!written) {
+    ::unlink(tmp.c_str());
+    return std::unexpected(written.error().context("caching " + to_hex(id)));
+  }
+  TRY(touch(id, *written));
+  return evict();
+}
+
+bool BlockCache::contains(const Hash& id) const { return ::access(block_path(id).c_str(), F_OK) == 0; }
+
 Result<void> BlockCache::evict() {
   std::lock_guard lock(mu_);
   if (static_cast<uint64_t>(TRY(total_locked())) <= opts_.max_bytes) return {};

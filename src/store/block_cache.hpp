@@ -4,10 +4,12 @@
 // renamed (a partial block never counts as a hit). An SQLite index in the same directory (WAL,
 // busy timeout) records each block's size and last use, so all processes share one size bound
 // and one LRU order, and the cache survives restarts. Eviction unlinks files: a reader that has a
-// block open keeps reading it.
+// block open keeps reading it. Besides blocks, the cache holds files materialised from their
+// blocks (the FUSE passthrough's backing files, lazy_fs.cpp) under ids of their own.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -40,6 +42,11 @@ class BlockCache {
   Result<std::optional<Bytes>> get(const Hash& id);
   // Stores a verified plain block, then evicts down to the bound if needed.
   Result<void> insert(const Hash& id, std::span<const uint8_t> plain);
+  // Stores an entry too large to hold in memory (a file materialised from its blocks): `fill`
+  // writes it to a descriptor; it appears under `id` only once complete, then counts against
+  // the bound and the LRU order like any block.
+  Result<void> insert_with(const Hash& id, const std::function<Result<void>(int fd)>& fill);
+  bool contains(const Hash& id) const;  // without touching its LRU position
 
   uint64_t size_bytes();  // total as recorded in the index
   uint64_t max_bytes() const { return opts_.max_bytes; }

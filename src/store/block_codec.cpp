@@ -51,30 +51,55 @@ EncodedBlock encode_block(std::span<const uint8_t> plain) {
   return out;
 }
 
-Result<Bytes> decode_block(const Hash& id, const Hash& key, std::span<const uint8_t> sealed) {
-  if (sealed.size() < kTagSize) return fail(Errc::corrupt, "block " + to_hex(id) + ": shorter than its tag");
-  if (blake2b256(sealed) != id) return fail(Errc::corrupt, "block " + to_hex(id) + ": content does not match its id");
+namespace {
 
+// Decrypts sealed[0, len - tag) into `out` (which may be sealed itself) and checks the tag.
+bool open_sealed(const Hash& key, std::span<const uint8_t> sealed, uint8_t* out) {
   const size_t clen = sealed.size() - kTagSize;
-  std::string compressed(clen, '\0');
   EVP_CIPHER_CTX* ctx = thread_ctx();
   EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr);
   EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, kNonceSize, nullptr);
   EVP_DecryptInit_ex(ctx, nullptr, nullptr, key.data(), key.data());
   int len = 0, fin = 0;
-  EVP_DecryptUpdate(ctx, reinterpret_cast<uint8_t*>(compressed.data()), &len, sealed.data(), static_cast<int>(clen));
+  EVP_DecryptUpdate(ctx, out, &len, sealed.data(), static_cast<int>(clen));
   EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagSize, const_cast<uint8_t*>(sealed.data() + clen));
-  if (EVP_DecryptFinal_ex(ctx, reinterpret_cast<uint8_t*>(compressed.data()) + len, &fin) != 1)
-    return fail(Errc::corrupt, "block " + to_hex(id) + ": authentication failed (wrong key or tampered block)");
+  return EVP_DecryptFinal_ex(ctx, out + len, &fin) == 1;
+}
 
+Result<Bytes> uncompress(const Hash& id, const uint8_t* compressed, size_t clen) {
   size_t plain_len = 0;
-  if (!snappy::GetUncompressedLength(compressed.data(), compressed.size(), &plain_len) || plain_len > kMaxPlainSize)
+  const char* c = reinterpret_cast<const char*>(compressed);
+  if (!snappy::GetUncompressedLength(c, clen, &plain_len) || plain_len > kMaxPlainSize)
     return fail(Errc::corrupt, "block " + to_hex(id) + ": bad compressed length");
   Bytes plain(plain_len);
-  if (!snappy::RawUncompress(compressed.data(), compressed.size(), reinterpret_cast<char*>(plain.data())))
+  if (!snappy::RawUncompress(c, clen, reinterpret_cast<char*>(plain.data())))
     return fail(Errc::corrupt, "block " + to_hex(id) + ": bad compressed data");
-  if (blake2b256(plain) != key) return fail(Errc::corrupt, "block " + to_hex(id) + ": content does not match its key");
   return plain;
+}
+
+Result<void> check_sealed(const Hash& id, std::span<const uint8_t> sealed) {
+  if (sealed.size() < kTagSize) return fail(Errc::corrupt, "block " + to_hex(id) + ": shorter than its tag");
+  if (blake2b256(sealed) != id) return fail(Errc::corrupt, "block " + to_hex(id) + ": content does not match its id");
+  return {};
+}
+
+Error tampered(const Hash& id) {
+  return Error{Errc::corrupt, 0, "block " + to_hex(id) + ": authentication failed (wrong key or tampered block)"};
+}
+
+}  // namespace
+
+Result<Bytes> decode_block(const Hash& id, const Hash& key, std::span<const uint8_t> sealed) {
+  TRY(check_sealed(id, sealed));
+  std::unique_ptr<uint8_t[]> compressed(new uint8_t[sealed.size() - kTagSize]);  // not zero-filled
+  if (!open_sealed(key, sealed, compressed.get())) return std::unexpected(tampered(id));
+  return uncompress(id, compressed.get(), sealed.size() - kTagSize);
+}
+
+Result<Bytes> decode_block(const Hash& id, const Hash& key, Bytes&& sealed) {
+  TRY(check_sealed(id, sealed));
+  if (!open_sealed(key, sealed, sealed.data())) return std::unexpected(tampered(id));
+  return uncompress(id, sealed.data(), sealed.size() - kTagSize);
 }
 
 }  // namespace tiffin

@@ -26,7 +26,13 @@ struct EncodedBlock {
 EncodedBlock encode_block(std::span<const uint8_t> plain);
 
 // Verifies that `sealed` hashes to `id` and that its GCM tag is valid under `key`, then
-// decompresses. Wrong bytes from a store are an Errc::corrupt error, never data.
+// decompresses. Wrong bytes from a store are an Errc::corrupt error, never data. One hash per
+// block: the id pins the sealed bytes the flist's author made with that key, and GCM
+// authenticates the decryption, so hashing the plain text again would prove nothing new (a
+// conformance check can: key_matches). The rvalue form decrypts in place, without a copy.
 Result<Bytes> decode_block(const Hash& id, const Hash& key, std::span<const uint8_t> sealed);
+Result<Bytes> decode_block(const Hash& id, const Hash& key, Bytes&& sealed);
+// Whether `plain` is the content `key` names (rfs: key = BLAKE2b-256(plain)).
+inline bool key_matches(const Hash& key, std::span<const uint8_t> plain) { return blake2b256(plain) == key; }
 
 }  // namespace tiffin

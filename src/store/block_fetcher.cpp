@@ -10,8 +10,7 @@ FetchStats BlockFetcher::stats() {
 }
 
 Result<Bytes> BlockFetcher::fetch_uncached(const Hash& id, const Hash& key) {
-  Bytes sealed = TRY(store_->get(id));
-  Bytes plain = TRY(decode_block(id, key, sealed));
+  Bytes plain = TRY(decode_block(id, key, TRY(store_->get(id))));
   {
     std::lock_guard lock(mu_);
     ++stats_.misses;

@@ -58,3 +58,18 @@ TEST(BlockCodec, RejectsWrongKeyAndShortInput) {
   Bytes tiny{1, 2, 3};
   EXPECT_FALSE(decode_block(blake2b256(tiny), b.key, tiny));
 }
+
+TEST(BlockCodec, InPlaceDecodeMatchesAndStillRejects) {
+  Bytes plain = test::random_bytes(300000, 11);
+  EncodedBlock b = encode_block(plain);
+  auto back = decode_block(b.id, b.key, Bytes(b.sealed));
+  ASSERT_TRUE(back) << back.error().what();
+  EXPECT_EQ(*back, plain);
+  Bytes bad = b.sealed;
+  bad[bad.size() / 2] ^= 0x10;
+  auto r = decode_block(blake2b256(bad), b.key, std::move(bad));  // id forged over the bytes: the tag fails
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, Errc::corrupt);
+  EXPECT_TRUE(key_matches(b.key, plain));
+  EXPECT_FALSE(key_matches(b.key, bytes_of("other")));
+}
