@@ -27,7 +27,8 @@ Result<void> run_session_loop(fuse_session* se, const SessionLoopOptions& opts) 
   for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&stop, s);
   // Blocked before the workers start, so they inherit it and only this thread takes them.
   pthread_sigmask(SIG_BLOCK, &stop, &old_mask);
-  struct sigaction wake {}, old_wake {};
+  struct sigaction wake {
+  }, old_wake{};
   wake.sa_handler = on_wake;
   sigaction(kWakeSignal, &wake, &old_wake);
 

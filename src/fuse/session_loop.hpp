@@ -14,7 +14,7 @@ struct fuse_buf;
 namespace tiffin {
 
 struct SessionLoopOptions {
-  unsigned threads = 16;  // requests served at once (a read waiting for a block holds one)
+  unsigned threads = 16;                           // requests served at once (a read waiting for a block holds one)
   std::function<bool(const fuse_buf&)> intercept;  // true: the request was answered
 };
 
