@@ -109,6 +109,17 @@ class MemoryBlocks {
   std::map<Hash, std::pair<std::shared_ptr<const Bytes>, std::list<Hash>::iterator>> map_;
 };
 
+// Appends all of `from` at `at` in `to`, inside the kernel.
+Result<void> copy_range(int from, int to, off_t at) {
+  loff_t in = 0, out = at;
+  for (;;) {
+    ssize_t n = ::copy_file_range(from, &in, to, &out, kBlockSize, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail_errno("copy_file_range");
+    if (n == 0) return {};
+  }
+}
+
 // What statfs reports, counted while the flist is validated at mount.
 struct FsTotals {
   uint64_t inodes = 0, bytes = 0;
@@ -310,7 +321,7 @@ class LazyFs {
           ++taken;
         }
       }
-      for (const BlockRef& b : want) (void)fetcher_->fetch(b.id, b.key);
+      for (const BlockRef& b : want) (void)block(b);
     });
   }
 
@@ -358,10 +369,12 @@ class LazyFs {
       bool local = !cache_->contains(id);
       for (size_t i = 0; local && i < f->blocks.size(); ++i) local = cache_->contains(f->blocks[i].id);
       if (local) {
+        // Straight from the cached block files (verified when they were cached), in the kernel.
         auto r = cache_->insert_with(id, [&](int fd) -> Result<void> {
           for (size_t i = 0; i < f->blocks.size(); ++i) {
-            auto plain = TRY(block(f->blocks[i]));
-            TRY(pwrite_all(fd, *plain, static_cast<off_t>(i * kBlockSize)));
+            auto from = TRY(cache_->open_block(f->blocks[i].id));
+            if (!from) return fail(Errc::not_found, "block " + to_hex(f->blocks[i].id) + " left the cache");
+            TRY(copy_range(from->get(), fd, static_cast<off_t>(i * kBlockSize)));
           }
           return {};
         });
@@ -711,7 +724,7 @@ Result<void> serve_mount(const MountOptions& opts, ReadySignal& ready) {
   TRY_CTX(fusepass::negotiate_init(
               se, opts.passthrough, [](void* ctx, bool on) { static_cast<LazyFs*>(ctx)->passthrough = on; }, &fs),
       "starting the FUSE session");
-  if (!fs.passthrough) spdlog::info("FUSE passthrough off: every read goes through this process");
+  if (opts.passthrough && !fs.passthrough) spdlog::info("the kernel offers no FUSE passthrough: every read goes through this process");
 
   // overlayfs asks the lower layer questions while mounting, so it can only be mounted while the
   // workers answer them: from a thread of its own.

@@ -43,6 +43,11 @@ size_t on_data(char* ptr, size_t size, size_t n, void* userdata) {
     sink->overflow = true;
     return 0;  // aborts the transfer
   }
+  if (sink->resp->body.empty()) {  // one allocation for a body of announced length
+    curl_off_t announced = -1;
+    curl_easy_getinfo(sink->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
+    if (announced > 0 && static_cast<size_t>(announced) <= sink->limit) sink->resp->body.reserve(static_cast<size_t>(announced));
+  }
   sink->resp->body.insert(sink->resp->body.end(), ptr, ptr + len);
   return len;
 }
