@@ -154,6 +154,24 @@ void BlockFetcher::fetch_many(std::span<const BlockRef> refs, const PlainSink& o
         }
       });
   }
+  // However this ends (an exception from a store or from on_block), the decoders stop and no
+  // flight this call leads is left for other fetches to wait on forever.
+  struct Cleanup {
+    std::function<void()> run;
+    ~Cleanup() { run(); }
+  } cleanup{[&] {
+    {
+      std::lock_guard lock(q_mu);
+      closed = true;
+    }
+    q_cv.notify_all();
+    decoders.clear();  // joins
+    for (size_t k : led)
+      if (!wants[k].landed) {
+        wants[k].landed = true;
+        land(wants[k].id, wants[k].flight, fail(Errc::internal, "the fetch of block " + to_hex(wants[k].id) + " was abandoned"));
+      }
+  }};
   size_t chunk = std::max<size_t>(1, opts.chunk);
   for (size_t start = 0; start < led.size(); start += chunk) {
     std::span<const size_t> part = std::span(led).subspan(start, std::min(chunk, led.size() - start));
@@ -180,7 +198,7 @@ void BlockFetcher::fetch_many(std::span<const BlockRef> refs, const PlainSink& o
     closed = true;
   }
   q_cv.notify_all();
-  decoders.clear();  // joins
+  decoders.clear();  // joins: every block handed over is finished
   for (size_t k : led) {
     Want& w = wants[k];
     if (!w.landed) {
