@@ -140,7 +140,7 @@ void BlockFetcher::fetch_many(std::span<const BlockRef> refs, const PlainSink& o
   std::deque<std::pair<Want*, Result<Bytes>>> queue;
   bool closed = false;
   std::vector<std::jthread> decoders;
-  if (opts.decode_threads > 0 && !led.empty()) {
+  if (opts.decode_threads > 0 && led.size() > 1) {
     for (unsigned t = 0; t < opts.decode_threads; ++t)
       decoders.emplace_back([&] {
         for (;;) {
