@@ -63,7 +63,11 @@ Result<Bytes> BlockFetcher::fetch(const Hash& id, const Hash& key) {
       return *flight->result;
     }
   }
-  Result<Bytes> r = fetch_uncached(id, key);
+  // A flight that landed between our cache miss and now has cached its block already (it
+  // inserts before it lands): look once more rather than download it again.
+  Result<Bytes> r = fail(Errc::internal, "unreachable");
+  if (auto hit = cached(id, key)) r = std::move(*hit);
+  else r = fetch_uncached(id, key);
   land(id, flight, r);
   return r;
 }
@@ -120,6 +124,16 @@ void BlockFetcher::fetch_many(std::span<const BlockRef> refs, const PlainSink& o
     }
     w.flight = it->second;
   }
+  // As in fetch(): a block whose flight landed since our first look is in the cache now.
+  std::erase_if(led, [&](size_t k) {
+    Want& w = wants[k];
+    auto hit = cached(w.id, refs[w.indexes.front()].key);
+    if (!hit) return false;
+    w.landed = true;
+    land(w.id, w.flight, *hit);
+    answer(w, std::move(*hit));
+    return true;
+  });
 
   // A block as it arrives: verify, cache, land its flight, answer.
   auto finish = [&](Want& w, Result<Bytes> sealed) {

@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "hub/hub_api.hpp"
@@ -337,6 +339,35 @@ TEST(HubBatch, FetchManyKeepsSingleFlightAndDuplicates) {
   many.join();
   EXPECT_EQ(answers, std::vector<int>(refs.size(), 1));
   EXPECT_EQ(gate->gets, 3) << "block 0 was downloaded twice";
+}
+
+TEST(HubBatch, ConcurrentFetchesAndBatchesAgree) {
+  HubFixture hub;
+  ASSERT_TRUE(hub.server);
+  auto blocks = make_blocks(40, 20000, 200);
+  for (const auto& b : blocks) ASSERT_TRUE(hub.blocks->put(b.id, b.sealed));
+  auto store = std::make_shared<HttpStore>(hub.server->public_url(), hub.server->public_url(), quick());
+  std::shared_ptr<BlockCache> cache = *BlockCache::open({hub.dir / "cache"});
+  BlockFetcher fetcher(store, cache);
+  std::vector<BlockRef> refs = refs_of(blocks);
+  std::atomic<size_t> good{0}, bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      // Overlapping windows, and single fetches in between.
+      std::span<const BlockRef> window = std::span(refs).subspan(t * 5, 20);
+      fetcher.fetch_many(window, [&](size_t i, Result<Bytes> r) { (r && blake2b256(*r) == window[i].key ? good : bad)++; });
+      for (size_t i = t; i < refs.size(); i += 4) {
+        auto r = fetcher.fetch(refs[i].id, refs[i].key);
+        (r ? good : bad)++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad, 0u);
+  EXPECT_EQ(good, 4 * 20 + refs.size());
+  // Each block was downloaded once at most: every fetch was a hit, a download or a wait.
+  EXPECT_LE(fetcher.stats().misses, refs.size());
 }
 
 // Cold reads through a hub on loopback, batched vs one by one. Not run by default:
