@@ -28,8 +28,9 @@ struct FetchManyOptions {
   size_t chunk = 64;  // ids per store get_many (one hub request each)
   // Threads that verify, decode and cache blocks while the transfer goes on; 0: the thread that
   // receives a block does it, holding up the transfer meanwhile. Two were the fastest measured
-  // (hub_batch_test's BatchThroughput: 4 ms RTT, 128 MiB cold, 2 shared cores: 0 → 181-227,
-  // 2 → 224-325 MiB/s, one by one 69-74 MiB/s).
+  // with latency (hub_batch_test's BatchThroughput, 256 MiB cold with the node cache, 4 ms RTT,
+  // 2 cores: 0 → 157-210, 2 → 202-229 MiB/s, one fetch() per block 56-67); on bare loopback
+  // verification bounds all alike (~330 MiB/s without the cache, 0 threads ahead by ~5%).
   unsigned decode_threads = 2;
 };
 
