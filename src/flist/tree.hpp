@@ -14,15 +14,10 @@
 #include "common/hash.hpp"
 #include "flist/image_config.hpp"
 #include "store/block_codec.hpp"
+#include "store/block_ref.hpp"
 #include "store/router.hpp"
 
 namespace tiffin {
-
-struct BlockRef {
-  Hash id{};
-  Hash key{};
-  bool operator==(const BlockRef&) const = default;
-};
 
 struct Xattr {
   std::string name;

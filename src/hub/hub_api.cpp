@@ -11,6 +11,7 @@
 
 #include "common/fd.hpp"
 #include "common/text.hpp"
+#include "hub/hub_batch.hpp"
 
 namespace tiffin::hub {
 namespace {
@@ -196,6 +197,7 @@ Result<HubResponse> HubApi::route(const HubRequest& req) {
       for (const Hash& h : TRY(repo_.missing(want))) out.push_back(to_hex(h));
       return json_response(200, out);
     }
+    if (p.size() == 3 && p[1] == "blocks" && p[2] == "batch" && m == "POST") return batch_blocks(repo_, req);
     if (p.size() >= 2 && p[1] == "flist") return flist_api(req, p);
     return fail(Errc::not_found, "no such API: " + m + " " + req.target);
   }

@@ -4,6 +4,8 @@
 // Reads (public):
 //   GET|HEAD /<hex[0:2]>/<hex>, /blocks/<hex>    a block (the rfs http layout); Range supported
 //   POST     /api/blocks/missing                 JSON array of hex ids → the ones the hub lacks
+//   POST     /api/blocks/batch                   JSON array of ≤ 256 hex ids → those blocks,
+//                                                framed (store/block_batch.hpp, hub_batch.hpp)
 //   GET      /api/flist                          users
 //   GET      /api/flist/<user>                   that user's flists and links
 //   GET      /api/flist/<user>/<name>[:tag]      info: size, md5, sha256, updated, type, target
@@ -23,7 +25,9 @@
 //   DELETE   /api/flist/<user>/<name>[:tag]
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,12 +45,18 @@ struct HubRequest {
   std::string body_file;  // large bodies, streamed to a file under HubRepository::temp_path()
 };
 
+// Sends part of a streamed body; an error means the client is gone.
+using HubBodyWriter = std::function<Result<void>(std::span<const uint8_t>)>;
+
 struct HubResponse {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   uint64_t content_length = 0;  // for HEAD, where body stays empty
+  // When set, the body is whatever this writes (chunked), after the status and headers have
+  // gone; its error cuts the connection, so the client sees a body cut short.
+  std::function<Result<void>(const HubBodyWriter&)> stream;
 };
 
 class HubApi {

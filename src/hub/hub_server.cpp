@@ -184,6 +184,40 @@ class Server final : public HubServer {
     http::write(stream, res, ec);
   }
 
+  // A body produced piece by piece (HubResponse::stream), sent chunked. False when the
+  // connection must close: the client went away, or the producer failed after the status had
+  // gone, and only a body cut short tells the client so.
+  template <class Stream, class Start>
+  bool write_streamed(Stream& stream, Session& session, HubResponse& r, Start& start) {
+    http::response<http::buffer_body> res;
+    start(res);
+    res.chunked(true);
+    http::response_serializer<http::buffer_body> sr(res);
+    beast::error_code ec;
+    http::write_header(stream, sr, ec);
+    if (ec) return false;
+    auto write = [&](std::span<const uint8_t> data) -> Result<void> {
+      if (data.empty()) return {};
+      res.body().data = const_cast<uint8_t*>(data.data());
+      res.body().size = data.size();
+      res.body().more = true;
+      http::write(stream, sr, ec);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) return fail(Errc::unavailable, "writing a response: " + ec.message());
+      session.touch(opts_.idle_timeout);
+      return {};
+    };
+    if (auto done = r.stream(write); !done) {
+      spdlog::warn("hub: a streamed response broke off: {}", done.error().what());
+      return false;
+    }
+    res.body().data = nullptr;
+    res.body().size = 0;
+    res.body().more = false;
+    http::write(stream, sr, ec);
+    return !ec;
+  }
+
   template <class Stream>
   void exchange(Stream& stream, Session& session) {
     beast::flat_buffer buf;
@@ -260,6 +294,8 @@ class Server final : public HubServer {
         http::response_serializer<http::empty_body> sr(res);
         sr.split(true);
         http::write_header(stream, sr, ec);
+      } else if (r.stream) {
+        if (!write_streamed(stream, session, r, start)) return;
       } else {
         http::response<http::string_body> res;
         start(res);

@@ -3,6 +3,7 @@
 // safe to call from several threads at once.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -12,12 +13,23 @@
 
 namespace tiffin {
 
+// Receives one block of a get_many: its index in the ids asked for, and its sealed bytes or
+// the error get() would have given for it.
+using BlockSink = std::function<void(size_t index, Result<Bytes> sealed)>;
+
 class BlockStore {
  public:
   virtual ~BlockStore() = default;
   // The sealed bytes of a block. Errc::not_found when the store does not have it,
   // Errc::unavailable when the store could not be reached.
   virtual Result<Bytes> get(const Hash& id) = 0;
+  // Many blocks at once, each handed to `on_block` as soon as it is there: exactly once per
+  // index, in any order, never two calls at once (possibly from another thread), all before
+  // get_many returns. Errors are per block (Errc::not_found, Errc::unavailable for those a
+  // broken transfer did not deliver). The default asks get() for each in turn.
+  virtual void get_many(std::span<const Hash> ids, const BlockSink& on_block) {
+    for (size_t i = 0; i < ids.size(); ++i) on_block(i, get(ids[i]));
+  }
   virtual Result<void> put(const Hash& id, std::span<const uint8_t> sealed) = 0;
   virtual Result<bool> has(const Hash& id) = 0;
   // Makes earlier puts durable (e.g. one syncfs instead of an fsync per block).

@@ -1,6 +1,7 @@
 #include "store/router.hpp"
 
 #include <algorithm>
+#include <map>
 #include <random>
 
 #include "store/dir_store.hpp"
@@ -28,6 +29,34 @@ Result<Bytes> Router::get(const Hash& id) {
     last = std::move(r.error());
   }
   return std::unexpected(std::move(last));
+}
+
+void Router::get_many(std::span<const Hash> ids, const BlockSink& on_block) {
+  std::vector<std::vector<BlockStore*>> stores(ids.size());
+  std::vector<size_t> pending(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    stores[i] = matching(ids[i]);
+    pending[i] = i;
+    if (stores[i].empty()) on_block(i, fail(Errc::not_found, "no route for block " + to_hex(ids[i])));
+  }
+  std::erase_if(pending, [&](size_t i) { return stores[i].empty(); });
+  // Round k asks each pending block's k-th replica; what fails there waits for round k + 1.
+  for (size_t round = 0; !pending.empty(); ++round) {
+    std::vector<size_t> again;
+    std::map<BlockStore*, std::vector<size_t>> groups;  // store → indexes into ids
+    for (size_t i : pending) groups[stores[i][round]].push_back(i);
+    for (auto& [store, group] : groups) {
+      std::vector<Hash> want;
+      want.reserve(group.size());
+      for (size_t i : group) want.push_back(ids[i]);
+      store->get_many(want, [&](size_t k, Result<Bytes> r) {
+        size_t i = group[k];
+        if (!r && round + 1 < stores[i].size()) again.push_back(i);
+        else on_block(i, std::move(r));
+      });
+    }
+    pending = std::move(again);
+  }
 }
 
 Result<void> Router::put(const Hash& id, std::span<const uint8_t> sealed) {

@@ -25,6 +25,9 @@ class Router final : public BlockStore {
   explicit Router(std::vector<Entry> entries) : entries_(std::move(entries)) {}
 
   Result<Bytes> get(const Hash& id) override;
+  // Groups the ids by store: each store's get_many is asked for its own (the first matching
+  // route's); those it could not give (missing, unavailable) go to the next replica in turn.
+  void get_many(std::span<const Hash> ids, const BlockSink& on_block) override;
   Result<void> put(const Hash& id, std::span<const uint8_t> sealed) override;
   Result<bool> has(const Hash& id) override;
   Result<void> flush() override;
