@@ -288,12 +288,25 @@ class LazyFs {
     // A read that continues the previous one: fetch the next blocks in the background.
     uint64_t expected = f.next_offset.exchange(end);
     if (expected == off && opts_.readahead_blocks > 0)
-      for (size_t i = last + 1; i <= last + opts_.readahead_blocks && i < f.blocks.size(); ++i)
-        pool_->submit([this, b = f.blocks[i]] { (void)block(b); });
+      fetch_later({f.blocks.begin() + std::min(last + 1, f.blocks.size()),
+          f.blocks.begin() + std::min<size_t>(last + 1 + opts_.readahead_blocks, f.blocks.size())});
     return reply;
   }
 
  private:
+  // Fetches blocks in one batch (BlockFetcher::fetch_many) into memory, where the reads that
+  // follow find them; those already in memory are not asked for.
+  void fetch_into_memory(std::vector<BlockRef> refs) {
+    std::erase_if(refs, [&](const BlockRef& b) { return memory_.get(b.id) != nullptr; });
+    if (refs.empty()) return;
+    fetcher_->fetch_many(refs, [&](size_t i, Result<Bytes> plain) {
+      if (plain) memory_.put(refs[i].id, std::make_shared<const Bytes>(std::move(*plain)));
+    });
+  }
+  void fetch_later(std::vector<BlockRef> refs) {
+    if (!refs.empty()) pool_->submit([this, refs = std::move(refs)]() mutable { fetch_into_memory(std::move(refs)); });
+  }
+
   // A cold file's first read: the rest of the file is likely next, and so are small files in the
   // same directory (a package's modules, a program's data), so they are fetched in the
   // background, within budgets that keep a cold start's bytes small. Once per directory.
@@ -321,7 +334,7 @@ class LazyFs {
           ++taken;
         }
       }
-      for (const BlockRef& b : want) (void)block(b);
+      fetch_into_memory(want);
     });
   }
 
@@ -390,9 +403,13 @@ class LazyFs {
   void prefetch() {
     auto start = std::chrono::steady_clock::now();
     std::atomic<size_t> failed{0};
-    (void)parallel_for(prefetch_.size(), opts_.prefetch_threads, [&](size_t i) -> Result<void> {
+    constexpr size_t kChunk = 64;  // one batch request each
+    (void)parallel_for((prefetch_.size() + kChunk - 1) / kChunk, opts_.prefetch_threads, [&](size_t c) -> Result<void> {
       if (stopping_) return fail(Errc::internal, "unmounting");
-      if (!fetcher_->fetch(prefetch_[i].id, prefetch_[i].key)) ++failed;
+      std::span<const BlockRef> chunk(prefetch_.data() + c * kChunk, std::min(kChunk, prefetch_.size() - c * kChunk));
+      fetcher_->fetch_many(chunk, [&](size_t, Result<Bytes> plain) {
+        if (!plain) ++failed;
+      });
       return {};
     });
     spdlog::info("prefetched {} blocks ({} failed) in {:.2f}s", prefetch_.size() - failed, failed.load(),

@@ -36,7 +36,7 @@ struct MountOptions {
   // unmount, whichever comes first. The hub merges such reports into the profile it serves.
   std::string report_profile_url, report_token;
   std::chrono::seconds learn_window{30};
-  unsigned prefetch_threads = 16;
+  unsigned prefetch_threads = 2;  // batch requests (64 blocks each) in flight while prefetching
   // Kernel FUSE passthrough (Linux 6.9+, root): a file whose content is in the node cache is
   // opened with that content as its backing file, and its reads bypass this process.
   bool passthrough = true;

@@ -136,7 +136,8 @@ void BlockFetcher::fetch_many(std::span<const BlockRef> refs, const PlainSink& o
 
   // A block as it arrives: verify, cache, land its flight, answer.
   auto finish = [&](Want& w, Result<Bytes> sealed) {
-    Result<Bytes> plain = sealed ? decode_block(w.id, refs[w.indexes.front()].key, *sealed) : std::unexpected(std::move(sealed).error());
+    Result<Bytes> plain =
+        sealed ? decode_block(w.id, refs[w.indexes.front()].key, std::move(*sealed)) : std::unexpected(std::move(sealed).error());
     if (plain) {
       {
         std::lock_guard lock(mu_);

@@ -1,5 +1,5 @@
 // Plain block content by (id, key): from the node's cache when it is there, else from the
-// stores, verified (id, GCM tag, key) and then cached. A block that fails verification is an
+// stores, verified (id and GCM tag: block_codec.hpp) and then cached. A block that fails verification is an
 // error and is never cached. Concurrent fetches of one block share a single download.
 // fetch_many does the same for many blocks with few round trips (BlockStore::get_many).
 #pragma once
