@@ -1,4 +1,4 @@
-// Prefetch profiles on the hub: reports learnt and merged, served, refused.
+// Prefetch profiles on the hub: reports learnt and merged, served, refused; carried by pull.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -11,6 +11,9 @@
 #include "flist/flist_profile.hpp"
 #include "flist/pack.hpp"
 #include "hub/hub_api.hpp"
+#include "hub/hub_client.hpp"
+#include "hub/hub_server.hpp"
+#include "hub/push.hpp"
 #include "store/block_codec.hpp"
 #include "test_support.hpp"
 
@@ -184,4 +187,43 @@ TEST_F(HubProfileTest, RefusedReportsChangeNothing) {
     files += it->is_regular_file();
   EXPECT_EQ(files, 0u);
   EXPECT_EQ(call("GET", "/api/flist/alice/nothing/profile").status, 404u);
+}
+
+TEST(HubProfileServer, PushPullCarriesEmbeddedAndLearntProfiles) {
+  test::TempDir dir;
+  auto server = HubServer::start({.root = dir / "hub", .listen = "127.0.0.1:0"});
+  ASSERT_TRUE(server) << server.error().what();
+  std::string base = (*server)->public_url();
+  HubKey key = *load_hub_key(dir / "hub/hub.key", false);
+  std::string token = issue_token(key, "alice", std::chrono::seconds(300));
+
+  // An embedded profile travels in the file: push, then pull, keeps it as it was.
+  Packed x = pack_flist(dir, "x");
+  std::vector<Hash> order(x.blocks.rbegin(), x.blocks.rend());
+  ASSERT_TRUE(write_flist_profile(x.fl, order));
+  ASSERT_TRUE(push_flist(x.fl, *parse_hub_location(base + "/alice/x:v1"), {.token = token, .progress = false}));
+  auto size = pull_flist(*parse_hub_location(base + "/alice/x:v1"), dir / "pulled.fl");
+  ASSERT_TRUE(size) << size.error().what();
+  EXPECT_EQ(*read_flist_profile(dir / "pulled.fl"), order);
+  EXPECT_EQ(load_flist(dir / "pulled.fl")->routes.at(0).url, base);
+
+  // Without one embedded, the pull writes the hub's learnt profile into the copy.
+  Packed y = pack_flist(dir, "y");
+  ASSERT_TRUE(push_flist(y.fl, *parse_hub_location(base + "/alice/y"), {.token = token, .progress = false}));
+  ASSERT_TRUE(pull_flist(*parse_hub_location(base + "/alice/y"), dir / "bare.fl"));
+  EXPECT_TRUE(read_flist_profile(dir / "bare.fl")->empty()) << "nothing learnt yet: no profile, no error";
+  HubClient client(base, token);
+  EXPECT_FALSE(*client.fetch_profile(*parse_flist_ref("alice/y")));
+  auto answer = client.report_profile(*parse_flist_ref("alice/y"), std::vector<Hash>{y.blocks[1], y.blocks[0]});
+  ASSERT_TRUE(answer) << answer.error().what();
+  EXPECT_EQ((*answer)["accepted"], 2);
+  EXPECT_EQ(**client.fetch_profile(*parse_flist_ref("alice/y")), (std::vector<Hash>{y.blocks[1], y.blocks[0]}));
+  ASSERT_TRUE(pull_flist(*parse_hub_location(base + "/alice/y"), dir / "learnt.fl"));
+  EXPECT_EQ(*read_flist_profile(dir / "learnt.fl"), (std::vector<Hash>{y.blocks[1], y.blocks[0]}));
+
+  // A report without a token is refused by the server too.
+  HubClient anonymous(base, "");
+  auto refused = anonymous.report_profile(*parse_flist_ref("alice/y"), y.blocks);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, Errc::denied);
 }
