@@ -1,4 +1,4 @@
-// tiffin flist ls | tree | stat | cat | config — reading an flist without unpacking it.
+// tiffin flist inspect | ls | tree | stat | cat | config — reading an flist without unpacking it.
 #include <fmt/core.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -8,6 +8,7 @@
 
 #include "cli/cli.hpp"
 #include "common/fd.hpp"
+#include "common/progress.hpp"
 #include "flist/content.hpp"
 #include "flist/flist_file.hpp"
 
@@ -77,6 +78,41 @@ void add_flist_inspect(CLI::App& flist, Context& ctx) {
     bool long_format = false, recursive = false;
   };
   auto o = std::make_shared<Opts>();
+
+  CLI::App* in = flist.add_subcommand("inspect", "Summarise an flist: entries, size, blocks, tags, routes, signatures, prefetch profile");
+  in->add_option("flist", o->flist)->required();
+  in->add_option("--format", o->format, "json for machine-readable output");
+  in->callback([&ctx, o] {
+    ctx.run([&]() -> Result<int> {
+      Tree tree = TRY(load_flist(o->flist));
+      uint64_t files = 0, dirs = 0, links = 0, bytes = 0;
+      for (size_t i : tree.preorder()) {
+        const Node& n = tree.nodes[i];
+        files += n.is_reg();
+        dirs += n.is_dir();
+        links += n.is_symlink();
+        if (n.is_reg()) bytes += n.size;
+      }
+      nlohmann::json routes = nlohmann::json::array();
+      for (const auto& r : tree.routes) routes.push_back(fmt::format("{:02x}-{:02x}={}", r.start, r.end, r.url));
+      nlohmann::json j{{"entries", tree.preorder().size()}, {"files", files}, {"directories", dirs}, {"symlinks", links}, {"size", bytes},
+          {"blocks", tree.block_ids().size()}, {"damaged", tree.damaged_files().size()}, {"tags", tree.tags}, {"routes", routes},
+          {"signatures", tree.signatures.size()}, {"config", tree.config.has_value()}, {"profile_blocks", tree.profile.size()}};
+      if (want_json(o->format)) {
+        print_json(j);
+        return 0;
+      }
+      fmt::print("entries:    {} ({} files, {} directories, {} symlinks)\n", j["entries"].get<uint64_t>(), files, dirs, links);
+      fmt::print("size:       {} in {} blocks\n", human_bytes(bytes), tree.block_ids().size());
+      if (!tree.damaged_files().empty()) fmt::print("damaged:    {} files\n", tree.damaged_files().size());
+      for (const auto& [k, v] : tree.tags) fmt::print("tag:        {}={}\n", k, v);
+      for (const auto& r : routes) fmt::print("route:      {}\n", r.get<std::string>());
+      fmt::print("config:     {}\n", tree.config ? "yes" : "no");
+      fmt::print("signatures: {}\n", tree.signatures.size());
+      fmt::print("profile:    {}\n", tree.profile.empty() ? "none" : fmt::format("{} blocks", tree.profile.size()));
+      return 0;
+    });
+  });
 
   CLI::App* ls = flist.add_subcommand("ls", "List a directory of an flist");
   ls->add_option("flist", o->flist)->required();

@@ -1,8 +1,12 @@
-// tiffin flist mount x.fl <dir> | umount <dir> | profile x.fl -o p -- cmd — the lazy filesystem.
+// tiffin flist mount x.fl <dir> | umount <dir> | profile x.fl (-o p | --embed) -- cmd |
+// profile-embed x.fl p — the lazy filesystem and its prefetch profiles.
 #include <fmt/core.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "cli/cli.hpp"
 #include "engine/trust_policy.hpp"
+#include "flist/flist_profile.hpp"
 #include "fuse/lazy_fs.hpp"
 #include "hub/flist_ref.hpp"
 
@@ -98,19 +102,64 @@ void add_flist_mount(CLI::App& flist, Context& ctx) {
   auto p = std::make_shared<MountFlags>();
   auto command = std::make_shared<std::vector<std::string>>();
   auto chroot = std::make_shared<bool>(false);
+  auto embed = std::make_shared<bool>(false);
   CLI::App* profile = flist.add_subcommand(
-      "profile", "Record which blocks a command reads: tiffin flist profile x.fl -o x.profile [--chroot] -- cmd args…");
+      "profile", "Record which blocks a command reads: tiffin flist profile x.fl (-o x.profile | --embed) [--chroot] -- cmd args…");
   profile->add_option("flist", p->o.flist)->required();
-  profile->add_option("-o,--output", p->o.record_profile, "The profile to write")->required();
+  profile->add_option("-o,--output", p->o.record_profile, "The profile file to write");
+  profile->add_flag("--embed", *embed, "Write the profile into the flist itself (its tiffin_profile table; signatures stay valid)");
   p->add_to(profile);
   profile->add_flag("--chroot", *chroot, "Run the command chrooted into the mount (else it gets TIFFIN_MOUNT=<dir>)");
   profile->add_option("command", *command, "The command and its arguments (after --)")->required();
-  profile->callback([&ctx, p, command, chroot] {
+  profile->callback([&ctx, p, command, chroot, embed] {
     ctx.run([&]() -> Result<int> {
+      if (p->o.record_profile.empty() && !*embed) return fail(Errc::invalid_input, "say where the profile goes: -o FILE or --embed");
       TRY(check_trust(ctx, p->o.flist));
-      int status = TRY(profile_command(p->finish(), *command, *chroot));
-      fmt::print(stderr, "profile written to {} (command exited with {})\n", p->o.record_profile, status);
+      MountOptions o = p->finish();
+      // With --embed alone, the mount records to a temporary file that is then embedded.
+      struct Temp {
+        std::string path;
+        ~Temp() {
+          if (!path.empty()) ::unlink(path.c_str());
+        }
+      } temp;
+      if (o.record_profile.empty()) {
+        char tmpl[] = "/tmp/tiffin-profile-XXXXXX.profile";
+        int fd = ::mkstemps(tmpl, 8);
+        if (fd < 0) return fail_errno("mkstemps");
+        ::close(fd);
+        temp.path = o.record_profile = tmpl;
+      }
+      int status = TRY(profile_command(o, *command, *chroot));
+      if (temp.path.empty()) fmt::print(stderr, "profile written to {} (command exited with {})\n", o.record_profile, status);
+      if (*embed) {
+        size_t n = TRY(embed_profile_file(o.flist, o.record_profile));
+        fmt::print(stderr, "profile of {} blocks embedded in {} (command exited with {})\n", n, o.flist, status);
+      }
       return status;
+    });
+  });
+
+  struct EmbedOpts {
+    std::string flist, profile;
+    bool remove = false;
+  };
+  auto e = std::make_shared<EmbedOpts>();
+  CLI::App* pe = flist.add_subcommand("profile-embed", "Embed a prefetch profile file in an flist (or --remove the embedded one)");
+  pe->add_option("flist", e->flist)->required();
+  pe->add_option("profile", e->profile, "A profile written by tiffin flist profile -o or mount --record-profile");
+  pe->add_flag("--remove", e->remove, "Remove the flist's embedded profile");
+  pe->callback([&ctx, e] {
+    ctx.run([&]() -> Result<int> {
+      if (e->remove == !e->profile.empty()) return fail(Errc::invalid_input, "give a profile file or --remove (not both)");
+      if (e->remove) {
+        TRY(write_flist_profile(e->flist, {}));
+        fmt::print(stderr, "{}: embedded profile removed\n", e->flist);
+        return 0;
+      }
+      size_t n = TRY(embed_profile_file(e->flist, e->profile));
+      fmt::print(stderr, "profile of {} blocks embedded in {}\n", n, e->flist);
+      return 0;
     });
   });
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <optional>
 #include <random>
@@ -11,6 +12,7 @@
 #include "common/fd.hpp"
 #include "common/sqlite.hpp"
 #include "common/text.hpp"
+#include "flist/flist_profile.hpp"
 #include "flist/path.hpp"
 #include "flist/schema.hpp"
 
@@ -45,6 +47,16 @@ Result<Hash> hash_column(const sql::Stmt& s, int col, const std::string& path, c
   Hash h;
   std::copy(b.begin(), b.end(), h.begin());
   return h;
+}
+
+// The ids of `ids` the tree's files use, without repeats, at most kMaxProfileIds.
+std::vector<Hash> profile_in_tree(const Tree& tree, std::span<const Hash> ids) {
+  if (ids.empty()) return {};
+  std::vector<Hash> known = tree.block_ids();  // sorted
+  std::vector<Hash> in;
+  for (const Hash& id : ids)
+    if (std::binary_search(known.begin(), known.end(), id)) in.push_back(id);
+  return dedupe_profile(in);
 }
 
 // Reads and validates the file; load_flist() settles the kind of its errors.
@@ -194,6 +206,22 @@ Result<Tree> read_flist(const std::string& path) {
       tree.signatures.push_back({Bytes(pk.begin(), pk.end()), Bytes(sig.begin(), sig.end())});
     }
   }
+  if (db.has_table(schema::kProfileTable)) {
+    // Advisory: malformed rows are refused like any other table's, but ids the tree does not
+    // use (or repeats) only drop out; save_flist writes the profile back without them.
+    auto p = TRY(sql::Stmt::prepare(db, "SELECT id FROM tiffin_profile ORDER BY seq"));
+    std::vector<Hash> ids;
+    while (TRY(p.step())) {
+      if (ids.size() == kMaxProfileIds) return std::unexpected(bad(path, "tiffin_profile holds more than 1000000 ids"));
+      auto b = p.blob(0);
+      if (p.type(0) != SQLITE_BLOB || b.size() != 32)
+        return std::unexpected(bad(path, "tiffin_profile holds an id that is not a 32-byte blob"));
+      Hash h;
+      std::copy(b.begin(), b.end(), h.begin());
+      ids.push_back(h);
+    }
+    tree.profile = profile_in_tree(tree, ids);
+  }
   return tree;
 }
 
@@ -283,6 +311,9 @@ Result<void> save_flist(const std::string& path, const Tree& tree) {
     }
     ExtensionInsert ins_sig(db, schema::kSignature, std::string(schema::kInsertSignature));
     for (const auto& s : tree.signatures) TRY(TRY(ins_sig.stmt())->bind_blob(1, s.public_key).bind_blob(2, s.signature).run());
+    ExtensionInsert ins_profile(db, schema::kProfile, std::string(schema::kInsertProfile));
+    int64_t seq = 0;
+    for (const Hash& id : profile_in_tree(tree, tree.profile)) TRY(TRY(ins_profile.stmt())->bind(1, seq++).bind_blob(2, id).run());
     TRY(db.exec("COMMIT"));
     return {};
   };

@@ -43,6 +43,9 @@ const char* const kXattr =
 const char* const kHardlink = "CREATE TABLE IF NOT EXISTS tiffin_hardlink (ino INTEGER PRIMARY KEY, target INTEGER);\n";
 const char* const kConfig = "CREATE TABLE IF NOT EXISTS tiffin_config (key TEXT PRIMARY KEY, value TEXT);\n";
 const char* const kSignature = "CREATE TABLE IF NOT EXISTS tiffin_signature (public_key BLOB PRIMARY KEY, signature BLOB);\n";
+const char* const kProfile = "CREATE TABLE IF NOT EXISTS tiffin_profile (seq INTEGER PRIMARY KEY, id BLOB NOT NULL);\n";
+const char* const kProfileTable = "tiffin_profile";
+const char* const kInsertProfile = "INSERT INTO tiffin_profile (seq, id) VALUES (?, ?)";
 const char* const kInsertSignature = "INSERT OR REPLACE INTO tiffin_signature (public_key, signature) VALUES (?, ?)";
 
 Result<void> require_rfs_tables(sql::Db& db, const std::string& path) {

@@ -16,6 +16,11 @@ extern const char* const kXattr;      // tiffin_xattr (ino, name, value) + index
 extern const char* const kHardlink;   // tiffin_hardlink (ino, target)
 extern const char* const kConfig;     // tiffin_config (key, value)
 extern const char* const kSignature;  // tiffin_signature (public_key, signature)
+// tiffin_profile (seq INTEGER PRIMARY KEY, id BLOB NOT NULL): an embedded prefetch profile, block
+// ids in first-read order by seq (flist_profile.hpp). Advisory and unsigned; rfs ignores it.
+extern const char* const kProfile;
+extern const char* const kProfileTable;   // "tiffin_profile"
+extern const char* const kInsertProfile;  // (seq, id)
 // Adds or replaces the signature of a key: (public_key, signature).
 extern const char* const kInsertSignature;
 

@@ -1,5 +1,6 @@
 // An flist held in memory: the file tree with every node's metadata, blocks, symlink target,
-// xattrs and hardlink relation, plus tags, routes, image config and signatures. Pack builds
+// xattrs and hardlink relation, plus tags, routes, image config, signatures and the embedded
+// prefetch profile (flist_profile.hpp). Pack builds
 // one, the writer stores one, the reader loads (and validates) one; diff, merge, unpack and
 // check work on it. Nodes live in a vector; node 0 is the root directory.
 #pragma once
@@ -65,6 +66,9 @@ class Tree {
   std::vector<Route> routes;
   std::optional<ImageConfig> config;
   std::vector<Signature> signatures;
+  // Block ids in the order a workload first reads them (tiffin_profile; flist_profile.hpp).
+  // Advisory: not signed; save_flist writes only ids the tree's files still use.
+  std::vector<Hash> profile;
 
   // Adds `node` under `parent`, replacing a child of the same name. A directory that replaces a
   // directory keeps the old one's children (tar and layer semantics). Returns the new index.

@@ -2,7 +2,8 @@
 // records one (MountOptions::record_profile) and a later mount fetches its blocks in the
 // background from the start (MountOptions::prefetch_profile), so a cold container finds most of
 // what it needs in the node cache. File format: a "# tiffin prefetch profile v1" line, then one
-// hex block id per line.
+// hex block id per line (the text form is flist/flist_profile.hpp's, which also embeds profiles in
+// the flist itself).
 #pragma once
 
 #include <cstring>
@@ -13,6 +14,7 @@
 
 #include "common/error.hpp"
 #include "common/hash.hpp"
+#include "flist/flist_profile.hpp"
 
 namespace tiffin {
 
@@ -36,7 +38,6 @@ class BlockRecorder {
 };
 
 Result<std::vector<Hash>> load_profile(const std::string& path);
-// The v1 text of a profile.
-std::string profile_text(const std::vector<Hash>& ids);
+// The v1 text of a profile: profile_text() in flist/flist_profile.hpp (included above).
 
 }  // namespace tiffin

@@ -340,7 +340,7 @@ class LazyFs {
 
   // Sends what the learning window saw to the hub. A failure costs only the lesson.
   void report_profile() {
-    std::vector<Hash> ids = recorder_->order();
+    std::vector<Hash> ids = dedupe_profile(recorder_->order(), kMaxProfileReportIds);
     if (ids.empty()) return;
     std::string body = profile_text(ids);
     HttpClient http;
@@ -685,16 +685,15 @@ Result<void> serve_mount(const MountOptions& opts, ReadySignal& ready) {
   for (const Node& n : tree.nodes)
     if (n.is_reg()) totals.bytes += n.size;
   std::vector<BlockRef> prefetch;
-  const std::vector<Hash> carried;  // MERGE: the flist's own profile (profile branch)
   if (!opts.prefetch_profile.empty()) {
     prefetch = blocks_of_profile(tree, TRY(load_profile(opts.prefetch_profile)), opts.prefetch_profile);
-  } else if (opts.auto_prefetch && !carried.empty()) {
-    prefetch = blocks_of_profile(tree, carried, opts.flist + "'s profile");
+  } else if (opts.auto_prefetch && !tree.profile.empty()) {
+    prefetch = blocks_of_profile(tree, tree.profile, opts.flist + "'s profile");
     spdlog::info("prefetching the {} blocks of the flist's profile", prefetch.size());
   }
   // A flist that carries a profile needs no lesson.
   MountOptions fs_opts = opts;
-  if (!carried.empty() && fs_opts.record_profile.empty()) fs_opts.report_profile_url.clear();
+  if (!tree.profile.empty() && fs_opts.record_profile.empty()) fs_opts.report_profile_url.clear();
   tree = Tree();  // free it: the mount lives on the index
 
   auto cache = std::shared_ptr<BlockCache>(TRY(BlockCache::open({opts.cache_dir, opts.cache_bytes})));

@@ -243,6 +243,7 @@ Result<HubResponse> HubApi::flist_api(const HubRequest& req, const std::vector<s
   if (p.size() < 4 || p.size() > 5) return fail(Errc::not_found, "no such API: " + m + " " + req.target);
   FlistRef ref = TRY(parse_flist_name(p[2], p[3]));
   if (p.size() == 5) {
+    if (p[4] == "profile") return profile_api(req, ref);
     if (p[4] != "link" || m != "PUT") return fail(Errc::not_found, "no such API: " + m + " " + req.target);
     TRY(authorize(req, ref.user));
     json body = json::parse(req.body, nullptr, false);

@@ -12,6 +12,9 @@
 //                                                (+ image, digest, platform if converted here)
 //   GET|HEAD /<user>/<name>[:tag].fl             the flist; Range supported
 //   GET      /<user>/<name>[:tag].fl.md5         its md5 (0-hub)
+//   GET      /api/flist/<user>/<name>[:tag]/profile  its prefetch profile (v1 text): the one
+//                                                learnt from nodes' reports, else the one
+//                                                embedded in the flist; 404 without either
 // Writes (Authorization: Bearer <token of that user>):
 //   PUT      /blocks/<hex>                       a block; 400 unless hex = BLAKE2b-256(body)
 //   PUT      /api/flist/<user>/<name>[:tag]      an flist (SQLite) — 409 unless all blocks are
@@ -23,6 +26,14 @@
 //                                                "digest"; 502 when the registry fails it
 //   PUT      /api/flist/<user>/<name>[:tag]/link {"target": "<user>/<name>[:tag]"}
 //   DELETE   /api/flist/<user>/<name>[:tag]
+// Reports (Authorization: Bearer <any valid token>; hub_profile_api.cpp says why any):
+//   POST     /api/flist/<user>/<name>[:tag]/profile  the blocks a node's run read first (v1 text
+//                                                or a JSON array of hex ids; ≤ 2 MiB, else
+//                                                413; ≤ 20 000 ids, else 413); ids that are not
+//                                                blocks of that flist are dropped, a report
+//                                                left with none is 400; 404 for no such flist.
+//                                                The hub merges the last 16 reports per flist
+//                                                file (HubRepository::add_profile_report)
 #pragma once
 
 #include <functional>
@@ -32,6 +43,7 @@
 #include <utility>
 #include <vector>
 
+#include "flist/flist_profile.hpp"
 #include "hub/hub_convert.hpp"
 #include "hub/hub_repository.hpp"
 #include "hub/hub_token.hpp"
@@ -64,6 +76,9 @@ class HubApi {
   HubApi(HubRepository& repo, HubKey key, std::string public_url)
       : repo_(repo), key_(key), public_url_(std::move(public_url)), converter_(std::make_shared<HubConverter>(repo)) {}
 
+  static constexpr size_t kMaxProfileReportBody = 2u << 20;  // 20 000 ids in either form
+  static constexpr size_t kMaxProfileReportIds = tiffin::kMaxProfileReportIds;
+
   HubResponse handle(const HubRequest& req);
   void set_public_url(std::string url) { public_url_ = std::move(url); }
   // Whether a request's body should be streamed to a file rather than held in memory: flist
@@ -79,6 +94,7 @@ class HubApi {
   Result<HubResponse> serve_file(const HubRequest& req, const std::string& path, const std::string& type);
   Result<HubResponse> flist_api(const HubRequest& req, const std::vector<std::string>& parts);
   HubResponse convert_api(const HubRequest& req, const FlistRef& ref);
+  Result<HubResponse> profile_api(const HubRequest& req, const FlistRef& ref);  // hub_profile_api.cpp
 
   HubRepository& repo_;
   HubKey key_;

@@ -1,5 +1,8 @@
 #include "hub/hub_client.hpp"
 
+#include "flist/flist_profile.hpp"
+#include "hub/hub_api.hpp"
+
 namespace tiffin::hub {
 namespace {
 
@@ -115,6 +118,24 @@ Result<json> HubClient::info(const FlistRef& ref) {
 Result<json> HubClient::list(const std::string& user) {
   HttpResponse r = TRY(call("GET", user.empty() ? "/api/flist" : "/api/flist/" + user));
   return parse_json(r, "listing " + user);
+}
+
+Result<std::optional<std::vector<Hash>>> HubClient::fetch_profile(const FlistRef& ref) {
+  std::string what = "the prefetch profile of " + ref.str();
+  auto r = call("GET", "/api/flist/" + ref.user + "/" + ref.name + ":" + ref.tag + "/profile");
+  if (!r && r.error().kind == Errc::not_found) return std::optional<std::vector<Hash>>();
+  if (!r) return std::unexpected(std::move(r).error());
+  std::string_view text(reinterpret_cast<const char*>(r->body.data()), r->body.size());
+  auto ids = parse_profile_text(text, what);
+  if (!ids) return fail(Errc::corrupt, ids.error().what());
+  return std::optional(std::move(*ids));
+}
+
+Result<json> HubClient::report_profile(const FlistRef& ref, std::span<const Hash> ids) {
+  std::string body = profile_text(dedupe_profile(ids, HubApi::kMaxProfileReportIds));
+  HttpResponse r =
+      TRY(call("POST", "/api/flist/" + ref.user + "/" + ref.name + ":" + ref.tag + "/profile", as_bytes(body), 200, "text/plain"));
+  return parse_json(r, "reporting the prefetch profile of " + ref.str());
 }
 
 }  // namespace tiffin::hub

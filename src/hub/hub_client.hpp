@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,13 @@ class HubClient {
   Result<Bytes> get_flist(const FlistRef& ref);
   Result<nlohmann::json> info(const FlistRef& ref);
   Result<nlohmann::json> list(const std::string& user);
+  // The hub's prefetch profile for `ref` (learnt from nodes, else embedded); nullopt when it has
+  // none or is a hub without profiles (both answer 404).
+  Result<std::optional<std::vector<Hash>>> fetch_profile(const FlistRef& ref);
+  // Reports the blocks a run of `ref` read first, in order (the first HubApi::kMaxProfileReportIds
+  // distinct ones are sent); needs a token (any user's). Returns the hub's answer: accepted,
+  // dropped, reports, profile.
+  Result<nlohmann::json> report_profile(const FlistRef& ref, std::span<const Hash> ids);
 
  private:
   Result<HttpResponse> call(const std::string& method, const std::string& path, std::span<const uint8_t> body = {}, unsigned ok = 200,

@@ -4,6 +4,9 @@
 //   <root>/flists/<user>/<name>:<tag>.fl  flists; a link is a symlink to ../<user>/<name>:<tag>.fl
 //   <root>/sources/<user>/<name>:<tag>.json  where a converted flist came from (hub_convert.hpp)
 //   <root>/layers/                        converted layer chains, shared by conversions
+//   <root>/profiles/<sha256>/             prefetch profiles nodes reported for the flist file of
+//                                         that sha256 (<seq>.ids: 32-byte ids) and their merge
+//                                         (merged.profile, v1 text); hub_profiles.cpp
 //   <root>/tmp/                           uploads in progress (emptied at start)
 //
 // A block is accepted only when its id is BLAKE2b-256 of its bytes; an flist only when it loads
@@ -78,6 +81,23 @@ class HubRepository {
   Result<std::vector<std::string>> users() const;
   Result<std::vector<FlistInfo>> list(const std::string& user) const;
 
+  // Prefetch profiles learnt from nodes (hub_profiles.cpp). Reports are kept per flist *file*
+  // (its sha256; links share their target's), so a re-pushed tag starts afresh.
+  struct ProfileReportResult {
+    size_t accepted = 0;  // distinct ids of the report that are blocks of the flist
+    size_t dropped = 0;   // the rest (repeats, ids of no block of it)
+    size_t reports = 0;   // reports now kept for the flist
+    size_t merged = 0;    // ids of the merged profile
+  };
+  static constexpr size_t kProfileReportsKept = 16;
+  // Adds a node's report on `ref` (which must exist: Errc::not_found) and merges the last
+  // kProfileReportsKept (profile_merge.hpp). Ids that are not blocks of the flist are dropped; a
+  // report left with none is Errc::invalid_input and changes nothing.
+  Result<ProfileReportResult> add_profile_report(const FlistRef& ref, std::span<const Hash> ids);
+  // The profile to serve for `ref`: the learnt one, else the one embedded in the flist, else
+  // nullopt. Errc::not_found when `ref` does not exist.
+  Result<std::optional<std::vector<Hash>>> profile(const FlistRef& ref) const;
+
   // A fresh path for an upload in progress.
   std::string temp_path();
   const HubLimits& limits() const { return limits_; }
@@ -103,6 +123,7 @@ class HubRepository {
     std::map<std::tuple<uint64_t, uint64_t, int64_t, uint64_t>, std::pair<std::string, std::string>> entries;
   };
   std::shared_ptr<DigestCache> digests_;
+  std::shared_ptr<std::mutex> profiles_mu_ = std::make_shared<std::mutex>();  // reports and merges, one at a time
 };
 
 }  // namespace tiffin::hub

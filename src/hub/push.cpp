@@ -10,6 +10,7 @@
 #include "common/progress.hpp"
 #include "flist/flist_edit.hpp"
 #include "flist/flist_file.hpp"
+#include "flist/flist_profile.hpp"
 #include "hub/hub_client.hpp"
 #include "store/router.hpp"
 
@@ -91,7 +92,13 @@ Result<uint64_t> pull_flist(const HubLocation& from, const std::string& output) 
     TRY(write_all(fd.get(), content));
     if (::fsync(fd.get()) != 0) return fail_errno("fsync " + tmp);
   }
-  TRY_CTX(load_flist(tmp), "the hub sent an invalid flist for " + from.ref.str());
+  Tree tree = TRY_CTX(load_flist(tmp), "the hub sent an invalid flist for " + from.ref.str());
+  // The prefetch profile the hub learnt travels with the copy, unless the flist embeds its own.
+  // Advisory: a hub without profiles (404), or one that fails to answer, changes nothing.
+  if (tree.profile.empty()) {
+    auto learnt = hub.fetch_profile(from.ref);
+    if (learnt && *learnt && !(*learnt)->empty()) (void)write_flist_profile(tmp, **learnt);
+  }
   if (::rename(tmp.c_str(), output.c_str()) != 0) return fail_errno("rename " + tmp + " to " + output);
   guard.path.clear();
   return content.size();

@@ -27,7 +27,9 @@ struct PushStats {
 
 Result<PushStats> push_flist(const std::string& flist, const HubLocation& to, const PushOptions& opts);
 
-// Downloads the flist at `from` to `output` (validated before it replaces anything there).
+// Downloads the flist at `from` to `output` (validated before it replaces anything there). An
+// flist without an embedded prefetch profile gets the hub's (GET …/profile) written into its
+// copy (flist_profile.hpp); a hub without one, or without the route, is no error.
 Result<uint64_t> pull_flist(const HubLocation& from, const std::string& output);
 
 }  // namespace tiffin::hub

@@ -191,6 +191,29 @@ def test_prefetch_profile_fills_the_cache_at_mount(tmp_path, pushed, hub):
     assert not mounted(mnt)
 
 
+def test_profiles_embedded_learnt_by_the_hub_and_pulled(tmp_path, pushed, hub):
+    _, node_fl = pushed
+    inspect = lambda fl: json.loads(tiffin("flist", "inspect", fl, "--format", "json").stdout)
+    assert inspect(node_fl)["profile_blocks"] == 0
+    later = block_ids(node_fl, "/usr/share/doc/later")
+    # Recorded straight into the flist: its own table, signatures and all else untouched.
+    embedded = tmp_path / "embedded.fl"
+    embedded.write_bytes(node_fl.read_bytes())
+    tiffin("flist", "profile", embedded, "--embed", "--cache", tmp_path / "cache", "--chroot", "--",
+           "/bin/sh", "-c", "cat /usr/share/doc/later | /bin/busybox wc -c")
+    assert inspect(embedded)["profile_blocks"] >= len(later)
+
+    # A node reports what it read (any user's token); the next pull carries the hub's merge.
+    url = f"{hub.url}/api/flist/alice/busybox:1.0/profile"
+    assert http("POST", url, json.dumps(later).encode())[0] == 401
+    status, body = http("POST", url, json.dumps(later + ["00" * 32]).encode(), hub.token("bob"))
+    assert status == 200 and json.loads(body)["accepted"] == len(later), body
+    status, body = http("GET", url)
+    assert status == 200 and body.decode().split()[-len(later):] == later
+    tiffin("pull", f"{hub.url}/alice/busybox:1.0", "-o", tmp_path / "fresh.fl")
+    assert inspect(tmp_path / "fresh.fl")["profile_blocks"] == len(later)
+
+
 def test_writable_root_with_a_size_limit(tmp_path, pushed):
     _, node_fl = pushed
     mnt, layer, pools = tmp_path / "mnt", tmp_path / "layer", tmp_path / "pools"
