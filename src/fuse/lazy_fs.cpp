@@ -271,7 +271,8 @@ class LazyFs {
     if (off >= f.size) return reply;
     uint64_t end = std::min<uint64_t>(f.size, off + size);
     size_t first = off / kBlockSize, last = (end - 1) / kBlockSize;
-    if (!f.read_once.exchange(true) && !cache_->contains(f.blocks[first].id)) fetch_around(f, last + 1);
+    // (Not with a prefetch profile: it knows what is needed, and the link is better left to it.)
+    if (prefetch_.empty() && !f.read_once.exchange(true) && !cache_->contains(f.blocks[first].id)) fetch_around(f, last + 1);
     if (recorder_ && (!learning_ || !opts_.record_profile.empty() || std::chrono::steady_clock::now() < learn_until_))
       for (size_t i = first; i <= last; ++i) recorder_->note(f.blocks[i].id);
     std::vector<std::future<Result<std::shared_ptr<const Bytes>>>> pending;

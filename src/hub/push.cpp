@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 
 #include "common/fd.hpp"
 #include "common/parallel.hpp"
@@ -82,6 +83,8 @@ Result<PushStats> push_flist(const std::string& flist, const HubLocation& to, co
 
 Result<uint64_t> pull_flist(const HubLocation& from, const std::string& output) {
   HubClient hub(from.base, "", hub_http_options());
+  // The profile is asked for while the flist downloads: one round trip less on a cold start.
+  auto learnt = std::async(std::launch::async, [&hub, &from] { return hub.fetch_profile(from.ref); });
   Bytes content = TRY_CTX(hub.get_flist(from.ref), "pulling " + from.ref.str() + " from " + from.base);
   std::string tmp = output + ".pull." + std::to_string(::getpid());
   TempFile guard{tmp};
@@ -95,10 +98,8 @@ Result<uint64_t> pull_flist(const HubLocation& from, const std::string& output) 
   Tree tree = TRY_CTX(load_flist(tmp), "the hub sent an invalid flist for " + from.ref.str());
   // The prefetch profile the hub learnt travels with the copy, unless the flist embeds its own.
   // Advisory: a hub without profiles (404), or one that fails to answer, changes nothing.
-  if (tree.profile.empty()) {
-    auto learnt = hub.fetch_profile(from.ref);
-    if (learnt && *learnt && !(*learnt)->empty()) (void)write_flist_profile(tmp, **learnt);
-  }
+  if (auto profile = learnt.get(); tree.profile.empty() && profile && *profile && !(*profile)->empty())
+    (void)write_flist_profile(tmp, **profile);
   if (::rename(tmp.c_str(), output.c_str()) != 0) return fail_errno("rename " + tmp + " to " + output);
   guard.path.clear();
   return content.size();
