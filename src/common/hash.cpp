@@ -57,6 +57,8 @@ void compress(uint64_t h[8], const uint8_t* block, uint64_t t, bool last) {
     v[c] = v[c] + v[d];
     v[b] = rotr(v[b] ^ v[c], 63);
   };
+  // Unrolled: the message words each round takes become constant indexes (kept in registers).
+#pragma GCC unroll 12
   for (const auto& s : kSigma) {
     g(0, 4, 8, 12, m[s[0]], m[s[1]]);
     g(1, 5, 9, 13, m[s[2]], m[s[3]]);
