@@ -202,7 +202,10 @@ class LazyFs {
     {
       std::lock_guard lock(io_mu_);
       InodeIo& io = io_[h.nodeid];
-      if (io.cached == 0) backing = io.backing >= 0 ? io.backing : (io.backing = open_backing(**f));
+      // While learning, new opens stay on FUSE so that every read is seen (passthrough reads
+      // never reach this process).
+      bool seen = learning_ && std::chrono::steady_clock::now() < learn_until_;
+      if (io.cached == 0 && (io.backing >= 0 || !seen)) backing = io.backing >= 0 ? io.backing : (io.backing = open_backing(**f));
       ++(backing >= 0 ? io.passthrough : io.cached);
     }
     auto sent = fusepass::reply_open(device, h.unique, backing >= 0 ? kFhPassthrough : kFhCached, backing);

@@ -214,6 +214,44 @@ def test_profiles_embedded_learnt_by_the_hub_and_pulled(tmp_path, pushed, hub):
     assert inspect(tmp_path / "fresh.fl")["profile_blocks"] == len(later)
 
 
+def test_a_mount_teaches_the_hub_and_the_next_node_prefetches(tmp_path, pushed, hub):
+    """No hand-made step: a node's mount with --share-profile reports the blocks read in its first
+    seconds, the hub merges them, a later pull carries the profile, and that node's mount fetches
+    those blocks before anything reads them."""
+    _, node_fl = pushed
+    later, hostname = block_ids(node_fl, "/usr/share/doc/later"), block_ids(node_fl, "/etc/hostname")
+    url = f"{hub.url}/api/flist/alice/busybox:1.0/profile"
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    tiffin("flist", "mount", node_fl, mnt, "--cache", tmp_path / "cache1", "--daemon", "--log-file", tmp_path / "m1.log",
+           "--share-profile", f"{hub.url}/alice/busybox:1.0", "--token", hub.token("bob"), "--learn-seconds", 2)
+    try:
+        assert len((mnt / "usr/share/doc/later").read_bytes()) == 700 * 1024
+        deadline = time.time() + 15
+        while http("GET", url)[0] != 200:  # reported when the window closes, the mount still up
+            assert time.time() < deadline, (tmp_path / "m1.log").read_text()
+            time.sleep(0.1)
+        assert (mnt / "etc/hostname").read_bytes() == b"tiffin\n"  # after the window: not learnt
+    finally:
+        tiffin("flist", "umount", mnt)
+    time.sleep(0.5)
+    learnt = [w for w in http("GET", url)[1].decode().split() if len(w) == 64]
+    assert learnt == later, "the blocks read in the window, in order, and nothing after it"
+    assert not set(hostname) & set(learnt)
+
+    tiffin("pull", f"{hub.url}/alice/busybox:1.0", "-o", tmp_path / "fresh.fl")
+    cache2 = tmp_path / "cache2"
+    tiffin("flist", "mount", tmp_path / "fresh.fl", mnt, "--cache", cache2, "--daemon", "--log-file", tmp_path / "m2.log")
+    try:
+        deadline = time.time() + 15
+        while not set(later) <= {p.name for p in cache_blocks(cache2)}:  # nothing read them
+            assert time.time() < deadline, (tmp_path / "m2.log").read_text()
+            time.sleep(0.1)
+    finally:
+        tiffin("flist", "umount", mnt)
+    assert "prefetching the 2 blocks of the flist's profile" in (tmp_path / "m2.log").read_text()
+
+
 def test_writable_root_with_a_size_limit(tmp_path, pushed):
     _, node_fl = pushed
     mnt, layer, pools = tmp_path / "mnt", tmp_path / "layer", tmp_path / "pools"
