@@ -160,7 +160,8 @@ def test_diff_and_rename(serve, node, image):
     serve.docker("run", "-d", "--name", "df1", *NONET, image, "sh", "-c",
                  "echo x > /added; rm /bin/true; echo y >> /etc/passwd; exec sleep 1000")
     try:
-        wait_for(lambda: "A /added" in serve.out("diff", "df1"), what="the change")
+        # The shell makes the three changes one after the other: wait for the last.
+        wait_for(lambda: "C /etc/passwd" in serve.out("diff", "df1"), what="the changes")
         changes = serve.out("diff", "df1").splitlines()
         assert "D /bin/true" in changes and "C /etc/passwd" in changes and "C /etc" in changes, changes
         assert node.out("diff", "df1").splitlines() == changes
