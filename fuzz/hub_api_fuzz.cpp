@@ -68,6 +68,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   HubResponse r = hub.api->handle(req);
   if (r.status < 100 || r.status > 599) std::abort();
+  if (r.stream) {  // a streamed body (a batch of blocks) is written out, as the server would
+    size_t sent = 0;
+    (void)r.stream([&](std::span<const uint8_t> piece) -> Result<void> {
+      sent += piece.size();
+      return {};
+    });
+  }
   if (!req.body_file.empty() && ::access(req.body_file.c_str(), F_OK) == 0) std::abort();  // uploads never linger
   return 0;
 }

@@ -10,12 +10,12 @@ SECONDS_EACH="${1:-${FUZZ_SECONDS:-60}}"
 # and the build takes about half the time of -O2 -g (CI's hour is shared with everything else).
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DTIFFIN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" >/dev/null
-ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz go_template_fuzz cp_extract_fuzz zos_workload_fuzz flake_inputs_fuzz >/dev/null
+ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz go_template_fuzz cp_extract_fuzz zos_workload_fuzz flake_inputs_fuzz block_batch_fuzz >/dev/null
 
 work="$(mktemp -d /tmp/tiffin-fuzz.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 export TMPDIR="$work"
-mkdir -p "$work/fl" "$work/tar" "$work/layer" "$work/hub" "$work/dns" "$work/manifest" "$work/api" "$work/tmpl" "$work/cp" "$work/zos" "$work/tree/d" "$work/artifacts"
+mkdir -p "$work/batch" "$work/fl" "$work/tar" "$work/layer" "$work/hub" "$work/dns" "$work/manifest" "$work/api" "$work/tmpl" "$work/cp" "$work/zos" "$work/tree/d" "$work/artifacts"
 
 # Seeds: the rfs-made flists, and small tars of every entry type in every compression.
 cp tests/fixtures/rfs/*.fl "$work/fl/"
@@ -46,6 +46,16 @@ printf '!PUT /api/flist/fuzz/x/link\n\n{"target": "fuzz/y:1"}' > "$work/hub/link
 printf '!DELETE /api/flist/fuzz/x:v1\n\n' > "$work/hub/delete"
 { printf '!PUT /api/flist/fuzz/tar\n\n'; cat "$work/tar/plain.tar"; } > "$work/hub/put-tar"
 { printf '!PUT /api/flist/fuzz/fl\n\n'; cat "$(ls tests/fixtures/rfs/*.fl | head -n 1)"; } > "$work/hub/put-flist"
+printf 'POST /api/blocks/batch\n\n["%s", "%s"]' "$id" "$id" > "$work/hub/batch"
+printf '!POST /api/flist/fuzz/fl:latest/profile\n\n# tiffin prefetch profile v1\n%s\n' "$id" > "$work/hub/profile"
+printf 'GET /api/flist/fuzz/fl:latest/profile\n\n' > "$work/hub/get-profile"
+
+# Batch responses (first byte: the piece size): a present frame and a missing one.
+python3 - "$work/batch" <<'PY'
+import sys
+frame = lambda i, status, body: bytes([i]) * 32 + bytes([status]) + len(body).to_bytes(4, "big") + body
+open(f"{sys.argv[1]}/two", "wb").write(b"\x07" + frame(1, 0, b"sealed bytes") + frame(2, 1, b""))
+PY
 
 # DNS queries and a reply: A for web.tiffin, PTR, a compressed answer.
 printf '\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03web\x06tiffin\x00\x00\x01\x00\x01' > "$work/dns/a"
@@ -119,7 +129,7 @@ printf '\x02\x05\0\0\0\x10hello\x08\0\0\0\x12\0\0\0\0\x2a\0\0\0' > "$work/flake/
 printf '\x03--storage-opt size=10G' > "$work/flake/option"
 
 status=0
-for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest api_request_fuzz:api go_template_fuzz:tmpl cp_extract_fuzz:cp zos_workload_fuzz:zos flake_inputs_fuzz:flake; do
+for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest api_request_fuzz:api go_template_fuzz:tmpl cp_extract_fuzz:cp zos_workload_fuzz:zos flake_inputs_fuzz:flake block_batch_fuzz:batch; do
   name="${target%%:*}"; seeds="$work/${target##*:}"
   echo "fuzz: $name for ${SECONDS_EACH}s"
   if ! "build-fuzz/fuzz/$name" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

@@ -5,7 +5,7 @@
 # End-to-end tests need root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FUZZ_SECONDS="${FUZZ_SECONDS:-9}"
+FUZZ_SECONDS="${FUZZ_SECONDS:-7}"
 
 scripts/install-deps.sh
 
