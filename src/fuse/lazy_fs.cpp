@@ -109,17 +109,6 @@ class MemoryBlocks {
   std::map<Hash, std::pair<std::shared_ptr<const Bytes>, std::list<Hash>::iterator>> map_;
 };
 
-// Appends all of `from` at `at` in `to`, inside the kernel.
-Result<void> copy_range(int from, int to, off_t at) {
-  loff_t in = 0, out = at;
-  for (;;) {
-    ssize_t n = ::copy_file_range(from, &in, to, &out, kBlockSize, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_errno("copy_file_range");
-    if (n == 0) return {};
-  }
-}
-
 // What statfs reports, counted while the flist is validated at mount.
 struct FsTotals {
   uint64_t inodes = 0, bytes = 0;
@@ -386,12 +375,16 @@ class LazyFs {
       bool local = !cache_->contains(id);
       for (size_t i = 0; local && i < f->blocks.size(); ++i) local = cache_->contains(f->blocks[i].id);
       if (local) {
-        // Straight from the cached block files (verified when they were cached), in the kernel.
+        // Straight from the cached block files (verified when they were cached), through one
+        // buffer: written in large pieces, the file's page cache gets large folios, and reads
+        // of it are as fast as of any file (copy_file_range gave small ones: 0.7x ext4).
         auto r = cache_->insert_with(id, [&](int fd) -> Result<void> {
+          Bytes buf(kBlockSize);
           for (size_t i = 0; i < f->blocks.size(); ++i) {
             auto from = TRY(cache_->open_block(f->blocks[i].id));
             if (!from) return fail(Errc::not_found, "block " + to_hex(f->blocks[i].id) + " left the cache");
-            TRY(copy_range(from->get(), fd, static_cast<off_t>(i * kBlockSize)));
+            size_t n = TRY(read_full(from->get(), buf));
+            TRY(pwrite_all(fd, {buf.data(), n}, static_cast<off_t>(i * kBlockSize)));
           }
           return {};
         });
