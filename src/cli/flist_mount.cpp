@@ -61,9 +61,12 @@ void add_flist_mount(CLI::App& flist, Context& ctx) {
   mount->add_option("--record-profile", m->o.record_profile, "At unmount, write the blocks that were read to this profile");
   auto share = std::make_shared<std::string>();
   mount->add_option("--share-profile", *share,
-      "When the flist carries no profile, report the blocks read in the first seconds to this hub flist "
+      "Report the blocks read in the first seconds to this hub flist "
       "(http(s)://hub/user/name[:tag]), which learns a profile for every node from such reports");
-  mount->add_option("--token", m->o.report_token, "With --share-profile: a token of the hub")->envname("TIFFIN_HUB_TOKEN");
+  mount
+      ->add_option("--token", m->o.report_token,
+          "With --share-profile: a token of the hub (prefer $TIFFIN_HUB_TOKEN: a flag stays visible in ps for the life of the mount)")
+      ->envname("TIFFIN_HUB_TOKEN");
   mount->add_option("--learn-seconds", m->learn_seconds, "With --share-profile: how long after mounting reads are recorded")
       ->capture_default_str();
   mount->add_option("--log-file", m->o.log_file, "With --daemon: append the mount's log here");

@@ -121,7 +121,7 @@ class LazyFs {
       : opts_(opts),
         index_(std::move(index)),
         cache_(std::move(cache)),
-        fetcher_(std::make_shared<BlockFetcher>(std::move(store), cache_)),
+        fetcher_(std::make_shared<BlockFetcher>(std::move(store), cache_, opts.timeout)),
         totals_(totals),
         memory_(64),
         prefetch_(std::move(prefetch)) {
@@ -187,14 +187,24 @@ class LazyFs {
     if ((h.open_flags & O_ACCMODE) != O_RDONLY) return (void)fusepass::reply_error(device, h.unique, EROFS);
     auto f = file(h.nodeid);
     if (!f) return (void)fusepass::reply_error(device, h.unique, f.error().kind == Errc::invalid_input ? EISDIR : EIO);
+    // While a profile is recorded or learnt, new opens stay on FUSE so that every read is seen
+    // (passthrough reads never reach this process).
+    bool seen = !opts_.record_profile.empty() || (learning_ && std::chrono::steady_clock::now() < learn_until_);
+    // The content's descriptor is opened (and its cache use recorded) before the lock.
+    std::optional<UniqueFd> content;
+    bool first_mode;  // no open decides this open's mode yet
+    {
+      std::lock_guard lock(io_mu_);
+      auto it = io_.find(h.nodeid);
+      first_mode = it == io_.end() || (it->second.cached == 0 && it->second.backing < 0);
+    }
+    if (!seen && first_mode) content = open_content(**f);
     int backing = -1;
     {
       std::lock_guard lock(io_mu_);
       InodeIo& io = io_[h.nodeid];
-      // While learning, new opens stay on FUSE so that every read is seen (passthrough reads
-      // never reach this process).
-      bool seen = learning_ && std::chrono::steady_clock::now() < learn_until_;
-      if (io.cached == 0 && (io.backing >= 0 || !seen)) backing = io.backing >= 0 ? io.backing : (io.backing = open_backing(**f));
+      if (io.cached == 0 && io.backing >= 0) backing = io.backing;
+      else if (io.cached == 0 && content) backing = io.backing = open_backing(content->get());
       ++(backing >= 0 ? io.passthrough : io.cached);
     }
     auto sent = fusepass::reply_open(device, h.unique, backing >= 0 ? kFhPassthrough : kFhCached, backing);
@@ -347,13 +357,21 @@ class LazyFs {
     else spdlog::info("reported a profile of {} blocks to {}", ids.size(), opts_.report_profile_url);
   }
 
-  // Registers the file's materialised content as a backing file; -1 when it is not in the
-  // node cache (or passthrough turned out not to work here). Called under io_mu_.
-  int open_backing(const OpenFile& f) {
-    if (!backing_works_ || f.damaged() || f.blocks.empty()) return -1;
+  // The file's whole plain content in the node cache, opened: its block for a one-block file,
+  // else its materialised copy; nullopt when it is not there (or of another size than the file:
+  // a backing file is served as it is) or passthrough turned out not to work here.
+  std::optional<UniqueFd> open_content(const OpenFile& f) {
+    if (!backing_works_ || f.damaged() || f.blocks.empty()) return std::nullopt;
     auto fd = cache_->open_block(f.cache_id());
-    if (!fd || !*fd) return -1;
-    auto id = fusepass::open_backing(device, (*fd)->get());
+    if (!fd || !*fd) return std::nullopt;
+    struct stat st;
+    if (::fstat((*fd)->get(), &st) != 0 || static_cast<uint64_t>(st.st_size) != f.size) return std::nullopt;
+    return std::move(**fd);
+  }
+
+  // Registers an open content file as a backing file; -1 when the kernel refuses. Under io_mu_.
+  int open_backing(int fd) {
+    auto id = fusepass::open_backing(device, fd);
     if (!id) {
       if (id.error().kind == Errc::unsupported) backing_works_ = false;
       spdlog::warn("passthrough: {}; reads stay on FUSE", id.error().what());
@@ -384,6 +402,11 @@ class LazyFs {
             auto from = TRY(cache_->open_block(f->blocks[i].id));
             if (!from) return fail(Errc::not_found, "block " + to_hex(f->blocks[i].id) + " left the cache");
             size_t n = TRY(read_full(from->get(), buf));
+            // Every block but the last is whole, and together they are the file's size.
+            size_t want = i + 1 < f->blocks.size() ? kBlockSize : f->size - i * kBlockSize;
+            if (n != want)
+              return fail(
+                  Errc::corrupt, "block " + to_hex(f->blocks[i].id) + " has " + std::to_string(n) + " bytes, not " + std::to_string(want));
             TRY(pwrite_all(fd, {buf.data(), n}, static_cast<off_t>(i * kBlockSize)));
           }
           return {};
@@ -688,14 +711,11 @@ Result<void> serve_mount(const MountOptions& opts, ReadySignal& ready) {
     prefetch = blocks_of_profile(tree, tree.profile, opts.flist + "'s profile");
     spdlog::info("prefetching the {} blocks of the flist's profile", prefetch.size());
   }
-  // A flist that carries a profile needs no lesson.
-  MountOptions fs_opts = opts;
-  if (!tree.profile.empty() && fs_opts.record_profile.empty()) fs_opts.report_profile_url.clear();
   tree = Tree();  // free it: the mount lives on the index
 
   auto cache = std::shared_ptr<BlockCache>(TRY(BlockCache::open({opts.cache_dir, opts.cache_bytes})));
   auto index = TRY(FlistIndex::open(opts.flist));
-  LazyFs fs(fs_opts, std::move(index), cache, router, totals, std::move(prefetch));
+  LazyFs fs(opts, std::move(index), cache, router, totals, std::move(prefetch));
 
   // With a writable root the flist goes under the layer directory and overlayfs on top.
   std::string fuse_point = opts.rw ? rw_lower_dir(*opts.rw) : opts.mountpoint;
@@ -770,7 +790,7 @@ Result<void> serve_mount(const MountOptions& opts, ReadySignal& ready) {
   if (overlay.joinable()) overlay.join();
   if (overlay_error) return std::unexpected(*overlay_error);
   TRY_CTX(served, "serving " + opts.mountpoint);
-  if (fs.recorder()) TRY_CTX(fs.recorder()->save(opts.record_profile), "saving the profile");
+  if (!opts.record_profile.empty()) TRY_CTX(fs.recorder()->save(opts.record_profile), "saving the profile");
   return {};
 }
 

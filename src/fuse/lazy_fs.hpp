@@ -30,7 +30,7 @@ struct MountOptions {
   std::string record_profile;    // write the blocks read, in first-read order, here at unmount
   std::string prefetch_profile;  // fetch these blocks into the cache in the background
   bool auto_prefetch = true;     // without prefetch_profile: the profile the flist carries, if any
-  // Learning (the flist carries no profile): the blocks read in the first `learn_window` after
+  // Learning: the blocks read in the first `learn_window` after
   // mounting are POSTed, as a v1 profile, to `report_profile_url` (a hub's
   // /api/flist/<user>/<name>:<tag>/profile) with `report_token`, once the window closes or at
   // unmount, whichever comes first. The hub merges such reports into the profile it serves.

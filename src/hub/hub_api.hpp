@@ -32,8 +32,9 @@
 //                                                413; ≤ 20 000 ids, else 413); ids that are not
 //                                                blocks of that flist are dropped, a report
 //                                                left with none is 400; 404 for no such flist.
-//                                                The hub merges the last 16 reports per flist
-//                                                file (HubRepository::add_profile_report)
+//                                                The hub merges the latest report of each of
+//                                                the last 16 reporting users per flist file
+//                                                (HubRepository::add_profile_report)
 #pragma once
 
 #include <functional>

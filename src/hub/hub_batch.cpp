@@ -14,6 +14,9 @@ namespace tiffin::hub {
 
 Result<HubResponse> batch_blocks(const HubRepository& repo, const HubRequest& req) {
   using json = nlohmann::json;
+  // Bounded before parsing: a request needs ~70 bytes an id, and reads need no token.
+  if (req.body.size() > kBatchMaxIds * 80 + 64)
+    return fail(Errc::invalid_input, "at most " + std::to_string(kBatchMaxIds) + " ids per batch");
   json ids = json::parse(req.body, nullptr, false);
   if (ids.is_object() && ids.contains("ids")) ids = ids["ids"];
   if (!ids.is_array()) return fail(Errc::invalid_input, "expected a JSON array of block ids");

@@ -51,7 +51,7 @@ Result<HubResponse> HubApi::profile_api(const HubRequest& req, const FlistRef& r
   // Any valid token: reading an flist is public, so any user may run it and learn what it reads.
   // The token keeps anonymous clients out, and a report can only reorder blocks the flist
   // already names (the rest are dropped), never add content or touch the flist.
-  TRY(authenticate(req));
+  std::string reporter = TRY(authenticate(req));
   if (req.body.size() > kMaxProfileReportBody)
     return profile_json_response(413, pjson{{"error", "a profile report is at most " + std::to_string(kMaxProfileReportBody) + " bytes"}});
   std::vector<Hash> ids = TRY(parse_profile_report(req.body));
@@ -59,7 +59,7 @@ Result<HubResponse> HubApi::profile_api(const HubRequest& req, const FlistRef& r
     return profile_json_response(
         413, pjson{{"error", "a profile report names at most " + std::to_string(kMaxProfileReportIds) + " blocks"}});
   if (ids.empty()) return fail(Errc::invalid_input, "the report names no blocks");
-  auto done = TRY(repo_.add_profile_report(ref, ids));
+  auto done = TRY(repo_.add_profile_report(ref, ids, reporter));
   return profile_json_response(200, pjson{{"flist", ref.str()}, {"accepted", done.accepted}, {"dropped", done.dropped},
                                         {"reports", done.reports}, {"profile", done.merged}});
 }

@@ -8,6 +8,7 @@
 #include "common/fd.hpp"
 #include "common/text.hpp"
 #include "flist/flist_profile.hpp"
+#include "hub/flist_ref.hpp"
 #include "hub/hub_repository.hpp"
 #include "hub/profile_merge.hpp"
 
@@ -18,15 +19,22 @@ namespace pfs = std::filesystem;
 
 constexpr const char* kMergedProfile = "merged.profile";
 
-// "<seq>.ids" report files of a profile directory, oldest first.
-std::vector<std::pair<uint64_t, std::string>> report_files(const std::string& dir) {
-  std::vector<std::pair<uint64_t, std::string>> out;
+// The report files of a profile directory, "<seq>.<reporter>.ids", oldest first.
+struct ReportFile {
+  uint64_t seq;
+  std::string reporter, path;
+  bool operator<(const ReportFile& o) const { return seq < o.seq; }
+};
+std::vector<ReportFile> report_files(const std::string& dir) {
+  std::vector<ReportFile> out;
   std::error_code ec;
   for (const auto& e : pfs::directory_iterator(dir, ec)) {
     std::string name = e.path().filename().string();
     if (!name.ends_with(".ids")) continue;
-    auto seq = parse_uint(std::string_view(name).substr(0, name.size() - 4));
-    if (seq) out.emplace_back(*seq, e.path().string());
+    std::string_view stem = std::string_view(name).substr(0, name.size() - 4);
+    size_t dot = stem.find('.');
+    auto seq = parse_uint(stem.substr(0, dot));
+    if (seq) out.push_back({*seq, dot == std::string_view::npos ? "" : std::string(stem.substr(dot + 1)), e.path().string()});
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -42,7 +50,9 @@ Result<std::vector<Hash>> read_report(const std::string& path) {
 
 }  // namespace
 
-Result<HubRepository::ProfileReportResult> HubRepository::add_profile_report(const FlistRef& ref, std::span<const Hash> ids) {
+Result<HubRepository::ProfileReportResult> HubRepository::add_profile_report(
+    const FlistRef& ref, std::span<const Hash> ids, const std::string& reporter) {
+  if (!valid_name(reporter)) return fail(Errc::invalid_input, "not a user name: " + reporter);
   FlistInfo info = TRY(this->info(ref));  // not_found for a flist this hub does not have
   std::vector<Hash> blocks = TRY(flist_block_ids(TRY(resolve(ref))));
   std::vector<Hash> keep;
@@ -57,22 +67,25 @@ Result<HubRepository::ProfileReportResult> HubRepository::add_profile_report(con
   pfs::create_directories(dir, ec);
   if (ec) return fail(Errc::io, "creating " + dir + ": " + ec.message());
   auto files = report_files(dir);
-  uint64_t seq = files.empty() ? 1 : files.back().first + 1;
+  uint64_t seq = files.empty() ? 1 : files.back().seq + 1;
+  // The reporter's earlier report gives way to this one.
+  std::erase_if(files, [&](const ReportFile& f) { return f.reporter == reporter && ::unlink(f.path.c_str()) == 0; });
   Bytes raw;
   raw.reserve(keep.size() * 32);
   for (const Hash& id : keep) raw.insert(raw.end(), id.begin(), id.end());
-  char name[32];
-  std::snprintf(name, sizeof name, "%012llu.ids", static_cast<unsigned long long>(seq));
-  TRY(write_file_atomic(dir + "/" + name, raw, 0644, false));
-  files.emplace_back(seq, dir + "/" + name);
+  char seq_text[24];
+  std::snprintf(seq_text, sizeof seq_text, "%012llu", static_cast<unsigned long long>(seq));
+  std::string path = dir + "/" + seq_text + "." + reporter + ".ids";
+  TRY(write_file_atomic(path, raw, 0644, false));
+  files.push_back({seq, reporter, path});
   while (files.size() > kProfileReportsKept) {
-    ::unlink(files.front().second.c_str());
+    ::unlink(files.front().path.c_str());
     files.erase(files.begin());
   }
 
   std::vector<std::vector<Hash>> reports;
-  for (const auto& [n, path] : files) {
-    auto r = read_report(path);
+  for (const auto& f : files) {
+    auto r = read_report(f.path);
     if (r) reports.push_back(std::move(*r));  // a damaged report only stops counting
   }
   std::vector<Hash> merged = merge_profiles(reports);

@@ -92,8 +92,9 @@ class HubRepository {
   static constexpr size_t kProfileReportsKept = 16;
   // Adds a node's report on `ref` (which must exist: Errc::not_found) and merges the last
   // kProfileReportsKept (profile_merge.hpp). Ids that are not blocks of the flist are dropped; a
-  // report left with none is Errc::invalid_input and changes nothing.
-  Result<ProfileReportResult> add_profile_report(const FlistRef& ref, std::span<const Hash> ids);
+  // report left with none is Errc::invalid_input and changes nothing. Each `reporter` (the
+  // token's user) holds one slot, its latest report: one user cannot outvote the others.
+  Result<ProfileReportResult> add_profile_report(const FlistRef& ref, std::span<const Hash> ids, const std::string& reporter);
   // The profile to serve for `ref`: the learnt one, else the one embedded in the flist, else
   // nullopt. Errc::not_found when `ref` does not exist.
   Result<std::optional<std::vector<Hash>>> profile(const FlistRef& ref) const;

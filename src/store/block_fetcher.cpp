@@ -58,7 +58,12 @@ Result<Bytes> BlockFetcher::fetch(const Hash& id, const Hash& key) {
     }
     flight = it->second;
     if (!leader) {
-      landed_.wait(lock, [&] { return flight->done; });
+      auto done = [&] { return flight->done; };
+      if (follow_timeout_.count() == 0) landed_.wait(lock, done);
+      else if (!landed_.wait_for(lock, follow_timeout_, done)) {
+        lock.unlock();
+        return fetch_uncached(id, key);  // the flight is slow: our own download, beside it
+      }
       return *flight->result;
     }
   }

@@ -4,6 +4,7 @@
 // fetch_many does the same for many blocks with few round trips (BlockStore::get_many).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -36,8 +37,11 @@ struct FetchManyOptions {
 
 class BlockFetcher {
  public:
-  // `cache` may be null (no caching).
-  BlockFetcher(StorePtr store, std::shared_ptr<BlockCache> cache) : store_(std::move(store)), cache_(std::move(cache)) {}
+  // `cache` may be null (no caching). A fetch that finds its block in flight waits at most
+  // `follow_timeout` (0: as long as it takes) for that download, often part of a batch, before it
+  // downloads the block itself: a read is not held up behind a slow batch.
+  BlockFetcher(StorePtr store, std::shared_ptr<BlockCache> cache, std::chrono::milliseconds follow_timeout = {})
+      : store_(std::move(store)), cache_(std::move(cache)), follow_timeout_(follow_timeout) {}
 
   Result<Bytes> fetch(const Hash& id, const Hash& key);
   // Every ref's content, handed to `on_block` as it is ready: exactly once per index, in any
@@ -60,6 +64,7 @@ class BlockFetcher {
 
   StorePtr store_;
   std::shared_ptr<BlockCache> cache_;
+  std::chrono::milliseconds follow_timeout_;
   std::mutex mu_;
   std::condition_variable landed_;
   std::map<Hash, std::shared_ptr<Flight>> flights_;

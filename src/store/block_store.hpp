@@ -26,10 +26,10 @@ class BlockStore {
   // Many blocks at once, each handed to `on_block` as soon as it is there: exactly once per
   // index, in any order, never two calls at once (possibly from another thread), all before
   // get_many returns. Errors are per block (Errc::not_found, Errc::unavailable for those a
-  // broken transfer did not deliver). The default asks get() for each in turn.
-  virtual void get_many(std::span<const Hash> ids, const BlockSink& on_block) {
-    for (size_t i = 0; i < ids.size(); ++i) on_block(i, get(ids[i]));
-  }
+  // broken transfer did not deliver). The default asks get() for each, kParallelGets at once
+  // (a zdb or dir store, an http server without the batch route).
+  virtual void get_many(std::span<const Hash> ids, const BlockSink& on_block);
+  static constexpr size_t kParallelGets = 8;
   virtual Result<void> put(const Hash& id, std::span<const uint8_t> sealed) = 0;
   virtual Result<bool> has(const Hash& id) = 0;
   // Makes earlier puts durable (e.g. one syncfs instead of an fsync per block).

@@ -37,7 +37,8 @@ void HttpStore::get_many(std::span<const Hash> ids, const BlockSink& on_block) {
     if (!get_batch(ids.subspan(done, n), done, on_block)) break;
     done += n;
   }
-  if (done < ids.size()) get_each(ids.subspan(done), done, on_block);
+  // The rest one GET each, several at once.
+  if (done < ids.size()) BlockStore::get_many(ids.subspan(done), [&](size_t i, Result<Bytes> r) { on_block(done + i, std::move(r)); });
 }
 
 bool HttpStore::get_batch(std::span<const Hash> ids, size_t offset, const BlockSink& on_block) {
@@ -89,21 +90,6 @@ bool HttpStore::get_batch(std::span<const Hash> ids, size_t offset, const BlockS
   }
   for (size_t i = next; i < ids.size(); ++i) on_block(offset + i, std::unexpected(err));
   return true;
-}
-
-void HttpStore::get_each(std::span<const Hash> ids, size_t offset, const BlockSink& on_block) {
-  std::atomic<size_t> cursor{0};
-  std::mutex mu;  // on_block is never called twice at once
-  auto work = [&] {
-    for (size_t i; (i = cursor++) < ids.size();) {
-      Result<Bytes> r = get(ids[i]);
-      std::lock_guard lock(mu);
-      on_block(offset + i, std::move(r));
-    }
-  };
-  std::vector<std::jthread> helpers;
-  for (size_t t = 1; t < std::min<size_t>(kParallelGets, ids.size()); ++t) helpers.emplace_back(work);
-  work();
 }
 
 Result<bool> HttpStore::has(const Hash& id) {

@@ -31,9 +31,6 @@ class HttpStore final : public BlockStore {
 
   // One batch request; false (and nothing handed on) when the server lacks the endpoint.
   bool get_batch(std::span<const Hash> ids, size_t offset, const BlockSink& on_block);
-  // Single GETs, kParallelGets at a time.
-  void get_each(std::span<const Hash> ids, size_t offset, const BlockSink& on_block);
-  static constexpr unsigned kParallelGets = 8;
 
   std::string base_, public_url_;
   HttpClient client_;

@@ -235,6 +235,7 @@ def test_a_mount_teaches_the_hub_and_the_next_node_prefetches(tmp_path, pushed, 
     finally:
         tiffin("flist", "umount", mnt)
     time.sleep(0.5)
+    assert "error" not in (tmp_path / "m1.log").read_text()  # the learning mount ends cleanly
     learnt = [w for w in http("GET", url)[1].decode().split() if len(w) == 64]
     assert learnt == later, "the blocks read in the window, in order, and nothing after it"
     assert not set(hostname) & set(learnt)

@@ -118,13 +118,20 @@ TEST_F(HubProfileTest, ReportsAreLearntMergedAndServed) {
   // JSON reports; merged, b[0] has the median position 0, b[2] 0.25, b[1] 1.
   r = call("POST", "/api/flist/alice/x:v1/profile", json_ids({b[0], b[1]}), alice_);
   ASSERT_EQ(r.status, 200u) << r.body;
-  r = call("POST", "/api/flist/alice/x:v1/profile", json_ids({b[0], b[2], b[1]}), alice_);
+  auto token = [&](const std::string& user) { return "Bearer " + issue_token(key_, user, std::chrono::seconds(600)); };
+  r = call("POST", "/api/flist/alice/x:v1/profile", json_ids({b[0], b[2], b[1]}), token("carol"));
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_EQ(json::parse(r.body)["reports"], 3);
   EXPECT_EQ(served("alice/x:v1"), (std::vector<Hash>{b[0], b[2], b[1]}));
 
-  // Only the last 16 reports count.
-  for (int i = 0; i < 20; ++i) ASSERT_EQ(call("POST", "/api/flist/alice/x:v1/profile", json_ids({b[1]}), alice_).status, 200u);
+  // One slot per reporter: its latest report replaces its earlier one, so no user outvotes others.
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(call("POST", "/api/flist/alice/x:v1/profile", json_ids({b[1]}), bob_).status, 200u);
+  r = call("POST", "/api/flist/alice/x:v1/profile", json_ids({b[1]}), bob_);
+  EXPECT_EQ(json::parse(r.body)["reports"], 3) << r.body;
+
+  // Only the last 16 reporters count.
+  for (int i = 0; i < 20; ++i)
+    ASSERT_EQ(call("POST", "/api/flist/alice/x:v1/profile", json_ids({b[1]}), token("user" + std::to_string(i))).status, 200u);
   EXPECT_EQ(served("alice/x:v1"), (std::vector<Hash>{b[1]})) << "old reports aged out";
   size_t kept = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir_ / "hub/profiles")) kept += e.path().extension() == ".ids";
