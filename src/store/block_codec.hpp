@@ -28,8 +28,11 @@ EncodedBlock encode_block(std::span<const uint8_t> plain);
 // Verifies that `sealed` hashes to `id` and that its GCM tag is valid under `key`, then
 // decompresses. Wrong bytes from a store are an Errc::corrupt error, never data. One hash per
 // block: the id pins the sealed bytes the flist's author made with that key, and GCM
-// authenticates the decryption, so hashing the plain text again would prove nothing new (a
-// conformance check can: key_matches). The rvalue form decrypts in place, without a copy.
+// authenticates the decryption, so no store can change what a flist reads. (GCM is not
+// key-committing: an author could make one sealed block that opens under two keys, but only in
+// flists of their own, whose content they choose anyway; the node cache still checks hits
+// against the key, and a conformance check can too: key_matches.) The rvalue form decrypts in
+// place, without a copy.
 Result<Bytes> decode_block(const Hash& id, const Hash& key, std::span<const uint8_t> sealed);
 Result<Bytes> decode_block(const Hash& id, const Hash& key, Bytes&& sealed);
 // Whether `plain` is the content `key` names (rfs: key = BLAKE2b-256(plain)).
