@@ -224,7 +224,7 @@ def test_a_mount_teaches_the_hub_and_the_next_node_prefetches(tmp_path, pushed, 
     mnt = tmp_path / "mnt"
     mnt.mkdir()
     tiffin("flist", "mount", node_fl, mnt, "--cache", tmp_path / "cache1", "--daemon", "--log-file", tmp_path / "m1.log",
-           "--share-profile", f"{hub.url}/alice/busybox:1.0", "--token", hub.token("bob"), "--learn-seconds", 2)
+           "--share-profile", f"{hub.url}/alice/busybox:1.0", "--token", hub.token("bob"), "--learn-seconds", 3)
     try:
         assert len((mnt / "usr/share/doc/later").read_bytes()) == 700 * 1024
         deadline = time.time() + 15
