@@ -57,7 +57,10 @@ struct OpenFile {
   bool damaged() const { return blocks.size() != block_count(size); }
   // The node cache's id for the whole file's plain content: a one-block file is its block; a
   // larger one is materialised under a hash of its size and block ids.
-  Hash cache_id() const {
+  const Hash content_id = content_id_of(size, blocks);
+
+ private:
+  static Hash content_id_of(uint64_t size, const std::vector<BlockRef>& blocks) {
     if (blocks.size() == 1) return blocks[0].id;
     Bytes key;
     constexpr std::string_view kDomain = "tiffin materialised file v1";
@@ -189,7 +192,7 @@ class LazyFs {
     if (!f) return (void)fusepass::reply_error(device, h.unique, f.error().kind == Errc::invalid_input ? EISDIR : EIO);
     // While a profile is recorded or learnt, new opens stay on FUSE so that every read is seen
     // (passthrough reads never reach this process).
-    bool seen = !opts_.record_profile.empty() || (learning_ && std::chrono::steady_clock::now() < learn_until_);
+    bool seen = recording();
     // The content's descriptor is opened (and its cache use recorded) before the lock.
     std::optional<UniqueFd> content;
     bool first_mode;  // no open decides this open's mode yet
@@ -275,7 +278,7 @@ class LazyFs {
     size_t first = off / kBlockSize, last = (end - 1) / kBlockSize;
     // (Not with a prefetch profile: it knows what is needed, and the link is better left to it.)
     if (prefetch_.empty() && !f.read_once.exchange(true) && !cache_->contains(f.blocks[first].id)) fetch_around(f, last + 1);
-    if (recorder_ && (!learning_ || !opts_.record_profile.empty() || std::chrono::steady_clock::now() < learn_until_))
+    if (recording())
       for (size_t i = first; i <= last; ++i) recorder_->note(f.blocks[i].id);
     std::vector<std::future<Result<std::shared_ptr<const Bytes>>>> pending;
     for (size_t i = first + 1; i <= last; ++i) pending.push_back(pool_->submit([this, b = f.blocks[i]] { return block(b); }));
@@ -297,6 +300,12 @@ class LazyFs {
   }
 
  private:
+  // Whether reads are noted now: a profile is recorded (--record-profile), or learnt and its
+  // window is still open.
+  bool recording() const {
+    return recorder_ && (!opts_.record_profile.empty() || (learning_ && std::chrono::steady_clock::now() < learn_until_));
+  }
+
   // Fetches blocks in one batch (BlockFetcher::fetch_many) into memory, where the reads that
   // follow find them; those already in memory are not asked for.
   void fetch_into_memory(std::vector<BlockRef> refs) {
@@ -362,7 +371,7 @@ class LazyFs {
   // a backing file is served as it is) or passthrough turned out not to work here.
   std::optional<UniqueFd> open_content(const OpenFile& f) {
     if (!backing_works_ || f.damaged() || f.blocks.empty()) return std::nullopt;
-    auto fd = cache_->open_block(f.cache_id());
+    auto fd = cache_->open_block(f.content_id);
     if (!fd || !*fd) return std::nullopt;
     struct stat st;
     if (::fstat((*fd)->get(), &st) != 0 || static_cast<uint64_t>(st.st_size) != f.size) return std::nullopt;
@@ -389,7 +398,7 @@ class LazyFs {
       if (!materialising_.insert(ino).second) return;
     }
     pool_->submit([this, ino, f] {
-      Hash id = f->cache_id();
+      Hash id = f->content_id;
       bool local = !cache_->contains(id);
       for (size_t i = 0; local && i < f->blocks.size(); ++i) local = cache_->contains(f->blocks[i].id);
       if (local) {

@@ -30,14 +30,6 @@ unsigned status_for(Errc kind) {
   }
 }
 
-HubResponse json_response(unsigned status, const json& j) {
-  HubResponse r;
-  r.status = status;
-  // Error messages quote what the client sent, which need not be UTF-8.
-  r.body = j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-  return r;
-}
-
 HubResponse error_response(unsigned status, const std::string& message) { return json_response(status, json{{"error", message}}); }
 
 // Path components, percent-decoded; the query string is ignored. nullopt for malformed escapes.
@@ -98,6 +90,29 @@ Result<std::optional<ByteRange>> parse_range(const std::string& header, uint64_t
 }
 
 }  // namespace
+
+HubResponse json_response(unsigned status, const json& j) {
+  HubResponse r;
+  r.status = status;
+  // Error messages quote what the client sent, which need not be UTF-8.
+  r.body = j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  return r;
+}
+
+Result<std::vector<Hash>> parse_block_ids(const std::string& body, size_t max) {
+  json ids = json::parse(body, nullptr, false);
+  if (ids.is_object() && ids.contains("ids")) ids = ids["ids"];
+  if (!ids.is_array()) return fail(Errc::invalid_input, "expected a JSON array of block ids");
+  if (ids.size() > max) return fail(Errc::invalid_input, "at most " + std::to_string(max) + " ids per request");
+  std::vector<Hash> out;
+  out.reserve(ids.size());
+  for (const auto& v : ids) {
+    auto h = v.is_string() ? hash_from_hex(v.get<std::string>()) : std::nullopt;
+    if (!h) return fail(Errc::invalid_input, "not a block id: " + v.dump(-1, ' ', false, json::error_handler_t::replace));
+    out.push_back(*h);
+  }
+  return out;
+}
 
 bool HubApi::is_json(const std::string& content_type) {
   std::string_view t = std::string_view(content_type).substr(0, content_type.find(';'));
@@ -183,16 +198,7 @@ Result<HubResponse> HubApi::route(const HubRequest& req) {
   if (p.empty() && read) return json_response(200, json{{"hub", "tiffin"}, {"blocks", public_url_}});
   if (p.size() >= 1 && p[0] == "api") {
     if (p.size() == 3 && p[1] == "blocks" && p[2] == "missing" && m == "POST") {
-      json ids = json::parse(req.body, nullptr, false);
-      if (ids.is_object() && ids.contains("ids")) ids = ids["ids"];
-      if (!ids.is_array()) return fail(Errc::invalid_input, "expected a JSON array of block ids");
-      if (ids.size() > 100000) return fail(Errc::invalid_input, "at most 100000 ids per request");
-      std::vector<Hash> want;
-      for (const auto& v : ids) {
-        auto h = v.is_string() ? hash_from_hex(v.get<std::string>()) : std::nullopt;
-        if (!h) return fail(Errc::invalid_input, "not a block id: " + v.dump(-1, ' ', false, json::error_handler_t::replace));
-        want.push_back(*h);
-      }
+      std::vector<Hash> want = TRY(parse_block_ids(req.body, 100000));
       json out = json::array();
       for (const Hash& h : TRY(repo_.missing(want))) out.push_back(to_hex(h));
       return json_response(200, out);

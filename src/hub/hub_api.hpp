@@ -44,6 +44,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "flist/flist_profile.hpp"
 #include "hub/hub_convert.hpp"
 #include "hub/hub_repository.hpp"
@@ -71,6 +73,13 @@ struct HubResponse {
   // gone; its error cuts the connection, so the client sees a body cut short.
   std::function<Result<void>(const HubBodyWriter&)> stream;
 };
+
+// A request body naming blocks: a JSON array of hex ids, or {"ids": [...]}; at most `max`
+// (Errc::invalid_input beyond, and for invalid JSON or a malformed id). Shared by the routes
+// that take id lists (missing, batch, profile reports).
+Result<std::vector<Hash>> parse_block_ids(const std::string& body, size_t max);
+// A JSON answer with `status` (the hub's error messages quote what the client sent: any bytes).
+HubResponse json_response(unsigned status, const nlohmann::json& j);
 
 class HubApi {
  public:

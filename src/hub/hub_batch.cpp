@@ -5,29 +5,16 @@
 
 #include <cstring>
 
-#include <nlohmann/json.hpp>
-
 #include "common/fd.hpp"
 #include "store/block_batch.hpp"
 
 namespace tiffin::hub {
 
 Result<HubResponse> batch_blocks(const HubRepository& repo, const HubRequest& req) {
-  using json = nlohmann::json;
   // Bounded before parsing: a request needs ~70 bytes an id, and reads need no token.
   if (req.body.size() > kBatchMaxIds * 80 + 64)
     return fail(Errc::invalid_input, "at most " + std::to_string(kBatchMaxIds) + " ids per batch");
-  json ids = json::parse(req.body, nullptr, false);
-  if (ids.is_object() && ids.contains("ids")) ids = ids["ids"];
-  if (!ids.is_array()) return fail(Errc::invalid_input, "expected a JSON array of block ids");
-  if (ids.size() > kBatchMaxIds) return fail(Errc::invalid_input, "at most " + std::to_string(kBatchMaxIds) + " ids per batch");
-  std::vector<Hash> want;
-  want.reserve(ids.size());
-  for (const auto& v : ids) {
-    auto h = v.is_string() ? hash_from_hex(v.get<std::string>()) : std::nullopt;
-    if (!h) return fail(Errc::invalid_input, "not a block id: " + v.dump(-1, ' ', false, json::error_handler_t::replace));
-    want.push_back(*h);
-  }
+  std::vector<Hash> want = TRY(parse_block_ids(req.body, kBatchMaxIds));
   HubResponse r;
   r.content_type = std::string(kBatchContentType);
   r.stream = [&repo, want = std::move(want)](const HubBodyWriter& write) -> Result<void> {

@@ -10,27 +10,10 @@ namespace {
 
 using pjson = nlohmann::json;
 
-HubResponse profile_json_response(unsigned status, const pjson& j) {
-  HubResponse r;
-  r.status = status;
-  r.body = j.dump(-1, ' ', false, pjson::error_handler_t::replace) + "\n";
-  return r;
-}
-
 // A report's ids: the v1 text form or a JSON array of hex ids (or {"ids": [...]}).
 Result<std::vector<Hash>> parse_profile_report(const std::string& body) {
   if (looks_like_profile_text(body)) return parse_profile_text(body, "the report");
-  pjson j = pjson::parse(body, nullptr, false);
-  if (j.is_object() && j.contains("ids")) j = j["ids"];
-  if (!j.is_array()) return fail(Errc::invalid_input, "expected a prefetch profile (v1 text) or a JSON array of block ids");
-  std::vector<Hash> ids;
-  ids.reserve(j.size());
-  for (const auto& v : j) {
-    auto h = v.is_string() ? hash_from_hex(v.get<std::string>()) : std::nullopt;
-    if (!h) return fail(Errc::invalid_input, "not a block id: " + v.dump(-1, ' ', false, pjson::error_handler_t::replace));
-    ids.push_back(*h);
-  }
-  return ids;
+  return parse_block_ids(body, SIZE_MAX);  // the body is bounded; the caller answers 413 for too many
 }
 
 }  // namespace
@@ -53,15 +36,14 @@ Result<HubResponse> HubApi::profile_api(const HubRequest& req, const FlistRef& r
   // already names (the rest are dropped), never add content or touch the flist.
   std::string reporter = TRY(authenticate(req));
   if (req.body.size() > kMaxProfileReportBody)
-    return profile_json_response(413, pjson{{"error", "a profile report is at most " + std::to_string(kMaxProfileReportBody) + " bytes"}});
+    return json_response(413, pjson{{"error", "a profile report is at most " + std::to_string(kMaxProfileReportBody) + " bytes"}});
   std::vector<Hash> ids = TRY(parse_profile_report(req.body));
   if (ids.size() > kMaxProfileReportIds)
-    return profile_json_response(
-        413, pjson{{"error", "a profile report names at most " + std::to_string(kMaxProfileReportIds) + " blocks"}});
+    return json_response(413, pjson{{"error", "a profile report names at most " + std::to_string(kMaxProfileReportIds) + " blocks"}});
   if (ids.empty()) return fail(Errc::invalid_input, "the report names no blocks");
   auto done = TRY(repo_.add_profile_report(ref, ids, reporter));
-  return profile_json_response(200, pjson{{"flist", ref.str()}, {"accepted", done.accepted}, {"dropped", done.dropped},
-                                        {"reports", done.reports}, {"profile", done.merged}});
+  return json_response(200, pjson{{"flist", ref.str()}, {"accepted", done.accepted}, {"dropped", done.dropped}, {"reports", done.reports},
+                                {"profile", done.merged}});
 }
 
 }  // namespace tiffin::hub

@@ -105,12 +105,7 @@ Result<std::optional<Bytes>> BlockCache::get(const Hash& id) {
 }
 
 Result<void> BlockCache::insert(const Hash& id, std::span<const uint8_t> plain) {
-  std::string path = block_path(id);
-  std::string dir = path.substr(0, path.rfind('/'));
-  if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) return fail_errno("mkdir " + dir);
-  TRY_CTX(write_file_atomic(path, plain, 0600, /*durable=*/false), "caching block " + to_hex(id));
-  TRY(touch(id, plain.size()));
-  return evict();
+  return insert_with(id, [&](int fd) { return write_all(fd, plain); });
 }
 
 Result<void> BlockCache::insert_with(const Hash& id, const std::function<Result<void>(int fd)>& fill) {
