@@ -37,6 +37,8 @@ void add_hub(CLI::App& app, Context& ctx) {
   auto idle = std::make_shared<unsigned>(60);
   auto max_block_mib = std::make_shared<size_t>(8);
   auto max_upload_mib = std::make_shared<uint64_t>(8192);
+  auto header_timeout = std::make_shared<unsigned>(10);
+  auto body_memory_mib = std::make_shared<uint64_t>(512);
   CLI::App* serve = hub->add_subcommand("serve", "Serve a hub until SIGTERM/SIGINT");
   serve->add_option("--root", so->root, "Where blocks and flists live")->capture_default_str();
   serve->add_option("-l,--listen", so->listen, "host:port to listen on (port 0: any free one)")->capture_default_str();
@@ -44,14 +46,31 @@ void add_hub(CLI::App& app, Context& ctx) {
   serve->add_option("--key-file", so->key_file, "Token signing key (default <root>/hub.key, made on first start)");
   serve->add_option("--tls-cert", so->tls_cert, "PEM certificate chain: serve HTTPS");
   serve->add_option("--tls-key", so->tls_key, "PEM private key for --tls-cert");
-  serve->add_option("--max-connections", so->max_connections, "Open connections at most")->capture_default_str();
-  serve->add_option("--idle-timeout", *idle, "Seconds a connection may stay silent")->capture_default_str();
+  serve->add_option("--max-connections", so->max_connections, "Open connections at most (more get 503)")->capture_default_str();
+  serve
+      ->add_option("--max-client-connections", so->clients.max_connections_per_client,
+          "Open connections per client address at most (0: no limit; more get 429)")
+      ->capture_default_str();
+  serve->add_option("--rate-limit", so->clients.requests_per_second, "Requests/s per client address (0: no limit; more get 429)")
+      ->capture_default_str();
+  serve->add_option("--rate-burst", so->clients.request_burst, "Requests a client may send at once above its rate")->capture_default_str();
+  serve->add_option("--idle-timeout", *idle, "Seconds a connection may stay silent between requests")->capture_default_str();
+  serve->add_option("--header-timeout", *header_timeout, "Seconds a request header may take from its first byte")->capture_default_str();
+  serve->add_option("--min-body-rate", so->min_body_rate, "Bytes/s a request body or an answer must keep up after 10 s")
+      ->capture_default_str();
+  serve->add_option("--max-body-memory", *body_memory_mib, "MiB that in-memory request bodies may take in all (more get 503)")
+      ->capture_default_str();
+  serve->add_option("--workers", so->workers, "Threads for requests that do work (uploads, listings, conversions)")->capture_default_str();
+  serve->add_option("--io-threads", so->io_threads, "Threads that hold connections and send blocks (0: one per CPU)")
+      ->capture_default_str();
   serve->add_option("--max-block-size", *max_block_mib, "Largest block accepted, MiB")->capture_default_str();
   serve->add_option("--max-upload", *max_upload_mib, "Largest flist or tar upload, MiB")->capture_default_str();
-  serve->callback([&ctx, so, idle, max_block_mib, max_upload_mib] {
+  serve->callback([&ctx, so, idle, max_block_mib, max_upload_mib, header_timeout, body_memory_mib] {
     ctx.run([&]() -> Result<int> {
       if (so->tls_cert.empty() != so->tls_key.empty()) return fail(Errc::invalid_input, "--tls-cert and --tls-key go together");
       so->idle_timeout = std::chrono::seconds(*idle);
+      so->header_timeout = std::chrono::seconds(*header_timeout);
+      so->max_body_memory = *body_memory_mib << 20;
       so->limits.max_block = *max_block_mib << 20;
       so->max_upload = *max_upload_mib << 20;
       TRY(hub::serve_hub(*so));
