@@ -8,8 +8,8 @@ namespace tiffin::hub {
 namespace {
 
 constexpr std::array<const char*, 5> kRouteNames{"block", "flist", "api", "metrics", "other"};
-constexpr std::array<const char*, 7> kReasonNames{"connections", "client_connections", "request_rate", "busy",
-                                                  "header_timeout", "body_rate", "too_large"};
+constexpr std::array<const char*, 7> kReasonNames{
+    "connections", "client_connections", "request_rate", "busy", "header_timeout", "body_rate", "too_large"};
 
 bool is_hex64(std::string_view s) {
   return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
@@ -55,7 +55,7 @@ std::string HubMetrics::render() const {
   for (size_t r = 0; r < kRoutes; ++r)
     for (size_t c = 0; c < kClasses; ++c)
       line(fmt::format("tiffin_hub_requests_total{{route=\"{}\",code=\"{}xx\"}} {}", kRouteNames[r], c + 1,
-                       requests_[r][c].load(std::memory_order_relaxed)));
+          requests_[r][c].load(std::memory_order_relaxed)));
   line("# HELP tiffin_hub_request_duration_seconds From a request's complete header to the last byte of its answer handed to the kernel.");
   line("# TYPE tiffin_hub_request_duration_seconds histogram");
   for (size_t r = 0; r < kRoutes; ++r) {
@@ -68,7 +68,7 @@ std::string HubMetrics::render() const {
     uint64_t count = l.count.load(std::memory_order_relaxed);
     line(fmt::format("tiffin_hub_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}", kRouteNames[r], count));
     line(fmt::format("tiffin_hub_request_duration_seconds_sum{{route=\"{}\"}} {:.6f}", kRouteNames[r],
-                     double(l.sum_ns.load(std::memory_order_relaxed)) / 1e9));
+        double(l.sum_ns.load(std::memory_order_relaxed)) / 1e9));
     line(fmt::format("tiffin_hub_request_duration_seconds_count{{route=\"{}\"}} {}", kRouteNames[r], count));
   }
   line("# HELP tiffin_hub_received_bytes_total Request bodies received.");

@@ -27,8 +27,7 @@ HubRoute classify_route(std::string_view target);
 
 class HubMetrics {
  public:
-  static constexpr std::array<double, 14> kBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                                   0.025,  0.05,    0.1,    0.25,  0.5,    1,     5};
+  static constexpr std::array<double, 14> kBuckets{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
 
   void request(HubRoute route, unsigned status, double seconds);
   void received(uint64_t bytes) { received_.fetch_add(bytes, std::memory_order_relaxed); }

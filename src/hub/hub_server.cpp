@@ -133,8 +133,10 @@ class Server final : public HubServer {
       beast::error_code ec;
       // Each connection gets a strand of its own: its coroutine, timers and the stream's
       // timeouts never run at once, whichever I/O thread picks them up.
-      tcp::socket socket =
-          co_await acceptor_.async_accept(asio::any_io_executor(asio::make_strand(io_)), asio::redirect_error(use_awaitable, ec));
+      // (Accepted into a socket made first: GCC 12 mishandles non-trivial values returned
+      // across a co_await.)
+      tcp::socket socket(asio::make_strand(io_));
+      co_await acceptor_.async_accept(socket, asio::redirect_error(use_awaitable, ec));
       if (ctx_.stopping) co_return;
       if (ec) {
         if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;

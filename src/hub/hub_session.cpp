@@ -43,16 +43,16 @@ constexpr size_t kFileChunk = 64u << 10;  // what a TLS connection reads from a 
 
 auto with(beast::error_code& ec) { return asio::redirect_error(use_awaitable, ec); }
 
-// Runs f() on the worker pool and resumes the caller on its own executor with the result.
+// Runs f() on the worker pool, then resumes the awaiting coroutine on `home`, its executor.
+// Deliberately not a coroutine itself, and f writes its results through references: GCC 12
+// mishandles non-trivial values that cross a co_await (destroying them twice).
 template <class F>
-awaitable<std::invoke_result_t<F>> on_worker(asio::thread_pool& pool, F f) {
-  using R = std::invoke_result_t<F>;
-  auto home = co_await asio::this_coro::executor;
-  co_return co_await asio::async_initiate<decltype(use_awaitable), void(R)>(
+awaitable<void> on_worker(asio::thread_pool& pool, const asio::any_io_executor& home, F f) {
+  return asio::async_initiate<decltype(use_awaitable), void()>(
       [&pool, home](auto handler, F f) {
         asio::post(pool, [handler = std::move(handler), f = std::move(f), home]() mutable {
-          R result = f();
-          asio::post(home, [handler = std::move(handler), result = std::move(result)]() mutable { std::move(handler)(std::move(result)); });
+          f();
+          asio::post(home, std::move(handler));
         });
       },
       use_awaitable, std::move(f));
@@ -115,6 +115,7 @@ class Exchange {
 
   // Answers requests until the connection closes, fails, times out or is refused.
   awaitable<void> run() {
+    home_ = co_await asio::this_coro::executor;
     beast::error_code ec;
     for (;;) {
       // Idle between requests: only idle_timeout; the header's own deadline starts with its
@@ -222,13 +223,13 @@ class Exchange {
         co_await refuse(503, version, "the hub is busy", 1);
         co_return false;
       }
-      r = co_await on_worker(ctx_.workers, [this, &req] { return ctx_.api.handle(req); });
+      co_await on_worker(ctx_.workers, home_, [this, &req, &r] { r = ctx_.api.handle(req); });
       ctx_.queued.fetch_sub(1);
     }
     spdlog::debug("hub: {} {} {} → {}", client_, req.method, req.target, r.status);
     bool sent = co_await respond(r, req.method, version, keep_alive);
     ctx_.metrics.request(route, r.status, std::chrono::duration<double>(Clock::now() - started).count());
-    co_return sent && keep_alive;
+    co_return sent&& keep_alive;
   }
 
   // Reads the body that follows `head` into `req` (memory, or a file for uploads). False, with
@@ -336,9 +337,8 @@ class Exchange {
         return n;
       });
       off_t pos = off_t(offset);
-      ok = ok && co_await send_nonblocking(sock, length, deadline, [&](uint64_t left) {
-        return ::sendfile(out, file.get(), &pos, std::min<uint64_t>(left, 1u << 30));
-      });
+      ok = ok && co_await send_nonblocking(sock, length, deadline,
+                     [&](uint64_t left) { return ::sendfile(out, file.get(), &pos, std::min<uint64_t>(left, 1u << 30)); });
     } else {
       beast::error_code ec;
       tcp().expires_at(deadline);
@@ -370,21 +370,21 @@ class Exchange {
     tcp().expires_after(ctx_.opts.body_grace);
     co_await http::async_write_header(stream_, sr, with(ec));
     if (ec || ctx_.stopping) co_return false;
-    auto home = co_await asio::this_coro::executor;
-    HubBodyWriter write = [this, home](std::span<const uint8_t> data) -> Result<void> {
+    HubBodyWriter write = [this](std::span<const uint8_t> data) -> Result<void> {
       if (data.empty()) return {};
       std::promise<beast::error_code> done;
-      asio::post(home, [&] {
+      asio::post(home_, [&] {
         tcp().expires_at(transfer_deadline(Clock::now(), data.size()));
-        asio::async_write(stream_, http::make_chunk(asio::buffer(data.data(), data.size())),
-                          [&](beast::error_code e, size_t) { done.set_value(e); });
+        asio::async_write(
+            stream_, http::make_chunk(asio::buffer(data.data(), data.size())), [&](beast::error_code e, size_t) { done.set_value(e); });
       });
       if (auto e = done.get_future().get()) return fail(Errc::unavailable, "writing a response: " + e.message());
       ctx_.metrics.sent(data.size());
       return {};
     };
     ctx_.queued.fetch_add(1);
-    Result<void> produced = co_await on_worker(ctx_.workers, [&] { return r.stream(write); });
+    Result<void> produced;
+    co_await on_worker(ctx_.workers, home_, [&] { produced = r.stream(write); });
     ctx_.queued.fetch_sub(1);
     if (!produced) {
       spdlog::warn("hub: a streamed response broke off: {}", produced.error().what());
@@ -412,6 +412,7 @@ class Exchange {
   Stream& stream_;
   std::string client_, key_;
   beast::flat_buffer buf_;
+  asio::any_io_executor home_;  // this connection's strand
 };
 
 // Uncounts a connection when it ends; declared after the stream so it runs before the socket
