@@ -56,6 +56,9 @@ struct HubLimits {
 class HubRepository {
  public:
   static Result<HubRepository> open(const std::string& root, HubLimits limits = {});
+  // For a second process on the root of a hub that may be serving (hub_sync.hpp): like open, but
+  // leaves <root>/tmp and the layer spool alone, since they hold the server's work in progress.
+  static Result<HubRepository> attach(const std::string& root, HubLimits limits = {});
 
   Result<void> put_block(const Hash& id, std::span<const uint8_t> sealed);
   std::string block_path(const Hash& id) const { return blocks_->block_path(id); }
