@@ -8,6 +8,8 @@
 //                                         that sha256 (<seq>.ids: 32-byte ids) and their merge
 //                                         (merged.profile, v1 text); hub_profiles.cpp
 //   <root>/tmp/                           uploads in progress (emptied at start)
+//   <root>/replica/                       a replica's bookkeeping (hub_sync.hpp): tmp/ downloads,
+//                                         flists/<user>/<name>:<tag>.json the source's sha256
 //
 // A block is accepted only when its id is BLAKE2b-256 of its bytes; an flist only when it loads
 // cleanly and every block it names is in the store. Files appear by rename, so a reader sees
