@@ -183,7 +183,9 @@ class Syncer {
     }
     Tree tree = TRY_CTX(load_flist(tmp.path), "the source sent an invalid flist");
     TRY(fetch_blocks(tree.block_ids()));
-    if (!opts_.add_route.empty() &&
+    // Signatures cover the routes (flist/signature.hpp): a signed flist is copied as it is, and
+    // nodes reach the replica for it through their own -s.
+    if (!opts_.add_route.empty() && tree.signatures.empty() &&
         std::none_of(tree.routes.begin(), tree.routes.end(), [&](const Route& r) { return r.url == opts_.add_route; }))
       TRY_CTX(add_routes(tmp.path, {Route{0, 0xff, opts_.add_route}}, false), "adding the route to this replica");
     // put_flist checks again that every block is here, and consumes the file.

@@ -18,7 +18,8 @@
 // replica after the source's (flist_edit.hpp add_routes), so a node that pulls the flist from
 // either hub reads blocks from both. The copy then differs from the source's file; its source's
 // sha256 is kept in <root>/replica/flists/<user>/<name>:<tag>.json so an unchanged flist is
-// not downloaded again every round. Nothing else under <root> changes: the replica is a hub
+// not downloaded again every round. A signed flist is copied unchanged: its signatures cover the
+// routes, and a node that checks them would refuse the copy. Nothing else under <root> changes: the replica is a hub
 // like any other (`tiffin hub serve` on the same root, running at the same time, is fine —
 // all writes are by rename, and the sync's temp files are not under <root>/tmp, which a
 // starting server empties).

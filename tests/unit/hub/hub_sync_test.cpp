@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "flist/flist_edit.hpp"
 #include "flist/flist_file.hpp"
 #include "flist/pack.hpp"
 #include "hub/hub_server.hpp"
@@ -167,4 +168,17 @@ TEST_F(TwoHubs, RefusesNonsense) {
   auto down = sync_hub("http://127.0.0.1:1", dir / "b", {});
   ASSERT_FALSE(down);
   EXPECT_EQ(down.error().kind, Errc::unavailable);
+}
+
+TEST_F(TwoHubs, ASignedFlistIsCopiedUnchanged) {
+  push(pack_tree(dir, "v1", 5, "one\n"), "alice/app:v1");
+  auto key = generate_key(dir / "signing.key");
+  ASSERT_TRUE(key) << key.error().what();
+  ASSERT_TRUE(add_signature(dir / "a/flists/alice/app:v1.fl", *key));  // signed on the hub, routes and all
+  auto r = sync_hub(a->public_url(), dir / "b", {.add_route = b_url});
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(r->flists_copied, 1u);
+  auto ref = *parse_flist_ref("alice/app:v1");
+  EXPECT_EQ(HubRepository::open(dir / "b")->info(ref)->sha256, HubRepository::open(dir / "a")->info(ref)->sha256);
+  EXPECT_EQ(load_flist(dir / "b/flists/alice/app:v1.fl")->routes.size(), 1u);
 }
