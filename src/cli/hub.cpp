@@ -189,6 +189,7 @@ void add_hub(CLI::App& app, Context& ctx) {
   sync->callback([&ctx, sy] {
     ctx.run([&]() -> Result<int> {
       bool json = want_json(sy->format);
+      sy->opts.progress = !json;  // a line per flist copied, on stderr
       if (sy->interval == 0) {
         hub::SyncReport r = TRY(hub::sync_hub(sy->from, sy->root, sy->opts));
         print_sync_report(r, json);
