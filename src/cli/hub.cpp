@@ -1,10 +1,11 @@
-// tiffin hub serve | token | ls | link | rm | convert — running a hub and managing what it holds.
+// tiffin hub serve | token | ls | link | rm | convert | sync — running hubs, and what they hold.
 #include <fmt/core.h>
 
 #include "cli/cli.hpp"
 #include "common/text.hpp"
 #include "hub/hub_client.hpp"
 #include "hub/hub_server.hpp"
+#include "hub/hub_sync.hpp"
 #include "hub/hub_token.hpp"
 
 namespace tiffin::cli {
@@ -20,6 +21,24 @@ Result<std::chrono::seconds> parse_duration(const std::string& s) {
   int64_t scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
   if (!scale || n <= 0) return fail(Errc::invalid_input, "'" + s + "' is not a duration (e.g. 3600, 90m, 24h, 7d)");
   return std::chrono::seconds(n * scale);
+}
+
+nlohmann::json sync_report_json(const hub::SyncReport& r) {
+  return {{"flists_copied", r.flists_copied}, {"flists_unchanged", r.flists_unchanged}, {"flists_removed", r.flists_removed},
+      {"links_made", r.links_made}, {"links_unchanged", r.links_unchanged}, {"blocks_fetched", r.blocks_fetched},
+      {"bytes_fetched", r.bytes_fetched}, {"flist_bytes", r.flist_bytes}, {"seconds", r.seconds}, {"failures", r.failures}};
+}
+
+void print_sync_report(const hub::SyncReport& r, bool json) {
+  for (const auto& f : r.failures) fmt::print(stderr, "not copied: {}\n", f);
+  if (json) {
+    print_json(sync_report_json(r), -1);
+  } else {
+    fmt::print("flists: {} copied, {} unchanged, {} removed; links: {} made, {} unchanged; blocks: {} fetched ({} bytes) in {:.2f}s\n",
+        r.flists_copied, r.flists_unchanged, r.flists_removed, r.links_made, r.links_unchanged, r.blocks_fetched, r.bytes_fetched,
+        r.seconds);
+  }
+  std::fflush(stdout);  // --interval: each round shows as it ends, also through a pipe
 }
 
 void print_json_or(const nlohmann::json& j, bool json, const std::function<void()>& text) {
@@ -169,6 +188,36 @@ void add_hub(CLI::App& app, Context& ctx) {
       auto loc = TRY(hub::parse_hub_location(co->where));
       hub::HubClient client(loc.base, co->token);
       TRY(client.remove(loc.ref));
+      return 0;
+    });
+  });
+
+  struct SyncCliOpts {
+    std::string from, root = "/var/lib/tiffin/hub", format;
+    hub::SyncOptions opts;
+    unsigned interval = 0;
+  };
+  auto sy = std::make_shared<SyncCliOpts>();
+  CLI::App* sync = hub->add_subcommand("sync", "Make the hub at --root a replica of FROM: copy its flists, links and their blocks");
+  sync->add_option("from", sy->from, "http(s)://hub to copy from")->required();
+  sync->add_option("--root", sy->root, "The replica's root (a hub may be serving it)")->capture_default_str();
+  sync->add_option("--public-url", sy->opts.add_route, "This replica's address: copies get a route to it next to FROM's");
+  sync->add_flag("--delete", sy->opts.delete_gone, "Remove flists and links FROM no longer has");
+  sync->add_option("--interval", sy->interval, "Seconds between rounds, until SIGTERM/SIGINT (default: one round)");
+  sync->add_option("--format", sy->format, "text or json (one line per round)");
+  sync->callback([&ctx, sy] {
+    ctx.run([&]() -> Result<int> {
+      bool json = want_json(sy->format);
+      sy->opts.progress = !json;  // a line per flist copied, on stderr
+      if (sy->interval == 0) {
+        hub::SyncReport r = TRY(hub::sync_hub(sy->from, sy->root, sy->opts));
+        print_sync_report(r, json);
+        return r.failures.empty() ? 0 : 1;
+      }
+      TRY(hub::sync_hub_every(sy->from, sy->root, sy->opts, std::chrono::seconds(sy->interval), [&](const Result<hub::SyncReport>& r) {
+        if (r) print_sync_report(*r, json);
+        else fmt::print(stderr, "sync from {} failed: {}\n", sy->from, r.error().what());
+      }));
       return 0;
     });
   });

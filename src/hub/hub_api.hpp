@@ -1,5 +1,6 @@
 // The hub's HTTP API, independent of the transport (hub_server.hpp feeds it parsed requests),
 // so every route is testable without sockets.
+// A replica (`tiffin hub sync`, hub_sync.hpp) copies a hub through the public reads alone.
 //
 // Reads (public):
 //   GET|HEAD /<hex[0:2]>/<hex>, /blocks/<hex>    a block (the rfs http layout); Range supported

@@ -8,6 +8,8 @@
 //                                         that sha256 (<seq>.ids: 32-byte ids) and their merge
 //                                         (merged.profile, v1 text); hub_profiles.cpp
 //   <root>/tmp/                           uploads in progress (emptied at start)
+//   <root>/replica/                       a replica's bookkeeping (hub_sync.hpp): tmp/ downloads,
+//                                         flists/<user>/<name>:<tag>.json the source's sha256
 //
 // A block is accepted only when its id is BLAKE2b-256 of its bytes; an flist only when it loads
 // cleanly and every block it names is in the store. Files appear by rename, so a reader sees
@@ -56,6 +58,9 @@ struct HubLimits {
 class HubRepository {
  public:
   static Result<HubRepository> open(const std::string& root, HubLimits limits = {});
+  // For a second process on the root of a hub that may be serving (hub_sync.hpp): like open, but
+  // leaves <root>/tmp and the layer spool alone, since they hold the server's work in progress.
+  static Result<HubRepository> attach(const std::string& root, HubLimits limits = {});
 
   Result<void> put_block(const Hash& id, std::span<const uint8_t> sealed);
   std::string block_path(const Hash& id) const { return blocks_->block_path(id); }
