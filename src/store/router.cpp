@@ -10,21 +10,45 @@
 
 namespace tiffin {
 
-std::vector<BlockStore*> Router::matching(const Hash& id) const {
-  std::vector<BlockStore*> out;
-  for (const auto& e : entries_)
-    if (id[0] >= e.start && id[0] <= e.end) out.push_back(e.store.get());
+namespace {
+int64_t steady_ns() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+}  // namespace
+
+std::vector<size_t> Router::preference() const {
+  std::vector<size_t> out(entries_.size());
+  for (size_t e = 0; e < out.size(); ++e) out[e] = e;
+  if (out.size() > 1) {
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    std::shuffle(out.begin(), out.end(), rng);
+    int64_t now = steady_ns();
+    std::stable_partition(out.begin(), out.end(), [&](size_t e) { return down_until_[e].load(std::memory_order_relaxed) <= now; });
+  }
   return out;
 }
 
+std::vector<size_t> Router::matching(const Hash& id, const std::vector<size_t>& preference) const {
+  std::vector<size_t> out;
+  for (size_t e : preference)
+    if (id[0] >= entries_[e].start && id[0] <= entries_[e].end) out.push_back(e);
+  return out;
+}
+
+void Router::note(size_t entry, bool ok, const Error* error) {
+  std::atomic<int64_t>& mark = down_until_[entry];
+  if (ok) {
+    if (mark.load(std::memory_order_relaxed) != 0) mark.store(0, std::memory_order_relaxed);
+  } else if (error && error->kind == Errc::unavailable) {
+    mark.store(steady_ns() + std::chrono::nanoseconds(kDownFor).count(), std::memory_order_relaxed);
+  }
+}
+
 Result<Bytes> Router::get(const Hash& id) {
-  auto stores = matching(id);
+  auto stores = matching(id, preference());
   if (stores.empty()) return fail(Errc::not_found, "no route for block " + to_hex(id));
-  thread_local std::minstd_rand rng{std::random_device{}()};
-  std::shuffle(stores.begin(), stores.end(), rng);
   Error last;
-  for (BlockStore* s : stores) {
-    auto r = s->get(id);
+  for (size_t e : stores) {
+    auto r = entries_[e].store->get(id);
+    note(e, bool(r), r ? nullptr : &r.error());
     if (r) return r;
     last = std::move(r.error());
   }
@@ -32,10 +56,12 @@ Result<Bytes> Router::get(const Hash& id) {
 }
 
 void Router::get_many(std::span<const Hash> ids, const BlockSink& on_block) {
-  std::vector<std::vector<BlockStore*>> stores(ids.size());
+  std::vector<std::vector<size_t>> stores(ids.size());
   std::vector<size_t> pending(ids.size());
+  // One order for the whole call, so that a batch goes to one replica, not to all of them.
+  std::vector<size_t> order = preference();
   for (size_t i = 0; i < ids.size(); ++i) {
-    stores[i] = matching(ids[i]);
+    stores[i] = matching(ids[i], order);
     pending[i] = i;
     if (stores[i].empty()) on_block(i, fail(Errc::not_found, "no route for block " + to_hex(ids[i])));
   }
@@ -43,14 +69,15 @@ void Router::get_many(std::span<const Hash> ids, const BlockSink& on_block) {
   // Round k asks each pending block's k-th replica; what fails there waits for round k + 1.
   for (size_t round = 0; !pending.empty(); ++round) {
     std::vector<size_t> again;
-    std::map<BlockStore*, std::vector<size_t>> groups;  // store → indexes into ids
+    std::map<size_t, std::vector<size_t>> groups;  // entry → indexes into ids
     for (size_t i : pending) groups[stores[i][round]].push_back(i);
-    for (auto& [store, group] : groups) {
+    for (auto& [entry, group] : groups) {
       std::vector<Hash> want;
       want.reserve(group.size());
       for (size_t i : group) want.push_back(ids[i]);
-      store->get_many(want, [&](size_t k, Result<Bytes> r) {
+      entries_[entry].store->get_many(want, [&](size_t k, Result<Bytes> r) {
         size_t i = group[k];
+        note(entry, bool(r), r ? nullptr : &r.error());
         if (!r && round + 1 < stores[i].size()) again.push_back(i);
         else on_block(i, std::move(r));
       });
@@ -60,19 +87,19 @@ void Router::get_many(std::span<const Hash> ids, const BlockSink& on_block) {
 }
 
 Result<void> Router::put(const Hash& id, std::span<const uint8_t> sealed) {
-  auto stores = matching(id);
+  auto stores = matching(id, preference());
   if (stores.empty()) return fail(Errc::invalid_input, "no route for block " + to_hex(id));
-  for (BlockStore* s : stores) TRY(s->put(id, sealed));
+  for (size_t e : stores) TRY(entries_[e].store->put(id, sealed));
   return {};
 }
 
 // A block counts as present only when every replica it would be written to has it, so
 // that a pack fills in a replica that is missing blocks.
 Result<bool> Router::has(const Hash& id) {
-  auto stores = matching(id);
+  auto stores = matching(id, preference());
   if (stores.empty()) return false;
-  for (BlockStore* s : stores)
-    if (!TRY(s->has(id))) return false;
+  for (size_t e : stores)
+    if (!TRY(entries_[e].store->has(id))) return false;
   return true;
 }
 

@@ -1,9 +1,15 @@
 // The router of rfs: each route covers a range of the first byte of a block id. Overlapping
 // ranges are replicas: a read tries the matching stores in random order until one has the
 // block; a write goes to every matching store. Also the factory that opens a store from a URL.
+//
+// A replica that failed as a transport (Errc::unavailable: refused, timed out, 5xx) is tried
+// last for the next kDownFor, so that losing one of two hubs costs one failed request, not
+// one on every other read.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <vector>
 
 #include "store/block_store.hpp"
@@ -22,7 +28,9 @@ class Router final : public BlockStore {
     uint8_t start, end;
     StorePtr store;
   };
-  explicit Router(std::vector<Entry> entries) : entries_(std::move(entries)) {}
+  explicit Router(std::vector<Entry> entries)
+      : entries_(std::move(entries)), down_until_(std::make_unique<std::atomic<int64_t>[]>(entries_.size())) {}
+  static constexpr std::chrono::seconds kDownFor{5};
 
   Result<Bytes> get(const Hash& id) override;
   // Groups the ids by store: each store's get_many is asked for its own (the first matching
@@ -37,8 +45,13 @@ class Router final : public BlockStore {
   bool empty() const { return entries_.empty(); }
 
  private:
-  std::vector<BlockStore*> matching(const Hash& id) const;
+  // All entries: those not marked down in random order, then the ones marked.
+  std::vector<size_t> preference() const;
+  // The entries covering `id`, in the order of `preference`.
+  std::vector<size_t> matching(const Hash& id, const std::vector<size_t>& preference) const;
+  void note(size_t entry, bool ok, const Error* error);
   std::vector<Entry> entries_;
+  std::unique_ptr<std::atomic<int64_t>[]> down_until_;  // steady clock ns, per entry
 };
 
 // How long a remote store may take to answer one request before it counts as unavailable

@@ -293,6 +293,38 @@ TEST(HubBatch, RouterFallsBackToReplicasPerBlock) {
   EXPECT_EQ(got.back()->error().kind, Errc::not_found);
 }
 
+TEST(HubBatch, RouterTriesADeadReplicaLastForAWhile) {
+  // A replica whose transport fails, counting how often it is asked.
+  struct Dead final : BlockStore {
+    std::atomic<int> gets{0};
+    Result<Bytes> get(const Hash&) override {
+      ++gets;
+      return fail(Errc::unavailable, "connection refused");
+    }
+    Result<void> put(const Hash&, std::span<const uint8_t>) override { return fail(Errc::unavailable, "down"); }
+    Result<bool> has(const Hash&) override { return fail(Errc::unavailable, "down"); }
+    std::string url() const override { return "dead"; }
+  };
+  test::TempDir dir;
+  auto live = std::shared_ptr<DirStore>(*DirStore::open(dir / "a", true));
+  auto dead = std::make_shared<Dead>();
+  auto blocks = make_blocks(40, 100, 71);
+  for (const auto& blk : blocks) ASSERT_TRUE(live->put(blk.id, blk.sealed));
+  Router router({{0, 0xff, dead}, {0, 0xff, live}});
+  for (const auto& blk : blocks) {
+    auto got = router.get(blk.id);
+    ASSERT_TRUE(got) << got.error().what();
+    EXPECT_EQ(*got, blk.sealed);
+  }
+  EXPECT_EQ(dead->gets, 1) << "after its first failure the dead replica is tried last, so not at all";
+  std::vector<Hash> ids;
+  for (const auto& blk : blocks) ids.push_back(blk.id);
+  size_t good = 0;
+  router.get_many(ids, [&](size_t, Result<Bytes> r) { good += r.has_value(); });
+  EXPECT_EQ(good, ids.size());
+  EXPECT_EQ(dead->gets, 1) << "nor by a batch";
+}
+
 TEST(HubBatch, FetchManyKeepsSingleFlightAndDuplicates) {
   // A store that holds its first get until released, so a fetch() is in flight meanwhile.
   struct Gate final : BlockStore {
