@@ -1,7 +1,8 @@
 // The interlock between the hub's garbage collector and the installing of flists:
 // <root>/gc.lock, taken with flock(2) — shared by every install (HubRepository::put_flist and
 // put_tree hold it from "are all my blocks here?" to the rename that publishes the flist),
-// exclusive by the collector while it re-reads the flists and deletes blocks (hub_gc.hpp).
+// exclusive by the collector while it re-reads the flists and deletes a slice of blocks
+// (hub_gc.hpp; slices keep an install's wait short).
 //
 // Why a lock on top of the grace period: the grace period keeps the blocks of a push in
 // progress, but only if the collector runs for less than it and the push is not older than it;

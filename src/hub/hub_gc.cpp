@@ -43,6 +43,9 @@ using IdSet = std::unordered_set<Hash, IdHasher>;
 // request, not just cost a re-upload), so it stays.
 constexpr int64_t kTempFloorSeconds = 15 * 60;
 
+// Candidates deleted per hold of the exclusive lock.
+constexpr size_t kSweepSlice = 1024;
+
 int64_t mtime_ns(const struct stat& st) { return int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec; }
 
 int64_t now_ns() {
@@ -221,14 +224,17 @@ Result<GcReport> collect_garbage(const std::string& root, const GcOptions& opts)
     ::closedir(d);
   }
 
-  {
-    // Installs wait from here until the sweep is done (gc_lock.hpp). A dry run deletes nothing,
-    // so it leaves them alone.
+  // The sweep, in slices of kSweepSlice candidates, each under the exclusive lock (gc_lock.hpp):
+  // an install waits for one slice at most (an unlink costs ~0.1 ms on ext4, so ~0.1 s), not for
+  // the whole sweep. Each slice first reads the flists installed since the last look —
+  // published before the lock was taken, so on disk now. A dry run deletes nothing, so it
+  // leaves installs alone.
+  for (size_t from = 0; from < candidates.size(); from += kSweepSlice) {
     std::optional<GcLock> lock;
     if (!opts.dry_run) lock.emplace(TRY(GcLock::exclusive(root)));
-    // Flists installed since the mark began: published before the lock, so on disk now.
     TRY(marker.mark(root));
-    for (const BlockCandidate& c : candidates) {
+    for (size_t i = from; i < std::min(candidates.size(), from + kSweepSlice); ++i) {
+      const BlockCandidate& c = candidates[i];
       if (marker.marked.contains(c.id)) continue;
       // Again, right before it goes: `missing` may have answered for it since (a push about to
       // name it), which made it young.

@@ -8,9 +8,10 @@
 //          blocks without writing them again), each read from its SQLite block table alone.
 //          An flist that cannot be read aborts the collection, naming it: a block is never
 //          freed because a file could not be read.
-//   sweep  under the exclusive gc.lock (gc_lock.hpp): flists installed since the mark began are
-//          read too, then every block under blocks/ that is unmarked and whose mtime is older
-//          than the grace period is deleted, each stat'ed again right before it goes.
+//   sweep  every block under blocks/ that is unmarked and whose mtime is older than the grace
+//          period is a candidate; they are deleted in slices of 1024, each under the exclusive
+//          gc.lock (gc_lock.hpp) after reading the flists installed since the last look, each
+//          block stat'ed again right before it goes (skipped if it became young).
 //   tidy   files under tmp/ (and block writes a crash cut short) older than the grace period,
 //          and profiles/<sha256>/ directories of no current flist file, older than it.
 //
