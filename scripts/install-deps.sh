@@ -24,8 +24,9 @@ PACKAGES=(
   # OCI runtime peers and clients (issue 4): runc and crun to compare with, podman (with conmon)
   # and containerd (ctr) to drive tiffin-oci
   runc crun podman conmon containerd
-  # the network benchmark (issue 14): iperf3 for throughput, wrk for connections/s
-  iperf3 wrk
+  # the network benchmark (issue 14): iperf3 for throughput, wrk for connections/s; nginx as the
+  # hub benchmark's peer serving the same block files (issue 23)
+  iperf3 wrk nginx-light
   # nft, to look at tiffin's table in tests (tiffin itself goes through libnftables)
   nftables
   # a Zero-OS node in a local VM (tiffin node vm): qemu, the kernel it boots, modprobe for its
@@ -79,6 +80,10 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # redis-server's package starts a system instance; tests start their own on loopback ports.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q redis-server 2>/dev/null; then
   $SUDO systemctl stop redis-server || true
+fi
+# nginx's package may start a system instance on port 80; the hub benchmark starts its own.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q nginx 2>/dev/null; then
+  $SUDO systemctl stop nginx || true
 fi
 # shellinabox's package may start a system instance on port 4200; the benchmark starts its own.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active -q shellinabox 2>/dev/null; then

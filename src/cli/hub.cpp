@@ -1,5 +1,5 @@
-// tiffin hub serve | token | gc | ls | link | rm | convert — running a hub and managing what it
-// holds. `hub gc` works on the root directly, in its own process, and is safe to run while
+// tiffin hub serve | token | gc | ls | link | rm | convert | sync — running hubs, and what they
+// hold. `hub gc` works on the root directly, in its own process, and is safe to run while
 // `hub serve` serves the same root (hub_gc.hpp says why).
 #include <fmt/core.h>
 
@@ -8,6 +8,7 @@
 #include "hub/hub_client.hpp"
 #include "hub/hub_gc.hpp"
 #include "hub/hub_server.hpp"
+#include "hub/hub_sync.hpp"
 #include "hub/hub_token.hpp"
 
 namespace tiffin::cli {
@@ -26,6 +27,24 @@ Result<std::chrono::seconds> parse_duration(const std::string& s, bool zero_ok =
   return std::chrono::seconds(n * scale);
 }
 
+nlohmann::json sync_report_json(const hub::SyncReport& r) {
+  return {{"flists_copied", r.flists_copied}, {"flists_unchanged", r.flists_unchanged}, {"flists_removed", r.flists_removed},
+      {"links_made", r.links_made}, {"links_unchanged", r.links_unchanged}, {"blocks_fetched", r.blocks_fetched},
+      {"bytes_fetched", r.bytes_fetched}, {"flist_bytes", r.flist_bytes}, {"seconds", r.seconds}, {"failures", r.failures}};
+}
+
+void print_sync_report(const hub::SyncReport& r, bool json) {
+  for (const auto& f : r.failures) fmt::print(stderr, "not copied: {}\n", f);
+  if (json) {
+    print_json(sync_report_json(r), -1);
+  } else {
+    fmt::print("flists: {} copied, {} unchanged, {} removed; links: {} made, {} unchanged; blocks: {} fetched ({} bytes) in {:.2f}s\n",
+        r.flists_copied, r.flists_unchanged, r.flists_removed, r.links_made, r.links_unchanged, r.blocks_fetched, r.bytes_fetched,
+        r.seconds);
+  }
+  std::fflush(stdout);  // --interval: each round shows as it ends, also through a pipe
+}
+
 void print_json_or(const nlohmann::json& j, bool json, const std::function<void()>& text) {
   if (json) print_json(j);
   else text();
@@ -41,6 +60,8 @@ void add_hub(CLI::App& app, Context& ctx) {
   auto idle = std::make_shared<unsigned>(60);
   auto max_block_mib = std::make_shared<size_t>(8);
   auto max_upload_mib = std::make_shared<uint64_t>(8192);
+  auto header_timeout = std::make_shared<unsigned>(10);
+  auto body_memory_mib = std::make_shared<uint64_t>(512);
   CLI::App* serve = hub->add_subcommand("serve", "Serve a hub until SIGTERM/SIGINT");
   serve->add_option("--root", so->root, "Where blocks and flists live")->capture_default_str();
   serve->add_option("-l,--listen", so->listen, "host:port to listen on (port 0: any free one)")->capture_default_str();
@@ -48,14 +69,31 @@ void add_hub(CLI::App& app, Context& ctx) {
   serve->add_option("--key-file", so->key_file, "Token signing key (default <root>/hub.key, made on first start)");
   serve->add_option("--tls-cert", so->tls_cert, "PEM certificate chain: serve HTTPS");
   serve->add_option("--tls-key", so->tls_key, "PEM private key for --tls-cert");
-  serve->add_option("--max-connections", so->max_connections, "Open connections at most")->capture_default_str();
-  serve->add_option("--idle-timeout", *idle, "Seconds a connection may stay silent")->capture_default_str();
+  serve->add_option("--max-connections", so->max_connections, "Open connections at most (more get 503)")->capture_default_str();
+  serve
+      ->add_option("--max-client-connections", so->clients.max_connections_per_client,
+          "Open connections per client address at most (0: no limit; more get 429)")
+      ->capture_default_str();
+  serve->add_option("--rate-limit", so->clients.requests_per_second, "Requests/s per client address (0: no limit; more get 429)")
+      ->capture_default_str();
+  serve->add_option("--rate-burst", so->clients.request_burst, "Requests a client may send at once above its rate")->capture_default_str();
+  serve->add_option("--idle-timeout", *idle, "Seconds a connection may stay silent between requests")->capture_default_str();
+  serve->add_option("--header-timeout", *header_timeout, "Seconds a request header may take from its first byte")->capture_default_str();
+  serve->add_option("--min-body-rate", so->min_body_rate, "Bytes/s a request body or an answer must keep up after 10 s")
+      ->capture_default_str();
+  serve->add_option("--max-body-memory", *body_memory_mib, "MiB that in-memory request bodies may take in all (more get 503)")
+      ->capture_default_str();
+  serve->add_option("--workers", so->workers, "Threads for requests that do work (uploads, listings, conversions)")->capture_default_str();
+  serve->add_option("--io-threads", so->io_threads, "Threads that hold connections and send blocks (0: one per CPU)")
+      ->capture_default_str();
   serve->add_option("--max-block-size", *max_block_mib, "Largest block accepted, MiB")->capture_default_str();
   serve->add_option("--max-upload", *max_upload_mib, "Largest flist or tar upload, MiB")->capture_default_str();
-  serve->callback([&ctx, so, idle, max_block_mib, max_upload_mib] {
+  serve->callback([&ctx, so, idle, max_block_mib, max_upload_mib, header_timeout, body_memory_mib] {
     ctx.run([&]() -> Result<int> {
       if (so->tls_cert.empty() != so->tls_key.empty()) return fail(Errc::invalid_input, "--tls-cert and --tls-key go together");
       so->idle_timeout = std::chrono::seconds(*idle);
+      so->header_timeout = std::chrono::seconds(*header_timeout);
+      so->max_body_memory = *body_memory_mib << 20;
       so->limits.max_block = *max_block_mib << 20;
       so->max_upload = *max_upload_mib << 20;
       TRY(hub::serve_hub(*so));
@@ -182,6 +220,36 @@ void add_hub(CLI::App& app, Context& ctx) {
       auto loc = TRY(hub::parse_hub_location(co->where));
       hub::HubClient client(loc.base, co->token);
       TRY(client.remove(loc.ref));
+      return 0;
+    });
+  });
+
+  struct SyncCliOpts {
+    std::string from, root = "/var/lib/tiffin/hub", format;
+    hub::SyncOptions opts;
+    unsigned interval = 0;
+  };
+  auto sy = std::make_shared<SyncCliOpts>();
+  CLI::App* sync = hub->add_subcommand("sync", "Make the hub at --root a replica of FROM: copy its flists, links and their blocks");
+  sync->add_option("from", sy->from, "http(s)://hub to copy from")->required();
+  sync->add_option("--root", sy->root, "The replica's root (a hub may be serving it)")->capture_default_str();
+  sync->add_option("--public-url", sy->opts.add_route, "This replica's address: copies get a route to it next to FROM's");
+  sync->add_flag("--delete", sy->opts.delete_gone, "Remove flists and links FROM no longer has");
+  sync->add_option("--interval", sy->interval, "Seconds between rounds, until SIGTERM/SIGINT (default: one round)");
+  sync->add_option("--format", sy->format, "text or json (one line per round)");
+  sync->callback([&ctx, sy] {
+    ctx.run([&]() -> Result<int> {
+      bool json = want_json(sy->format);
+      sy->opts.progress = !json;  // a line per flist copied, on stderr
+      if (sy->interval == 0) {
+        hub::SyncReport r = TRY(hub::sync_hub(sy->from, sy->root, sy->opts));
+        print_sync_report(r, json);
+        return r.failures.empty() ? 0 : 1;
+      }
+      TRY(hub::sync_hub_every(sy->from, sy->root, sy->opts, std::chrono::seconds(sy->interval), [&](const Result<hub::SyncReport>& r) {
+        if (r) print_sync_report(*r, json);
+        else fmt::print(stderr, "sync from {} failed: {}\n", sy->from, r.error().what());
+      }));
       return 0;
     });
   });

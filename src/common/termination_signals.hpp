@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <chrono>
+
 namespace tiffin {
 
 class TerminationSignals {
@@ -22,6 +24,12 @@ class TerminationSignals {
     int sig = 0;
     sigwait(&set_, &sig);
     return sig;
+  }
+  // The same for at most `timeout`; 0 when none came (a loop that works between waits).
+  int wait_for(std::chrono::milliseconds timeout) {
+    timespec ts{static_cast<time_t>(timeout.count() / 1000), static_cast<long>(timeout.count() % 1000) * 1000000};
+    int sig = sigtimedwait(&set_, nullptr, &ts);
+    return sig > 0 ? sig : 0;
   }
 
  private:

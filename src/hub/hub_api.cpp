@@ -12,11 +12,16 @@
 #include "common/fd.hpp"
 #include "common/text.hpp"
 #include "hub/hub_batch.hpp"
+#include "hub/hub_metrics.hpp"
 
 namespace tiffin::hub {
 namespace {
 
 using json = nlohmann::json;
+
+bool is_loopback(const std::string& address) {
+  return address.starts_with("127.") || address == "::1" || address.starts_with("::ffff:127.");
+}
 
 unsigned status_for(Errc kind) {
   switch (kind) {
@@ -182,10 +187,16 @@ Result<HubResponse> HubApi::serve_file(const HubRequest& req, const std::string&
   }
   r.content_length = size ? span.last - span.first + 1 : 0;
   if (req.method == "HEAD") return r;
-  r.body.resize(r.content_length);
-  size_t got = TRY(read_full_at(fd.get(), {reinterpret_cast<uint8_t*>(r.body.data()), r.body.size()}, span.first));
-  if (got != r.body.size()) return fail(Errc::io, path + " changed while it was read");
+  r.file = std::make_shared<UniqueFd>(std::move(fd));
+  r.file_offset = span.first;
   return r;
+}
+
+bool HubApi::answers_quickly(const std::string& method, const std::string& target) {
+  if (method != "GET" && method != "HEAD") return false;
+  if (target == "/") return true;
+  HubRoute route = classify_route(target);
+  return route == HubRoute::block || (route == HubRoute::flist && !target.ends_with(".md5"));
 }
 
 Result<HubResponse> HubApi::route(const HubRequest& req) {
@@ -196,6 +207,14 @@ Result<HubResponse> HubApi::route(const HubRequest& req) {
   bool read = m == "GET" || m == "HEAD";
 
   if (p.empty() && read) return json_response(200, json{{"hub", "tiffin"}, {"blocks", public_url_}});
+  if (p.size() == 1 && p[0] == "metrics" && m == "GET" && metrics_page_) {
+    // Counters tell who is using the hub how much: open to the host itself, else to users.
+    if (!is_loopback(req.client)) TRY(authenticate(req));
+    HubResponse r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = metrics_page_();
+    return r;
+  }
   if (p.size() >= 1 && p[0] == "api") {
     if (p.size() == 3 && p[1] == "blocks" && p[2] == "missing" && m == "POST") {
       std::vector<Hash> want = TRY(parse_block_ids(req.body, 100000));

@@ -1,5 +1,6 @@
 // The hub's HTTP API, independent of the transport (hub_server.hpp feeds it parsed requests),
 // so every route is testable without sockets.
+// A replica (`tiffin hub sync`, hub_sync.hpp) copies a hub through the public reads alone.
 //
 // Reads (public):
 //   GET|HEAD /<hex[0:2]>/<hex>, /blocks/<hex>    a block (the rfs http layout); Range supported
@@ -12,6 +13,8 @@
 //                                                (+ image, digest, platform if converted here)
 //   GET|HEAD /<user>/<name>[:tag].fl             the flist; Range supported
 //   GET      /<user>/<name>[:tag].fl.md5         its md5 (0-hub)
+//   GET      /metrics                            counters in the Prometheus text format: to
+//                                                loopback clients, or with any valid token
 //   GET      /api/flist/<user>/<name>[:tag]/profile  its prefetch profile (v1 text): the one
 //                                                learnt from nodes' reports, else the one
 //                                                embedded in the flist; 404 without either
@@ -46,6 +49,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "common/fd.hpp"
 #include "flist/flist_profile.hpp"
 #include "hub/hub_convert.hpp"
 #include "hub/hub_repository.hpp"
@@ -58,6 +62,7 @@ struct HubRequest {
   std::string authorization, range, content_type;
   std::string body;       // small bodies
   std::string body_file;  // large bodies, streamed to a file under HubRepository::temp_path()
+  std::string client;     // the peer's address ("127.0.0.1"); empty in-process
 };
 
 // Sends part of a streamed body; an error means the client is gone.
@@ -68,7 +73,11 @@ struct HubResponse {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
-  uint64_t content_length = 0;  // for HEAD, where body stays empty
+  uint64_t content_length = 0;  // for HEAD, where body stays empty, and for `file`
+  // A file body: content_length bytes of `file` from file_offset, which the server sends
+  // straight from the page cache (sendfile) rather than through a copy in memory.
+  std::shared_ptr<UniqueFd> file;
+  uint64_t file_offset = 0;
   // When set, the body is whatever this writes (chunked), after the status and headers have
   // gone; its error cuts the connection, so the client sees a body cut short.
   std::function<Result<void>(const HubBodyWriter&)> stream;
@@ -91,6 +100,11 @@ class HubApi {
 
   HubResponse handle(const HubRequest& req);
   void set_public_url(std::string url) { public_url_ = std::move(url); }
+  // What GET /metrics answers (404 until set).
+  void set_metrics_page(std::function<std::string()> page) { metrics_page_ = std::move(page); }
+  // Whether a request is answered from a file without real work (a block, an flist download,
+  // the index): the server answers those on its I/O threads, everything else on workers.
+  static bool answers_quickly(const std::string& method, const std::string& target);
   // Whether a request's body should be streamed to a file rather than held in memory: flist
   // and tar uploads are; a conversion request (JSON) is not.
   static bool streams_body(const std::string& method, const std::string& target, const std::string& content_type = "");
@@ -110,6 +124,7 @@ class HubApi {
   HubKey key_;
   std::string public_url_;
   std::shared_ptr<HubConverter> converter_;  // shared: HubApi stays copyable
+  std::function<std::string()> metrics_page_;
 };
 
 }  // namespace tiffin::hub

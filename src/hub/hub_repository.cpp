@@ -79,6 +79,14 @@ Result<HubRepository> HubRepository::open(const std::string& root, HubLimits lim
   return HubRepository(root, std::move(blocks), limits);
 }
 
+Result<HubRepository> HubRepository::attach(const std::string& root, HubLimits limits) {
+  TRY(make_dir(root));
+  TRY(make_dir(root + "/flists"));
+  TRY(make_dir(root + "/tmp"));
+  auto blocks = TRY(DirStore::open(root + "/blocks", true));
+  return HubRepository(root, std::move(blocks), limits);
+}
+
 std::string HubRepository::temp_path() {
   static std::atomic<uint64_t> counter{0};
   return root_ + "/tmp/upload-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);

@@ -8,6 +8,8 @@
 //                                         that sha256 (<seq>.ids: 32-byte ids) and their merge
 //                                         (merged.profile, v1 text); hub_profiles.cpp
 //   <root>/tmp/                           uploads in progress (emptied at start)
+//   <root>/replica/                       a replica's bookkeeping (hub_sync.hpp): tmp/ downloads,
+//                                         flists/<user>/<name>:<tag>.json the source's sha256
 //   <root>/gc.lock                        flock'd: installs (shared) against the collector's sweep
 //
 // A block is accepted only when its id is BLAKE2b-256 of its bytes; an flist only when it loads
@@ -63,6 +65,9 @@ struct HubLimits {
 class HubRepository {
  public:
   static Result<HubRepository> open(const std::string& root, HubLimits limits = {});
+  // For a second process on the root of a hub that may be serving (hub_sync.hpp): like open, but
+  // leaves <root>/tmp and the layer spool alone, since they hold the server's work in progress.
+  static Result<HubRepository> attach(const std::string& root, HubLimits limits = {});
 
   Result<void> put_block(const Hash& id, std::span<const uint8_t> sealed);
   std::string block_path(const Hash& id) const { return blocks_->block_path(id); }

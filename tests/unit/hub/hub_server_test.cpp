@@ -1,8 +1,12 @@
 // The hub over real sockets: push, pull, lazy reads through an http:// route, limits, TLS.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <fstream>
+#include <thread>
 
 #include "common/fd.hpp"
 #include "flist/content.hpp"
@@ -158,4 +162,140 @@ TEST(HubServer, ServesHttps) {
   // Plain HTTP to the TLS port gets nothing.
   cmd = "curl -sf http://127.0.0.1:" + std::to_string(server->port()) + "/api/flist -o /dev/null";
   EXPECT_NE(std::system(cmd.c_str()), 0);
+}
+
+namespace {
+
+// A TCP connection to the hub from `source` (any 127/8 address is this host).
+UniqueFd connect_from(const std::string& source, uint16_t port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in src{.sin_family = AF_INET, .sin_port = 0, .sin_addr = {}};
+  ::inet_pton(AF_INET, source.c_str(), &src.sin_addr);
+  EXPECT_EQ(::bind(fd.get(), reinterpret_cast<sockaddr*>(&src), sizeof src), 0);
+  sockaddr_in dst{.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = {}};
+  ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+  EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&dst), sizeof dst), 0) << strerror(errno);
+  timeval tv{.tv_sec = 10, .tv_usec = 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+// Everything the hub sends until it closes the connection (or 10 s pass).
+std::string read_until_closed(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return out;
+    out.append(buf, size_t(n));
+  }
+}
+
+std::string ask(int fd, const std::string& target) {
+  std::string req = "GET " + target + " HTTP/1.1\r\nHost: hub\r\nConnection: close\r\n\r\n";
+  EXPECT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), ssize_t(req.size()));
+  return read_until_closed(fd);
+}
+
+uint64_t metric(const std::string& page, const std::string& name) {
+  size_t at = page.find("\n" + name + " ");
+  if (at == std::string::npos) return ~0ull;
+  return std::stoull(page.substr(at + name.size() + 2));
+}
+
+}  // namespace
+
+TEST(HubServer, CutsAHeaderThatDoesNotComeWhole) {
+  test::TempDir dir;
+  HubServeOptions o;
+  o.header_timeout = std::chrono::seconds(1);
+  auto server = start_hub(dir, o);
+  ASSERT_TRUE(server);
+  UniqueFd slow = connect_from("127.0.0.1", server->port());
+  std::string half = "GET /api/flist HTTP/1.1\r\nHost: hub\r\n";
+  ASSERT_EQ(::send(slow.get(), half.data(), half.size(), MSG_NOSIGNAL), ssize_t(half.size()));
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(read_until_closed(slow.get()), "");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  // The stream closes the socket as its timer fires; the count follows when the read returns.
+  uint64_t cut = 0;
+  for (int i = 0; i < 100 && cut == 0; ++i, std::this_thread::sleep_for(std::chrono::milliseconds(10)))
+    cut = metric(server->metrics(), "tiffin_hub_refusals_total{reason=\"header_timeout\"}");
+  EXPECT_EQ(cut, 1u);
+  // Meanwhile and after, others are served.
+  UniqueFd other = connect_from("127.0.0.1", server->port());
+  EXPECT_TRUE(ask(other.get(), "/api/flist").starts_with("HTTP/1.1 200")) << "";
+}
+
+TEST(HubServer, LimitsConnectionsPerClientAddress) {
+  test::TempDir dir;
+  HubServeOptions o;
+  o.clients.max_connections_per_client = 2;
+  auto server = start_hub(dir, o);
+  ASSERT_TRUE(server);
+  UniqueFd a1 = connect_from("127.0.0.2", server->port()), a2 = connect_from("127.0.0.2", server->port());
+  // The accept of those two has happened once a request on another connection is answered.
+  UniqueFd b = connect_from("127.0.0.3", server->port());
+  EXPECT_TRUE(ask(b.get(), "/api/flist").starts_with("HTTP/1.1 200")) << "another client is served";
+  UniqueFd a3 = connect_from("127.0.0.2", server->port());
+  std::string refused = ask(a3.get(), "/api/flist");
+  EXPECT_TRUE(refused.starts_with("HTTP/1.1 429")) << refused;
+  EXPECT_NE(refused.find("Retry-After: 1"), std::string::npos) << refused;
+  a1.reset();
+  // Once one of its connections is gone (the hub sees the close), the client may connect again.
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    UniqueFd again = connect_from("127.0.0.2", server->port());
+    served = ask(again.get(), "/api/flist").starts_with("HTTP/1.1 200");
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(served);
+  EXPECT_GE(metric(server->metrics(), "tiffin_hub_refusals_total{reason=\"client_connections\"}"), 1u);
+}
+
+TEST(HubServer, LimitsRequestRatePerClient) {
+  test::TempDir dir;
+  HubServeOptions o;
+  o.clients.requests_per_second = 0.5;
+  o.clients.request_burst = 2;
+  auto server = start_hub(dir, o);
+  ASSERT_TRUE(server);
+  for (int i = 0; i < 2; ++i) {
+    UniqueFd c = connect_from("127.0.0.4", server->port());
+    EXPECT_TRUE(ask(c.get(), "/api/flist").starts_with("HTTP/1.1 200")) << "request " << i << " is within the burst";
+  }
+  UniqueFd c = connect_from("127.0.0.4", server->port());
+  std::string refused = ask(c.get(), "/api/flist");
+  EXPECT_TRUE(refused.starts_with("HTTP/1.1 429")) << refused;
+  EXPECT_NE(refused.find("Retry-After: 2"), std::string::npos) << refused;
+  UniqueFd other = connect_from("127.0.0.5", server->port());
+  EXPECT_TRUE(ask(other.get(), "/api/flist").starts_with("HTTP/1.1 200")) << "the limit is per client";
+  EXPECT_EQ(metric(server->metrics(), "tiffin_hub_refusals_total{reason=\"request_rate\"}"), 1u);
+}
+
+TEST(HubServer, RefusesWithServiceUnavailableWhenFull) {
+  test::TempDir dir;
+  HubServeOptions o;
+  o.max_connections = 2;
+  auto server = start_hub(dir, o);
+  ASSERT_TRUE(server);
+  UniqueFd a = connect_from("127.0.0.6", server->port()), b = connect_from("127.0.0.7", server->port());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  UniqueFd c = connect_from("127.0.0.8", server->port());
+  std::string refused = ask(c.get(), "/api/flist");
+  EXPECT_TRUE(refused.starts_with("HTTP/1.1 503")) << refused;
+  EXPECT_NE(refused.find("Retry-After:"), std::string::npos) << refused;
+}
+
+TEST(HubServer, ServesMetricsToLoopback) {
+  test::TempDir dir;
+  auto server = start_hub(dir);
+  ASSERT_TRUE(server);
+  UniqueFd c = connect_from("127.0.0.1", server->port());
+  EXPECT_TRUE(ask(c.get(), "/blocks/" + std::string(64, 'a')).starts_with("HTTP/1.1 404"));
+  UniqueFd m = connect_from("127.0.0.1", server->port());
+  std::string page = ask(m.get(), "/metrics");
+  ASSERT_TRUE(page.starts_with("HTTP/1.1 200")) << page;
+  EXPECT_NE(page.find("\ntiffin_hub_requests_total{route=\"block\",code=\"4xx\"} 1\n"), std::string::npos) << page;
+  EXPECT_NE(page.find("\ntiffin_hub_open_connections "), std::string::npos);
 }
