@@ -18,7 +18,9 @@
 // The grace period is what keeps a push in progress whole: its new blocks are young, and the
 // blocks the hub already had are made young when the pusher asks which are missing
 // (HubRepository::missing touches the ones it reports present) — a push that loses the race
-// anyway is refused at its flist PUT (409) and uploads again (push.cpp). See gc_lock.hpp.
+// anyway is refused at its flist PUT (409) and uploads again (push.cpp). See gc_lock.hpp. A
+// replica's `hub sync` (hub_sync.hpp) installs the same way (missing, put_block, put_flist): a
+// round that loses the race fails that flist, and the next round fetches its blocks again.
 #pragma once
 
 #include <chrono>
