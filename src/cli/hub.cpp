@@ -1,9 +1,12 @@
-// tiffin hub serve | token | ls | link | rm | convert | sync — running hubs, and what they hold.
+// tiffin hub serve | token | gc | ls | link | rm | convert | sync — running hubs, and what they
+// hold. `hub gc` works on the root directly, in its own process, and is safe to run while
+// `hub serve` serves the same root (hub_gc.hpp says why).
 #include <fmt/core.h>
 
 #include "cli/cli.hpp"
 #include "common/text.hpp"
 #include "hub/hub_client.hpp"
+#include "hub/hub_gc.hpp"
 #include "hub/hub_server.hpp"
 #include "hub/hub_sync.hpp"
 #include "hub/hub_token.hpp"
@@ -11,15 +14,16 @@
 namespace tiffin::cli {
 namespace {
 
-// "90", "90s", "15m", "24h", "7d" → seconds.
-Result<std::chrono::seconds> parse_duration(const std::string& s) {
+// "90", "90s", "15m", "24h", "7d" → seconds; "0" only when `zero_ok`.
+Result<std::chrono::seconds> parse_duration(const std::string& s, bool zero_ok = false) {
   size_t digits = s.find_first_not_of("0123456789");
-  if (digits == 0 || s.empty() || digits + 1 < s.size() || s.size() > 12)
+  // (A bare number has no unit: npos, which `digits + 1` would wrap to 0.)
+  if (digits == 0 || s.empty() || (digits != std::string::npos && digits + 1 < s.size()) || s.size() > 12)
     return fail(Errc::invalid_input, "'" + s + "' is not a duration (e.g. 3600, 90m, 24h, 7d)");
   int64_t n = parse_int<int64_t>(std::string_view(s).substr(0, digits)).value_or(0);
   char unit = digits == std::string::npos ? 's' : s[digits];
   int64_t scale = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : 0;
-  if (!scale || n <= 0) return fail(Errc::invalid_input, "'" + s + "' is not a duration (e.g. 3600, 90m, 24h, 7d)");
+  if (!scale || n < 0 || (n == 0 && !zero_ok)) return fail(Errc::invalid_input, "'" + s + "' is not a duration (e.g. 3600, 90m, 24h, 7d)");
   return std::chrono::seconds(n * scale);
 }
 
@@ -116,6 +120,34 @@ void add_hub(CLI::App& app, Context& ctx) {
     });
   });
 
+  struct GcOpts {
+    std::string root = "/var/lib/tiffin/hub", grace = "1h";
+    bool dry_run = false, json = false;
+  };
+  auto gc = std::make_shared<GcOpts>();
+  CLI::App* gcc = hub->add_subcommand("gc", "Free the blocks no flist of any user references (safe while the hub serves)");
+  gcc->add_option("--root", gc->root, "The hub's root")->capture_default_str();
+  gcc->add_flag("--dry-run", gc->dry_run, "Report what would be freed; delete nothing");
+  gcc->add_option("--grace", gc->grace, "Keep unreferenced blocks younger than this (3600, 30m, 1h; 0: none)")->capture_default_str();
+  gcc->add_flag("--json", gc->json, "Print the report as JSON");
+  gcc->callback([&ctx, gc] {
+    ctx.run([&]() -> Result<int> {
+      hub::GcOptions opts{gc->dry_run, TRY(parse_duration(gc->grace, true))};
+      hub::GcReport r = TRY(hub::collect_garbage(gc->root, opts));
+      nlohmann::json j{{"dry_run", gc->dry_run}, {"flists_scanned", r.flists_scanned}, {"blocks_scanned", r.blocks_scanned},
+          {"blocks_marked", r.blocks_marked}, {"blocks_young", r.blocks_young}, {"blocks_freed", r.blocks_freed},
+          {"bytes_freed", r.bytes_freed}, {"temp_files_freed", r.temp_files_freed}, {"profiles_freed", r.profiles_freed},
+          {"seconds", r.seconds}};
+      print_json_or(j, gc->json, [&] {
+        fmt::print("{} {} blocks ({} bytes), {} temp files, {} stale profiles in {:.2f}s\n", gc->dry_run ? "would free" : "freed",
+            r.blocks_freed, r.bytes_freed, r.temp_files_freed, r.profiles_freed, r.seconds);
+        fmt::print("{} flists read, {} blocks referenced, {} blocks on disk, {} unreferenced kept (younger than {})\n", r.flists_scanned,
+            r.blocks_marked, r.blocks_scanned, r.blocks_young, gc->grace);
+      });
+      return 0;
+    });
+  });
+
   struct ClientOpts {
     std::string where, target, token, format;
   };
@@ -180,7 +212,7 @@ void add_hub(CLI::App& app, Context& ctx) {
     });
   });
 
-  CLI::App* rm = hub->add_subcommand("rm", "Delete an flist or link from a hub (its blocks stay)");
+  CLI::App* rm = hub->add_subcommand("rm", "Delete an flist or link from a hub (its blocks stay until `tiffin hub gc`)");
   rm->add_option("flist", co->where, "http(s)://hub/user/name[:tag]")->required();
   rm->add_option("--token", co->token, "Write token of the flist's user")->envname("TIFFIN_HUB_TOKEN");
   rm->callback([&ctx, co] {

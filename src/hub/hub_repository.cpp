@@ -16,6 +16,7 @@
 #include "common/hash.hpp"
 #include "flist/flist_file.hpp"
 #include "flist/pack.hpp"
+#include "hub/gc_lock.hpp"
 
 namespace tiffin::hub {
 namespace fs = std::filesystem;
@@ -98,13 +99,29 @@ Result<void> HubRepository::put_block(const Hash& id, std::span<const uint8_t> s
     return fail(Errc::invalid_input,
         "block of " + std::to_string(sealed.size()) + " bytes is over the limit of " + std::to_string(limits_.max_block));
   if (blake2b256(sealed) != id) return fail(Errc::invalid_input, "block id " + to_hex(id) + " is not the hash of its content");
+  // Re-uploading a block the hub has is a sign it is wanted again: made young, like `missing`
+  // does, so the collector's grace period covers it until the flist naming it arrives.
+  if (TRY(touch_block(id))) return {};
   return blocks_->put(id, sealed);
 }
 
+Result<bool> HubRepository::touch_block(const Hash& id) {
+  std::string path = blocks_->block_path(id);
+  if (::utimensat(AT_FDCWD, path.c_str(), nullptr, 0) == 0) return true;
+  if (errno == ENOENT || errno == ENOTDIR) return false;
+  // A store the hub may not touch (read-only, not its files): presence is all that is known.
+  if (errno == EACCES || errno == EPERM || errno == EROFS) return blocks_->has(id);
+  return fail_errno("utimensat " + path);
+}
+
 Result<std::vector<Hash>> HubRepository::missing(const std::vector<Hash>& ids) {
+  // Every block reported present is made young (mtime = now): a pusher takes "present" as a
+  // promise that it need not upload the block, so the collector (hub_gc.hpp) must not free it
+  // before the flist naming it arrives — its grace period counts from this touch. One syscall
+  // per id, as the access() it replaces.
   std::vector<Hash> out;
   for (const Hash& id : ids)
-    if (!TRY(blocks_->has(id))) out.push_back(id);
+    if (!TRY(touch_block(id))) out.push_back(id);
   return out;
 }
 
@@ -124,6 +141,9 @@ Result<FlistInfo> HubRepository::put_flist(const FlistRef& ref, const std::strin
   if (static_cast<uint64_t>(st.st_size) > limits_.max_flist) return fail(Errc::invalid_input, "flist is over the size limit");
   Tree tree = TRY_CTX(load_flist(upload), "uploaded flist " + ref.str());
   std::vector<Hash> ids = tree.block_ids();
+  // From the check to the rename, the collector cannot delete blocks (gc_lock.hpp): an flist is
+  // never published naming a block that is gone.
+  GcLock gc = TRY(GcLock::shared(root_));
   std::vector<Hash> absent = TRY(missing(ids));
   if (!absent.empty())
     return fail(Errc::conflict, "flist " + ref.str() + " names " + std::to_string(absent.size()) + " of its " + std::to_string(ids.size()) +
@@ -149,6 +169,15 @@ Result<FlistInfo> HubRepository::put_tree(const FlistRef& ref, Tree tree, const 
   tree.routes = {Route{0, 0xff, blocks_url}};
   RemoveOnExit flist{temp_path()};
   TRY(save_flist(flist.path, tree));
+  // As put_flist: checked under the collector's lock. Packing skips blocks the hub had, without
+  // touching them, so one the collector judged garbage meanwhile could be gone; the check
+  // touches them all and fails the install (the caller retries) rather than publish a hole.
+  GcLock gc = TRY(GcLock::shared(root_));
+  std::vector<Hash> ids = tree.block_ids();
+  std::vector<Hash> absent = TRY(missing(ids));
+  if (!absent.empty())
+    return fail(Errc::conflict, std::to_string(absent.size()) + " blocks of " + ref.str() +
+                                    " were collected while it was made (first: " + to_hex(absent[0]) + "); try again");
   auto info = TRY(install(ref, flist.path));
   flist.path.clear();
   return info;

@@ -10,10 +10,17 @@
 //   <root>/tmp/                           uploads in progress (emptied at start)
 //   <root>/replica/                       a replica's bookkeeping (hub_sync.hpp): tmp/ downloads,
 //                                         flists/<user>/<name>:<tag>.json the source's sha256
+//   <root>/gc.lock                        flock'd: installs (shared) against the collector's sweep
 //
 // A block is accepted only when its id is BLAKE2b-256 of its bytes; an flist only when it loads
 // cleanly and every block it names is in the store. Files appear by rename, so a reader sees
 // the old version or the new one, never a partial upload.
+//
+// Blocks are freed only by `tiffin hub gc` (hub_gc.hpp), a separate pass safe to run while the
+// hub serves: it frees the blocks no flist (nor layer chain) names that are older than its
+// grace period. Hence the two duties here: `missing` and re-uploads touch the blocks they find
+// (a push's blocks stay young until its flist arrives), and an flist is installed only under
+// the shared gc.lock after checking every block it names is here (gc_lock.hpp).
 #pragma once
 
 #include <cstdint>
@@ -64,8 +71,11 @@ class HubRepository {
 
   Result<void> put_block(const Hash& id, std::span<const uint8_t> sealed);
   std::string block_path(const Hash& id) const { return blocks_->block_path(id); }
-  // The ids of `ids` the hub does not have, in the order given.
+  // The ids of `ids` the hub does not have, in the order given. The ones it has are touched
+  // (mtime = now): the garbage collector's grace period keeps them for the push asking.
   Result<std::vector<Hash>> missing(const std::vector<Hash>& ids);
+  // Touches the block `id` if the hub has it; whether it has.
+  Result<bool> touch_block(const Hash& id);
 
   // Stores the flist written at `upload` (a file under tmp_dir(), consumed).
   Result<FlistInfo> put_flist(const FlistRef& ref, const std::string& upload);

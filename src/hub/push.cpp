@@ -49,9 +49,11 @@ Result<PushStats> push_flist(const std::string& flist, const HubLocation& to, co
   HubClient hub(to.base, opts.token, hub_http_options());
   PushStats stats;
   stats.blocks = ids.size();
-  std::vector<Hash> missing = TRY_CTX(hub.missing(ids), "asking " + to.base + " which blocks it lacks");
-  stats.blocks_sent = missing.size();
-  {
+  // Asks the hub which blocks it lacks and uploads those. Asking also keeps the ones it has from
+  // its garbage collector for a while (hub_gc.hpp).
+  auto send_missing = [&]() -> Result<void> {
+    std::vector<Hash> missing = TRY_CTX(hub.missing(ids), "asking " + to.base + " which blocks it lacks");
+    stats.blocks_sent += missing.size();
     Progress progress("pushing " + to.ref.str(), 0, opts.progress);
     std::atomic<uint64_t> sent{0};
     TRY(parallel_for(missing.size(), opts.threads, [&](size_t i) -> Result<void> {
@@ -62,8 +64,10 @@ Result<PushStats> push_flist(const std::string& flist, const HubLocation& to, co
       return {};
     }));
     progress.finish();
-    stats.bytes_sent = sent;
-  }
+    stats.bytes_sent += sent;
+    return {};
+  };
+  TRY(send_missing());
 
   // The flist as the hub serves it: its blocks are read from the hub from now on. A copy with only
   // the route rows changed, so an rfs flist reaches the hub as rfs made it.
@@ -76,7 +80,16 @@ Result<PushStats> push_flist(const std::string& flist, const HubLocation& to, co
   TRY(add_routes(copy.path, {Route{0, 0xff, to.base}}, true));
   Bytes content = TRY(read_file(copy.path, size_t(256) << 20));
   stats.flist_bytes = content.size();
-  TRY_CTX(hub.put_flist(to.ref, content), "uploading the flist");
+  // 409: the hub lacks some of the flist's blocks after all. A garbage collection on the hub
+  // freed them between our question and this upload (blocks it held that no flist named, older
+  // than its grace period — a push slower than that, or a collection with none). They are ours
+  // to send: ask again, upload what is missing, and try once more, a few times.
+  for (int attempt = 0;; ++attempt) {
+    auto put = hub.put_flist(to.ref, content);
+    if (put) break;
+    if (put.error().kind != Errc::conflict || attempt == 3) return std::unexpected(put.error().context("uploading the flist"));
+    TRY(send_missing());
+  }
   stats.url = to.base + "/" + to.ref.user + "/" + to.ref.file_name();
   return stats;
 }
