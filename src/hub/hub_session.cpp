@@ -67,24 +67,27 @@ struct BodyReservation {
 
 std::string error_json(const std::string& message) { return nlohmann::json{{"error", message}}.dump() + "\n"; }
 
+// Waits until `sock` is ready for `what`: false when `deadline` passed first or the socket
+// failed. The timer cancels the wait when the deadline passes; once the wait is over it must not
+// touch the socket, which the connection may close next.
+awaitable<bool> wait_until(tcp::socket& sock, tcp::socket::wait_type what, Clock::time_point deadline) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+  auto target = std::make_shared<tcp::socket*>(&sock);
+  timer.async_wait([target](beast::error_code e) {
+    if (!e && *target) (*target)->cancel();
+  });
+  beast::error_code ec;
+  co_await sock.async_wait(what, with(ec));
+  *target = nullptr;
+  timer.cancel();
+  co_return !ec;
+}
+
 // Sends `len` bytes with `attempt` (one non-blocking send or sendfile: bytes sent, or -1 and
 // errno), waiting for the socket to drain while it is full. False when the peer is gone, or did
 // not take everything by `deadline`.
 template <class Attempt>
 awaitable<bool> send_nonblocking(tcp::socket& sock, uint64_t len, Clock::time_point deadline, Attempt attempt) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  // The timer cancels whatever wait is pending when the deadline passes; once we are done it
-  // must not touch the socket, which the connection may have closed by then.
-  auto target = std::make_shared<tcp::socket*>(&sock);
-  struct Disarm {
-    std::shared_ptr<tcp::socket*>& t;
-    asio::steady_timer& timer;
-    ~Disarm() {
-      *t = nullptr;
-      timer.cancel();
-    }
-  } disarm{target, timer};
-  bool armed = false;
   while (len > 0) {
     ssize_t n = attempt(len);
     if (n > 0) {
@@ -93,16 +96,7 @@ awaitable<bool> send_nonblocking(tcp::socket& sock, uint64_t len, Clock::time_po
     }
     if (n < 0 && errno == EINTR) continue;
     if (n == 0 || errno != EAGAIN) co_return false;
-    if (!armed) {
-      armed = true;
-      timer.expires_at(deadline);
-      timer.async_wait([target](beast::error_code e) {
-        if (!e && *target) (*target)->cancel();
-      });
-    }
-    beast::error_code ec;
-    co_await sock.async_wait(tcp::socket::wait_write, with(ec));
-    if (ec) co_return false;
+    if (!co_await wait_until(sock, tcp::socket::wait_write, deadline)) co_return false;
   }
   co_return true;
 }
@@ -121,10 +115,17 @@ class Exchange {
       // Idle between requests: only idle_timeout; the header's own deadline starts with its
       // first byte.
       if (buf_.size() == 0) {
-        tcp().expires_after(ctx_.opts.idle_timeout);
-        size_t n = co_await stream_.async_read_some(buf_.prepare(4096), with(ec));
-        if (ec) co_return;
-        buf_.commit(n);
+        if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+          // An idle connection holds no buffer: it waits for the socket, not for bytes.
+          buf_.shrink_to_fit();
+          if (!co_await wait_until(tcp().socket(), tcp::socket::wait_read, Clock::now() + ctx_.opts.idle_timeout)) co_return;
+        } else {
+          // TLS may hold decrypted bytes the socket no longer shows: read through the stream.
+          tcp().expires_after(ctx_.opts.idle_timeout);
+          size_t n = co_await stream_.async_read_some(buf_.prepare(1024), with(ec));
+          if (ec) co_return;
+          buf_.commit(n);
+        }
       }
       if (!co_await exchange_one()) co_return;
     }
