@@ -104,6 +104,21 @@ TEST_F(HubApiTest, BlocksNeedATokenAndTheirOwnHash) {
   EXPECT_EQ(call("GET", "/zz/" + hex).status, 404u) << "prefix must match the id";
 }
 
+TEST_F(HubApiTest, MetricsAreForTheHostOrTokenHolders) {
+  HubRequest req{"GET", "/metrics"};
+  EXPECT_EQ(handle(req).status, 404u) << "no page until the server sets one";
+  api_->set_metrics_page([] { return std::string("tiffin_hub_open_connections 3\n"); });
+  req.client = "127.0.0.1";
+  auto local = handle(req);
+  EXPECT_EQ(local.status, 200u);
+  EXPECT_EQ(local.body, "tiffin_hub_open_connections 3\n");
+  EXPECT_TRUE(local.content_type.starts_with("text/plain"));
+  req.client = "192.0.2.7";
+  EXPECT_EQ(handle(req).status, 401u) << "from elsewhere it needs a token";
+  req.authorization = alice_;
+  EXPECT_EQ(handle(req).status, 200u);
+}
+
 TEST_F(HubApiTest, RangeRequests) {
   upload_blocks();
   std::string hex = to_hex(ids_[0]);
