@@ -61,6 +61,7 @@ void add_hub(CLI::App& app, Context& ctx) {
   auto max_block_mib = std::make_shared<size_t>(8);
   auto max_upload_mib = std::make_shared<uint64_t>(8192);
   auto header_timeout = std::make_shared<unsigned>(10);
+  auto body_grace = std::make_shared<unsigned>(10);
   auto body_memory_mib = std::make_shared<uint64_t>(512);
   CLI::App* serve = hub->add_subcommand("serve", "Serve a hub until SIGTERM/SIGINT");
   serve->add_option("--root", so->root, "Where blocks and flists live")->capture_default_str();
@@ -79,20 +80,23 @@ void add_hub(CLI::App& app, Context& ctx) {
   serve->add_option("--rate-burst", so->clients.request_burst, "Requests a client may send at once above its rate")->capture_default_str();
   serve->add_option("--idle-timeout", *idle, "Seconds a connection may stay silent between requests")->capture_default_str();
   serve->add_option("--header-timeout", *header_timeout, "Seconds a request header may take from its first byte")->capture_default_str();
-  serve->add_option("--min-body-rate", so->min_body_rate, "Bytes/s a request body or an answer must keep up after 10 s")
+  serve->add_option("--min-body-rate", so->min_body_rate, "Bytes/s a request body or an answer must keep up after --body-grace")
       ->capture_default_str();
   serve->add_option("--max-body-memory", *body_memory_mib, "MiB that in-memory request bodies may take in all (more get 503)")
       ->capture_default_str();
+  serve->add_option("--body-grace", *body_grace, "Seconds before --min-body-rate applies to a body or an answer")->capture_default_str();
+  serve->add_option("--max-queued", so->max_queued, "Requests on or waiting for a worker at most (more get 503)")->capture_default_str();
   serve->add_option("--workers", so->workers, "Threads for requests that do work (uploads, listings, conversions)")->capture_default_str();
   serve->add_option("--io-threads", so->io_threads, "Threads that hold connections and send blocks (0: one per CPU)")
       ->capture_default_str();
   serve->add_option("--max-block-size", *max_block_mib, "Largest block accepted, MiB")->capture_default_str();
   serve->add_option("--max-upload", *max_upload_mib, "Largest flist or tar upload, MiB")->capture_default_str();
-  serve->callback([&ctx, so, idle, max_block_mib, max_upload_mib, header_timeout, body_memory_mib] {
+  serve->callback([&ctx, so, idle, max_block_mib, max_upload_mib, header_timeout, body_grace, body_memory_mib] {
     ctx.run([&]() -> Result<int> {
       if (so->tls_cert.empty() != so->tls_key.empty()) return fail(Errc::invalid_input, "--tls-cert and --tls-key go together");
       so->idle_timeout = std::chrono::seconds(*idle);
       so->header_timeout = std::chrono::seconds(*header_timeout);
+      so->body_grace = std::chrono::seconds(*body_grace);
       so->max_body_memory = *body_memory_mib << 20;
       so->limits.max_block = *max_block_mib << 20;
       so->max_upload = *max_upload_mib << 20;

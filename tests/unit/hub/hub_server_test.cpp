@@ -299,3 +299,31 @@ TEST(HubServer, ServesMetricsToLoopback) {
   EXPECT_NE(page.find("\ntiffin_hub_requests_total{route=\"block\",code=\"4xx\"} 1\n"), std::string::npos) << page;
   EXPECT_NE(page.find("\ntiffin_hub_open_connections "), std::string::npos);
 }
+
+TEST(HubServer, CutsABodySlowerThanTheMinimumRate) {
+  test::TempDir dir;
+  HubServeOptions o;
+  o.body_grace = std::chrono::seconds(1);
+  o.min_body_rate = 1000;
+  auto server = start_hub(dir, o);
+  ASSERT_TRUE(server);
+  std::string token = issue_token(*load_hub_key(dir / "hub/hub.key", false), "alice", std::chrono::seconds(60));
+  UniqueFd slow = connect_from("127.0.0.1", server->port());
+  std::string head =
+      "PUT /api/flist/alice/x HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer " + token + "\r\nContent-Length: 100000\r\n\r\n0123456789";
+  ASSERT_EQ(::send(slow.get(), head.data(), head.size(), MSG_NOSIGNAL), ssize_t(head.size()));
+  auto start = std::chrono::steady_clock::now();
+  // A byte every 100 ms is 10 B/s: far under 1000 B/s, so the stream closes after the grace.
+  bool cut = false;
+  for (int i = 0; i < 60 && !cut; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    cut = ::send(slow.get(), "x", 1, MSG_NOSIGNAL) != 1;
+  }
+  EXPECT_TRUE(cut);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+  uint64_t counted = 0;
+  for (int i = 0; i < 100 && counted == 0; ++i, std::this_thread::sleep_for(std::chrono::milliseconds(10)))
+    counted = metric(server->metrics(), "tiffin_hub_refusals_total{reason=\"body_rate\"}");
+  EXPECT_EQ(counted, 1u);
+  EXPECT_EQ(std::filesystem::is_empty(dir / "hub/tmp"), true) << "the partial upload is gone";
+}
