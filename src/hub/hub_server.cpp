@@ -10,7 +10,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <fmt/core.h>
@@ -51,8 +51,9 @@ class Server final : public HubServer {
             .metrics = {},
             .limits = ClientLimits(opts.clients),
             .workers = workers_},
-        accept_strand_(asio::make_strand(io_)),
-        acceptor_(accept_strand_) {
+        ios_(make_contexts(opts)),
+        acceptor_(*ios_[0]) {
+    for (auto& io : ios_) guards_.push_back(asio::make_work_guard(*io));
     ctx_.api.set_metrics_page([this] { return ctx_.metrics.render(); });
   }
   ~Server() override { stop(); }
@@ -97,9 +98,8 @@ class Server final : public HubServer {
       spdlog::warn("hub: the open-file limit ({}) holds {} connections, not {}", fds, fit, o.max_connections);
       o.max_connections = fit;
     }
-    asio::co_spawn(accept_strand_, accept_loop(), asio::detached);
-    unsigned threads = o.io_threads ? o.io_threads : std::max(1u, std::thread::hardware_concurrency());
-    for (unsigned i = 0; i < threads; ++i) io_threads_.emplace_back([this] { io_.run(); });
+    asio::co_spawn(ios_[0]->get_executor(), accept_loop(), asio::detached);
+    for (auto& io : ios_) io_threads_.emplace_back([&io] { io->run(); });
     return {};
   }
 
@@ -109,7 +109,7 @@ class Server final : public HubServer {
 
   void stop() override {
     if (ctx_.stopping.exchange(true)) return;
-    asio::post(accept_strand_, [this] {
+    asio::post(*ios_[0], [this] {
       beast::error_code ec;
       acceptor_.close(ec);
     });
@@ -121,21 +121,22 @@ class Server final : public HubServer {
     // the connection cut. The I/O threads run meanwhile: a streamed answer waits on them.
     workers_.join();
     for (int i = 0; i < 1000 && ctx_.metrics.open_connections() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    io_.stop();
+    guards_.clear();
+    for (auto& io : ios_) io->stop();
     for (auto& t : io_threads_) t.join();
     io_threads_.clear();
   }
 
  private:
   awaitable<void> accept_loop() {
-    asio::steady_timer pause(accept_strand_);
+    asio::steady_timer pause(*ios_[0]);
     for (;;) {
       beast::error_code ec;
-      // Each connection gets a strand of its own: its coroutine, timers and the stream's
-      // timeouts never run at once, whichever I/O thread picks them up.
-      // (Accepted into a socket made first: GCC 12 mishandles non-trivial values returned
-      // across a co_await.)
-      tcp::socket socket(asio::make_strand(io_));
+      // Connections go round the I/O threads, each with an io_context of its own: a
+      // connection's coroutine, timers and stream all run on one thread, with no strand and no
+      // lock between threads. (Accepted into a socket made first: GCC 12 mishandles
+      // non-trivial values returned across a co_await.)
+      tcp::socket socket(*ios_[next_context_++ % ios_.size()]);
       co_await acceptor_.async_accept(socket, asio::redirect_error(use_awaitable, ec));
       if (ctx_.stopping) co_return;
       if (ec) {
@@ -186,14 +187,23 @@ class Server final : public HubServer {
     ::shutdown(socket.native_handle(), SHUT_WR);
   }
 
-  // Order matters: io_ goes first (its coroutines still use ctx_), then ctx_, workers_, repo_.
+  static std::vector<std::unique_ptr<asio::io_context>> make_contexts(const HubServeOptions& o) {
+    unsigned threads = o.io_threads ? o.io_threads : std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::unique_ptr<asio::io_context>> out;
+    for (unsigned i = 0; i < threads; ++i) out.push_back(std::make_unique<asio::io_context>(1));
+    return out;
+  }
+
+  // Order matters: the contexts go first (their coroutines still use ctx_), then ctx_,
+  // workers_, repo_.
   HubRepository repo_;
   asio::thread_pool workers_;
   HubServerContext ctx_;
   std::unique_ptr<asio::ssl::context> tls_;
-  asio::io_context io_;
-  asio::strand<asio::io_context::executor_type> accept_strand_;
+  std::vector<std::unique_ptr<asio::io_context>> ios_;  // one per I/O thread
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
   tcp::acceptor acceptor_;
+  size_t next_context_ = 0;  // the accept loop's alone
   uint16_t port_ = 0;
   std::vector<std::thread> io_threads_;
 };

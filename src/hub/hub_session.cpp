@@ -413,7 +413,7 @@ class Exchange {
   Stream& stream_;
   std::string client_, key_;
   beast::flat_buffer buf_;
-  asio::any_io_executor home_;  // this connection's strand
+  asio::any_io_executor home_;  // the executor of this connection (its I/O thread)
 };
 
 // Uncounts a connection when it ends; declared after the stream so it runs before the socket
