@@ -136,7 +136,10 @@ HubResponse HubApi::handle(const HubRequest& req) {
   auto r = route(req);
   if (!req.body_file.empty()) ::unlink(req.body_file.c_str());  // consumed or not, it goes
   if (r) return std::move(*r);
-  const Error& e = r.error();
+  return error_answer(r.error());
+}
+
+HubResponse HubApi::error_answer(const Error& e) {
   // EACCES marks "who are you?" (no or a bad token) apart from "not yours" (EPERM).
   if (e.kind == Errc::denied && e.sys_errno == EACCES) {
     HubResponse out = error_response(401, e.what());
@@ -144,6 +147,14 @@ HubResponse HubApi::handle(const HubRequest& req) {
     return out;
   }
   return error_response(status_for(e.kind), e.what());
+}
+
+std::optional<HubResponse> HubApi::refuse_upload(const HubRequest& req) {
+  if (!streams_body(req.method, req.target, req.content_type)) return std::nullopt;
+  auto parts = split_target(req.target);
+  if (!parts || parts->size() < 3) return std::nullopt;  // route() answers what this is
+  if (auto who = authorize(req, (*parts)[2]); !who) return error_answer(who.error());
+  return std::nullopt;
 }
 
 Result<std::string> HubApi::authenticate(const HubRequest& req) {

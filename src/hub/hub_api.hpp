@@ -42,6 +42,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -99,6 +100,9 @@ class HubApi {
   static constexpr size_t kMaxProfileReportIds = tiffin::kMaxProfileReportIds;
 
   HubResponse handle(const HubRequest& req);
+  // For an upload that streams its body (streams_body): the answer refusing it when its token
+  // may not write there, known from the header alone, before gigabytes arrive for nothing.
+  std::optional<HubResponse> refuse_upload(const HubRequest& req);
   void set_public_url(std::string url) { public_url_ = std::move(url); }
   // What GET /metrics answers (404 until set).
   void set_metrics_page(std::function<std::string()> page) { metrics_page_ = std::move(page); }
@@ -113,6 +117,7 @@ class HubApi {
 
  private:
   Result<HubResponse> route(const HubRequest& req);
+  static HubResponse error_answer(const Error& e);
   Result<std::string> authenticate(const HubRequest& req);  // the token's user
   Result<std::string> authorize(const HubRequest& req, const std::string& user);
   Result<HubResponse> serve_file(const HubRequest& req, const std::string& path, const std::string& type);

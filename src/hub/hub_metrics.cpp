@@ -33,8 +33,7 @@ void HubMetrics::request(HubRoute route, unsigned status, double seconds) {
   requests_[r][cls].fetch_add(1, std::memory_order_relaxed);
   Latency& l = latency_[r];
   size_t b = std::lower_bound(kBuckets.begin(), kBuckets.end(), seconds) - kBuckets.begin();
-  if (b < kBuckets.size()) l.buckets[b].fetch_add(1, std::memory_order_relaxed);
-  l.count.fetch_add(1, std::memory_order_relaxed);
+  (b < kBuckets.size() ? l.buckets[b] : l.overflow).fetch_add(1, std::memory_order_relaxed);
   l.sum_ns.fetch_add(uint64_t(std::max(seconds, 0.0) * 1e9), std::memory_order_relaxed);
 }
 
@@ -65,7 +64,7 @@ std::string HubMetrics::render() const {
       cumulative += l.buckets[b].load(std::memory_order_relaxed);
       line(fmt::format("tiffin_hub_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}", kRouteNames[r], kBuckets[b], cumulative));
     }
-    uint64_t count = l.count.load(std::memory_order_relaxed);
+    uint64_t count = cumulative + l.overflow.load(std::memory_order_relaxed);
     line(fmt::format("tiffin_hub_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}", kRouteNames[r], count));
     line(fmt::format("tiffin_hub_request_duration_seconds_sum{{route=\"{}\"}} {:.6f}", kRouteNames[r],
         double(l.sum_ns.load(std::memory_order_relaxed)) / 1e9));

@@ -48,8 +48,9 @@ class HubMetrics {
  private:
   static constexpr size_t kRoutes = 5, kClasses = 5, kReasons = 7;
   struct Latency {
-    std::array<std::atomic<uint64_t>, kBuckets.size()> buckets{};  // not cumulative; render() sums
-    std::atomic<uint64_t> count{0}, sum_ns{0};
+    // Not cumulative; render() sums them, so +Inf and _count are never below a bucket.
+    std::array<std::atomic<uint64_t>, kBuckets.size()> buckets{};
+    std::atomic<uint64_t> overflow{0}, sum_ns{0};
   };
   std::array<std::array<std::atomic<uint64_t>, kClasses>, kRoutes> requests_{};
   std::array<Latency, kRoutes> latency_{};

@@ -113,12 +113,20 @@ class Server final : public HubServer {
       beast::error_code ec;
       acceptor_.close(ec);
     });
-    {
-      std::lock_guard lock(ctx_.sockets_mu);
-      for (int fd : ctx_.sockets) ::shutdown(fd, SHUT_RDWR);
-    }
+    // Each connection is shut down by its own I/O thread (sockets are not thread-safe).
+    for (auto& io : ios_)
+      asio::post(*io, [this, owner = static_cast<asio::execution_context*>(io.get())] {
+        std::lock_guard lock(ctx_.sockets_mu);
+        beast::error_code ec;
+        for (auto& [socket, context] : ctx_.sockets)
+          if (context == owner) socket->shutdown(tcp::socket::shutdown_both, ec);
+      });
     // Work in progress (an upload being checked, a conversion) finishes; its answer then finds
     // the connection cut. The I/O threads run meanwhile: a streamed answer waits on them.
+    {
+      std::lock_guard lock(ctx_.workers_mu);
+      ctx_.workers_closed = true;
+    }
     workers_.join();
     for (int i = 0; i < 1000 && ctx_.metrics.open_connections() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     guards_.clear();
@@ -168,10 +176,6 @@ class Server final : public HubServer {
       ctx_.metrics.refused(Refusal::client_connections);
       refuse(std::move(socket), 429, "too many connections from " + client);
       return;
-    }
-    {
-      std::lock_guard lock(ctx_.sockets_mu);
-      ctx_.sockets.insert(socket.native_handle());
     }
     ctx_.metrics.connection_opened();
     auto ex = socket.get_executor();

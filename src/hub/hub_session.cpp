@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <future>
 #include <sstream>
 
@@ -45,13 +46,26 @@ auto with(beast::error_code& ec) { return asio::redirect_error(use_awaitable, ec
 
 // Runs f() on the worker pool, then resumes the awaiting coroutine on `home`, its executor.
 // Deliberately not a coroutine itself, and f writes its results through references: GCC 12
-// mishandles non-trivial values that cross a co_await (destroying them twice).
+// mishandles non-trivial values that cross a co_await (destroying them twice). Once the server
+// stops taking work, f does not run and the caller resumes at once (it then sees `stopping`); an
+// exception from f is logged and leaves the caller's result as it was (callers preset a 500).
 template <class F>
-awaitable<void> on_worker(asio::thread_pool& pool, const asio::any_io_executor& home, F f) {
+awaitable<void> on_worker(HubServerContext& ctx, const asio::any_io_executor& home, F f) {
   return asio::async_initiate<decltype(use_awaitable), void()>(
-      [&pool, home](auto handler, F f) {
-        asio::post(pool, [handler = std::move(handler), f = std::move(f), home]() mutable {
-          f();
+      [&ctx, home](auto handler, F f) {
+        std::lock_guard lock(ctx.workers_mu);
+        if (ctx.workers_closed) {
+          asio::post(home, std::move(handler));
+          return;
+        }
+        asio::post(ctx.workers, [handler = std::move(handler), f = std::move(f), home]() mutable {
+          try {
+            f();
+          } catch (const std::exception& e) {
+            spdlog::error("hub: a request failed: {}", e.what());
+          } catch (...) {
+            spdlog::error("hub: a request failed");
+          }
           asio::post(home, std::move(handler));
         });
       },
@@ -71,7 +85,7 @@ std::string error_json(const std::string& message) { return nlohmann::json{{"err
 // failed. The timer cancels the wait when the deadline passes; once the wait is over it must not
 // touch the socket, which the connection may close next.
 awaitable<bool> wait_until(tcp::socket& sock, tcp::socket::wait_type what, Clock::time_point deadline) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+  asio::steady_timer timer(sock.get_executor(), deadline);
   auto target = std::make_shared<tcp::socket*>(&sock);
   timer.async_wait([target](beast::error_code e) {
     if (!e && *target) (*target)->cancel();
@@ -109,7 +123,7 @@ class Exchange {
 
   // Answers requests until the connection closes, fails, times out or is refused.
   awaitable<void> run() {
-    home_ = co_await asio::this_coro::executor;
+    home_ = stream_.get_executor();
     beast::error_code ec;
     for (;;) {
       // Idle between requests: only idle_timeout; the header's own deadline starts with its
@@ -160,7 +174,8 @@ class Exchange {
         co_await refuse(413, 11, "request body too large");
       } else if (ec.category() == http::make_error_code(http::error::bad_target).category() && ec != http::error::end_of_stream &&
                  ec != http::error::partial_message) {
-        co_await refuse(400, 11, "malformed request: " + ec.message());
+        std::string why = "malformed request: " + ec.message();
+        co_await refuse(400, 11, std::move(why));
       }
       co_return false;
     }
@@ -183,7 +198,8 @@ class Exchange {
     HubRoute route = classify_route(req.target);
     if (auto wait = ctx_.limits.admit_request(key_, started)) {
       ctx_.metrics.refused(Refusal::request_rate);
-      co_await refuse(429, version, "too many requests from " + client_, unsigned((wait->count() + 999) / 1000));
+      std::string why = "too many requests from " + client_;
+      co_await refuse(429, version, std::move(why), unsigned((wait->count() + 999) / 1000));
       co_return false;
     }
     bool streams = HubApi::streams_body(req.method, req.target, req.content_type);
@@ -192,6 +208,14 @@ class Exchange {
       ctx_.metrics.refused(Refusal::too_large);
       co_await refuse(413, version, "request body too large");
       co_return false;
+    }
+    if (streams && !head.is_done()) {
+      if (auto refused = ctx_.api.refuse_upload(req)) {
+        // Answered from the header: the body is not read (nor stored) for nothing.
+        if (co_await respond(*refused, req.method, version, false)) co_await close_gently();
+        ctx_.metrics.request(route, refused->status, std::chrono::duration<double>(Clock::now() - started).count());
+        co_return false;
+      }
     }
     BodyReservation reservation{ctx_.body_memory};
     if (!streams && !head.is_done()) {
@@ -224,9 +248,15 @@ class Exchange {
         co_await refuse(503, version, "the hub is busy", 1);
         co_return false;
       }
-      co_await on_worker(ctx_.workers, home_, [this, &req, &r] { r = ctx_.api.handle(req); });
+      r = json_response(500, nlohmann::json{{"error", "internal error"}});
+      co_await on_worker(ctx_, home_, [this, &req, &r] { r = ctx_.api.handle(req); });
       ctx_.queued.fetch_sub(1);
+      if (ctx_.stopping) co_return false;
     }
+    // The body is consumed: its memory goes back before the answer, however long that takes.
+    req.body = std::string();
+    ctx_.body_memory.fetch_sub(reservation.bytes);
+    reservation.bytes = 0;
     spdlog::debug("hub: {} {} {} → {}", client_, req.method, req.target, r.status);
     bool sent = co_await respond(r, req.method, version, keep_alive);
     ctx_.metrics.request(route, r.status, std::chrono::duration<double>(Clock::now() - started).count());
@@ -333,7 +363,7 @@ class Exchange {
       size_t done = 0;
       // MSG_MORE: the header leaves in the same segment as the first bytes of the file.
       ok = co_await send_nonblocking(sock, header.size(), deadline, [&](uint64_t left) {
-        ssize_t n = ::send(out, header.data() + done, left, MSG_MORE | MSG_NOSIGNAL);
+        ssize_t n = ::send(out, header.data() + done, left, (length ? MSG_MORE : 0) | MSG_NOSIGNAL);
         if (n > 0) done += size_t(n);
         return n;
       });
@@ -358,45 +388,69 @@ class Exchange {
     co_return ok;
   }
 
-  // A body produced piece by piece (HubResponse::stream) on a worker, sent chunked: each piece
-  // goes out on this connection's executor while the worker waits, so at most one piece per
-  // connection is in memory. False when the connection must close: the client went away, or
-  // the producer failed after the status had gone, and only a body cut short tells the client.
+  // A body produced piece by piece (HubResponse::stream) on a worker, sent chunked (HTTP/1.0:
+  // as is, then the connection closes): each piece goes out on this connection's I/O thread
+  // while the worker waits, so at most one piece per connection is in memory. A stream holds a
+  // worker for as long as its client reads, so at most half the workers stream at once (more
+  // get 503), and the whole answer must keep up the minimum rate after the grace. False when
+  // the connection must close: the client went away, was too slow, or the producer failed after
+  // the status had gone, and only a body cut short tells the client.
   awaitable<bool> send_streamed(HubResponse& r, unsigned version, bool keep_alive) {
+    unsigned slots = std::max(1u, ctx_.opts.workers / 2);
+    if (ctx_.streaming.fetch_add(1) >= slots) {
+      ctx_.streaming.fetch_sub(1);
+      ctx_.metrics.refused(Refusal::busy);
+      co_await refuse(503, version, "the hub is busy", 1);
+      co_return false;
+    }
+    struct Slot {
+      std::atomic<unsigned>& n;
+      ~Slot() { n.fetch_sub(1); }
+    } slot{ctx_.streaming};
+    bool chunked = version >= 11;
     beast::error_code ec;
     http::response<http::empty_body> res;
-    set_head(res, r, version, keep_alive);
-    res.chunked(true);
+    set_head(res, r, version, keep_alive && chunked);
+    res.chunked(chunked);
     http::response_serializer<http::empty_body> sr(res);
     tcp().expires_after(ctx_.opts.body_grace);
     co_await http::async_write_header(stream_, sr, with(ec));
     if (ec || ctx_.stopping) co_return false;
-    HubBodyWriter write = [this](std::span<const uint8_t> data) -> Result<void> {
+    auto start = Clock::now();
+    uint64_t sent = 0;
+    HubBodyWriter write = [&](std::span<const uint8_t> data) -> Result<void> {
       if (data.empty()) return {};
       std::promise<beast::error_code> done;
       asio::post(home_, [&] {
-        tcp().expires_at(transfer_deadline(Clock::now(), data.size()));
-        asio::async_write(
-            stream_, http::make_chunk(asio::buffer(data.data(), data.size())), [&](beast::error_code e, size_t) { done.set_value(e); });
+        tcp().expires_at(transfer_deadline(start, sent + data.size()));
+        auto finished = [&](beast::error_code e, size_t) { done.set_value(e); };
+        if (chunked) asio::async_write(stream_, http::make_chunk(asio::buffer(data.data(), data.size())), finished);
+        else asio::async_write(stream_, asio::buffer(data.data(), data.size()), finished);
       });
       if (auto e = done.get_future().get()) return fail(Errc::unavailable, "writing a response: " + e.message());
+      sent += data.size();
       ctx_.metrics.sent(data.size());
       return {};
     };
     ctx_.queued.fetch_add(1);
-    Result<void> produced;
-    co_await on_worker(ctx_.workers, home_, [&] { produced = r.stream(write); });
+    Result<void> produced = fail(Errc::io, "the answer's producer failed");
+    co_await on_worker(ctx_, home_, [&] { produced = r.stream(write); });
     ctx_.queued.fetch_sub(1);
     if (!produced) {
       spdlog::warn("hub: a streamed response broke off: {}", produced.error().what());
       co_return false;
     }
+    if (!chunked) co_return false;
     tcp().expires_after(ctx_.opts.body_grace);
-    co_await asio::async_write(stream_, http::make_chunk_last(), with(ec));
+    http::chunk_last<http::chunk_crlf> last = http::make_chunk_last();
+    co_await asio::async_write(stream_, last, with(ec));
     co_return !ec;
   }
 
-  awaitable<void> refuse(unsigned status, unsigned version, const std::string& message, unsigned retry_after = 0) {
+  // Answers with an error and closes: the send side first, then what the client still sends is
+  // read and dropped for a moment (≤ 64 KiB, 1 s), so that closing with unread bytes does not
+  // reset the connection and make the client lose the answer.
+  awaitable<void> refuse(unsigned status, unsigned version, std::string message, unsigned retry_after = 0) {
     http::response<http::string_body> res{static_cast<http::status>(status), version};
     res.set(http::field::server, "tiffin-hub");
     res.set(http::field::content_type, "application/json");
@@ -407,6 +461,15 @@ class Exchange {
     beast::error_code ec;
     tcp().expires_after(std::chrono::seconds(2));
     co_await http::async_write(stream_, res, with(ec));
+    if (!ec) co_await close_gently();
+  }
+
+  awaitable<void> close_gently() {
+    beast::error_code ec;
+    tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp().expires_after(std::chrono::seconds(1));
+    std::array<char, 4096> sink;
+    for (size_t dropped = 0; !ec && dropped < (64u << 10);) dropped += co_await tcp().async_read_some(asio::buffer(sink), with(ec));
   }
 
   HubServerContext& ctx_;
@@ -416,16 +479,22 @@ class Exchange {
   asio::any_io_executor home_;  // the executor of this connection (its I/O thread)
 };
 
-// Uncounts a connection when it ends; declared after the stream so it runs before the socket
-// closes (see HubServerContext::sockets).
+// Registers a connection's socket for stop() and uncounts the connection when it ends; made
+// after the stream, so it runs before the stream closes the socket. False from registered()
+// when the server is stopping: stop() may have passed this socket's thread already.
 struct ConnectionCount {
   HubServerContext& ctx;
-  int fd;
+  tcp::socket& socket;
   std::string key;
+  bool registered() {
+    std::lock_guard lock(ctx.sockets_mu);
+    ctx.sockets.emplace(&socket, &asio::query(socket.get_executor(), asio::execution::context));
+    return !ctx.stopping;
+  }
   ~ConnectionCount() {
     {
       std::lock_guard lock(ctx.sockets_mu);
-      ctx.sockets.erase(fd);
+      ctx.sockets.erase(&socket);
     }
     ctx.limits.close_connection(key);
     ctx.metrics.connection_closed();
@@ -444,12 +513,12 @@ std::string refusal_response(unsigned status, unsigned retry_after_seconds, cons
 }
 
 awaitable<void> serve_connection(HubServerContext& ctx, tcp::socket socket, std::string client) {
-  int fd = socket.native_handle();
   std::string key = ClientLimits::client_key(client);
   beast::error_code ec;
   if (ctx.tls) {
     beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *ctx.tls);
-    ConnectionCount count{ctx, fd, key};
+    ConnectionCount count{ctx, beast::get_lowest_layer(stream).socket(), key};
+    if (!count.registered()) co_return;
     beast::get_lowest_layer(stream).expires_after(ctx.opts.header_timeout);
     co_await stream.async_handshake(asio::ssl::stream_base::server, with(ec));
     if (ec) co_return;
@@ -459,7 +528,8 @@ awaitable<void> serve_connection(HubServerContext& ctx, tcp::socket socket, std:
     co_await stream.async_shutdown(with(ec));
   } else {
     beast::tcp_stream stream(std::move(socket));
-    ConnectionCount count{ctx, fd, key};
+    ConnectionCount count{ctx, stream.socket(), key};
+    if (!count.registered()) co_return;
     Exchange<beast::tcp_stream> exchange(ctx, stream, client);
     co_await exchange.run();
     stream.socket().shutdown(tcp::socket::shutdown_send, ec);

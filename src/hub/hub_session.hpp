@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -33,10 +33,15 @@ struct HubServerContext {
   std::atomic<unsigned> queued{0};           // requests on or waiting for a worker
   std::atomic<uint64_t> body_memory{0};      // bytes reserved for in-memory request bodies
   std::atomic<bool> stopping{false};
-  // The descriptors of open connections, so that stop() can cut them from another thread. A
-  // connection leaves the set before its socket closes: a number in the set is always ours.
+  std::atomic<unsigned> streaming{0};  // streamed answers in progress (each holds a worker)
+  // Set by stop() before it joins the workers: work offered after that is not run.
+  std::mutex workers_mu;
+  bool workers_closed = false;
+  // Open connections by socket, with the execution context (I/O thread) that owns each, so that
+  // stop() can shut each down on its own thread. A connection registers once its stream holds
+  // the socket and leaves before the stream closes it.
   std::mutex sockets_mu;
-  std::unordered_set<int> sockets;
+  std::unordered_map<boost::asio::ip::tcp::socket*, boost::asio::execution_context*> sockets;
 };
 
 // Serves `socket` (whose peer is `client`, an address) until it closes, fails or times out.

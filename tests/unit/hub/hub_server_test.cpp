@@ -327,3 +327,20 @@ TEST(HubServer, CutsABodySlowerThanTheMinimumRate) {
   EXPECT_EQ(counted, 1u);
   EXPECT_EQ(std::filesystem::is_empty(dir / "hub/tmp"), true) << "the partial upload is gone";
 }
+
+TEST(HubServer, RefusesAnUploadWithoutTheRightTokenBeforeItsBody) {
+  test::TempDir dir;
+  auto server = start_hub(dir);
+  ASSERT_TRUE(server);
+  std::string bob = issue_token(*load_hub_key(dir / "hub/hub.key", false), "bob", std::chrono::seconds(60));
+  for (std::string auth : {std::string(), "Authorization: Bearer " + bob + "\r\n"}) {
+    UniqueFd c = connect_from("127.0.0.1", server->port());
+    std::string head =
+        "PUT /api/flist/alice/big HTTP/1.1\r\nHost: hub\r\n" + auth + "Content-Length: 1000000000\r\nExpect: 100-continue\r\n\r\n";
+    ASSERT_EQ(::send(c.get(), head.data(), head.size(), MSG_NOSIGNAL), ssize_t(head.size()));
+    std::string answer = read_until_closed(c.get());
+    EXPECT_TRUE(answer.starts_with(auth.empty() ? "HTTP/1.1 401" : "HTTP/1.1 403")) << answer;
+    EXPECT_EQ(answer.find("100 Continue"), std::string::npos) << "no body is asked for";
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir / "hub/tmp"));
+}
