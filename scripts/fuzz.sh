@@ -10,7 +10,14 @@ SECONDS_EACH="${1:-${FUZZ_SECONDS:-60}}"
 # and the build takes about half the time of -O2 -g (CI's hour is shared with everything else).
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DTIFFIN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" >/dev/null
-ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz go_template_fuzz cp_extract_fuzz zos_workload_fuzz flake_inputs_fuzz block_batch_fuzz >/dev/null
+# Quiet when it builds; the compiler's errors when it does not (CI shows nothing else).
+build_log="$(mktemp /tmp/tiffin-fuzz-build.XXXXXX)"
+if ! ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz go_template_fuzz cp_extract_fuzz zos_workload_fuzz flake_inputs_fuzz block_batch_fuzz >"$build_log" 2>&1; then
+  grep -E -B2 -A12 'error|FAILED' "$build_log" | head -n 150
+  rm -f "$build_log"
+  exit 1
+fi
+rm -f "$build_log"
 
 work="$(mktemp -d /tmp/tiffin-fuzz.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
