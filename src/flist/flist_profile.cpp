@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <unordered_set>
 
 #include "common/fd.hpp"
@@ -91,19 +92,40 @@ Result<std::vector<Hash>> read_flist_profile(const std::string& path) {
   return r;
 }
 
+namespace {
+
+// Every row of the block table of `db` (repeats included, unsorted: no DISTINCT, which would
+// make SQLite sort them). A row that is not a 32-byte id is skipped, or with `strict` an error.
+Result<void> scan_block_table(sql::Db& db, const std::string& path, bool strict, const std::function<void(const Hash&)>& each) {
+  auto rows = TRY(sql::Stmt::prepare(db, "SELECT id FROM block"));
+  while (TRY(rows.step())) {
+    auto b = rows.blob(0);
+    if (rows.type(0) != SQLITE_BLOB || b.size() != 32) {
+      if (strict) return fail(Errc::corrupt, path + " has a block row that is not a 32-byte id");
+      continue;  // load_flist refuses such files
+    }
+    Hash h;
+    std::copy(b.begin(), b.end(), h.begin());
+    each(h);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<void> for_each_block_id(const std::string& path, const std::function<void(const Hash&)>& each) {
+  sql::Db db = TRY(sql::Db::open_readonly(path));
+  TRY(schema::require_rfs_tables(db, path));
+  return scan_block_table(db, path, true, each);
+}
+
 Result<std::vector<Hash>> flist_block_ids(const std::string& path) {
   sql::Db db = TRY(sql::Db::open_readonly(path));
   TRY(schema::require_rfs_tables(db, path));
   std::vector<Hash> ids;
-  auto rows = TRY(sql::Stmt::prepare(db, "SELECT DISTINCT id FROM block"));
-  while (TRY(rows.step())) {
-    auto b = rows.blob(0);
-    if (rows.type(0) != SQLITE_BLOB || b.size() != 32) continue;  // load_flist refuses such files
-    Hash h;
-    std::copy(b.begin(), b.end(), h.begin());
-    ids.push_back(h);
-  }
+  TRY(scan_block_table(db, path, false, [&](const Hash& h) { ids.push_back(h); }));
   std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   return ids;
 }
 
@@ -115,14 +137,7 @@ Result<size_t> write_flist_profile(const std::string& path, std::span<const Hash
     auto r = [&]() -> Result<size_t> {
       // The flist's own blocks, read under the write lock: a profile names nothing else.
       std::unordered_set<Hash, IdHash> known;
-      auto rows = TRY(sql::Stmt::prepare(db, "SELECT DISTINCT id FROM block"));
-      while (TRY(rows.step())) {
-        auto b = rows.blob(0);
-        if (rows.type(0) != SQLITE_BLOB || b.size() != 32) continue;
-        Hash h;
-        std::copy(b.begin(), b.end(), h.begin());
-        known.insert(h);
-      }
+      TRY(scan_block_table(db, path, false, [&](const Hash& h) { known.insert(h); }));
       std::vector<Hash> keep;
       for (const Hash& id : dedupe_profile(ids, ids.size()))
         if (keep.size() < kMaxProfileIds && known.contains(id)) keep.push_back(id);

@@ -8,6 +8,7 @@
 // re-saved flist keeps its profile; a merge starts without one (a new tree has none).
 #pragma once
 
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -42,6 +43,10 @@ Result<std::vector<Hash>> read_flist_profile(const std::string& path);
 
 // The distinct block ids the flist at `path` names (its block table only; sorted).
 Result<std::vector<Hash>> flist_block_ids(const std::string& path);
+// Calls `each` for every row of the flist's block table, repeats included, with no tree built
+// and nothing held: for a caller that keeps its own set (the hub's GC). Strict where
+// flist_block_ids is lenient: a row that is not a 32-byte id is Errc::corrupt.
+Result<void> for_each_block_id(const std::string& path, const std::function<void(const Hash&)>& each);
 
 // Replaces the flist's embedded profile with `ids`, in place and in one transaction: repeats
 // and ids that are not among the flist's blocks are dropped, at most kMaxProfileIds are kept,

@@ -17,8 +17,7 @@
 
 #include "common/fd.hpp"
 #include "common/hex.hpp"
-#include "common/sqlite.hpp"
-#include "flist/schema.hpp"
+#include "flist/flist_profile.hpp"
 #include "hub/gc_lock.hpp"
 #include "image/digest.hpp"
 
@@ -116,21 +115,7 @@ std::string file_sha256(int fd) {
 // Anything unreadable is an error: its blocks cannot be told apart from garbage.
 Result<bool> mark_flist(const std::string& path, IdSet& marked) {
   if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return false;
-  auto read = [&]() -> Result<void> {
-    sql::Db db = TRY(sql::Db::open_readonly(path));
-    TRY(schema::require_rfs_tables(db, path));
-    // Not DISTINCT: SQLite would sort every row to dedupe; the set does it cheaper.
-    auto rows = TRY(sql::Stmt::prepare(db, "SELECT id FROM block"));
-    while (TRY(rows.step())) {
-      auto b = rows.blob(0);
-      if (rows.type(0) != SQLITE_BLOB || b.size() != 32) return fail(Errc::corrupt, path + " has a block row that is not a 32-byte id");
-      Hash h;
-      std::copy(b.begin(), b.end(), h.begin());
-      marked.insert(h);
-    }
-    return {};
-  };
-  auto r = read();
+  auto r = for_each_block_id(path, [&](const Hash& h) { marked.insert(h); });
   if (!r) {
     if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return false;
     return fail(r.error().kind,
