@@ -17,6 +17,7 @@
 #include "hub/hub_token.hpp"
 #include "hub/push.hpp"
 #include "store/router.hpp"
+#include "hub_test_trees.hpp"
 #include "test_support.hpp"
 
 using namespace tiffin;
@@ -26,24 +27,11 @@ namespace {
 
 std::unique_ptr<HubServer> start_hub(const test::TempDir& dir, HubServeOptions o = {}) {
   o.root = dir / "hub";
-  o.listen = "127.0.0.1:0";
-  auto server = HubServer::start(o);
-  EXPECT_TRUE(server) << server.error().what();
-  return server ? std::move(*server) : nullptr;
+  return test::start_loopback_hub(o);
 }
 
 std::string pack_tree(const test::TempDir& dir, const std::string& name, const std::string& extra) {
-  std::string src = dir / ("src-" + name);
-  ::mkdir(src.c_str(), 0755);
-  test::write_text(src + "/same", std::string(900000, 's'));
-  test::write_text(src + "/changes", extra);
-  auto store = *DirStore::open(dir / "local", true);
-  Tree tree;
-  EXPECT_TRUE(pack_directory(src, *store, tree, {.progress = false}));
-  tree.routes = {Route{0, 0xff, "dir://" + (dir / "local")}};
-  std::string fl = dir / (name + ".fl");
-  EXPECT_TRUE(save_flist(fl, tree));
-  return fl;
+  return test::pack_local_flist(dir, name, {{"same", std::string(900000, 's')}, {"changes", extra}});
 }
 
 }  // namespace

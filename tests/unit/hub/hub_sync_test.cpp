@@ -13,6 +13,7 @@
 #include "hub/hub_token.hpp"
 #include "hub/push.hpp"
 #include "store/router.hpp"
+#include "hub_test_trees.hpp"
 #include "test_support.hpp"
 
 using namespace tiffin;
@@ -23,25 +24,14 @@ namespace {
 std::unique_ptr<HubServer> start_hub(const std::string& root) {
   HubServeOptions o;
   o.root = root;
-  o.listen = "127.0.0.1:0";
-  auto server = HubServer::start(o);
-  EXPECT_TRUE(server) << server.error().what();
-  return server ? std::move(*server) : nullptr;
+  return test::start_loopback_hub(o);
 }
 
 // An flist of `files` small files (one block each) plus `extra`, in a local dir store.
 std::string pack_tree(const test::TempDir& dir, const std::string& name, int files, const std::string& extra) {
-  std::string src = dir / ("src-" + name);
-  ::mkdir(src.c_str(), 0755);
-  for (int i = 0; i < files; ++i) test::write_text(src + "/f" + std::to_string(i), "file " + std::to_string(i) + "\n");
-  test::write_text(src + "/extra", extra);
-  auto store = *DirStore::open(dir / "local", true);
-  Tree tree;
-  EXPECT_TRUE(pack_directory(src, *store, tree, {.progress = false}));
-  tree.routes = {Route{0, 0xff, "dir://" + (dir / "local")}};
-  std::string fl = dir / (name + ".fl");
-  EXPECT_TRUE(save_flist(fl, tree));
-  return fl;
+  std::map<std::string, std::string> tree{{"extra", extra}};
+  for (int i = 0; i < files; ++i) tree["f" + std::to_string(i)] = "file " + std::to_string(i) + "\n";
+  return test::pack_local_flist(dir, name, tree);
 }
 
 size_t count_blocks(const std::string& root) {
