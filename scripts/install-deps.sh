@@ -27,6 +27,8 @@ PACKAGES=(
   # the network benchmark (issue 14): iperf3 for throughput, wrk for connections/s; nginx as the
   # hub benchmark's peer serving the same block files (issue 23)
   iperf3 wrk nginx-light
+  # the Prometheus client's own text parser, to read the hub's /metrics as a scraper does
+  python3-prometheus-client
   # nft, to look at tiffin's table in tests (tiffin itself goes through libnftables)
   nftables
   # a Zero-OS node in a local VM (tiffin node vm): qemu, the kernel it boots, modprobe for its

@@ -7,6 +7,7 @@ import time
 import urllib.request
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import TIFFIN, Server, free_port, needs_root
 
@@ -14,10 +15,16 @@ pytestmark = needs_root
 
 
 def metric(url, name):
+    """The value of sample `name` ("family{label=\"v\"}") on /metrics, as Prometheus's own
+    parser reads the page: a page it rejects fails the test."""
     with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
+        assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        page = r.read().decode()
+    for family in text_string_to_metric_families(page):
+        for sample in family.samples:
+            labels = ",".join(f'{k}="{v}"' for k, v in sample.labels.items())
+            if (f"{sample.name}{{{labels}}}" if labels else sample.name) == name:
+                return sample.value
     raise AssertionError(f"{name} is not on /metrics")
 
 
