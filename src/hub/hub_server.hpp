@@ -2,7 +2,8 @@
 // coroutines). A few I/O threads hold every connection; blocks and flists go out straight from
 // the page cache (sendfile) on those threads, and every request that does real work (uploads,
 // listings, conversions, batches) runs on a bounded pool of workers, so an idle or slow
-// connection costs a few KiB of memory and no thread.
+// connection costs a few KiB of memory and no thread (except a streamed answer, a batch: its
+// worker waits for the client to read, so at most half the workers stream at once).
 //
 // Limits that keep one client from denying the others (hub_session.cpp applies them):
 // - connections: at most max_connections in all (more get 503 + Retry-After), and
@@ -12,8 +13,8 @@
 //   whole within header_timeout of its first byte; a body must keep up min_body_rate after
 //   body_grace (slowloris, either way); an answer must be taken at that rate too;
 // - memory: headers ≤ 16 KiB; in-memory bodies ≤ 9 MiB each and max_body_memory in all
-//   (beyond it, 503); larger uploads stream to files; the worker queue holds max_queued
-//   requests (beyond it, 503).
+//   (beyond it, 503); larger uploads stream to files, refused from their header when the
+//   token may not write there; the worker queue holds max_queued requests (beyond it, 503).
 // GET /metrics counts requests, latency, bytes, connections and every refusal by reason.
 #pragma once
 
