@@ -4,8 +4,6 @@
 // the resolver's records. release_network undoes it: the veths die with the namespace, the
 // leases go, and the table and the resolver's files are made again from what is left.
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +16,7 @@
 #include "dns/resolver_control.hpp"
 #include "engine/engine.hpp"
 #include "net/etc_files.hpp"
+#include "net/host_ports.hpp"
 #include "net/ipam.hpp"
 #include "net/netlink.hpp"
 #include "net/netns.hpp"
@@ -27,30 +26,6 @@
 
 namespace tiffin::engine {
 namespace {
-
-// Whether nothing on the host holds the port: bind it, then let it go. (A program that binds
-// it later loses its traffic to the DNAT rule, as with podman's default.)
-bool host_port_free(const net::PublishedPort& p) {
-  bool v6 = p.host_ip && !p.host_ip->is_v4();
-  UniqueFd s(::socket(v6 ? AF_INET6 : AF_INET, (p.proto == net::Proto::tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0));
-  if (!s) return true;
-  int rc;
-  if (v6) {
-    sockaddr_in6 a{};
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(p.host_port);
-    std::copy(p.host_ip->bytes(), p.host_ip->bytes() + 16, a.sin6_addr.s6_addr);
-    rc = ::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
-  } else {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(p.host_port);
-    if (p.host_ip) std::copy(p.host_ip->bytes(), p.host_ip->bytes() + 4, reinterpret_cast<uint8_t*>(&a.sin_addr));
-    rc = ::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
-  }
-  // An address this host does not have (EADDRNOTAVAIL) is free for a DNAT rule all the same.
-  return rc == 0 || errno != EADDRINUSE;
-}
 
 std::string read_text(const std::string& path) {
   auto data = read_file(path, 1 << 20);
@@ -104,7 +79,7 @@ Result<void> Engine::lease_network(const std::string& id, const ContainerConfig&
   if (!specs.empty()) {
     std::vector<net::ExpandedPorts> ports;
     for (const auto& p : specs) ports.push_back(TRY_CTX(net::expand_port_spec(TRY(net::parse_port_spec(p))), "port " + p));
-    TRY(store.publish(id, ports, host_port_free));
+    TRY(store.publish(id, ports, net::host_port_free));
   }
   return {};
 }
