@@ -112,6 +112,37 @@ Result<uint64_t> feed_file(const std::string& path, uint64_t expected_size, size
   return total;
 }
 
+constexpr std::string_view kWhiteout = ".wh.";
+constexpr std::string_view kOpaque = ".wh..wh..opq";
+
+bool is_overlay_whiteout(const struct stat& st) { return S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0); }
+
+// An empty regular file standing for a whiteout, with its times from `like`.
+Node whiteout_node(std::string name, const Node& like) {
+  Node w;
+  w.name = std::move(name);
+  w.mode = S_IFREG;
+  w.size = 0;
+  w.mtime = like.mtime;
+  w.ctime = like.ctime;
+  return w;
+}
+
+// Removes overlayfs's bookkeeping from an upper entry's xattrs; whether it was marked opaque.
+Result<bool> take_overlay_xattrs(Node& n) {
+  constexpr std::string_view kOverlay = "trusted.overlay.";
+  bool opaque = false;
+  for (const auto& x : n.xattrs) {
+    if (!x.name.starts_with(kOverlay)) continue;
+    std::string_view what = std::string_view(x.name).substr(kOverlay.size());
+    if (what == "opaque") opaque = n.is_dir() && x.value == Bytes{'y'};
+    if (what == "redirect" || what == "metacopy")
+      return fail(Errc::unsupported, "an overlayfs " + std::string(what) + " entry (its content is in the lower layer)");
+  }
+  std::erase_if(n.xattrs, [&](const Xattr& x) { return x.name.starts_with(kOverlay); });
+  return opaque;
+}
+
 }  // namespace
 
 Result<PackStats> pack_directory(const std::string& dir, BlockStore& store, Tree& tree, const PackOptions& opts) {
@@ -121,6 +152,7 @@ Result<PackStats> pack_directory(const std::string& dir, BlockStore& store, Tree
   Node& root = tree.nodes[Tree::kRoot];
   root = node_from_stat("/", st);
   root.xattrs = TRY(read_xattrs(dir));
+  if (opts.overlay_upper) (void)TRY_CTX(take_overlay_xattrs(root), dir);
 
   // Walk first, so the progress bar knows the total.
   std::vector<FileToRead> files;
@@ -147,6 +179,14 @@ Result<PackStats> pack_directory(const std::string& dir, BlockStore& store, Tree
       }
       Node n = node_from_stat(name, st);
       n.xattrs = TRY(read_xattrs(child));
+      bool opaque = false;
+      if (opts.overlay_upper) {
+        if (is_overlay_whiteout(st)) {
+          tree.put(index, whiteout_node(std::string(kWhiteout) + name, n));
+          continue;
+        }
+        opaque = TRY_CTX(take_overlay_xattrs(n), child);
+      }
       if (S_ISLNK(st.st_mode)) {
         std::string target(static_cast<size_t>(st.st_size) + 1, '\0');
         ssize_t len = ::readlink(child.c_str(), target.data(), target.size());
@@ -168,6 +208,7 @@ Result<PackStats> pack_directory(const std::string& dir, BlockStore& store, Tree
         files.push_back({idx, child, static_cast<uint64_t>(st.st_size)});
         total += static_cast<uint64_t>(st.st_size);
       }
+      if (opaque) tree.put(idx, whiteout_node(std::string(kOpaque), tree.nodes[idx]));
       if (is_dir) stack.emplace_back(child, idx);
     }
   }
@@ -226,9 +267,6 @@ Result<size_t> ensure_parents(Tree& tree, const std::vector<std::string>& parts,
   }
   return cur;
 }
-
-constexpr std::string_view kWhiteout = ".wh.";
-constexpr std::string_view kOpaque = ".wh..wh..opq";
 
 // An opaque directory keeps only what this layer put in it; a subdirectory this layer declared
 // again loses its lower content too (as an overlayfs upper directory marked opaque hides all).

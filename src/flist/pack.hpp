@@ -17,6 +17,12 @@ struct PackOptions {
   // entries remove <name>, `.wh..wh..opq` hides what lower layers had in its directory, and
   // neither appears in the tree. Off: such names are ordinary files.
   bool oci_layer = false;
+  // pack_directory of an overlayfs upper directory (a build step's changes), packed as an OCI
+  // layer for merge(): a whiteout (a 0:0 character device) becomes `.wh.<name>`, a directory
+  // marked opaque (trusted.overlay.opaque=y) gets `.wh..wh..opq`, overlayfs's own trusted.overlay.*
+  // xattrs are dropped. Redirected or metacopy entries (content that lives in the lower layer)
+  // are refused: tiffin's overlays are mounted without those features.
+  bool overlay_upper = false;
 };
 
 // `source` is a directory, or a tar / tar.gz / tar.xz / tar.zst file, or "-" for a tar on stdin.

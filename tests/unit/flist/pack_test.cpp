@@ -1,11 +1,14 @@
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 
 #include "flist/content.hpp"
+#include "flist/merge.hpp"
 #include "flist/pack.hpp"
 #include "store/block_codec.hpp"
 #include "store/dir_store.hpp"
@@ -106,4 +109,59 @@ TEST(Pack, MissingSourceIsAnError) {
   auto store = *DirStore::open(dir / "store", true);
   Tree tree;
   EXPECT_FALSE(pack(dir / "nope", *store, tree, {}));
+}
+
+// A build step's changes: an overlayfs upper directory packed as a layer and merged over the
+// tree below gives the tree the container saw.
+TEST(Pack, OverlayUpperBecomesALayer) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting overlayfs needs root";
+  test::TempDir dir;
+  std::string lower = dir / "lower", upper = dir / "upper", work = dir / "work", merged = dir / "merged";
+  for (const auto& d : {lower, upper, work, merged, lower + "/gone", lower + "/opaque", lower + "/kept"})
+    ::mkdir(d.c_str(), 0755);
+  for (const char* f : {"/file", "/gone/a", "/opaque/old", "/kept/b"}) write_bytes(lower + f, {'x'});
+  std::string opts = "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work;
+  ASSERT_EQ(::mount("overlay", merged.c_str(), "overlay", 0, opts.c_str()), 0) << strerror(errno);
+  struct Unmount {  // also when an assertion below fails
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{merged};
+  ASSERT_EQ(::unlink((merged + "/file").c_str()), 0);
+  ASSERT_EQ(::unlink((merged + "/gone/a").c_str()), 0);
+  ASSERT_EQ(::rmdir((merged + "/gone").c_str()), 0);
+  ASSERT_EQ(::unlink((merged + "/opaque/old").c_str()), 0);
+  ASSERT_EQ(::rmdir((merged + "/opaque").c_str()), 0);
+  ASSERT_EQ(::mkdir((merged + "/opaque").c_str(), 0700), 0);  // a new directory over a deleted one: opaque
+  write_bytes(merged + "/opaque/new", {'n'});
+  write_bytes(merged + "/kept/c", {'c'});
+  ASSERT_EQ(::umount(merged.c_str()), 0);
+
+  auto store = *DirStore::open(dir / "store", true);
+  Tree below, layer;
+  ASSERT_TRUE(pack_directory(lower, *store, below, {1, false, nullptr}));
+  PackOptions o{1, false, nullptr};
+  o.overlay_upper = true;
+  auto stats = pack_directory(upper, *store, layer, o);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_TRUE(layer.find("/.wh.file"));
+  EXPECT_TRUE(layer.find("/opaque/.wh..wh..opq"));
+  for (const auto& n : layer.nodes)
+    for (const auto& x : n.xattrs) EXPECT_FALSE(x.name.starts_with("trusted.overlay.")) << n.name << " " << x.name;
+
+  Tree out = merge({below, layer}, {});
+  EXPECT_FALSE(out.find("/file"));
+  EXPECT_FALSE(out.find("/gone"));
+  EXPECT_FALSE(out.find("/opaque/old"));
+  EXPECT_TRUE(out.find("/opaque/new"));
+  EXPECT_EQ(out.nodes[*out.find("/opaque")].mode, S_IFDIR | 0700u);
+  EXPECT_TRUE(out.find("/kept/b"));
+  EXPECT_TRUE(out.find("/kept/c"));
+  EXPECT_FALSE(out.find("/.wh.file"));
+
+  // A redirected directory's content lives below: refused rather than packed empty.
+  ASSERT_EQ(::setxattr((upper + "/kept").c_str(), "trusted.overlay.redirect", "/x", 2, 0), 0);
+  Tree again;
+  auto refused = pack_directory(upper, *store, again, o);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, Errc::unsupported);
 }
