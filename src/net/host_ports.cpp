@@ -15,7 +15,7 @@
 namespace tiffin::net {
 namespace {
 
-constexpr int kTcpListen = 0x0A;  // include/net/tcp_states.h
+constexpr int kTcpListen = 0x0A;       // include/net/tcp_states.h
 constexpr int kUdpUnconnected = 0x07;  // TCP_CLOSE: how /proc shows an unconnected UDP socket
 
 std::optional<uint32_t> hex(std::string_view s) {

@@ -117,8 +117,7 @@ TEST(Pack, OverlayUpperBecomesALayer) {
   if (::geteuid() != 0) GTEST_SKIP() << "mounting overlayfs needs root";
   test::TempDir dir;
   std::string lower = dir / "lower", upper = dir / "upper", work = dir / "work", merged = dir / "merged";
-  for (const auto& d : {lower, upper, work, merged, lower + "/gone", lower + "/opaque", lower + "/kept"})
-    ::mkdir(d.c_str(), 0755);
+  for (const auto& d : {lower, upper, work, merged, lower + "/gone", lower + "/opaque", lower + "/kept"}) ::mkdir(d.c_str(), 0755);
   for (const char* f : {"/file", "/gone/a", "/opaque/old", "/kept/b"}) write_bytes(lower + f, {'x'});
   std::string opts = "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work;
   ASSERT_EQ(::mount("overlay", merged.c_str(), "overlay", 0, opts.c_str()), 0) << strerror(errno);
