@@ -63,6 +63,7 @@ int run_full(int argc, char** argv) {
         add_load(app, ctx);
         add_save(app, ctx);
         add_import(app, ctx);
+        add_commit(app, ctx);
         add_login(app, ctx);
         add_cp(app, ctx);
         add_flake(app, ctx);

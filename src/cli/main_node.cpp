@@ -13,7 +13,7 @@
 namespace tiffin::cli {
 
 int run_node(int argc, char** argv) {
-  static const std::set<std::string> full_verbs = {"flist", "flake", "hub", "push", "pull", "load", "save", "import", "login", "logout",
+  static const std::set<std::string> full_verbs = {"flist", "flake", "hub", "push", "pull", "load", "save", "import", "commit", "login", "logout",
       "serve", "cp", "node", "deploy", "workloads", "zos"};
   // Run as `zos` (a symlink), every word is the zos command line's: tiffin-full reads argv[0] too.
   bool as_zos = argc > 0 && std::filesystem::path(argv[0]).filename() == "zos";
@@ -34,7 +34,8 @@ int run_node(int argc, char** argv) {
             {"push", "Upload an image to a hub or a registry"}, {"pull", "Fetch an image from a registry (converted to an flist) or a hub"},
             {"load", "Load images from a docker-archive or oci-archive tar"},
             {"save", "Write images to a tar that docker load and OCI tools read"},
-            {"import", "Pack a directory or tar (or add an .fl) into the local image store"}, {"login", "Log in to a registry"},
+            {"import", "Pack a directory or tar (or add an .fl) into the local image store"},
+            {"commit", "Make a new image from a container's changes"}, {"login", "Log in to a registry"},
             {"logout", "Forget the credentials stored for a registry"},
             {"serve", "Serve the Docker Engine API (for the docker CLI, compose, SDKs)"},
             {"cp", "Copy files between a container and the host"},

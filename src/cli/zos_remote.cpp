@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 
+#include "common/fd.hpp"
 #include "store/http_client.hpp"
 
 namespace tiffin::cli {

@@ -173,6 +173,14 @@ struct Change {
   std::string path;
 };
 
+struct CommitOptions {
+  std::string tag;  // "name[:tag]"; "" for none
+  // The new image's config; none: the image's, with the container's own run options over it
+  // (command, entrypoint, environment, workdir, user, labels, stop signal), as docker does.
+  std::optional<ImageConfig> config;
+  bool pause = true;  // a running container is paused while its layer is read
+};
+
 struct ProcessRow {
   pid_t pid = 0, ppid = 0;
   std::string command;
@@ -230,6 +238,10 @@ class Engine {
       const std::string& image, const std::string& destination, const PullOptions& opts, bool zstd = false);
   // A directory or tar (packed), or an .fl file (added as it is); `name` may be empty.
   Result<ImageInfo> import(const std::string& source, const std::string& name, const ImageConfig& config);
+  // docker commit: the container's writable layer packed as a layer of the files it changed
+  // (container_commit.cpp) and merged over its image's tree into a new image. In tiffin-full
+  // only (packing reaches libarchive).
+  Result<ImageInfo> commit(const std::string& ref, const CommitOptions& o);
   Result<std::vector<ImageInfo>> images();
   // Removes a tag; the image goes once untagged and unused (or with force, unused).
   Result<std::vector<std::string>> remove_image(const std::string& ref, bool force);

@@ -356,3 +356,30 @@ def test_create_start_attached_follow_logs_exec_variants_and_volume_inspect(node
     node("volume", "inspect", "nope", rc=2)
     node("volume", "rm", "v1")
     assert not os.path.exists(v["Mountpoint"])
+
+
+def test_commit_keeps_the_changes_and_the_run_options(node, image):
+    node("run", "--name", "c1", "-e", "MODE=prod", "-w", "/srv", image, "sh", "-c",
+         "mkdir -p /srv && echo made > /srv/new && rm /etc/group && echo changed >> /etc/passwd")
+    out = node.out("commit", "c1", "committed:1")
+    assert out.startswith("sha256:") and len(out) == 71
+    ran = node.out("run", "--rm", "committed:1", "sh", "-c",
+                   "cat /srv/new; test -e /etc/group && echo group-still-there; tail -n1 /etc/passwd; echo $MODE; pwd")
+    assert ran.splitlines() == ["made", "changed", "prod", "/srv"]
+    # Only the container's work is in the new tree, not the engine's bound /etc files.
+    flist = lambda ref: node.root / "images" / (json.loads(node.out("image", "inspect", ref))[0]["Id"].split(":")[-1] + ".fl")
+    changes = json.loads(node("flist", "diff", flist(image), flist("committed:1"), "--format", "json", rc=1).stdout)
+    paths = {c["path"]: c["kind"] for c in changes}
+    assert paths["/srv/new"] == "A" and paths["/etc/group"] == "D" and paths["/etc/passwd"] == "C"
+    assert not {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"} & set(paths)
+    cmd = json.loads(node.out("image", "inspect", "committed:1"))[0]["Config"]["Cmd"]
+    assert cmd[:2] == ["sh", "-c"] and cmd[2].startswith("mkdir -p /srv")
+    assert "committed:1" in node.out("images")
+    # A running container is paused while its layer is read, and runs on after.
+    node("run", "-d", "--name", "c2", image, "sh", "-c", "echo live > /live; sleep 60")
+    wait_for(lambda: node("exec", "c2", "cat", "/live", rc=None).returncode == 0, what="the file written")
+    node("commit", "c2", "committed:2")
+    assert node.out("run", "--rm", "committed:2", "cat", "/live") == "live"
+    assert node.out("inspect", "-f", "{{.State.Status}}", "c2") == "running"
+    assert b"no such container" in node("commit", "nosuch", "x:1", rc=2).stderr.lower()
+    node("rm", "-f", "c1", "c2")

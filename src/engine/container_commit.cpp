@@ -1,0 +1,98 @@
+// docker commit, and the step of `tiffin build` that keeps what a RUN changed: the container's
+// overlayfs upper directory is packed as an OCI layer (flist/pack.hpp's overlay_upper: only
+// the files it changed are read and chunked; their blocks join the node's store, de-duplicated)
+// and merged over the tree of the container's image. The new flist keeps the image's routes, so
+// what was lazily fetched from a hub still is.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "engine/engine.hpp"
+#include "engine/image_reference.hpp"
+#include "flist/flist_file.hpp"
+#include "flist/merge.hpp"
+#include "flist/pack.hpp"
+
+namespace tiffin::engine {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The files the engine binds over (/etc/hosts, /etc/hostname, /etc/resolv.conf) exist in the
+// layer only as the empty mount points the runtime made; they are not the container's work.
+void drop_mount_points(Tree& layer, const Tree& below) {
+  for (const char* path : {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}) {
+    auto at = layer.find(path);
+    if (!at || !layer.nodes[*at].is_reg() || layer.nodes[*at].size != 0 || below.find(path)) continue;
+    layer.remove(layer.nodes[*at].parent, layer.nodes[*at].name);
+  }
+}
+
+void set_env(std::vector<std::string>& env, const std::string& entry) {
+  std::string key = entry.substr(0, entry.find('='));
+  std::erase_if(env, [&](const std::string& e) { return e.substr(0, e.find('=')) == key; });
+  env.push_back(entry);
+}
+
+// docker's committed config: the image's, with what `run` set over it.
+ImageConfig committed_config(ImageConfig image, const ContainerConfig& c) {
+  if (c.entrypoint) {
+    image.entrypoint = *c.entrypoint;
+    image.cmd.clear();  // as at run: a new entrypoint drops the image's command
+  }
+  if (!c.cmd.empty()) image.cmd = c.cmd;
+  for (const auto& e : c.env) set_env(image.env, e);
+  if (!c.workdir.empty()) image.workdir = c.workdir;
+  if (!c.user.empty()) image.user = c.user;
+  for (const auto& [k, v] : c.labels) image.labels[k] = v;
+  if (!c.stop_signal.empty()) image.stop_signal = c.stop_signal;
+  return image;
+}
+
+}  // namespace
+
+Result<ImageInfo> Engine::commit(const std::string& ref, const CommitOptions& o) {
+  ContainerInfo c = TRY(inspect(ref));
+  std::string tag = o.tag.empty() ? "" : normalize_image_name(o.tag);
+  auto image = TRY(find_image(c.image_id));
+  if (!image) return fail(Errc::not_found, "the image of container " + c.name + " is gone");
+  ImageConfig config = o.config ? *o.config : committed_config(TRY(image_config(*image)), c.config);
+
+  bool running = c.state.status == ContainerStatus::running && c.shim_alive;
+  if (running && o.pause) TRY_CTX(pause(c.id, true), "pausing " + c.name + " to commit it");
+  auto unpause = [&] {
+    if (running && o.pause) (void)pause(c.id, false);
+  };
+  auto layer = [&]() -> Result<Tree> {
+    // The upper layer is on the container's sized disk when it has one, mounted with its rootfs.
+    if (!running) TRY(mounted_rootfs(c));
+    std::string upper = container_dir(c.id) + "/layer/rw/upper";
+    auto router = TRY(open_router({"dir://" + fs::absolute(opts_.root + "/blocks").string()}, true));
+    Tree t;
+    PackOptions po{0, false, nullptr};
+    po.overlay_upper = true;
+    TRY_CTX(pack_directory(upper, *router, t, po), "packing the layer of " + c.name);
+    t.routes = router->routes();
+    return t;
+  }();
+  unpause();
+  if (!layer) return std::unexpected(layer.error());
+
+  Tree below = TRY_CTX(load_flist(image->flist), "reading the image of " + c.name);
+  drop_mount_points(*layer, below);
+  Tree merged = merge({below, *layer}, {});
+  merged.tags.clear();
+  merged.profile.clear();  // the image's learnt read order is not this one's
+  merged.config = config;
+  settle_hardlinks(merged);
+
+  std::string tmp = opts_.root + "/images/.commit-" + std::to_string(::getpid()) + ".fl";
+  auto saved = save_flist(tmp, merged);
+  auto info = saved ? add_image_file(tmp, "container " + c.id, tag) : Result<ImageInfo>(std::unexpected(saved.error()));
+  ::unlink(tmp.c_str());
+  if (info) record_event({"container", "commit", c.id, {{"name", c.name}, {"image", tag.empty() ? info->id : tag}}});
+  return info;
+}
+
+}  // namespace tiffin::engine
