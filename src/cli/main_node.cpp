@@ -13,8 +13,8 @@
 namespace tiffin::cli {
 
 int run_node(int argc, char** argv) {
-  static const std::set<std::string> full_verbs = {"flist", "flake", "hub", "push", "pull", "load", "save", "import", "commit", "login", "logout",
-      "serve", "cp", "node", "deploy", "workloads", "zos"};
+  static const std::set<std::string> full_verbs = {"flist", "flake", "hub", "push", "pull", "load", "save", "import", "commit", "login",
+      "logout", "serve", "cp", "node", "deploy", "workloads", "zos"};
   // Run as `zos` (a symlink), every word is the zos command line's: tiffin-full reads argv[0] too.
   bool as_zos = argc > 0 && std::filesystem::path(argv[0]).filename() == "zos";
   if (as_zos || full_verbs.contains(first_verb(argc, argv)) || zos_network_verb(argc, argv) || !remote_node_of(argc, argv).empty()) {
