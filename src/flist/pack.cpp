@@ -158,9 +158,15 @@ Result<PackStats> pack_directory(const std::string& dir, BlockStore& store, Tree
   std::vector<FileToRead> files;
   std::map<std::pair<dev_t, ino_t>, size_t> links;
   uint64_t total = 0;
-  std::vector<std::pair<std::string, size_t>> stack{{dir, Tree::kRoot}};
+  // Each directory to walk: its host path, its node and its path relative to `dir`.
+  struct Pending {
+    std::string path;
+    size_t node;
+    std::string relative;
+  };
+  std::vector<Pending> stack{{dir, Tree::kRoot, ""}};
   while (!stack.empty()) {
-    auto [path, index] = std::move(stack.back());
+    auto [path, index, relative] = std::move(stack.back());
     stack.pop_back();
     DIR* d = ::opendir(path.c_str());
     if (!d) return fail_errno("opendir " + path);
@@ -173,6 +179,8 @@ Result<PackStats> pack_directory(const std::string& dir, BlockStore& store, Tree
     for (const auto& name : names) {
       std::string child = path + "/" + name;
       if (::lstat(child.c_str(), &st) < 0) return fail_errno("stat " + child);
+      std::string child_relative = relative.empty() ? name : relative + "/" + name;
+      if (opts.exclude && opts.exclude(child_relative, S_ISDIR(st.st_mode))) continue;
       if (S_ISSOCK(st.st_mode)) {
         note(opts, "skipped socket " + child);
         continue;
@@ -209,7 +217,7 @@ Result<PackStats> pack_directory(const std::string& dir, BlockStore& store, Tree
         total += static_cast<uint64_t>(st.st_size);
       }
       if (opaque) tree.put(idx, whiteout_node(std::string(kOpaque), tree.nodes[idx]));
-      if (is_dir) stack.emplace_back(child, idx);
+      if (is_dir) stack.push_back({child, idx, std::move(child_relative)});
     }
   }
 

@@ -1,6 +1,7 @@
 // Packing a directory tree or a tar stream into an flist whose blocks go to a store.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ struct PackOptions {
   // xattrs are dropped. Redirected or metacopy entries (content that lives in the lower layer)
   // are refused: tiffin's overlays are mounted without those features.
   bool overlay_upper = false;
+  // pack_directory: entries to leave out (a build context's .dockerignore), by their path
+  // relative to the directory ("src/main.c") and whether they are directories. A directory
+  // left out is not walked.
+  std::function<bool(const std::string& relative, bool is_dir)> exclude;
 };
 
 // `source` is a directory, or a tar / tar.gz / tar.xz / tar.zst file, or "-" for a tar on stdin.

@@ -164,3 +164,27 @@ TEST(Pack, OverlayUpperBecomesALayer) {
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().kind, Errc::unsupported);
 }
+
+TEST(Pack, ExcludeLeavesOutEntriesAndDoesNotWalkExcludedDirectories) {
+  test::TempDir dir;
+  std::string src = dir / "src";
+  for (const auto& d : {src, src + "/keep", src + "/skip", src + "/skip/deep"}) ::mkdir(d.c_str(), 0755);
+  for (const char* f : {"/keep/a.txt", "/keep/b.log", "/skip/deep/c.txt", "/top.txt"}) write_bytes(src + f, {'x'});
+  auto store = *DirStore::open(dir / "store", true);
+  std::vector<std::string> asked;
+  PackOptions o{1, false, nullptr};
+  o.exclude = [&](const std::string& rel, bool is_dir) {
+    asked.push_back(rel + (is_dir ? "/" : ""));
+    return rel == "skip" || rel.ends_with(".log");
+  };
+  Tree tree;
+  auto stats = pack_directory(src, *store, tree, o);
+  ASSERT_TRUE(stats) << stats.error().message;
+  EXPECT_EQ(stats->files, 2u);
+  EXPECT_TRUE(tree.find("/keep/a.txt"));
+  EXPECT_TRUE(tree.find("/top.txt"));
+  EXPECT_FALSE(tree.find("/keep/b.log"));
+  EXPECT_FALSE(tree.find("/skip"));
+  EXPECT_EQ(std::count(asked.begin(), asked.end(), "skip/deep/"), 0);
+  EXPECT_EQ(std::count(asked.begin(), asked.end(), "keep/"), 1);
+}
