@@ -12,7 +12,7 @@ cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DTIFFIN_FUZZ=
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" >/dev/null
 # Quiet when it builds; the compiler's errors when it does not (CI shows nothing else).
 build_log="$(mktemp /tmp/tiffin-fuzz-build.XXXXXX)"
-if ! ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz go_template_fuzz cp_extract_fuzz zos_workload_fuzz flake_inputs_fuzz block_batch_fuzz >"$build_log" 2>&1; then
+if ! ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz go_template_fuzz cp_extract_fuzz zos_workload_fuzz flake_inputs_fuzz block_batch_fuzz dockerfile_fuzz >"$build_log" 2>&1; then
   grep -E -B2 -A12 'error|FAILED' "$build_log" | head -n 150
   rm -f "$build_log"
   exit 1
@@ -22,7 +22,7 @@ rm -f "$build_log"
 work="$(mktemp -d /tmp/tiffin-fuzz.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 export TMPDIR="$work"
-mkdir -p "$work/batch" "$work/fl" "$work/tar" "$work/layer" "$work/hub" "$work/dns" "$work/manifest" "$work/api" "$work/tmpl" "$work/cp" "$work/zos" "$work/tree/d" "$work/artifacts"
+mkdir -p "$work/batch" "$work/fl" "$work/tar" "$work/layer" "$work/hub" "$work/dns" "$work/manifest" "$work/api" "$work/tmpl" "$work/cp" "$work/zos" "$work/dockerfile" "$work/tree/d" "$work/artifacts"
 
 # Seeds: the rfs-made flists, and small tars of every entry type in every compression.
 cp tests/fixtures/rfs/*.fl "$work/fl/"
@@ -135,8 +135,35 @@ printf '\x01\x02\0\0\0sh\0-c\0\x01\0\0\0TERM=xterm\0/tmp\0' > "$work/flake/reque
 printf '\x02\x05\0\0\0\x10hello\x08\0\0\0\x12\0\0\0\0\x2a\0\0\0' > "$work/flake/frames"
 printf '\x03--storage-opt size=10G' > "$work/flake/option"
 
+# Dockerfiles: directives, continuations with comments, heredocs, flags, both forms, ONBUILD, CRLF.
+cat > "$work/dockerfile/multi" <<'DOCKERFILE'
+# syntax=docker/dockerfile:1
+ARG GO=1.22
+FROM --platform=$BUILDPLATFORM golang:${GO} AS build
+RUN --mount=type=cache,target=/root/.cache \
+    # a comment inside
+    go build -o /out/app .
+COPY --from=build --chown=1:1 --link ["a b", "/c/"]
+COPY <<one <<-"two" /dest/
+first
+one
+	second
+	two
+RUN <<EOF bash
+echo $HOME
+EOF
+ENV A=1 B="two words" C=x\ y
+LABEL legacy form with spaces
+HEALTHCHECK --interval=30s --retries=3 CMD ["curl", "-f", "http://x/"]
+ONBUILD RUN echo hi
+FROM scratch as final
+SHELL ["/bin/sh", "-c"]
+CMD [ "a", ]
+DOCKERFILE
+printf '# escape=`\r\nFROM windows\r\nRUN dir c:\\ `\r\n  && echo done\r\nADD --checksum=sha256:00 https://x/y c:\\\r\n' > "$work/dockerfile/windows"
+
 status=0
-for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest api_request_fuzz:api go_template_fuzz:tmpl cp_extract_fuzz:cp zos_workload_fuzz:zos flake_inputs_fuzz:flake block_batch_fuzz:batch; do
+for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest api_request_fuzz:api go_template_fuzz:tmpl cp_extract_fuzz:cp zos_workload_fuzz:zos flake_inputs_fuzz:flake block_batch_fuzz:batch dockerfile_fuzz:dockerfile; do
   name="${target%%:*}"; seeds="$work/${target##*:}"
   echo "fuzz: $name for ${SECONDS_EACH}s"
   if ! "build-fuzz/fuzz/$name" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
