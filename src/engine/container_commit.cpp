@@ -52,6 +52,21 @@ ImageConfig committed_config(ImageConfig image, const ContainerConfig& c) {
 
 }  // namespace
 
+Result<Tree> Engine::container_layer(const ContainerInfo& c, const Tree& below) {
+  // The upper layer is on the container's sized disk when it has one, mounted with its rootfs.
+  bool running = (c.state.status == ContainerStatus::running || c.state.status == ContainerStatus::paused) && c.shim_alive;
+  if (!running) TRY(mounted_rootfs(c));
+  std::string upper = container_dir(c.id) + "/layer/rw/upper";
+  auto router = TRY(open_router({"dir://" + fs::absolute(opts_.root + "/blocks").string()}, true));
+  Tree layer;
+  PackOptions po{0, false, nullptr};
+  po.overlay_upper = true;
+  TRY_CTX(pack_directory(upper, *router, layer, po), "packing the layer of " + c.name);
+  layer.routes = router->routes();
+  drop_mount_points(layer, below);
+  return layer;
+}
+
 Result<ImageInfo> Engine::commit(const std::string& ref, const CommitOptions& o) {
   ContainerInfo c = TRY(inspect(ref));
   std::string tag = o.tag.empty() ? "" : normalize_image_name(o.tag);
@@ -59,28 +74,13 @@ Result<ImageInfo> Engine::commit(const std::string& ref, const CommitOptions& o)
   if (!image) return fail(Errc::not_found, "the image of container " + c.name + " is gone");
   ImageConfig config = o.config ? *o.config : committed_config(TRY(image_config(*image)), c.config);
 
-  bool running = c.state.status == ContainerStatus::running && c.shim_alive;
-  if (running && o.pause) TRY_CTX(pause(c.id, true), "pausing " + c.name + " to commit it");
-  auto unpause = [&] {
-    if (running && o.pause) (void)pause(c.id, false);
-  };
-  auto layer = [&]() -> Result<Tree> {
-    // The upper layer is on the container's sized disk when it has one, mounted with its rootfs.
-    if (!running) TRY(mounted_rootfs(c));
-    std::string upper = container_dir(c.id) + "/layer/rw/upper";
-    auto router = TRY(open_router({"dir://" + fs::absolute(opts_.root + "/blocks").string()}, true));
-    Tree t;
-    PackOptions po{0, false, nullptr};
-    po.overlay_upper = true;
-    TRY_CTX(pack_directory(upper, *router, t, po), "packing the layer of " + c.name);
-    t.routes = router->routes();
-    return t;
-  }();
-  unpause();
+  Tree below = TRY_CTX(load_flist(image->flist), "reading the image of " + c.name);
+  bool pausing = o.pause && c.state.status == ContainerStatus::running && c.shim_alive;
+  if (pausing) TRY_CTX(pause(c.id, true), "pausing " + c.name + " to commit it");
+  auto layer = container_layer(c, below);
+  if (pausing) (void)pause(c.id, false);
   if (!layer) return std::unexpected(layer.error());
 
-  Tree below = TRY_CTX(load_flist(image->flist), "reading the image of " + c.name);
-  drop_mount_points(*layer, below);
   Tree merged = merge({below, *layer}, {});
   merged.tags.clear();
   merged.profile.clear();  // the image's learnt read order is not this one's

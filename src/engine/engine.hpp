@@ -50,6 +50,7 @@
 namespace tiffin {
 struct PathStat;        // flist/path_archive.hpp
 struct ExtractOptions;  // flist/path_archive.hpp
+class Tree;             // flist/tree.hpp
 }  // namespace tiffin
 
 namespace tiffin::image {
@@ -242,6 +243,10 @@ class Engine {
   // (container_commit.cpp) and merged over its image's tree into a new image. In tiffin-full
   // only (packing reaches libarchive).
   Result<ImageInfo> commit(const std::string& ref, const CommitOptions& o);
+  // The layer commit merges: the files the container changed (a stopped one's, or a running
+  // one's as they are; pause it first for a consistent one), their blocks stored in the node's
+  // store, the engine's bound /etc files left out. `below` is the container's image's tree.
+  Result<Tree> container_layer(const ContainerInfo& c, const Tree& below);
   Result<std::vector<ImageInfo>> images();
   // Removes a tag; the image goes once untagged and unused (or with force, unused).
   Result<std::vector<std::string>> remove_image(const std::string& ref, bool force);

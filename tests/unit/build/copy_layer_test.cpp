@@ -28,13 +28,8 @@ Tree tree_of(std::initializer_list<std::pair<const char*, uint32_t>> entries, ui
   return t;
 }
 
-const Tree kContext = tree_of({{"/app", S_IFDIR | 0750},
-    {"/app/main.py", S_IFREG | 0644},
-    {"/app/util.py", S_IFREG | 0600},
-    {"/app/data", S_IFDIR | 0755},
-    {"/app/data/x.txt", S_IFREG | 0644},
-    {"/README", S_IFREG | 0644},
-    {"/run.sh", S_IFREG | 0755}});
+const Tree kContext = tree_of({{"/app", S_IFDIR | 0750}, {"/app/main.py", S_IFREG | 0644}, {"/app/util.py", S_IFREG | 0600},
+    {"/app/data", S_IFDIR | 0755}, {"/app/data/x.txt", S_IFREG | 0644}, {"/README", S_IFREG | 0644}, {"/run.sh", S_IFREG | 0755}});
 const Tree kStage = tree_of({{"/usr", S_IFDIR | 0755}, {"/usr/bin", S_IFDIR | 0755}, {"/srv", S_IFDIR | 0700}}, 0);
 
 Tree apply(const CopyRequest& r) {
@@ -123,8 +118,7 @@ TEST(CopyLayer, BadRequests) {
   for (auto [sources, dest, kind] : std::initializer_list<std::tuple<std::vector<std::string>, const char*, Errc>>{
            {{"README", "run.sh"}, "/file", Errc::invalid_input},  // several sources into a file
            {{"../etc/passwd"}, "/x", Errc::invalid_input},        // outside the context
-           {{"nothere"}, "/x", Errc::not_found},
-           {{}, "/x", Errc::invalid_input}}) {
+           {{"nothere"}, "/x", Errc::not_found}, {{}, "/x", Errc::invalid_input}}) {
     auto r = copy_layer(kContext, req(sources, dest), kStage);
     ASSERT_FALSE(r) << dest;
     EXPECT_EQ(r.error().kind, kind) << r.error().message;
