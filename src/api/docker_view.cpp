@@ -299,6 +299,7 @@ json image_config_docker(const ImageConfig& c) {
   json j = {{"Entrypoint", nullable(c.entrypoint)}, {"Cmd", nullable(c.cmd)}, {"Env", c.env}, {"WorkingDir", c.workdir}, {"User", c.user},
       {"ExposedPorts", string_set(c.ports)}, {"Volumes", string_set(c.volumes)}, {"Labels", c.labels}, {"StopSignal", c.stop_signal}};
   if (!c.healthcheck.test.empty()) j["Healthcheck"] = healthcheck_json(c.healthcheck);
+  j["OnBuild"] = nullable(c.onbuild);
   return j;
 }
 

@@ -34,7 +34,8 @@ Result<BuildCache> BuildCache::open(const std::string& dir) {
   auto db = TRY(sql::Db::open_readwrite(dir + "/cache.db", true));
   sqlite3_busy_timeout(db.get(), 10000);
   TRY(db.exec("PRAGMA journal_mode=WAL"));
-  TRY(db.exec("CREATE TABLE IF NOT EXISTS layers (key TEXT PRIMARY KEY, content_bytes INTEGER NOT NULL, "
+  TRY(
+      db.exec("CREATE TABLE IF NOT EXISTS layers (key TEXT PRIMARY KEY, content_bytes INTEGER NOT NULL, "
               "file_bytes INTEGER NOT NULL, created INTEGER NOT NULL, used INTEGER NOT NULL)"));
   return BuildCache(dir, std::move(db));
 }
@@ -63,8 +64,8 @@ Result<void> BuildCache::put(const Hash& key, const Tree& layer) {
     ::unlink(tmp.c_str());
     return saved;
   }
-  auto ins = TRY(sql::Stmt::prepare(db_,
-      "INSERT OR REPLACE INTO layers (key, content_bytes, file_bytes, created, used) VALUES (?, ?, ?, ?, ?)"));
+  auto ins =
+      TRY(sql::Stmt::prepare(db_, "INSERT OR REPLACE INTO layers (key, content_bytes, file_bytes, created, used) VALUES (?, ?, ?, ?, ?)"));
   return ins.bind(1, hex)
       .bind(2, static_cast<int64_t>(tree_content_bytes(layer)))
       .bind(3, static_cast<int64_t>(file_size(path)))

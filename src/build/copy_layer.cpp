@@ -183,6 +183,26 @@ Result<Tree> copy_layer(const Tree& from, const CopyRequest& r, const Tree& belo
   return std::move(c.layer);
 }
 
+Result<Tree> mkdir_layer(const Tree& below, const std::string& path, int64_t now) {
+  auto parts = TRY(split_path(clean_absolute(path)));
+  CopyRequest r;
+  r.now = now;
+  Copier c{below, r, below, {}, {}};
+  c.layer.nodes[Tree::kRoot] = below.nodes[Tree::kRoot];
+  c.layer.nodes[Tree::kRoot].children.clear();
+  std::string at;
+  for (const auto& p : parts) {
+    at += "/" + p;
+    if (auto existing = below.find(at); existing && !below.nodes[*existing].is_dir())
+      return fail(Errc::invalid_input, "cannot make directory " + path + ": " + at + " is not a directory");
+  }
+  if (!parts.empty()) {
+    parts.push_back("x");  // ensure_parents makes all but the last
+    (void)TRY(c.ensure_parents(parts));
+  }
+  return std::move(c.layer);
+}
+
 Hash layer_digest(const Tree& layer) {
   Blake2b h;
   for (size_t i : layer.preorder()) {

@@ -39,6 +39,10 @@ struct CopyRequest {
 // exist (or is excluded); Errc::invalid_input a bad path or several sources into a file.
 Result<Tree> copy_layer(const Tree& from, const CopyRequest& r, const Tree& below);
 
+// WORKDIR's directory: a layer making `path` (absolute) and its missing parents (0755, root's,
+// mtime `now`); directories the stage has keep their metadata. A file in the way is an error.
+Result<Tree> mkdir_layer(const Tree& below, const std::string& path, int64_t now);
+
 // What a cache key needs of a layer: paths, types, modes, owners, link targets, xattrs and
 // content (block ids), not times — so touching a file without changing it still hits.
 Hash layer_digest(const Tree& layer);

@@ -88,6 +88,7 @@ void add_load(CLI::App& app, Context& ctx);   // docker-archive / oci-archive ta
 void add_save(CLI::App& app, Context& ctx);
 void add_import(CLI::App& app, Context& ctx);    // import
 void add_commit(CLI::App& app, Context& ctx);    // commit
+void add_build(CLI::App& app, Context& ctx);     // build, builder prune|du
 void add_login(CLI::App& app, Context& ctx);     // login, logout (registries)
 void add_node(CLI::App& app, Context& ctx);      // Zero-OS: identity, users, remote nodes
 void add_node_vm(CLI::App& node, Context& ctx);  // tiffin node vm: a node in a local VM

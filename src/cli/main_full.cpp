@@ -64,6 +64,7 @@ int run_full(int argc, char** argv) {
         add_save(app, ctx);
         add_import(app, ctx);
         add_commit(app, ctx);
+        add_build(app, ctx);
         add_login(app, ctx);
         add_cp(app, ctx);
         add_flake(app, ctx);

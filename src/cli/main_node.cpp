@@ -13,8 +13,8 @@
 namespace tiffin::cli {
 
 int run_node(int argc, char** argv) {
-  static const std::set<std::string> full_verbs = {"flist", "flake", "hub", "push", "pull", "load", "save", "import", "commit", "login",
-      "logout", "serve", "cp", "node", "deploy", "workloads", "zos"};
+  static const std::set<std::string> full_verbs = {"flist", "flake", "hub", "push", "pull", "load", "save", "import", "commit", "build",
+      "builder", "login", "logout", "serve", "cp", "node", "deploy", "workloads", "zos"};
   // Run as `zos` (a symlink), every word is the zos command line's: tiffin-full reads argv[0] too.
   bool as_zos = argc > 0 && std::filesystem::path(argv[0]).filename() == "zos";
   if (as_zos || full_verbs.contains(first_verb(argc, argv)) || zos_network_verb(argc, argv) || !remote_node_of(argc, argv).empty()) {
@@ -35,7 +35,8 @@ int run_node(int argc, char** argv) {
             {"load", "Load images from a docker-archive or oci-archive tar"},
             {"save", "Write images to a tar that docker load and OCI tools read"},
             {"import", "Pack a directory or tar (or add an .fl) into the local image store"},
-            {"commit", "Make a new image from a container's changes"}, {"login", "Log in to a registry"},
+            {"commit", "Make a new image from a container's changes"}, {"build", "Build an image from a Dockerfile"},
+            {"builder", "The build cache (prune, du)"}, {"login", "Log in to a registry"},
             {"logout", "Forget the credentials stored for a registry"},
             {"serve", "Serve the Docker Engine API (for the docker CLI, compose, SDKs)"},
             {"cp", "Copy files between a container and the host"},

@@ -239,6 +239,9 @@ class Engine {
       const std::string& image, const std::string& destination, const PullOptions& opts, bool zstd = false);
   // A directory or tar (packed), or an .fl file (added as it is); `name` may be empty.
   Result<ImageInfo> import(const std::string& source, const std::string& name, const ImageConfig& config);
+  // An .fl file into the store as it is (copied; its id is the file's hash), checked against
+  // the trust policy; `source` is what `images` says it came from, `tag` may be empty.
+  Result<ImageInfo> add_image_file(const std::string& flist_path, const std::string& source, const std::string& tag);
   // docker commit: the container's writable layer packed as a layer of the files it changed
   // (container_commit.cpp) and merged over its image's tree into a new image. In tiffin-full
   // only (packing reaches libarchive).
@@ -378,7 +381,6 @@ class Engine {
     int64_t created = 0;
   };
 
-  Result<ImageInfo> add_image_file(const std::string& flist_path, const std::string& source, const std::string& tag);
   // image_signatures.cpp: where an image's signature record lives, and writing it.
   std::string signatures_path(const std::string& image_id) const;
   Result<void> record_signatures(const std::string& image_id, const std::vector<SignatureCheck>& checks);

@@ -34,10 +34,12 @@ struct ImageConfig {
   std::map<std::string, std::string> labels;
   std::string stop_signal;  // "SIGQUIT", "3"
   Healthcheck healthcheck;
+  // ONBUILD triggers (docker's OnBuild): instructions a build FROM this image runs first.
+  std::vector<std::string> onbuild;
 
   bool empty() const {
     return entrypoint.empty() && cmd.empty() && env.empty() && workdir.empty() && user.empty() && ports.empty() && volumes.empty() &&
-           labels.empty() && stop_signal.empty() && healthcheck.test.empty();
+           labels.empty() && stop_signal.empty() && healthcheck.test.empty() && onbuild.empty();
   }
   bool operator==(const ImageConfig&) const = default;
 };

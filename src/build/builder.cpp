@@ -1,0 +1,543 @@
+#include "build/builder.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <set>
+
+#include "build/build_cache.hpp"
+#include "build/build_context.hpp"
+#include "build/copy_layer.hpp"
+#include "build/dockerfile.hpp"
+#include "build/image_config_steps.hpp"
+#include "build/shell_lexer.hpp"
+#include "common/fd.hpp"
+#include "engine/user_lookup.hpp"
+#include "flist/content.hpp"
+#include "flist/flist_file.hpp"
+#include "flist/merge.hpp"
+#include "flist/pack.hpp"
+#include "store/router.hpp"
+
+namespace tiffin::build {
+namespace {
+
+namespace fs = std::filesystem;
+
+// What a stage is while it builds: its tree and config so far, the key of its last step.
+struct StageState {
+  Tree tree;
+  ImageConfig config;
+  Hash key{};
+  StageScope scope;  // ARGs in scope, SHELL, whether CMD came from the base
+  bool built = false;
+};
+
+std::string random_hex(size_t bytes) {
+  Bytes b(bytes);
+  (void)::getrandom(b.data(), b.size(), 0);
+  return to_hex(b);
+}
+
+Hash chain(const Hash& parent, std::initializer_list<std::string_view> parts) {
+  Blake2b h;
+  h.update(std::span<const uint8_t>(parent));
+  for (auto p : parts) h.field(p);
+  return h.finish();
+}
+
+std::string short_hex(const Hash& h) { return to_hex(h).substr(0, 12); }
+
+class Build {
+ public:
+  Build(engine::Engine& e, const BuildOptions& o, Dockerfile df, BuildCache cache, std::shared_ptr<Router> store)
+      : e_(e), o_(o), df_(std::move(df)), cache_(std::move(cache)), store_(std::move(store)), nonce_(random_hex(8)) {}
+
+  ~Build() {
+    for (const auto& id : containers_) (void)e_.remove(id, true);
+    for (const auto& id : intermediates_) (void)e_.remove_image(id, true);
+  }
+
+  Result<BuildResult> run() {
+    meta_args_ = TRY(meta_arg_values());
+    size_t target = TRY(target_stage());
+    std::vector<bool> needed(df_.stages.size(), false);
+    TRY(mark_needed(target, needed));
+    size_t total = 0;
+    for (size_t i = 0; i < df_.stages.size(); ++i)
+      if (needed[i]) total += 1 + df_.stages[i].instructions.size();
+    total_ = total;
+    stages_.resize(df_.stages.size());
+    for (size_t i = 0; i <= target; ++i)
+      if (needed[i]) TRY(build_stage(i));
+    return finish(stages_[target]);
+  }
+
+ private:
+  template <class... T>
+  void say(fmt::format_string<T...> f, T&&... args) {
+    if (o_.progress) o_.progress(fmt::format(f, std::forward<T>(args)...));
+  }
+
+  // ARGs before the first FROM: their defaults, or the --build-arg given for them.
+  Result<std::vector<std::string>> meta_arg_values() {
+    std::vector<std::string> out;
+    for (const auto& ins : df_.meta_args)
+      for (const auto& kv : ins.pairs) {
+        auto given = o_.build_args.find(kv.key);
+        if (given != o_.build_args.end()) {
+          out.push_back(kv.key + "=" + given->second);
+        } else if (kv.has_value) {
+          auto v = expand_word(kv.value, env_lookup(out), df_.directives.escape);
+          if (!v) return std::unexpected(std::move(v.error()).context(where(ins)));
+          out.push_back(kv.key + "=" + *v);
+        }
+      }
+    return out;
+  }
+
+  std::string where(const Instruction& ins) const { return fmt::format("Dockerfile:{}: {}", ins.line, ins.original); }
+
+  Result<size_t> target_stage() const {
+    if (o_.target.empty()) return df_.stages.size() - 1;
+    std::string t = o_.target;
+    std::transform(t.begin(), t.end(), t.begin(), ::tolower);
+    for (size_t i = 0; i < df_.stages.size(); ++i)
+      if (df_.stages[i].name == t) return i;
+    return fail(Errc::invalid_input, "target stage \"" + o_.target + "\" could not be found");
+  }
+
+  // The earlier stage a FROM or --from names (by name or index), if it names one.
+  std::optional<size_t> stage_named(const std::string& ref, size_t before) const {
+    std::string lower = ref;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    for (size_t i = 0; i < before; ++i)
+      if (!df_.stages[i].name.empty() && df_.stages[i].name == lower) return i;
+    if (!ref.empty() && std::all_of(ref.begin(), ref.end(), ::isdigit) && ref.size() < 6) {
+      size_t n = std::stoul(ref);
+      if (n < before) return n;
+    }
+    return std::nullopt;
+  }
+
+  Result<std::string> base_of(size_t i) {
+    const Stage& s = df_.stages[i];
+    return TRY_CTX(expand_word(s.base, env_lookup(meta_args_), df_.directives.escape), where(s.from));
+  }
+
+  Result<void> mark_needed(size_t i, std::vector<bool>& needed) {
+    if (needed[i]) return {};
+    needed[i] = true;
+    if (auto dep = stage_named(TRY(base_of(i)), i)) TRY(mark_needed(*dep, needed));
+    for (const auto& ins : df_.stages[i].instructions)
+      if (const Flag* from = ins.flag("from"); from && (ins.kind == Kind::copy || ins.kind == Kind::add)) {
+        auto ref = expand_word(from->value, env_lookup(meta_args_), df_.directives.escape);
+        if (!ref) return std::unexpected(std::move(ref.error()).context(where(ins)));
+        if (auto dep = stage_named(*ref, i)) TRY(mark_needed(*dep, needed));
+      }
+    return {};
+  }
+
+  Result<void> build_stage(size_t i) {
+    const Stage& s = df_.stages[i];
+    StageState& st = stages_[i];
+    std::string base = TRY(base_of(i));
+    say("Step {}/{} : {}", ++step_, total_, s.from.original);
+    if (!o_.platform.empty() && o_.platform != "linux/amd64" && o_.platform != "linux/x86_64")
+      return fail(Errc::unsupported, where(s.from) + ": only the host's platform (linux/amd64) can be built, not " + o_.platform);
+    if (auto stage = stage_named(base, i)) {
+      st = stages_[*stage];
+      st.scope = StageScope{};
+      st.key = chain(st.key, {"FROM stage"});
+    } else if (base == "scratch") {
+      st.key = chain(Hash{}, {"FROM scratch"});
+      st.tree.nodes[Tree::kRoot].mode = S_IFDIR | 0755;
+    } else {
+      auto image = TRY_CTX(e_.resolve_image(base, "missing"), where(s.from));
+      st.tree = TRY_CTX(load_flist(image.flist), "reading " + base);
+      st.config = TRY(e_.image_config(image));
+      st.key = chain(Hash{}, {"FROM", image.id});
+      say(" ---> {}", image.id.substr(0, 12));
+    }
+    st.tree.tags.clear();
+    st.tree.signatures.clear();
+    st.tree.profile.clear();
+    st.scope.cmd_from_base = true;
+    st.scope.meta_args = meta_args_;
+    st.scope.build_args = o_.build_args;
+    // The base's ONBUILD triggers run first, as instructions of this stage.
+    std::vector<std::string> triggers = std::exchange(st.config.onbuild, {});
+    for (const auto& text : triggers) {
+      auto parsed = parse_dockerfile("FROM scratch\n" + text + "\n");
+      if (!parsed || parsed->stages.front().instructions.size() != 1)
+        return fail(Errc::invalid_input, where(s.from) + ": the base's ONBUILD trigger '" + text + "' does not parse");
+      say("# Executing ONBUILD {}", text);
+      TRY(step(i, st, parsed->stages.front().instructions.front()));
+    }
+    for (const auto& ins : s.instructions) {
+      say("Step {}/{} : {}", ++step_, total_, ins.original);
+      TRY(step(i, st, ins));
+    }
+    st.built = true;
+    return {};
+  }
+
+  VarLookup lookup(const StageState& st) const { return env_lookup(scope_env(st.scope, st.config)); }
+
+  Result<void> step(size_t stage, StageState& st, const Instruction& ins) {
+    ++steps_;
+    std::string args = arg_values(st.scope);
+    switch (ins.kind) {
+      case Kind::run: return run_step(st, ins, args);
+      case Kind::copy:
+      case Kind::add: return copy_step(stage, st, ins, args);
+      default: break;
+    }
+    auto changed = apply_config_step(ins, st.config, st.scope, df_.directives.escape);
+    if (!changed) return std::unexpected(std::move(changed.error()).context(where(ins)));
+    // WORKDIR makes its directory.
+    if (changed->mkdir) {
+      auto layer = mkdir_layer(st.tree, *changed->mkdir, std::time(nullptr));
+      if (layer) st.tree = merge({st.tree, *layer}, {});
+    }
+    st.key = chain(st.key, {ins.original, args});
+    return {};
+  }
+
+  // --- RUN ---------------------------------------------------------------------------------
+
+  Result<void> run_step(StageState& st, const Instruction& ins, const std::string& args) {
+    std::vector<std::string> argv = TRY_CTX(run_argv(ins, st.scope), where(ins));
+    std::string network = o_.network;
+    if (const Flag* n = ins.flag("network")) network = n->value == "default" ? o_.network : n->value;
+    if (network != "none" && network != "host" && network != "bridge")
+      return fail(Errc::invalid_input, where(ins) + ": --network " + network + ": say none, host or default");
+    if (ins.flag("mount") || ins.flag("security"))
+      return fail(Errc::unsupported, where(ins) + ": RUN --mount and --security are not supported by tiffin build yet");
+    Hash key = chain(st.key, {"RUN", fmt::format("{}", fmt::join(argv, "\x1f")), args, network, st.config.user, st.config.workdir,
+                                 fmt::format("{}", fmt::join(st.config.env, "\x1f"))});
+    std::optional<Tree> layer;
+    if (!o_.no_cache) layer = TRY(cache_.get(key));
+    if (layer) {
+      say(" ---> Using cache");
+      ++cached_;
+    } else {
+      layer = TRY(run_container(st, ins, argv, network));
+      TRY(cache_.put(key, *layer));
+      ++ran_;
+    }
+    st.tree = merge({st.tree, *layer}, {});
+    settle_hardlinks(st.tree);
+    st.key = key;
+    say(" ---> {}", short_hex(key));
+    return {};
+  }
+
+  Result<Tree> run_container(StageState& st, const Instruction& ins, const std::vector<std::string>& argv, const std::string& network) {
+    engine::ImageInfo image = TRY(intermediate_image(st));
+    engine::ContainerConfig c;
+    c.image = image.id;
+    c.entrypoint = std::vector<std::string>{};
+    c.cmd = argv;
+    c.env = run_env(st.scope, st.config);
+    c.workdir = st.config.workdir;
+    c.user = st.config.user;
+    c.network = network;
+    c.labels["tiffin.build"] = nonce_;
+    std::string id = TRY_CTX(e_.create(c), where(ins));
+    containers_.push_back(id);
+    say(" ---> Running in {}", id.substr(0, 12));
+    engine::StartOptions so;
+    so.attach = true;
+    auto started = TRY_CTX(e_.start(id, so), where(ins));
+    int code = TRY_CTX(stream_output(*started.session), where(ins));
+    if (code != 0)
+      return fail(Errc::io, fmt::format("{}: the command '{}' returned a non-zero code: {}", where(ins), fmt::join(argv, " "), code));
+    engine::ContainerInfo info = TRY(e_.inspect(id));
+    Tree layer = TRY_CTX(e_.container_layer(info, st.tree), where(ins));
+    TRY(e_.remove(id, true));
+    std::erase(containers_, id);
+    return layer;
+  }
+
+  Result<int> stream_output(engine::ShimConnection& session) {
+    for (;;) {
+      shim::Message m = TRY(session.receive());
+      if (auto* out = std::get_if<shim::Output>(&m)) {
+        std::string_view data = out->data;
+        // Line by line, so the progress callback sees whole lines.
+        run_output_ += data;
+        size_t nl;
+        while ((nl = run_output_.find('\n')) != std::string::npos) {
+          say("{}", run_output_.substr(0, nl));
+          run_output_.erase(0, nl + 1);
+        }
+      } else if (auto* exited = std::get_if<shim::Exited>(&m)) {
+        if (!run_output_.empty()) say("{}", std::exchange(run_output_, {}));
+        return exited->exit_code;
+      } else if (auto* failed = std::get_if<shim::Failed>(&m)) {
+        return std::unexpected(failed->error);
+      }
+    }
+  }
+
+  // The stage's tree as an image a container can start from: unique to this build (a tag
+  // names it), removed when the build ends.
+  Result<engine::ImageInfo> intermediate_image(const StageState& st) {
+    Tree t = st.tree;
+    t.config = st.config;
+    t.config->onbuild.clear();
+    t.tags["tiffin.build"] = nonce_ + "-" + to_hex(st.key);
+    t.routes = merged_routes(t);
+    std::string tmp = e_.options().root + "/images/.build-" + nonce_ + ".fl";
+    auto saved = save_flist(tmp, t);
+    auto info = saved ? e_.add_image_file(tmp, "build " + nonce_, "") : Result<engine::ImageInfo>(std::unexpected(saved.error()));
+    ::unlink(tmp.c_str());
+    if (info) intermediates_.push_back(info->id);
+    return info;
+  }
+
+  // The node's store for what the build packs, with the routes the trees already had.
+  std::vector<Route> merged_routes(const Tree& t) const {
+    std::vector<Route> out = t.routes;
+    for (const auto& r : store_->routes())
+      if (std::none_of(out.begin(), out.end(), [&](const Route& x) { return x.url == r.url && x.start == r.start && x.end == r.end; }))
+        out.push_back(r);
+    return out;
+  }
+
+  // --- COPY and ADD ------------------------------------------------------------------------
+
+  Result<void> copy_step(size_t stage, StageState& st, const Instruction& ins, const std::string& args) {
+    auto lk = lookup(st);
+    char esc = df_.directives.escape;
+    CopyRequest r;
+    r.now = std::time(nullptr);
+    for (const auto& f : ins.flags) {
+      if (f.name == "from" || f.name == "chown" || f.name == "chmod" || f.name == "link" || f.name == "exclude") continue;
+      return fail(Errc::unsupported, where(ins) + ": --" + f.name + " is not supported by tiffin build yet");
+    }
+    std::vector<std::string> sources;
+    Tree heredocs;
+    for (const auto& s : ins.sources()) {
+      if (const Heredoc* h = ins.heredoc_for(s)) {
+        TRY(add_heredoc_file(heredocs, *h, lk));
+        continue;
+      }
+      sources.push_back(ins.exec_form ? s : TRY_CTX(expand_word(s, lk, esc), where(ins)));
+    }
+    std::string dest = ins.exec_form ? ins.destination() : TRY_CTX(expand_word(ins.destination(), lk, esc), where(ins));
+    if (!dest.starts_with('/')) dest = (st.config.workdir.empty() ? std::string("/") : st.config.workdir + "/") + dest;
+    r.dest = dest;
+    if (const Flag* c = ins.flag("chmod")) {
+      std::string v = TRY_CTX(expand_word(c->value, lk, esc), where(ins));
+      char* end = nullptr;
+      unsigned long mode = std::strtoul(v.c_str(), &end, 8);
+      if (v.empty() || *end || mode > 07777) return fail(Errc::invalid_input, where(ins) + ": --chmod=" + v + ": not an octal mode");
+      r.chmod = static_cast<uint32_t>(mode);
+    }
+    if (const Flag* c = ins.flag("chown")) {
+      auto user = TRY_CTX(chown_ids(st.tree, TRY_CTX(expand_word(c->value, lk, esc), where(ins))), where(ins));
+      r.uid = user.first;
+      r.gid = user.second;
+    }
+
+    Tree layer;
+    if (!heredocs.nodes[Tree::kRoot].children.empty()) {
+      CopyRequest hr = r;
+      for (const auto& [name, idx] : heredocs.nodes[Tree::kRoot].children) hr.sources.push_back(name);
+      layer = TRY_CTX(copy_layer(heredocs, hr, st.tree), where(ins));
+    }
+    if (!sources.empty()) {
+      r.sources = sources;
+      const Tree* from = nullptr;
+      Tree extracted;
+      if (const Flag* f = ins.flag("from")) {
+        std::string ref = TRY_CTX(expand_word(f->value, lk, esc), where(ins));
+        from = TRY_CTX(tree_of(ref, stage), where(ins));
+        r.from_context = false;
+      } else {
+        from = TRY(context());
+        if (ins.kind == Kind::add) TRY(check_add_sources(ins, sources));
+      }
+      Tree copied = TRY_CTX(copy_layer(*from, r, st.tree), where(ins));
+      if (ins.kind == Kind::add && r.from_context) copied = TRY_CTX(extract_tars(*from, r, st.tree, copied), where(ins));
+      layer = layer.nodes[Tree::kRoot].children.empty() ? std::move(copied) : merge({layer, copied}, {});
+    }
+    Hash digest = layer_digest(layer);
+    st.key = chain(st.key, {ins.original, args, std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size())});
+    Tree merged = merge({st.tree, layer}, {});
+    merged.routes = merged_routes(merged);
+    st.tree = std::move(merged);
+    settle_hardlinks(st.tree);
+    say(" ---> {}", short_hex(st.key));
+    return {};
+  }
+
+  Result<void> add_heredoc_file(Tree& into, const Heredoc& h, const VarLookup& lk) {
+    std::string content = h.content;
+    if (h.expand) {
+      ShellLexer lexer{df_.directives.escape};
+      lexer.raw_quotes = lexer.raw_escapes = lexer.skip_process_quotes = true;
+      content = TRY(lexer.process(content, lk)).word;
+    }
+    Node n;
+    n.name = h.name;
+    n.mode = S_IFREG | 0644;
+    n.mtime = n.ctime = std::time(nullptr);
+    n.size = content.size();
+    size_t idx = into.put(Tree::kRoot, std::move(n));
+    BlockWriter writer(*store_, 1, nullptr);
+    for (size_t off = 0, i = 0; off < content.size(); off += kBlockSize, ++i) {
+      std::string_view part = std::string_view(content).substr(off, kBlockSize);
+      writer.submit(idx, i, Bytes(part.begin(), part.end()));
+    }
+    PackStats stats;
+    return writer.finish(into, stats);
+  }
+
+  // ADD's sources in the context are local files (a URL or git repository needs the network).
+  Result<void> check_add_sources(const Instruction& ins, const std::vector<std::string>& sources) {
+    for (const auto& s : sources)
+      if (s.find("://") != std::string::npos || s.starts_with("git@"))
+        return fail(Errc::unsupported, where(ins) + ": ADD of a URL or git repository (" + s + ") is not supported by tiffin build yet");
+    return {};
+  }
+
+  // ADD: a local tar archive (plain, gzip, bzip2, xz or zstd) is extracted into the
+  // destination directory instead of copied.
+  Result<Tree> extract_tars(const Tree& from, const CopyRequest& r, const Tree& below, Tree copied) {
+    std::string dir = clean_absolute(r.dest);
+    if (!dir.ends_with('/')) dir += '/';
+    for (const auto& source : r.sources) {
+      auto at = from.find("/" + source);
+      if (!at || !from.nodes[*at].is_reg()) continue;
+      std::string host = (fs::path(o_.context) / source).string();
+      UniqueFd fd(::open(host.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      if (!fd || !looks_like_archive(fd.get())) continue;
+      Tree archive;
+      TRY_CTX(pack_tar(fd.get(), source, *store_, archive, {0, false, nullptr}), "extracting " + source);
+      // The copy of the archive itself goes: at <dest>/<name>, or at <dest> when that named a file.
+      for (const std::string& p : {dir + from.nodes[*at].name, dir.substr(0, dir.size() - 1)})
+        if (auto f = copied.find(p); f && copied.nodes[*f].is_reg()) copied.remove(copied.nodes[*f].parent, copied.nodes[*f].name);
+      CopyRequest into = r;
+      into.sources = {"."};
+      into.dest = dir;
+      into.from_context = false;
+      if (!r.uid) into.uid = into.gid = std::nullopt;  // an archive's entries keep their owners
+      copied = merge({copied, TRY(copy_layer(archive, into, below))}, {});
+    }
+    return copied;
+  }
+
+  static bool looks_like_archive(int fd) {
+    uint8_t head[512] = {};
+    ssize_t n = ::pread(fd, head, sizeof head, 0);
+    auto starts = [&](std::initializer_list<uint8_t> magic) {
+      return n >= ssize_t(magic.size()) && std::equal(magic.begin(), magic.end(), head);
+    };
+    if (starts({0x1f, 0x8b}) || starts({'B', 'Z', 'h'}) || starts({0xfd, '7', 'z', 'X', 'Z', 0}) || starts({0x28, 0xb5, 0x2f, 0xfd}))
+      return true;
+    return n == 512 && std::memcmp(head + 257, "ustar", 5) == 0;
+  }
+
+  Result<std::pair<uint32_t, uint32_t>> chown_ids(const Tree& tree, const std::string& spec) {
+    auto read = [&](const char* path) -> std::string {
+      auto at = tree.find(path);
+      if (!at || !tree.nodes[*at].is_reg()) return {};
+      auto router = open_routes(merged_routes(tree));
+      if (!router) return {};
+      auto data = read_content(tree.nodes[*at], **router, 4 << 20);
+      return data ? std::string(data->begin(), data->end()) : std::string();
+    };
+    std::string user = spec.substr(0, spec.find(':'));
+    std::string group = spec.find(':') == std::string::npos ? "" : spec.substr(spec.find(':') + 1);
+    auto resolved = TRY(engine::resolve_user(user, read("/etc/passwd"), read("/etc/group")));
+    uint32_t gid = resolved.gid;
+    if (!group.empty()) {
+      auto g = TRY(engine::resolve_user("0:" + group, "root:x:0:0::/:/bin/sh\n", read("/etc/group")));
+      gid = g.gid;
+    }
+    return std::pair{resolved.uid, gid};
+  }
+
+  // The tree COPY --from reads: an earlier stage's, or an image's.
+  Result<const Tree*> tree_of(const std::string& ref, size_t stage) {
+    if (auto s = stage_named(ref, stage)) {
+      if (!stages_[*s].built) return fail(Errc::internal, "stage " + ref + " was not built");
+      return &stages_[*s].tree;
+    }
+    if (auto it = images_.find(ref); it != images_.end()) return &it->second;
+    auto image = TRY(e_.resolve_image(ref, "missing"));
+    Tree t = TRY_CTX(load_flist(image.flist), "reading " + ref);
+    return &images_.emplace(ref, std::move(t)).first->second;
+  }
+
+  Result<const Tree*> context() {
+    if (!context_) context_ = TRY(pack_context(o_.context, *store_));
+    return &*context_;
+  }
+
+  // --- the image ---------------------------------------------------------------------------
+
+  Result<BuildResult> finish(StageState& st) {
+    Tree t = std::move(st.tree);
+    t.config = st.config;
+    t.routes = merged_routes(t);
+    t.tags.clear();
+    std::string tmp = e_.options().root + "/images/.build-" + nonce_ + "-final.fl";
+    auto saved = save_flist(tmp, t);
+    std::string first_tag = o_.tags.empty() ? "" : o_.tags.front();
+    auto info = saved ? e_.add_image_file(tmp, "build", first_tag) : Result<engine::ImageInfo>(std::unexpected(saved.error()));
+    ::unlink(tmp.c_str());
+    if (!info) return std::unexpected(info.error());
+    std::erase(intermediates_, info->id);
+    for (size_t i = 1; i < o_.tags.size(); ++i) TRY(e_.tag_image(info->id, o_.tags[i]));
+    say("Successfully built {}", info->id.substr(0, 12));
+    for (const auto& tag : o_.tags) say("Successfully tagged {}", tag);
+    BuildResult out;
+    out.image = *info;
+    out.steps = steps_;
+    out.cached = cached_;
+    out.ran = ran_;
+    return out;
+  }
+
+  engine::Engine& e_;
+  const BuildOptions& o_;
+  Dockerfile df_;
+  BuildCache cache_;
+  std::shared_ptr<Router> store_;
+  std::string nonce_;
+  std::vector<std::string> meta_args_;
+  std::vector<StageState> stages_;
+  std::optional<Tree> context_;
+  std::map<std::string, Tree> images_;
+  std::vector<std::string> containers_, intermediates_;
+  std::string run_output_;
+  size_t step_ = 0, total_ = 0, steps_ = 0, cached_ = 0, ran_ = 0;
+};
+
+}  // namespace
+
+Result<BuildResult> build_image(engine::Engine& engine, const BuildOptions& o) {
+  std::string dockerfile = o.dockerfile.empty() ? (fs::path(o.context) / "Dockerfile").string() : o.dockerfile;
+  std::error_code ec;
+  if (!fs::is_directory(o.context, ec)) return fail(Errc::invalid_input, "the build context " + o.context + " is not a directory");
+  Bytes text = TRY_CTX(read_file(dockerfile, 16 << 20), "reading " + dockerfile);
+  Dockerfile df = TRY(parse_dockerfile(std::string_view(reinterpret_cast<const char*>(text.data()), text.size())));
+  if (o.network != "bridge" && o.network != "none" && o.network != "host")
+    return fail(Errc::invalid_input, "--network " + o.network + ": say bridge, none or host");
+  BuildCache cache = TRY(BuildCache::open(engine.options().root + "/build-cache"));
+  auto store = TRY(open_router({"dir://" + fs::absolute(engine.options().root + "/blocks").string()}, true));
+  Build b(engine, o, std::move(df), std::move(cache), std::move(store));
+  return b.run();
+}
+
+}  // namespace tiffin::build
