@@ -18,6 +18,7 @@
 #include "build/image_config_steps.hpp"
 #include "build/shell_lexer.hpp"
 #include "common/fd.hpp"
+#include "common/text.hpp"
 #include "engine/user_lookup.hpp"
 #include "flist/content.hpp"
 #include "flist/flist_file.hpp"
@@ -119,10 +120,7 @@ class Build {
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
     for (size_t i = 0; i < before; ++i)
       if (!df_.stages[i].name.empty() && df_.stages[i].name == lower) return i;
-    if (!ref.empty() && std::all_of(ref.begin(), ref.end(), ::isdigit) && ref.size() < 6) {
-      size_t n = std::stoul(ref);
-      if (n < before) return n;
-    }
+    if (auto n = parse_uint<size_t>(ref); n && *n < before) return *n;
     return std::nullopt;
   }
 
@@ -337,10 +335,9 @@ class Build {
     r.dest = dest;
     if (const Flag* c = ins.flag("chmod")) {
       std::string v = TRY_CTX(expand_word(c->value, lk, esc), where(ins));
-      char* end = nullptr;
-      unsigned long mode = std::strtoul(v.c_str(), &end, 8);
-      if (v.empty() || *end || mode > 07777) return fail(Errc::invalid_input, where(ins) + ": --chmod=" + v + ": not an octal mode");
-      r.chmod = static_cast<uint32_t>(mode);
+      auto mode = parse_uint<uint32_t>(v, 8);
+      if (!mode || *mode > 07777) return fail(Errc::invalid_input, where(ins) + ": --chmod=" + v + ": not an octal mode");
+      r.chmod = *mode;
     }
     if (const Flag* c = ins.flag("chown")) {
       auto user = TRY_CTX(chown_ids(st.tree, TRY_CTX(expand_word(c->value, lk, esc), where(ins))), where(ins));
