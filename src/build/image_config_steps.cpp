@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "build/copy_layer.hpp"
@@ -91,10 +92,18 @@ std::string arg_values(const StageScope& scope) {
 Result<std::vector<std::string>> run_argv(const Instruction& ins, const StageScope& scope) {
   if (ins.exec_form) return ins.args;
   std::string line = ins.args.empty() ? "" : ins.args.front();
+  std::vector<std::string> out = scope.shell;
+  // `RUN <<EOF` alone: the heredoc is the script (buildkit runs it with the shell).
+  std::string_view trimmed = line;
+  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back()))) trimmed.remove_suffix(1);
+  while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front()))) trimmed.remove_prefix(1);
+  if (const Heredoc* h = ins.heredocs.size() == 1 ? ins.heredoc_for(trimmed) : nullptr) {
+    out.push_back(h->content);
+    return out;
+  }
   // A heredoc stays a heredoc: the shell reads it (and expands it unless its delimiter was
   // quoted), as buildkit hands it over.
   for (const auto& h : ins.heredocs) line += "\n" + h.content + h.name;
-  std::vector<std::string> out = scope.shell;
   out.push_back(line);
   return out;
 }

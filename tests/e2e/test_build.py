@@ -1,0 +1,244 @@
+"""tiffin build end to end, as root: Dockerfiles written here (every instruction, multi-stage,
+ARG scoping, .dockerignore, whiteouts, heredocs, ONBUILD), RUN steps as real containers of the
+engine, the layer cache (hits, misses after one edited file, --no-cache, builder prune), and
+failures that leave no container, mount or image behind."""
+import json
+import os
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from conftest import needs_root
+from engine import node  # noqa: F401 (fixtures)
+
+pytestmark = needs_root
+
+
+@pytest.fixture
+def base(node, tmp_path):
+    """A local base image: busybox with all its applets, a passwd and a group."""
+    root = tmp_path / "base-rootfs"
+    for d in ["bin", "etc", "tmp", "root", "proc", "sys", "dev", "home/user"]:
+        (root / d).mkdir(parents=True)
+    subprocess.run(["cp", "/bin/busybox", root / "bin/busybox"], check=True)
+    subprocess.run(["/bin/busybox", "--install", "-s", root / "bin"], check=True)
+    for link in (root / "bin").iterdir():  # --install makes absolute links to the host's path
+        if link.is_symlink():
+            link.unlink()
+            link.symlink_to("busybox")
+    (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n")
+    (root / "etc/group").write_text("root:x:0:\nstaff:x:50:\nuser:x:1000:\n")
+    node("import", root, "base:1", "--env", "PATH=/bin", "--cmd", "sh")
+    return "base:1"
+
+
+def build(node, ctx, *flags, rc=0):
+    p = node("build", *flags, ctx, rc=rc, timeout=120)
+    return p.stdout.decode().strip(), p.stderr.decode()
+
+
+def context(tmp_path, dockerfile, files=None, name="ctx"):
+    ctx = tmp_path / name
+    ctx.mkdir(exist_ok=True)
+    (ctx / "Dockerfile").write_text(dockerfile)
+    for path, content in (files or {}).items():
+        (ctx / path).parent.mkdir(parents=True, exist_ok=True)
+        (ctx / path).write_bytes(content if isinstance(content, bytes) else content.encode())
+    return ctx
+
+
+def config(node, ref):
+    return json.loads(node.out("image", "inspect", ref))[0]["Config"]
+
+
+def test_every_instruction(node, base, tmp_path):
+    payload = tmp_path / "payload"
+    (payload / "lib").mkdir(parents=True)
+    (payload / "lib/data.txt").write_text("from the tar\n")
+    with tarfile.open(tmp_path / "payload.tgz", "w:gz") as t:
+        t.add(payload / "lib", arcname="lib")
+    ctx = context(tmp_path, r"""# syntax=docker/dockerfile:1
+ARG BASE=base:1
+FROM ${BASE} AS main
+MAINTAINER someone@example.test
+ARG GREETING=hello
+ENV APP=/srv/app \
+    MODE="production mode"
+ENV LEGACY value with spaces
+LABEL org.example.name="demo" org.example.greeting=$GREETING
+WORKDIR $APP
+WORKDIR sub
+COPY --chown=user:staff --chmod=0640 app.conf ./
+COPY [ "run.sh", "/usr/local/bin/" ]
+ADD payload.tgz /opt/
+COPY <<EOF /etc/motd
+greeting: ${GREETING}
+EOF
+RUN echo "$GREETING from $(pwd) in $MODE" > /greeting && chmod 755 /usr/local/bin/run.sh
+RUN ["/bin/sh", "-c", "echo exec form > /exec"]
+RUN <<SCRIPT
+echo heredoc one > /heredoc
+echo "$GREETING" >> /heredoc
+SCRIPT
+SHELL ["/bin/sh", "-e", "-c"]
+RUN test "$LEGACY" = "value with spaces" && echo shell-changed > /shell
+USER user
+EXPOSE 8080 53/udp 9000-9001
+VOLUME /data /cache
+VOLUME ["/json"]
+STOPSIGNAL SIGQUIT
+HEALTHCHECK --interval=30s --timeout=5s --retries=2 CMD cat /greeting
+ONBUILD RUN echo triggered > /onbuild
+ENTRYPOINT ["/usr/local/bin/run.sh"]
+CMD ["default-arg"]
+""", {"app.conf": "key=value\n", "run.sh": "#!/bin/sh\necho run.sh \"$@\"\n",
+      "payload.tgz": (tmp_path / "payload.tgz").read_bytes()})
+    image_id, err = build(node, ctx, "-t", "demo:1", "-t", "demo:latest", "--build-arg", "GREETING=hi")
+    assert image_id.startswith("sha256:")
+    assert "Successfully tagged demo:1" in err and ": FROM ${BASE} AS main" in err
+
+    c = config(node, "demo:1")
+    assert c["Entrypoint"] == ["/usr/local/bin/run.sh"] and c["Cmd"] == ["default-arg"]
+    assert {"APP=/srv/app", "MODE=production mode", "LEGACY=value with spaces", "PATH=/bin"} <= set(c["Env"])
+    assert not any(e.startswith("GREETING=") for e in c["Env"]), "a build ARG is not the image's environment"
+    assert c["WorkingDir"] == "/srv/app/sub" and c["User"] == "user"
+    assert c["Labels"] == {"org.example.name": "demo", "org.example.greeting": "hi"}
+    assert set(c["ExposedPorts"]) == {"8080/tcp", "53/udp", "9000/tcp", "9001/tcp"}
+    assert set(c["Volumes"]) == {"/data", "/cache", "/json"}
+    assert c["StopSignal"] == "SIGQUIT"
+    h = c["Healthcheck"]
+    assert (h["Test"], h["Interval"], h["Timeout"], h["Retries"]) == (["CMD-SHELL", "cat /greeting"], 30 * 10**9, 5 * 10**9, 2)
+    assert c["OnBuild"] == ["RUN echo triggered > /onbuild"]
+    assert json.loads(node.out("image", "inspect", "demo:latest"))[0]["Id"] == image_id
+
+    assert node.out("run", "--rm", "demo:1") == "run.sh default-arg"
+    files = node.out("run", "--rm", "--entrypoint", "sh", "demo:1", "-c",
+                     "cat /greeting /exec /heredoc /shell /opt/lib/data.txt /etc/motd; stat -c '%a %U:%G' app.conf; "
+                     "stat -c %a /usr/local/bin/run.sh; test -e /opt/payload.tgz || echo no-tar-copy; test -e /onbuild || echo no-trigger")
+    assert files.splitlines() == ["hi from /srv/app/sub in production mode", "exec form", "heredoc one", "hi", "shell-changed",
+                                  "from the tar", "greeting: hi", "640 user:staff", "755", "no-tar-copy", "no-trigger"]
+
+
+def test_multi_stage_copy_from_target_and_unneeded_stages(node, base, tmp_path):
+    ctx = context(tmp_path, """FROM base:1 AS builder
+RUN mkdir -p /out && echo compiled > /out/app.bin && echo build-only > /out/junk
+FROM base:1 AS broken
+RUN echo this stage is never needed; exit 3
+FROM base:1
+COPY --from=builder /out/app.bin /usr/bin/
+COPY --from=0 /out/junk /tmp/
+""")
+    _, err = build(node, ctx, "-t", "multi:1")
+    assert "never needed" not in err
+    assert node.out("run", "--rm", "multi:1", "cat", "/usr/bin/app.bin", "/tmp/junk").splitlines() == ["compiled", "build-only"]
+    assert node.out("run", "--rm", "multi:1", "sh", "-c", "test -e /out || echo no-out") == "no-out"
+    # --target builds the stage asked for and what it needs.
+    build(node, ctx, "--target", "builder", "-t", "multi:builder")
+    assert node.out("run", "--rm", "multi:builder", "cat", "/out/app.bin") == "compiled"
+    _, err = build(node, ctx, "--target", "broken", rc=1)
+    assert "returned a non-zero code: 3" in err
+    assert b"could not be found" in node("build", "--target", "nosuch", ctx, rc=2).stderr
+
+
+def test_arg_scoping(node, base, tmp_path):
+    ctx = context(tmp_path, """ARG VERSION=1
+ARG ONLY_FROM=base:1
+FROM $ONLY_FROM AS first
+RUN echo "[$VERSION][$ONLY_FROM]" > /before
+ARG VERSION
+RUN echo "[$VERSION]" > /after
+ARG LOCAL=default
+ENV FROM_ENV=$LOCAL
+FROM base:1 AS second
+RUN echo "[$LOCAL]" > /other
+FROM first
+COPY --from=second /other /other
+""")
+    build(node, ctx, "-t", "args:1", "--build-arg", "VERSION=2")
+    out = node.out("run", "--rm", "args:1", "cat", "/before", "/after", "/other").splitlines()
+    # A meta ARG is seen in FROM only; redeclared in the stage it has its value; a stage's ARG stays in it.
+    assert out == ["[][]", "[2]", "[]"]
+    assert "FROM_ENV=default" in config(node, "args:1")["Env"]
+    build(node, ctx, "-t", "args:2", "--build-arg", "LOCAL=given")
+    assert "FROM_ENV=given" in config(node, "args:2")["Env"]
+
+
+def test_dockerignore_and_whiteouts(node, base, tmp_path):
+    ctx = context(tmp_path, """FROM base:1
+COPY . /ctx/
+RUN rm /etc/group && rm -r /ctx/keep && mkdir /ctx/keep && echo new > /ctx/keep/fresh
+RUN rm /ctx/app.py
+""", {"app.py": "x", "keep/old": "old", "secret.key": "s", "logs/a.log": "a", "logs/important.log": "i",
+      "node_modules/pkg/index.js": "j", ".dockerignore": "*.key\nlogs/*.log\n!logs/important.log\nnode_modules\n"})
+    build(node, ctx, "-t", "ign:1")
+    listing = node.out("run", "--rm", "ign:1", "find", "/ctx", "/etc").splitlines()
+    assert "/ctx/secret.key" not in listing and "/ctx/logs/a.log" not in listing
+    assert "/ctx/logs/important.log" in listing and "/ctx/Dockerfile" in listing
+    assert not any(p.startswith("/ctx/node_modules") for p in listing)
+    # Deleted in a later RUN: gone; a directory made again holds only what is new.
+    assert "/etc/group" not in listing and "/ctx/app.py" not in listing
+    assert "/ctx/keep/old" not in listing and "/ctx/keep/fresh" in listing
+    # COPY of an ignored file is an error that names it.
+    bad = context(tmp_path, "FROM base:1\nCOPY secret.key /\n", {"secret.key": "s", ".dockerignore": "*.key\n"}, name="bad")
+    _, err = build(node, bad, rc=2)
+    assert "secret.key" in err and "dockerignore" in err
+
+
+def test_failing_run_leaves_nothing_behind(node, base, tmp_path):
+    images = node.out("images", "-q")
+    ctx = context(tmp_path, "FROM base:1\nRUN echo partial > /x\nRUN echo the output; echo to stderr >&2; exit 42\n")
+    _, err = build(node, ctx, "-t", "fails:1", rc=1)
+    assert "the output" in err and "to stderr" in err
+    assert "returned a non-zero code: 42" in err and "Dockerfile:3" in err
+    assert node.container_ids() == []
+    assert node.out("images", "-q") == images, "no intermediate or partial image stays"
+    # Only the base image may still be mounted (the engine keeps an image's mount for reuse).
+    base_id = json.loads(node.out("image", "inspect", base))[0]["Id"].split(":")[-1]
+    mounted = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines() if str(node.run_root) in line]
+    assert all(m.endswith(base_id) for m in mounted), mounted
+    # A Dockerfile the parser refuses: its line and column, exit 2.
+    bad = context(tmp_path, "FROM base:1\nRUN true\nFROBNICATE x\n", name="bad")
+    assert "Dockerfile:3:1" in build(node, bad, rc=2)[1]
+    missing = context(tmp_path, "FROM no-such-image:1\n", name="missing")
+    assert "no such image: no-such-image:1" in build(node, missing, rc=2)[1]
+
+
+def test_cache_hits_misses_no_cache_and_prune(node, base, tmp_path):
+    ctx = context(tmp_path, """FROM base:1
+RUN echo one > /one
+COPY a.txt /a.txt
+RUN cat /a.txt > /copied
+COPY b.txt /b.txt
+RUN cat /b.txt > /copied-b
+""", {"a.txt": "a1", "b.txt": "b1"})
+    first, err = build(node, ctx, "-t", "cache:1")
+    assert err.count("Using cache") == 0 and err.count("Running in") == 3
+    again, err = build(node, ctx, "-t", "cache:1")
+    assert err.count("Using cache") == 3 and "Running in" not in err
+    assert again == first, "the same inputs give the same image"
+    # Touching a file without changing it still hits; editing b.txt reruns only what follows its COPY.
+    os.utime(ctx / "a.txt", (1, 1))
+    (ctx / "b.txt").write_text("b2")
+    _, err = build(node, ctx, "-t", "cache:2")
+    assert err.count("Using cache") == 2 and err.count("Running in") == 1
+    assert node.out("run", "--rm", "cache:2", "cat", "/copied-b") == "b2"
+    _, err = build(node, ctx, "--no-cache", "-t", "cache:3")
+    assert err.count("Running in") == 3
+    du = node.out("builder", "du")
+    assert "Entries: 4" in du
+    assert "Deleted build cache objects: 4" in node.out("builder", "prune", "-f")
+    assert "Entries: 0" in node.out("builder", "du")
+    _, err = build(node, ctx, "-t", "cache:4")
+    assert err.count("Running in") == 3
+    assert node.out("run", "--rm", "cache:4", "cat", "/copied") == "a1"
+
+
+def test_onbuild_triggers_run_in_the_child(node, base, tmp_path):
+    parent = context(tmp_path, "FROM base:1\nONBUILD COPY hello.txt /hello\nONBUILD RUN cat /hello > /seen\n", name="parent")
+    build(node, parent, "-t", "parent:1")
+    child = context(tmp_path, "FROM parent:1\nRUN cat /seen\n", {"hello.txt": "from the child's context"}, name="child")
+    _, err = build(node, child, "-t", "child:1")
+    assert "from the child's context" in err
+    assert config(node, "child:1")["OnBuild"] is None, "triggers do not pass to grandchildren"
