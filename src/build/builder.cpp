@@ -1,11 +1,14 @@
 #include "build/builder.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <fmt/format.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -30,6 +33,36 @@ namespace tiffin::build {
 namespace {
 
 namespace fs = std::filesystem;
+
+// SIGINT, SIGTERM or SIGHUP during a build: the build stops between steps or while a RUN
+// streams, and its destructor removes the step's container and the intermediate images. A
+// handler (not a blocked mask) so that the shims and containers the build starts inherit
+// nothing of it: exec resets handled signals to their defaults.
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_interrupt(int sig) { g_interrupted = sig; }
+
+class InterruptGuard {
+ public:
+  InterruptGuard() {
+    g_interrupted = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &sa, &old_[i]);
+  }
+  ~InterruptGuard() {
+    for (size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &old_[i], nullptr);
+  }
+
+ private:
+  static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+  struct sigaction old_[std::size(kSignals)]{};
+};
+
+Result<void> check_interrupted() {
+  if (int sig = g_interrupted) return fail(Errc::unavailable, fmt::format("build interrupted by signal {}", sig));
+  return {};
+}
 
 // What a stage is while it builds: its tree and config so far, the key of its last step.
 struct StageState {
@@ -179,6 +212,7 @@ class Build {
       TRY(step(i, st, parsed->stages.front().instructions.front()));
     }
     for (const auto& ins : s.instructions) {
+      TRY(check_interrupted());
       say("Step {}/{} : {}", ++step_, total_, ins.original);
       TRY(step(i, st, ins));
     }
@@ -266,6 +300,11 @@ class Build {
 
   Result<int> stream_output(engine::ShimConnection& session) {
     for (;;) {
+      TRY(check_interrupted());
+      if (!session.has_buffered()) {
+        pollfd p{session.fd(), POLLIN, 0};
+        if (::poll(&p, 1, 200) <= 0) continue;  // a timeout or a signal: look at the flag again
+      }
       shim::Message m = TRY(session.receive());
       if (auto* out = std::get_if<shim::Output>(&m)) {
         std::string_view data = out->data;
@@ -533,6 +572,7 @@ Result<BuildResult> build_image(engine::Engine& engine, const BuildOptions& o) {
     return fail(Errc::invalid_input, "--network " + o.network + ": say bridge, none or host");
   BuildCache cache = TRY(BuildCache::open(engine.options().root + "/build-cache"));
   auto store = TRY(open_router({"dir://" + fs::absolute(engine.options().root + "/blocks").string()}, true));
+  InterruptGuard interrupts;
   Build b(engine, o, std::move(df), std::move(cache), std::move(store));
   return b.run();
 }

@@ -4,13 +4,14 @@ engine, the layer cache (hits, misses after one edited file, --no-cache, builder
 failures that leave no container, mount or image behind."""
 import json
 import os
+import signal
 import subprocess
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from conftest import needs_root
+from conftest import TIFFIN, needs_root
 from engine import node  # noqa: F401 (fixtures)
 
 pytestmark = needs_root
@@ -242,3 +243,25 @@ def test_onbuild_triggers_run_in_the_child(node, base, tmp_path):
     _, err = build(node, child, "-t", "child:1")
     assert "from the child's context" in err
     assert config(node, "child:1")["OnBuild"] is None, "triggers do not pass to grandchildren"
+
+
+def test_interrupt_during_run_removes_the_step_container(node, base, tmp_path):
+    images = node.out("images", "-q")
+    ctx = context(tmp_path, "FROM base:1\nRUN echo started; sleep 60\n")
+    p = subprocess.Popen([TIFFIN, "--root", node.root, "--run-root", node.run_root, "--dns-upstream", node.dns_upstream, "build", ctx],
+                         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    try:
+        seen = b""
+        while b"started" not in seen:
+            line = p.stderr.readline()
+            assert line, f"the build ended early: {seen.decode()}"
+            seen += line
+        assert len(node.container_ids()) == 1
+        p.send_signal(signal.SIGINT)
+        assert p.wait(timeout=30) != 0
+        assert b"interrupted" in p.stderr.read()
+    finally:
+        p.kill()
+        p.wait()
+    assert node.container_ids() == []
+    assert node.out("images", "-q") == images
