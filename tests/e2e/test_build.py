@@ -265,3 +265,68 @@ def test_interrupt_during_run_removes_the_step_container(node, base, tmp_path):
         p.wait()
     assert node.container_ids() == []
     assert node.out("images", "-q") == images
+
+
+def python_base(node, tmp_path):
+    """A local base image with the host's python3 (its binary, libraries and standard library)."""
+    import shutil
+    import sys
+    root = tmp_path / "py-rootfs"
+    for d in ["bin", "etc", "tmp", "proc", "sys", "dev", "usr/bin", "usr/lib"]:
+        (root / d).mkdir(parents=True, exist_ok=True)
+    python = Path(os.path.realpath("/usr/bin/python3"))
+    shutil.copy2(python, root / "usr/bin" / python.name)
+    (root / "usr/bin/python3").symlink_to(python.name)
+    shutil.copy2("/bin/busybox", root / "bin/busybox")
+    (root / "bin/sh").symlink_to("busybox")
+    libs = subprocess.run(["ldd", str(python)], capture_output=True, text=True, check=True).stdout
+    for line in libs.splitlines():
+        path = line.split("=>")[-1].split("(")[0].strip()
+        if path.startswith("/"):
+            dest = root / path.lstrip("/")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest)
+    stdlib = Path(f"/usr/lib/python{sys.version_info.major}.{sys.version_info.minor}")
+    shutil.copytree(stdlib, root / "usr/lib" / stdlib.name, symlinks=True,
+                    ignore=shutil.ignore_patterns("test", "__pycache__", "site-packages", "dist-packages", "idlelib", "tkinter"))
+    (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/app:/bin/sh\n")
+    (root / "etc/group").write_text("root:x:0:\napp:x:1000:\n")
+    node("import", root, "pybase:1", "--env", "PATH=/usr/bin:/bin")
+    return "pybase:1"
+
+
+def test_python_web_app_builds_and_serves(node, tmp_path):
+    from conftest import free_port, wait_port
+    python_base(node, tmp_path)
+    ctx = context(tmp_path, """FROM pybase:1
+WORKDIR /app
+COPY requirements.txt .
+RUN python3 -c "import json, http.server; print('dependencies', open('requirements.txt').read().split())"
+COPY app.py .
+RUN python3 -m py_compile app.py && python3 -c "import os; os.chown('/app', 1000, 1000)"
+ENV PORT=8000 GREETING="hello from tiffin build"
+USER app
+EXPOSE 8000
+CMD ["python3", "app.py"]
+""", {"requirements.txt": "json\nhttp.server\n", "app.py": """import http.server, os
+
+class Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = (os.environ["GREETING"] + " as uid " + str(os.getuid()) + "\\n").encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+http.server.HTTPServer(("0.0.0.0", int(os.environ["PORT"])), Hello).serve_forever()
+"""})
+    _, err = build(node, ctx, "-t", "webapp:1")
+    assert "dependencies ['json', 'http.server']" in err
+    port = free_port()
+    node("run", "-d", "--name", "web", "-p", f"127.0.0.1:{port}:8000", "webapp:1")
+    try:
+        wait_port(port)
+        body = subprocess.run(["curl", "-s", "--max-time", "5", f"http://127.0.0.1:{port}/"], capture_output=True, text=True).stdout
+        assert body == "hello from tiffin build as uid 1000\n"
+    finally:
+        node("rm", "-f", "web")
