@@ -252,7 +252,7 @@ def test_interrupt_during_run_removes_the_step_container(node, base, tmp_path):
                          stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     try:
         seen = b""
-        while b"started" not in seen:
+        while not seen.endswith(b"\nstarted\n"):  # the RUN's output, not its step line
             line = p.stderr.readline()
             assert line, f"the build ended early: {seen.decode()}"
             seen += line
