@@ -12,7 +12,7 @@ cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-16 -DTIFFIN_FUZZ=
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only -DNDEBUG" >/dev/null
 # Quiet when it builds; the compiler's errors when it does not (CI shows nothing else).
 build_log="$(mktemp /tmp/tiffin-fuzz-build.XXXXXX)"
-if ! ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz go_template_fuzz cp_extract_fuzz zos_workload_fuzz flake_inputs_fuzz block_batch_fuzz dockerfile_fuzz >"$build_log" 2>&1; then
+if ! ninja -C build-fuzz flist_reader_fuzz tar_import_fuzz layer_apply_fuzz hub_api_fuzz dns_message_fuzz manifest_fuzz api_request_fuzz go_template_fuzz cp_extract_fuzz zos_workload_fuzz flake_inputs_fuzz block_batch_fuzz dockerfile_fuzz shell_lexer_fuzz >"$build_log" 2>&1; then
   grep -E -B2 -A12 'error|FAILED' "$build_log" | head -n 150
   rm -f "$build_log"
   exit 1
@@ -162,8 +162,15 @@ CMD [ "a", ]
 DOCKERFILE
 printf '# escape=`\r\nFROM windows\r\nRUN dir c:\\ `\r\n  && echo done\r\nADD --checksum=sha256:00 https://x/y c:\\\r\n' > "$work/dockerfile/windows"
 
+
+# tiffin build's words (first byte: escape and lexer switches; the word; NUL; a .dockerignore).
+mkdir -p "$work/words"
+printf '\x00${A:-x} ${A##*.} "$B" \x27$S\x27 ${W//\\//:}\0node_modules\n!node_modules/keep\n**/*.log\n# c\n[a-c]?/**/x\n' > "$work/words/plain"
+printf '\x01C:\\path`$A ${U%%%%?} ${N#*}\0/a\n!./a/b/\n*.md\n!README*.md\n' > "$work/words/backtick"
+printf '\x1e\x27q\x27 \\$A ${X:-$A} ${X/a/$R} ${E:?e}\0**\n!*/\\*\n' > "$work/words/heredoc"
+
 status=0
-for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest api_request_fuzz:api go_template_fuzz:tmpl cp_extract_fuzz:cp zos_workload_fuzz:zos flake_inputs_fuzz:flake block_batch_fuzz:batch dockerfile_fuzz:dockerfile; do
+for target in flist_reader_fuzz:fl tar_import_fuzz:tar layer_apply_fuzz:layer hub_api_fuzz:hub dns_message_fuzz:dns manifest_fuzz:manifest api_request_fuzz:api go_template_fuzz:tmpl cp_extract_fuzz:cp zos_workload_fuzz:zos flake_inputs_fuzz:flake block_batch_fuzz:batch dockerfile_fuzz:dockerfile shell_lexer_fuzz:words; do
   name="${target%%:*}"; seeds="$work/${target##*:}"
   echo "fuzz: $name for ${SECONDS_EACH}s"
   if ! "build-fuzz/fuzz/$name" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

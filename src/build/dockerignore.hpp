@@ -25,7 +25,8 @@
 // Where this differs from docker: docker matches through a regular expression built from the
 // pattern, so inside [...] a * or ? is mangled, a \ before a letter is a regexp escape (\d a
 // digit) and a ^ outside [...] an anchor; here those are filepath.Match's plain characters. A
-// reversed range ([z-a]) is refused when the file is read, where docker fails later, walking.
+// reversed range ([z-a]), and a broken class after a * that Go's filepath.Match does not look
+// at, are refused when the file is read, where docker fails later, walking the context.
 #pragma once
 
 #include <span>

@@ -68,6 +68,7 @@ std::string reversed_runes(std::string_view s) {
   return out;
 }
 
+// Matches one pattern against one value; both must outlive it (it keeps views of them).
 class PatternMatcher {
  public:
   // Above this many table cells a pattern is refused rather than matched slowly.
