@@ -44,7 +44,11 @@ Result<std::optional<Tree>> BuildCache::get(const Hash& key) {
   std::string hex = to_hex(key);
   auto q = TRY(sql::Stmt::prepare(db_, "SELECT 1 FROM layers WHERE key = ?"));
   q.bind(1, hex);
-  if (!TRY(q.step())) return std::optional<Tree>();
+  bool found = TRY(q.step());
+  // Ends the read before this connection writes: a read left open while another build's write
+  // commits makes the write fail at once (SQLITE_BUSY_SNAPSHOT, which no busy timeout retries).
+  q.reset();
+  if (!found) return std::optional<Tree>();
   auto layer = load_flist(path_of(hex));
   if (!layer) {  // lost or damaged: a miss, and the entry goes
     TRY(forget(hex));

@@ -8,6 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <csignal>
 #include <cstring>
 #include <ctime>
@@ -88,10 +92,18 @@ Hash chain(const Hash& parent, std::initializer_list<std::string_view> parts) {
 
 std::string short_hex(const Hash& h) { return to_hex(h).substr(0, 12); }
 
+// What one stage's thread builds with: an engine and a cache connection of its own (neither
+// is shared across threads), and the node's store.
+struct Worker {
+  engine::Engine& e;
+  BuildCache cache;
+  std::shared_ptr<Router> store;
+  std::string run_output;  // a RUN's output not yet a whole line
+};
+
 class Build {
  public:
-  Build(engine::Engine& e, const BuildOptions& o, Dockerfile df, BuildCache cache, std::shared_ptr<Router> store)
-      : e_(e), o_(o), df_(std::move(df)), cache_(std::move(cache)), store_(std::move(store)), nonce_(random_hex(8)) {}
+  Build(engine::Engine& e, const BuildOptions& o, Dockerfile df) : e_(e), o_(o), df_(std::move(df)), nonce_(random_hex(8)) {}
 
   ~Build() {
     for (const auto& id : containers_) (void)e_.remove(id, true);
@@ -101,22 +113,85 @@ class Build {
   Result<BuildResult> run() {
     meta_args_ = TRY(meta_arg_values());
     size_t target = TRY(target_stage());
-    std::vector<bool> needed(df_.stages.size(), false);
-    TRY(mark_needed(target, needed));
-    size_t total = 0;
+    needed_.assign(df_.stages.size(), false);
+    deps_.assign(df_.stages.size(), {});
+    TRY(mark_needed(target));
     for (size_t i = 0; i < df_.stages.size(); ++i)
-      if (needed[i]) total += 1 + df_.stages[i].instructions.size();
-    total_ = total;
+      if (needed_[i]) total_ += 1 + df_.stages[i].instructions.size();
     stages_.resize(df_.stages.size());
-    for (size_t i = 0; i <= target; ++i)
-      if (needed[i]) TRY(build_stage(i));
-    return finish(stages_[target]);
+    TRY(build_stages());
+    Worker main = TRY(open_worker(e_));
+    return finish(main, stages_[target]);
   }
 
  private:
   template <class... T>
   void say(fmt::format_string<T...> f, T&&... args) {
-    if (o_.progress) o_.progress(fmt::format(f, std::forward<T>(args)...));
+    if (!o_.progress) return;
+    std::string line = fmt::format(f, std::forward<T>(args)...);
+    std::lock_guard lock(say_mu_);
+    o_.progress(line);
+  }
+
+  Result<Worker> open_worker(engine::Engine& e) const {
+    return Worker{e, TRY(BuildCache::open(e.options().root + "/build-cache")),
+        TRY(open_router({"dir://" + fs::absolute(e.options().root + "/blocks").string()}, true)), {}};
+  }
+
+  // Every needed stage on a thread of its own, each starting once the stages it depends on are
+  // built: independent stages build at the same time. The first failure stops the others
+  // between their steps.
+  Result<void> build_stages() {
+    enum class State { waiting, done, failed };
+    std::vector<State> state(df_.stages.size(), State::waiting);
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<Error> first;
+    auto build_one = [&](size_t i) {
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock,
+            [&] { return first || std::all_of(deps_[i].begin(), deps_[i].end(), [&](size_t d) { return state[d] == State::done; }); });
+        if (first) {
+          state[i] = State::failed;
+          cv.notify_all();
+          return;
+        }
+      }
+      auto r = [&]() -> Result<void> {
+        engine::Engine e = TRY(engine::Engine::open(e_.options()));
+        Worker w = TRY(open_worker(e));
+        return build_stage(w, i);
+      }();
+      std::lock_guard lock(mu);
+      state[i] = r ? State::done : State::failed;
+      if (!r && !first) {
+        first = r.error();
+        abort_ = true;
+      }
+      cv.notify_all();
+    };
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < df_.stages.size(); ++i)
+      if (needed_[i]) threads.emplace_back(build_one, i);
+    for (auto& t : threads) t.join();
+    if (first) return std::unexpected(*first);
+    return {};
+  }
+
+  Result<void> check_stopped() const {
+    TRY(check_interrupted());
+    if (abort_) return fail(Errc::unavailable, "stopped: another stage failed");
+    return {};
+  }
+
+  void note(std::vector<std::string>& list, const std::string& id) {
+    std::lock_guard lock(registry_mu_);
+    list.push_back(id);
+  }
+  void forget(std::vector<std::string>& list, const std::string& id) {
+    std::lock_guard lock(registry_mu_);
+    std::erase(list, id);
   }
 
   // ARGs before the first FROM: their defaults, or the --build-arg given for them.
@@ -162,20 +237,22 @@ class Build {
     return TRY_CTX(expand_word(s.base, env_lookup(meta_args_), df_.directives.escape), where(s.from));
   }
 
-  Result<void> mark_needed(size_t i, std::vector<bool>& needed) {
-    if (needed[i]) return {};
-    needed[i] = true;
-    if (auto dep = stage_named(TRY(base_of(i)), i)) TRY(mark_needed(*dep, needed));
+  // The stages `i` needs (its base, what it copies from), recorded in deps_, transitively.
+  Result<void> mark_needed(size_t i) {
+    if (needed_[i]) return {};
+    needed_[i] = true;
+    if (auto dep = stage_named(TRY(base_of(i)), i)) deps_[i].insert(*dep);
     for (const auto& ins : df_.stages[i].instructions)
       if (const Flag* from = ins.flag("from"); from && (ins.kind == Kind::copy || ins.kind == Kind::add)) {
         auto ref = expand_word(from->value, env_lookup(meta_args_), df_.directives.escape);
         if (!ref) return std::unexpected(std::move(ref.error()).context(where(ins)));
-        if (auto dep = stage_named(*ref, i)) TRY(mark_needed(*dep, needed));
+        if (auto dep = stage_named(*ref, i)) deps_[i].insert(*dep);
       }
+    for (size_t d : deps_[i]) TRY(mark_needed(d));
     return {};
   }
 
-  Result<void> build_stage(size_t i) {
+  Result<void> build_stage(Worker& w, size_t i) {
     const Stage& s = df_.stages[i];
     StageState& st = stages_[i];
     std::string base = TRY(base_of(i));
@@ -190,9 +267,9 @@ class Build {
       st.key = chain(Hash{}, {"FROM scratch"});
       st.tree.nodes[Tree::kRoot].mode = S_IFDIR | 0755;
     } else {
-      auto image = TRY_CTX(e_.resolve_image(base, "missing"), where(s.from));
+      auto image = TRY_CTX(w.e.resolve_image(base, "missing"), where(s.from));
       st.tree = TRY_CTX(load_flist(image.flist), "reading " + base);
-      st.config = TRY(e_.image_config(image));
+      st.config = TRY(w.e.image_config(image));
       st.key = chain(Hash{}, {"FROM", image.id});
       say(" ---> {}", image.id.substr(0, 12));
     }
@@ -209,12 +286,12 @@ class Build {
       if (!parsed || parsed->stages.front().instructions.size() != 1)
         return fail(Errc::invalid_input, where(s.from) + ": the base's ONBUILD trigger '" + text + "' does not parse");
       say("# Executing ONBUILD {}", text);
-      TRY(step(i, st, parsed->stages.front().instructions.front()));
+      TRY(step(w, i, st, parsed->stages.front().instructions.front()));
     }
     for (const auto& ins : s.instructions) {
-      TRY(check_interrupted());
+      TRY(check_stopped());
       say("Step {}/{} : {}", ++step_, total_, ins.original);
-      TRY(step(i, st, ins));
+      TRY(step(w, i, st, ins));
     }
     st.built = true;
     return {};
@@ -222,13 +299,13 @@ class Build {
 
   VarLookup lookup(const StageState& st) const { return env_lookup(scope_env(st.scope, st.config)); }
 
-  Result<void> step(size_t stage, StageState& st, const Instruction& ins) {
+  Result<void> step(Worker& w, size_t stage, StageState& st, const Instruction& ins) {
     ++steps_;
     std::string args = arg_values(st.scope);
     switch (ins.kind) {
-      case Kind::run: return run_step(st, ins, args);
+      case Kind::run: return run_step(w, st, ins, args);
       case Kind::copy:
-      case Kind::add: return copy_step(stage, st, ins, args);
+      case Kind::add: return copy_step(w, stage, st, ins, args);
       default: break;
     }
     auto changed = apply_config_step(ins, st.config, st.scope, df_.directives.escape);
@@ -244,7 +321,7 @@ class Build {
 
   // --- RUN ---------------------------------------------------------------------------------
 
-  Result<void> run_step(StageState& st, const Instruction& ins, const std::string& args) {
+  Result<void> run_step(Worker& w, StageState& st, const Instruction& ins, const std::string& args) {
     std::vector<std::string> argv = TRY_CTX(run_argv(ins, st.scope), where(ins));
     std::string network = o_.network;
     if (const Flag* n = ins.flag("network")) network = n->value == "default" ? o_.network : n->value;
@@ -255,13 +332,13 @@ class Build {
     Hash key = chain(st.key, {"RUN", fmt::format("{}", fmt::join(argv, "\x1f")), args, network, st.config.user, st.config.workdir,
                                  fmt::format("{}", fmt::join(st.config.env, "\x1f"))});
     std::optional<Tree> layer;
-    if (!o_.no_cache) layer = TRY(cache_.get(key));
+    if (!o_.no_cache) layer = TRY(w.cache.get(key));
     if (layer) {
       say(" ---> Using cache");
       ++cached_;
     } else {
-      layer = TRY(run_container(st, ins, argv, network));
-      TRY(cache_.put(key, *layer));
+      layer = TRY(run_container(w, st, ins, argv, network));
+      TRY(w.cache.put(key, *layer));
       ++ran_;
     }
     st.tree = merge({st.tree, *layer}, {});
@@ -271,8 +348,9 @@ class Build {
     return {};
   }
 
-  Result<Tree> run_container(StageState& st, const Instruction& ins, const std::vector<std::string>& argv, const std::string& network) {
-    engine::ImageInfo image = TRY(intermediate_image(st));
+  Result<Tree> run_container(
+      Worker& w, StageState& st, const Instruction& ins, const std::vector<std::string>& argv, const std::string& network) {
+    engine::ImageInfo image = TRY(intermediate_image(w, st));
     engine::ContainerConfig c;
     c.image = image.id;
     c.entrypoint = std::vector<std::string>{};
@@ -282,25 +360,25 @@ class Build {
     c.user = st.config.user;
     c.network = network;
     c.labels["tiffin.build"] = nonce_;
-    std::string id = TRY_CTX(e_.create(c), where(ins));
-    containers_.push_back(id);
+    std::string id = TRY_CTX(w.e.create(c), where(ins));
+    note(containers_, id);
     say(" ---> Running in {}", id.substr(0, 12));
     engine::StartOptions so;
     so.attach = true;
-    auto started = TRY_CTX(e_.start(id, so), where(ins));
-    int code = TRY_CTX(stream_output(*started.session), where(ins));
+    auto started = TRY_CTX(w.e.start(id, so), where(ins));
+    int code = TRY_CTX(stream_output(w, *started.session), where(ins));
     if (code != 0)
       return fail(Errc::io, fmt::format("{}: the command '{}' returned a non-zero code: {}", where(ins), fmt::join(argv, " "), code));
-    engine::ContainerInfo info = TRY(e_.inspect(id));
-    Tree layer = TRY_CTX(e_.container_layer(info, st.tree), where(ins));
-    TRY(e_.remove(id, true));
-    std::erase(containers_, id);
+    engine::ContainerInfo info = TRY(w.e.inspect(id));
+    Tree layer = TRY_CTX(w.e.container_layer(info, st.tree), where(ins));
+    TRY(w.e.remove(id, true));
+    forget(containers_, id);
     return layer;
   }
 
-  Result<int> stream_output(engine::ShimConnection& session) {
+  Result<int> stream_output(Worker& w, engine::ShimConnection& session) {
     for (;;) {
-      TRY(check_interrupted());
+      TRY(check_stopped());
       if (!session.has_buffered()) {
         pollfd p{session.fd(), POLLIN, 0};
         if (::poll(&p, 1, 200) <= 0) continue;  // a timeout or a signal: look at the flag again
@@ -309,14 +387,14 @@ class Build {
       if (auto* out = std::get_if<shim::Output>(&m)) {
         std::string_view data = out->data;
         // Line by line, so the progress callback sees whole lines.
-        run_output_ += data;
+        w.run_output += data;
         size_t nl;
-        while ((nl = run_output_.find('\n')) != std::string::npos) {
-          say("{}", run_output_.substr(0, nl));
-          run_output_.erase(0, nl + 1);
+        while ((nl = w.run_output.find('\n')) != std::string::npos) {
+          say("{}", w.run_output.substr(0, nl));
+          w.run_output.erase(0, nl + 1);
         }
       } else if (auto* exited = std::get_if<shim::Exited>(&m)) {
-        if (!run_output_.empty()) say("{}", std::exchange(run_output_, {}));
+        if (!w.run_output.empty()) say("{}", std::exchange(w.run_output, {}));
         return exited->exit_code;
       } else if (auto* failed = std::get_if<shim::Failed>(&m)) {
         return std::unexpected(failed->error);
@@ -326,24 +404,24 @@ class Build {
 
   // The stage's tree as an image a container can start from: unique to this build (a tag
   // names it), removed when the build ends.
-  Result<engine::ImageInfo> intermediate_image(const StageState& st) {
+  Result<engine::ImageInfo> intermediate_image(Worker& w, const StageState& st) {
     Tree t = st.tree;
     t.config = st.config;
     t.config->onbuild.clear();
     t.tags["tiffin.build"] = nonce_ + "-" + to_hex(st.key);
-    t.routes = merged_routes(t);
-    std::string tmp = e_.options().root + "/images/.build-" + nonce_ + ".fl";
+    t.routes = merged_routes(w, t);
+    std::string tmp = w.e.options().root + "/images/.build-" + nonce_ + "-" + std::to_string(++files_) + ".fl";
     auto saved = save_flist(tmp, t);
-    auto info = saved ? e_.add_image_file(tmp, "build " + nonce_, "") : Result<engine::ImageInfo>(std::unexpected(saved.error()));
+    auto info = saved ? w.e.add_image_file(tmp, "build " + nonce_, "") : Result<engine::ImageInfo>(std::unexpected(saved.error()));
     ::unlink(tmp.c_str());
-    if (info) intermediates_.push_back(info->id);
+    if (info) note(intermediates_, info->id);
     return info;
   }
 
   // The node's store for what the build packs, with the routes the trees already had.
-  std::vector<Route> merged_routes(const Tree& t) const {
+  static std::vector<Route> merged_routes(const Worker& w, const Tree& t) {
     std::vector<Route> out = t.routes;
-    for (const auto& r : store_->routes())
+    for (const auto& r : w.store->routes())
       if (std::none_of(out.begin(), out.end(), [&](const Route& x) { return x.url == r.url && x.start == r.start && x.end == r.end; }))
         out.push_back(r);
     return out;
@@ -351,7 +429,7 @@ class Build {
 
   // --- COPY and ADD ------------------------------------------------------------------------
 
-  Result<void> copy_step(size_t stage, StageState& st, const Instruction& ins, const std::string& args) {
+  Result<void> copy_step(Worker& w, size_t stage, StageState& st, const Instruction& ins, const std::string& args) {
     auto lk = lookup(st);
     char esc = df_.directives.escape;
     CopyRequest r;
@@ -364,7 +442,7 @@ class Build {
     Tree heredocs;
     for (const auto& s : ins.sources()) {
       if (const Heredoc* h = ins.heredoc_for(s)) {
-        TRY(add_heredoc_file(heredocs, *h, lk));
+        TRY(add_heredoc_file(w, heredocs, *h, lk));
         continue;
       }
       sources.push_back(ins.exec_form ? s : TRY_CTX(expand_word(s, lk, esc), where(ins)));
@@ -379,7 +457,7 @@ class Build {
       r.chmod = *mode;
     }
     if (const Flag* c = ins.flag("chown")) {
-      auto user = TRY_CTX(chown_ids(st.tree, TRY_CTX(expand_word(c->value, lk, esc), where(ins))), where(ins));
+      auto user = TRY_CTX(chown_ids(w, st.tree, TRY_CTX(expand_word(c->value, lk, esc), where(ins))), where(ins));
       r.uid = user.first;
       r.gid = user.second;
     }
@@ -396,27 +474,27 @@ class Build {
       Tree extracted;
       if (const Flag* f = ins.flag("from")) {
         std::string ref = TRY_CTX(expand_word(f->value, lk, esc), where(ins));
-        from = TRY_CTX(tree_of(ref, stage), where(ins));
+        from = TRY_CTX(tree_of(w, ref, stage), where(ins));
         r.from_context = false;
       } else {
-        from = TRY(context());
+        from = TRY(context(w));
         if (ins.kind == Kind::add) TRY(check_add_sources(ins, sources));
       }
       Tree copied = TRY_CTX(copy_layer(*from, r, st.tree), where(ins));
-      if (ins.kind == Kind::add && r.from_context) copied = TRY_CTX(extract_tars(*from, r, st.tree, copied), where(ins));
+      if (ins.kind == Kind::add && r.from_context) copied = TRY_CTX(extract_tars(w, *from, r, st.tree, copied), where(ins));
       layer = layer.nodes[Tree::kRoot].children.empty() ? std::move(copied) : merge({layer, copied}, {});
     }
     Hash digest = layer_digest(layer);
     st.key = chain(st.key, {ins.original, args, std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size())});
     Tree merged = merge({st.tree, layer}, {});
-    merged.routes = merged_routes(merged);
+    merged.routes = merged_routes(w, merged);
     st.tree = std::move(merged);
     settle_hardlinks(st.tree);
     say(" ---> {}", short_hex(st.key));
     return {};
   }
 
-  Result<void> add_heredoc_file(Tree& into, const Heredoc& h, const VarLookup& lk) {
+  Result<void> add_heredoc_file(Worker& w, Tree& into, const Heredoc& h, const VarLookup& lk) {
     std::string content = h.content;
     if (h.expand) {
       ShellLexer lexer{df_.directives.escape};
@@ -429,7 +507,7 @@ class Build {
     n.mtime = n.ctime = std::time(nullptr);
     n.size = content.size();
     size_t idx = into.put(Tree::kRoot, std::move(n));
-    BlockWriter writer(*store_, 1, nullptr);
+    BlockWriter writer(*w.store, 1, nullptr);
     for (size_t off = 0, i = 0; off < content.size(); off += kBlockSize, ++i) {
       std::string_view part = std::string_view(content).substr(off, kBlockSize);
       writer.submit(idx, i, Bytes(part.begin(), part.end()));
@@ -448,7 +526,7 @@ class Build {
 
   // ADD: a local tar archive (plain, gzip, bzip2, xz or zstd) is extracted into the
   // destination directory instead of copied.
-  Result<Tree> extract_tars(const Tree& from, const CopyRequest& r, const Tree& below, Tree copied) {
+  Result<Tree> extract_tars(Worker& w, const Tree& from, const CopyRequest& r, const Tree& below, Tree copied) {
     std::string dir = clean_absolute(r.dest);
     if (!dir.ends_with('/')) dir += '/';
     for (const auto& source : r.sources) {
@@ -458,7 +536,7 @@ class Build {
       UniqueFd fd(::open(host.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
       if (!fd || !looks_like_archive(fd.get())) continue;
       Tree archive;
-      TRY_CTX(pack_tar(fd.get(), source, *store_, archive, {0, false, nullptr}), "extracting " + source);
+      TRY_CTX(pack_tar(fd.get(), source, *w.store, archive, {0, false, nullptr}), "extracting " + source);
       // The copy of the archive itself goes: at <dest>/<name>, or at <dest> when that named a file.
       for (const std::string& p : {dir + from.nodes[*at].name, dir.substr(0, dir.size() - 1)})
         if (auto f = copied.find(p); f && copied.nodes[*f].is_reg()) copied.remove(copied.nodes[*f].parent, copied.nodes[*f].name);
@@ -483,11 +561,11 @@ class Build {
     return n == 512 && std::memcmp(head + 257, "ustar", 5) == 0;
   }
 
-  Result<std::pair<uint32_t, uint32_t>> chown_ids(const Tree& tree, const std::string& spec) {
+  Result<std::pair<uint32_t, uint32_t>> chown_ids(const Worker& w, const Tree& tree, const std::string& spec) {
     auto read = [&](const char* path) -> std::string {
       auto at = tree.find(path);
       if (!at || !tree.nodes[*at].is_reg()) return {};
-      auto router = open_routes(merged_routes(tree));
+      auto router = open_routes(merged_routes(w, tree));
       if (!router) return {};
       auto data = read_content(tree.nodes[*at], **router, 4 << 20);
       return data ? std::string(data->begin(), data->end()) : std::string();
@@ -504,28 +582,31 @@ class Build {
   }
 
   // The tree COPY --from reads: an earlier stage's, or an image's.
-  Result<const Tree*> tree_of(const std::string& ref, size_t stage) {
+  Result<const Tree*> tree_of(Worker& w, const std::string& ref, size_t stage) {
     if (auto s = stage_named(ref, stage)) {
       if (!stages_[*s].built) return fail(Errc::internal, "stage " + ref + " was not built");
       return &stages_[*s].tree;
     }
+    std::lock_guard lock(images_mu_);  // held while pulling: one pull of an image per build
     if (auto it = images_.find(ref); it != images_.end()) return &it->second;
-    auto image = TRY(e_.resolve_image(ref, "missing"));
+    auto image = TRY(w.e.resolve_image(ref, "missing"));
     Tree t = TRY_CTX(load_flist(image.flist), "reading " + ref);
     return &images_.emplace(ref, std::move(t)).first->second;
   }
 
-  Result<const Tree*> context() {
-    if (!context_) context_ = TRY(pack_context(o_.context, *store_));
+  // Packed by the first stage that copies from it; the others wait for that.
+  Result<const Tree*> context(Worker& w) {
+    std::lock_guard lock(context_mu_);
+    if (!context_) context_ = TRY(pack_context(o_.context, *w.store));
     return &*context_;
   }
 
   // --- the image ---------------------------------------------------------------------------
 
-  Result<BuildResult> finish(StageState& st) {
+  Result<BuildResult> finish(Worker& w, StageState& st) {
     Tree t = std::move(st.tree);
     t.config = st.config;
-    t.routes = merged_routes(t);
+    t.routes = merged_routes(w, t);
     t.tags.clear();
     std::string tmp = e_.options().root + "/images/.build-" + nonce_ + "-final.fl";
     auto saved = save_flist(tmp, t);
@@ -533,7 +614,7 @@ class Build {
     auto info = saved ? e_.add_image_file(tmp, "build", first_tag) : Result<engine::ImageInfo>(std::unexpected(saved.error()));
     ::unlink(tmp.c_str());
     if (!info) return std::unexpected(info.error());
-    std::erase(intermediates_, info->id);
+    forget(intermediates_, info->id);
     for (size_t i = 1; i < o_.tags.size(); ++i) TRY(e_.tag_image(info->id, o_.tags[i]));
     say("Successfully built {}", info->id.substr(0, 12));
     for (const auto& tag : o_.tags) say("Successfully tagged {}", tag);
@@ -545,19 +626,21 @@ class Build {
     return out;
   }
 
-  engine::Engine& e_;
+  engine::Engine& e_;  // the caller's: the final image, and the clean-up
   const BuildOptions& o_;
   Dockerfile df_;
-  BuildCache cache_;
-  std::shared_ptr<Router> store_;
   std::string nonce_;
   std::vector<std::string> meta_args_;
-  std::vector<StageState> stages_;
+  std::vector<bool> needed_;
+  std::vector<std::set<size_t>> deps_;
+  std::vector<StageState> stages_;  // each written only by its stage's thread
+  std::mutex context_mu_, images_mu_, registry_mu_, say_mu_;
   std::optional<Tree> context_;
   std::map<std::string, Tree> images_;
   std::vector<std::string> containers_, intermediates_;
-  std::string run_output_;
-  size_t step_ = 0, total_ = 0, steps_ = 0, cached_ = 0, ran_ = 0;
+  std::atomic<bool> abort_ = false;
+  std::atomic<size_t> step_ = 0, steps_ = 0, cached_ = 0, ran_ = 0, files_ = 0;
+  size_t total_ = 0;
 };
 
 }  // namespace
@@ -570,10 +653,8 @@ Result<BuildResult> build_image(engine::Engine& engine, const BuildOptions& o) {
   Dockerfile df = TRY(parse_dockerfile(std::string_view(reinterpret_cast<const char*>(text.data()), text.size())));
   if (o.network != "bridge" && o.network != "none" && o.network != "host")
     return fail(Errc::invalid_input, "--network " + o.network + ": say bridge, none or host");
-  BuildCache cache = TRY(BuildCache::open(engine.options().root + "/build-cache"));
-  auto store = TRY(open_router({"dir://" + fs::absolute(engine.options().root + "/blocks").string()}, true));
   InterruptGuard interrupts;
-  Build b(engine, o, std::move(df), std::move(cache), std::move(store));
+  Build b(engine, o, std::move(df));
   return b.run();
 }
 

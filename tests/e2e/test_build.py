@@ -330,3 +330,21 @@ http.server.HTTPServer(("0.0.0.0", int(os.environ["PORT"])), Hello).serve_foreve
         assert body == "hello from tiffin build as uid 1000\n"
     finally:
         node("rm", "-f", "web")
+
+
+def test_independent_stages_build_at_the_same_time(node, base, tmp_path):
+    # Stage a waits for a connection that only stage b makes: built one after the other, a
+    # would wait out its 30 s and fail.
+    from conftest import free_port
+    ctx = context(tmp_path, """FROM base:1 AS a
+ARG PORT
+RUN timeout 30 nc -l -p $PORT > /got
+FROM base:1 AS b
+ARG PORT
+RUN for i in $(seq 1 300); do echo hello | nc 127.0.0.1 $PORT && exit 0; sleep 0.1; done; exit 1
+FROM base:1
+COPY --from=a /got /got
+COPY --from=b /etc/passwd /from-b
+""")
+    build(node, ctx, "--network", "host", "--build-arg", f"PORT={free_port()}", "-t", "parallel:1")
+    assert node.out("run", "--rm", "parallel:1", "cat", "/got") == "hello"

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <thread>
+
 #include "test_support.hpp"
 
 namespace tiffin::build {
@@ -66,6 +69,38 @@ TEST(BuildCache, PruneKeepsTheMostRecentlyUsedUnderTheBound) {
   EXPECT_EQ(cache.prune({})->entries, 2u);  // no bound: everything
   EXPECT_EQ(cache.usage()->entries, 0u);
   EXPECT_FALSE(*cache.get(key(3)));
+}
+
+}  // namespace
+}  // namespace tiffin::build
+
+namespace tiffin::build {
+namespace {
+
+// Parallel stages use the cache from several connections at once: no "database is locked".
+TEST(BuildCache, ConnectionsOnThreadsDoNotLockEachOtherOut) {
+  test::TempDir dir;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures = 0;
+  for (uint8_t t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      auto cache = BuildCache::open(dir / "cache");
+      if (!cache) return void(++failures);
+      for (uint8_t i = 0; i < 50; ++i) {
+        Hash k{};
+        k[0] = t;
+        k[1] = i;
+        if (!cache->put(k, layer_of(i))) ++failures;
+        auto got = cache->get(k);
+        if (!got || !*got) ++failures;
+        Hash other = k;
+        other[0] = static_cast<uint8_t>((t + 1) % 4);
+        if (!cache->get(other)) ++failures;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(BuildCache::open(dir / "cache")->usage()->entries, 200u);
 }
 
 }  // namespace
