@@ -295,11 +295,16 @@ Result<json> network_list_json(engine::Engine& e) {
 
 namespace {
 
+// As docker prints an image's config: empty volumes and labels are null, empty ports, stop
+// signal and shell are left out.
 json image_config_docker(const ImageConfig& c) {
   json j = {{"Entrypoint", nullable(c.entrypoint)}, {"Cmd", nullable(c.cmd)}, {"Env", c.env}, {"WorkingDir", c.workdir}, {"User", c.user},
-      {"ExposedPorts", string_set(c.ports)}, {"Volumes", string_set(c.volumes)}, {"Labels", c.labels}, {"StopSignal", c.stop_signal}};
+      {"Volumes", c.volumes.empty() ? json(nullptr) : string_set(c.volumes)}, {"Labels", c.labels.empty() ? json(nullptr) : json(c.labels)},
+      {"OnBuild", nullable(c.onbuild)}};
+  if (!c.ports.empty()) j["ExposedPorts"] = string_set(c.ports);
+  if (!c.stop_signal.empty()) j["StopSignal"] = c.stop_signal;
+  if (!c.shell.empty()) j["Shell"] = c.shell;
   if (!c.healthcheck.test.empty()) j["Healthcheck"] = healthcheck_json(c.healthcheck);
-  j["OnBuild"] = nullable(c.onbuild);
   return j;
 }
 

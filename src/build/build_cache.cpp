@@ -5,6 +5,7 @@
 
 #include <ctime>
 #include <filesystem>
+#include <functional>
 
 #include "flist/flist_file.hpp"
 
@@ -16,6 +17,17 @@ int64_t now() { return static_cast<int64_t>(::time(nullptr)); }
 uint64_t file_size(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+// A write of its own transaction taken with the write lock first (BEGIN IMMEDIATE): an
+// autocommit write reads first and then upgrades, and when another connection commits in
+// between, SQLite fails it at once (SQLITE_BUSY_SNAPSHOT) instead of waiting.
+Result<void> write(sql::Db& db, const std::function<Result<void>()>& body) {
+  TRY(db.exec("BEGIN IMMEDIATE"));
+  auto r = body();
+  if (r) r = db.exec("COMMIT");
+  if (!r) (void)db.exec("ROLLBACK");
+  return r;
 }
 
 }  // namespace
@@ -54,8 +66,10 @@ Result<std::optional<Tree>> BuildCache::get(const Hash& key) {
     TRY(forget(hex));
     return std::optional<Tree>();
   }
-  auto touch = TRY(sql::Stmt::prepare(db_, "UPDATE layers SET used = ? WHERE key = ?"));
-  TRY(touch.bind(1, now()).bind(2, hex).run());
+  TRY(write(db_, [&]() -> Result<void> {
+    auto touch = TRY(sql::Stmt::prepare(db_, "UPDATE layers SET used = ? WHERE key = ?"));
+    return touch.bind(1, now()).bind(2, hex).run();
+  }));
   return std::optional<Tree>(std::move(*layer));
 }
 
@@ -86,8 +100,10 @@ Result<CacheUsage> BuildCache::usage() {
 
 Result<void> BuildCache::forget(const std::string& key_hex) {
   ::unlink(path_of(key_hex).c_str());
-  auto del = TRY(sql::Stmt::prepare(db_, "DELETE FROM layers WHERE key = ?"));
-  return del.bind(1, key_hex).run();
+  return write(db_, [&]() -> Result<void> {
+    auto del = TRY(sql::Stmt::prepare(db_, "DELETE FROM layers WHERE key = ?"));
+    return del.bind(1, key_hex).run();
+  });
 }
 
 Result<CacheUsage> BuildCache::prune(const PruneOptions& o) {

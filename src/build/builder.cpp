@@ -116,8 +116,13 @@ class Build {
     needed_.assign(df_.stages.size(), false);
     deps_.assign(df_.stages.size(), {});
     TRY(mark_needed(target));
+    // Steps are numbered in the Dockerfile's order, whichever stage prints first.
+    first_step_.assign(df_.stages.size(), 0);
     for (size_t i = 0; i < df_.stages.size(); ++i)
-      if (needed_[i]) total_ += 1 + df_.stages[i].instructions.size();
+      if (needed_[i]) {
+        first_step_[i] = total_ + 1;
+        total_ += 1 + df_.stages[i].instructions.size();
+      }
     stages_.resize(df_.stages.size());
     TRY(build_stages());
     Worker main = TRY(open_worker(e_));
@@ -256,7 +261,8 @@ class Build {
     const Stage& s = df_.stages[i];
     StageState& st = stages_[i];
     std::string base = TRY(base_of(i));
-    say("Step {}/{} : {}", ++step_, total_, s.from.original);
+    size_t number = first_step_[i];
+    say("Step {}/{} : {}", number, total_, s.from.original);
     if (!o_.platform.empty() && o_.platform != "linux/amd64" && o_.platform != "linux/x86_64")
       return fail(Errc::unsupported, where(s.from) + ": only the host's platform (linux/amd64) can be built, not " + o_.platform);
     if (auto stage = stage_named(base, i)) {
@@ -277,6 +283,7 @@ class Build {
     st.tree.signatures.clear();
     st.tree.profile.clear();
     st.scope.cmd_from_base = true;
+    if (!st.config.shell.empty()) st.scope.shell = st.config.shell;  // SHELL carries over from the base
     st.scope.meta_args = meta_args_;
     st.scope.build_args = o_.build_args;
     // The base's ONBUILD triggers run first, as instructions of this stage.
@@ -290,7 +297,7 @@ class Build {
     }
     for (const auto& ins : s.instructions) {
       TRY(check_stopped());
-      say("Step {}/{} : {}", ++step_, total_, ins.original);
+      say("Step {}/{} : {}", ++number, total_, ins.original);
       TRY(step(w, i, st, ins));
     }
     st.built = true;
@@ -639,7 +646,8 @@ class Build {
   std::map<std::string, Tree> images_;
   std::vector<std::string> containers_, intermediates_;
   std::atomic<bool> abort_ = false;
-  std::atomic<size_t> step_ = 0, steps_ = 0, cached_ = 0, ran_ = 0, files_ = 0;
+  std::vector<size_t> first_step_;  // each stage's FROM's step number
+  std::atomic<size_t> steps_ = 0, cached_ = 0, ran_ = 0, files_ = 0;
   size_t total_ = 0;
 };
 

@@ -98,14 +98,8 @@ struct Copier {
       size_t parent = TRY(ensure_parents(parts));
       std::string path = "/";
       for (size_t i = 0; i < parts.size(); ++i) path += (i ? "/" : "") + parts[i];
-      auto existing = below.find(path);
-      if (existing && below.nodes[*existing].is_dir()) {
-        at = ensure_dir(parent, parts.back(), path);
-      } else {
-        Node d = copy_of(from.nodes[src]);
-        d.name = parts.back();
-        at = layer.put(parent, std::move(d));
-      }
+      // docker makes the destination as any missing directory (0755), not with the source's mode.
+      at = ensure_dir(parent, parts.back(), path);
     }
     for (const auto& [name, child] : from.nodes[src].children) TRY(put(at, name, child));
     return {};

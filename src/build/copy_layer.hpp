@@ -6,7 +6,8 @@
 // docker's rules (the Dockerfile reference, COPY):
 //  - a source is a path relative to the source's root ("/a" = "a"); one with * ? [ is a pattern
 //    matched component by component (a * never crosses '/'); a pattern must match something;
-//  - a directory's contents are copied, not the directory itself;
+//  - a directory's contents are copied, not the directory itself (a destination it makes is a
+//    new directory like any other, 0755);
 //  - with several sources, the destination must end with '/'; a destination ending with '/',
 //    or naming a directory that exists in the stage, receives each source by its base name;
 //  - files keep their mode and times; --chmod replaces the permission bits of everything

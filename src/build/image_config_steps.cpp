@@ -14,9 +14,11 @@ namespace {
 
 std::string key_of(const std::string& entry) { return entry.substr(0, entry.find('=')); }
 
+// docker replaces a variable where it is, and appends a new one.
 void set_env(std::vector<std::string>& env, const std::string& key, const std::string& value) {
-  std::erase_if(env, [&](const std::string& e) { return key_of(e) == key; });
-  env.push_back(key + "=" + value);
+  auto it = std::find_if(env.begin(), env.end(), [&](const std::string& e) { return key_of(e) == key; });
+  if (it != env.end()) *it = key + "=" + value;
+  else env.push_back(key + "=" + value);
 }
 
 // A form docker stores for CMD, ENTRYPOINT and HEALTHCHECK: exec as it is, shell after SHELL.
@@ -171,7 +173,10 @@ Result<ConfigStepEffect> apply_config_step(const Instruction& ins, ImageConfig& 
       // docker: a CMD the base image set does not survive a new ENTRYPOINT.
       if (scope.cmd_from_base) config.cmd.clear();
       break;
-    case Kind::shell: scope.shell = ins.args; break;
+    case Kind::shell:
+      scope.shell = ins.args;
+      config.shell = ins.args;
+      break;
     case Kind::stopsignal: config.stop_signal = TRY(word(ins.args.front())); break;
     case Kind::healthcheck: {
       const auto& h = *ins.health;

@@ -61,6 +61,9 @@ Result<ResolvedUser> resolve_user(std::string_view spec, std::string_view passwd
           std::find(u.additional_gids.begin(), u.additional_gids.end(), *gid) == u.additional_gids.end())
         u.additional_gids.push_back(*gid);
     }
+    // A user no group lists still has its own group as a supplementary one (runc's rule, so
+    // `id` shows groups=1000 under docker too).
+    if (u.additional_gids.empty()) u.additional_gids.push_back(u.gid);
   }
   return u;
 }

@@ -1,7 +1,8 @@
 // docker's --user: name|uid[:group|gid], resolved against the container's /etc/passwd and
 // /etc/group (their text, read by the caller without following symlinks out of the rootfs).
 // A numeric uid needs no passwd entry; its primary group is the entry's when there is one, else
-// 0. The user's supplementary groups are those of /etc/group that list its name.
+// 0. The user's supplementary groups are those of /etc/group that list its name; a user that
+// none lists has its primary group as its one supplementary group (as runc gives it).
 #pragma once
 
 #include <cstdint>

@@ -36,10 +36,12 @@ struct ImageConfig {
   Healthcheck healthcheck;
   // ONBUILD triggers (docker's OnBuild): instructions a build FROM this image runs first.
   std::vector<std::string> onbuild;
+  // SHELL (docker's Shell): what shell forms of RUN, CMD and ENTRYPOINT run with in builds FROM it.
+  std::vector<std::string> shell;
 
   bool empty() const {
     return entrypoint.empty() && cmd.empty() && env.empty() && workdir.empty() && user.empty() && ports.empty() && volumes.empty() &&
-           labels.empty() && stop_signal.empty() && healthcheck.test.empty() && onbuild.empty();
+           labels.empty() && stop_signal.empty() && healthcheck.test.empty() && onbuild.empty() && shell.empty();
   }
   bool operator==(const ImageConfig&) const = default;
 };

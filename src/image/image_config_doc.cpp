@@ -58,6 +58,7 @@ Result<ImageConfigDocument> parse_image_config(std::span<const uint8_t> body) {
     ic.labels = TRY(jf::string_map(*c, "Labels", cw));
     ic.stop_signal = TRY(jf::string(*c, "StopSignal", cw));
     ic.onbuild = TRY(jf::strings(*c, "OnBuild", cw));
+    ic.shell = TRY(jf::strings(*c, "Shell", cw));
     if (const json* h = jf::field(*c, "Healthcheck")) ic.healthcheck = TRY(healthcheck_from_docker(*h, "image config: Healthcheck"));
   }
   return doc;

@@ -43,6 +43,7 @@ Bytes image_config_json(const ImageConfig& c, const std::vector<std::string>& di
   if (!c.labels.empty()) cfg["Labels"] = c.labels;
   if (!c.stop_signal.empty()) cfg["StopSignal"] = c.stop_signal;
   if (!c.onbuild.empty()) cfg["OnBuild"] = c.onbuild;
+  if (!c.shell.empty()) cfg["Shell"] = c.shell;
   if (!c.healthcheck.test.empty())
     cfg["Healthcheck"] = {{"Test", c.healthcheck.test}, {"Interval", c.healthcheck.interval_ns}, {"Timeout", c.healthcheck.timeout_ns},
         {"StartPeriod", c.healthcheck.start_period_ns}, {"Retries", c.healthcheck.retries}};

@@ -212,7 +212,7 @@ SCENARIOS = [
         S("run", "-d", "--name", "pg", *NONET, "{img}", "sleep", "1000"),
         S("exec", "-u", "1000", "pg", "id"),
         S("rm", "-f", "pg"),
-    ], xfail="a user's supplementary groups: docker gives uid 1000 (no group lists it) groups=1000, tiffin none"),
+    ]),
     Scenario("top", [
         S("run", "-d", "--name", "pt", *NONET, "{img}", "sleep", "1000"),
         S("top", "pt", pick=first_line),

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "test_support.hpp"
@@ -81,25 +81,30 @@ namespace {
 TEST(BuildCache, ConnectionsOnThreadsDoNotLockEachOtherOut) {
   test::TempDir dir;
   std::vector<std::thread> threads;
-  std::atomic<int> failures = 0;
+  std::mutex mu;
+  std::vector<std::string> failures;
+  auto failed = [&](const std::string& what, const Error& e) {
+    std::lock_guard lock(mu);
+    failures.push_back(what + ": " + e.message);
+  };
   for (uint8_t t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
       auto cache = BuildCache::open(dir / "cache");
-      if (!cache) return void(++failures);
+      if (!cache) return failed("open", cache.error());
       for (uint8_t i = 0; i < 50; ++i) {
         Hash k{};
         k[0] = t;
         k[1] = i;
-        if (!cache->put(k, layer_of(i))) ++failures;
-        auto got = cache->get(k);
-        if (!got || !*got) ++failures;
+        if (auto r = cache->put(k, layer_of(i)); !r) failed("put", r.error());
+        if (auto got = cache->get(k); !got) failed("get", got.error());
+        else if (!*got) failed("get", Error{Errc::not_found, 0, "a miss"});
         Hash other = k;
         other[0] = static_cast<uint8_t>((t + 1) % 4);
-        if (!cache->get(other)) ++failures;
+        if (auto r = cache->get(other); !r) failed("get", r.error());
       }
     });
   for (auto& th : threads) th.join();
-  EXPECT_EQ(failures, 0);
+  EXPECT_TRUE(failures.empty()) << failures.size() << " failures, the first: " << (failures.empty() ? "" : failures.front());
   EXPECT_EQ(BuildCache::open(dir / "cache")->usage()->entries, 200u);
 }
 

@@ -70,6 +70,7 @@ TEST(CopyLayer, ADirectoryCopiesItsContents) {
   EXPECT_TRUE(t.find("/opt/main.py"));
   EXPECT_TRUE(t.find("/opt/data/x.txt"));
   EXPECT_FALSE(t.find("/opt/app"));
+  EXPECT_EQ(t.nodes[*t.find("/opt")].mode, S_IFDIR | 0755u);  // made as docker makes it, not with app's 0750
   EXPECT_EQ(t.nodes[*t.find("/opt/util.py")].mode, S_IFREG | 0600u);
   // "." is the whole context.
   Tree all = apply(req({"."}, "/ctx"));

@@ -33,6 +33,13 @@ TEST(ConfigSteps, EnvWordsSeeTheValuesFromBeforeTheInstruction) {
   EXPECT_EQ(a.config.env, (std::vector<std::string>{"A=2", "B=1", "C=1x", "D=2 and more"}));
 }
 
+TEST(ConfigSteps, EnvReplacesAVariableWhereItIs) {
+  ImageConfig base;
+  base.env = {"PATH=/bin", "HOME=/root"};
+  auto a = apply_all("ENV APP=/srv\nENV PATH=/usr/local/bin:$PATH\n", {}, base);
+  EXPECT_EQ(a.config.env, (std::vector<std::string>{"PATH=/usr/local/bin:/bin", "HOME=/root", "APP=/srv"}));
+}
+
 TEST(ConfigSteps, ArgsTakeBuildArgsThenDefaultsThenMetaValues) {
   StageScope scope;
   scope.build_args = {{"GIVEN", "from-cli"}};
@@ -80,6 +87,7 @@ TEST(ConfigSteps, EntrypointDropsTheBasesCmdButNotTheStages) {
   EXPECT_EQ(a.config.entrypoint, (std::vector<std::string>{"/bin/sh", "-c", "/run $X"}));  // the shell expands it
   auto b = apply_all("SHELL [\"/bin/bash\", \"-ec\"]\nCMD echo hi\n");
   EXPECT_EQ(b.config.cmd, (std::vector<std::string>{"/bin/bash", "-ec", "echo hi"}));
+  EXPECT_EQ(b.config.shell, (std::vector<std::string>{"/bin/bash", "-ec"}));  // docker's Config.Shell
 }
 
 TEST(ConfigSteps, RunArgvForEveryForm) {

@@ -63,7 +63,8 @@ TEST(UserLookup, DockersForms) {
   EXPECT_EQ(resolve_user("1000", kPasswd, kGroup).value(), (ResolvedUser{1000, 100, {10, 29}}));
   EXPECT_EQ(resolve_user("4242", kPasswd, kGroup).value(), (ResolvedUser{4242, 0, {}})) << "no entry needed";
   EXPECT_EQ(resolve_user("alice:wheel", kPasswd, kGroup).value(), (ResolvedUser{1000, 10, {29}}));
-  EXPECT_EQ(resolve_user("0:7", kPasswd, kGroup).value(), (ResolvedUser{0, 7, {}}));
+  EXPECT_EQ(resolve_user("0:7", kPasswd, kGroup).value(), (ResolvedUser{0, 7, {7}})) << "no group lists root: its own";
+  EXPECT_EQ(resolve_user("root", kPasswd, kGroup).value(), (ResolvedUser{0, 0, {0}}));
 }
 
 TEST(UserLookup, WhatIsMissingOrMalformedIsSaid) {
