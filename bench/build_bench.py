@@ -105,7 +105,7 @@ def edit(ctx, n):
     (ctx / "app/f07.txt").write_text(f"edited {n} {time.time()}\n")
 
 
-# ---- the three builders, behind one shape: setup(base), build(ctx, tag), clear(), cache_bytes(), store_bytes(), stop()
+# ---- the three builders, behind one shape: setup(base), build(ctx, tag), clear(), cache_text(), store_bytes(), stop()
 
 class Tiffin:
     name = "tiffin"
