@@ -39,6 +39,8 @@ PACKAGES=(
   wireguard-go wireguard-tools radvd
   # the engine's benchmark peer (issue 5): dockerd, started by bench/engine_bench.py itself
   docker.io
+  # the build benchmark's second peer (bench/build_bench.py): buildah bud --layers
+  buildah
   # OCI images (issue 15): a real registry (Distribution), skopeo to push and convert archives,
   # umoci to unpack layouts as the reference for conversion
   docker-registry skopeo umoci
