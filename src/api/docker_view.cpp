@@ -349,7 +349,7 @@ json image_inspect_json(engine::Engine& e, const engine::ImageInfo& info) {
   engine::FlistSigner signer = image_signer(e, info);
   return {{"Id", "sha256:" + info.id}, {"RepoTags", repo_tags(info.tags)}, {"RepoDigests", repo_digests(info)}, {"Parent", ""},
       {"Comment", ""}, {"Source", info.source}, {"Created", rfc3339(info.created)}, {"Size", info.size}, {"VirtualSize", info.size},
-      {"Os", "linux"}, {"Architecture", host_architecture()}, {"Author", ""}, {"Config", image_config_docker(cfg)},
+      {"Os", "linux"}, {"Architecture", host_architecture()}, {"Author", cfg.author}, {"Config", image_config_docker(cfg)},
       {"RootFS", {{"Type", "flist"}}}, {"GraphDriver", {{"Name", "flist"}, {"Data", {{"Flist", info.flist}}}}}, {"Flist", info.flist},
       {"TiffinSigner", signer.key}, {"TiffinSignerTrusted", signer.trusted}};
 }

@@ -191,7 +191,7 @@ Result<ConfigStepEffect> apply_config_step(const Instruction& ins, ImageConfig& 
       break;
     }
     case Kind::onbuild: config.onbuild.push_back(onbuild_expression(ins)); break;
-    case Kind::maintainer: break;  // deprecated: docker keeps it as the image's author, which tiffin's config has not
+    case Kind::maintainer: config.author = TRY(word(ins.args.front())); break;  // deprecated; docker's image Author
     case Kind::from:
     case Kind::run:
     case Kind::copy:

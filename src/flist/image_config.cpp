@@ -31,6 +31,7 @@ std::string image_config_to_json(const ImageConfig& c) {
   if (!c.stop_signal.empty()) j["stop_signal"] = c.stop_signal;
   if (!c.onbuild.empty()) j["onbuild"] = c.onbuild;
   if (!c.shell.empty()) j["shell"] = c.shell;
+  if (!c.author.empty()) j["author"] = c.author;
   if (!c.healthcheck.test.empty())
     j["healthcheck"] = {{"test", c.healthcheck.test}, {"interval", c.healthcheck.interval_ns}, {"timeout", c.healthcheck.timeout_ns},
         {"start_period", c.healthcheck.start_period_ns}, {"retries", c.healthcheck.retries}};
@@ -67,6 +68,7 @@ Result<ImageConfig> image_config_from_json(std::string_view text) {
   TRY(string("stop_signal", c.stop_signal));
   TRY(strings("onbuild", c.onbuild));
   TRY(strings("shell", c.shell));
+  TRY(string("author", c.author));
   if (j.contains("labels") && !j["labels"].is_null()) {
     if (!j["labels"].is_object()) return fail(Errc::invalid_input, "image config: 'labels' must be an object of strings");
     for (const auto& [k, v] : j["labels"].items()) {

@@ -38,10 +38,11 @@ struct ImageConfig {
   std::vector<std::string> onbuild;
   // SHELL (docker's Shell): what shell forms of RUN, CMD and ENTRYPOINT run with in builds FROM it.
   std::vector<std::string> shell;
+  std::string author;  // MAINTAINER (docker's image Author)
 
   bool empty() const {
     return entrypoint.empty() && cmd.empty() && env.empty() && workdir.empty() && user.empty() && ports.empty() && volumes.empty() &&
-           labels.empty() && stop_signal.empty() && healthcheck.test.empty() && onbuild.empty() && shell.empty();
+           labels.empty() && stop_signal.empty() && healthcheck.test.empty() && onbuild.empty() && shell.empty() && author.empty();
   }
   bool operator==(const ImageConfig&) const = default;
 };

@@ -43,6 +43,7 @@ Result<ImageConfigDocument> parse_image_config(std::span<const uint8_t> body) {
     for (const auto& d : doc.diff_ids) TRY_CTX(validate_digest(d), where + ": rootfs.diff_ids");
   }
 
+  doc.config.author = TRY(jf::string(j, "author", where));
   if (const json* c = jf::field(j, "config")) {
     if (!c->is_object()) return jf::wrong(where, "config", "an object");
     const std::string cw = where + ": config";

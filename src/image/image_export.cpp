@@ -50,6 +50,7 @@ Bytes image_config_json(const ImageConfig& c, const std::vector<std::string>& di
   if (c.healthcheck.start_interval_ns) cfg["Healthcheck"]["StartInterval"] = c.healthcheck.start_interval_ns;
   nlohmann::ordered_json j = {{"architecture", platform.architecture}, {"os", platform.os}};
   if (!platform.variant.empty()) j["variant"] = platform.variant;
+  if (!c.author.empty()) j["author"] = c.author;
   j["config"] = cfg;
   j["rootfs"] = {{"type", "layers"}, {"diff_ids", diff_ids}};
   std::string text = j.dump();
