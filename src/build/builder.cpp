@@ -43,7 +43,8 @@ extern "C" void on_interrupt(int sig) { g_interrupted = sig; }
 
 class InterruptGuard {
  public:
-  InterruptGuard() {
+  explicit InterruptGuard(bool active) : active_(active) {
+    if (!active_) return;
     g_interrupted = 0;
     struct sigaction sa {};
     sa.sa_handler = on_interrupt;
@@ -51,16 +52,20 @@ class InterruptGuard {
     for (size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &sa, &old_[i]);
   }
   ~InterruptGuard() {
+    if (!active_) return;
     for (size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &old_[i], nullptr);
   }
 
  private:
   static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+  bool active_;
   struct sigaction old_[std::size(kSignals)]{};
 };
 
-Result<void> check_interrupted() {
-  if (int sig = g_interrupted) return fail(Errc::unavailable, fmt::format("build interrupted by signal {}", sig));
+Result<void> check_interrupted(const BuildOptions& o) {
+  if (int sig = o.handle_signals ? static_cast<int>(g_interrupted) : 0)
+    return fail(Errc::unavailable, fmt::format("build interrupted by signal {}", sig));
+  if (o.cancelled && o.cancelled()) return fail(Errc::unavailable, "build cancelled");
   return {};
 }
 
@@ -212,7 +217,7 @@ class Build {
       TRY(step(i, st, parsed->stages.front().instructions.front()));
     }
     for (const auto& ins : s.instructions) {
-      TRY(check_interrupted());
+      TRY(check_interrupted(o_));
       say("Step {}/{} : {}", ++step_, total_, ins.original);
       TRY(step(i, st, ins));
     }
@@ -300,7 +305,7 @@ class Build {
 
   Result<int> stream_output(engine::ShimConnection& session) {
     for (;;) {
-      TRY(check_interrupted());
+      TRY(check_interrupted(o_));
       if (!session.has_buffered()) {
         pollfd p{session.fd(), POLLIN, 0};
         if (::poll(&p, 1, 200) <= 0) continue;  // a timeout or a signal: look at the flag again
@@ -524,6 +529,7 @@ class Build {
 
   Result<BuildResult> finish(StageState& st) {
     Tree t = std::move(st.tree);
+    for (const auto& [k, v] : o_.labels) st.config.labels[k] = v;
     t.config = st.config;
     t.routes = merged_routes(t);
     t.tags.clear();
@@ -572,7 +578,7 @@ Result<BuildResult> build_image(engine::Engine& engine, const BuildOptions& o) {
     return fail(Errc::invalid_input, "--network " + o.network + ": say bridge, none or host");
   BuildCache cache = TRY(BuildCache::open(engine.options().root + "/build-cache"));
   auto store = TRY(open_router({"dir://" + fs::absolute(engine.options().root + "/blocks").string()}, true));
-  InterruptGuard interrupts;
+  InterruptGuard interrupts(o.handle_signals);
   Build b(engine, o, std::move(df), std::move(cache), std::move(store));
   return b.run();
 }
