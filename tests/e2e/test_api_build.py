@@ -1,9 +1,10 @@
 """POST /build through `tiffin serve`, as root: the real docker CLI 28 with its classic builder
 (DOCKER_BUILDKIT=0) building a multi-step Dockerfile on a local base image, its output lines,
-`-q`, a failing RUN's exit code and message; docker-compose's `build:`; hostile context tars
-sent by hand (`..`, an absolute symlink and a file through it, a Dockerfile that is a symlink
-out) refused or contained with nothing written outside; a client that leaves mid-build stops
-the build; the private context directory is gone after every request."""
+`-q`, an 80 MiB context (past the in-memory body limit), a failing RUN's exit code and message;
+docker-compose's `build:`; hostile context tars sent by hand (`..`, an absolute symlink and a
+file through it, a Dockerfile that is a symlink out) refused or contained with nothing written
+outside; a client that leaves mid-build stops the build; the private context directory is gone
+after every request."""
 import io
 import json
 import os
@@ -77,6 +78,16 @@ CMD ["sh", "-c", "cat made greeting.txt"]
     assert serve.out("run", "--rm", "--network", "none", "x:first", "cat", "/which") == "first"
     assert leftovers(node) == []
     assert node.container_ids() == []
+
+
+def test_a_context_beyond_the_in_memory_body_limit(serve, node, base, tmp_path):
+    """The context is spooled to a file, not memory: past the 64 MiB every other body gets."""
+    ctx = context(tmp_path, "FROM base:1\nCOPY big /big\nCMD [\"sh\", \"-c\", \"wc -c < /big\"]\n")
+    with open(ctx / "big", "wb") as f:
+        f.truncate(80 << 20)
+    serve.docker("build", "-q", "-t", "big:1", ctx, timeout=180)
+    assert serve.out("run", "--rm", "--network", "none", "big:1") == str(80 << 20)
+    assert leftovers(node) == []
 
 
 def test_failing_run_gives_its_exit_code(serve, node, base, tmp_path):
