@@ -357,27 +357,65 @@ class Server final : public ApiServer {
     asio::write(stream, asio::buffer(text), ec);
   }
 
+  // An unnamed file for a request body, gone when closed.
+  Result<UniqueFd> spool_file() {
+    std::string dir = opts_.engine.root + "/tmp";
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return fail_errno("making " + dir);
+    UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    if (fd) return fd;
+    std::string path = dir + "/api-body-XXXXXX";  // a filesystem without O_TMPFILE
+    fd.reset(::mkostemp(path.data(), O_CLOEXEC));
+    if (!fd) return fail_errno("making a file in " + dir);
+    ::unlink(path.c_str());
+    return fd;
+  }
+
+  // The rest of a request whose head `head` holds, into `fd`, at most `limit` bytes; every
+  // chunk that arrives gives the client the request timeout again.
+  template <class Stream>
+  beast::error_code spool_body(
+      Stream& stream, beast::flat_buffer& buf, http::request_parser<http::empty_body>& head, int fd, uint64_t limit, Session& s) {
+    http::request_parser<http::buffer_body> p(std::move(head));
+    p.body_limit(limit);
+    std::vector<char> chunk(1 << 16);
+    beast::error_code ec;
+    while (!p.is_done()) {
+      p.get().body().data = chunk.data();
+      p.get().body().size = chunk.size();
+      http::read(stream, buf, p, ec);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) return ec;
+      size_t got = chunk.size() - p.get().body().size;
+      if (got && !write_all(fd, {reinterpret_cast<const uint8_t*>(chunk.data()), got}))
+        return boost::system::errc::make_error_code(boost::system::errc::no_space_on_device);
+      s.touch(opts_.request_timeout);
+    }
+    ::lseek(fd, 0, SEEK_SET);
+    return {};
+  }
+
   template <class Stream>
   void exchange(Stream& stream, Session& s) {
     beast::flat_buffer buf;
+    auto read_failed = [&](const beast::error_code& ec) {
+      if (ec == http::error::body_limit) write_error(stream, 413, "request body too large");
+      else if (ec == http::error::header_limit) write_error(stream, 431, "request header too large");
+      else if (ec == boost::system::errc::no_space_on_device) write_error(stream, 507, "spooling the request body: no space left");
+      else if (ec != http::error::end_of_stream && ec != asio::error::eof && ec != asio::error::connection_reset &&
+               ec != asio::error::operation_aborted && ec != asio::error::broken_pipe && ec != asio::error::bad_descriptor)
+        write_error(stream, 400, "malformed request: " + ec.message());
+    };
     for (;;) {
       s.touch(opts_.request_timeout);
-      http::request_parser<http::string_body> parser;
-      parser.header_limit(static_cast<uint32_t>(opts_.max_header));
-      parser.body_limit(opts_.max_body);
+      // The head first: where the body goes depends on the route (a build context is spooled
+      // to a file, everything else is read into memory).
+      http::request_parser<http::empty_body> head;
+      head.header_limit(static_cast<uint32_t>(opts_.max_header));
       beast::error_code ec;
-      http::read(stream, buf, parser, ec);
-      if (ec) {
-        if (ec == http::error::body_limit) write_error(stream, 413, "request body too large");
-        else if (ec == http::error::header_limit) write_error(stream, 431, "request header too large");
-        else if (ec != http::error::end_of_stream && ec != asio::error::eof && ec != asio::error::connection_reset &&
-                 ec != asio::error::operation_aborted && ec != asio::error::broken_pipe && ec != asio::error::bad_descriptor)
-          write_error(stream, 400, "malformed request: " + ec.message());
-        return;
-      }
-      s.deadline = 0;  // busy: the reaper leaves handlers and streams alone
-      auto& req = parser.get();
-      std::string target(req.target());
+      http::read_header(stream, buf, head, ec);
+      if (ec) return read_failed(ec);
+      const auto& h = head.get();
+      std::string target(h.target());
       size_t q = target.find('?');
       auto split = split_version(target.substr(0, q));
       if (!split) {
@@ -385,21 +423,41 @@ class Server final : public ApiServer {
         return;
       }
       Request r;
-      r.method = std::string(req.method_string());
+      r.method = std::string(h.method_string());
       r.version = split->version;
       r.path = split->path;
       r.local = s.local;
-      r.authorization = std::string(req[http::field::authorization]);
+      r.authorization = std::string(h[http::field::authorization]);
       if (s.zos_only && !r.path.starts_with("/zos/")) {
         write_error(stream, 404, "this listener serves the Zero-OS API (/zos/v1) only");
         return;
       }
       if (q != std::string::npos) r.query = parse_query(std::string_view(target).substr(q + 1));
-      r.content_type = std::string(req[http::field::content_type]);
-      r.wants_upgrade = beast::iequals(req[http::field::upgrade], "tcp");
-      r.body = std::move(req.body());
-      bool keep_alive = req.keep_alive();
-      bool head = r.method == "HEAD";
+      r.content_type = std::string(h[http::field::content_type]);
+      r.wants_upgrade = beast::iequals(h[http::field::upgrade], "tcp");
+      bool keep_alive = h.keep_alive();
+      unsigned http_version = h.version();
+      bool head_only = r.method == "HEAD";
+      UniqueFd body_fd;
+      if (r.method == "POST" && r.path == "/build") {
+        auto fd = spool_file();
+        if (!fd) {
+          write_error(stream, 500, fd.error().message);
+          return;
+        }
+        body_fd = std::move(*fd);
+        if (beast::iequals(h[http::field::expect], "100-continue")) write_raw(stream, std::string("HTTP/1.1 100 Continue\r\n\r\n"));
+        ec = spool_body(stream, buf, head, body_fd.get(), opts_.max_build_context, s);
+        if (ec) return read_failed(ec);
+        r.body_fd = body_fd.get();
+      } else {
+        http::request_parser<http::string_body> parser(std::move(head));
+        parser.body_limit(opts_.max_body);
+        http::read(stream, buf, parser, ec);
+        if (ec) return read_failed(ec);
+        r.body = std::move(parser.get().body());
+      }
+      s.deadline = 0;  // busy: the reaper leaves handlers and streams alone
       Response res = api_.handle(r);
       spdlog::debug("api: {} {} → {}", r.method, target, res.status);
       if (res.stream) {
@@ -420,12 +478,12 @@ class Server final : public ApiServer {
         }
         return;
       }
-      http::response<http::string_body> out{static_cast<http::status>(res.status), req.version()};
+      http::response<http::string_body> out{static_cast<http::status>(res.status), http_version};
       for (const auto& [k, v] : common_headers()) out.set(k, v);
       if (!res.content_type.empty()) out.set(http::field::content_type, res.content_type);
       for (const auto& [k, v] : res.headers) out.set(k, v);
       out.keep_alive(keep_alive);
-      if (head) {
+      if (head_only) {
         out.content_length(res.body.size());
         http::response_serializer<http::string_body> sr(out);
         http::write_header(stream, sr, ec);

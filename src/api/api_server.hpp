@@ -31,6 +31,9 @@ struct ServeOptions {
   std::vector<std::string> zos_hosts;
   std::chrono::seconds request_timeout{60};  // to read one request's head and body
   size_t max_body = size_t(64) << 20;
+  // POST /build's body (the context's tar): spooled to an unnamed file under <root>/tmp, not
+  // memory; the request timeout then applies to each stretch without progress.
+  uint64_t max_build_context = uint64_t(4) << 30;
   size_t max_header = 64 << 10;
   unsigned max_connections = 1024;
 };

@@ -108,6 +108,7 @@ EngineApi::EngineApi(engine::EngineOptions opts)
   add_container_endpoints(*this);
   add_exec_endpoints(*this);
   add_image_endpoints(*this);
+  add_build_endpoints(*this);
   add_volume_endpoints(*this);
   add_network_endpoints(*this);
   add_event_endpoints(*this);

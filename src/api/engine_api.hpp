@@ -47,6 +47,7 @@ void add_system_endpoints(EngineApi& api);
 void add_container_endpoints(EngineApi& api);
 void add_exec_endpoints(EngineApi& api);
 void add_image_endpoints(EngineApi& api);
+void add_build_endpoints(EngineApi& api);  // POST /build (docker build's classic builder)
 void add_volume_endpoints(EngineApi& api);
 void add_network_endpoints(EngineApi& api);
 void add_event_endpoints(EngineApi& api);

@@ -23,6 +23,9 @@ struct Request {
   std::multimap<std::string, std::string> query;
   PathParams params;  // from the route's {name}s
   std::string body;
+  // POST /build: the body spooled to an unnamed file (its offset at 0), `body` empty; the
+  // server closes it once the response (and its stream) ended. -1 otherwise.
+  int body_fd = -1;
   std::string content_type;
   bool wants_upgrade = false;  // Connection: Upgrade, Upgrade: tcp
   std::string authorization;   // the Authorization header (the Zero-OS API's)

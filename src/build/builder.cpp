@@ -47,7 +47,8 @@ extern "C" void on_interrupt(int sig) { g_interrupted = sig; }
 
 class InterruptGuard {
  public:
-  InterruptGuard() {
+  explicit InterruptGuard(bool active) : active_(active) {
+    if (!active_) return;
     g_interrupted = 0;
     struct sigaction sa {};
     sa.sa_handler = on_interrupt;
@@ -55,16 +56,20 @@ class InterruptGuard {
     for (size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &sa, &old_[i]);
   }
   ~InterruptGuard() {
+    if (!active_) return;
     for (size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &old_[i], nullptr);
   }
 
  private:
   static constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+  bool active_;
   struct sigaction old_[std::size(kSignals)]{};
 };
 
-Result<void> check_interrupted() {
-  if (int sig = g_interrupted) return fail(Errc::unavailable, fmt::format("build interrupted by signal {}", sig));
+Result<void> check_interrupted(const BuildOptions& o) {
+  if (int sig = o.handle_signals ? static_cast<int>(g_interrupted) : 0)
+    return fail(Errc::unavailable, fmt::format("build interrupted by signal {}", sig));
+  if (o.cancelled && o.cancelled()) return fail(Errc::unavailable, "build cancelled");
   return {};
 }
 
@@ -185,7 +190,7 @@ class Build {
   }
 
   Result<void> check_stopped() const {
-    TRY(check_interrupted());
+    TRY(check_interrupted(o_));
     if (abort_) return fail(Errc::unavailable, "stopped: another stage failed");
     return {};
   }
@@ -612,6 +617,7 @@ class Build {
 
   Result<BuildResult> finish(Worker& w, StageState& st) {
     Tree t = std::move(st.tree);
+    for (const auto& [k, v] : o_.labels) st.config.labels[k] = v;
     t.config = st.config;
     t.routes = merged_routes(w, t);
     t.tags.clear();
@@ -661,7 +667,7 @@ Result<BuildResult> build_image(engine::Engine& engine, const BuildOptions& o) {
   Dockerfile df = TRY(parse_dockerfile(std::string_view(reinterpret_cast<const char*>(text.data()), text.size())));
   if (o.network != "bridge" && o.network != "none" && o.network != "host")
     return fail(Errc::invalid_input, "--network " + o.network + ": say bridge, none or host");
-  InterruptGuard interrupts;
+  InterruptGuard interrupts(o.handle_signals);
   Build b(engine, o, std::move(df));
   return b.run();
 }

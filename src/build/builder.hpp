@@ -36,6 +36,14 @@ struct BuildOptions {
   std::string network = "bridge";                       // RUN's network: bridge, none or host
   std::string platform;                                 // only the host's (linux/amd64 here)
   std::function<void(std::string_view line)> progress;  // step lines and RUN output; none: silent
+  std::map<std::string, std::string> labels;            // --label: over the Dockerfile's, on the image
+  // Polled between steps and while a RUN streams (every 200 ms): true stops the build as a
+  // signal does (Errc::unavailable; its container and intermediate images go). For callers
+  // that are not a terminal's process (tiffin serve: the client left).
+  std::function<bool()> cancelled;
+  // SIGINT, SIGTERM and SIGHUP stop the build (a process-wide handler while it runs): the CLI's.
+  // A server running several builds says false and cancels through `cancelled`.
+  bool handle_signals = true;
 };
 
 struct BuildResult {

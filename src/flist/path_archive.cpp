@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -269,6 +270,9 @@ Result<void> extract_entry(const std::string& root, const std::string& dir, arch
         int r = archive_read_data_block(a, &buf, &size, &offset);
         if (r == ARCHIVE_EOF) break;
         if (r < ARCHIVE_WARN) return fail(Errc::invalid_input, "reading " + rel + " from the archive: " + archive_message(a));
+        // Bounded archives: never past the size the header claimed (a sparse map that says otherwise).
+        if (opts.max_bytes && (offset < 0 || static_cast<uint64_t>(offset) + size > static_cast<uint64_t>(archive_entry_size(e))))
+          return fail(Errc::invalid_input, "archive entry " + rel + " writes past its size");
         TRY(pwrite_all(out.get(), {static_cast<const uint8_t*>(buf), size}, offset));
       }
       break;
@@ -310,7 +314,10 @@ Result<void> archive_in_root(const std::string& root, const std::string& path, c
   return tar.close();
 }
 
-Result<void> extract_in_root(const std::string& root, const std::string& dir, std::string_view tar, const ExtractOptions& opts) {
+namespace {
+
+Result<void> extract_archive(
+    const std::string& root, const std::string& dir, const std::function<int(archive*)>& open, const ExtractOptions& opts) {
   Located l = TRY(locate(root, dir));
   struct stat st = TRY(stat_at(l));
   if (!S_ISDIR(st.st_mode)) return fail(Errc::invalid_input, "extraction point " + dir + " is not a directory");
@@ -318,14 +325,27 @@ Result<void> extract_in_root(const std::string& root, const std::string& dir, st
   archive_read_support_format_tar(a.get());
   archive_read_support_format_gnutar(a.get());
   archive_read_support_filter_all(a.get());
-  if (archive_read_open_memory(a.get(), tar.data(), tar.size()) != ARCHIVE_OK)
-    return fail(Errc::invalid_input, "not a tar archive: " + archive_message(a.get()));
+  if (open(a.get()) != ARCHIVE_OK) return fail(Errc::invalid_input, "not a tar archive: " + archive_message(a.get()));
   std::vector<DirTime> dir_times;
+  uint64_t bytes = 0, entries = 0;
   for (;;) {
     archive_entry* e = nullptr;
     int r = archive_read_next_header(a.get(), &e);
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) return fail(Errc::invalid_input, "reading the archive: " + archive_message(a.get()));
+    if (opts.max_entries && ++entries > opts.max_entries)
+      return fail(Errc::invalid_input, "the archive has more than " + std::to_string(opts.max_entries) + " entries");
+    mode_t type = archive_entry_filetype(e);
+    if (opts.refuse_special_files && !archive_entry_hardlink(e) && (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO))
+      return fail(Errc::invalid_input,
+          "archive entry '" + std::string(archive_entry_pathname(e) ? archive_entry_pathname(e) : "") + "' is a device node or a fifo");
+    if (type == AE_IFREG && archive_entry_size_is_set(e)) {
+      // The size the header claims; what is written is bounded by it (libarchive stops there).
+      int64_t size = archive_entry_size(e);
+      bytes += size > 0 ? static_cast<uint64_t>(size) : 0;
+      if (opts.max_bytes && bytes > opts.max_bytes)
+        return fail(Errc::invalid_input, "the archive unpacks to more than " + std::to_string(opts.max_bytes) + " bytes");
+    }
     TRY(extract_entry(root, dir, a.get(), e, opts, dir_times));
   }
   // Deepest first; each directory reached in the root again (a running container may have
@@ -337,6 +357,18 @@ Result<void> extract_in_root(const std::string& root, const std::string& dir, st
     if (parent) (void)::utimensat(parent->get(), base.c_str(), times, AT_SYMLINK_NOFOLLOW);
   }
   return {};
+}
+
+}  // namespace
+
+Result<void> extract_in_root(const std::string& root, const std::string& dir, std::string_view tar, const ExtractOptions& opts) {
+  return extract_archive(
+      root, dir, [&](archive* a) { return archive_read_open_memory(a, tar.data(), tar.size()); }, opts);
+}
+
+Result<void> extract_in_root_fd(const std::string& root, const std::string& dir, int fd, const ExtractOptions& opts) {
+  return extract_archive(
+      root, dir, [&](archive* a) { return archive_read_open_fd(a, fd, 1 << 16); }, opts);
 }
 
 }  // namespace tiffin

@@ -39,11 +39,19 @@ struct ExtractOptions {
   // Entries named `rebase_from` or under it are unpacked as `rebase_to` (docker cp's copy to a
   // new name: a.txt → b.txt, dir/x → new/x); "." or "/": every entry, under `rebase_to`.
   std::string rebase_from, rebase_to;
+  // Bounds for archives from strangers (a build context): the bytes of all regular files and
+  // the number of entries (0: none), Errc::invalid_input past them; and whether device nodes
+  // and fifos are refused (a build context carries none).
+  uint64_t max_bytes = 0;
+  uint64_t max_entries = 0;
+  bool refuse_special_files = false;
 };
 
 // Unpacks `tar` (plain or compressed) into the directory `dir` of the root, which must exist.
 // Entries with ".." components or absolute names, and links whose targets leave the archive,
 // are Errc::invalid_input; what was unpacked before such an entry stays (as docker's does).
 Result<void> extract_in_root(const std::string& root, const std::string& dir, std::string_view tar, const ExtractOptions& opts);
+// The same, the archive read from `fd` (a spooled request body) from where it stands.
+Result<void> extract_in_root_fd(const std::string& root, const std::string& dir, int fd, const ExtractOptions& opts);
 
 }  // namespace tiffin

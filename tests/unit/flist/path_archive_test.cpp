@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/fd.hpp"
 #include "flist/path_archive.hpp"
 #include "test_support.hpp"
 
@@ -168,6 +169,44 @@ TEST(PathArchive, NoOverwriteDirNonDir) {
   EXPECT_FALSE(extract_in_root(root, "/", tar_with("d", "file"), strict));
   ASSERT_TRUE(extract_in_root(root, "/", tar_with("d", "file"), {}));
   EXPECT_EQ(test::slurp(root + "/d"), "file");
+}
+
+TEST(PathArchive, BoundsAndSpecialFilesForStrangersArchives) {
+  if (::geteuid() != 0) GTEST_SKIP() << "unpacking sets owners: needs root";
+  test::TempDir dir;
+  std::string root = dir / "root";
+  ASSERT_EQ(::mkdir(root.c_str(), 0755), 0);
+  ExtractOptions bounded;
+  bounded.max_bytes = 4;
+  auto big = extract_in_root(root, "/", tar_with("big", "12345"), bounded);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().kind, Errc::invalid_input);
+  EXPECT_NE(::access((root + "/big").c_str(), F_OK), 0) << "refused before a byte was written";
+  ASSERT_TRUE(extract_in_root(root, "/", tar_with("small", "1234"), bounded));
+  // A fifo entry: made for docker cp, refused for a build context.
+  std::string out;
+  {
+    TarWriter tar(into(out));
+    ASSERT_TRUE(tar.open());
+    auto e = new_archive_entry();
+    archive_entry_set_pathname(e.get(), "pipe");
+    archive_entry_set_mode(e.get(), AE_IFIFO | 0644);
+    ASSERT_TRUE(tar.header(e.get(), "pipe"));
+    ASSERT_TRUE(tar.close());
+  }
+  ExtractOptions files_only;
+  files_only.refuse_special_files = true;
+  EXPECT_FALSE(extract_in_root(root, "/", out, files_only));
+  EXPECT_NE(::access((root + "/pipe").c_str(), F_OK), 0);
+  ExtractOptions few;
+  few.max_entries = 0;
+  ASSERT_TRUE(extract_in_root(root, "/", out, few));
+  // From a descriptor, as POST /build's spooled body is read.
+  std::string path = dir / "ctx.tar";
+  std::ofstream(path) << tar_with("from-fd", "via fd");
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(extract_in_root_fd(root, "/", fd.get(), files_only));
+  EXPECT_EQ(test::slurp(root + "/from-fd"), "via fd");
 }
 
 }  // namespace
