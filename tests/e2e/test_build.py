@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from buildbase import base_rootfs
 from conftest import TIFFIN, needs_root
 from engine import node  # noqa: F401 (fixtures)
 
@@ -20,17 +21,7 @@ pytestmark = needs_root
 @pytest.fixture
 def base(node, tmp_path):
     """A local base image: busybox with all its applets, a passwd and a group."""
-    root = tmp_path / "base-rootfs"
-    for d in ["bin", "etc", "tmp", "root", "proc", "sys", "dev", "home/user"]:
-        (root / d).mkdir(parents=True)
-    subprocess.run(["cp", "/bin/busybox", root / "bin/busybox"], check=True)
-    subprocess.run(["/bin/busybox", "--install", "-s", root / "bin"], check=True)
-    for link in (root / "bin").iterdir():  # --install makes absolute links to the host's path
-        if link.is_symlink():
-            link.unlink()
-            link.symlink_to("busybox")
-    (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n")
-    (root / "etc/group").write_text("root:x:0:\nstaff:x:50:\nuser:x:1000:\n")
+    root = base_rootfs(tmp_path / "base-rootfs")
     node("import", root, "base:1", "--env", "PATH=/bin", "--cmd", "sh")
     return "base:1"
 
