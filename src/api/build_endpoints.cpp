@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 
 #include "api/build_query.hpp"
@@ -107,7 +108,7 @@ void add_build_endpoints(EngineApi& api) {
     TRY(prepare_context(r, *dir, q.dockerfile));
     Response res;
     res.stream = [&api, dir, q = std::move(q)](Connection& conn) mutable {
-      bool gone = false;
+      std::atomic<bool> gone = false;  // read by the build's stage threads through `cancelled`
       auto send = [&](const json& j) {
         if (!gone && !write_json_line(conn, j)) gone = true;
       };

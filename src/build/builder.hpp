@@ -37,9 +37,10 @@ struct BuildOptions {
   std::string platform;                                 // only the host's (linux/amd64 here)
   std::function<void(std::string_view line)> progress;  // step lines and RUN output; none: silent
   std::map<std::string, std::string> labels;            // --label: over the Dockerfile's, on the image
-  // Polled between steps and while a RUN streams (every 200 ms): true stops the build as a
-  // signal does (Errc::unavailable; its container and intermediate images go). For callers
-  // that are not a terminal's process (tiffin serve: the client left).
+  // Polled between steps and while a RUN streams (every 200 ms), from every stage's thread (so
+  // it must be thread-safe): true stops the build as a signal does (Errc::unavailable; its
+  // containers and intermediate images go). For callers that are not a terminal's process
+  // (tiffin serve: the client left). `progress` is called from those threads too, one at a time.
   std::function<bool()> cancelled;
   // SIGINT, SIGTERM and SIGHUP stop the build (a process-wide handler while it runs): the CLI's.
   // A server running several builds says false and cancels through `cancelled`.
