@@ -46,9 +46,12 @@ Result<BuildCache> BuildCache::open(const std::string& dir) {
   auto db = TRY(sql::Db::open_readwrite(dir + "/cache.db", true));
   sqlite3_busy_timeout(db.get(), 10000);
   TRY(db.exec("PRAGMA journal_mode=WAL"));
-  TRY(
-      db.exec("CREATE TABLE IF NOT EXISTS layers (key TEXT PRIMARY KEY, content_bytes INTEGER NOT NULL, "
-              "file_bytes INTEGER NOT NULL, created INTEGER NOT NULL, used INTEGER NOT NULL)"));
+  TRY(write(db, [&] {
+    return db.exec(
+        "CREATE TABLE IF NOT EXISTS layers (key TEXT PRIMARY KEY, content_bytes INTEGER NOT NULL, file_bytes INTEGER NOT NULL, "
+        "created INTEGER NOT NULL, used INTEGER NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS images (key TEXT PRIMARY KEY, image TEXT NOT NULL)");
+  }));
   return BuildCache(dir, std::move(db));
 }
 
@@ -92,6 +95,20 @@ Result<void> BuildCache::put(const Hash& key, const Tree& layer) {
       .run();
 }
 
+Result<std::optional<std::string>> BuildCache::image_for(const Hash& final_key) {
+  auto q = TRY(sql::Stmt::prepare(db_, "SELECT image FROM images WHERE key = ?"));
+  q.bind(1, to_hex(final_key));
+  if (!TRY(q.step())) return std::optional<std::string>();
+  return std::optional<std::string>(q.text(0));
+}
+
+Result<void> BuildCache::put_image(const Hash& final_key, const std::string& image_id) {
+  return write(db_, [&]() -> Result<void> {
+    auto ins = TRY(sql::Stmt::prepare(db_, "INSERT OR REPLACE INTO images (key, image) VALUES (?, ?)"));
+    return ins.bind(1, to_hex(final_key)).bind(2, image_id).run();
+  });
+}
+
 Result<CacheUsage> BuildCache::usage() {
   auto q = TRY(sql::Stmt::prepare(db_, "SELECT COUNT(*), COALESCE(SUM(content_bytes), 0), COALESCE(SUM(file_bytes), 0) FROM layers"));
   TRY(q.step());
@@ -121,6 +138,8 @@ Result<CacheUsage> BuildCache::prune(const PruneOptions& o) {
     removed.file_bytes += file;
     left.content_bytes -= std::min(left.content_bytes, content);
   }
+  // The whole-build shortcuts go with any prune: a build after it decides step by step again.
+  TRY(write(db_, [&] { return db_.exec("DELETE FROM images"); }));
   return removed;
 }
 

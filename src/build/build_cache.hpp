@@ -38,8 +38,12 @@ class BuildCache {
   // The layer stored under `key`, marked as used now; none when there is none (or it is unreadable).
   Result<std::optional<Tree>> get(const Hash& key);
   Result<void> put(const Hash& key, const Tree& layer);
+  // The image a whole build gave, by its final step's key: a build whose every input is the same
+  // as then finds it here and makes nothing (the caller checks the image is still stored).
+  Result<std::optional<std::string>> image_for(const Hash& final_key);
+  Result<void> put_image(const Hash& final_key, const std::string& image_id);
   Result<CacheUsage> usage();
-  // Removes entries, least recently used first; what was removed.
+  // Removes entries, least recently used first, and every image_for shortcut; what was removed.
   Result<CacheUsage> prune(const PruneOptions& o);
 
   const std::string& dir() const { return dir_; }

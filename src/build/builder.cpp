@@ -128,10 +128,20 @@ class Build {
         first_step_[i] = total_ + 1;
         total_ += 1 + df_.stages[i].instructions.size();
       }
-    stages_.resize(df_.stages.size());
-    TRY(build_stages());
     Worker main = TRY(open_worker(e_));
-    return finish(main, stages_[target]);
+    // The planning pass: every step's key without a tree or a container. When the whole build's
+    // key names an image the store still has, that image is the result.
+    std::optional<Hash> final_key;
+    if (!o_.no_cache) {
+      final_key = TRY(plan(main, target));
+      if (auto found = TRY(built_before(main, *final_key))) return *found;
+      steps_ = cached_ = 0;
+    }
+    stages_.assign(df_.stages.size(), StageState{});
+    TRY(build_stages());
+    auto result = TRY(finish(main, stages_[target]));
+    if (final_key) TRY(main.cache.put_image(*final_key, result.image.id));
+    return result;
   }
 
  private:
@@ -140,7 +150,38 @@ class Build {
     if (!o_.progress) return;
     std::string line = fmt::format(f, std::forward<T>(args)...);
     std::lock_guard lock(say_mu_);
-    o_.progress(line);
+    if (held_) held_->push_back(std::move(line));
+    else o_.progress(line);
+  }
+
+  // Keys only, stage after stage, the lines they would print held back.
+  Result<Hash> plan(Worker& w, size_t target) {
+    stages_.assign(df_.stages.size(), StageState{});
+    dry_ = true;
+    held_.emplace();
+    for (size_t i = 0; i <= target; ++i)
+      if (needed_[i]) TRY(build_stage(w, i));
+    dry_ = false;
+    std::string labels;
+    for (const auto& [k, v] : o_.labels) labels += k + "=" + v + "\n";
+    return chain(stages_[target].key, {"labels", labels});
+  }
+
+  Result<std::optional<BuildResult>> built_before(Worker& w, const Hash& final_key) {
+    auto lines = std::exchange(held_, std::nullopt);
+    auto id = TRY(w.cache.image_for(final_key));
+    if (!id) return std::optional<BuildResult>();
+    auto image = w.e.resolve_image(*id, "never");
+    if (!image) return std::optional<BuildResult>();  // removed since: build it again
+    for (const auto& line : *lines) say("{}", line);
+    for (const auto& tag : o_.tags) TRY(w.e.tag_image(image->id, tag));
+    say("Successfully built {}", image->id.substr(0, 12));
+    for (const auto& tag : o_.tags) say("Successfully tagged {}", tag);
+    BuildResult out;
+    out.image = *image;
+    out.steps = steps_;
+    out.cached = cached_;
+    return std::optional<BuildResult>(std::move(out));
   }
 
   Result<Worker> open_worker(engine::Engine& e) const {
@@ -279,7 +320,7 @@ class Build {
       st.tree.nodes[Tree::kRoot].mode = S_IFDIR | 0755;
     } else {
       auto image = TRY_CTX(w.e.resolve_image(base, "missing"), where(s.from));
-      st.tree = TRY_CTX(load_flist(image.flist), "reading " + base);
+      if (!dry_) st.tree = TRY_CTX(load_flist(image.flist), "reading " + base);
       st.config = TRY(w.e.image_config(image));
       st.key = chain(Hash{}, {"FROM", image.id});
       say(" ---> {}", image.id.substr(0, 12));
@@ -323,7 +364,7 @@ class Build {
     auto changed = apply_config_step(ins, st.config, st.scope, df_.directives.escape);
     if (!changed) return std::unexpected(std::move(changed.error()).context(where(ins)));
     // WORKDIR makes its directory.
-    if (changed->mkdir) {
+    if (changed->mkdir && !dry_) {
       auto layer = mkdir_layer(st.tree, *changed->mkdir, std::time(nullptr));
       if (layer) st.tree = merge({st.tree, *layer}, {});
     }
@@ -343,6 +384,12 @@ class Build {
       return fail(Errc::unsupported, where(ins) + ": RUN --mount and --security are not supported by tiffin build yet");
     Hash key = chain(st.key, {"RUN", fmt::format("{}", fmt::join(argv, "\x1f")), args, network, st.config.user, st.config.workdir,
                                  fmt::format("{}", fmt::join(st.config.env, "\x1f"))});
+    if (dry_) {  // planning: a build found whole never runs it; one that is not asks the cache then
+      say(" ---> Using cache");
+      ++cached_;
+      st.key = key;
+      return {};
+    }
     std::optional<Tree> layer;
     if (!o_.no_cache) layer = TRY(w.cache.get(key));
     if (layer) {
@@ -451,10 +498,10 @@ class Build {
       return fail(Errc::unsupported, where(ins) + ": --" + f.name + " is not supported by tiffin build yet");
     }
     std::vector<std::string> sources;
-    Tree heredocs;
+    std::vector<std::pair<std::string, std::string>> heredocs;  // name, content
     for (const auto& s : ins.sources()) {
       if (const Heredoc* h = ins.heredoc_for(s)) {
-        TRY(add_heredoc_file(w, heredocs, *h, lk));
+        heredocs.emplace_back(h->name, TRY_CTX(heredoc_content(*h, lk), where(ins)));
         continue;
       }
       sources.push_back(ins.exec_form ? s : TRY_CTX(expand_word(s, lk, esc), where(ins)));
@@ -462,42 +509,68 @@ class Build {
     std::string dest = ins.exec_form ? ins.destination() : TRY_CTX(expand_word(ins.destination(), lk, esc), where(ins));
     if (!dest.starts_with('/')) dest = (st.config.workdir.empty() ? std::string("/") : st.config.workdir + "/") + dest;
     r.dest = dest;
+    std::string chmod, chown;
     if (const Flag* c = ins.flag("chmod")) {
-      std::string v = TRY_CTX(expand_word(c->value, lk, esc), where(ins));
-      auto mode = parse_uint<uint32_t>(v, 8);
-      if (!mode || *mode > 07777) return fail(Errc::invalid_input, where(ins) + ": --chmod=" + v + ": not an octal mode");
+      chmod = TRY_CTX(expand_word(c->value, lk, esc), where(ins));
+      auto mode = parse_uint<uint32_t>(chmod, 8);
+      if (!mode || *mode > 07777) return fail(Errc::invalid_input, where(ins) + ": --chmod=" + chmod + ": not an octal mode");
       r.chmod = *mode;
     }
-    if (const Flag* c = ins.flag("chown")) {
-      auto user = TRY_CTX(chown_ids(w, st.tree, TRY_CTX(expand_word(c->value, lk, esc), where(ins))), where(ins));
+    if (const Flag* c = ins.flag("chown")) chown = TRY_CTX(expand_word(c->value, lk, esc), where(ins));
+
+    // The key: the instruction as expanded, and what it copies — the context's files by their
+    // digest, a stage by its key, an image by its id: nothing that needs this stage's tree.
+    const Tree* from = nullptr;
+    std::string source_id;
+    std::optional<size_t> from_stage;
+    if (const Flag* f = ins.flag("from")) {
+      std::string ref = TRY_CTX(expand_word(f->value, lk, esc), where(ins));
+      r.from_context = false;
+      from_stage = stage_named(ref, stage);
+      if (from_stage) {
+        source_id = "stage " + to_hex(stages_[*from_stage].key);
+        if (!dry_) from = &stages_[*from_stage].tree;
+      } else {
+        from = TRY_CTX(tree_of(w, ref, stage), where(ins));
+        source_id = "image " + ref;
+      }
+    } else if (!sources.empty()) {
+      from = TRY(context(w));
+      if (ins.kind == Kind::add) TRY(check_add_sources(ins, sources));
+    }
+    if (from && !sources.empty()) {
+      Hash digest = TRY_CTX(sources_digest(*from, sources), where(ins));
+      source_id += to_hex(digest);
+    }
+    std::string heredoc_text;
+    for (const auto& [name, content] : heredocs) heredoc_text += name + "\n" + content + "\n";
+    Hash key =
+        chain(st.key, {ins.original, args, fmt::format("{}", fmt::join(sources, "\x1f")), dest, chmod, chown, source_id, heredoc_text});
+    if (dry_) {
+      st.key = key;
+      say(" ---> {}", short_hex(key));
+      return {};
+    }
+
+    if (!chown.empty()) {
+      auto user = TRY_CTX(chown_ids(w, st.tree, chown), where(ins));
       r.uid = user.first;
       r.gid = user.second;
     }
-
     Tree layer;
-    if (!heredocs.nodes[Tree::kRoot].children.empty()) {
+    if (!heredocs.empty()) {
+      Tree files = TRY_CTX(heredoc_files(w, heredocs), where(ins));
       CopyRequest hr = r;
-      for (const auto& [name, idx] : heredocs.nodes[Tree::kRoot].children) hr.sources.push_back(name);
-      layer = TRY_CTX(copy_layer(heredocs, hr, st.tree), where(ins));
+      for (const auto& [name, content] : heredocs) hr.sources.push_back(name);
+      layer = TRY_CTX(copy_layer(files, hr, st.tree), where(ins));
     }
     if (!sources.empty()) {
       r.sources = sources;
-      const Tree* from = nullptr;
-      Tree extracted;
-      if (const Flag* f = ins.flag("from")) {
-        std::string ref = TRY_CTX(expand_word(f->value, lk, esc), where(ins));
-        from = TRY_CTX(tree_of(w, ref, stage), where(ins));
-        r.from_context = false;
-      } else {
-        from = TRY(context(w));
-        if (ins.kind == Kind::add) TRY(check_add_sources(ins, sources));
-      }
       Tree copied = TRY_CTX(copy_layer(*from, r, st.tree), where(ins));
       if (ins.kind == Kind::add && r.from_context) copied = TRY_CTX(extract_tars(w, *from, r, st.tree, copied), where(ins));
       layer = layer.nodes[Tree::kRoot].children.empty() ? std::move(copied) : merge({layer, copied}, {});
     }
-    Hash digest = layer_digest(layer);
-    st.key = chain(st.key, {ins.original, args, std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size())});
+    st.key = key;
     Tree merged = merge({st.tree, layer}, {});
     merged.routes = merged_routes(w, merged);
     st.tree = std::move(merged);
@@ -506,26 +579,33 @@ class Build {
     return {};
   }
 
-  Result<void> add_heredoc_file(Worker& w, Tree& into, const Heredoc& h, const VarLookup& lk) {
-    std::string content = h.content;
-    if (h.expand) {
-      ShellLexer lexer{df_.directives.escape};
-      lexer.raw_quotes = lexer.raw_escapes = lexer.skip_process_quotes = true;
-      content = TRY(lexer.process(content, lk)).word;
-    }
-    Node n;
-    n.name = h.name;
-    n.mode = S_IFREG | 0644;
-    n.mtime = n.ctime = std::time(nullptr);
-    n.size = content.size();
-    size_t idx = into.put(Tree::kRoot, std::move(n));
+  // A COPY heredoc's text: expanded unless its delimiter was quoted (buildkit's heredoc switches).
+  Result<std::string> heredoc_content(const Heredoc& h, const VarLookup& lk) const {
+    if (!h.expand) return h.content;
+    ShellLexer lexer{df_.directives.escape};
+    lexer.raw_quotes = lexer.raw_escapes = lexer.skip_process_quotes = true;
+    return TRY(lexer.process(h.content, lk)).word;
+  }
+
+  // The heredocs as files of a tree (their blocks stored), for copy_layer.
+  Result<Tree> heredoc_files(Worker& w, const std::vector<std::pair<std::string, std::string>>& heredocs) {
+    Tree into;
     BlockWriter writer(*w.store, 1, nullptr);
-    for (size_t off = 0, i = 0; off < content.size(); off += kBlockSize, ++i) {
-      std::string_view part = std::string_view(content).substr(off, kBlockSize);
-      writer.submit(idx, i, Bytes(part.begin(), part.end()));
+    for (const auto& [name, content] : heredocs) {
+      Node n;
+      n.name = name;
+      n.mode = S_IFREG | 0644;
+      n.mtime = n.ctime = std::time(nullptr);
+      n.size = content.size();
+      size_t idx = into.put(Tree::kRoot, std::move(n));
+      for (size_t off = 0, i = 0; off < content.size(); off += kBlockSize, ++i) {
+        std::string_view part = std::string_view(content).substr(off, kBlockSize);
+        writer.submit(idx, i, Bytes(part.begin(), part.end()));
+      }
     }
     PackStats stats;
-    return writer.finish(into, stats);
+    TRY(writer.finish(into, stats));
+    return into;
   }
 
   // ADD's sources in the context are local files (a URL or git repository needs the network).
@@ -652,7 +732,9 @@ class Build {
   std::map<std::string, Tree> images_;
   std::vector<std::string> containers_, intermediates_;
   std::atomic<bool> abort_ = false;
-  std::vector<size_t> first_step_;  // each stage's FROM's step number
+  std::vector<size_t> first_step_;                // each stage's FROM's step number
+  bool dry_ = false;                              // the planning pass: keys only (plan())
+  std::optional<std::vector<std::string>> held_;  // the planning pass's lines, until it is known whether they stand
   std::atomic<size_t> steps_ = 0, cached_ = 0, ran_ = 0, files_ = 0;
   size_t total_ = 0;
 };

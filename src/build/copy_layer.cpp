@@ -197,6 +197,44 @@ Result<Tree> mkdir_layer(const Tree& below, const std::string& path, int64_t now
   return std::move(c.layer);
 }
 
+Result<Hash> sources_digest(const Tree& from, const std::vector<std::string>& sources) {
+  Blake2b h;
+  for (const auto& source : sources) {
+    auto parts = split_path(source);
+    if (!parts) return fail(Errc::invalid_input, "source '" + source + "': forbidden path outside the build context");
+    std::vector<std::pair<std::string, size_t>> found;
+    if (!is_pattern(source)) {
+      auto at = from.find("/" + source);
+      if (!at) return fail(Errc::not_found, "'" + source + "': not found (not in the source, or excluded by .dockerignore)");
+      found.emplace_back(source, *at);
+    } else {
+      match(from, Tree::kRoot, *parts, 0, "", found);
+      if (found.empty()) return fail(Errc::not_found, "'" + source + "': no source files match");
+    }
+    h.field(source);
+    for (const auto& [path, at] : found) {
+      // The matched entry and everything under it, by their paths below it.
+      Tree sub;
+      sub.nodes[Tree::kRoot] = from.nodes[at];
+      sub.nodes[Tree::kRoot].children.clear();
+      std::vector<std::pair<size_t, size_t>> stack{{at, Tree::kRoot}};
+      while (!stack.empty()) {
+        auto [src, dst] = stack.back();
+        stack.pop_back();
+        for (const auto& [name, child] : from.nodes[src].children) {
+          Node c = from.nodes[child];
+          c.children.clear();
+          c.hardlink.reset();
+          stack.emplace_back(child, sub.put(dst, std::move(c)));
+        }
+      }
+      h.field(path);
+      h.update(std::span<const uint8_t>(layer_digest(sub)));
+    }
+  }
+  return h.finish();
+}
+
 Hash layer_digest(const Tree& layer) {
   Blake2b h;
   for (size_t i : layer.preorder()) {

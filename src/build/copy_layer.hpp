@@ -48,6 +48,11 @@ Result<Tree> mkdir_layer(const Tree& below, const std::string& path, int64_t now
 // content (block ids), not times — so touching a file without changing it still hits.
 Hash layer_digest(const Tree& layer);
 
+// What a COPY's key needs of its sources, before any stage's tree is known: each source as
+// written, then each path it matched with a layer_digest of the entry and everything below it.
+// The same errors as copy_layer for sources that do not exist or match nothing.
+Result<Hash> sources_digest(const Tree& from, const std::vector<std::string>& sources);
+
 // "/app/" + "../x" → "/x": a lexically cleaned absolute path (".." stops at the root); a
 // trailing '/' is kept when `path` had one.
 std::string clean_absolute(std::string_view path);

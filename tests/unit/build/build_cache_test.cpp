@@ -110,3 +110,21 @@ TEST(BuildCache, ConnectionsOnThreadsDoNotLockEachOtherOut) {
 
 }  // namespace
 }  // namespace tiffin::build
+
+namespace tiffin::build {
+namespace {
+
+TEST(BuildCache, WholeBuildShortcutsUntilAPrune) {
+  test::TempDir dir;
+  auto cache = *BuildCache::open(dir / "cache");
+  EXPECT_FALSE(*cache.image_for(key(9)));
+  ASSERT_TRUE(cache.put_image(key(9), "abc"));
+  EXPECT_EQ(*cache.image_for(key(9)), "abc");
+  ASSERT_TRUE(cache.put_image(key(9), "def"));  // a later build of the same key
+  EXPECT_EQ(*cache.image_for(key(9)), "def");
+  ASSERT_TRUE(cache.prune({3600, 0}));  // even a prune that removes no layer
+  EXPECT_FALSE(*cache.image_for(key(9)));
+}
+
+}  // namespace
+}  // namespace tiffin::build

@@ -148,5 +148,26 @@ TEST(CopyLayer, DigestIgnoresTimesButNotContentOrMode) {
   EXPECT_NE(layer_digest(a), layer_digest(*copy_layer(context2, req({"app"}, "/app"), kStage)));
 }
 
+TEST(CopyLayer, SourcesDigestNeedsNoStageAndIgnoresTimes) {
+  auto a = sources_digest(kContext, {"app", "*.sh"});
+  ASSERT_TRUE(a);
+  Tree touched = kContext;
+  touched.nodes[*touched.find("/app/data/x.txt")].mtime = 1;
+  EXPECT_EQ(*sources_digest(touched, {"app", "*.sh"}), *a);
+  Tree edited = kContext;
+  edited.nodes[*edited.find("/app/data/x.txt")].blocks[0].id[3] ^= 1;
+  EXPECT_NE(*sources_digest(edited, {"app", "*.sh"}), *a);
+  EXPECT_NE(*sources_digest(kContext, {"app"}), *a);
+  Tree added = kContext;
+  Node n;
+  n.name = "new.sh";
+  n.mode = S_IFREG | 0755;
+  added.put(Tree::kRoot, std::move(n));
+  EXPECT_NE(*sources_digest(added, {"app", "*.sh"}), *a);  // a pattern matching one more file
+  EXPECT_EQ(sources_digest(kContext, {"missing"}).error().kind, Errc::not_found);
+  EXPECT_EQ(sources_digest(kContext, {"*.java"}).error().kind, Errc::not_found);
+  EXPECT_EQ(sources_digest(kContext, {"../x"}).error().kind, Errc::invalid_input);
+}
+
 }  // namespace
 }  // namespace tiffin::build
