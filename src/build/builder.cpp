@@ -174,14 +174,20 @@ class Build {
     auto image = w.e.resolve_image(*id, "never");
     if (!image) return std::optional<BuildResult>();  // removed since: build it again
     for (const auto& line : *lines) say("{}", line);
-    for (const auto& tag : o_.tags) TRY(w.e.tag_image(image->id, tag));
-    say("Successfully built {}", image->id.substr(0, 12));
+    return std::optional<BuildResult>(TRY(announce(w.e, *image)));
+  }
+
+  // The image built (or found): tagged, said, counted.
+  Result<BuildResult> announce(engine::Engine& e, const engine::ImageInfo& image) {
+    for (const auto& tag : o_.tags) TRY(e.tag_image(image.id, tag));
+    say("Successfully built {}", image.id.substr(0, 12));
     for (const auto& tag : o_.tags) say("Successfully tagged {}", tag);
     BuildResult out;
-    out.image = *image;
+    out.image = image;
     out.steps = steps_;
     out.cached = cached_;
-    return std::optional<BuildResult>(std::move(out));
+    out.ran = ran_;
+    return out;
   }
 
   Result<Worker> open_worker(engine::Engine& e) const {
@@ -365,8 +371,8 @@ class Build {
     if (!changed) return std::unexpected(std::move(changed.error()).context(where(ins)));
     // WORKDIR makes its directory.
     if (changed->mkdir && !dry_) {
-      auto layer = mkdir_layer(st.tree, *changed->mkdir, std::time(nullptr));
-      if (layer) st.tree = merge({st.tree, *layer}, {});
+      auto layer = TRY_CTX(mkdir_layer(st.tree, *changed->mkdir, std::time(nullptr)), where(ins));
+      st.tree = merge({st.tree, layer}, {});
     }
     st.key = chain(st.key, {ins.original, args});
     return {};
@@ -703,20 +709,11 @@ class Build {
     t.tags.clear();
     std::string tmp = e_.options().root + "/images/.build-" + nonce_ + "-final.fl";
     auto saved = save_flist(tmp, t);
-    std::string first_tag = o_.tags.empty() ? "" : o_.tags.front();
-    auto info = saved ? e_.add_image_file(tmp, "build", first_tag) : Result<engine::ImageInfo>(std::unexpected(saved.error()));
+    auto info = saved ? e_.add_image_file(tmp, "build", "") : Result<engine::ImageInfo>(std::unexpected(saved.error()));
     ::unlink(tmp.c_str());
     if (!info) return std::unexpected(info.error());
     forget(intermediates_, info->id);
-    for (size_t i = 1; i < o_.tags.size(); ++i) TRY(e_.tag_image(info->id, o_.tags[i]));
-    say("Successfully built {}", info->id.substr(0, 12));
-    for (const auto& tag : o_.tags) say("Successfully tagged {}", tag);
-    BuildResult out;
-    out.image = *info;
-    out.steps = steps_;
-    out.cached = cached_;
-    out.ran = ran_;
-    return out;
+    return announce(e_, *info);
   }
 
   engine::Engine& e_;  // the caller's: the final image, and the clean-up

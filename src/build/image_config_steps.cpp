@@ -8,18 +8,12 @@
 
 #include "build/copy_layer.hpp"
 #include "build/shell_lexer.hpp"
+#include "engine/container_config.hpp"
 
 namespace tiffin::build {
 namespace {
 
 std::string key_of(const std::string& entry) { return entry.substr(0, entry.find('=')); }
-
-// docker replaces a variable where it is, and appends a new one.
-void set_env(std::vector<std::string>& env, const std::string& key, const std::string& value) {
-  auto it = std::find_if(env.begin(), env.end(), [&](const std::string& e) { return key_of(e) == key; });
-  if (it != env.end()) *it = key + "=" + value;
-  else env.push_back(key + "=" + value);
-}
 
 // A form docker stores for CMD, ENTRYPOINT and HEALTHCHECK: exec as it is, shell after SHELL.
 std::vector<std::string> command_of(const Instruction& ins, const StageScope& scope) {
@@ -79,7 +73,7 @@ std::vector<std::string> run_env(const StageScope& scope, const ImageConfig& con
   std::vector<std::string> out = config.env;
   for (const auto& a : scope.args)
     if (a.value && std::none_of(config.env.begin(), config.env.end(), [&](const std::string& e) { return key_of(e) == a.name; }))
-      set_env(out, a.name, *a.value);
+      engine::set_env(out, a.name + "=" + *a.value);
   return out;
 }
 
@@ -124,7 +118,7 @@ Result<ConfigStepEffect> apply_config_step(const Instruction& ins, ImageConfig& 
     case Kind::env: {
       std::vector<std::pair<std::string, std::string>> set;
       for (const auto& kv : ins.pairs) set.emplace_back(TRY(word(kv.key)), TRY(word(kv.value)));
-      for (const auto& [k, v] : set) set_env(config.env, k, v);
+      for (const auto& [k, v] : set) engine::set_env(config.env, k + "=" + v);
       break;
     }
     case Kind::arg:

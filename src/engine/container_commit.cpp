@@ -29,12 +29,6 @@ void drop_mount_points(Tree& layer, const Tree& below) {
   }
 }
 
-void set_env(std::vector<std::string>& env, const std::string& entry) {
-  std::string key = entry.substr(0, entry.find('='));
-  std::erase_if(env, [&](const std::string& e) { return e.substr(0, e.find('=')) == key; });
-  env.push_back(entry);
-}
-
 // docker's committed config: the image's, with what `run` set over it.
 ImageConfig committed_config(ImageConfig image, const ContainerConfig& c) {
   if (c.entrypoint) {

@@ -105,8 +105,9 @@ Result<ContainerConfig> container_config_from_json(const json& j) {
 
 void set_env(std::vector<std::string>& env, const std::string& kv) {
   std::string key = kv.substr(0, kv.find('='));
-  std::erase_if(env, [&](const std::string& e) { return e.substr(0, e.find('=')) == key; });
-  env.push_back(kv);
+  auto it = std::find_if(env.begin(), env.end(), [&](const std::string& e) { return e.substr(0, e.find('=')) == key; });
+  if (it != env.end()) *it = kv;
+  else env.push_back(kv);
 }
 
 bool valid_container_name(const std::string& n) {

@@ -73,7 +73,8 @@ Result<ContainerConfig> container_config_from_json(const nlohmann::json& j);
 // volume syntax, restart policy, redis URLs, capabilities.
 Result<void> validate_container_config(const ContainerConfig& c);
 
-// Sets KEY=value in an environment, replacing an earlier KEY.
+// Sets KEY=value in an environment: an earlier KEY is replaced where it stands (docker's order,
+// for run's -e and a Dockerfile's ENV alike), a new one appended.
 void set_env(std::vector<std::string>& env, const std::string& key_value);
 
 // Container names: [a-zA-Z0-9][a-zA-Z0-9_.-]* (docker's rule).
