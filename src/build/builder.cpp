@@ -475,10 +475,7 @@ class Build {
     t.config->onbuild.clear();
     t.tags["tiffin.build"] = nonce_ + "-" + to_hex(st.key);
     t.routes = merged_routes(w, t);
-    std::string tmp = w.e.options().root + "/images/.build-" + nonce_ + "-" + std::to_string(++files_) + ".fl";
-    auto saved = save_flist(tmp, t);
-    auto info = saved ? w.e.add_image_file(tmp, "build " + nonce_, "") : Result<engine::ImageInfo>(std::unexpected(saved.error()));
-    ::unlink(tmp.c_str());
+    auto info = w.e.add_image_tree(t, "build " + nonce_, "");
     if (info) note(intermediates_, info->id);
     return info;
   }
@@ -707,13 +704,9 @@ class Build {
     t.config = st.config;
     t.routes = merged_routes(w, t);
     t.tags.clear();
-    std::string tmp = e_.options().root + "/images/.build-" + nonce_ + "-final.fl";
-    auto saved = save_flist(tmp, t);
-    auto info = saved ? e_.add_image_file(tmp, "build", "") : Result<engine::ImageInfo>(std::unexpected(saved.error()));
-    ::unlink(tmp.c_str());
-    if (!info) return std::unexpected(info.error());
-    forget(intermediates_, info->id);
-    return announce(e_, *info);
+    auto info = TRY(e_.add_image_tree(t, "build", ""));
+    forget(intermediates_, info.id);
+    return announce(e_, info);
   }
 
   engine::Engine& e_;  // the caller's: the final image, and the clean-up
@@ -732,7 +725,7 @@ class Build {
   std::vector<size_t> first_step_;                // each stage's FROM's step number
   bool dry_ = false;                              // the planning pass: keys only (plan())
   std::optional<std::vector<std::string>> held_;  // the planning pass's lines, until it is known whether they stand
-  std::atomic<size_t> steps_ = 0, cached_ = 0, ran_ = 0, files_ = 0;
+  std::atomic<size_t> steps_ = 0, cached_ = 0, ran_ = 0;
   size_t total_ = 0;
 };
 

@@ -81,10 +81,7 @@ Result<ImageInfo> Engine::commit(const std::string& ref, const CommitOptions& o)
   merged.config = config;
   settle_hardlinks(merged);
 
-  std::string tmp = opts_.root + "/images/.commit-" + std::to_string(::getpid()) + ".fl";
-  auto saved = save_flist(tmp, merged);
-  auto info = saved ? add_image_file(tmp, "container " + c.id, tag) : Result<ImageInfo>(std::unexpected(saved.error()));
-  ::unlink(tmp.c_str());
+  auto info = add_image_tree(merged, "container " + c.id, tag);
   if (info) record_event({"container", "commit", c.id, {{"name", c.name}, {"image", tag.empty() ? info->id : tag}}});
   return info;
 }

@@ -242,6 +242,8 @@ class Engine {
   // An .fl file into the store as it is (copied; its id is the file's hash), checked against
   // the trust policy; `source` is what `images` says it came from, `tag` may be empty.
   Result<ImageInfo> add_image_file(const std::string& flist_path, const std::string& source, const std::string& tag);
+  // A tree made in memory (import, commit, build), saved as an .fl and added as above.
+  Result<ImageInfo> add_image_tree(const Tree& tree, const std::string& source, const std::string& tag);
   // docker commit: the container's writable layer packed as a layer of the files it changed
   // (container_commit.cpp) and merged over its image's tree into a new image. In tiffin-full
   // only (packing reaches libarchive).

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <ctime>
 #include <filesystem>
 
@@ -94,6 +95,16 @@ Result<ImageInfo> Engine::add_image_file(const std::string& flist_path, const st
   return *info;
 }
 
+Result<ImageInfo> Engine::add_image_tree(const Tree& tree, const std::string& source, const std::string& tag) {
+  // Unique per process and thread: a build saves its stages' trees from several threads.
+  static std::atomic<uint64_t> seq = 0;
+  std::string tmp = opts_.root + "/images/.tree-" + std::to_string(::getpid()) + "-" + std::to_string(++seq) + ".fl";
+  auto saved = save_flist(tmp, tree);
+  auto info = saved ? add_image_file(tmp, source, tag) : Result<ImageInfo>(std::unexpected(saved.error()));
+  ::unlink(tmp.c_str());
+  return info;
+}
+
 namespace {
 
 // Registries to try for a name without a host ("busybox"): $TIFFIN_SEARCH_REGISTRIES, a comma
@@ -128,15 +139,8 @@ Result<ImageInfo> Engine::add_converted_image(
   auto converted = TRY_CTX(image::convert_image(source, platform, *router, co), source.describe());
   TRY_CTX(router->flush(), "flushing the block store");
   converted.tree.routes = router->routes();
-  std::string tmp = opts_.root + "/images/.convert-" + std::to_string(::getpid()) + ".fl";
-  auto saved = save_flist(tmp, converted.tree);
-  if (!saved) {
-    ::unlink(tmp.c_str());
-    return std::unexpected(saved.error());
-  }
   std::string where = origin + (converted.manifest_digest.empty() ? "" : "@" + converted.manifest_digest);
-  auto info = add_image_file(tmp, where, tags.empty() ? "" : tags.front());
-  ::unlink(tmp.c_str());
+  auto info = add_image_tree(converted.tree, where, tags.empty() ? "" : tags.front());
   if (!info) return info;
   for (size_t i = 1; i < tags.size(); ++i) TRY(tag_image(info->id, tags[i]));
   if (opts_.progress)
@@ -382,14 +386,7 @@ Result<ImageInfo> Engine::import(const std::string& source, const std::string& n
   auto router = TRY(open_router({blocks}, true));
   TRY_CTX(pack(source, *router, tree, {0, opts_.progress, nullptr}), "importing " + source);
   tree.routes = router->routes();
-  std::string tmp = opts_.root + "/images/.import-" + std::to_string(::getpid()) + ".fl";
-  auto saved = save_flist(tmp, tree);
-  if (!saved) {
-    ::unlink(tmp.c_str());
-    return std::unexpected(saved.error());
-  }
-  auto info = add_image_file(tmp, fs::absolute(source).string(), tag);
-  ::unlink(tmp.c_str());
+  auto info = add_image_tree(tree, fs::absolute(source).string(), tag);
   if (info) record_event({"image", "import", "sha256:" + info->id, {{"name", tag.empty() ? info->id : tag}}});
   return info;
 }
