@@ -12,6 +12,8 @@
 
 #include "api/build_query.hpp"
 #include "api/engine_api.hpp"
+#include "api/filters.hpp"
+#include "build/build_cache.hpp"
 #include "common/fd.hpp"
 #include "common/remove_tree.hpp"
 #include "common/text.hpp"
@@ -155,6 +157,24 @@ void add_build_endpoints(EngineApi& api) {
       for (const auto& text : held) send(json{{"stream", text}});
     };
     return res;
+  });
+
+  // docker builder prune: the cache's entries (all, or down to keep-storage bytes of content)
+  // and then the blocks nothing names any more.
+  api.route("POST", "/build/prune", [&api](Request& r) -> Result<Response> {
+    build::PruneOptions o;
+    if (std::string keep = r.arg("keep-storage"); !keep.empty()) {
+      auto bytes = parse_uint<uint64_t>(keep);
+      if (!bytes) return fail(Errc::invalid_input, "keep-storage: not a number of bytes: " + keep);
+      o.keep_bytes = *bytes;
+    }
+    if (auto pairs = TRY(filter_pairs(r.arg("filters"))); !pairs.empty())
+      return fail(Errc::invalid_input, "builder prune: filter " + pairs.front() + " is not supported (only keep-storage)");
+    auto cache = TRY(build::BuildCache::open(api.options().root + "/build-cache"));
+    auto removed = TRY(cache.prune(o));
+    auto e = TRY(api.engine());
+    auto freed = TRY(e.free_unused_blocks());
+    return json_response(200, json{{"CachesDeleted", removed.keys}, {"SpaceReclaimed", freed.bytes_freed + removed.file_bytes}});
   });
 }
 

@@ -200,7 +200,8 @@ void add_image_endpoints(EngineApi& api) {
       auto gone = e.remove_image(i.id, false);
       if (gone) deleted.push_back({{"Deleted", "sha256:" + i.id}});
     }
-    return json_response(200, json{{"ImagesDeleted", deleted}, {"SpaceReclaimed", 0}});
+    auto freed = TRY(e.free_unused_blocks());
+    return json_response(200, json{{"ImagesDeleted", deleted}, {"SpaceReclaimed", freed.bytes_freed}});
   });
 }
 

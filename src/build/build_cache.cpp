@@ -134,6 +134,7 @@ Result<CacheUsage> BuildCache::prune(const PruneOptions& o) {
     if (o.keep_bytes > 0 && left.content_bytes <= o.keep_bytes) break;
     TRY(forget(key));
     ++removed.entries;
+    removed.keys.push_back(key);
     removed.content_bytes += content;
     removed.file_bytes += file;
     left.content_bytes -= std::min(left.content_bytes, content);

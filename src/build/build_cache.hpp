@@ -20,8 +20,9 @@ namespace tiffin::build {
 
 struct CacheUsage {
   size_t entries = 0;
-  uint64_t content_bytes = 0;  // the file content the layers describe
-  uint64_t file_bytes = 0;     // the .fl files themselves
+  uint64_t content_bytes = 0;     // the file content the layers describe
+  uint64_t file_bytes = 0;        // the .fl files themselves
+  std::vector<std::string> keys;  // prune: the entries removed
 };
 
 // Which entries prune removes, least recently used first: those unused for at least

@@ -128,6 +128,8 @@ class Build {
         first_step_[i] = total_ + 1;
         total_ += 1 + df_.stages[i].instructions.size();
       }
+    // The layers' blocks are named only by the cache and the images this build stores.
+    auto holding = TRY(e_.hold_blocks());
     Worker main = TRY(open_worker(e_));
     // The planning pass: every step's key without a tree or a container. When the whole build's
     // key names an image the store still has, that image is the result.

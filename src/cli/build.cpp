@@ -93,7 +93,12 @@ void add_build(CLI::App& app, Context& ctx) {
         o.unused_for_seconds = TRY(parse_duration(p->filter.substr(6))) / 1'000'000'000;
       }
       auto removed = TRY(cache.prune(o));
-      fmt::print("Deleted build cache objects: {}\nTotal reclaimed space: {}\n", removed.entries, human(removed.content_bytes));
+      // The entries' content is blocks of the node's store, shared with images and other
+      // entries: what is reclaimed is what no flist names any more.
+      auto e = TRY(ctx.open_engine());
+      auto freed = TRY(e.free_unused_blocks());
+      fmt::print(
+          "Deleted build cache objects: {}\nTotal reclaimed space: {}\n", removed.entries, human(freed.bytes_freed + removed.file_bytes));
       return 0;
     });
   });

@@ -138,6 +138,13 @@ std::string remote_node_of(int argc, char** argv) {
   return env ? env : "";
 }
 
+bool prune_verb(int argc, char** argv) {
+  if (first_verb(argc, argv) != "system") return false;
+  int i = 1;
+  while (i < argc && std::string_view(argv[i]) != "system") ++i;
+  return i + 1 < argc && std::string_view(argv[i + 1]) == "prune";
+}
+
 bool zos_network_verb(int argc, char** argv) {
   if (first_verb(argc, argv) != "network") return false;
   int i = 1;

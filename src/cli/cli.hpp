@@ -69,6 +69,13 @@ void set_zos_network_codec(const ZosNetworkCodec& codec);
 ZosNetworkCodec zos_network_codec();  // tiffin-full's (network_zos.cpp)
 bool zos_network_verb(int argc, char** argv);
 
+// `system prune` ends by freeing the blocks no image names any more (Engine::free_unused_blocks,
+// which the lean tiffin does not link): that command line is tiffin-full's (prune_verb says
+// which), and tiffin-full sets the collector; the result is the bytes freed.
+using BlockCollector = Result<uint64_t> (*)(engine::Engine& engine);
+void set_block_collector(BlockCollector collector);
+bool prune_verb(int argc, char** argv);
+
 // `tiffin flist …` (tiffin-full), one family of verbs per file.
 void add_flist_pack(CLI::App& flist, Context& ctx);
 void add_flist_unpack(CLI::App& flist, Context& ctx);

@@ -33,6 +33,7 @@ int run_full(int argc, char** argv) {
   engine::set_image_fetcher(engine::fetch_image_in_process);
   engine::set_flist_verifier(engine::verify_flist);
   set_zos_network_codec(zos_network_codec());
+  set_block_collector([](engine::Engine& e) -> Result<uint64_t> { return TRY(e.free_unused_blocks()).bytes_freed; });
   // The flist tools, the mount and the hub log through spdlog.
   auto logger = spdlog::stderr_color_mt("tiffin");
   logger->set_pattern("tiffin: %^%l%$: %v");

@@ -17,7 +17,8 @@ int run_node(int argc, char** argv) {
       "builder", "login", "logout", "serve", "cp", "node", "deploy", "workloads", "zos"};
   // Run as `zos` (a symlink), every word is the zos command line's: tiffin-full reads argv[0] too.
   bool as_zos = argc > 0 && std::filesystem::path(argv[0]).filename() == "zos";
-  if (as_zos || full_verbs.contains(first_verb(argc, argv)) || zos_network_verb(argc, argv) || !remote_node_of(argc, argv).empty()) {
+  if (as_zos || full_verbs.contains(first_verb(argc, argv)) || zos_network_verb(argc, argv) || prune_verb(argc, argv) ||
+      !remote_node_of(argc, argv).empty()) {
     std::error_code ec;
     auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
     std::string full = ((ec ? std::filesystem::path(argv[0]) : self).parent_path() / "tiffin-full").string();

@@ -3,8 +3,15 @@
 
 #include "cli/cli.hpp"
 #include "cli/corex_notice.hpp"
+#include "common/progress.hpp"
 
 namespace tiffin::cli {
+
+namespace {
+BlockCollector block_collector = nullptr;
+}
+
+void set_block_collector(BlockCollector collector) { block_collector = collector; }
 
 void add_system(CLI::App& app, Context& ctx) {
   CLI::App* system = app.add_subcommand("system", "Node-wide operations");
@@ -22,6 +29,7 @@ void add_system(CLI::App& app, Context& ctx) {
       auto e = TRY(ctx.open_engine());
       for (const auto& line : TRY(e.prune(po->all, po->volumes))) fmt::print("{}\n", line);
       for (const auto& name : TRY(e.prune_networks())) fmt::print("Deleted network: {}\n", name);
+      if (block_collector) fmt::print("Total reclaimed space: {}\n", human_bytes(TRY(block_collector(e))));
       return 0;
     });
   });

@@ -69,6 +69,7 @@ Result<ImageInfo> Engine::commit(const std::string& ref, const CommitOptions& o)
   ImageConfig config = o.config ? *o.config : committed_config(TRY(image_config(*image)), c.config);
 
   Tree below = TRY_CTX(load_flist(image->flist), "reading the image of " + c.name);
+  auto holding = TRY(hold_blocks());
   bool pausing = o.pause && c.state.status == ContainerStatus::running && c.shim_alive;
   if (pausing) TRY_CTX(pause(c.id, true), "pausing " + c.name + " to commit it");
   auto layer = container_layer(c, below);

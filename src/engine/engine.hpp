@@ -38,6 +38,8 @@
 #include "common/sqlite.hpp"
 #include "engine/container_config.hpp"
 #include "engine/container_state.hpp"
+#include "hub/gc_lock.hpp"
+#include "hub/hub_gc.hpp"
 #include "engine/network_store.hpp"
 #include "engine/zos_network_store.hpp"
 #include "net/net_dev.hpp"
@@ -242,7 +244,7 @@ class Engine {
   // An .fl file into the store as it is (copied; its id is the file's hash), checked against
   // the trust policy; `source` is what `images` says it came from, `tag` may be empty.
   Result<ImageInfo> add_image_file(const std::string& flist_path, const std::string& source, const std::string& tag);
-  // A tree made in memory (import, commit, build), saved as an .fl and added as above.
+  // A tree made in memory (import, commit, build), saved as an .fl and moved into the store.
   Result<ImageInfo> add_image_tree(const Tree& tree, const std::string& source, const std::string& tag);
   // docker commit: the container's writable layer packed as a layer of the files it changed
   // (container_commit.cpp) and merged over its image's tree into a new image. In tiffin-full
@@ -250,8 +252,16 @@ class Engine {
   Result<ImageInfo> commit(const std::string& ref, const CommitOptions& o);
   // The layer commit merges: the files the container changed (a stopped one's, or a running
   // one's as they are; pause it first for a consistent one), their blocks stored in the node's
-  // store, the engine's bound /etc files left out. `below` is the container's image's tree.
+  // store, the engine's bound /etc files left out. `below` is the container's image's tree. The
+  // caller holds hold_blocks() until an flist in the store names the layer's blocks.
   Result<Tree> container_layer(const ContainerInfo& c, const Tree& below);
+  // Writers of <root>/blocks hold this (gc.lock shared) from their first block until the flist
+  // naming it is in the store, so free_unused_blocks never takes a block about to be named.
+  Result<hub::GcLock> hold_blocks();
+  // Deletes the blocks of <root>/blocks that no image, build cache entry or converted layer
+  // names any more (hub/hub_gc.hpp, Layout::node): what rmi and the prunes leave behind. Waits
+  // for the writers above. In tiffin-full only.
+  Result<hub::GcReport> free_unused_blocks();
   Result<std::vector<ImageInfo>> images();
   // Removes a tag; the image goes once untagged and unused (or with force, unused).
   Result<std::vector<std::string>> remove_image(const std::string& ref, bool force);
@@ -386,6 +396,10 @@ class Engine {
   // image_signatures.cpp: where an image's signature record lives, and writing it.
   std::string signatures_path(const std::string& image_id) const;
   Result<void> record_signatures(const std::string& image_id, const std::vector<SignatureCheck>& checks);
+  // add_image_file and add_image_tree: `flist_path` holds `tree`; moved into the store when
+  // `move` (a temporary of ours), else copied.
+  Result<ImageInfo> store_image(
+      const std::string& flist_path, const Tree& tree, const std::string& source, const std::string& tag, bool move);
   Result<ImageInfo> fetch_image(const ImageReference& ref);
   // Runs tiffin-full with `args` after its global flags and finds the image it names on its
   // output's last line.

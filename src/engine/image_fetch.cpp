@@ -64,6 +64,11 @@ uint64_t content_size(const Tree& tree) {
 
 Result<ImageInfo> Engine::add_image_file(const std::string& flist_path, const std::string& source, const std::string& tag) {
   Tree tree = TRY_CTX(load_flist(flist_path), "reading " + flist_path);
+  return store_image(flist_path, tree, source, tag, false);
+}
+
+Result<ImageInfo> Engine::store_image(
+    const std::string& flist_path, const Tree& tree, const std::string& source, const std::string& tag, bool move) {
   // Every flist enters the store here: checked before read_image_config may read a block, and
   // its signatures recorded for the checks of every create (image_signatures.cpp). An unsigned
   // flist costs no digest.
@@ -72,8 +77,17 @@ Result<ImageInfo> Engine::add_image_file(const std::string& flist_path, const st
   std::string id = TRY(file_id(flist_path));
   std::string stored = opts_.root + "/images/" + id + ".fl";
   if (::access(stored.c_str(), F_OK) != 0) {
-    Bytes data = TRY(read_file(flist_path));
-    TRY(write_file_atomic(stored, data, 0644, true));
+    if (move) {
+      // Durable like a copy would be: the data before the name, the name before success.
+      UniqueFd fd(::open(flist_path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd || ::fsync(fd.get()) != 0) return fail_errno("fsync " + flist_path);
+      if (::rename(flist_path.c_str(), stored.c_str()) != 0) return fail_errno("rename " + flist_path + " to " + stored);
+      UniqueFd dir(::open((opts_.root + "/images").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (dir) ::fsync(dir.get());
+    } else {
+      Bytes data = TRY(read_file(flist_path));
+      TRY(write_file_atomic(stored, data, 0644, true));
+    }
   }
   TRY(record_signatures(id, signatures));
   // The image config is read once here (for a 0-hub flist that means fetching /.startup.toml),
@@ -100,8 +114,8 @@ Result<ImageInfo> Engine::add_image_tree(const Tree& tree, const std::string& so
   static std::atomic<uint64_t> seq = 0;
   std::string tmp = opts_.root + "/images/.tree-" + std::to_string(::getpid()) + "-" + std::to_string(++seq) + ".fl";
   auto saved = save_flist(tmp, tree);
-  auto info = saved ? add_image_file(tmp, source, tag) : Result<ImageInfo>(std::unexpected(saved.error()));
-  ::unlink(tmp.c_str());
+  auto info = saved ? store_image(tmp, tree, source, tag, true) : Result<ImageInfo>(std::unexpected(saved.error()));
+  ::unlink(tmp.c_str());  // gone already when moved; left when the image was stored before
   return info;
 }
 
@@ -131,6 +145,7 @@ Result<image::Platform> platform_of(const PullOptions& opts) {
 Result<ImageInfo> Engine::add_converted_image(
     image::ImageSource& source, const PullOptions& opts, const std::vector<std::string>& tags, const std::string& origin) {
   image::Platform platform = TRY(platform_of(opts));
+  auto holding = TRY(hold_blocks());
   std::string blocks = "dir://" + fs::absolute(opts_.root + "/blocks").string();
   auto router = TRY(open_router({blocks}, true));
   image::ConvertOptions co;
@@ -382,6 +397,7 @@ Result<ImageInfo> Engine::import(const std::string& source, const std::string& n
   TRY(TRY(trust_policy()).check_unsigned_source(source));
   Tree tree;
   if (!config.empty()) tree.config = config;
+  auto holding = TRY(hold_blocks());
   std::string blocks = "dir://" + fs::absolute(opts_.root + "/blocks").string();
   auto router = TRY(open_router({blocks}, true));
   TRY_CTX(pack(source, *router, tree, {0, opts_.progress, nullptr}), "importing " + source);

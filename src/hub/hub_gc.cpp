@@ -72,9 +72,9 @@ std::vector<std::string> sorted_names(const std::string& dir) {
   return out;
 }
 
-// Every flist whose blocks must stay: the regular .fl files of every user (a link's target is
-// one of them) and the layer chains conversions reuse.
-Result<std::vector<FlistFile>> list_flists(const std::string& root) {
+// Every flist whose blocks must stay: on a hub the regular .fl files of every user (a link's
+// target is one of them) and the layer chains conversions reuse; on a node kNodeFlistDirs.
+Result<std::vector<FlistFile>> list_flists(const std::string& root, GcOptions::Layout layout) {
   std::vector<FlistFile> out;
   auto add = [&](const std::string& path, bool published) -> Result<void> {
     struct stat st;
@@ -85,6 +85,12 @@ Result<std::vector<FlistFile>> list_flists(const std::string& root) {
     if (S_ISREG(st.st_mode)) out.push_back({path, key_of(st), published});
     return {};
   };
+  if (layout == GcOptions::Layout::node) {
+    for (const char* dir : kNodeFlistDirs)
+      for (const std::string& name : sorted_names(root + "/" + dir))
+        if (name.ends_with(".fl")) TRY(add(root + "/" + dir + "/" + name, false));
+    return out;
+  }
   for (const std::string& user : sorted_names(root + "/flists")) {
     std::string dir = root + "/flists/" + user;
     struct stat st;
@@ -132,8 +138,8 @@ struct Marker {
   uint64_t scanned = 0;
 
   // Reads every listed file not read before.
-  Result<void> mark(const std::string& root) {
-    for (const FlistFile& f : TRY(list_flists(root))) {
+  Result<void> mark(const std::string& root, GcOptions::Layout layout) {
+    for (const FlistFile& f : TRY(list_flists(root, layout))) {
       if (seen.contains(f.key)) continue;
       if (!TRY(mark_flist(f.path, marked))) continue;
       seen.insert(f.key);
@@ -165,11 +171,11 @@ Result<GcReport> collect_garbage(const std::string& root, const GcOptions& opts)
 
   struct stat root_st;
   if (::stat((root + "/blocks").c_str(), &root_st) != 0 || !S_ISDIR(root_st.st_mode))
-    return fail(Errc::not_found, root + " is not a hub root (no blocks/ directory)");
+    return fail(Errc::not_found, root + " has no blocks/ directory");
 
   Marker marker;
-  marker.want_sha256 = ::access((root + "/profiles").c_str(), F_OK) == 0;
-  TRY(marker.mark(root));
+  marker.want_sha256 = opts.layout == GcOptions::Layout::hub && ::access((root + "/profiles").c_str(), F_OK) == 0;
+  TRY(marker.mark(root, opts.layout));
 
   // Candidates: unmarked blocks already old. Collected before the lock, so the lock is held
   // only for what must not interleave with installs (the re-scan and the unlinks).
@@ -217,7 +223,7 @@ Result<GcReport> collect_garbage(const std::string& root, const GcOptions& opts)
   for (size_t from = 0; from < candidates.size(); from += kSweepSlice) {
     std::optional<GcLock> lock;
     if (!opts.dry_run) lock.emplace(TRY(GcLock::exclusive(root)));
-    TRY(marker.mark(root));
+    TRY(marker.mark(root, opts.layout));
     for (size_t i = from; i < std::min(candidates.size(), from + kSweepSlice); ++i) {
       const BlockCandidate& c = candidates[i];
       if (marker.marked.contains(c.id)) continue;
@@ -245,8 +251,9 @@ Result<GcReport> collect_garbage(const std::string& root, const GcOptions& opts)
     struct stat st;
     return ::lstat(path.c_str(), &st) == 0 && mtime_ns(st) < before;
   };
-  for (const std::string& name : sorted_names(root + "/tmp"))
-    if (old_entry(root + "/tmp/" + name, temp_cutoff)) stale_temps.push_back(root + "/tmp/" + name);
+  if (opts.layout == GcOptions::Layout::hub)  // a node's tmp/ is not only ours
+    for (const std::string& name : sorted_names(root + "/tmp"))
+      if (old_entry(root + "/tmp/" + name, temp_cutoff)) stale_temps.push_back(root + "/tmp/" + name);
   for (const std::string& name : sorted_names(root + "/layers"))
     if (name.ends_with(".tmp") && old_entry(root + "/layers/" + name, temp_cutoff)) stale_temps.push_back(root + "/layers/" + name);
   for (const std::string& path : stale_temps) {

@@ -15,6 +15,12 @@
 //   tidy   files under tmp/ (and block writes a crash cut short) older than the grace period,
 //          and profiles/<sha256>/ directories of no current flist file, older than it.
 //
+// The same pass frees a node's store (Layout::node, Engine::free_unused_blocks): there the
+// flists whose blocks stay are <root>/images/*.fl (every image, those of containers included),
+// <root>/build-cache/*.fl (the build cache's layers) and <root>/layers/*.fl (converted registry
+// layers), and the node's writers (build, import, pull, commit) hold gc.lock shared from
+// their first block to the file that names it, so a grace of 0 is safe there.
+//
 // The grace period is what keeps a push in progress whole: its new blocks are young, and the
 // blocks the hub already had are made young when the pusher asks which are missing
 // (HubRepository::missing touches the ones it reports present) — a push that loses the race
@@ -34,6 +40,7 @@ namespace tiffin::hub {
 struct GcOptions {
   bool dry_run = false;  // count what would go; delete nothing
   std::chrono::seconds grace{3600};
+  enum class Layout { hub, node } layout = Layout::hub;
 };
 
 struct GcReport {
@@ -49,5 +56,7 @@ struct GcReport {
 };
 
 Result<GcReport> collect_garbage(const std::string& root, const GcOptions& opts);
+// The flists of a node's root whose blocks stay (Layout::node above).
+inline constexpr const char* kNodeFlistDirs[] = {"images", "build-cache", "layers"};
 
 }  // namespace tiffin::hub

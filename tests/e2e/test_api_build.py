@@ -78,6 +78,11 @@ CMD ["sh", "-c", "cat made greeting.txt"]
     assert serve.out("run", "--rm", "--network", "none", "x:first", "cat", "/which") == "first"
     assert leftovers(node) == []
     assert node.container_ids() == []
+    # docker builder prune: the cache's entries go (one RUN each: -q hit the cache, --target
+    # built only the first stage), and the images built from them still run.
+    pruned = serve.out("builder", "prune", "-f")
+    assert "Total reclaimed space" in pruned and len(re.findall(r"^[0-9a-f]{64}$", pruned, re.M)) == 2, pruned
+    assert serve.out("run", "--rm", "--network", "none", "x:first", "cat", "/which") == "first"
 
 
 def test_a_context_beyond_the_in_memory_body_limit(serve, node, base, tmp_path):

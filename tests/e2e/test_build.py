@@ -2,6 +2,7 @@
 ARG scoping, .dockerignore, whiteouts, heredocs, ONBUILD), RUN steps as real containers of the
 engine, the layer cache (hits, misses after one edited file, --no-cache, builder prune), and
 failures that leave no container, mount or image behind."""
+import hashlib
 import json
 import os
 import signal
@@ -225,6 +226,33 @@ RUN cat /b.txt > /copied-b
     _, err = build(node, ctx, "-t", "cache:4")
     assert err.count("Running in") == 3
     assert node.out("run", "--rm", "cache:4", "cat", "/copied") == "a1"
+
+
+def block_files(node):
+    return {p.name for p in (node.root / "blocks").rglob("*") if p.is_file() and not p.name.startswith(".")}
+
+
+def test_prunes_free_the_blocks_nothing_names_and_only_those(node, base, tmp_path):
+    before = block_files(node)
+    payload = os.urandom(3 << 20)
+    ctx = context(tmp_path, """FROM base:1
+COPY big.bin /big.bin
+RUN cat /big.bin /big.bin > /twice.bin
+""", {"big.bin": payload})
+    build(node, ctx, "-t", "blocks:1")
+    built = block_files(node) - before
+    assert len(built) >= 2, "the COPY and the RUN stored blocks of their own"
+    # The image still names them: pruning the cache frees nothing it reads.
+    assert "Deleted build cache objects: 1" in node.out("builder", "prune", "-f")  # the RUN
+    image = json.loads(node.out("image", "inspect", "blocks:1"))[0]["Id"].removeprefix("sha256:")
+    node("flist", "check", "--no-progress", "-s", f"dir://{node.root}/blocks", node.root / "images" / f"{image}.fl")
+    sums = node.out("run", "--rm", "blocks:1", "sh", "-c", "md5sum /big.bin /twice.bin | cut -d' ' -f1")
+    assert sums.split() == [hashlib.md5(payload).hexdigest(), hashlib.md5(payload * 2).hexdigest()]
+    # Gone from every flist: gone from the disk, the base's blocks all still there.
+    node("rmi", "blocks:1")
+    out = node.out("system", "prune", "-f")
+    assert "Total reclaimed space" in out and "Total reclaimed space: 0 B" not in out, out
+    assert block_files(node) == before
 
 
 def test_onbuild_triggers_run_in_the_child(node, base, tmp_path):

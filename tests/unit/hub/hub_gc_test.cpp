@@ -262,3 +262,46 @@ TEST_F(HubGcTest, AnInstallNamingACollectedBlockIsRefused) {
   ASSERT_FALSE(put);
   EXPECT_EQ(put.error().kind, Errc::conflict);
 }
+
+// A node's root (Engine::free_unused_blocks): images, build cache entries and converted layers
+// keep their blocks; the hub's directories mean nothing there, and a node's tmp/ is left alone.
+TEST(NodeGcTest, ImagesBuildCacheAndLayersKeepTheirBlocks) {
+  test::TempDir dir;
+  std::string root = dir / "node";
+  auto store = *DirStore::open(root + "/blocks", true);
+  auto packed = [&](const std::string& name, const std::string& content) {
+    std::string src = dir / ("src-" + name);
+    fs::create_directories(src);
+    test::write_text(src + "/f", content);
+    Tree t;
+    EXPECT_TRUE(pack_directory(src, *store, t, {.progress = false}));
+    return t;
+  };
+  Tree image = packed("image", "an image's file\n"), cached = packed("cached", "a RUN layer's file\n"),
+       layer = packed("layer", "a converted layer's file\n"), removed = packed("removed", "an rmi'd image's file\n"),
+       hub_only = packed("hub", "named only under flists/\n");
+  for (const char* d : {"images", "build-cache", "layers", "flists/alice", "tmp"}) fs::create_directories(root + "/" + d);
+  ASSERT_TRUE(save_flist(root + "/images/1111.fl", image));
+  ASSERT_TRUE(save_flist(root + "/build-cache/2222.fl", cached));
+  ASSERT_TRUE(save_flist(root + "/layers/3333.fl", layer));
+  ASSERT_TRUE(save_flist(root + "/flists/alice/x.fl", hub_only));
+  std::string tmp = root + "/tmp/context-spool";
+  test::write_text(tmp, "a build context on its way");
+  age(tmp, 86400);
+  auto r = collect_garbage(root, {.grace = std::chrono::seconds(0), .layout = GcOptions::Layout::node});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->flists_scanned, 3u);
+  EXPECT_EQ(r->blocks_freed, removed.block_ids().size() + hub_only.block_ids().size());
+  EXPECT_GT(r->bytes_freed, 0u);
+  auto present = [&](const Tree& t) {
+    for (const Hash& id : t.block_ids())
+      if (::access(store->block_path(id).c_str(), F_OK) != 0) return false;
+    return true;
+  };
+  EXPECT_TRUE(present(image));
+  EXPECT_TRUE(present(cached));
+  EXPECT_TRUE(present(layer));
+  EXPECT_FALSE(present(removed));
+  EXPECT_FALSE(present(hub_only));
+  EXPECT_TRUE(fs::exists(tmp));
+}
