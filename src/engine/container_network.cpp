@@ -1,8 +1,13 @@
 // A container's network: its leases (network_store.hpp) are taken in create, before anything is
 // made in the kernel; then the network's bridge, a veth pair per network with its peer born in
 // the container's namespace, addresses and routes; tiffin's nftables table for published ports;
-// the resolver's records. release_network undoes it: the veths die with the namespace, the
-// leases go, and the table and the resolver's files are made again from what is left.
+// the resolver's records. release_network undoes it: the veths are deleted, the namespace
+// unmounted, the leases go, and the table and the resolver's files are made again from what is
+// left. The veths are deleted before a lease goes, not left to die with the namespace: the
+// kernel frees a namespace later, from a work queue, and until then its veth would still answer
+// for an address the next container may already have been given (CI once saw a container
+// refused by 10.89.0.2 — a --rm container's namespace, still on the bridge with the address
+// the new web server had just been leased).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,6 +47,17 @@ net::NetIo Engine::network_io(const ContainerInfo& c) {
 Result<std::vector<Endpoint>> Engine::container_endpoints(const std::string& id) { return NetworkStore(db_).endpoints(id); }
 Result<std::vector<net::PublishedPort>> Engine::container_ports(const std::string& id) { return NetworkStore(db_).ports(id); }
 
+namespace {
+
+Result<void> delete_host_links(const std::vector<Endpoint>& endpoints) {
+  if (endpoints.empty()) return {};
+  auto host = TRY(net::Netlink::open());
+  for (const auto& e : endpoints) TRY(host.delete_link(e.host_ifname));  // takes the peer with it
+  return {};
+}
+
+}  // namespace
+
 Result<void> Engine::collect_network_garbage() {
   auto gone = [&](const std::string& id) {
     struct stat st;
@@ -51,10 +67,12 @@ Result<void> Engine::collect_network_garbage() {
   if (released.empty()) return {};
   bool had_ports = false;
   std::vector<Endpoint> held;
+  // Their veths go right after their leases, before the lease this CLI is about to take.
   for (auto& r : released) {
     had_ports = had_ports || !r.ports.empty();
     held.insert(held.end(), r.endpoints.begin(), r.endpoints.end());
-    TRY(net::remove_netns(netns_path(r.container)));  // its veths go with it
+    TRY(delete_host_links(r.endpoints));
+    TRY(net::remove_netns(netns_path(r.container)));
   }
   if (had_ports) TRY(sync_firewall());
   return sync_dns_of(held);
@@ -160,8 +178,9 @@ Result<void> Engine::prepare_network(const std::string& id, const ContainerConfi
 }
 
 Result<void> Engine::release_network(const std::string& id) {
-  auto held = TRY(NetworkStore(db_).release(id));
+  TRY(delete_host_links(TRY(NetworkStore(db_).endpoints(id))));
   TRY(net::remove_netns(netns_path(id)));
+  auto held = TRY(NetworkStore(db_).release(id));
   if (!held.ports.empty()) TRY(sync_firewall());
   return sync_dns_of(held.endpoints);
 }
