@@ -25,6 +25,7 @@
 #include "build/image_config_steps.hpp"
 #include "build/shell_lexer.hpp"
 #include "common/fd.hpp"
+#include "common/remove_tree.hpp"
 #include "common/text.hpp"
 #include "engine/user_lookup.hpp"
 #include "flist/content.hpp"
@@ -74,13 +75,32 @@ Result<void> check_interrupted(const BuildOptions& o) {
 }
 
 // What a stage is while it builds: its tree and config so far, the key of its last step.
+// What a RUN's container can stand on without an image made for it: an intermediate image of
+// an earlier tree, and the upper directories of the RUNs run over it since, oldest first. It
+// stands for the stage's tree while `version` is the stage's tree_version, that is while
+// nothing but those RUNs changed the tree (a COPY, WORKDIR's mkdir or a cached RUN ends it),
+// and while the config's VOLUMEs are the image's (a RUN's container mounts an anonymous volume
+// on each: what it writes there is not kept, as with docker).
+struct RunChain {
+  std::string image;
+  std::vector<std::string> uppers;
+  uint64_t version = 0;
+  std::vector<std::string> volumes;
+};
+
 struct StageState {
   Tree tree;
+  uint64_t tree_version = 0;  // bumped with every change of `tree`
+  std::optional<RunChain> chain;
   ImageConfig config;
   Hash key{};
   StageScope scope;  // ARGs in scope, SHELL, whether CMD came from the base
   bool built = false;
 };
+
+// overlayfs takes its options in one page: a chain is cut (a new intermediate image made)
+// before its lowerdir list could grow near that.
+constexpr size_t kMaxChainedRuns = 16;
 
 std::string random_hex(size_t bytes) {
   Bytes b(bytes);
@@ -113,6 +133,7 @@ class Build {
   ~Build() {
     for (const auto& id : containers_) (void)e_.remove(id, true);
     for (const auto& id : intermediates_) (void)e_.remove_image(id, true);
+    if (!steps_dir_.empty()) (void)remove_tree(steps_dir_);  // no container stands on them any more
   }
 
   Result<BuildResult> run() {
@@ -329,6 +350,7 @@ class Build {
     } else {
       auto image = TRY_CTX(w.e.resolve_image(base, "missing"), where(s.from));
       if (!dry_) st.tree = TRY_CTX(load_flist(image.flist), "reading " + base);
+      ++st.tree_version;
       st.config = TRY(w.e.image_config(image));
       st.key = chain(Hash{}, {"FROM", image.id});
       say(" ---> {}", image.id.substr(0, 12));
@@ -375,6 +397,7 @@ class Build {
     if (changed->mkdir && !dry_) {
       auto layer = TRY_CTX(mkdir_layer(st.tree, *changed->mkdir, std::time(nullptr)), where(ins));
       st.tree = merge({st.tree, layer}, {});
+      ++st.tree_version;
     }
     st.key = chain(st.key, {ins.original, args});
     return {};
@@ -400,26 +423,34 @@ class Build {
     }
     std::optional<Tree> layer;
     if (!o_.no_cache) layer = TRY(w.cache.get(key));
+    bool chained = false;  // the chain now ends with this RUN's upper directory
     if (layer) {
       say(" ---> Using cache");
       ++cached_;
     } else {
-      layer = TRY(run_container(w, st, ins, argv, network));
+      layer = TRY(run_container(w, st, ins, argv, network, chained));
       TRY(w.cache.put(key, *layer));
       ++ran_;
     }
     st.tree = merge({st.tree, *layer}, {});
     settle_hardlinks(st.tree);
+    ++st.tree_version;
+    if (chained) st.chain->version = st.tree_version;
     st.key = key;
     say(" ---> {}", short_hex(key));
     return {};
   }
 
   Result<Tree> run_container(
-      Worker& w, StageState& st, const Instruction& ins, const std::vector<std::string>& argv, const std::string& network) {
-    engine::ImageInfo image = TRY(intermediate_image(w, st));
+      Worker& w, StageState& st, const Instruction& ins, const std::vector<std::string>& argv, const std::string& network, bool& chained) {
+    // Over the RUNs just before it when nothing else changed the tree since: no image to save
+    // and no new lazy mount for this step.
+    if (!st.chain || st.chain->version != st.tree_version || st.chain->volumes != st.config.volumes ||
+        st.chain->uppers.size() >= kMaxChainedRuns)
+      st.chain = RunChain{TRY(intermediate_image(w, st)).id, {}, st.tree_version, st.config.volumes};
     engine::ContainerConfig c;
-    c.image = image.id;
+    c.image = st.chain->image;
+    c.lower_dirs.assign(st.chain->uppers.rbegin(), st.chain->uppers.rend());
     c.entrypoint = std::vector<std::string>{};
     c.cmd = argv;
     c.env = run_env(st.scope, st.config);
@@ -438,9 +469,32 @@ class Build {
       return fail(Errc::io, fmt::format("{}: the command '{}' returned a non-zero code: {}", where(ins), fmt::join(argv, " "), code));
     engine::ContainerInfo info = TRY(w.e.inspect(id));
     Tree layer = TRY_CTX(w.e.container_layer(info, st.tree), where(ins));
+    // Its upper directory is the next RUN's top lower one (when nothing comes between).
+    std::string kept = TRY(steps_dir()) + "/" + id.substr(0, 16);
+    chained = static_cast<bool>(w.e.take_container_upper(info, kept));
+    if (chained) st.chain->uppers.push_back(kept);
     TRY(w.e.remove(id, true));
     forget(containers_, id);
     return layer;
+  }
+
+  // <root>/build-steps/<pid>-<nonce>: the upper directories RUN chains stand on, removed with
+  // the build; a build that died leaves its own, removed by the next build (its pid is gone).
+  Result<std::string> steps_dir() {
+    std::lock_guard lock(registry_mu_);
+    if (!steps_dir_.empty()) return steps_dir_;
+    std::string parent = e_.options().root + "/build-steps";
+    std::error_code ec;
+    fs::create_directories(parent, ec);
+    for (const auto& entry : fs::directory_iterator(parent, ec)) {
+      std::string name = entry.path().filename().string();
+      auto pid = parse_uint<uint32_t>(std::string_view(name).substr(0, name.find('-')));
+      if (pid && *pid != 0 && ::kill(static_cast<pid_t>(*pid), 0) != 0 && errno == ESRCH) (void)remove_tree(entry.path().string());
+    }
+    std::string dir = parent + "/" + std::to_string(::getpid()) + "-" + nonce_;
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return fail_errno("making " + dir);
+    steps_dir_ = dir;
+    return dir;
   }
 
   Result<int> stream_output(Worker& w, engine::ShimConnection& session) {
@@ -579,6 +633,7 @@ class Build {
     Tree merged = merge({st.tree, layer}, {});
     merged.routes = merged_routes(w, merged);
     st.tree = std::move(merged);
+    ++st.tree_version;
     settle_hardlinks(st.tree);
     say(" ---> {}", short_hex(st.key));
     return {};
@@ -723,6 +778,7 @@ class Build {
   std::optional<Tree> context_;
   std::map<std::string, Tree> images_;
   std::vector<std::string> containers_, intermediates_;
+  std::string steps_dir_;  // steps_dir()
   std::atomic<bool> abort_ = false;
   std::vector<size_t> first_step_;                // each stage's FROM's step number
   bool dry_ = false;                              // the planning pass: keys only (plan())

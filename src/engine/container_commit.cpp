@@ -46,6 +46,14 @@ ImageConfig committed_config(ImageConfig image, const ContainerConfig& c) {
 
 }  // namespace
 
+Result<void> Engine::take_container_upper(const ContainerInfo& c, const std::string& to) {
+  if (c.config.disk_size_mib) return fail(Errc::unsupported, "the upper directory of " + c.name + " is on a disk of its own");
+  // A rename, even while the overlay is still mounted: it holds the directory, not its path.
+  std::string upper = container_dir(c.id) + "/layer/rw/upper";
+  if (::rename(upper.c_str(), to.c_str()) != 0) return fail_errno("moving " + upper + " to " + to);
+  return {};
+}
+
 Result<Tree> Engine::container_layer(const ContainerInfo& c, const Tree& below) {
   // The upper layer is on the container's sized disk when it has one, mounted with its rootfs.
   bool running = (c.state.status == ContainerStatus::running || c.state.status == ContainerStatus::paused) && c.shim_alive;

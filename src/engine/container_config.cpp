@@ -35,6 +35,7 @@ json container_config_to_json(const ContainerConfig& c) {
   if (c.shm_size) j["shm_size"] = c.shm_size;
   if (c.init) j["init"] = true;
   if (c.corex) j["corex"] = true;
+  if (!c.lower_dirs.empty()) j["lower_dirs"] = c.lower_dirs;
   if (!c.secret_env_keys.empty()) j["secret_env_keys"] = c.secret_env_keys;
   if (!c.labels.empty()) j["labels"] = c.labels;
   const Healthcheck& h = c.healthcheck;
@@ -72,6 +73,7 @@ Result<ContainerConfig> container_config_from_json(const json& j) {
     c.cap_add = j.value("cap_add", std::vector<std::string>{});
     c.cap_drop = j.value("cap_drop", std::vector<std::string>{});
     c.log_stdout = j.value("log_stdout", "");
+    c.lower_dirs = j.value("lower_dirs", std::vector<std::string>{});
     c.log_stderr = j.value("log_stderr", "");
     c.stats_redis = j.value("stats_redis", "");
     c.secret_env_keys = j.value("secret_env_keys", std::vector<std::string>{});
@@ -252,6 +254,9 @@ Result<void> validate_container_config(const ContainerConfig& c) {
   if (c.disk_type != "ssd" && c.disk_type != "hdd")
     return fail(Errc::invalid_input, "disk type '" + c.disk_type + "' is neither ssd nor hdd");
   if (c.disk_size_mib != 0 && c.disk_size_mib < 8) return fail(Errc::invalid_input, "--disk-size must be at least 8 MiB");
+  for (const auto& d : c.lower_dirs)
+    if (!d.starts_with('/') || d.find_first_of(",:\\") != std::string::npos)
+      return fail(Errc::invalid_input, "a lower directory must be an absolute path without ',', ':' or '\\': " + d);
   TRY(shim::parse_restart_policy(c.restart));
   if (c.auto_remove && c.restart != "no" && !c.restart.empty()) return fail(Errc::invalid_input, "conflicting options: --restart and --rm");
   if (c.corex && (c.init || c.tty))

@@ -38,6 +38,10 @@ struct ContainerConfig {
   // --corex (Zero-OS's interactive containers): tiffin-corex, bound read-only at /corex, runs as
   // pid 1 instead of the image's program (engine/corex_mode.hpp).
   bool corex = false;
+  // tiffin build's steps only (never from a command line or the API): read-only directories
+  // stacked over the image's files under the writable layer, top first — the upper directories
+  // of the RUNs that came since the step's image was made (build/builder.cpp).
+  std::vector<std::string> lower_dirs;
   // none | host | container:<name or id> | a network's name or id ("bridge": the default one)
   std::string network = "bridge";
   std::string ip, ip6;                       // fixed addresses on that network

@@ -33,7 +33,7 @@ runtime::Mount bind_mount(const std::string& source, const std::string& target, 
 }
 
 layer::RwLayerOptions layer_options(const std::string& dir, const ContainerConfig& c, const std::string& root, const std::string& lower) {
-  return {dir + "/layer", c.disk_size_mib, c.disk_type, root + "/pools", lower};
+  return {dir + "/layer", c.disk_size_mib, c.disk_type, root + "/pools", lower, c.lower_dirs};
 }
 
 }  // namespace

@@ -255,6 +255,10 @@ class Engine {
   // store, the engine's bound /etc files left out. `below` is the container's image's tree. The
   // caller holds hold_blocks() until an flist in the store names the layer's blocks.
   Result<Tree> container_layer(const ContainerInfo& c, const Tree& below);
+  // tiffin build: moves an exited container's upper directory (its changes, with overlayfs's
+  // whiteouts) to `to`, on the same file system, for a later step's lower_dirs; the container
+  // is to be removed next. Not for a container with a sized disk (its upper is a mount).
+  Result<void> take_container_upper(const ContainerInfo& c, const std::string& to);
   // Writers of <root>/blocks hold this (gc.lock shared) from their first block until the flist
   // naming it is in the store, so free_unused_blocks never takes a block about to be named.
   Result<hub::GcLock> hold_blocks();

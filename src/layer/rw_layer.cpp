@@ -144,9 +144,14 @@ Result<void> prepare_rw_layer(const RwLayerOptions& o) {
 
 Result<void> mount_overlay(const RwLayerOptions& o, const std::string& target) {
   std::string rw = o.dir + "/rw";
-  if ((o.dir + rw_lower_dir(o)).find_first_of(",:\\") != std::string::npos)
-    return fail(Errc::invalid_input, "the writable layer's path must not contain ',', ':' or '\\' (overlayfs separators)");
-  std::string opts = "lowerdir=" + rw_lower_dir(o) + ",upperdir=" + rw + "/upper,workdir=" + rw + "/work";
+  std::vector<std::string> paths = o.over_lower;
+  paths.push_back(rw_lower_dir(o));
+  std::string lowers;
+  for (const auto& p : paths) lowers += (lowers.empty() ? "" : ":") + p;
+  paths.push_back(o.dir);
+  if (std::any_of(paths.begin(), paths.end(), [](const std::string& p) { return p.find_first_of(",:\\") != std::string::npos; }))
+    return fail(Errc::invalid_input, "the writable layer's paths must not contain ',', ':' or '\\' (overlayfs separators)");
+  std::string opts = "lowerdir=" + lowers + ",upperdir=" + rw + "/upper,workdir=" + rw + "/work";
   if (::mount("overlay", target.c_str(), "overlay", 0, opts.c_str()) != 0) return fail_errno("mounting overlay on " + target);
   return {};
 }

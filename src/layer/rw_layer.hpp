@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 
@@ -25,6 +26,7 @@ struct RwLayerOptions {
   std::string disk_type = "ssd";                    // ssd | hdd: which pool holds the image
   std::string pools_dir = "/var/lib/tiffin/pools";  // pool of a type: <pools_dir>/<type>
   std::string lower;                                // the read-only layer; default <dir>/lower (the engine shares one mount per flist)
+  std::vector<std::string> over_lower;              // read-only directories stacked over `lower`, top first
 };
 
 std::string rw_lower_dir(const RwLayerOptions& o);

@@ -179,6 +179,28 @@ RUN rm /ctx/app.py
     assert "secret.key" in err and "dockerignore" in err
 
 
+def test_consecutive_runs_stand_on_each_others_changes(node, base, tmp_path):
+    """RUNs in a row stand on the upper directories of the ones before them (no image between):
+    each sees what they made, deleted and replaced — past an ENV, across a COPY (which starts
+    anew from an image), and past the chain's cut at 16."""
+    lines = ["FROM base:1", "RUN mkdir /made /dir && echo 0 > /made/0 && touch /made/0.tmp /dir/0"]
+    for i in range(1, 21):
+        if i == 5:
+            lines.append("ENV STEP=five")
+        if i == 10:
+            lines.append("COPY extra.txt /made/")
+        lines.append(f"RUN test -f /made/{i - 1}.tmp && rm /made/{i - 1}.tmp && echo {i} > /made/{i} && touch /made/{i}.tmp"
+                     f" && rm -r /dir && mkdir /dir && touch /dir/{i}")
+    lines.append('RUN test "$STEP" = five && cat /made/extra.txt > /made/seen')
+    ctx = context(tmp_path, "\n".join(lines) + "\n", {"extra.txt": "copied"})
+    build(node, ctx, "-t", "chain:1")
+    made = sorted(node.out("run", "--rm", "chain:1", "ls", "/made").split())
+    assert made == sorted([str(i) for i in range(21)] + ["20.tmp", "extra.txt", "seen"]), made
+    assert node.out("run", "--rm", "chain:1", "ls", "/dir") == "20"
+    assert node.out("run", "--rm", "chain:1", "cat", "/made/seen") == "copied"
+    assert list((node.root / "build-steps").iterdir()) == [], "the steps' directories go with the build"
+
+
 def test_failing_run_leaves_nothing_behind(node, base, tmp_path):
     images = node.out("images", "-q")
     ctx = context(tmp_path, "FROM base:1\nRUN echo partial > /x\nRUN echo the output; echo to stderr >&2; exit 42\n")

@@ -46,6 +46,7 @@ TEST(ContainerConfig, JsonRoundTripAndValidation) {
   c.ip = "10.1.0.5";
   c.dns = {"10.0.0.1"};
   c.dns_search = {"example.test"};
+  c.lower_dirs = {"/var/lib/tiffin/build-steps/1-ab/2", "/var/lib/tiffin/build-steps/1-ab/1"};
   auto back = container_config_from_json(container_config_to_json(c));
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, c);
@@ -80,6 +81,10 @@ TEST(ContainerConfig, JsonRoundTripAndValidation) {
   EXPECT_TRUE(bad([](ContainerConfig& x) { x.log_stdout = "http://h/c"; }));
   EXPECT_TRUE(bad([](ContainerConfig& x) { x.env = {"=x"}; }));
   EXPECT_TRUE(bad([](ContainerConfig& x) { x.disk_size_mib = 2; }));
+  // A build step's lower directories become overlayfs options: no separators, no relative paths.
+  EXPECT_TRUE(bad([](ContainerConfig& x) { x.lower_dirs = {"/a:/b"}; }));
+  EXPECT_TRUE(bad([](ContainerConfig& x) { x.lower_dirs = {"/a,upperdir=/etc"}; }));
+  EXPECT_TRUE(bad([](ContainerConfig& x) { x.lower_dirs = {"relative"}; }));
   EXPECT_FALSE(container_config_from_json(nlohmann::json{{"memory", "lots"}}));
 }
 
