@@ -74,7 +74,6 @@ Result<void> check_interrupted(const BuildOptions& o) {
   return {};
 }
 
-// What a stage is while it builds: its tree and config so far, the key of its last step.
 // What a RUN's container can stand on without an image made for it: an intermediate image of
 // an earlier tree, and the upper directories of the RUNs run over it since, oldest first. It
 // stands for the stage's tree while `version` is the stage's tree_version, that is while
@@ -88,6 +87,7 @@ struct RunChain {
   std::vector<std::string> volumes;
 };
 
+// What a stage is while it builds: its tree and config so far, the key of its last step.
 struct StageState {
   Tree tree;
   uint64_t tree_version = 0;  // bumped with every change of `tree`
