@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -24,9 +25,17 @@ Result<ShimConnection> ShimConnection::connect(const std::string& socket_path) {
 
 Result<void> ShimConnection::send(const shim::Message& m) {
   std::string frame = shim::encode_message(m);
-  if (auto r = write_all(fd_.get(), {reinterpret_cast<const uint8_t*>(frame.data()), frame.size()}); !r) {
-    if (r.error().sys_errno == EPIPE || r.error().sys_errno == ECONNRESET) return fail(Errc::unavailable, "the container's shim went away");
-    return r;
+  std::string_view left = frame;
+  while (!left.empty()) {
+    // MSG_NOSIGNAL: a shim that exits as we write (`wait` right after `kill`) is an error the
+    // callers handle, not a SIGPIPE that kills the CLI.
+    ssize_t n = ::send(fd_.get(), left.data(), left.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE || errno == ECONNRESET) return fail(Errc::unavailable, "the container's shim went away");
+      return fail_errno("writing to the container's shim");
+    }
+    left.remove_prefix(static_cast<size_t>(n));
   }
   return {};
 }
