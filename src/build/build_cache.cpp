@@ -3,9 +3,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <functional>
+#include <thread>
 
 #include "flist/flist_file.hpp"
 
@@ -45,7 +47,14 @@ Result<BuildCache> BuildCache::open(const std::string& dir) {
   if (ec) return fail(Errc::io, "making " + dir + ": " + ec.message());
   auto db = TRY(sql::Db::open_readwrite(dir + "/cache.db", true));
   sqlite3_busy_timeout(db.get(), 10000);
-  TRY(db.exec("PRAGMA journal_mode=WAL"));
+  // The first opener of a new file switches it to WAL; another opening at that moment can get
+  // SQLITE_BUSY from the switch itself, which the busy timeout does not cover: try again.
+  for (int tries = 0;; ++tries) {
+    auto wal = db.exec("PRAGMA journal_mode=WAL");
+    if (wal) break;
+    if (sqlite3_errcode(db.get()) != SQLITE_BUSY || tries == 500) return std::unexpected(wal.error());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   TRY(write(db, [&] {
     return db.exec(
         "CREATE TABLE IF NOT EXISTS layers (key TEXT PRIMARY KEY, content_bytes INTEGER NOT NULL, file_bytes INTEGER NOT NULL, "
