@@ -23,6 +23,16 @@ std::string mountinfo_unescape(std::string_view s) {
   return out;
 }
 
+std::vector<std::string> overlay_lower_dirs(const MountInfo& m) {
+  std::vector<std::string> out;
+  size_t at = m.super_options.find("lowerdir=");
+  if (m.fstype != "overlay" || at == std::string::npos) return out;
+  at += 9;
+  std::string_view lowers = std::string_view(m.super_options).substr(at, m.super_options.find(',', at) - at);
+  for (const auto& dir : split(lowers, ':')) out.push_back(mountinfo_unescape(dir));
+  return out;
+}
+
 std::vector<MountInfo> parse_mountinfo(std::string_view text) {
   std::vector<MountInfo> out;
   for (const auto& line : split(text, '\n')) {

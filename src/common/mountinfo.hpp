@@ -30,6 +30,9 @@ std::optional<MountInfo> mount_at(const std::string& path);
 // Undoes the kernel's octal escapes (\040 → ' ') in a mountinfo field or an option value;
 // a backslash not followed by three octal digits of a byte stays as it is.
 std::string mountinfo_unescape(std::string_view s);
+// An overlay's lower directories, top first, from its super options ("lowerdir=a:b,…"), unescaped;
+// empty for a mount that is not an overlay.
+std::vector<std::string> overlay_lower_dirs(const MountInfo& m);
 
 enum class MountState {
   none,  // no FUSE filesystem is mounted on the path itself

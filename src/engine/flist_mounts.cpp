@@ -26,18 +26,9 @@ void unmount(const std::string& mountpoint) {
 // Whether `mountpoint` is one of an overlay's lower directories (the last one, under a build
 // step's directories; container_config.hpp's lower_dirs).
 bool used_by_overlay(const std::string& mountpoint) {
-  for (const auto& m : read_mountinfo().value_or(std::vector<MountInfo>{})) {
-    if (m.fstype != "overlay") continue;
-    size_t at = m.super_options.find("lowerdir=");
-    if (at == std::string::npos) continue;
-    at += 9;
-    std::string_view lowers = std::string_view(m.super_options).substr(at, m.super_options.find(',', at) - at);
-    for (size_t i = 0; i <= lowers.size();) {
-      size_t j = std::min(lowers.find(':', i), lowers.size());
-      if (lowers.substr(i, j - i) == mountpoint) return true;
-      i = j + 1;
-    }
-  }
+  for (const auto& m : read_mountinfo().value_or(std::vector<MountInfo>{}))
+    for (const auto& lower : overlay_lower_dirs(m))
+      if (lower == mountpoint) return true;
   return false;
 }
 

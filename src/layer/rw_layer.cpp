@@ -166,11 +166,10 @@ std::optional<std::string> overlay_layer_dir(const std::string& target) {
   std::string want = fs::absolute(target).lexically_normal().string();
   while (want.size() > 1 && want.back() == '/') want.pop_back();
   auto m = mount_at(want);  // a later mount on the same point hides an earlier overlay
-  if (!m || m->fstype != "overlay") return std::nullopt;
-  size_t at = m->super_options.find("lowerdir=");
-  if (at == std::string::npos) return std::nullopt;
-  std::string lower = mountinfo_unescape(m->super_options.substr(at + 9, m->super_options.find(',', at) - at - 9));
-  if (!lower.ends_with("/lower")) return std::nullopt;
+  if (!m) return std::nullopt;
+  auto lowers = overlay_lower_dirs(*m);
+  if (lowers.size() != 1 || !lowers.front().ends_with("/lower")) return std::nullopt;
+  const std::string& lower = lowers.front();
   return lower.substr(0, lower.size() - 6);
 }
 

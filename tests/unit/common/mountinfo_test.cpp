@@ -33,6 +33,17 @@ TEST(MountInfo, FieldsOptionalFieldsAndEscapes) {
   EXPECT_EQ(m[1].mount_point, "/proc");
 }
 
+TEST(MountInfo, OverlayLowerDirsTopFirstUnescaped) {
+  auto m = parse_mountinfo(
+      "36 35 0:50 / /c/rootfs rw - overlay overlay rw,lowerdir=/s/2:/s/1:/run/m\\040x,upperdir=/c/up,workdir=/c/w\n"
+      "37 35 0:51 / /c2/rootfs rw - overlay overlay rw,lowerdir=/only\n"
+      "38 23 0:40 / /proc rw - proc proc rw,lowerdir=/not-an-overlay\n");
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(overlay_lower_dirs(m[0]), (std::vector<std::string>{"/s/2", "/s/1", "/run/m x"}));
+  EXPECT_EQ(overlay_lower_dirs(m[1]), std::vector<std::string>{"/only"});
+  EXPECT_TRUE(overlay_lower_dirs(m[2]).empty());
+}
+
 TEST(MountInfo, UnescapeKeepsWhatIsNotAnOctalEscape) {
   EXPECT_EQ(mountinfo_unescape("a\\134b\\011c"), "a\\b\tc");
   EXPECT_EQ(mountinfo_unescape("a\\x40b\\400c\\8"), "a\\x40b\\400c\\8");
