@@ -86,6 +86,22 @@ Result<Bytes> read_file(const std::string& path, size_t max_size) {
   return out;
 }
 
+namespace {
+
+// The rename that publishes a finished file; with `sync`, the directory's entry made durable.
+Result<void> rename_in_dir(const std::string& from, const std::string& path, bool sync) {
+  if (::rename(from.c_str(), path.c_str()) < 0) return fail_errno("rename " + from + " to " + path);
+  if (sync) {
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dfd) ::fsync(dfd.get());
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<void> write_file_atomic(const std::string& path, std::span<const uint8_t> data, int mode, bool durable) {
   static std::atomic<uint64_t> counter{0};
   // Plain string work, not std::filesystem: this is in the small static binaries (the shim).
@@ -105,16 +121,16 @@ Result<void> write_file_atomic(const std::string& path, std::span<const uint8_t>
     return fail_errno("fsync " + tmp);
   }
   fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) < 0) {
-    int e = errno;
-    cleanup();
-    return fail_errno("rename to " + path, e);
-  }
-  if (durable) {
-    UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dfd) ::fsync(dfd.get());
-  }
-  return {};
+  auto moved = rename_in_dir(tmp, path, durable);
+  if (!moved) cleanup();
+  return moved;
+}
+
+Result<void> rename_durable(const std::string& from, const std::string& path) {
+  UniqueFd fd(::open(from.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return fail_errno("open " + from);
+  if (::fsync(fd.get()) < 0) return fail_errno("fsync " + from);
+  return rename_in_dir(from, path, true);
 }
 
 Result<UniqueFd> open_in_root(const std::string& root, const std::string& rel, int flags) {

@@ -47,6 +47,9 @@ Result<Bytes> read_file(const std::string& path, size_t max_size = size_t(1) << 
 // fsync'd too; without it (block stores and caches, which verify what they read and sync in bulk)
 // a crash may lose the file but never leaves a partial one under its name.
 Result<void> write_file_atomic(const std::string& path, std::span<const uint8_t> data, int mode = 0644, bool durable = true);
+// Moves the finished file `from` to `path` (same file system) durably: `from`'s data is fsync'd
+// before the rename and the directory after it. What write_file_atomic(durable) ends with.
+Result<void> rename_durable(const std::string& from, const std::string& path);
 // An exclusive flock on `path` (created 0600 if missing), waited for; held while the fd is open.
 // For short critical sections across CLIs (mounting an image, rewriting the firewall).
 Result<UniqueFd> lock_file(const std::string& path);

@@ -78,12 +78,7 @@ Result<ImageInfo> Engine::store_image(
   std::string stored = opts_.root + "/images/" + id + ".fl";
   if (::access(stored.c_str(), F_OK) != 0) {
     if (move) {
-      // Durable like a copy would be: the data before the name, the name before success.
-      UniqueFd fd(::open(flist_path.c_str(), O_RDONLY | O_CLOEXEC));
-      if (!fd || ::fsync(fd.get()) != 0) return fail_errno("fsync " + flist_path);
-      if (::rename(flist_path.c_str(), stored.c_str()) != 0) return fail_errno("rename " + flist_path + " to " + stored);
-      UniqueFd dir(::open((opts_.root + "/images").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (dir) ::fsync(dir.get());
+      TRY(rename_durable(flist_path, stored));
     } else {
       Bytes data = TRY(read_file(flist_path));
       TRY(write_file_atomic(stored, data, 0644, true));
