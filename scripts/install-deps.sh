@@ -51,6 +51,11 @@ PACKAGES=(
   # coreX (issue 19): its page is tested in a real browser (Chromium, driven by puppeteer-core
   # from npm); the screenshots are checked with PIL; shellinabox is the benchmark's peer
   chromium python3-pil shellinabox
+  # containerd's CRI (issue 24): tiffin-snapshotter serves containerd's snapshots gRPC API
+  # (libgrpc++, protobuf and its compilers); the tests drive the CRI API as kubelet does from
+  # Python stubs generated at test time, and give pods networks with the CNI plugins
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc python3-grpcio
+  python3-grpc-tools containernetworking-plugins
 )
 
 missing=()

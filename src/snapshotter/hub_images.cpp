@@ -1,0 +1,109 @@
+#include "snapshotter/hub_images.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/fd.hpp"
+#include "engine/flist_mounts.hpp"
+#include "hub/hub_client.hpp"
+#include "hub/hub_convert.hpp"
+#include "image/reference.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tiffin::snapshotter {
+namespace {
+
+std::string label(const Labels& labels, const char* key) {
+  auto it = labels.find(key);
+  return it == labels.end() ? std::string() : it->second;
+}
+
+bool is_sha256_digest(const std::string& d) {
+  if (d.size() != 71 || !d.starts_with("sha256:")) return false;
+  return d.find_first_not_of("0123456789abcdef", 7) == std::string::npos;
+}
+
+}  // namespace
+
+HubImages::HubImages(HubImagesOptions opts) : opts_(std::move(opts)) {
+  std::error_code ec;
+  fs::create_directories(opts_.root + "/flists", ec);
+  fs::create_directories(opts_.root + "/mounts", ec);
+  fs::create_directories(opts_.root + "/logs", ec);
+}
+
+std::shared_ptr<std::mutex> HubImages::lock_for(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto& m = locks_[key];
+  if (!m) m = std::make_shared<std::mutex>();
+  return m;
+}
+
+Result<std::optional<std::string>> HubImages::resolve(const Labels& labels) {
+  std::string ref = label(labels, kImageRefLabel), manifest = label(labels, kManifestDigestLabel);
+  if (ref.empty() || manifest.empty() || label(labels, kImageLayersLabel).empty()) return std::nullopt;  // not a CRI pull
+  if (!is_sha256_digest(manifest)) return fail(Errc::invalid_input, "manifest digest label is not a sha256 digest: " + manifest);
+  std::string key = manifest.substr(7);
+  auto guard = lock_for(key);
+  std::lock_guard lock(*guard);
+  if (::access(flist_path(key).c_str(), R_OK) == 0) return key;
+  // The hub converts the exact manifest containerd resolved, not whatever the tag names now.
+  image::Reference r = TRY(image::parse_reference(ref));
+  r.digest = manifest;
+  return fetch(r.str(), key);
+}
+
+Result<std::optional<std::string>> HubImages::fetch(const std::string& image, const std::string& key) {
+  hub::FlistRef name = TRY(hub::flist_ref_for_image(opts_.user, image));
+  hub::HubClient hub(opts_.hub_url, opts_.token);
+  auto data = hub.get_flist(name);
+  if (!data && data.error().kind == Errc::not_found) {
+    if (opts_.only_existing || opts_.token.empty()) {
+      spdlog::info("{}: the hub has no flist {}: unpacking it as usual", image, name.str());
+      return std::nullopt;
+    }
+    spdlog::info("{}: converting it on the hub as {}", image, name.str());
+    TRY(hub.convert(name, image));
+    data = hub.get_flist(name);
+  }
+  if (!data) return std::unexpected(std::move(data.error()).context("fetching " + name.str() + " from " + opts_.hub_url));
+  TRY(write_file_atomic(flist_path(key), std::span<const uint8_t>(data->data(), data->size()), 0600));
+  spdlog::info("{}: served lazily from {}/{}", image, opts_.hub_url, name.str());
+  return key;
+}
+
+Result<std::string> HubImages::mount(const std::string& key) {
+  std::string mp = mountpoint(key);
+  TRY(engine::ensure_flist_mount({.tiffin_binary = opts_.tiffin_binary,
+      .flist = flist_path(key),
+      .mountpoint = mp,
+      .cache_dir = opts_.cache_dir,
+      .log_file = opts_.root + "/logs/" + key + ".log",
+      .root = opts_.root}));
+  return mp;
+}
+
+void HubImages::release(const std::string& key) {
+  std::string mp = mountpoint(key);
+  engine::release_flist_mount(mp);
+  if (engine::flist_mounted(mp)) return;  // an overlay still stacks on it: kept, to be released again
+  std::error_code ec;
+  fs::remove(mp, ec);
+  fs::remove(mp + ".lock", ec);
+  fs::remove(flist_path(key), ec);
+  fs::remove(opts_.root + "/logs/" + key + ".log", ec);
+}
+
+void HubImages::release_all_but(const std::set<std::string>& keep) {
+  std::error_code ec;
+  for (fs::directory_iterator it(opts_.root + "/flists", ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() != ".fl") continue;
+    std::string key = it->path().stem().string();
+    if (!keep.contains(key)) release(key);
+  }
+}
+
+}  // namespace tiffin::snapshotter

@@ -1,0 +1,41 @@
+// Where the snapshotter gets images it serves lazily: the interface between the snapshot
+// semantics (snapshotter.hpp) and the hub (hub_images.hpp), so the former is tested without one.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+
+#include "common/error.hpp"
+#include "snapshotter/snapshot_store.hpp"
+
+namespace tiffin::snapshotter {
+
+// The labels containerd's CRI plugin puts on each layer's Prepare during a pull (with
+// disable_snapshot_annotations = false), and containerd's own target label.
+inline constexpr const char* kTargetRefLabel = "containerd.io/snapshot.ref";  // the layer's chain id
+inline constexpr const char* kImageRefLabel = "containerd.io/snapshot/cri.image-ref";
+inline constexpr const char* kManifestDigestLabel = "containerd.io/snapshot/cri.manifest-digest";
+inline constexpr const char* kLayerDigestLabel = "containerd.io/snapshot/cri.layer-digest";
+// The digests of this layer and the layers above it, comma-separated: one digest means the
+// image's top layer.
+inline constexpr const char* kImageLayersLabel = "containerd.io/snapshot/cri.image-layers";
+
+class LazyImages {
+ public:
+  virtual ~LazyImages() = default;
+  // The image a layer's Prepare labels name, when it is to be served lazily: a key for
+  // mount() and release(). nullopt: not lazily (no image labels, or no flist for it): unpack
+  // it as usual. An error (the hub failing) also means "unpack as usual", after a log line.
+  virtual Result<std::optional<std::string>> resolve(const Labels& labels) = 0;
+  // The directory holding the image's whole tree, mounted now if it is not.
+  virtual Result<std::string> mount(const std::string& key) = 0;
+  // No snapshot uses the image any more: unmount it (unless an overlay still stacks on it)
+  // and forget it.
+  virtual void release(const std::string& key) = 0;
+  // Releases every image it holds but those in `keep` (the snapshotter's cleanup, after a crash
+  // between a snapshot's removal and its image's release).
+  virtual void release_all_but(const std::set<std::string>& keep) = 0;
+};
+
+}  // namespace tiffin::snapshotter

@@ -1,0 +1,194 @@
+#include "snapshotter/snapshotter.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tiffin::snapshotter {
+namespace {
+
+// Stands for the hub: images named "lazy/…" resolve, "broken/…" fail, others are not served.
+struct FakeImages : LazyImages {
+  explicit FakeImages(std::string dir) : dir(std::move(dir)) {}
+  Result<std::optional<std::string>> resolve(const Labels& labels) override {
+    ++resolves;
+    std::string ref = labels.count(kImageRefLabel) ? labels.at(kImageRefLabel) : "";
+    if (ref.starts_with("broken/")) return fail(Errc::unavailable, "hub down");
+    if (!ref.starts_with("lazy/")) return std::nullopt;
+    return labels.at(kManifestDigestLabel);
+  }
+  Result<std::string> mount(const std::string& key) override {
+    mounted.push_back(key);
+    return dir + "/" + key;
+  }
+  void release(const std::string& key) override { released.push_back(key); }
+  void release_all_but(const std::set<std::string>& keep) override {
+    for (const auto& k : mounted)
+      if (!keep.contains(k)) released.push_back(k);
+  }
+  std::string dir;
+  int resolves = 0;
+  std::vector<std::string> mounted, released;
+};
+
+Labels layer_labels(const std::string& image, const std::string& chain, const std::string& layers) {
+  return {{kTargetRefLabel, chain}, {kImageRefLabel, image}, {kManifestDigestLabel, "m1"}, {kLayerDigestLabel, "l"},
+      {kImageLayersLabel, layers}};
+}
+
+class SnapshotterTest : public ::testing::Test {
+ protected:
+  void SetUp() override { open(); }
+  void open() {
+    sn.reset();
+    auto fake = std::make_unique<FakeImages>(tmp / "mnt");
+    images = fake.get();
+    auto s = Snapshotter::open(tmp / "root", std::move(fake));
+    ASSERT_TRUE(s) << s.error().what();
+    sn = std::move(*s);
+  }
+  std::string fs_dir(const std::string& key) { return tmp / ("root/snapshots/" + std::to_string(sn->stat(key)->id) + "/fs"); }
+
+  test::TempDir tmp;
+  std::unique_ptr<Snapshotter> sn;
+  FakeImages* images = nullptr;
+};
+
+TEST_F(SnapshotterTest, LayersStackAsOverlay) {
+  auto base = sn->prepare("extract-1", "", {});
+  ASSERT_TRUE(base) << base.error().what();
+  ASSERT_EQ(base->size(), 1u);
+  EXPECT_EQ((*base)[0], (Mount{"bind", fs_dir("extract-1"), {"rw", "rbind"}}));
+  std::string base_dir = fs_dir("extract-1");
+  std::ofstream(base_dir + "/hello") << "hi";
+  ASSERT_TRUE(sn->commit("layer-1", "extract-1", {{"x", "1"}}));
+  auto info = sn->stat("layer-1");
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->kind, Kind::committed);
+  EXPECT_EQ(info->labels.at("x"), "1");
+  EXPECT_FALSE(sn->stat("extract-1"));
+
+  auto c = sn->prepare("container", "layer-1", {});
+  ASSERT_TRUE(c) << c.error().what();
+  std::string id = std::to_string(sn->stat("container")->id);
+  std::string d = tmp / ("root/snapshots/" + id);
+  EXPECT_EQ((*c)[0], (Mount{"overlay", "overlay", {"index=off", "workdir=" + d + "/work", "upperdir=" + d + "/fs", "lowerdir=" + base_dir}}));
+  auto v = sn->view("view", "layer-1", {});
+  ASSERT_TRUE(v);
+  EXPECT_EQ((*v)[0], (Mount{"bind", base_dir, {"ro", "rbind"}}));
+  EXPECT_EQ(*sn->mounts("container"), *c);
+
+  auto u = sn->usage("layer-1");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->inodes, 2);  // the directory and the file
+  EXPECT_GT(u->size, 0);
+}
+
+TEST_F(SnapshotterTest, RefusalsAreClear) {
+  EXPECT_EQ(sn->prepare("a", "missing", {}).error().kind, Errc::not_found);
+  ASSERT_TRUE(sn->prepare("a", "", {}));
+  EXPECT_EQ(sn->prepare("a", "", {}).error().kind, Errc::conflict);
+  EXPECT_EQ(sn->prepare("b", "a", {}).error().kind, Errc::unsupported);  // parent not committed
+  ASSERT_TRUE(sn->commit("A", "a", {}));
+  EXPECT_EQ(sn->commit("A2", "A", {}).error().kind, Errc::unsupported);  // only active commits
+  ASSERT_TRUE(sn->prepare("b", "A", {}));
+  auto busy = sn->remove("A");
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(busy.error().kind, Errc::unsupported);
+  EXPECT_NE(busy.error().what().find("children"), std::string::npos);
+  ASSERT_TRUE(sn->remove("b"));
+  ASSERT_TRUE(sn->remove("A"));
+  EXPECT_TRUE(fs::is_empty(tmp / "root/snapshots"));
+  EXPECT_EQ(sn->remove("A").error().kind, Errc::not_found);
+}
+
+TEST_F(SnapshotterTest, ImageLayersServedLazilyAreNeverUnpacked) {
+  // Two layers of a lazily served image: containerd must hear "already exists" for both.
+  auto l1 = sn->prepare("ns/1/extract-a", "", layer_labels("lazy/app:1", "sha256:c1", "sha256:l1,sha256:l2"));
+  ASSERT_FALSE(l1);
+  EXPECT_EQ(l1.error().kind, Errc::conflict);
+  auto l2 = sn->prepare("ns/2/extract-b", "sha256:c1", layer_labels("lazy/app:1", "sha256:c2", "sha256:l2"));
+  ASSERT_FALSE(l2);
+  EXPECT_EQ(l2.error().kind, Errc::conflict);
+  EXPECT_FALSE(sn->stat("ns/1/extract-a"));  // no active snapshot was made
+
+  // containerd then finds the target with exactly this filter.
+  auto found = sn->list({R"(labels."containerd.io/snapshot.ref"==sha256:c2,parent=="sha256:c1")"});
+  ASSERT_TRUE(found);
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].kind, Kind::committed);
+  EXPECT_TRUE((*found)[0].remote_top);
+  EXPECT_FALSE(sn->stat("sha256:c1")->remote_top);
+
+  // A container on the top layer: the image's mount is its only lower layer.
+  auto c = sn->prepare("ns/3/ctr", "sha256:c2", {});
+  ASSERT_TRUE(c) << c.error().what();
+  EXPECT_EQ((*c)[0].options.back(), "lowerdir=" + (tmp / "mnt/m1"));
+  // The layers below the top hold nothing of their own: refused, saying why.
+  auto below = sn->prepare("ns/4/ctr", "sha256:c1", {});
+  ASSERT_FALSE(below);
+  EXPECT_NE(below.error().what().find("lazy/app:1"), std::string::npos) << below.error().what();
+
+  // Asked again (another namespace pulling the same image): already there, nothing resolved.
+  int before = images->resolves;
+  EXPECT_EQ(sn->prepare("ns2/1/extract-c", "", layer_labels("lazy/app:1", "sha256:c1", "sha256:l1,sha256:l2")).error().kind, Errc::conflict);
+  EXPECT_EQ(images->resolves, before);
+
+  // Removing the last snapshot of the image releases its mount.
+  ASSERT_TRUE(sn->remove("ns/3/ctr"));
+  ASSERT_TRUE(sn->remove("sha256:c2"));
+  EXPECT_TRUE(images->released.empty());
+  ASSERT_TRUE(sn->remove("sha256:c1"));
+  EXPECT_EQ(images->released, std::vector<std::string>{"m1"});
+}
+
+TEST_F(SnapshotterTest, ImagesNotServedLazilyAreUnpackedAsUsual) {
+  for (const char* image : {"plain/app:1", "broken/app:1"}) {
+    std::string key = std::string("extract ") + image;
+    auto m = sn->prepare(key, "", layer_labels(image, std::string("sha256:") + image, "sha256:l1"));
+    ASSERT_TRUE(m) << image << ": " << m.error().what();
+    EXPECT_EQ(sn->stat(key)->kind, Kind::active);
+  }
+}
+
+TEST_F(SnapshotterTest, EverythingSurvivesARestart) {
+  ASSERT_FALSE(sn->prepare("x", "", layer_labels("lazy/app:1", "sha256:c1", "sha256:l1")));
+  ASSERT_TRUE(sn->prepare("ctr", "sha256:c1", {{"k", "v"}}));
+  auto before = *sn->mounts("ctr");
+  open();
+  auto after = sn->mounts("ctr");
+  ASSERT_TRUE(after) << after.error().what();
+  EXPECT_EQ(*after, before);
+  EXPECT_EQ(sn->stat("ctr")->labels.at("k"), "v");
+  EXPECT_EQ(images->mounted, std::vector<std::string>{"m1"});  // the new instance mounts it again (or finds it mounted)
+}
+
+TEST_F(SnapshotterTest, UpdateChangesOnlyLabels) {
+  ASSERT_TRUE(sn->prepare("a", "", {{"keep", "1"}, {"drop", "2"}}));
+  auto u = sn->update(Snapshot{.name = "a", .labels = {{"new", "3"}}}, {"labels.new", "labels.drop"});
+  ASSERT_TRUE(u) << u.error().what();
+  EXPECT_EQ(u->labels, (Labels{{"keep", "1"}, {"new", "3"}}));
+  EXPECT_EQ(sn->stat("a")->labels, u->labels);
+  auto all = sn->update(Snapshot{.name = "a", .labels = {{"only", "4"}}}, {});
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->labels, (Labels{{"only", "4"}}));
+  EXPECT_EQ(sn->update(Snapshot{.name = "a"}, {"parent"}).error().kind, Errc::invalid_input);
+  EXPECT_EQ(sn->update(Snapshot{.name = "zz"}, {}).error().kind, Errc::not_found);
+}
+
+TEST_F(SnapshotterTest, CleanupRemovesWhatNoSnapshotOwns) {
+  ASSERT_TRUE(sn->prepare("a", "", {}));
+  fs::create_directories(tmp / "root/snapshots/999/fs");
+  ASSERT_TRUE(sn->cleanup());
+  EXPECT_FALSE(fs::exists(tmp / "root/snapshots/999"));
+  EXPECT_TRUE(fs::exists(fs_dir("a")));
+}
+
+}  // namespace
+}  // namespace tiffin::snapshotter
