@@ -1,0 +1,246 @@
+"""tiffin-snapshotter under containerd's CRI: images pulled through it are served lazily from
+their flists on a tiffin hub (converted there on first use), as Kubernetes would pull and run
+them: kubelet's CRI calls (cri.py) to a private containerd whose snapshotter is the proxy plugin
+"tiffin" and whose runtime handler "tiffin" is tiffin-oci.
+
+Covers: a pull moves no layer into containerd's content store and unpacks nothing; a pod runs
+from the image with only the blocks it reads fetched from the hub (counted); restarting the
+snapshotter and containerd while the pod runs keeps it running and removable; removing the
+pods and images leaves no mounts, snapshots, lazy mounts or processes; images the hub does not
+serve are unpacked as usual.
+"""
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import TIFFIN, cache_blocks, needs_root, tiffin
+from cri import containerd_factory, cri_images  # noqa: F401 (fixtures)
+from ociimage import Layout, busybox_members
+from registry import Registry
+from test_hub import Hub
+
+pytestmark = needs_root
+
+BIN = Path(TIFFIN).parent
+SNAPSHOTTER = os.environ.get("TIFFIN_SNAPSHOTTER_BIN", str(BIN / "tiffin-snapshotter"))
+MARKER = b"served lazily from the hub"
+
+
+class Snapshotter:
+    """A tiffin-snapshotter with its socket and root in a short temp dir, hub user alice."""
+
+    def __init__(self, hub, token, *extra):
+        self.dir = Path(tempfile.mkdtemp(prefix="tfsn-", dir="/tmp"))
+        self.sock, self.root = self.dir / "sn.sock", self.dir / "root"
+        token_file = self.dir / "token"
+        token_file.write_text(token + "\n")
+        token_file.chmod(0o600)
+        self.argv = [SNAPSHOTTER, "--address", str(self.sock), "--root", str(self.root), "--hub", hub.url,
+                     "--hub-user", "alice", "--hub-token-file", str(token_file), "--tiffin", str(BIN / "tiffin-full"),
+                     "--log-level", "debug", *extra]
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.log = open(self.dir / "snapshotter.log", "ab")
+        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=self.log)
+        deadline = time.time() + 20
+        while not self.sock.exists():
+            assert self.proc.poll() is None and time.time() < deadline, self.log_text()
+            time.sleep(0.02)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(20)
+        self.log.close()
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def log_text(self):
+        return (self.dir / "snapshotter.log").read_text(errors="replace")[-6000:]
+
+    def toml(self):
+        return f'[proxy_plugins]\n  [proxy_plugins.tiffin]\n    type = "snapshot"\n    address = "{self.sock}"\n'
+
+    def lazy_mounts(self):
+        return [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
+                if line.split()[4].startswith(str(self.root) + "/")]
+
+    def snapshots(self):
+        db = sqlite3.connect(f"file:{self.root / 'metadata.db'}?mode=ro", uri=True)
+        try:
+            return [r[0] for r in db.execute("SELECT name FROM snapshots")]
+        finally:
+            db.close()
+
+    def close(self):
+        """Stops it and unmounts what images containerd still had (a failed test's)."""
+        self.stop()
+        for m in self.lazy_mounts():
+            tiffin("flist", "umount", m, rc=None)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """A registry holding busybox + 4 MiB nobody reads + a marker, in three layers."""
+    reg = Registry(tmp_path_factory.mktemp("sn-registry"))
+    lay = Layout(tmp_path_factory.mktemp("sn-layout") / "layout")
+    base = lay.layer(busybox_members())
+    data = lay.layer([("dir", "data", 0o755), ("file", "data/big", os.urandom(4 << 20), 0o644)])
+    top = lay.layer([("file", "marker", MARKER, 0o644)])
+    lay.tag(lay.image([base, data, top], {"Cmd": ["cat", "/marker"], "Env": ["PATH=/bin"]}), "latest")
+    try:
+        yield reg, reg.push(lay.dir, "latest", "team/lazy:1")
+    finally:
+        reg.stop()
+
+
+@pytest.fixture
+def hub(tmp_path):
+    h = Hub(tmp_path / "hub").start()
+    yield h
+    h.stop()
+
+
+@pytest.fixture
+def node(hub, app, containerd_factory):
+    """(snapshotter, containerd) with images served from `hub`; afterwards nothing may be left."""
+    started = []
+
+    def start(*extra):
+        sn = Snapshotter(hub, hub.token("alice"), *extra)
+        started.append(sn)
+        ctd = containerd_factory(snapshotter="tiffin", extra_toml=sn.toml(), registry_hosts=(app[0].host,))
+        return sn, ctd
+
+    yield start
+    for sn in started:
+        sn.close()
+
+
+def hub_blocks(hub):
+    return {p.name for p in (Path(hub.root) / "blocks").rglob("*") if p.is_file() and len(p.name) == 64}
+
+
+def content_blobs(ctd):
+    return {p.name for p in (ctd.root / "io.containerd.content.v1.content/blobs/sha256").glob("*")}
+
+
+def block_ids(fl, path):
+    st = json.loads(tiffin("flist", "stat", fl, path, "--format", "json").stdout)
+    return {b["id"] for b in st["blocks"]}
+
+
+def output(cri, pod, name):
+    return "\n".join(text for _, text in cri.log(pod, name))
+
+
+def wait_for(pred, timeout=20, what="condition"):
+    deadline = time.time() + timeout
+    while not (v := pred()):
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+    return v
+
+
+def manifest_of(reg, ref):
+    name, tag = ref.split("/", 1)[1].rsplit(":", 1)
+    out = subprocess.run(["curl", "-sf", "-H", "Accept: application/vnd.oci.image.manifest.v1+json",
+                          f"http://{reg.host}/v2/{name}/manifests/{tag}"], capture_output=True, check=True)
+    return json.loads(out.stdout)
+
+
+def remove_everything(cri, ctd, sn, pod, image):
+    """What kubelet does when the pod and then its image go; afterwards nothing may be left:
+    no snapshots, lazy mounts or flists in the snapshotter, nothing of the pod in containerd."""
+    cri.stop_pod(pod)
+    cri.remove_pod(pod)
+    cri.remove_image(image)
+    cri.remove_image(ctd.sandbox_image)
+    wait_for(lambda: not sn.snapshots(), what=f"snapshots to go: {sn.snapshots()}\n{sn.log_text()}")
+    wait_for(lambda: not sn.lazy_mounts(), what="the lazy mounts to go")
+    assert not list((sn.root / "flists").glob("*.fl"))
+    assert not any((sn.root / "snapshots").iterdir())
+    assert ctd.leftovers(cgroup_parent_too=False) == {}
+
+
+def test_pulled_image_runs_lazily_with_only_what_it_reads(node, hub, app):
+    reg, ref = app
+    sn, ctd = node()
+    cri = ctd.client()
+    cri.pull(ref)
+
+    # containerd fetched the manifest and config, never a layer, and unpacked nothing.
+    layers = {l["digest"].split(":")[1] for l in manifest_of(reg, ref)["layers"]}
+    assert not layers & content_blobs(ctd), "containerd downloaded layers the snapshotter serves"
+    assert not any((sn.root / "snapshots").iterdir()), "a layer was unpacked"
+    flists = list((sn.root / "flists").glob("*.fl"))
+    assert len(flists) == 1, flists  # the app (the pause image comes with the first pod)
+    blocks = hub_blocks(hub)
+    assert blocks
+
+    pod = cri.run_pod("lazy")
+    cid = cri.run_container(pod, "app", ref)
+    assert cri.wait_exited(cid).exit_code == 0
+    assert output(cri, pod, "app") == MARKER.decode()
+    fetched = {p.name for p in cache_blocks(sn.root / "cache")} & blocks
+    big = block_ids(flists[0], "/data/big")
+    assert fetched and big and not big & fetched, "the unread file was fetched"
+    assert len(fetched) < len(blocks)
+    print(f"fetched {len(fetched)} of {len(blocks)} blocks on the hub")
+
+    # A second container of the image reads through the same mount, which is still there.
+    cid2 = cri.run_container(pod, "again", ref, ["sh", "-c", "md5sum /data/big | cut -c1-32"])
+    assert cri.wait_exited(cid2).exit_code == 0
+    assert len(output(cri, pod, "again").strip()) == 32
+    assert big <= {p.name for p in cache_blocks(sn.root / "cache")}
+
+    # Gone from Kubernetes' side: containerd removes the snapshots, the snapshotter its mounts.
+    remove_everything(cri, ctd, sn, pod, ref)
+
+
+def test_restarts_of_snapshotter_and_containerd_keep_the_pod(node, app):
+    reg, ref = app
+    sn, ctd = node()
+    cri = ctd.client()
+    pod = cri.run_pod("restart")
+    cid = cri.run_container(pod, "app", ref, ["sleep", "100000"])
+    pid = cri.container_pid(cid)
+
+    sn.restart()
+    ctd.restart()  # the client's channel reconnects
+    assert cri.container_pid(cid) == pid
+    # Files never read before the restart come through the lazy mount, which outlived both.
+    got = cri.exec_sync(cid, ["cat", "/marker"])
+    assert (got.exit_code, got.stdout) == (0, MARKER)
+    # And the restarted snapshotter still prepares containers on the image.
+    cid2 = cri.run_container(pod, "after", ref, ["sh", "-c", "wc -c < /data/big"])
+    assert cri.wait_exited(cid2).exit_code == 0
+    assert output(cri, pod, "after").strip() == str(4 << 20)
+    remove_everything(cri, ctd, sn, pod, ref)
+
+
+def test_images_the_hub_does_not_serve_are_unpacked(node, app):
+    reg, ref = app
+    sn, ctd = node("--only-existing")  # never converts: the hub has nothing
+    cri = ctd.client()
+    cri.pull(ref)
+    assert not list((sn.root / "flists").glob("*.fl"))
+    assert any((sn.root / "snapshots").iterdir())
+    pod = cri.run_pod("plain")
+    cid = cri.run_container(pod, "app", ref)
+    assert cri.wait_exited(cid).exit_code == 0
+    assert output(cri, pod, "app") == MARKER.decode()
+    remove_everything(cri, ctd, sn, pod, ref)
