@@ -402,15 +402,19 @@ class CriClient:
 
     # --- pods
 
-    def pod_config(self, name, namespace="tiffin-e2e", hostname=None, labels=None, sysctls=None, privileged=False):
+    def pod_config(self, name, namespace="tiffin-e2e", hostname=None, labels=None, sysctls=None, privileged=False,
+                   network=None, pid=None, ipc=None):
+        """network, pid, ipc: NamespaceMode values (default POD, CONTAINER, POD as kubelet asks)."""
         pb = self.pb
         uid = uuid.uuid4().hex
         log_dir = self.ctd.log_dir / f"{namespace}_{name}_{uid}"
         log_dir.mkdir(parents=True, exist_ok=True)
-        ns = pb.NamespaceOption(network=pb.POD, pid=pb.CONTAINER, ipc=pb.POD)  # what kubelet asks by default
+        ns = pb.NamespaceOption(network=pb.POD if network is None else network,
+                                pid=pb.CONTAINER if pid is None else pid, ipc=pb.POD if ipc is None else ipc)
         return pb.PodSandboxConfig(
             metadata=pb.PodSandboxMetadata(name=name, uid=uid, namespace=namespace, attempt=0),
-            hostname=hostname or name, log_directory=str(log_dir), labels=labels or {},
+            # kubelet names no hostname for a hostNetwork pod: it keeps the node's (no uts namespace)
+            hostname="" if network == pb.NODE else hostname or name, log_directory=str(log_dir), labels=labels or {},
             dns_config=pb.DNSConfig(servers=["127.0.0.1"]),  # never the host's resolver
             linux=pb.LinuxPodSandboxConfig(
                 cgroup_parent=self.ctd.cgroup_parent, sysctls=sysctls or {},

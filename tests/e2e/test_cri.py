@@ -270,3 +270,51 @@ def test_security_contexts_volumes_and_sysctls(containerd, cri_images, handler, 
         cri.stop_pod(p)
         cri.remove_pod(p)
     assert containerd.leftovers(cgroup_parent_too=False) == {}
+
+
+def container_ns(pb, network=None, pid=None, ipc=None, target=""):
+    return pb.LinuxContainerConfig(security_context=pb.LinuxContainerSecurityContext(
+        namespace_options=pb.NamespaceOption(network=pb.POD if network is None else network,
+                                             pid=pb.CONTAINER if pid is None else pid,
+                                             ipc=pb.POD if ipc is None else ipc, target_id=target)))
+
+
+@pytest.mark.parametrize("handler", ["tiffin", pytest.param("runc", marks=release_only)])
+def test_namespace_modes_and_oom(containerd, cri_images, handler):
+    cri = containerd.client()
+    pb = cri.pb
+    app = cri_images.app
+    # shareProcessNamespace: every container joins the pause process's pid namespace by path.
+    shared = cri.run_pod("shared", runtime_handler=handler, pid=pb.POD)
+    a = cri.run_container(shared, "a", app, ["sleep", "100001"], linux=container_ns(pb, pid=pb.POD))
+    b = cri.run_container(shared, "b", app, ["sleep", "100002"], linux=container_ns(pb, pid=pb.POD))
+    pause = cri.pod_pid(shared)
+    assert {ns(cri.container_pid(c), "pid") for c in (a, b)} == {ns(pause, "pid")}
+    seen = cri.exec_sync(b, ["ps", "-o", "pid,args"]).stdout.decode()
+    assert "sleep 100001" in seen and "sleep 100002" in seen and "trap" in seen, seen  # trap: the pause's sh
+    # An ephemeral (debug) container targets another container's pid namespace.
+    pod = cri.run_pod("target", runtime_handler=handler)
+    main = cri.run_container(pod, "main", app, ["sleep", "100003"])
+    dbg = cri.run_container(pod, "debug", app, ["sleep", "100004"], linux=container_ns(pb, pid=pb.TARGET, target=main))
+    assert ns(cri.container_pid(dbg), "pid") == ns(cri.container_pid(main), "pid")
+    assert "sleep 100003" in cri.exec_sync(dbg, ["ps", "-o", "args"]).stdout.decode()
+
+    # hostNetwork, hostPID, hostIPC: no namespaces of the pod's own for those (and no CNI).
+    host = cri.run_pod("host", runtime_handler=handler, network=pb.NODE, pid=pb.NODE, ipc=pb.NODE)
+    h = cri.run_container(host, "h", app, ["sleep", "100005"], linux=container_ns(pb, pb.NODE, pb.NODE, pb.NODE))
+    hp = cri.container_pid(h)
+    for kind in ("net", "pid", "ipc"):
+        assert ns(hp, kind) == ns(os.getpid(), kind), kind
+    assert ns(hp, "mnt") != ns(os.getpid(), "mnt")
+    assert cri.exec_sync(h, ["sh", "-c", f"test -d /proc/{os.getpid()}"]).exit_code == 0  # sees the host's pids
+
+    # A container over its memory limit is killed by the kernel; the shim reports the OOM.
+    hog = cri.run_container(pod, "hog", app, ["tail", "/dev/zero"], resources=dict(memory_limit_in_bytes=32 << 20))
+    st = cri.wait_exited(hog, timeout=60)
+    assert (st.state, st.exit_code, st.reason) == (pb.CONTAINER_EXITED, 137, "OOMKilled")
+
+    for p in (shared, pod, host):
+        cri.stop_pod(p)
+        cri.remove_pod(p)
+    assert processes_running("sleep 10000") == []
+    assert containerd.leftovers(cgroup_parent_too=False) == {}
