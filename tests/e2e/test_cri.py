@@ -318,3 +318,35 @@ def test_namespace_modes_and_oom(containerd, cri_images, handler):
         cri.remove_pod(p)
     assert processes_running("sleep 10000") == []
     assert containerd.leftovers(cgroup_parent_too=False) == {}
+
+
+@pytest.mark.parametrize("handler", ["tiffin", pytest.param("runc", marks=release_only)])
+def test_pods_made_and_removed_at_once(containerd, cri_images, handler):
+    """kubelet starts and stops pods in parallel (a node's restart, a rollout): the shims then run
+    the runtime concurrently on one --root, and its cgroup parent and seccomp cache."""
+    from concurrent.futures import ThreadPoolExecutor
+    cri = containerd.client()
+    cri.pull(cri_images.app)
+    pb = cri.pb
+    restricted = pb.LinuxContainerConfig(
+        resources=pb.LinuxContainerResources(cpu_shares=128, memory_limit_in_bytes=64 << 20),
+        security_context=pb.LinuxContainerSecurityContext(
+            namespace_options=pb.NamespaceOption(network=pb.POD, pid=pb.CONTAINER, ipc=pb.POD),
+            seccomp=pb.SecurityProfile(profile_type=pb.SecurityProfile.RuntimeDefault)))
+
+    def up(i):
+        pod = cri.run_pod(f"p{i}", runtime_handler=handler)
+        cid = cri.run_container(pod, "c", cri_images.app, ["sleep", "100000"], linux=restricted)
+        return pod, [cri.exec_sync(cid, ["echo", str(i)]).stdout for _ in range(3)]
+
+    def down(pod):
+        cri.stop_pod(pod)
+        cri.remove_pod(pod)
+
+    with ThreadPoolExecutor(6) as pool:
+        made = list(pool.map(up, range(6)))
+        assert [out for _, out in made] == [[f"{i}\n".encode()] * 3 for i in range(6)]
+        assert len({cri.pod_ip(pod) for pod, _ in made}) == 6
+        list(pool.map(down, [pod for pod, _ in made]))
+    assert cri.list_pods() == []
+    assert containerd.leftovers(cgroup_parent_too=False) == {}
