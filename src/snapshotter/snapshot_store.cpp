@@ -40,11 +40,11 @@ Result<SnapshotStore> SnapshotStore::open(const std::string& path) {
   // which is what a restart of the snapshotter is. AUTOINCREMENT: ids (directory names) are
   // never reused, so a directory left by a crash cannot be taken for a new snapshot's.
   TRY(db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
-  TRY(db.exec(
-      "CREATE TABLE IF NOT EXISTS snapshots (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, "
-      "parent TEXT NOT NULL, kind INTEGER NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL, labels TEXT NOT NULL, "
-      "remote TEXT NOT NULL DEFAULT '', remote_top INTEGER NOT NULL DEFAULT 0);"
-      "CREATE INDEX IF NOT EXISTS snapshots_parent ON snapshots(parent);"));
+  TRY(
+      db.exec("CREATE TABLE IF NOT EXISTS snapshots (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, "
+              "parent TEXT NOT NULL, kind INTEGER NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL, labels TEXT NOT NULL, "
+              "remote TEXT NOT NULL DEFAULT '', remote_top INTEGER NOT NULL DEFAULT 0);"
+              "CREATE INDEX IF NOT EXISTS snapshots_parent ON snapshots(parent);"));
   return SnapshotStore(std::move(db));
 }
 
@@ -64,8 +64,8 @@ Result<std::optional<Snapshot>> SnapshotStore::get(const std::string& name) {
 
 Result<Snapshot> SnapshotStore::insert(Snapshot s) {
   if (TRY(get(s.name))) return fail(Errc::conflict, "snapshot " + s.name + " already exists");
-  auto st = TRY(sql::Stmt::prepare(db_,
-      "INSERT INTO snapshots (name, parent, kind, created, updated, labels, remote, remote_top) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  auto st = TRY(sql::Stmt::prepare(
+      db_, "INSERT INTO snapshots (name, parent, kind, created, updated, labels, remote, remote_top) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
   st.bind(1, s.name).bind(2, s.parent).bind(3, static_cast<int64_t>(s.kind)).bind(4, s.created_ns).bind(5, s.updated_ns);
   st.bind(6, labels_text(s.labels)).bind(7, s.remote).bind(8, int64_t{s.remote_top});
   TRY(st.run());

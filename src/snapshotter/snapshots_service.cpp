@@ -99,7 +99,8 @@ grpc::Status SnapshotsService::Update(grpc::ServerContext*, const api::UpdateSna
   return grpc::Status::OK;
 }
 
-grpc::Status SnapshotsService::List(grpc::ServerContext*, const api::ListSnapshotsRequest* req, grpc::ServerWriter<api::ListSnapshotsResponse>* out) {
+grpc::Status SnapshotsService::List(
+    grpc::ServerContext*, const api::ListSnapshotsRequest* req, grpc::ServerWriter<api::ListSnapshotsResponse>* out) {
   auto all = sn_.list(std::vector<std::string>(req->filters().begin(), req->filters().end()));
   if (!all) return answer("list", "", all.error());
   // In pages, as containerd's own service sends them: one message stays far below gRPC's limit.

@@ -25,7 +25,8 @@ class SnapshotsService final : public api::Snapshots::Service {
   grpc::Status Remove(grpc::ServerContext*, const api::RemoveSnapshotRequest* req, google::protobuf::Empty*) override;
   grpc::Status Stat(grpc::ServerContext*, const api::StatSnapshotRequest* req, api::StatSnapshotResponse* resp) override;
   grpc::Status Update(grpc::ServerContext*, const api::UpdateSnapshotRequest* req, api::UpdateSnapshotResponse* resp) override;
-  grpc::Status List(grpc::ServerContext*, const api::ListSnapshotsRequest* req, grpc::ServerWriter<api::ListSnapshotsResponse>* out) override;
+  grpc::Status List(
+      grpc::ServerContext*, const api::ListSnapshotsRequest* req, grpc::ServerWriter<api::ListSnapshotsResponse>* out) override;
   grpc::Status Usage(grpc::ServerContext*, const api::UsageRequest* req, api::UsageResponse* resp) override;
   grpc::Status Cleanup(grpc::ServerContext*, const api::CleanupRequest* req, google::protobuf::Empty*) override;
 

@@ -247,13 +247,14 @@ Result<Usage> Snapshotter::usage(const std::string& key) {
   std::set<std::pair<dev_t, ino_t>> seen;
   std::error_code ec;
   auto count = [&](const fs::path& p) {
-    struct stat st{};
+    struct stat st {};
     if (::lstat(p.c_str(), &st) != 0 || !seen.insert({st.st_dev, st.st_ino}).second) return;
     u.size += static_cast<int64_t>(st.st_blocks) * 512;
     ++u.inodes;
   };
   count(path);
-  for (fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec), end; !ec && it != end; it.increment(ec))
+  for (fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec), end; !ec && it != end;
+       it.increment(ec))
     count(it->path());
   return u;
 }

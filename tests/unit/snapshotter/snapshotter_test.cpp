@@ -78,7 +78,8 @@ TEST_F(SnapshotterTest, LayersStackAsOverlay) {
   ASSERT_TRUE(c) << c.error().what();
   std::string id = std::to_string(sn->stat("container")->id);
   std::string d = tmp / ("root/snapshots/" + id);
-  EXPECT_EQ((*c)[0], (Mount{"overlay", "overlay", {"index=off", "workdir=" + d + "/work", "upperdir=" + d + "/fs", "lowerdir=" + base_dir}}));
+  EXPECT_EQ(
+      (*c)[0], (Mount{"overlay", "overlay", {"index=off", "workdir=" + d + "/work", "upperdir=" + d + "/fs", "lowerdir=" + base_dir}}));
   auto v = sn->view("view", "layer-1", {});
   ASSERT_TRUE(v);
   EXPECT_EQ((*v)[0], (Mount{"bind", base_dir, {"ro", "rbind"}}));
@@ -137,7 +138,8 @@ TEST_F(SnapshotterTest, ImageLayersServedLazilyAreNeverUnpacked) {
 
   // Asked again (another namespace pulling the same image): already there, nothing resolved.
   int before = images->resolves;
-  EXPECT_EQ(sn->prepare("ns2/1/extract-c", "", layer_labels("lazy/app:1", "sha256:c1", "sha256:l1,sha256:l2")).error().kind, Errc::conflict);
+  EXPECT_EQ(
+      sn->prepare("ns2/1/extract-c", "", layer_labels("lazy/app:1", "sha256:c1", "sha256:l1,sha256:l2")).error().kind, Errc::conflict);
   EXPECT_EQ(images->resolves, before);
 
   // Removing the last snapshot of the image releases its mount.
