@@ -67,6 +67,8 @@ void add_hub(CLI::App& app, Context& ctx) {
   serve->add_option("--root", so->root, "Where blocks and flists live")->capture_default_str();
   serve->add_option("-l,--listen", so->listen, "host:port to listen on (port 0: any free one)")->capture_default_str();
   serve->add_option("--public-url", so->public_url, "How nodes reach this hub (routes of flists packed here)");
+  serve->add_option("--insecure-registry", so->insecure_registries,
+      "host:port of a registry that conversions reach over plain http (loopback ones always are)");
   serve->add_option("--key-file", so->key_file, "Token signing key (default <root>/hub.key, made on first start)");
   serve->add_option("--tls-cert", so->tls_cert, "PEM certificate chain: serve HTTPS");
   serve->add_option("--tls-key", so->tls_key, "PEM private key for --tls-cert");

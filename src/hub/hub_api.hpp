@@ -93,8 +93,11 @@ HubResponse json_response(unsigned status, const nlohmann::json& j);
 
 class HubApi {
  public:
-  HubApi(HubRepository& repo, HubKey key, std::string public_url)
-      : repo_(repo), key_(key), public_url_(std::move(public_url)), converter_(std::make_shared<HubConverter>(repo)) {}
+  HubApi(HubRepository& repo, HubKey key, std::string public_url, std::vector<std::string> insecure_registries = {})
+      : repo_(repo),
+        key_(key),
+        public_url_(std::move(public_url)),
+        converter_(std::make_shared<HubConverter>(repo, std::move(insecure_registries))) {}
 
   static constexpr size_t kMaxProfileReportBody = 2u << 20;  // 20 000 ids in either form
   static constexpr size_t kMaxProfileReportIds = tiffin::kMaxProfileReportIds;

@@ -1,5 +1,7 @@
 #include "hub/hub_convert.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "image/convert.hpp"
@@ -50,8 +52,10 @@ Result<HubConverted> HubConverter::convert(const FlistRef& target, const HubConv
   image::Reference ref = TRY(image::parse_reference(req.image));
   image::Platform platform = req.platform.empty() ? image::host_platform() : TRY(image::parse_platform(req.platform));
   // Credentials come from the hub's own docker config (RegistryClient looks them up);
-  // loopback registries speak plain http.
-  image::RegistryClient client;
+  // loopback registries and the insecure ones speak plain http.
+  image::RegistryOptions ro;
+  ro.tls_verify = std::find(insecure_.begin(), insecure_.end(), ref.registry) == insecure_.end();
+  image::RegistryClient client(ro);
   image::RegistrySource source(client, ref);
 
   auto held = lock_for(target.str());

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "hub/hub_repository.hpp"
 
@@ -46,7 +47,10 @@ bool is_upstream_error(const Error& e);
 
 class HubConverter {
  public:
-  explicit HubConverter(HubRepository& repo) : repo_(repo) {}
+  // `insecure_registries`: hosts ("10.0.0.5:5000") reached over plain http (or https without
+  // verification), as docker's --insecure-registry; loopback registries always are.
+  explicit HubConverter(HubRepository& repo, std::vector<std::string> insecure_registries = {})
+      : repo_(repo), insecure_(std::move(insecure_registries)) {}
 
   // Converts (or finds converted) `req.image` as `target`, routed to `blocks_url`.
   Result<HubConverted> convert(const FlistRef& target, const HubConvertRequest& req, const std::string& blocks_url);
@@ -55,6 +59,7 @@ class HubConverter {
   std::shared_ptr<std::mutex> lock_for(const std::string& name);
 
   HubRepository& repo_;
+  std::vector<std::string> insecure_;
   std::mutex mu_;
   std::map<std::string, std::weak_ptr<std::mutex>> locks_;
 };

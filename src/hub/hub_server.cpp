@@ -47,7 +47,7 @@ class Server final : public HubServer {
         workers_(std::max(1u, opts.workers)),
         ctx_{.opts = opts,
             .repo = repo_,
-            .api = HubApi(repo_, key, opts.public_url),
+            .api = HubApi(repo_, key, opts.public_url, opts.insecure_registries),
             .metrics = {},
             .limits = ClientLimits(opts.clients),
             .workers = workers_},

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "hub/client_limits.hpp"
@@ -31,12 +32,13 @@ namespace tiffin::hub {
 
 struct HubServeOptions {
   std::string root = "/var/lib/tiffin/hub";
-  std::string listen = "127.0.0.1:8080";    // host:port; port 0 picks a free one
-  std::string public_url;                   // how clients reach this hub (default http(s)://listen)
-  std::string key_file;                     // default <root>/hub.key, created on first start
-  std::string tls_cert, tls_key;            // PEM files: serve HTTPS instead of HTTP
-  unsigned max_connections = 16384;         // clamped to what the open-file limit allows
-  uint64_t max_upload = uint64_t(8) << 30;  // tar and flist uploads
+  std::string listen = "127.0.0.1:8080";         // host:port; port 0 picks a free one
+  std::string public_url;                        // how clients reach this hub (default http(s)://listen)
+  std::vector<std::string> insecure_registries;  // conversions reach these over plain http
+  std::string key_file;                          // default <root>/hub.key, created on first start
+  std::string tls_cert, tls_key;                 // PEM files: serve HTTPS instead of HTTP
+  unsigned max_connections = 16384;              // clamped to what the open-file limit allows
+  uint64_t max_upload = uint64_t(8) << 30;       // tar and flist uploads
   std::chrono::seconds idle_timeout{60};
   std::chrono::seconds header_timeout{10};
   std::chrono::seconds body_grace{10};
