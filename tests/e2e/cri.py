@@ -128,11 +128,12 @@ class Containerd:
     runtimes: handler name -> BinaryName of the runc v2 shim (None: runc)."""
 
     def __init__(self, d: Path, sandbox_image: str, snapshotter="overlayfs", extra_toml="",
-                 runtimes=None, registry_hosts=()):
+                 runtimes=None, registry_hosts=(), command_prefix=()):
         self.dir = Path(d)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.sandbox_image = sandbox_image
         self.snapshotter = snapshotter
+        self.command_prefix = list(command_prefix)  # e.g. nsenter --net=…: a benchmark's shaped network
         self.sock = self.dir / "ctd.sock"
         self.root = self.dir / "root"
         self.state = self.dir / "state"
@@ -197,7 +198,7 @@ class Containerd:
 
     def start(self, timeout=30):
         self.logf = open(self.dir / "containerd.log", "ab")
-        self.proc = subprocess.Popen(["containerd", "--config", str(self.dir / "config.toml")],
+        self.proc = subprocess.Popen(self.command_prefix + ["containerd", "--config", str(self.dir / "config.toml")],
                                      stdout=self.logf, stderr=self.logf, start_new_session=True)
         deadline = time.time() + timeout
         while not self.sock.exists():
