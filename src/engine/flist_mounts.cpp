@@ -47,6 +47,7 @@ Result<void> ensure_flist_mount(const FlistMountPaths& m) {
   }
   std::vector<std::string> argv = {m.tiffin_binary, "--root", m.root, "flist", "mount", m.flist, m.mountpoint, "--daemon", "--cache",
       m.cache_dir, "--log-file", m.log_file};
+  for (const auto& s : m.stores) argv.insert(argv.end(), {"--store", s});
   pid_t pid = TRY(spawn(argv, [] {
     int null = ::open("/dev/null", O_RDWR);
     ::dup2(null, 0);

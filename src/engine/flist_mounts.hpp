@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 
@@ -16,6 +17,8 @@ struct FlistMountPaths {
   // The engine's --root: `flist mount` checks the flist against the trust policy there
   // (trust_policy.hpp), so an image is checked again whenever its mount is made anew.
   std::string root;
+  // Block stores to read from instead of the flist's routes (a flist without routes).
+  std::vector<std::string> stores;
 };
 
 Result<void> ensure_flist_mount(const FlistMountPaths& m);

@@ -234,6 +234,14 @@ Result<HubResponse> HubApi::route(const HubRequest& req) {
       return json_response(200, out);
     }
     if (p.size() == 3 && p[1] == "blocks" && p[2] == "batch" && m == "POST") return batch_blocks(repo_, req);
+    // A layer chain kept by conversions (image/convert.hpp): the tree of an image's first
+    // layers, so a node can run a layer that is the top of some other image (a snapshotter's
+    // lower layers). Its blocks are this hub's; the file carries no routes.
+    if (p.size() == 3 && p[1] == "layers" && read) {
+      if (p[2].size() != 64 || p[2].find_first_not_of("0123456789abcdef") != std::string::npos)
+        return fail(Errc::invalid_input, "not a layer chain id (64 lowercase hex): " + p[2]);
+      return serve_file(req, repo_.root() + "/layers/" + p[2] + ".fl", "application/octet-stream");
+    }
     if (p.size() >= 2 && p[1] == "flist") return flist_api(req, p);
     return fail(Errc::not_found, "no such API: " + m + " " + req.target);
   }

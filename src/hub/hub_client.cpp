@@ -110,6 +110,11 @@ Result<Bytes> HubClient::get_flist(const FlistRef& ref) {
   return std::move(r.body);
 }
 
+Result<Bytes> HubClient::get_layer_chain(const std::string& chain_hex) {
+  HttpResponse r = TRY(call("GET", "/api/layers/" + chain_hex));
+  return std::move(r.body);
+}
+
 Result<json> HubClient::info(const FlistRef& ref) {
   HttpResponse r = TRY(call("GET", "/api/flist/" + ref.user + "/" + ref.name + ":" + ref.tag));
   return parse_json(r, "info of " + ref.str());

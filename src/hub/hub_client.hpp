@@ -30,6 +30,9 @@ class HubClient {
   Result<nlohmann::json> link(const FlistRef& ref, const FlistRef& target);
   Result<void> remove(const FlistRef& ref);
   Result<Bytes> get_flist(const FlistRef& ref);
+  // A layer chain the hub kept from a conversion (GET /api/layers/<hex>): an flist without
+  // routes whose blocks are the hub's.
+  Result<Bytes> get_layer_chain(const std::string& chain_hex);
   Result<nlohmann::json> info(const FlistRef& ref);
   Result<nlohmann::json> list(const std::string& user);
   // The hub's prefetch profile for `ref` (learnt from nodes, else embedded); nullopt when it has

@@ -71,12 +71,14 @@ Result<Spooled> spool_blob(ImageSource& source, const Descriptor& d, const std::
 
 }  // namespace
 
+std::string next_layer_chain(const std::string& chain, const std::string& digest) {
+  std::string text = chain.empty() ? digest : chain + " " + digest;
+  return sha256_digest({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+}
+
 std::string layer_chain_id(const std::vector<Descriptor>& layers, size_t n) {
   std::string chain;
-  for (size_t i = 0; i < n && i < layers.size(); ++i) {
-    std::string text = chain.empty() ? layers[i].digest : chain + " " + layers[i].digest;
-    chain = sha256_digest({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
-  }
+  for (size_t i = 0; i < n && i < layers.size(); ++i) chain = next_layer_chain(chain, layers[i].digest);
   return chain;
 }
 

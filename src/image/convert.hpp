@@ -35,5 +35,8 @@ Result<ConvertedImage> convert_image(ImageSource& source, const Platform& platfo
 
 // The cache key of layers [0, n): sha256 chained over their digests.
 std::string layer_chain_id(const std::vector<Descriptor>& layers, size_t n);
+// The key of a chain one layer longer: `chain` is the key so far ("" for none), `digest` the
+// next layer's ("sha256:…"). What a node computes for the chains a hub keeps.
+std::string next_layer_chain(const std::string& chain, const std::string& digest);
 
 }  // namespace tiffin::image

@@ -9,6 +9,7 @@
 #include "engine/flist_mounts.hpp"
 #include "hub/hub_client.hpp"
 #include "hub/hub_convert.hpp"
+#include "image/convert.hpp"
 #include "image/reference.hpp"
 
 namespace fs = std::filesystem;
@@ -42,18 +43,32 @@ std::shared_ptr<std::mutex> HubImages::lock_for(const std::string& key) {
   return m;
 }
 
-Result<std::optional<std::string>> HubImages::resolve(const Labels& labels) {
+Result<std::optional<LazyLayer>> HubImages::resolve(const Labels& labels, const std::optional<std::string>& parent_chain) {
   std::string ref = label(labels, kImageRefLabel), manifest = label(labels, kManifestDigestLabel);
+  std::string layer = label(labels, kLayerDigestLabel);
   if (ref.empty() || manifest.empty() || label(labels, kImageLayersLabel).empty()) return std::nullopt;  // not a CRI pull
   if (!is_sha256_digest(manifest)) return fail(Errc::invalid_input, "manifest digest label is not a sha256 digest: " + manifest);
-  std::string key = manifest.substr(7);
-  auto guard = lock_for(key);
+  LazyLayer out{.image = manifest.substr(7)};
+  if (parent_chain && is_sha256_digest(layer)) {
+    out.chain = image::next_layer_chain(*parent_chain, layer);
+    out.chain_key = "chain-" + out.chain.substr(7);
+  }
+  auto guard = lock_for(out.image);
   std::lock_guard lock(*guard);
-  if (::access(flist_path(key).c_str(), R_OK) == 0) return key;
+  if (::access(flist_path(out.image).c_str(), R_OK) == 0) return out;
   // The hub converts the exact manifest containerd resolved, not whatever the tag names now.
   image::Reference r = TRY(image::parse_reference(ref));
   r.digest = manifest;
-  return fetch(r.str(), key);
+  if (!TRY(fetch(r.str(), out.image))) return std::nullopt;
+  return out;
+}
+
+Result<void> HubImages::fetch_chain(const std::string& key) {
+  if (::access(flist_path(key).c_str(), R_OK) == 0) return {};
+  hub::HubClient hub(opts_.hub_url, "");
+  auto data = hub.get_layer_chain(key.substr(6));
+  if (!data) return std::unexpected(std::move(data.error()).context("fetching layer chain " + key.substr(6) + " from " + opts_.hub_url));
+  return write_file_atomic(flist_path(key), std::span<const uint8_t>(data->data(), data->size()), 0600);
 }
 
 Result<std::optional<std::string>> HubImages::fetch(const std::string& image, const std::string& key) {
@@ -77,12 +92,19 @@ Result<std::optional<std::string>> HubImages::fetch(const std::string& image, co
 
 Result<std::string> HubImages::mount(const std::string& key) {
   std::string mp = mountpoint(key);
+  bool chain = key.starts_with("chain-");
+  if (chain) {
+    auto guard = lock_for(key);
+    std::lock_guard lock(*guard);
+    TRY(fetch_chain(key));
+  }
   TRY(engine::ensure_flist_mount({.tiffin_binary = opts_.tiffin_binary,
       .flist = flist_path(key),
       .mountpoint = mp,
       .cache_dir = opts_.cache_dir,
       .log_file = opts_.root + "/logs/" + key + ".log",
-      .root = opts_.root}));
+      .root = opts_.root,
+      .stores = chain ? std::vector<std::string>{opts_.hub_url} : std::vector<std::string>{}}));
   return mp;
 }
 

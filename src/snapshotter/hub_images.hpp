@@ -6,6 +6,10 @@
 // an image converts it for all. Mounted by `tiffin-full flist mount --daemon` at
 // <root>/mounts/<hex> (engine/flist_mounts.hpp): the mount is its own process, so it outlives a
 // restart of the snapshotter, whose containers keep reading through it.
+// A layer below an image's top is the hub's chain of the layers up to it (image/convert.hpp's
+// chain key over the layers' digests, which the hub serves at /api/layers/<hex>): the tree key
+// "chain-<hex>", fetched into <root>/flists and mounted, with the hub as its block store, only
+// when a snapshot is prepared on that layer.
 #pragma once
 
 #include <map>
@@ -29,7 +33,7 @@ struct HubImagesOptions {
 class HubImages : public LazyImages {
  public:
   explicit HubImages(HubImagesOptions opts);
-  Result<std::optional<std::string>> resolve(const Labels& labels) override;
+  Result<std::optional<LazyLayer>> resolve(const Labels& labels, const std::optional<std::string>& parent_chain) override;
   Result<std::string> mount(const std::string& key) override;
   void release(const std::string& key) override;
   void release_all_but(const std::set<std::string>& keep) override;
@@ -39,6 +43,7 @@ class HubImages : public LazyImages {
 
  private:
   Result<std::optional<std::string>> fetch(const std::string& image, const std::string& key);
+  Result<void> fetch_chain(const std::string& key);
   std::shared_ptr<std::mutex> lock_for(const std::string& key);
 
   HubImagesOptions opts_;

@@ -21,19 +21,28 @@ inline constexpr const char* kLayerDigestLabel = "containerd.io/snapshot/cri.lay
 // image's top layer.
 inline constexpr const char* kImageLayersLabel = "containerd.io/snapshot/cri.image-layers";
 
+// A layer served lazily: keys of trees for mount() and release().
+struct LazyLayer {
+  std::string image;      // the whole image's tree (what its top layer holds)
+  std::string chain;      // the id of the chain of layers up to this one; empty: not known
+  std::string chain_key;  // the tree of that chain (what a lower layer holds); empty: none
+};
+
 class LazyImages {
  public:
   virtual ~LazyImages() = default;
-  // The image a layer's Prepare labels name, when it is to be served lazily: a key for
-  // mount() and release(). nullopt: not lazily (no image labels, or no flist for it): unpack
-  // it as usual. An error (the hub failing) also means "unpack as usual", after a log line.
-  virtual Result<std::optional<std::string>> resolve(const Labels& labels) = 0;
-  // The directory holding the image's whole tree, mounted now if it is not.
+  // The layer a Prepare's labels name, when its image is to be served lazily. `parent_chain`
+  // is the parent layer's LazyLayer::chain ("" for the bottom layer; nullopt when the parent
+  // was unpacked, so no chain can be known). nullopt: not lazily (no image labels, or no flist
+  // for it): unpack it as usual. An error (the hub failing) also means "unpack as usual",
+  // after a log line.
+  virtual Result<std::optional<LazyLayer>> resolve(const Labels& labels, const std::optional<std::string>& parent_chain) = 0;
+  // The directory holding the tree `key` names, mounted now if it is not.
   virtual Result<std::string> mount(const std::string& key) = 0;
-  // No snapshot uses the image any more: unmount it (unless an overlay still stacks on it)
+  // No snapshot uses the tree any more: unmount it (unless an overlay still stacks on it)
   // and forget it.
   virtual void release(const std::string& key) = 0;
-  // Releases every image it holds but those in `keep` (the snapshotter's cleanup, after a crash
+  // Releases every tree it holds but those in `keep` (the snapshotter's cleanup, after a crash
   // between a snapshot's removal and its image's release).
   virtual void release_all_but(const std::set<std::string>& keep) = 0;
 };

@@ -5,7 +5,7 @@
 namespace tiffin::snapshotter {
 namespace {
 
-constexpr const char* kColumns = "id, name, parent, kind, created, updated, labels, remote, remote_top";
+constexpr const char* kColumns = "id, name, parent, kind, created, updated, labels, lazy, remote, remote_top, chain";
 
 std::string labels_text(const Labels& labels) { return nlohmann::json(labels).dump(); }
 
@@ -27,8 +27,10 @@ Snapshot row(const sql::Stmt& st) {
   s.created_ns = st.i64(4);
   s.updated_ns = st.i64(5);
   s.labels = parse_labels(st.text(6));
-  s.remote = st.text(7);
-  s.remote_top = st.i64(8) != 0;
+  s.lazy = st.i64(7) != 0;
+  s.remote = st.text(8);
+  s.remote_top = st.i64(9) != 0;
+  s.chain = st.text(10);
   return s;
 }
 
@@ -43,7 +45,8 @@ Result<SnapshotStore> SnapshotStore::open(const std::string& path) {
   TRY(
       db.exec("CREATE TABLE IF NOT EXISTS snapshots (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, "
               "parent TEXT NOT NULL, kind INTEGER NOT NULL, created INTEGER NOT NULL, updated INTEGER NOT NULL, labels TEXT NOT NULL, "
-              "remote TEXT NOT NULL DEFAULT '', remote_top INTEGER NOT NULL DEFAULT 0);"
+              "lazy INTEGER NOT NULL DEFAULT 0, remote TEXT NOT NULL DEFAULT '', remote_top INTEGER NOT NULL DEFAULT 0, "
+              "chain TEXT NOT NULL DEFAULT '');"
               "CREATE INDEX IF NOT EXISTS snapshots_parent ON snapshots(parent);"));
   return SnapshotStore(std::move(db));
 }
@@ -64,10 +67,11 @@ Result<std::optional<Snapshot>> SnapshotStore::get(const std::string& name) {
 
 Result<Snapshot> SnapshotStore::insert(Snapshot s) {
   if (TRY(get(s.name))) return fail(Errc::conflict, "snapshot " + s.name + " already exists");
-  auto st = TRY(sql::Stmt::prepare(
-      db_, "INSERT INTO snapshots (name, parent, kind, created, updated, labels, remote, remote_top) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+  auto st = TRY(sql::Stmt::prepare(db_,
+      "INSERT INTO snapshots (name, parent, kind, created, updated, labels, lazy, remote, remote_top, chain) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   st.bind(1, s.name).bind(2, s.parent).bind(3, static_cast<int64_t>(s.kind)).bind(4, s.created_ns).bind(5, s.updated_ns);
-  st.bind(6, labels_text(s.labels)).bind(7, s.remote).bind(8, int64_t{s.remote_top});
+  st.bind(6, labels_text(s.labels)).bind(7, int64_t{s.lazy}).bind(8, s.remote).bind(9, int64_t{s.remote_top}).bind(10, s.chain);
   TRY(st.run());
   s.id = sqlite3_last_insert_rowid(db_.get());
   return s;

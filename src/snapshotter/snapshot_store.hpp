@@ -26,11 +26,15 @@ struct Snapshot {
   Kind kind = Kind::active;
   int64_t created_ns = 0, updated_ns = 0;
   Labels labels;
-  // Set on the committed layers of an image served lazily from its flist: the image's key
-  // (LazyImages). Only the top layer (`remote_top`) holds content, the image's whole tree;
-  // the layers below it are placeholders that let containerd skip their download.
+  // The committed layers of an image served lazily (`lazy`): no directory of their own; their
+  // tree is the flist LazyImages mounts for `remote` — the image's own for its top layer
+  // (`remote_top`), the chain of the layers up to this one for the others. `chain` is that
+  // chain's id, which the layer above builds on. Empty `remote`: the chain is not known (the
+  // layer sits on a layer that was unpacked), so the layer can be a parent of nothing.
+  bool lazy = false;
   std::string remote;
   bool remote_top = false;
+  std::string chain;
 };
 
 class SnapshotStore {
@@ -45,7 +49,7 @@ class SnapshotStore {
   Result<void> remove(int64_t id);
   Result<std::vector<Snapshot>> all();
   Result<bool> has_children(const std::string& name);
-  // How many snapshots are served from lazily mounted image `remote`.
+  // How many snapshots are served from the lazily mounted tree `remote`.
   Result<int64_t> count_remote(const std::string& remote);
 
  private:

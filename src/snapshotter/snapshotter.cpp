@@ -67,36 +67,40 @@ Result<std::vector<Mount>> Snapshotter::view(const std::string& key, const std::
 
 Result<bool> Snapshotter::try_lazy(const std::string& key, const std::string& parent, const Labels& labels) {
   std::string target = label(labels, kTargetRefLabel);
+  std::optional<std::string> parent_chain = "";
   {
     std::lock_guard lock(mu_);
-    if (auto existing = TRY(store_.get(target)))
-      return existing->kind == Kind::committed && existing->parent == parent && !existing->remote.empty();
+    if (auto existing = TRY(store_.get(target))) return existing->kind == Kind::committed && existing->parent == parent && existing->lazy;
+    if (!parent.empty()) {
+      Snapshot p = TRY(require(parent));
+      if (p.kind != Kind::committed) return fail(Errc::unsupported, "parent " + parent + " is not a committed snapshot");
+      parent_chain = p.lazy && !p.chain.empty() ? std::optional(p.chain) : std::nullopt;
+    }
   }
   // Resolving may convert the image on the hub: never under the lock.
-  auto image = lazy_->resolve(labels);
-  if (!image) {
-    spdlog::warn("{}: not served lazily, unpacking it instead: {}", key, image.error().what());
+  auto layer = lazy_->resolve(labels, parent_chain);
+  if (!layer) {
+    spdlog::warn("{}: not served lazily, unpacking it instead: {}", key, layer.error().what());
     return false;
   }
-  if (!*image) return false;
+  if (!*layer) return false;
   std::lock_guard lock(mu_);
   if (TRY(store_.get(target))) return true;  // another pull of the same image recorded it meanwhile
-  if (!parent.empty()) {
-    Snapshot p = TRY(require(parent));
-    if (p.kind != Kind::committed) return fail(Errc::unsupported, "parent " + parent + " is not a committed snapshot");
-  }
   std::string layers = label(labels, kImageLayersLabel);
+  bool top = !layers.empty() && layers.find(',') == std::string::npos;
   Snapshot s{.name = target,
       .parent = parent,
       .kind = Kind::committed,
       .created_ns = now_ns(),
       .updated_ns = now_ns(),
       .labels = labels,
-      .remote = **image,
-      .remote_top = !layers.empty() && layers.find(',') == std::string::npos};
+      .lazy = true,
+      .remote = top ? (*layer)->image : (*layer)->chain_key,
+      .remote_top = top,
+      .chain = (*layer)->chain};
   TRY(store_.insert(std::move(s)));
   spdlog::info("{}: layer {} of {} served lazily{}", target, label(labels, kLayerDigestLabel), label(labels, kImageRefLabel),
-      layers.find(',') == std::string::npos ? " (its top: the whole image)" : "");
+      top ? " (its top: the whole image)" : "");
   return true;
 }
 
@@ -128,12 +132,13 @@ Result<std::vector<std::string>> Snapshotter::lower_dirs(const std::string& pare
   std::vector<std::string> dirs;
   for (std::string name = parent; !name.empty();) {
     Snapshot s = TRY(require(name));
-    if (!s.remote.empty()) {
-      if (!s.remote_top)
+    if (s.lazy) {
+      if (s.remote.empty())
         return fail(Errc::unsupported, "snapshot " + name + " is a lower layer of " + label(s.labels, kImageRefLabel) +
-                                           ", which is served lazily from its flist as a whole: only its top layer can be used");
-      dirs.push_back(TRY(lazy_ ? lazy_->mount(s.remote) : fail(Errc::unsupported, "no lazy image source is configured")));
-      break;  // the image's flist holds every layer below
+                                           " served lazily on a layer that was unpacked: its own tree is not known, only its image's");
+      if (!lazy_) return fail(Errc::unsupported, "snapshot " + name + " is served lazily, but no lazy image source is configured");
+      dirs.push_back(TRY(lazy_->mount(s.remote)));
+      break;  // the flist holds every layer below
     }
     dirs.push_back(dir(s.id) + "/fs");
     name = s.parent;
@@ -143,7 +148,7 @@ Result<std::vector<std::string>> Snapshotter::lower_dirs(const std::string& pare
 
 Result<std::vector<Mount>> Snapshotter::mounts_of(const Snapshot& s) {
   if (s.kind == Kind::committed) {
-    if (!s.remote.empty()) {
+    if (s.lazy) {
       auto lowers = TRY(lower_dirs(s.name));
       return std::vector<Mount>{{"bind", lowers.front(), {"ro", "rbind"}}};
     }
@@ -193,7 +198,7 @@ Result<void> Snapshotter::remove(const std::string& key) {
   std::error_code ec;
   fs::remove_all(dir(s.id), ec);
   if (ec) spdlog::warn("{}: removing {}: {} (cleanup will retry)", key, dir(s.id), ec.message());
-  if (!s.remote.empty() && lazy_ && TRY(store_.count_remote(s.remote)) == 0) lazy_->release(s.remote);
+  if (s.lazy && !s.remote.empty() && lazy_ && TRY(store_.count_remote(s.remote)) == 0) lazy_->release(s.remote);
   return {};
 }
 
@@ -239,7 +244,7 @@ Result<Usage> Snapshotter::usage(const std::string& key) {
   {
     std::lock_guard lock(mu_);
     Snapshot s = TRY(require(key));
-    if (!s.remote.empty()) return Usage{};  // nothing on this node's disk but cached blocks, shared by all
+    if (s.lazy) return Usage{};  // nothing on this node's disk but cached blocks, shared by all
     path = dir(s.id) + "/fs";
   }
   // containerd's fs.DiskUsage: allocated bytes and inodes, each inode counted once.
@@ -264,7 +269,7 @@ Result<void> Snapshotter::cleanup() {
   std::set<std::string> owned, images;
   for (const auto& s : TRY(store_.all())) {
     owned.insert(std::to_string(s.id));
-    if (!s.remote.empty()) images.insert(s.remote);
+    if (s.lazy && !s.remote.empty()) images.insert(s.remote);
   }
   if (lazy_) lazy_->release_all_but(images);
   std::error_code ec;

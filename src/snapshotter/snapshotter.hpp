@@ -9,8 +9,10 @@
 // the layer belongs to, the snapshotter records a committed snapshot under that chain id
 // itself and answers "already exists", so containerd neither downloads nor unpacks the layer
 // (the remote snapshotter protocol). The image's top layer stands for the whole image: its
-// content is the image's flist mounted lazily; the layers below are empty placeholders.
-// Containers prepared on the top layer get overlayfs with that mount as the lower layer.
+// content is the image's flist mounted lazily, and containers prepared on it get overlayfs with
+// that mount as the lower layer. A layer below the top holds the hub's chain of the layers up to
+// it, fetched and mounted only when something is prepared on it (the top of another image that
+// is a prefix of this one).
 #pragma once
 
 #include <memory>

@@ -94,13 +94,16 @@ class Snapshotter:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    """A registry holding busybox + 4 MiB nobody reads + a marker, in three layers."""
+    """A registry holding team/lazy:1, busybox + 4 MiB nobody reads + a marker in three layers,
+    and team/base:1, its first two layers: (registry, reference of lazy:1)."""
     reg = Registry(tmp_path_factory.mktemp("sn-registry"))
     lay = Layout(tmp_path_factory.mktemp("sn-layout") / "layout")
     base = lay.layer(busybox_members())
     data = lay.layer([("dir", "data", 0o755), ("file", "data/big", os.urandom(4 << 20), 0o644)])
     top = lay.layer([("file", "marker", MARKER, 0o644)])
     lay.tag(lay.image([base, data, top], {"Cmd": ["cat", "/marker"], "Env": ["PATH=/bin"]}), "latest")
+    lay.tag(lay.image([base, data], {"Cmd": ["ls", "/"], "Env": ["PATH=/bin"]}), "base")
+    reg.push(lay.dir, "base", "team/base:1")
     try:
         yield reg, reg.push(lay.dir, "latest", "team/lazy:1")
     finally:
@@ -243,4 +246,28 @@ def test_images_the_hub_does_not_serve_are_unpacked(node, app):
     cid = cri.run_container(pod, "app", ref)
     assert cri.wait_exited(cid).exit_code == 0
     assert output(cri, pod, "app") == MARKER.decode()
+    remove_everything(cri, ctd, sn, pod, ref)
+
+
+def test_an_image_that_is_a_prefix_of_another_runs_its_own_tree(node, app):
+    """team/base:1 is team/lazy:1's first two layers: pulled after lazy:1, containerd finds all its
+    layers there already (lazy:1's lower layers). Its containers get the hub's chain of those two
+    layers, not lazy:1's whole tree."""
+    reg, ref = app
+    base_ref = f"{reg.host}/team/base:1"
+    sn, ctd = node()
+    cri = ctd.client()
+    cri.pull(ref)
+    cri.pull(base_ref)
+    assert len(list((sn.root / "flists").glob("*.fl"))) == 1  # only lazy:1's: base:1 needed no flist
+    pod = cri.run_pod("prefix")
+    cid = cri.run_container(pod, "base", base_ref, ["sh", "-c", "ls /; wc -c < /data/big"])
+    assert cri.wait_exited(cid).exit_code == 0
+    out = output(cri, pod, "base").split()
+    assert "marker" not in out and "data" in out and str(4 << 20) in out, out
+    assert any(p.name.startswith("chain-") for p in (sn.root / "flists").glob("*.fl"))
+    cid2 = cri.run_container(pod, "lazy", ref)
+    assert cri.wait_exited(cid2).exit_code == 0
+    assert output(cri, pod, "lazy") == MARKER.decode()
+    cri.remove_image(base_ref)
     remove_everything(cri, ctd, sn, pod, ref)

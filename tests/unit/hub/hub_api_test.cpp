@@ -260,3 +260,17 @@ TEST_F(HubApiTest, DigestsFollowAReplacedFlist) {
   EXPECT_NE(second, first);
   EXPECT_EQ(json::parse(call("GET", "/api/flist/alice/x").body)["md5"].get<std::string>() + "\n", second);
 }
+
+TEST_F(HubApiTest, LayerChainsAreServedByTheirId) {
+  std::string id(64, 'a');
+  EXPECT_EQ(call("GET", "/api/layers/" + id).status, 404u);
+  ::mkdir((dir_ / "hub/layers").c_str(), 0755);
+  test::write_text(dir_ / ("hub/layers/" + id + ".fl"), "chain flist");
+  HubResponse r = call("GET", "/api/layers/" + id);
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_EQ(r.body, "chain flist");
+  // Only ids: no way to name another file of the hub.
+  for (const char* bad : {"/api/layers/..%2Fhub.key", "/api/layers/AAAA", "/api/layers/zz"})
+    EXPECT_EQ(call("GET", bad).status, 400u) << bad;
+  EXPECT_EQ(call("PUT", "/api/layers/" + id, "x", alice_).status, 404u);
+}

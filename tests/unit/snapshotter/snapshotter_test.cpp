@@ -14,14 +14,20 @@ namespace tiffin::snapshotter {
 namespace {
 
 // Stands for the hub: images named "lazy/…" resolve, "broken/…" fail, others are not served.
+// A chain is the parent's chain and the layer's digest joined by '/'.
 struct FakeImages : LazyImages {
   explicit FakeImages(std::string dir) : dir(std::move(dir)) {}
-  Result<std::optional<std::string>> resolve(const Labels& labels) override {
+  Result<std::optional<LazyLayer>> resolve(const Labels& labels, const std::optional<std::string>& parent_chain) override {
     ++resolves;
     std::string ref = labels.count(kImageRefLabel) ? labels.at(kImageRefLabel) : "";
     if (ref.starts_with("broken/")) return fail(Errc::unavailable, "hub down");
     if (!ref.starts_with("lazy/")) return std::nullopt;
-    return labels.at(kManifestDigestLabel);
+    LazyLayer out{.image = labels.at(kManifestDigestLabel)};
+    if (parent_chain) {
+      out.chain = *parent_chain + "/" + labels.at(kLayerDigestLabel);
+      out.chain_key = "chain" + out.chain;
+    }
+    return out;
   }
   Result<std::string> mount(const std::string& key) override {
     mounted.push_back(key);
@@ -37,9 +43,11 @@ struct FakeImages : LazyImages {
   std::vector<std::string> mounted, released;
 };
 
+// The labels of a CRI pull's Prepare of one layer: `layers` are this layer's digest and those
+// above it, comma-separated (the first is this one's).
 Labels layer_labels(const std::string& image, const std::string& chain, const std::string& layers) {
-  return {{kTargetRefLabel, chain}, {kImageRefLabel, image}, {kManifestDigestLabel, "m1"}, {kLayerDigestLabel, "l"},
-      {kImageLayersLabel, layers}};
+  return {{kTargetRefLabel, chain}, {kImageRefLabel, image}, {kManifestDigestLabel, "m1"},
+      {kLayerDigestLabel, layers.substr(0, layers.find(','))}, {kImageLayersLabel, layers}};
 }
 
 class SnapshotterTest : public ::testing::Test {
@@ -131,10 +139,12 @@ TEST_F(SnapshotterTest, ImageLayersServedLazilyAreNeverUnpacked) {
   auto c = sn->prepare("ns/3/ctr", "sha256:c2", {});
   ASSERT_TRUE(c) << c.error().what();
   EXPECT_EQ((*c)[0].options.back(), "lowerdir=" + (tmp / "mnt/m1"));
-  // The layers below the top hold nothing of their own: refused, saying why.
+  EXPECT_EQ(images->mounted, std::vector<std::string>{"m1"});  // the lower layer's chain was never needed
+  // On the layer below (the top of an image that is a prefix of this one): its own chain.
   auto below = sn->prepare("ns/4/ctr", "sha256:c1", {});
-  ASSERT_FALSE(below);
-  EXPECT_NE(below.error().what().find("lazy/app:1"), std::string::npos) << below.error().what();
+  ASSERT_TRUE(below) << below.error().what();
+  EXPECT_EQ((*below)[0].options.back(), "lowerdir=" + (tmp / "mnt/chain/sha256:l1"));
+  EXPECT_EQ(sn->stat("sha256:c2")->chain, "/sha256:l1/sha256:l2");
 
   // Asked again (another namespace pulling the same image): already there, nothing resolved.
   int before = images->resolves;
@@ -142,12 +152,27 @@ TEST_F(SnapshotterTest, ImageLayersServedLazilyAreNeverUnpacked) {
       sn->prepare("ns2/1/extract-c", "", layer_labels("lazy/app:1", "sha256:c1", "sha256:l1,sha256:l2")).error().kind, Errc::conflict);
   EXPECT_EQ(images->resolves, before);
 
-  // Removing the last snapshot of the image releases its mount.
+  // Removing the last snapshot on a tree releases its mount.
   ASSERT_TRUE(sn->remove("ns/3/ctr"));
-  ASSERT_TRUE(sn->remove("sha256:c2"));
+  ASSERT_TRUE(sn->remove("ns/4/ctr"));
   EXPECT_TRUE(images->released.empty());
-  ASSERT_TRUE(sn->remove("sha256:c1"));
+  ASSERT_TRUE(sn->remove("sha256:c2"));
   EXPECT_EQ(images->released, std::vector<std::string>{"m1"});
+  ASSERT_TRUE(sn->remove("sha256:c1"));
+  EXPECT_EQ(images->released, (std::vector<std::string>{"m1", "chain/sha256:l1"}));
+}
+
+TEST_F(SnapshotterTest, ALazyLayerOnAnUnpackedOneHasNoTreeOfItsOwn) {
+  ASSERT_TRUE(sn->prepare("base", "", {}));
+  ASSERT_TRUE(sn->commit("sha256:b", "base", {}));
+  ASSERT_FALSE(sn->prepare("x", "sha256:b", layer_labels("lazy/app:1", "sha256:c1", "sha256:l1,sha256:l2")));
+  ASSERT_FALSE(sn->prepare("y", "sha256:c1", layer_labels("lazy/app:1", "sha256:c2", "sha256:l2")));
+  auto top = sn->prepare("ctr", "sha256:c2", {});  // the image's own tree: fine
+  ASSERT_TRUE(top) << top.error().what();
+  auto below = sn->prepare("ctr2", "sha256:c1", {});
+  ASSERT_FALSE(below);
+  EXPECT_EQ(below.error().kind, Errc::unsupported);
+  EXPECT_NE(below.error().what().find("lazy/app:1"), std::string::npos) << below.error().what();
 }
 
 TEST_F(SnapshotterTest, ImagesNotServedLazilyAreUnpackedAsUsual) {
