@@ -15,6 +15,8 @@ Cases (fresh containerd root, fresh snapshotter root and block cache, page cache
                 fetches manifest and config from the registry and the image's flist from the
                 hub (converted there beforehand: the hub's steady state), the container then
                 reads only the blocks it needs
+  tiffin warm   the same with the image already pulled (not timed): its blocks still come from
+                the hub as the container reads them
   runc warm     runc + overlayfs with the image already pulled (not timed)
   runc cold     runc + overlayfs pulling the whole image over the link
 Goal: tiffin cold >= 5x faster than runc cold. The pause image is pulled before timing (it is
@@ -203,7 +205,7 @@ def main():
                   f"{args.delay_ms:g} ms RTT; {args.runs} runs", flush=True)
             # The hub converts the image (and the pause image) once, as its first user's pull does.
             one_run("tiffin-convert", tmp, images, app_ref, link, hub_url, token_file, pull=True)
-            cases = [("tiffin cold", True), ("runc warm", False), ("runc cold", True)]
+            cases = [("tiffin cold", True), ("tiffin warm", False), ("runc warm", False), ("runc cold", True)]
             results = {name: [] for name, _ in cases}
             for i in range(args.runs):
                 for name, pull in cases:
@@ -216,9 +218,9 @@ def main():
         for n, m in med.items():
             print(f"  {n:14s} {m[0]:7.2f}s {m[1]:8.2f}s {m[2]:7.2f}s {m[3] / 1e6:7.1f} MB")
         cold = med["runc cold"][2] / med["tiffin cold"][2]
-        warm = med["runc warm"][2] / med["tiffin cold"][2]
-        print(f"\ntiffin cold is {cold:.1f}x faster than runc cold (goal >= 5x), "
-              f"{warm:.2f}x the speed of runc with the image already pulled")
+        warm = med["runc warm"][2] / med["tiffin warm"][2]
+        print(f"\ntiffin cold is {cold:.1f}x faster than runc cold (goal >= 5x); with the image pulled, "
+              f"tiffin (its first reads from the hub included) runs at {warm:.2f}x runc's speed")
         print(json.dumps({"medians": med, "cold_speedup": cold}))
     finally:
         hub.stop()

@@ -5,7 +5,6 @@
 // See docs/KUBERNETES.md.
 #include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 
 #include "common/fd.hpp"
 #include "common/subprocess.hpp"
+#include "common/termination_signals.hpp"
 #include "snapshotter/hub_images.hpp"
 #include "snapshotter/snapshots_service.hpp"
 
@@ -68,12 +68,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // Signals are taken by this thread only (sigwait below), never by gRPC's.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  TerminationSignals signals;  // before gRPC starts its threads: they inherit the mask
 
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(address).parent_path(), ec);
@@ -82,16 +77,15 @@ int main(int argc, char** argv) {
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + address, grpc::InsecureServerCredentials());
   builder.RegisterService(&service);
-  ::umask(077);  // the socket: root's only (containerd runs as root)
+  mode_t umask_before = ::umask(077);  // the socket: root's only (containerd runs as root)
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ::umask(022);
+  ::umask(umask_before);
   if (!server) {
     std::fprintf(stderr, "tiffin-snapshotter: cannot listen on %s\n", address.c_str());
     return 1;
   }
   spdlog::info("tiffin-snapshotter: serving {} on {}{}", root, address, hub.hub_url.empty() ? "" : " with images from " + hub.hub_url);
-  int sig = 0;
-  sigwait(&stop, &sig);
+  int sig = signals.wait();
   spdlog::info("tiffin-snapshotter: signal {}, stopping", sig);
   // The lazy mounts are processes of their own: containers keep reading through them, and the
   // next start finds them (the metadata is on disk).

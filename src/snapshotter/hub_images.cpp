@@ -10,6 +10,7 @@
 #include "hub/hub_client.hpp"
 #include "hub/hub_convert.hpp"
 #include "image/convert.hpp"
+#include "image/digest.hpp"
 #include "image/reference.hpp"
 
 namespace fs = std::filesystem;
@@ -17,15 +18,7 @@ namespace fs = std::filesystem;
 namespace tiffin::snapshotter {
 namespace {
 
-std::string label(const Labels& labels, const char* key) {
-  auto it = labels.find(key);
-  return it == labels.end() ? std::string() : it->second;
-}
-
-bool is_sha256_digest(const std::string& d) {
-  if (d.size() != 71 || !d.starts_with("sha256:")) return false;
-  return d.find_first_not_of("0123456789abcdef", 7) == std::string::npos;
-}
+bool is_sha256_digest(const std::string& d) { return d.starts_with("sha256:") && image::validate_digest(d).has_value(); }
 
 }  // namespace
 
@@ -38,15 +31,19 @@ HubImages::HubImages(HubImagesOptions opts) : opts_(std::move(opts)) {
 
 std::shared_ptr<std::mutex> HubImages::lock_for(const std::string& key) {
   std::lock_guard lock(mu_);
-  auto& m = locks_[key];
-  if (!m) m = std::make_shared<std::mutex>();
+  std::erase_if(locks_, [](const auto& entry) { return entry.second.expired(); });  // images gone since
+  auto m = locks_[key].lock();
+  if (!m) {
+    m = std::make_shared<std::mutex>();
+    locks_[key] = m;
+  }
   return m;
 }
 
 Result<std::optional<LazyLayer>> HubImages::resolve(const Labels& labels, const std::optional<std::string>& parent_chain) {
-  std::string ref = label(labels, kImageRefLabel), manifest = label(labels, kManifestDigestLabel);
-  std::string layer = label(labels, kLayerDigestLabel);
-  if (ref.empty() || manifest.empty() || label(labels, kImageLayersLabel).empty()) return std::nullopt;  // not a CRI pull
+  std::string ref = label_of(labels, kImageRefLabel), manifest = label_of(labels, kManifestDigestLabel);
+  std::string layer = label_of(labels, kLayerDigestLabel);
+  if (ref.empty() || manifest.empty() || label_of(labels, kImageLayersLabel).empty()) return std::nullopt;  // not a CRI pull
   if (!is_sha256_digest(manifest)) return fail(Errc::invalid_input, "manifest digest label is not a sha256 digest: " + manifest);
   LazyLayer out{.image = manifest.substr(7)};
   if (parent_chain && is_sha256_digest(layer)) {
@@ -109,6 +106,8 @@ Result<std::string> HubImages::mount(const std::string& key) {
 }
 
 void HubImages::release(const std::string& key) {
+  auto guard = lock_for(key);
+  std::lock_guard lock(*guard);
   std::string mp = mountpoint(key);
   engine::release_flist_mount(mp);
   if (engine::flist_mounted(mp)) return;  // an overlay still stacks on it: kept, to be released again

@@ -48,7 +48,7 @@ class HubImages : public LazyImages {
 
   HubImagesOptions opts_;
   std::mutex mu_;
-  std::map<std::string, std::shared_ptr<std::mutex>> locks_;  // one fetch per image at a time
+  std::map<std::string, std::weak_ptr<std::mutex>> locks_;  // one fetch or release per tree at a time
 };
 
 }  // namespace tiffin::snapshotter

@@ -21,6 +21,11 @@ inline constexpr const char* kLayerDigestLabel = "containerd.io/snapshot/cri.lay
 // image's top layer.
 inline constexpr const char* kImageLayersLabel = "containerd.io/snapshot/cri.image-layers";
 
+inline std::string label_of(const Labels& labels, const char* key) {
+  auto it = labels.find(key);
+  return it == labels.end() ? std::string() : it->second;
+}
+
 // A layer served lazily: keys of trees for mount() and release().
 struct LazyLayer {
   std::string image;      // the whole image's tree (what its top layer holds)

@@ -1,7 +1,5 @@
 #include "snapshotter/snapshot_filter.hpp"
 
-#include <regex>
-
 namespace tiffin::snapshotter {
 namespace {
 
@@ -43,7 +41,7 @@ class Parser {
     sel.value = TRY(value());
     if (sel.op == Selector::Op::matches) {
       try {
-        std::regex check(sel.value);
+        sel.pattern = std::make_shared<const std::regex>(sel.value);
       } catch (const std::regex_error& e) {
         return bad(std::string("bad regular expression: ") + e.what());
       }
@@ -150,7 +148,7 @@ bool SnapshotFilter::matches(const Snapshot& s) const {
         if (v && *v == sel.value) return false;
         break;
       case Selector::Op::matches:
-        if (!v || !std::regex_search(*v, std::regex(sel.value))) return false;
+        if (!v || !std::regex_search(*v, *sel.pattern)) return false;
         break;
     }
   }

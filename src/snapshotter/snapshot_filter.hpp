@@ -6,6 +6,8 @@
 // snapshot a remote snapshotter made.
 #pragma once
 
+#include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@ struct Selector {
   std::vector<std::string> path;  // {"labels", "containerd.io/snapshot.ref"}, {"parent"}
   enum class Op { present, equal, not_equal, matches } op = Op::present;
   std::string value;
+  std::shared_ptr<const std::regex> pattern;  // `value` compiled once, for matches
 };
 
 struct SnapshotFilter {

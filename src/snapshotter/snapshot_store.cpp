@@ -78,8 +78,9 @@ Result<Snapshot> SnapshotStore::insert(Snapshot s) {
 }
 
 Result<void> SnapshotStore::update(const Snapshot& s) {
-  auto st = TRY(sql::Stmt::prepare(db_, "UPDATE snapshots SET name = ?, kind = ?, updated = ?, labels = ? WHERE id = ?"));
-  st.bind(1, s.name).bind(2, static_cast<int64_t>(s.kind)).bind(3, s.updated_ns).bind(4, labels_text(s.labels)).bind(5, s.id);
+  auto st = TRY(sql::Stmt::prepare(db_, "UPDATE snapshots SET name = ?, kind = ?, created = ?, updated = ?, labels = ? WHERE id = ?"));
+  st.bind(1, s.name).bind(2, static_cast<int64_t>(s.kind)).bind(3, s.created_ns).bind(4, s.updated_ns).bind(5, labels_text(s.labels));
+  st.bind(6, s.id);
   return st.run();
 }
 

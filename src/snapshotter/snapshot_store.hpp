@@ -44,7 +44,7 @@ class SnapshotStore {
   Result<std::optional<Snapshot>> get(const std::string& name);
   // Assigns the id; Errc::conflict when the name is taken.
   Result<Snapshot> insert(Snapshot s);
-  // Name, kind, labels and updated time of the row with s.id.
+  // Name, kind, labels and times of the row with s.id.
   Result<void> update(const Snapshot& s);
   Result<void> remove(int64_t id);
   Result<std::vector<Snapshot>> all();

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 
+#include "common/remove_tree.hpp"
 #include "snapshotter/snapshot_filter.hpp"
 
 namespace fs = std::filesystem;
@@ -16,11 +17,6 @@ namespace {
 
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string label(const Labels& labels, const char* key) {
-  auto it = labels.find(key);
-  return it == labels.end() ? std::string() : it->second;
 }
 
 Result<void> make_dir(const std::string& path) {
@@ -54,39 +50,46 @@ Result<Snapshot> Snapshotter::require(const std::string& key) {
 }
 
 Result<std::vector<Mount>> Snapshotter::prepare(const std::string& key, const std::string& parent, const Labels& labels) {
-  if (!label(labels, kTargetRefLabel).empty() && lazy_ && TRY(try_lazy(key, parent, labels)))
-    return fail(Errc::conflict, "target snapshot " + label(labels, kTargetRefLabel) + " already exists (served lazily)");
-  std::lock_guard lock(mu_);
+  if (!label_of(labels, kTargetRefLabel).empty() && lazy_ && TRY(try_lazy(key, parent, labels)))
+    return fail(Errc::conflict, "target snapshot " + label_of(labels, kTargetRefLabel) + " already exists (served lazily)");
   return create(Kind::active, key, parent, labels);
 }
 
 Result<std::vector<Mount>> Snapshotter::view(const std::string& key, const std::string& parent, const Labels& labels) {
-  std::lock_guard lock(mu_);
   return create(Kind::view, key, parent, labels);
 }
 
+Result<Snapshot> Snapshotter::committed_parent(const std::string& parent) {
+  Snapshot p = TRY(require(parent));
+  if (p.kind != Kind::committed) return fail(Errc::invalid_input, "parent " + parent + " is not a committed snapshot");
+  return p;
+}
+
 Result<bool> Snapshotter::try_lazy(const std::string& key, const std::string& parent, const Labels& labels) {
-  std::string target = label(labels, kTargetRefLabel);
+  std::string target = label_of(labels, kTargetRefLabel);
+  auto recorded = [&](const Snapshot& s) { return s.kind == Kind::committed && s.parent == parent && s.lazy; };
   std::optional<std::string> parent_chain = "";
   {
     std::lock_guard lock(mu_);
-    if (auto existing = TRY(store_.get(target))) return existing->kind == Kind::committed && existing->parent == parent && existing->lazy;
+    if (auto existing = TRY(store_.get(target))) return recorded(*existing);
     if (!parent.empty()) {
-      Snapshot p = TRY(require(parent));
-      if (p.kind != Kind::committed) return fail(Errc::unsupported, "parent " + parent + " is not a committed snapshot");
+      Snapshot p = TRY(committed_parent(parent));
       parent_chain = p.lazy && !p.chain.empty() ? std::optional(p.chain) : std::nullopt;
     }
+    ++resolving_;  // under the lock: a cleanup either sees it or runs before the resolve begins
   }
   // Resolving may convert the image on the hub: never under the lock.
   auto layer = lazy_->resolve(labels, parent_chain);
+  std::lock_guard lock(mu_);
+  --resolving_;
   if (!layer) {
     spdlog::warn("{}: not served lazily, unpacking it instead: {}", key, layer.error().what());
     return false;
   }
   if (!*layer) return false;
-  std::lock_guard lock(mu_);
-  if (TRY(store_.get(target))) return true;  // another pull of the same image recorded it meanwhile
-  std::string layers = label(labels, kImageLayersLabel);
+  if (auto existing = TRY(store_.get(target))) return recorded(*existing);  // another pull recorded it meanwhile
+  if (!parent.empty()) TRY(committed_parent(parent));
+  std::string layers = label_of(labels, kImageLayersLabel);
   bool top = !layers.empty() && layers.find(',') == std::string::npos;
   Snapshot s{.name = target,
       .parent = parent,
@@ -99,80 +102,97 @@ Result<bool> Snapshotter::try_lazy(const std::string& key, const std::string& pa
       .remote_top = top,
       .chain = (*layer)->chain};
   TRY(store_.insert(std::move(s)));
-  spdlog::info("{}: layer {} of {} served lazily{}", target, label(labels, kLayerDigestLabel), label(labels, kImageRefLabel),
+  spdlog::info("{}: layer {} of {} served lazily{}", target, label_of(labels, kLayerDigestLabel), label_of(labels, kImageRefLabel),
       top ? " (its top: the whole image)" : "");
   return true;
 }
 
 Result<std::vector<Mount>> Snapshotter::create(Kind kind, const std::string& key, const std::string& parent, const Labels& labels) {
   if (key.empty()) return fail(Errc::invalid_input, "a snapshot needs a key");
-  if (TRY(store_.get(key))) return fail(Errc::conflict, "snapshot " + key + " already exists");
-  if (!parent.empty()) {
-    Snapshot p = TRY(require(parent));
-    if (p.kind != Kind::committed) return fail(Errc::unsupported, "parent " + parent + " is not a committed snapshot");
+  Snapshot s;
+  Lowers lowers;
+  {
+    std::lock_guard lock(mu_);
+    if (TRY(store_.get(key))) return fail(Errc::conflict, "snapshot " + key + " already exists");
+    if (!parent.empty()) TRY(committed_parent(parent));
+    s = TRY(store_.insert(
+        Snapshot{.name = key, .parent = parent, .kind = kind, .created_ns = now_ns(), .updated_ns = now_ns(), .labels = labels}));
+    auto made = [&]() -> Result<Lowers> {
+      TRY(make_dirs(s));
+      return lower_dirs(parent);
+    }();
+    if (made) lowers = std::move(*made);
+    else return forget(s, made.error());
   }
-  Snapshot s{.name = key, .parent = parent, .kind = kind, .created_ns = now_ns(), .updated_ns = now_ns(), .labels = labels};
-  s = TRY(store_.insert(std::move(s)));
-  auto made_and_mounted = [&]() -> Result<std::vector<Mount>> {
-    TRY(make_dir(dir(s.id) + "/fs"));
-    if (kind == Kind::active) TRY(make_dir(dir(s.id) + "/work"));
-    return mounts_of(s);
-  };
-  auto mounts = made_and_mounted();
-  if (!mounts) {  // leave nothing of a snapshot that cannot be used
-    std::error_code ec;
-    fs::remove_all(dir(s.id), ec);
-    (void)store_.remove(s.id);
-    return std::unexpected(mounts.error());
+  auto mounts = mounts_of(s, std::move(lowers));
+  if (!mounts) {
+    std::lock_guard lock(mu_);
+    return forget(s, mounts.error());
   }
   return mounts;
 }
 
-Result<std::vector<std::string>> Snapshotter::lower_dirs(const std::string& parent) {
-  std::vector<std::string> dirs;
+std::unexpected<Error> Snapshotter::forget(const Snapshot& s, const Error& why) {
+  // Leave nothing of a snapshot that cannot be used.
+  (void)remove_tree(dir(s.id));
+  (void)store_.remove(s.id);
+  return std::unexpected(why);
+}
+
+Result<void> Snapshotter::make_dirs(const Snapshot& s) {
+  TRY(make_dir(dir(s.id) + "/fs"));
+  if (s.kind == Kind::active) TRY(make_dir(dir(s.id) + "/work"));
+  return {};
+}
+
+Result<Snapshotter::Lowers> Snapshotter::lower_dirs(const std::string& parent) {
+  Lowers out;
   for (std::string name = parent; !name.empty();) {
     Snapshot s = TRY(require(name));
     if (s.lazy) {
       if (s.remote.empty())
-        return fail(Errc::unsupported, "snapshot " + name + " is a lower layer of " + label(s.labels, kImageRefLabel) +
+        return fail(Errc::unsupported, "snapshot " + name + " is a lower layer of " + label_of(s.labels, kImageRefLabel) +
                                            " served lazily on a layer that was unpacked: its own tree is not known, only its image's");
       if (!lazy_) return fail(Errc::unsupported, "snapshot " + name + " is served lazily, but no lazy image source is configured");
-      dirs.push_back(TRY(lazy_->mount(s.remote)));
-      break;  // the flist holds every layer below
+      out.lazy_key = s.remote;  // the flist holds every layer below; mounted outside the lock
+      break;
     }
-    dirs.push_back(dir(s.id) + "/fs");
+    out.dirs.push_back(dir(s.id) + "/fs");
     name = s.parent;
   }
-  return dirs;
+  return out;
 }
 
-Result<std::vector<Mount>> Snapshotter::mounts_of(const Snapshot& s) {
-  if (s.kind == Kind::committed) {
-    if (s.lazy) {
-      auto lowers = TRY(lower_dirs(s.name));
-      return std::vector<Mount>{{"bind", lowers.front(), {"ro", "rbind"}}};
-    }
-    return std::vector<Mount>{{"bind", dir(s.id) + "/fs", {"ro", "rbind"}}};
-  }
-  auto lowers = TRY(lower_dirs(s.parent));
+Result<std::vector<Mount>> Snapshotter::mounts_of(const Snapshot& s, Lowers lowers) {
+  std::vector<std::string> dirs = std::move(lowers.dirs);
+  // Mounting may fetch a layer chain and start a mount process: never under the lock.
+  if (!lowers.lazy_key.empty()) dirs.push_back(TRY(lazy_->mount(lowers.lazy_key)));
   std::string fs_dir = dir(s.id) + "/fs";
   if (s.kind == Kind::view) {
-    if (lowers.empty()) return std::vector<Mount>{{"bind", fs_dir, {"ro", "rbind"}}};
-    if (lowers.size() == 1) return std::vector<Mount>{{"bind", lowers.front(), {"ro", "rbind"}}};
-    return std::vector<Mount>{{"overlay", "overlay", {"lowerdir=" + join(lowers, ':')}}};
+    if (dirs.empty()) return std::vector<Mount>{{"bind", fs_dir, {"ro", "rbind"}}};
+    if (dirs.size() == 1) return std::vector<Mount>{{"bind", dirs.front(), {"ro", "rbind"}}};
+    return std::vector<Mount>{{"overlay", "overlay", {"lowerdir=" + join(dirs, ':')}}};
   }
-  if (lowers.empty()) return std::vector<Mount>{{"bind", fs_dir, {"rw", "rbind"}}};
+  if (dirs.empty()) return std::vector<Mount>{{"bind", fs_dir, {"rw", "rbind"}}};
   // index=off: an upper directory must stay usable over a lower layer that is mounted anew
   // (the flist's FUSE mount after a restart), which overlayfs' index would refuse.
   return std::vector<Mount>{
-      {"overlay", "overlay", {"index=off", "workdir=" + dir(s.id) + "/work", "upperdir=" + fs_dir, "lowerdir=" + join(lowers, ':')}}};
+      {"overlay", "overlay", {"index=off", "workdir=" + dir(s.id) + "/work", "upperdir=" + fs_dir, "lowerdir=" + join(dirs, ':')}}};
 }
 
 Result<std::vector<Mount>> Snapshotter::mounts(const std::string& key) {
-  std::lock_guard lock(mu_);
-  Snapshot s = TRY(require(key));
-  if (s.kind == Kind::active) TRY(make_dir(dir(s.id) + "/work"));  // a crash may have come between the row and the directories
-  return mounts_of(s);
+  Snapshot s;
+  Lowers lowers;
+  {
+    std::lock_guard lock(mu_);
+    s = TRY(require(key));
+    // containerd's: a committed snapshot is a layer, not something to mount.
+    if (s.kind == Kind::committed)
+      return fail(Errc::unsupported, "snapshot " + key + " is committed: only active snapshots and views mount");
+    TRY(make_dirs(s));  // a crash may have come between the row and its directories
+    lowers = TRY(lower_dirs(s.parent));
+  }
+  return mounts_of(s, std::move(lowers));
 }
 
 Result<void> Snapshotter::commit(const std::string& name, const std::string& key, const Labels& labels) {
@@ -180,13 +200,14 @@ Result<void> Snapshotter::commit(const std::string& name, const std::string& key
   Snapshot s = TRY(require(key));
   if (s.kind != Kind::active) return fail(Errc::unsupported, "snapshot " + key + " is not active: only an active snapshot is committed");
   if (TRY(store_.get(name))) return fail(Errc::conflict, "snapshot " + name + " already exists");
+  // containerd's: the committed snapshot is new — its own labels (the active one's are not
+  // inherited) and its own creation time.
   s.name = name;
   s.kind = Kind::committed;
-  s.updated_ns = now_ns();
-  for (const auto& [k, v] : labels) s.labels[k] = v;
+  s.created_ns = s.updated_ns = now_ns();
+  s.labels = labels;
   TRY(store_.update(s));
-  std::error_code ec;
-  fs::remove_all(dir(s.id) + "/work", ec);  // a layer needs no overlay work directory
+  (void)remove_tree(dir(s.id) + "/work");  // a layer needs no overlay work directory
   return {};
 }
 
@@ -195,10 +216,10 @@ Result<void> Snapshotter::remove(const std::string& key) {
   Snapshot s = TRY(require(key));
   if (TRY(store_.has_children(key))) return fail(Errc::unsupported, "snapshot " + key + " has children: remove them first");
   TRY(store_.remove(s.id));
-  std::error_code ec;
-  fs::remove_all(dir(s.id), ec);
-  if (ec) spdlog::warn("{}: removing {}: {} (cleanup will retry)", key, dir(s.id), ec.message());
-  if (s.lazy && !s.remote.empty() && lazy_ && TRY(store_.count_remote(s.remote)) == 0) lazy_->release(s.remote);
+  if (auto gone = remove_tree(dir(s.id)); !gone) spdlog::warn("{}: {} (cleanup will retry)", key, gone.error().what());
+  // While a pull resolves, the tree it resolves may be this one, its flist written but not
+  // yet recorded: then a later Cleanup releases it.
+  if (s.lazy && !s.remote.empty() && lazy_ && resolving_ == 0 && TRY(store_.count_remote(s.remote)) == 0) lazy_->release(s.remote);
   return {};
 }
 
@@ -271,13 +292,12 @@ Result<void> Snapshotter::cleanup() {
     owned.insert(std::to_string(s.id));
     if (s.lazy && !s.remote.empty()) images.insert(s.remote);
   }
-  if (lazy_) lazy_->release_all_but(images);
+  if (lazy_ && resolving_ == 0) lazy_->release_all_but(images);  // else a pull's new flist may be among them
   std::error_code ec;
   for (fs::directory_iterator it(root_ + "/snapshots", ec), end; !ec && it != end; it.increment(ec)) {
     if (owned.contains(it->path().filename().string())) continue;
-    std::error_code rm;
-    fs::remove_all(it->path(), rm);
-    spdlog::info("cleanup: removed {}", it->path().string());
+    if (auto gone = remove_tree(it->path().string()); gone) spdlog::info("cleanup: removed {}", it->path().string());
+    else spdlog::warn("cleanup: {}", gone.error().what());
   }
   return {};
 }

@@ -46,9 +46,11 @@ class Snapshotter {
   Result<std::vector<Mount>> prepare(const std::string& key, const std::string& parent, const Labels& labels);
   Result<std::vector<Mount>> view(const std::string& key, const std::string& parent, const Labels& labels);
   Result<std::vector<Mount>> mounts(const std::string& key);
+  // The committed snapshot gets `labels` (not the active one's) and a new creation time.
   Result<void> commit(const std::string& name, const std::string& key, const Labels& labels);
   // Errc::unsupported (a failed precondition) while it has children.
   Result<void> remove(const std::string& key);
+  // Active snapshots and views; Errc::unsupported for a committed one (containerd's rule).
   Result<Snapshot> stat(const std::string& key);
   // Only labels change: `paths` as an update mask ("labels", "labels.<key>"), empty: all.
   Result<Snapshot> update(const Snapshot& info, const std::vector<std::string>& paths);
@@ -63,18 +65,29 @@ class Snapshotter {
   Snapshotter(std::string root, SnapshotStore store, std::unique_ptr<LazyImages> lazy)
       : root_(std::move(root)), store_(std::move(store)), lazy_(std::move(lazy)) {}
 
+  // The lower directories of a snapshot on `parent`; a lazily served layer ends them with the
+  // key of its tree, which mounts_of mounts (outside the lock).
+  struct Lowers {
+    std::vector<std::string> dirs;
+    std::string lazy_key;
+  };
+
   Result<std::vector<Mount>> create(Kind kind, const std::string& key, const std::string& parent, const Labels& labels);
   // For a Prepare carrying a chain id: records the layer as served lazily and returns true,
   // or false to unpack it as usual.
   Result<bool> try_lazy(const std::string& key, const std::string& parent, const Labels& labels);
-  Result<std::vector<Mount>> mounts_of(const Snapshot& s);
-  Result<std::vector<std::string>> lower_dirs(const std::string& parent);
+  Result<Snapshot> committed_parent(const std::string& parent);
+  Result<void> make_dirs(const Snapshot& s);
+  Result<Lowers> lower_dirs(const std::string& parent);
+  Result<std::vector<Mount>> mounts_of(const Snapshot& s, Lowers lowers);
+  std::unexpected<Error> forget(const Snapshot& s, const Error& why);
   Result<Snapshot> require(const std::string& key);
   std::string dir(int64_t id) const;
 
   std::string root_;
-  std::mutex mu_;  // the store and the snapshot directories
+  std::mutex mu_;  // the store, the snapshot directories and resolving_
   SnapshotStore store_;
+  int resolving_ = 0;  // lazy resolves in flight (their flists may not be recorded yet)
   std::unique_ptr<LazyImages> lazy_;
 };
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 
 #include "test_support.hpp"
@@ -19,6 +20,7 @@ struct FakeImages : LazyImages {
   explicit FakeImages(std::string dir) : dir(std::move(dir)) {}
   Result<std::optional<LazyLayer>> resolve(const Labels& labels, const std::optional<std::string>& parent_chain) override {
     ++resolves;
+    if (during_resolve) during_resolve();
     std::string ref = labels.count(kImageRefLabel) ? labels.at(kImageRefLabel) : "";
     if (ref.starts_with("broken/")) return fail(Errc::unavailable, "hub down");
     if (!ref.starts_with("lazy/")) return std::nullopt;
@@ -39,6 +41,7 @@ struct FakeImages : LazyImages {
       if (!keep.contains(k)) released.push_back(k);
   }
   std::string dir;
+  std::function<void()> during_resolve;
   int resolves = 0;
   std::vector<std::string> mounted, released;
 };
@@ -75,11 +78,12 @@ TEST_F(SnapshotterTest, LayersStackAsOverlay) {
   EXPECT_EQ((*base)[0], (Mount{"bind", fs_dir("extract-1"), {"rw", "rbind"}}));
   std::string base_dir = fs_dir("extract-1");
   std::ofstream(base_dir + "/hello") << "hi";
+  ASSERT_TRUE(sn->update(Snapshot{.name = "extract-1", .labels = {{"active", "1"}}}, {}));
   ASSERT_TRUE(sn->commit("layer-1", "extract-1", {{"x", "1"}}));
   auto info = sn->stat("layer-1");
   ASSERT_TRUE(info);
   EXPECT_EQ(info->kind, Kind::committed);
-  EXPECT_EQ(info->labels.at("x"), "1");
+  EXPECT_EQ(info->labels, (Labels{{"x", "1"}}));  // the active snapshot's labels are not inherited
   EXPECT_FALSE(sn->stat("extract-1"));
 
   auto c = sn->prepare("container", "layer-1", {});
@@ -103,9 +107,10 @@ TEST_F(SnapshotterTest, RefusalsAreClear) {
   EXPECT_EQ(sn->prepare("a", "missing", {}).error().kind, Errc::not_found);
   ASSERT_TRUE(sn->prepare("a", "", {}));
   EXPECT_EQ(sn->prepare("a", "", {}).error().kind, Errc::conflict);
-  EXPECT_EQ(sn->prepare("b", "a", {}).error().kind, Errc::unsupported);  // parent not committed
+  EXPECT_EQ(sn->prepare("b", "a", {}).error().kind, Errc::invalid_input);  // parent not committed (containerd's rule)
   ASSERT_TRUE(sn->commit("A", "a", {}));
   EXPECT_EQ(sn->commit("A2", "A", {}).error().kind, Errc::unsupported);  // only active commits
+  EXPECT_EQ(sn->mounts("A").error().kind, Errc::unsupported);            // a layer does not mount
   ASSERT_TRUE(sn->prepare("b", "A", {}));
   auto busy = sn->remove("A");
   ASSERT_FALSE(busy);
@@ -215,6 +220,19 @@ TEST_F(SnapshotterTest, CleanupRemovesWhatNoSnapshotOwns) {
   ASSERT_TRUE(sn->cleanup());
   EXPECT_FALSE(fs::exists(tmp / "root/snapshots/999"));
   EXPECT_TRUE(fs::exists(fs_dir("a")));
+}
+
+TEST_F(SnapshotterTest, ACleanupDuringAPullReleasesNothingThePullIsFetching) {
+  // The image is mounted from an earlier pull whose snapshots went; a new pull resolves it again
+  // (its flist written, its snapshot not yet recorded) while containerd's Cleanup runs.
+  images->mounted.push_back("m1");
+  bool cleaned = false;
+  images->during_resolve = [&] { cleaned = sn->cleanup().has_value(); };
+  ASSERT_FALSE(sn->prepare("x", "", layer_labels("lazy/app:1", "sha256:c1", "sha256:l1")));
+  EXPECT_TRUE(cleaned);
+  EXPECT_TRUE(images->released.empty());
+  ASSERT_TRUE(sn->cleanup());  // afterwards the snapshot is recorded: its tree is kept
+  EXPECT_TRUE(images->released.empty());
 }
 
 }  // namespace
