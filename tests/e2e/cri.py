@@ -541,8 +541,8 @@ def containerd_factory(cri_images):
     """start(snapshotter="overlayfs", extra_toml="", runtimes=None) -> a started Containerd whose
     sandbox image is cri_images.pause. Afterwards every one is closed, and the test fails if any
     pod could not be removed cleanly or left mounts, processes, cgroups or runtime state."""
-    from oci import become_subreaper, reap
-    become_subreaper()  # the shims' daemons are reparented to us: reap them
+    from oci import become_subreaper, reap, stop_being_subreaper
+    become_subreaper()  # the shims' daemons are reparented to us: reap them (until teardown)
     started = []
 
     def start(**kw):
@@ -564,6 +564,7 @@ def containerd_factory(cri_images):
             problems[str(ctd.dir)] = forced
             print(ctd.log_tail(200))
     reap()
+    stop_being_subreaper()
     assert not problems, f"what removing the pods left (removed by force): {problems}"
 
 

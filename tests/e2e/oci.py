@@ -17,10 +17,19 @@ APPLETS = ["sh", "true", "false", "echo", "cat", "id", "sleep", "ps", "ls", "mou
            "touch", "grep", "head", "wc", "tty", "env", "pwd", "stat", "kill", "readlink"]
 
 
+PR_SET_CHILD_SUBREAPER = 36
+
+
 def become_subreaper():
     """Containers' inits outlive the runtime and are reparented to us, as to conmon or a shim."""
-    PR_SET_CHILD_SUBREAPER = 36
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def stop_being_subreaper():
+    """After reap(): orphans go to init again. A test session that stays a subreaper collects
+    the zombies of every later test's daemons (the engine's shims), which then look alive to
+    the tests waiting for them to go."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
 
 def busybox_rootfs(root: Path) -> Path:
