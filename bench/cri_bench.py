@@ -41,11 +41,10 @@ os.environ.setdefault("TIFFIN_BIN", str(ROOT / "build" / "apps" / "tiffin"))
 os.environ.setdefault("TIFFIN_OCI_BIN", str(ROOT / "build" / "apps" / "tiffin-oci"))
 
 from conftest import TIFFIN, Server, free_port, tiffin  # noqa: E402
-from cri import Containerd, push_images  # noqa: E402
+from cri import Containerd, Snapshotter, push_images  # noqa: E402
 from ociimage import Layout, busybox_members  # noqa: E402
 from registry import Registry  # noqa: E402
 
-BIN = Path(TIFFIN).parent
 NS = "tiffin-cri-bench"
 HOST_IP, NODE_IP = "10.213.78.1", "10.213.78.2"
 HUB_PORT, REG_PORT = 8000, 8001  # the relay's ports on HOST_IP
@@ -103,30 +102,6 @@ class Link:
 IN_NODE = ["nsenter", f"--net=/run/netns/{NS}"]  # the network only: mounts stay the host's
 
 
-class Snapshotter:
-    def __init__(self, d: Path, hub_url, token_file):
-        self.root, self.sock = d / "sn", d / "sn.sock"
-        self.log = open(d / "snapshotter.log", "wb")
-        self.proc = subprocess.Popen(IN_NODE + [str(BIN / "tiffin-snapshotter"), "--address", str(self.sock), "--root", str(self.root),
-                                                "--hub", hub_url, "--hub-user", "alice", "--hub-token-file", str(token_file),
-                                                "--tiffin", str(BIN / "tiffin-full")], stdout=self.log, stderr=self.log)
-        deadline = time.time() + 20
-        while not self.sock.exists():
-            assert self.proc.poll() is None and time.time() < deadline, (d / "snapshotter.log").read_text()
-            time.sleep(0.02)
-
-    def toml(self):
-        return f'[proxy_plugins]\n  [proxy_plugins.tiffin]\n    type = "snapshot"\n    address = "{self.sock}"\n'
-
-    def close(self):
-        self.proc.terminate()
-        self.proc.wait(20)
-        self.log.close()
-        for line in Path("/proc/self/mountinfo").read_text().splitlines():
-            if line.split()[4].startswith(str(self.root) + "/"):
-                tiffin("flist", "umount", line.split()[4], rc=None)
-
-
 def make_image(tmp: Path, data_mib: int):
     lay = Layout(tmp / "layout")
     base = lay.layer(busybox_members())
@@ -137,10 +112,10 @@ def make_image(tmp: Path, data_mib: int):
     return lay
 
 
-def one_run(case, tmp: Path, images, app_ref, link, hub_url, token_file, pull):
+def one_run(case, tmp: Path, images, app_ref, link, hub_url, token, pull):
     """A fresh node for one timed pod start; returns (pull s, running s, done s, bytes received)."""
     d = Path(tempfile.mkdtemp(prefix="tfcb-", dir="/tmp"))
-    sn = Snapshotter(d, hub_url, token_file) if case.startswith("tiffin") else None
+    sn = Snapshotter(hub_url, token, command_prefix=IN_NODE, log_level="info") if case.startswith("tiffin") else None
     ctd = Containerd(d / "ctd", images.pause, snapshotter="tiffin" if sn else "overlayfs", extra_toml=sn.toml() if sn else "",
                      registry_hosts=(f"{HOST_IP}:{REG_PORT}",), command_prefix=IN_NODE)
     cri = ctd.client()
@@ -170,10 +145,7 @@ def one_run(case, tmp: Path, images, app_ref, link, hub_url, token_file, pull):
         ctd.close()
         if sn:
             sn.close()
-        if os.environ.get("CRI_BENCH_KEEP"):
-            print(f"kept {d}")
-        else:
-            shutil.rmtree(d, ignore_errors=True)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def main():
@@ -196,20 +168,18 @@ def main():
         images.pause = images.pause.replace(reg.host, f"{HOST_IP}:{REG_PORT}")
         reg.push(make_image(tmp, args.data_mib).dir, "latest", "bench/app:1")
         app_ref = f"{HOST_IP}:{REG_PORT}/bench/app:1"
-        token_file = tmp / "token"
-        token_file.write_text(tiffin("hub", "token", "--root", tmp / "hub", "-u", "alice").stdout.decode().strip())
-        token_file.chmod(0o600)
+        token = tiffin("hub", "token", "--root", tmp / "hub", "-u", "alice").stdout.decode().strip()
         with Link(args.rate, args.delay_ms, hub_port, reg.port) as link:
             hub_url = f"http://{HOST_IP}:{HUB_PORT}"
             print(f"cri_bench: image = busybox + {args.data_mib} MiB unread + marker; link {args.rate}, "
                   f"{args.delay_ms:g} ms RTT; {args.runs} runs", flush=True)
             # The hub converts the image (and the pause image) once, as its first user's pull does.
-            one_run("tiffin-convert", tmp, images, app_ref, link, hub_url, token_file, pull=True)
+            one_run("tiffin-convert", tmp, images, app_ref, link, hub_url, token, pull=True)
             cases = [("tiffin cold", True), ("tiffin warm", False), ("runc warm", False), ("runc cold", True)]
             results = {name: [] for name, _ in cases}
             for i in range(args.runs):
                 for name, pull in cases:
-                    r = one_run(name, tmp, images, app_ref, link, hub_url, token_file, pull)
+                    r = one_run(name, tmp, images, app_ref, link, hub_url, token, pull)
                     results[name].append(r)
                     print(f"  run {i + 1} {name:12s} pull {r[0]:6.2f}s  running {r[1]:6.2f}s  done {r[2]:6.2f}s  "
                           f"received {r[3] / 1e6:7.1f} MB", flush=True)

@@ -23,6 +23,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import TIFFIN, tiffin
 from ociimage import Layout
 from oci import OCI, _processes_running, kill_processes_in_cgroup, processes_running
 
@@ -520,6 +522,71 @@ class CriClient:
             if len(parts) == 4:
                 out.append((parts[1], parts[3]))
         return out
+
+
+# tiffin-snapshotter ---------------------------------------------------------------------------
+
+BIN = Path(TIFFIN).parent
+SNAPSHOTTER = os.environ.get("TIFFIN_SNAPSHOTTER_BIN", str(BIN / "tiffin-snapshotter"))
+
+
+class Snapshotter:
+    """A tiffin-snapshotter with its socket and root in a short temp dir, images from hub user
+    alice's flists on `hub_url`. `command_prefix`: e.g. nsenter --net=… (a benchmark's node)."""
+
+    def __init__(self, hub_url, token, *extra, command_prefix=(), log_level="debug"):
+        self.dir = Path(tempfile.mkdtemp(prefix="tfsn-", dir="/tmp"))
+        self.sock, self.root = self.dir / "sn.sock", self.dir / "root"
+        token_file = self.dir / "token"
+        token_file.write_text(token + "\n")
+        token_file.chmod(0o600)
+        self.argv = [*command_prefix, SNAPSHOTTER, "--address", str(self.sock), "--root", str(self.root), "--hub", hub_url,
+                     "--hub-user", "alice", "--hub-token-file", str(token_file), "--tiffin", str(BIN / "tiffin-full"),
+                     "--log-level", log_level, *extra]
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.log = open(self.dir / "snapshotter.log", "ab")
+        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=self.log)
+        deadline = time.time() + 20
+        while not self.sock.exists():
+            assert self.proc.poll() is None and time.time() < deadline, self.log_text()
+            time.sleep(0.02)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(20)
+        self.log.close()
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def log_text(self):
+        return (self.dir / "snapshotter.log").read_text(errors="replace")[-6000:]
+
+    def toml(self):
+        return f'[proxy_plugins]\n  [proxy_plugins.tiffin]\n    type = "snapshot"\n    address = "{self.sock}"\n'
+
+    def lazy_mounts(self):
+        return [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
+                if line.split()[4].startswith(str(self.root) + "/")]
+
+    def snapshots(self):
+        db = sqlite3.connect(f"file:{self.root / 'metadata.db'}?mode=ro", uri=True)
+        try:
+            return [r[0] for r in db.execute("SELECT name FROM snapshots")]
+        finally:
+            db.close()
+
+    def close(self):
+        """Stops it and unmounts what images containerd still had (a failed test's)."""
+        self.stop()
+        for m in self.lazy_mounts():
+            tiffin("flist", "umount", m, rc=None)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # Fixtures (import them into a test module: `from cri import cri_images, containerd_factory`) -------

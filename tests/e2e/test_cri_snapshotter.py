@@ -11,85 +11,21 @@ serve are unpacked as usual.
 """
 import json
 import os
-import shutil
-import signal
-import sqlite3
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import TIFFIN, cache_blocks, needs_root, tiffin
-from cri import containerd_factory, cri_images  # noqa: F401 (fixtures)
+from conftest import cache_blocks, needs_root, tiffin
+from cri import Snapshotter, containerd_factory, cri_images  # noqa: F401 (fixtures)
 from ociimage import Layout, busybox_members
 from registry import Registry
 from test_hub import Hub
 
 pytestmark = needs_root
 
-BIN = Path(TIFFIN).parent
-SNAPSHOTTER = os.environ.get("TIFFIN_SNAPSHOTTER_BIN", str(BIN / "tiffin-snapshotter"))
 MARKER = b"served lazily from the hub"
-
-
-class Snapshotter:
-    """A tiffin-snapshotter with its socket and root in a short temp dir, hub user alice."""
-
-    def __init__(self, hub, token, *extra):
-        self.dir = Path(tempfile.mkdtemp(prefix="tfsn-", dir="/tmp"))
-        self.sock, self.root = self.dir / "sn.sock", self.dir / "root"
-        token_file = self.dir / "token"
-        token_file.write_text(token + "\n")
-        token_file.chmod(0o600)
-        self.argv = [SNAPSHOTTER, "--address", str(self.sock), "--root", str(self.root), "--hub", hub.url,
-                     "--hub-user", "alice", "--hub-token-file", str(token_file), "--tiffin", str(BIN / "tiffin-full"),
-                     "--log-level", "debug", *extra]
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.log = open(self.dir / "snapshotter.log", "ab")
-        self.proc = subprocess.Popen(self.argv, stdout=self.log, stderr=self.log)
-        deadline = time.time() + 20
-        while not self.sock.exists():
-            assert self.proc.poll() is None and time.time() < deadline, self.log_text()
-            time.sleep(0.02)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(20)
-        self.log.close()
-
-    def restart(self):
-        self.stop()
-        self.start()
-
-    def log_text(self):
-        return (self.dir / "snapshotter.log").read_text(errors="replace")[-6000:]
-
-    def toml(self):
-        return f'[proxy_plugins]\n  [proxy_plugins.tiffin]\n    type = "snapshot"\n    address = "{self.sock}"\n'
-
-    def lazy_mounts(self):
-        return [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()
-                if line.split()[4].startswith(str(self.root) + "/")]
-
-    def snapshots(self):
-        db = sqlite3.connect(f"file:{self.root / 'metadata.db'}?mode=ro", uri=True)
-        try:
-            return [r[0] for r in db.execute("SELECT name FROM snapshots")]
-        finally:
-            db.close()
-
-    def close(self):
-        """Stops it and unmounts what images containerd still had (a failed test's)."""
-        self.stop()
-        for m in self.lazy_mounts():
-            tiffin("flist", "umount", m, rc=None)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +59,7 @@ def node(hub, app, containerd_factory):
     started = []
 
     def start(*extra):
-        sn = Snapshotter(hub, hub.token("alice"), *extra)
+        sn = Snapshotter(hub.url, hub.token("alice"), *extra)
         started.append(sn)
         ctd = containerd_factory(snapshotter="tiffin", extra_toml=sn.toml(), registry_hosts=(app[0].host,))
         return sn, ctd
