@@ -544,7 +544,11 @@ class Snapshotter:
                      "--hub-user", "alice", "--hub-token-file", str(token_file), "--tiffin", str(BIN / "tiffin-full"),
                      "--log-level", log_level, *extra]
         self.proc = None
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
 
     def start(self):
         self.log = open(self.dir / "snapshotter.log", "ab")
