@@ -7,10 +7,12 @@ Covers: a pull moves no layer into containerd's content store and unpacks nothin
 from the image with only the blocks it reads fetched from the hub (counted); restarting the
 snapshotter and containerd while the pod runs keeps it running and removable; removing the
 pods and images leaves no mounts, snapshots, lazy mounts or processes; images the hub does not
-serve are unpacked as usual.
+serve are unpacked as usual; an image another tool made (buildah, docker's v2s2 manifest) runs
+lazily too.
 """
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -207,3 +209,44 @@ def test_an_image_that_is_a_prefix_of_another_runs_its_own_tree(node, app):
     assert output(cri, pod, "lazy") == MARKER.decode()
     cri.remove_image(base_ref)
     remove_everything(cri, ctd, sn, pod, ref)
+
+
+@pytest.fixture
+def buildah_image(tmp_path, app):
+    """An image made and pushed by another tool: buildah (from scratch, busybox copied in, docker's
+    v2s2 manifest as its push writes it) in the test registry; its reference."""
+    reg, _ = app
+    tree = tmp_path / "tree"
+    (tree / "bin").mkdir(parents=True)
+    shutil.copy2("/bin/busybox", tree / "bin" / "busybox")
+    for applet in ("sh", "cat"):
+        os.symlink("busybox", tree / "bin" / applet)
+    (tree / "m").write_bytes(b"made by buildah")
+    (tmp_path / "registries.conf").write_text("unqualified-search-registries = []\n")
+    env = dict(os.environ, CONTAINERS_REGISTRIES_CONF=str(tmp_path / "registries.conf"))
+    base = ["buildah", "--root", str(tmp_path / "bh"), "--runroot", str(tmp_path / "bh-run"), "--storage-driver", "vfs"]
+
+    def buildah(*args):
+        return subprocess.run(base + list(args), env=env, check=True, capture_output=True).stdout.decode().strip()
+
+    c = buildah("from", "scratch")
+    buildah("copy", c, str(tree), "/")
+    buildah("config", "--cmd", '["cat", "/m"]', "--env", "PATH=/bin", c)
+    buildah("commit", "-q", c, "bh:1")
+    buildah("rm", c)
+    ref = f"{reg.host}/team/buildah:1"
+    buildah("push", "--tls-verify=false", "--format", "docker", "bh:1", f"docker://{ref}")
+    return ref
+
+
+def test_an_image_buildah_built_and_pushed_runs_lazily(node, app, buildah_image):
+    sn, ctd = node()
+    cri = ctd.client()
+    cri.pull(buildah_image)
+    assert list((sn.root / "flists").glob("*.fl")), "not served lazily"
+    assert not any((sn.root / "snapshots").iterdir()), "a layer was unpacked"
+    pod = cri.run_pod("buildah")
+    cid = cri.run_container(pod, "app", buildah_image)
+    assert cri.wait_exited(cid).exit_code == 0
+    assert output(cri, pod, "app") == "made by buildah"
+    remove_everything(cri, ctd, sn, pod, buildah_image)
