@@ -56,6 +56,8 @@ PACKAGES=(
   # Python stubs generated at test time, and give pods networks with the CNI plugins
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc python3-grpcio
   python3-grpc-tools containernetworking-plugins
+  # the snapshot filter's ~= is Go's regexp syntax, matched in linear time by RE2
+  libre2-dev
 )
 
 missing=()

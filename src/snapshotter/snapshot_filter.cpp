@@ -40,11 +40,11 @@ class Parser {
     skip_space();
     sel.value = TRY(value());
     if (sel.op == Selector::Op::matches) {
-      try {
-        sel.pattern = std::make_shared<const std::regex>(sel.value);
-      } catch (const std::regex_error& e) {
-        return bad(std::string("bad regular expression: ") + e.what());
-      }
+      re2::RE2::Options options;
+      options.set_log_errors(false);
+      auto re = std::make_shared<const re2::RE2>(sel.value, options);
+      if (!re->ok()) return bad("bad regular expression: " + re->error());
+      sel.pattern = std::move(re);
     }
     return sel;
   }
@@ -148,7 +148,7 @@ bool SnapshotFilter::matches(const Snapshot& s) const {
         if (v && *v == sel.value) return false;
         break;
       case Selector::Op::matches:
-        if (!v || !std::regex_search(*v, *sel.pattern)) return false;
+        if (!v || !re2::RE2::PartialMatch(*v, *sel.pattern)) return false;
         break;
     }
   }

@@ -7,9 +7,10 @@
 #pragma once
 
 #include <memory>
-#include <regex>
 #include <string>
 #include <vector>
+
+#include <re2/re2.h>
 
 #include "common/error.hpp"
 #include "snapshotter/snapshot_store.hpp"
@@ -20,7 +21,9 @@ struct Selector {
   std::vector<std::string> path;  // {"labels", "containerd.io/snapshot.ref"}, {"parent"}
   enum class Op { present, equal, not_equal, matches } op = Op::present;
   std::string value;
-  std::shared_ptr<const std::regex> pattern;  // `value` compiled once, for matches
+  // `value` compiled once, for matches. RE2 is the syntax containerd uses (Go's regexp), and it
+  // matches in linear time: a List request cannot make the snapshotter backtrack for ever.
+  std::shared_ptr<const re2::RE2> pattern;
 };
 
 struct SnapshotFilter {

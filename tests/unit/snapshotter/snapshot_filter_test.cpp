@@ -51,8 +51,23 @@ TEST(SnapshotFilter, AnyOfSeveralFilters) {
   EXPECT_TRUE(matches_any(*all, sample()));
 }
 
+TEST(SnapshotFilter, RegularExpressionsAreGosAndLinear) {
+  // Go's syntax, as containerd compiles it: named groups and Unicode classes.
+  EXPECT_TRUE(matches(R"(name~=(?P<ns>k8s\.io)/\pN/)"));
+  // A pattern that makes a backtracking matcher run for ever, or recurse off its stack, on a
+  // long value: RE2 answers in time linear in the value.
+  Snapshot s = sample();
+  s.labels["long"] = std::string(200000, 'a');
+  auto f = parse_snapshot_filter(R"(labels.long~=^(a|aa)*(a*)*b$)");
+  ASSERT_TRUE(f);
+  EXPECT_FALSE(f->matches(s));
+  s.labels["long"] += 'b';
+  EXPECT_TRUE(f->matches(s));
+}
+
 TEST(SnapshotFilter, MalformedIsAClearError) {
-  for (const char* bad : {"", "==x", "name==", "name=x", "labels.\"unterminated==x", "name~=(", "a,,b", "1abc==x", "name==x y"}) {
+  for (const char* bad : {"", "==x", "name==", "name=x", "labels.\"unterminated==x", "name~=(", "name~=a**", "name~=(?<=a)x",
+           "a,,b", "1abc==x", "name==x y"}) {
     auto f = parse_snapshot_filter(bad);
     ASSERT_FALSE(f) << bad;
     EXPECT_EQ(f.error().kind, Errc::invalid_input) << bad;
