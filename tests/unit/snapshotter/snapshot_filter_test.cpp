@@ -66,8 +66,8 @@ TEST(SnapshotFilter, RegularExpressionsAreGosAndLinear) {
 }
 
 TEST(SnapshotFilter, MalformedIsAClearError) {
-  for (const char* bad : {"", "==x", "name==", "name=x", "labels.\"unterminated==x", "name~=(", "name~=a**", "name~=(?<=a)x",
-           "a,,b", "1abc==x", "name==x y"}) {
+  for (const char* bad : {"", "==x", "name==", "name=x", "labels.\"unterminated==x", "name~=(", "name~=a**", "name~=(?<=a)x", "a,,b",
+           "1abc==x", "name==x y"}) {
     auto f = parse_snapshot_filter(bad);
     ASSERT_FALSE(f) << bad;
     EXPECT_EQ(f.error().kind, Errc::invalid_input) << bad;
