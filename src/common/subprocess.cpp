@@ -6,23 +6,50 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "common/fd.hpp"
 
 namespace tiffin {
 
-Result<pid_t> spawn(const std::vector<std::string>& argv, const std::function<bool()>& in_child) {
+namespace {
+
+// environ with `extra` ("NAME=value") added, replacing the same names.
+std::vector<char*> environment_with(const std::vector<std::string>& extra) {
+  std::vector<char*> env;
+  for (char** e = environ; *e; ++e) {
+    std::string_view var(*e);
+    bool replaced = std::ranges::any_of(extra, [&](const std::string& x) {
+      auto eq = x.find('=');
+      return var.starts_with(std::string_view(x).substr(0, eq + 1));
+    });
+    if (!replaced) env.push_back(*e);
+  }
+  for (const auto& x : extra) env.push_back(const_cast<char*>(x.c_str()));
+  env.push_back(nullptr);
+  return env;
+}
+
+}  // namespace
+
+Result<pid_t> spawn(
+    const std::vector<std::string>& argv, const std::function<bool()>& in_child, const std::vector<std::string>& extra_env) {
   if (argv.empty()) return fail(Errc::invalid_input, "no program to run");
+  for (const auto& x : extra_env)
+    if (x.find('=') == std::string::npos || x.front() == '=')
+      return fail(Errc::invalid_input, "not NAME=value: " + x.substr(0, x.find('=')));
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> env = extra_env.empty() ? std::vector<char*>{} : environment_with(extra_env);
   std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) return fail_errno("fork");
   if (pid == 0) {
     if (in_child && !in_child()) ::_exit(127);
-    ::execvp(args[0], args.data());
+    if (env.empty()) ::execvp(args[0], args.data());
+    else ::execvpe(args[0], args.data(), env.data());
     std::perror(("tiffin: exec " + argv[0]).c_str());
     ::_exit(127);
   }

@@ -13,7 +13,11 @@ namespace tiffin {
 
 // Starts argv[0] (searched in PATH). `in_child` runs in the child between fork and exec; it
 // should only make system calls, and returns false to give up (the child exits 127).
-Result<pid_t> spawn(const std::vector<std::string>& argv, const std::function<bool()>& in_child = {});
+// `extra_env` ("NAME=value") is added to the child's environment, replacing what the parent has
+// under those names; it is built before the fork, so a multithreaded parent may use it (a
+// secret passed so stays out of argv, which any user can read in /proc).
+Result<pid_t> spawn(
+    const std::vector<std::string>& argv, const std::function<bool()>& in_child = {}, const std::vector<std::string>& extra_env = {});
 
 // Runs argv with its stdout read into a string (stderr and stdin are the caller's) and waits.
 struct Captured {
