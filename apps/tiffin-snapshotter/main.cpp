@@ -38,11 +38,16 @@ int main(int argc, char** argv) {
   app.add_option("--hub-user", hub.user, "The hub user that owns the images' flists")->capture_default_str();
   app.add_option("--hub-token-file", token_file, "A file holding that user's token: images the hub lacks are converted there");
   app.add_flag("--only-existing", hub.only_existing, "Never ask the hub to convert: serve lazily only images it already has");
+  bool no_share = false;
+  app.add_flag("--no-share-profiles", no_share,
+      "Do not tell the hub which blocks a container start reads (with a token, mounts report them: the hub merges the reports "
+      "into the image's prefetch profile, which the next node's mount prefetches)");
   app.add_option("--cache", hub.cache_dir, "The block cache (default: <root>/cache)");
   app.add_option("--tiffin", hub.tiffin_binary, "tiffin-full, which serves the lazy mounts (default: beside this program)");
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
+  hub.share_profiles = !no_share;
   if (!hub.hub_url.empty() && hub.user.empty()) {
     std::fprintf(stderr, "tiffin-snapshotter: --hub needs --hub-user\n");
     return 2;

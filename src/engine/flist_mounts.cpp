@@ -48,12 +48,20 @@ Result<void> ensure_flist_mount(const FlistMountPaths& m) {
   std::vector<std::string> argv = {m.tiffin_binary, "--root", m.root, "flist", "mount", m.flist, m.mountpoint, "--daemon", "--cache",
       m.cache_dir, "--log-file", m.log_file};
   for (const auto& s : m.stores) argv.insert(argv.end(), {"--store", s});
-  pid_t pid = TRY(spawn(argv, [] {
-    int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    return true;
-  }));
+  std::vector<std::string> env;
+  if (!m.share_profile.empty()) {
+    argv.insert(argv.end(), {"--share-profile", m.share_profile});
+    env.push_back("TIFFIN_HUB_TOKEN=" + m.hub_token);
+  }
+  pid_t pid = TRY(spawn(
+      argv,
+      [] {
+        int null = ::open("/dev/null", O_RDWR);
+        ::dup2(null, 0);
+        ::dup2(null, 1);
+        return true;
+      },
+      env));
   if (int code = wait_exit(pid); code != 0)
     return fail(
         Errc::io, "mounting the image's flist on " + m.mountpoint + " failed (exit " + std::to_string(code) + ", see " + m.log_file + ")");

@@ -19,6 +19,10 @@ struct FlistMountPaths {
   std::string root;
   // Block stores to read from instead of the flist's routes (a flist without routes).
   std::vector<std::string> stores;
+  // The hub flist (http(s)://hub/user/name:tag) to report the blocks read in the mount's first
+  // seconds to (`flist mount --share-profile`), with a token of that hub, passed in the mount's
+  // environment; empty: no report.
+  std::string share_profile, hub_token;
 };
 
 Result<void> ensure_flist_mount(const FlistMountPaths& m);

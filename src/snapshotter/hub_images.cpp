@@ -9,6 +9,7 @@
 #include "engine/flist_mounts.hpp"
 #include "hub/hub_client.hpp"
 #include "hub/hub_convert.hpp"
+#include "hub/push.hpp"
 #include "image/convert.hpp"
 #include "image/digest.hpp"
 #include "image/reference.hpp"
@@ -70,19 +71,21 @@ Result<void> HubImages::fetch_chain(const std::string& key) {
 
 Result<std::optional<std::string>> HubImages::fetch(const std::string& image, const std::string& key) {
   hub::FlistRef name = TRY(hub::flist_ref_for_image(opts_.user, image));
-  hub::HubClient hub(opts_.hub_url, opts_.token);
-  auto data = hub.get_flist(name);
-  if (!data && data.error().kind == Errc::not_found) {
+  hub::HubLocation at{.base = opts_.hub_url, .ref = name};
+  // pull_flist checks what the hub sent and brings along the prefetch profile the hub learnt
+  // from the nodes that ran the image before (the mount prefetches those blocks).
+  auto pulled = hub::pull_flist(at, flist_path(key));
+  if (!pulled && pulled.error().kind == Errc::not_found) {
     if (opts_.only_existing || opts_.token.empty()) {
       spdlog::info("{}: the hub has no flist {}: unpacking it as usual", image, name.str());
       return std::nullopt;
     }
     spdlog::info("{}: converting it on the hub as {}", image, name.str());
-    TRY(hub.convert(name, image));
-    data = hub.get_flist(name);
+    TRY(hub::HubClient(opts_.hub_url, opts_.token).convert(name, image));
+    pulled = hub::pull_flist(at, flist_path(key));
   }
-  if (!data) return std::unexpected(std::move(data.error()).context("fetching " + name.str() + " from " + opts_.hub_url));
-  TRY(write_file_atomic(flist_path(key), std::span<const uint8_t>(data->data(), data->size()), 0600));
+  if (!pulled) return std::unexpected(std::move(pulled.error()));
+  TRY(write_file_atomic(hub_name_path(key), name.str(), 0600));
   spdlog::info("{}: served lazily from {}/{}", image, opts_.hub_url, name.str());
   return key;
 }
@@ -95,13 +98,20 @@ Result<std::string> HubImages::mount(const std::string& key) {
     std::lock_guard lock(*guard);
     TRY(fetch_chain(key));
   }
-  TRY(engine::ensure_flist_mount({.tiffin_binary = opts_.tiffin_binary,
+  engine::FlistMountPaths m{.tiffin_binary = opts_.tiffin_binary,
       .flist = flist_path(key),
       .mountpoint = mp,
       .cache_dir = opts_.cache_dir,
       .log_file = opts_.root + "/logs/" + key + ".log",
       .root = opts_.root,
-      .stores = chain ? std::vector<std::string>{opts_.hub_url} : std::vector<std::string>{}}));
+      .stores = chain ? std::vector<std::string>{opts_.hub_url} : std::vector<std::string>{}};
+  // With a token, the mount tells the hub which blocks a start reads, so the next node to run
+  // the image prefetches them (the hub merges such reports into the flist's profile).
+  if (auto name = read_file(hub_name_path(key), 1024); name && opts_.share_profiles && !opts_.token.empty()) {
+    m.share_profile = opts_.hub_url + "/" + std::string(name->begin(), name->end());
+    m.hub_token = opts_.token;
+  }
+  TRY(engine::ensure_flist_mount(m));
   return mp;
 }
 
@@ -115,6 +125,7 @@ void HubImages::release(const std::string& key) {
   fs::remove(mp, ec);
   fs::remove(mp + ".lock", ec);
   fs::remove(flist_path(key), ec);
+  fs::remove(hub_name_path(key), ec);
   fs::remove(opts_.root + "/logs/" + key + ".log", ec);
 }
 

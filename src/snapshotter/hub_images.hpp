@@ -6,6 +6,8 @@
 // an image converts it for all. Mounted by `tiffin-full flist mount --daemon` at
 // <root>/mounts/<hex> (engine/flist_mounts.hpp): the mount is its own process, so it outlives a
 // restart of the snapshotter, whose containers keep reading through it.
+// Prefetch profiles: the copy carries the profile the hub learnt for the flist, which its mount
+// prefetches; with a token, each mount reports what its first seconds read, to teach the hub.
 // A layer below an image's top is the hub's chain of the layers up to it (image/convert.hpp's
 // chain key over the layers' digests, which the hub serves at /api/layers/<hex>): the tree key
 // "chain-<hex>", fetched into <root>/flists and mounted, with the hub as its block store, only
@@ -25,6 +27,7 @@ struct HubImagesOptions {
   std::string user;            // the hub user whose flists hold the images
   std::string token;           // the user's token, for conversions (empty: lookups only)
   bool only_existing = false;  // serve lazily only images the hub has already converted
+  bool share_profiles = true;  // with a token: mounts report what a start reads to the hub
   std::string root;            // the snapshotter's root
   std::string tiffin_binary;   // tiffin-full, for `flist mount`
   std::string cache_dir;       // the node's block cache
@@ -40,6 +43,8 @@ class HubImages : public LazyImages {
 
   std::string flist_path(const std::string& key) const { return opts_.root + "/flists/" + key + ".fl"; }
   std::string mountpoint(const std::string& key) const { return opts_.root + "/mounts/" + key; }
+  // The image's flist name on the hub ("user/name:tag"), beside its copy; chains have none.
+  std::string hub_name_path(const std::string& key) const { return opts_.root + "/flists/" + key + ".name"; }
 
  private:
   Result<std::optional<std::string>> fetch(const std::string& image, const std::string& key);

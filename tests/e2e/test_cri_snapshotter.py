@@ -5,7 +5,8 @@ them: kubelet's CRI calls (cri.py) to a private containerd whose snapshotter is 
 
 Covers: a pull moves no layer into containerd's content store and unpacks nothing; a pod runs
 from the image with only the blocks it reads fetched from the hub (counted); restarting the
-snapshotter and containerd while the pod runs keeps it running and removable; removing the
+snapshotter and containerd while the pod runs keeps it running and removable; a node teaches
+the hub what a start reads and the next node prefetches it; removing the
 pods and images leaves no mounts, snapshots, lazy mounts or processes; images the hub does not
 serve are unpacked as usual; an image another tool made (buildah, docker's v2s2 manifest) runs
 lazily too.
@@ -96,6 +97,14 @@ def wait_for(pred, timeout=20, what="condition"):
     return v
 
 
+def http_get(url):
+    """The body of a 200 answer, "" for a 404."""
+    out = subprocess.run(["curl", "-s", "-w", "\\n%{http_code}", url], capture_output=True, check=True).stdout.decode()
+    body, _, code = out.rpartition("\n")
+    assert code in ("200", "404"), out
+    return body if code == "200" else ""
+
+
 def manifest_of(reg, ref):
     name, tag = ref.split("/", 1)[1].rsplit(":", 1)
     out = subprocess.run(["curl", "-sf", "-H", "Accept: application/vnd.oci.image.manifest.v1+json",
@@ -150,6 +159,45 @@ def test_pulled_image_runs_lazily_with_only_what_it_reads(node, hub, app):
 
     # Gone from Kubernetes' side: containerd removes the snapshots, the snapshotter its mounts.
     remove_everything(cri, ctd, sn, pod, ref)
+
+
+def test_a_node_teaches_the_hub_what_a_start_reads_and_the_next_node_prefetches_it(node, hub, app):
+    """The first node's mount reports the blocks its pod read (the snapshotter has a token); the
+    hub merges them into the flist's profile; a second node's copy of the flist carries it, and
+    its mount fetches those blocks (the marker's among them) before anything reads them, and
+    never the file nobody read."""
+    reg, ref = app
+    sn, ctd = node()
+    cri = ctd.client()
+    cri.pull(ref)
+    [name_file] = (sn.root / "flists").glob("*.name")
+    name = name_file.read_text()
+    [fl] = (sn.root / "flists").glob("*.fl")
+    marker, big = block_ids(fl, "/marker"), block_ids(fl, "/data/big")
+    pod = cri.run_pod("teacher")
+    cid = cri.run_container(pod, "app", ref)
+    assert cri.wait_exited(cid).exit_code == 0
+    assert output(cri, pod, "app") == MARKER.decode()
+    remove_everything(cri, ctd, sn, pod, ref)  # the mount goes, and reports as it ends
+
+    url = f"{hub.url}/api/flist/{name}/profile"
+    learnt = wait_for(lambda: [w for w in http_get(url).split() if len(w) == 64], what=f"the hub to learn {url}")
+    assert marker <= set(learnt) and not big & set(learnt), learnt
+
+    sn2, ctd2 = node()
+    cri2 = ctd2.client()
+    cri2.pull(ref)
+    [fl2] = (sn2.root / "flists").glob("*.fl")
+    assert json.loads(tiffin("flist", "inspect", fl2, "--format", "json").stdout)["profile_blocks"] == len(learnt)
+    pod2 = cri2.run_pod("learner")
+    cid2 = cri2.run_container(pod2, "idle", ref, ["sleep", "100000"])  # never reads /marker
+    wait_for(lambda: marker <= {p.name for p in cache_blocks(sn2.root / "cache")}, what="the profile's blocks to be prefetched")
+    assert not big & {p.name for p in cache_blocks(sn2.root / "cache")}
+    [mount_log] = [p for p in (sn2.root / "logs").glob("*.log") if p.stem == fl2.stem]
+    assert f"prefetching the {len(learnt)} blocks of the flist's profile" in mount_log.read_text()
+    assert cri2.exec_sync(cid2, ["cat", "/marker"]).stdout == MARKER
+    cri2.stop_container(cid2, grace=1)
+    remove_everything(cri2, ctd2, sn2, pod2, ref)
 
 
 def test_restarts_of_snapshotter_and_containerd_keep_the_pod(node, app):
