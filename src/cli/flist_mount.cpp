@@ -75,6 +75,7 @@ void add_flist_mount(CLI::App& flist, Context& ctx) {
   mount->callback([&ctx, m, rw, share] {
     ctx.run([&]() -> Result<int> {
       MountOptions o = m->finish();
+      ::unsetenv("TIFFIN_HUB_TOKEN");  // read: the mount's life need not carry it in its environment
       if (!share->empty()) {
         hub::HubLocation at = TRY(hub::parse_hub_location(*share));
         o.report_profile_url = at.base + "/api/flist/" + at.ref.user + "/" + at.ref.name + ":" + at.ref.tag + "/profile";

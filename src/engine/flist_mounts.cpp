@@ -49,7 +49,7 @@ Result<void> ensure_flist_mount(const FlistMountPaths& m) {
       m.cache_dir, "--log-file", m.log_file};
   for (const auto& s : m.stores) argv.insert(argv.end(), {"--store", s});
   std::vector<std::string> env;
-  if (!m.share_profile.empty()) {
+  if (!m.share_profile.empty() && !m.hub_token.empty()) {  // advisory: never a reason not to mount
     argv.insert(argv.end(), {"--share-profile", m.share_profile});
     env.push_back("TIFFIN_HUB_TOKEN=" + m.hub_token);
   }

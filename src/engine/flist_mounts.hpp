@@ -21,7 +21,7 @@ struct FlistMountPaths {
   std::vector<std::string> stores;
   // The hub flist (http(s)://hub/user/name:tag) to report the blocks read in the mount's first
   // seconds to (`flist mount --share-profile`), with a token of that hub, passed in the mount's
-  // environment; empty: no report.
+  // environment; either empty: no report.
   std::string share_profile, hub_token;
 };
 

@@ -94,16 +94,23 @@ Result<PushStats> push_flist(const std::string& flist, const HubLocation& to, co
   return stats;
 }
 
-Result<uint64_t> pull_flist(const HubLocation& from, const std::string& output) {
-  HubClient hub(from.base, "", hub_http_options());
+Result<uint64_t> pull_flist(const HubLocation& from, const std::string& output, const PullOptions& opts) {
+  HttpOptions flist_http = hub_http_options(), profile_http;
+  flist_http.request_timeout = opts.timeout;
+  profile_http.request_timeout = std::chrono::milliseconds(10000);
+  profile_http.attempts = 1;
+  HubClient hub(from.base, "", flist_http), profile_hub(from.base, "", profile_http);
   // The profile is asked for while the flist downloads: one round trip less on a cold start.
-  auto learnt = std::async(std::launch::async, [&hub, &from] { return hub.fetch_profile(from.ref); });
+  auto learnt = std::async(std::launch::async, [&profile_hub, &from] { return profile_hub.fetch_profile(from.ref); });
   Bytes content = TRY_CTX(hub.get_flist(from.ref), "pulling " + from.ref.str() + " from " + from.base);
   std::string tmp = output + ".pull." + std::to_string(::getpid());
+  // What a process that had our pid left when it died (no live process has it).
+  ::unlink(tmp.c_str());
+  ::unlink((tmp + "-journal").c_str());
   TempFile guard{tmp};
   {
     // Validated under a temp name, made durable, then renamed over the output.
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, opts.mode));
     if (!fd) return fail_errno("create " + tmp);
     TRY(write_all(fd.get(), content));
     if (::fsync(fd.get()) != 0) return fail_errno("fsync " + tmp);

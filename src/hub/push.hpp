@@ -3,6 +3,9 @@
 // flist alone (its blocks come later, lazily, when the mount reads them).
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -27,9 +30,16 @@ struct PushStats {
 
 Result<PushStats> push_flist(const std::string& flist, const HubLocation& to, const PushOptions& opts);
 
+struct PullOptions {
+  // For the flist's GET (each of its tries): flists can be large and links slow. The profile's
+  // GET, only advisory, gets one try of at most 10 s.
+  std::chrono::milliseconds timeout{300000};
+  mode_t mode = 0644;  // the copy's
+};
+
 // Downloads the flist at `from` to `output` (validated before it replaces anything there). An
 // flist without an embedded prefetch profile gets the hub's (GET …/profile) written into its
 // copy (flist_profile.hpp); a hub without one, or without the route, is no error.
-Result<uint64_t> pull_flist(const HubLocation& from, const std::string& output);
+Result<uint64_t> pull_flist(const HubLocation& from, const std::string& output, const PullOptions& opts = {});
 
 }  // namespace tiffin::hub

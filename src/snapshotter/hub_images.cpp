@@ -28,6 +28,14 @@ HubImages::HubImages(HubImagesOptions opts) : opts_(std::move(opts)) {
   fs::create_directories(opts_.root + "/flists", ec);
   fs::create_directories(opts_.root + "/mounts", ec);
   fs::create_directories(opts_.root + "/logs", ec);
+  // No fetch is in flight yet: what an interrupted one left (a pull's temp file and its journal,
+  // a name whose flist never came) goes. Flists are kept: their snapshots may still use them.
+  for (fs::directory_iterator it(opts_.root + "/flists", ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path& p = it->path();
+    bool flist = p.extension() == ".fl";
+    bool name_of_flist = p.extension() == ".name" && fs::exists(fs::path(p).replace_extension(".fl"));
+    if (!flist && !name_of_flist) fs::remove(p, ec);
+  }
 }
 
 std::shared_ptr<std::mutex> HubImages::lock_for(const std::string& key) {
@@ -73,19 +81,34 @@ Result<std::optional<std::string>> HubImages::fetch(const std::string& image, co
   hub::FlistRef name = TRY(hub::flist_ref_for_image(opts_.user, image));
   hub::HubLocation at{.base = opts_.hub_url, .ref = name};
   // pull_flist checks what the hub sent and brings along the prefetch profile the hub learnt
-  // from the nodes that ran the image before (the mount prefetches those blocks).
-  auto pulled = hub::pull_flist(at, flist_path(key));
-  if (!pulled && pulled.error().kind == Errc::not_found) {
-    if (opts_.only_existing || opts_.token.empty()) {
-      spdlog::info("{}: the hub has no flist {}: unpacking it as usual", image, name.str());
-      return std::nullopt;
+  // from the nodes that ran the image before (the mount prefetches those blocks). A minute per
+  // try: a 256 MiB flist takes 21 s at 100 Mbit/s, and a stalled hub must not hold a pull for
+  // long before the layers are unpacked instead.
+  const hub::PullOptions pull{.timeout = std::chrono::seconds(60), .mode = 0600};
+  // Whether the flist came (false: the hub has none, and may not be asked to convert).
+  auto pull_or_convert = [&]() -> Result<bool> {
+    auto pulled = hub::pull_flist(at, flist_path(key), pull);
+    if (!pulled && pulled.error().kind == Errc::not_found) {
+      if (opts_.only_existing || opts_.token.empty()) {
+        spdlog::info("{}: the hub has no flist {}: unpacking it as usual", image, name.str());
+        return false;
+      }
+      spdlog::info("{}: converting it on the hub as {}", image, name.str());
+      TRY(hub::HubClient(opts_.hub_url, opts_.token).convert(name, image));
+      pulled = hub::pull_flist(at, flist_path(key), pull);
     }
-    spdlog::info("{}: converting it on the hub as {}", image, name.str());
-    TRY(hub::HubClient(opts_.hub_url, opts_.token).convert(name, image));
-    pulled = hub::pull_flist(at, flist_path(key));
-  }
-  if (!pulled) return std::unexpected(std::move(pulled.error()));
+    if (!pulled) return std::unexpected(std::move(pulled.error()));
+    return true;
+  };
+  // The name first: once the flist is in place the image counts as fetched. Unless the flist
+  // comes, the name goes again (after a crash: at the next start).
   TRY(write_file_atomic(hub_name_path(key), name.str(), 0600));
+  auto got = pull_or_convert();
+  if (!got || !*got) {
+    std::error_code ec;
+    fs::remove(hub_name_path(key), ec);
+  }
+  if (!TRY(std::move(got))) return std::nullopt;
   spdlog::info("{}: served lazily from {}/{}", image, opts_.hub_url, name.str());
   return key;
 }

@@ -121,7 +121,7 @@ def remove_everything(cri, ctd, sn, pod, image):
     cri.remove_image(ctd.sandbox_image)
     wait_for(lambda: not sn.snapshots(), what=f"snapshots to go: {sn.snapshots()}\n{sn.log_text()}")
     wait_for(lambda: not sn.lazy_mounts(), what="the lazy mounts to go")
-    assert not list((sn.root / "flists").glob("*.fl"))
+    assert not list((sn.root / "flists").iterdir())  # no flist, name, temp file or journal
     assert not any((sn.root / "snapshots").iterdir())
     assert ctd.leftovers(cgroup_parent_too=False) == {}
 
@@ -174,6 +174,7 @@ def test_a_node_teaches_the_hub_what_a_start_reads_and_the_next_node_prefetches_
     name = name_file.read_text()
     [fl] = (sn.root / "flists").glob("*.fl")
     marker, big = block_ids(fl, "/marker"), block_ids(fl, "/data/big")
+    assert marker and big
     pod = cri.run_pod("teacher")
     cid = cri.run_container(pod, "app", ref)
     assert cri.wait_exited(cid).exit_code == 0
@@ -208,7 +209,14 @@ def test_restarts_of_snapshotter_and_containerd_keep_the_pod(node, app):
     cid = cri.run_container(pod, "app", ref, ["sleep", "100000"])
     pid = cri.container_pid(cid)
 
+    # What a snapshotter killed mid-pull leaves: a temp file, its journal, a name with no flist.
+    flists = sn.root / "flists"
+    kept = sorted(p.name for p in flists.iterdir())
+    debris = ["0123.fl.pull.99999", "0123.fl.pull.99999-journal", "0123.name"]
+    for name in debris:
+        (flists / name).write_text("left by a crash")
     sn.restart()
+    assert sorted(p.name for p in flists.iterdir()) == kept, "the restart keeps the flists and their names, nothing else"
     ctd.restart()  # the client's channel reconnects
     assert cri.container_pid(cid) == pid
     # Files never read before the restart come through the lazy mount, which outlived both.
