@@ -13,25 +13,19 @@
 
 namespace tiffin {
 
-namespace {
-
-// environ with `extra` ("NAME=value") added, replacing the same names.
-std::vector<char*> environment_with(const std::vector<std::string>& extra) {
-  std::vector<char*> env;
+std::vector<std::string> environ_with(const std::vector<std::string>& over) {
+  std::vector<std::string> out;
   for (char** e = environ; *e; ++e) {
     std::string_view var(*e);
-    bool replaced = std::ranges::any_of(extra, [&](const std::string& x) {
-      auto eq = x.find('=');
-      return var.starts_with(std::string_view(x).substr(0, eq + 1));
+    bool replaced = std::ranges::any_of(over, [&](const std::string& x) {
+      auto eq = x.find('=');  // an entry without one replaces nothing
+      return eq != std::string::npos && var.starts_with(std::string_view(x).substr(0, eq + 1));
     });
-    if (!replaced) env.push_back(*e);
+    if (!replaced) out.emplace_back(var);
   }
-  for (const auto& x : extra) env.push_back(const_cast<char*>(x.c_str()));
-  env.push_back(nullptr);
-  return env;
+  out.insert(out.end(), over.begin(), over.end());
+  return out;
 }
-
-}  // namespace
 
 Result<pid_t> spawn(
     const std::vector<std::string>& argv, const std::function<bool()>& in_child, const std::vector<std::string>& extra_env) {
@@ -42,7 +36,10 @@ Result<pid_t> spawn(
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  std::vector<char*> env = extra_env.empty() ? std::vector<char*>{} : environment_with(extra_env);
+  std::vector<std::string> env_strings = extra_env.empty() ? std::vector<std::string>{} : environ_with(extra_env);
+  std::vector<char*> env;
+  for (auto& e : env_strings) env.push_back(e.data());
+  if (!extra_env.empty()) env.push_back(nullptr);
   std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) return fail_errno("fork");

@@ -19,6 +19,10 @@ namespace tiffin {
 Result<pid_t> spawn(
     const std::vector<std::string>& argv, const std::function<bool()>& in_child = {}, const std::vector<std::string>& extra_env = {});
 
+// This process's environment with `over` ("NAME=value") added, replacing the same names (an
+// entry without '=' replaces nothing).
+std::vector<std::string> environ_with(const std::vector<std::string>& over);
+
 // Runs argv with its stdout read into a string (stderr and stdin are the caller's) and waits.
 struct Captured {
   int exit_code = 0;

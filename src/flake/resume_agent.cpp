@@ -15,10 +15,9 @@
 #include <memory>
 
 #include "common/fd.hpp"
+#include "common/subprocess.hpp"
 #include "common/unix_socket.hpp"
 #include "engine/user_lookup.hpp"
-
-extern char** environ;
 
 namespace tiffin::flake {
 namespace {
@@ -106,21 +105,6 @@ std::vector<UniqueFd> take_fds(msghdr& msg) {
   return out;
 }
 
-// KEY=value lists: `over` replaces same keys of `base`.
-std::vector<std::string> merged_env(const std::vector<std::string>& over) {
-  std::vector<std::string> out;
-  for (char** e = environ; *e; ++e) {
-    std::string_view kv = *e;
-    std::string_view key = kv.substr(0, kv.find('='));
-    bool replaced = false;
-    for (const auto& o : over)
-      if (o.size() > key.size() && o.compare(0, key.size(), key) == 0 && o[key.size()] == '=') replaced = true;
-    if (!replaced) out.emplace_back(kv);
-  }
-  out.insert(out.end(), over.begin(), over.end());
-  return out;
-}
-
 std::vector<char*> c_strings(std::vector<std::string>& v) {
   std::vector<char*> out;
   for (auto& s : v) out.push_back(s.data());
@@ -155,7 +139,7 @@ void start_app(Call& call, AgentRequest r) {
     user = *resolved;
   }
   std::vector<gid_t> groups(user.additional_gids.begin(), user.additional_gids.end());
-  auto env = merged_env(r.env);
+  auto env = environ_with(r.env);
   auto argv_c = c_strings(r.argv);
   auto env_c = c_strings(env);
   int report[2];

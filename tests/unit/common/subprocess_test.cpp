@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "common/fd.hpp"
@@ -37,6 +38,19 @@ TEST(Spawn, WithoutExtraEnvironmentTheChildHasTheParents) {
   ::unsetenv("TIFFIN_SPAWN_TEST_PLAIN");
   ASSERT_TRUE(got);
   EXPECT_EQ(got->out, "yes\n");
+}
+
+TEST(Spawn, EnvironWithReplacesOnlyWholeNames) {
+  ::setenv("TIFFIN_ENVIRON_WITH", "old", 1);
+  ::setenv("TIFFIN_ENVIRON_WITH_LONGER", "kept", 1);
+  auto env = environ_with({"TIFFIN_ENVIRON_WITH=new", "NO_EQUALS_SIGN"});
+  ::unsetenv("TIFFIN_ENVIRON_WITH");
+  ::unsetenv("TIFFIN_ENVIRON_WITH_LONGER");
+  auto has = [&](const std::string& e) { return std::ranges::count(env, e); };
+  EXPECT_EQ(has("TIFFIN_ENVIRON_WITH=new"), 1);
+  EXPECT_EQ(has("TIFFIN_ENVIRON_WITH=old"), 0);
+  EXPECT_EQ(has("TIFFIN_ENVIRON_WITH_LONGER=kept"), 1);  // a name is not a prefix of another
+  EXPECT_GT(env.size(), 3u);                             // an entry without '=' wipes nothing
 }
 
 TEST(Spawn, MalformedExtraEnvironmentIsRefused) {
