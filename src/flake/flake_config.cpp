@@ -72,7 +72,8 @@ FlakeConfig from_node(const YAML::Node& doc) {
     c.resume = flag_of(rt, "resume");
     c.attach = flag_of(rt, "attach");
     c.run_options = list_of(rt, "podman");
-    if (const YAML::Node fc = rt["firecracker"]; fc && fc.IsMap()) {
+    // A microVM's sizes; a container flake ignores them, as it ignores any key it does not use.
+    if (const YAML::Node fc = rt["firecracker"]; c.vm && fc && fc.IsMap()) {
       c.memory_mib = number_of(fc, "mem_size_mib");
       c.cpus = number_of(fc, "vcpu_count");
       c.kernel = text_of(fc, "kernel_image_path");
@@ -96,6 +97,22 @@ FlakeConfig from_node(const YAML::Node& doc) {
   if (c.host_app_path.empty()) throw YAML::Exception(app.Mark(), "host_app_path is missing");
   if (c.resume && c.attach) throw YAML::Exception(app.Mark(), "resume and attach exclude each other");
   return c;
+}
+
+// A string as YAML reads it back: yaml-cpp writes control characters such as a lone \r bare,
+// and its reader then takes them for line breaks, so such strings are written double-quoted.
+struct Text {
+  const std::string& s;
+};
+YAML::Emitter& operator<<(YAML::Emitter& out, Text t) {
+  bool control = std::any_of(t.s.begin(), t.s.end(), [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; });
+  if (control) out << YAML::DoubleQuoted;
+  return out << t.s;
+}
+YAML::Emitter& operator<<(YAML::Emitter& out, const std::vector<std::string>& list) {
+  out << YAML::BeginSeq;
+  for (const auto& item : list) out << Text{item};
+  return out << YAML::EndSeq;
 }
 
 }  // namespace
@@ -130,13 +147,13 @@ Result<FlakeConfig> parse_flake_yaml(const std::vector<std::string>& documents, 
 std::string flake_yaml(const FlakeConfig& c) {
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << (c.vm ? "vm" : "container") << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "name" << YAML::Value << c.image;
-  out << YAML::Key << "target_app_path" << YAML::Value << c.target();
-  out << YAML::Key << "host_app_path" << YAML::Value << c.host_app_path;
-  if (!c.base_container.empty()) out << YAML::Key << "base_container" << YAML::Value << c.base_container;
+  out << YAML::Key << "name" << YAML::Value << Text{c.image};
+  out << YAML::Key << "target_app_path" << YAML::Value << Text{c.target()};
+  out << YAML::Key << "host_app_path" << YAML::Value << Text{c.host_app_path};
+  if (!c.base_container.empty()) out << YAML::Key << "base_container" << YAML::Value << Text{c.base_container};
   if (!c.layers.empty()) out << YAML::Key << "layers" << YAML::Value << c.layers;
   out << YAML::Key << "runtime" << YAML::Value << YAML::BeginMap;
-  out << YAML::Key << "runas" << YAML::Value << (c.runas.empty() ? "root" : c.runas);
+  out << YAML::Key << "runas" << YAML::Value << Text{(c.runas.empty() ? "root" : c.runas)};
   out << YAML::Key << "resume" << YAML::Value << c.resume;
   out << YAML::Key << "attach" << YAML::Value << c.attach;
   if (!c.run_options.empty()) out << YAML::Key << "podman" << YAML::Value << c.run_options;
@@ -144,8 +161,8 @@ std::string flake_yaml(const FlakeConfig& c) {
     out << YAML::Key << "firecracker" << YAML::Value << YAML::BeginMap;
     if (c.memory_mib) out << YAML::Key << "mem_size_mib" << YAML::Value << c.memory_mib;
     if (c.cpus) out << YAML::Key << "vcpu_count" << YAML::Value << c.cpus;
-    if (!c.kernel.empty()) out << YAML::Key << "kernel_image_path" << YAML::Value << c.kernel;
-    if (!c.initrd.empty()) out << YAML::Key << "initrd_path" << YAML::Value << c.initrd;
+    if (!c.kernel.empty()) out << YAML::Key << "kernel_image_path" << YAML::Value << Text{c.kernel};
+    if (!c.initrd.empty()) out << YAML::Key << "initrd_path" << YAML::Value << Text{c.initrd};
     out << YAML::EndMap;
   }
   out << YAML::EndMap << YAML::EndMap;
@@ -156,12 +173,12 @@ std::string flake_yaml(const FlakeConfig& c) {
     out << YAML::EndMap;
   }
   out << YAML::Key << "tiffin" << YAML::Value << YAML::BeginMap;
-  if (!c.engine_image.empty()) out << YAML::Key << "image" << YAML::Value << c.engine_image;
-  if (!c.root.empty()) out << YAML::Key << "root" << YAML::Value << c.root;
-  if (!c.run_root.empty()) out << YAML::Key << "run_root" << YAML::Value << c.run_root;
-  if (!c.user.empty()) out << YAML::Key << "user" << YAML::Value << c.user;
+  if (!c.engine_image.empty()) out << YAML::Key << "image" << YAML::Value << Text{c.engine_image};
+  if (!c.root.empty()) out << YAML::Key << "root" << YAML::Value << Text{c.root};
+  if (!c.run_root.empty()) out << YAML::Key << "run_root" << YAML::Value << Text{c.run_root};
+  if (!c.user.empty()) out << YAML::Key << "user" << YAML::Value << Text{c.user};
   out << YAML::Key << "home" << YAML::Value << c.home;
-  if (!c.accel.empty()) out << YAML::Key << "accel" << YAML::Value << c.accel;
+  if (!c.accel.empty()) out << YAML::Key << "accel" << YAML::Value << Text{c.accel};
   out << YAML::EndMap << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -95,6 +95,29 @@ TEST(FlakeConfig, DropInsMergeOverTheMainFile) {
   EXPECT_EQ(c->run_options.size(), 3u);
 }
 
+TEST(FlakeConfig, AContainerFlakeIgnoresFirecrackerSizes) {
+  // Found by the fuzzer: sizes read for a container were not written back, so parse and write disagreed.
+  auto c = parse_flake_yaml({"container:\n  name: i\n  host_app_path: /x\n  runtime:\n    firecracker: {vcpu_count: 1}\n"}, {"c.yaml"});
+  ASSERT_TRUE(c) << c.error().what();
+  EXPECT_EQ(c->cpus, 0u);
+  auto back = parse_flake_yaml({flake_yaml(*c)}, {"again.yaml"});
+  ASSERT_TRUE(back) << back.error().what();
+  EXPECT_EQ(back->cpus, 0u);
+}
+
+TEST(FlakeConfig, ControlCharactersSurviveTheWriter) {
+  // Found by the fuzzer: yaml-cpp wrote a lone \r bare, and read it back as a line break.
+  FlakeConfig c;
+  c.image = "i";
+  c.host_app_path = "/x";
+  c.runas = "\r";
+  c.layers = {"a\tb", "\x01"};
+  auto back = parse_flake_yaml({flake_yaml(c)}, {"again.yaml"});
+  ASSERT_TRUE(back) << back.error().what();
+  EXPECT_EQ(back->runas, "\r");
+  EXPECT_EQ(back->layers, c.layers);
+}
+
 TEST(FlakeConfig, BadYamlSaysWhereAndWhat) {
   auto broken = parse_flake_yaml({"container:\n  name: [unclosed\n"}, {"x.yaml"});
   ASSERT_FALSE(broken);
