@@ -7,6 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS="${FUZZ_SECONDS:-7}"
 
+# ctest shows a passing test's output only in its log: the e2e suite's slowest tests, for the
+# time budget.
+e2e_durations() {
+  sed -n '/slowest [0-9]* durations/,/ passed/p' "$1/Testing/Temporary/LastTest.log" 2>/dev/null || true
+}
+
 scripts/install-deps.sh
 
 echo "== source checks"
@@ -18,6 +24,7 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DE
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j2
+e2e_durations build-asan
 
 echo "== fuzzing (${FUZZ_SECONDS}s per target)"
 scripts/fuzz.sh "$FUZZ_SECONDS"
@@ -29,3 +36,4 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAG
   -DTIFFIN_WERROR=ON >/dev/null
 ninja -C build
 ctest --test-dir build --output-on-failure -j2
+e2e_durations build

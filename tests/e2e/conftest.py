@@ -25,11 +25,12 @@ FIXTURES = Path(os.environ.get("TIFFIN_FIXTURES", str(ROOT / "tests" / "fixtures
 os.environ["TIFFIN_SEARCH_REGISTRIES"] = ""
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (owners, devices, trusted xattrs)")
-# Tests that compare output with peers (dockerd) run once, in the release build: under the
-# sanitizers (TIFFIN_SANITIZED, set by the sanitizer build's ctest) the parsing and lifecycle
-# tests run, not the comparisons, to keep CI within its time.
-release_only = pytest.mark.skipif(os.environ.get("TIFFIN_SANITIZED") == "1",
-                                  reason="a comparison with peers: run in the release build only")
+# Tests that compare output with peers (dockerd), and tests of scale or volume whose code paths
+# smaller tests already take, run once, in the release build: under the sanitizers
+# (TIFFIN_SANITIZED, set by the sanitizer build's ctest) the parsing and lifecycle tests run, to
+# keep CI within its time. Tests that are both shrink their loops there (SANITIZED).
+SANITIZED = os.environ.get("TIFFIN_SANITIZED") == "1"
+release_only = pytest.mark.skipif(SANITIZED, reason="a comparison with peers, or scale: run in the release build only")
 
 
 def tiffin(*args, rc=0, input=None, timeout=300):

@@ -13,13 +13,14 @@ import time
 
 import pytest
 
-from conftest import TIFFIN, needs_root
+from conftest import SANITIZED, TIFFIN, needs_root
 from engine import Node, make_busybox_image, processes_with as pids_with, wait_for
 from netenv import nft_tables, nft_text, tiffin_links
 
 pytestmark = needs_root
 
-LIFECYCLES = int(os.environ.get("TIFFIN_FAULT_LIFECYCLES", "100"))
+# (fewer under the sanitizers, whose runs are slower: still ten hits of each kind on average)
+LIFECYCLES = int(os.environ.get("TIFFIN_FAULT_LIFECYCLES", "40" if SANITIZED else "100"))
 
 
 def kill9(pids):

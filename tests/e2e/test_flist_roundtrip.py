@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 
-from conftest import TIFFIN, needs_root, snapshot, tiffin
+from conftest import SANITIZED, TIFFIN, needs_root, snapshot, tiffin
 from rootfs import build_rootfs, make_tar
 
 
@@ -26,8 +26,9 @@ def test_rootfs_round_trip_is_exact(tmp_path):
 
 @needs_root
 def test_real_host_tree_round_trip(tmp_path):
-    """A real tree of this machine: /etc and /usr/bin (setuid binaries, many symlinks)."""
-    for tree in ["/etc", "/usr/bin"]:
+    """A real tree of this machine: /etc and (the volume, in the release build) /usr/bin
+    (setuid binaries, many symlinks)."""
+    for tree in ["/etc"] if SANITIZED else ["/etc", "/usr/bin"]:
         name = tree.strip("/").replace("/", "-")
         tiffin("flist", "pack", tree, "-o", tmp_path / f"{name}.fl", "-s", f"dir://{tmp_path}/store")
         tiffin("flist", "check", tmp_path / f"{name}.fl", "--format", "json")

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import TIFFIN, needs_root
+from conftest import TIFFIN, needs_root, release_only
 from engine import Node, node, wait_for  # noqa: F401 (fixtures)
 from dnsutil import FakeUpstream
 from netenv import ClientNetns, forwarding_guard, nft_tables, nft_text, sh, tiffin_links
@@ -224,6 +224,7 @@ def test_connect_and_disconnect_a_running_container(node, image):
     node("network", "rm", "one", "two")
 
 
+@release_only  # scale: the smaller tests take the same paths under the sanitizers
 def test_fifty_containers_on_one_network(node, image):
     node("network", "create", "many")
     for i in range(50):
