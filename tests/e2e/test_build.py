@@ -374,12 +374,13 @@ http.server.HTTPServer(("0.0.0.0", int(os.environ["PORT"])), Hello).serve_foreve
 
 
 def test_independent_stages_build_at_the_same_time(node, base, tmp_path):
-    # Stage a waits for a connection that only stage b makes: built one after the other, a
-    # would wait out its 30 s and fail.
+    # Stage a waits for the word that only stage b sends: built one after the other, a would
+    # wait out its 30 s and fail. (On the host's network anything may connect to the port; a
+    # connection that is not b's sends no "hello", and a listens again.)
     from conftest import free_port
     ctx = context(tmp_path, """FROM base:1 AS a
 ARG PORT
-RUN timeout 30 nc -l -p $PORT > /got
+RUN timeout 30 sh -c 'until grep -qx hello /got 2>/dev/null; do nc -l -p $PORT > /got; done'
 FROM base:1 AS b
 ARG PORT
 RUN for i in $(seq 1 300); do echo hello | nc 127.0.0.1 $PORT && exit 0; sleep 0.1; done; exit 1
