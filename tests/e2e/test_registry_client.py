@@ -6,6 +6,7 @@ with skopeo. The client's own checks are the gtest binary tiffin_image_tests (Re
 pointed at the registry through REGISTRY_TEST_* variables.
 """
 import base64
+import errno
 import hashlib
 import http.server
 import json
@@ -429,8 +430,21 @@ class FakeRegistry:
                 self.end_headers()
                 self.wfile.write(outer.blob[start:])
 
-        for handler, addr in ((Api, ("127.0.0.1", self.port)), (Storage, ("127.0.0.2", self.storage_port))):
-            s = http.server.ThreadingHTTPServer(addr, handler)
+        # free_port's port is free when it answers, not always when it is bound: another socket of
+        # the machine may take it in between (EADDRINUSE, seen once in CI). Then new ports.
+        for attempt in range(5):
+            bound = []
+            try:
+                for handler, addr in ((Api, ("127.0.0.1", self.port)), (Storage, ("127.0.0.2", self.storage_port))):
+                    bound.append(http.server.ThreadingHTTPServer(addr, handler))
+                break
+            except OSError as e:
+                for s in bound:
+                    s.server_close()
+                if e.errno != errno.EADDRINUSE or attempt == 4:
+                    raise
+                self.port, self.storage_port = free_port(), free_port()
+        for s in bound:
             threading.Thread(target=s.serve_forever, daemon=True).start()
             self.servers.append(s)
         return self
