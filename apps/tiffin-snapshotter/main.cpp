@@ -48,7 +48,6 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
   hub.share_profiles = !no_share;
-  while (hub.hub_url.ends_with('/')) hub.hub_url.pop_back();  // it prefixes paths
   if (!hub.hub_url.empty() && hub.user.empty()) {
     std::fprintf(stderr, "tiffin-snapshotter: --hub needs --hub-user\n");
     return 2;

@@ -24,6 +24,8 @@ bool is_sha256_digest(const std::string& d) { return d.starts_with("sha256:") &&
 }  // namespace
 
 HubImages::HubImages(HubImagesOptions opts) : opts_(std::move(opts)) {
+  // It prefixes paths: of the mounts' stores and profile reports, not only of HubClient's requests.
+  while (opts_.hub_url.ends_with('/')) opts_.hub_url.pop_back();
   std::error_code ec;
   fs::create_directories(opts_.root + "/flists", ec);
   fs::create_directories(opts_.root + "/mounts", ec);

@@ -23,7 +23,7 @@
 namespace tiffin::snapshotter {
 
 struct HubImagesOptions {
-  std::string hub_url;         // http(s)://host:port of the hub
+  std::string hub_url;         // http(s)://host:port of the hub (a trailing '/' is dropped)
   std::string user;            // the hub user whose flists hold the images
   std::string token;           // the user's token, for conversions (empty: lookups only)
   bool only_existing = false;  // serve lazily only images the hub has already converted

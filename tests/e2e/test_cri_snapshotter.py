@@ -61,8 +61,8 @@ def node(hub, app, containerd_factory):
     """(snapshotter, containerd) with images served from `hub`; afterwards nothing may be left."""
     started = []
 
-    def start(*extra):
-        sn = Snapshotter(hub.url, hub.token("alice"), *extra)
+    def start(*extra, hub_url=None):
+        sn = Snapshotter(hub_url or hub.url, hub.token("alice"), *extra)
         started.append(sn)
         ctd = containerd_factory(snapshotter="tiffin", extra_toml=sn.toml(), registry_hosts=(app[0].host,))
         return sn, ctd
@@ -167,7 +167,7 @@ def test_a_node_teaches_the_hub_what_a_start_reads_and_the_next_node_prefetches_
     its mount fetches those blocks (the marker's among them) before anything reads them, and
     never the file nobody read."""
     reg, ref = app
-    sn, ctd = node()
+    sn, ctd = node(hub_url=hub.url + "/")  # as a user may write it: the reports still reach the hub
     cri = ctd.client()
     cri.pull(ref)
     [name_file] = (sn.root / "flists").glob("*.name")
