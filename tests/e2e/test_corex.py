@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, TIFFIN, needs_root, release_only
+from conftest import ROOT, SANITIZED, TIFFIN, needs_root, release_only
 from engine import image, node, processes_with, wait_for  # noqa: F401 (fixtures)
 
 COREX = str(Path(TIFFIN).parent / "tiffin-corex")
@@ -202,8 +202,7 @@ def test_corex_sigterm_with_a_terminal_attached():
 # A sanitizer build links tiffin-corex dynamically (its runtimes need it), and a container's image
 # has neither those libraries nor the host's loader: coreX runs inside containers only when it is
 # the release build's static binary.
-static_corex_only = pytest.mark.skipif(os.environ.get("TIFFIN_SANITIZED") == "1",
-                                       reason="tiffin-corex is dynamic in a sanitizer build and cannot run inside a container")
+static_corex_only = pytest.mark.skipif(SANITIZED, reason="tiffin-corex is dynamic in a sanitizer build and cannot run inside a container")
 
 
 @needs_root

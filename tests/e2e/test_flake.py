@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TIFFIN, needs_root, release_only
+from conftest import SANITIZED, TIFFIN, needs_root, release_only
 from engine import image, node, wait_for  # noqa: F401 (fixtures)
 from oci import busybox_rootfs
 
@@ -29,8 +29,7 @@ VM_ACCEL = os.environ.get("TIFFIN_VM_ACCEL", "")  # "": the pilot chooses (tcg w
 pytestmark = [needs_root]
 # A resume flake's pid 1 is tiffin-pilot itself, bound into the image: the static release binary
 # runs in any image, a sanitizer build's (dynamic, libasan) in none.
-static_pilot_only = pytest.mark.skipif(os.environ.get("TIFFIN_SANITIZED") == "1",
-                                       reason="the resume agent is the static release tiffin-pilot, run inside the image")
+static_pilot_only = pytest.mark.skipif(SANITIZED, reason="the resume agent is the static release tiffin-pilot, run inside the image")
 
 
 class Flakes:
