@@ -27,6 +27,13 @@ std::vector<std::string> environ_with(const std::vector<std::string>& over) {
   return out;
 }
 
+std::vector<char*> c_strings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
 Result<pid_t> spawn(
     const std::vector<std::string>& argv, const std::function<bool()>& in_child, const std::vector<std::string>& extra_env) {
   if (argv.empty()) return fail(Errc::invalid_input, "no program to run");
@@ -37,9 +44,7 @@ Result<pid_t> spawn(
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   std::vector<std::string> env_strings = extra_env.empty() ? std::vector<std::string>{} : environ_with(extra_env);
-  std::vector<char*> env;
-  for (auto& e : env_strings) env.push_back(e.data());
-  if (!extra_env.empty()) env.push_back(nullptr);
+  std::vector<char*> env = extra_env.empty() ? std::vector<char*>{} : c_strings(env_strings);
   std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) return fail_errno("fork");

@@ -22,6 +22,8 @@ Result<pid_t> spawn(
 // This process's environment with `over` ("NAME=value") added, replacing the same names (an
 // entry without '=' replaces nothing).
 std::vector<std::string> environ_with(const std::vector<std::string>& over);
+// An exec argument or environment vector over `strings` (which must outlive it), ending in nullptr.
+std::vector<char*> c_strings(std::vector<std::string>& strings);
 
 // Runs argv with its stdout read into a string (stderr and stdin are the caller's) and waits.
 struct Captured {

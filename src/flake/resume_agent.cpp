@@ -105,13 +105,6 @@ std::vector<UniqueFd> take_fds(msghdr& msg) {
   return out;
 }
 
-std::vector<char*> c_strings(std::vector<std::string>& v) {
-  std::vector<char*> out;
-  for (auto& s : v) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
 void send_outcome(Call& call, const AgentOutcome& o) {
   std::string frame = framed(encode_outcome(o));
   (void)write_all(call.sock.get(), {reinterpret_cast<const uint8_t*>(frame.data()), frame.size()});
